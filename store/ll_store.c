@@ -1,0 +1,411 @@
+/*
+ * ll_store: LMDB persistence of the log and its Merkle nodes (ll_store.h).
+ *
+ * Why the frontier lives in memory: appending leaf n needs the left
+ * siblings of every node it completes, which are exactly the peaks of the
+ * tree of size n. Keeping them in memory makes an append O(log n) hashes and
+ * O(log n) puts with no reads; they are reloaded at open from O(log n)
+ * stored nodes, so a restart replays nothing.
+ */
+#include "ll_store.h"
+
+#include <errno.h>
+#include <lmdb.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ll_err.h"
+
+#define LL_DEFAULT_MAP (16ULL << 30)
+#define LL_DEFAULT_READERS 1024
+
+struct ll_store {
+    MDB_env *env;
+    MDB_dbi leaves, nodes;
+    MDB_dbi aux[LL_TBL__COUNT];
+    /* Frontier of the committed tree; changed only by the write commit. */
+    pthread_mutex_t lock;
+    ll_merkle_frontier_t frontier;
+    int64_t last_time;
+    _Atomic uint64_t size;
+};
+
+struct ll_txn {
+    ll_store_t *st;
+    MDB_txn *txn;
+    ll_txn_t *parent;
+    int write;
+    /* Write transactions carry their own view of the tree's right edge. */
+    ll_merkle_frontier_t frontier;
+    int64_t last_time;
+};
+
+static _Thread_local char store_err[160];
+
+static const char *const table_names[LL_TBL__COUNT] = {
+    [LL_TBL_META] = "meta",
+    [LL_TBL_DEDUP] = "dedup",
+    [LL_TBL_ACTORS] = "actors",
+    [LL_TBL_KEYS] = "keys",
+    [LL_TBL_INDEX] = "index",
+};
+
+static int map_err(int rc, const char *what)
+{
+    if (rc == 0)
+        return LL_OK;
+    snprintf(store_err, sizeof store_err, "%s: %s", what, mdb_strerror(rc));
+    switch (rc) {
+    case MDB_NOTFOUND: return LL_ERR_NOT_FOUND;
+    case MDB_MAP_FULL:
+    case ENOSPC:
+    case MDB_TXN_FULL: return LL_ERR_FULL;
+    case MDB_CORRUPTED:
+    case MDB_PAGE_NOTFOUND:
+    case MDB_INVALID: return LL_ERR_CORRUPT;
+    case ENOMEM: return LL_ERR_NOMEM;
+    default: return LL_ERR_STORE;
+    }
+}
+
+const char *ll_store_last_error(void)
+{
+    return store_err;
+}
+
+static void be64(uint8_t out[8], uint64_t v)
+{
+    for (int i = 7; i >= 0; i--) {
+        out[i] = (uint8_t)v;
+        v >>= 8;
+    }
+}
+
+static uint64_t rd_be64(const uint8_t in[8])
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = (v << 8) | in[i];
+    return v;
+}
+
+static int meta_u64(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t *out)
+{
+    MDB_val k = {strlen(name), (void *)name}, v;
+    int rc = mdb_get(txn, dbi, &k, &v);
+    if (rc == MDB_NOTFOUND) {
+        *out = 0;
+        return LL_OK;
+    }
+    if (rc)
+        return map_err(rc, "read meta");
+    if (v.mv_size != 8)
+        return LL_ERR_CORRUPT;
+    *out = rd_be64(v.mv_data);
+    return LL_OK;
+}
+
+static int put_meta_u64(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t val)
+{
+    uint8_t b[8];
+    be64(b, val);
+    MDB_val k = {strlen(name), (void *)name}, v = {8, b};
+    return map_err(mdb_put(txn, dbi, &k, &v, 0), "write meta");
+}
+
+int ll_store_open(const char *dir, const ll_store_config_t *cfg,
+                  ll_store_t **out)
+{
+    ll_store_t *st = calloc(1, sizeof *st);
+    MDB_txn *txn = NULL;
+    int err, rc;
+    if (!st)
+        return LL_ERR_NOMEM;
+    pthread_mutex_init(&st->lock, NULL);
+    size_t map = cfg && cfg->map_size ? cfg->map_size : LL_DEFAULT_MAP;
+    unsigned readers = cfg && cfg->max_readers ? cfg->max_readers : LL_DEFAULT_READERS;
+
+    if ((rc = mdb_env_create(&st->env))) {
+        err = map_err(rc, "mdb_env_create");
+        goto fail;
+    }
+    mdb_env_set_maxdbs(st->env, LL_TBL__COUNT + 4);
+    mdb_env_set_maxreaders(st->env, readers);
+    mdb_env_set_mapsize(st->env, map);
+    /* MDB_NOTLS: read transactions are not bound to threads, so the server
+     * can keep a pool of them; MDB_NORDAHEAD: random reads dominate. */
+    rc = mdb_env_open(st->env, dir, MDB_NOTLS | MDB_NORDAHEAD, 0600);
+    if (rc) {
+        err = map_err(rc, "mdb_env_open");
+        goto fail;
+    }
+    if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn))) {
+        err = map_err(rc, "begin");
+        goto fail;
+    }
+    if ((rc = mdb_dbi_open(txn, "leaves", MDB_CREATE, &st->leaves)) ||
+        (rc = mdb_dbi_open(txn, "nodes", MDB_CREATE, &st->nodes))) {
+        err = map_err(rc, "open tables");
+        goto fail;
+    }
+    for (int i = 0; i < LL_TBL__COUNT; i++) {
+        if ((rc = mdb_dbi_open(txn, table_names[i], MDB_CREATE, &st->aux[i]))) {
+            err = map_err(rc, "open tables");
+            goto fail;
+        }
+    }
+    uint64_t size = 0, last = 0;
+    if ((err = meta_u64(txn, st->aux[LL_TBL_META], "size", &size)) ||
+        (err = meta_u64(txn, st->aux[LL_TBL_META], "last_time", &last)))
+        goto fail;
+    ll_txn_t view = {.st = st, .txn = txn};
+    err = ll_merkle_frontier_load(&st->frontier, ll_store_node_fn, &view, size);
+    if (err) {
+        snprintf(store_err, sizeof store_err,
+                 "tree nodes for size %llu are missing", (unsigned long long)size);
+        err = LL_ERR_CORRUPT;
+        goto fail;
+    }
+    if ((rc = mdb_txn_commit(txn))) {
+        txn = NULL;
+        err = map_err(rc, "commit");
+        goto fail;
+    }
+    st->last_time = (int64_t)last;
+    atomic_store(&st->size, size);
+    *out = st;
+    return LL_OK;
+fail:
+    if (txn)
+        mdb_txn_abort(txn);
+    if (st->env)
+        mdb_env_close(st->env);
+    pthread_mutex_destroy(&st->lock);
+    free(st);
+    return err;
+}
+
+void ll_store_close(ll_store_t *st)
+{
+    if (!st)
+        return;
+    mdb_env_close(st->env);
+    pthread_mutex_destroy(&st->lock);
+    free(st);
+}
+
+uint64_t ll_store_committed_size(ll_store_t *st)
+{
+    return atomic_load(&st->size);
+}
+
+static int begin(ll_store_t *st, ll_txn_t *parent, int write, ll_txn_t **out)
+{
+    ll_txn_t *t = malloc(sizeof *t);
+    if (!t)
+        return LL_ERR_NOMEM;
+    t->st = st;
+    t->parent = parent;
+    t->write = write;
+    int rc = mdb_txn_begin(st->env, parent ? parent->txn : NULL,
+                           write ? 0 : MDB_RDONLY, &t->txn);
+    if (rc) {
+        free(t);
+        return map_err(rc, "begin transaction");
+    }
+    if (parent) {
+        t->frontier = parent->frontier;
+        t->last_time = parent->last_time;
+    } else if (write) {
+        /* The writer is alone, so the committed frontier cannot move under
+         * us; the lock only orders us against readers of st->frontier. */
+        pthread_mutex_lock(&st->lock);
+        t->frontier = st->frontier;
+        t->last_time = st->last_time;
+        pthread_mutex_unlock(&st->lock);
+    }
+    *out = t;
+    return LL_OK;
+}
+
+int ll_store_begin_read(ll_store_t *st, ll_txn_t **out)
+{
+    return begin(st, NULL, 0, out);
+}
+
+int ll_store_begin_write(ll_store_t *st, ll_txn_t **out)
+{
+    return begin(st, NULL, 1, out);
+}
+
+int ll_store_begin_child(ll_txn_t *parent, ll_txn_t **out)
+{
+    if (!parent->write)
+        return LL_ERR_INVALID;
+    return begin(parent->st, parent, 1, out);
+}
+
+int ll_store_commit(ll_txn_t *txn)
+{
+    ll_store_t *st = txn->st;
+    int rc = mdb_txn_commit(txn->txn);
+    int err = map_err(rc, "commit");
+    if (!err && txn->write) {
+        if (txn->parent) {
+            txn->parent->frontier = txn->frontier;
+            txn->parent->last_time = txn->last_time;
+        } else {
+            pthread_mutex_lock(&st->lock);
+            st->frontier = txn->frontier;
+            st->last_time = txn->last_time;
+            pthread_mutex_unlock(&st->lock);
+            atomic_store(&st->size, txn->frontier.size);
+        }
+    }
+    free(txn);
+    return err;
+}
+
+void ll_store_abort(ll_txn_t *txn)
+{
+    if (!txn)
+        return;
+    mdb_txn_abort(txn->txn);
+    free(txn);
+}
+
+uint64_t ll_store_size(ll_txn_t *txn)
+{
+    if (txn->write)
+        return txn->frontier.size;
+    uint64_t size = 0;
+    if (meta_u64(txn->txn, txn->st->aux[LL_TBL_META], "size", &size))
+        return 0;
+    return size;
+}
+
+int64_t ll_store_last_time(ll_txn_t *txn)
+{
+    if (txn->write)
+        return txn->last_time;
+    uint64_t t = 0;
+    if (meta_u64(txn->txn, txn->st->aux[LL_TBL_META], "last_time", &t))
+        return 0;
+    return (int64_t)t;
+}
+
+int ll_store_leaf(ll_txn_t *txn, uint64_t seq, const uint8_t **leaf, size_t *len)
+{
+    uint8_t kb[8];
+    be64(kb, seq);
+    MDB_val k = {8, kb}, v;
+    int rc = mdb_get(txn->txn, txn->st->leaves, &k, &v);
+    if (rc)
+        return map_err(rc, "read leaf");
+    *leaf = v.mv_data;
+    *len = v.mv_size;
+    return LL_OK;
+}
+
+int ll_store_node(ll_txn_t *txn, unsigned level, uint64_t index,
+                  uint8_t out[LL_HASH_LEN])
+{
+    uint8_t kb[9];
+    kb[0] = (uint8_t)level;
+    be64(kb + 1, index);
+    MDB_val k = {9, kb}, v;
+    int rc = mdb_get(txn->txn, txn->st->nodes, &k, &v);
+    if (rc)
+        return map_err(rc, "read node");
+    if (v.mv_size != LL_HASH_LEN)
+        return LL_ERR_CORRUPT;
+    memcpy(out, v.mv_data, LL_HASH_LEN);
+    return LL_OK;
+}
+
+int ll_store_node_fn(void *ctx, unsigned level, uint64_t index,
+                     uint8_t out[LL_HASH_LEN])
+{
+    return ll_store_node(ctx, level, index, out);
+}
+
+int ll_store_root(ll_txn_t *txn, uint64_t size, uint8_t out[LL_HASH_LEN])
+{
+    if (size > ll_store_size(txn))
+        return LL_ERR_RANGE;
+    if (txn->write && size == txn->frontier.size) {
+        ll_merkle_frontier_root(&txn->frontier, out);
+        return LL_OK;
+    }
+    return ll_merkle_root(ll_store_node_fn, txn, size, out);
+}
+
+static int emit_node(void *ctx, unsigned level, uint64_t index,
+                     const uint8_t hash[LL_HASH_LEN])
+{
+    ll_txn_t *txn = ctx;
+    uint8_t kb[9];
+    kb[0] = (uint8_t)level;
+    be64(kb + 1, index);
+    MDB_val k = {9, kb}, v = {LL_HASH_LEN, (void *)hash};
+    return map_err(mdb_put(txn->txn, txn->st->nodes, &k, &v, 0), "write node");
+}
+
+int ll_store_append(ll_txn_t *txn, const uint8_t *leaf, size_t len, int64_t t,
+                    uint8_t leaf_hash[LL_HASH_LEN])
+{
+    if (!txn->write)
+        return LL_ERR_INVALID;
+    uint64_t seq = txn->frontier.size;
+    uint8_t kb[8];
+    be64(kb, seq);
+    MDB_val k = {8, kb}, v = {len, (void *)leaf};
+    /* Leaves arrive in key order, so MDB_APPEND skips the search and keeps
+     * pages full. */
+    int err = map_err(mdb_put(txn->txn, txn->st->leaves, &k, &v, MDB_APPEND),
+                      "write leaf");
+    if (err)
+        return err;
+    ll_merkle_leaf_hash(leaf, len, leaf_hash);
+    ll_merkle_frontier_t next = txn->frontier;
+    if ((err = ll_merkle_frontier_append(&next, leaf_hash, emit_node, txn)))
+        return err;
+    MDB_dbi meta = txn->st->aux[LL_TBL_META];
+    if ((err = put_meta_u64(txn->txn, meta, "size", next.size)) ||
+        (err = put_meta_u64(txn->txn, meta, "last_time", (uint64_t)t)))
+        return err;
+    txn->frontier = next;
+    txn->last_time = t;
+    return LL_OK;
+}
+
+int ll_store_get(ll_txn_t *txn, enum ll_table tbl, const void *key, size_t klen,
+                 const uint8_t **val, size_t *vlen)
+{
+    if ((unsigned)tbl >= LL_TBL__COUNT)
+        return LL_ERR_INVALID;
+    MDB_val k = {klen, (void *)key}, v;
+    int rc = mdb_get(txn->txn, txn->st->aux[tbl], &k, &v);
+    if (rc)
+        return map_err(rc, "read table");
+    *val = v.mv_data;
+    *vlen = v.mv_size;
+    return LL_OK;
+}
+
+int ll_store_put(ll_txn_t *txn, enum ll_table tbl, const void *key, size_t klen,
+                 const void *val, size_t vlen)
+{
+    if ((unsigned)tbl >= LL_TBL__COUNT || !txn->write)
+        return LL_ERR_INVALID;
+    MDB_val k = {klen, (void *)key}, v = {vlen, (void *)val};
+    return map_err(mdb_put(txn->txn, txn->st->aux[tbl], &k, &v, 0), "write table");
+}
+
+int ll_store_backup(ll_store_t *st, const char *dst_dir)
+{
+    return map_err(mdb_env_copy2(st->env, dst_dir, MDB_CP_COMPACT), "backup");
+}

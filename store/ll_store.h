@@ -1,0 +1,129 @@
+/*
+ * ll_store: the LMDB-backed, append-only log and its Merkle tree.
+ *
+ * One LMDB environment holds:
+ *   leaves  seq (u64 big-endian) -> leaf bytes (a serialized LogEntry)
+ *   nodes   level (u8) || index (u64 BE) -> 32-byte hash of the complete,
+ *           aligned subtree (see ll_merkle.h); level 0 are the leaf hashes
+ *   meta    small named values: "size", "last_time", ledger identity
+ *   plus the caller's auxiliary tables (enum ll_table) for indexes and
+ *   derived state, written in the same transaction as the leaf they
+ *   describe, so that a crash never leaves them out of step.
+ *
+ * Transactions wrap LMDB's. A read transaction is a consistent snapshot;
+ * many run in parallel with the single writer. A write transaction may nest
+ * child transactions, so that one bad entry in a group commit can be rolled
+ * back without losing the rest of the batch. Appends update an in-memory
+ * Merkle frontier carried by the transaction; only a successful top-level
+ * commit publishes it, so an aborted batch leaves no trace in memory either.
+ *
+ * Durability: the environment is opened without MDB_NOSYNC, so
+ * ll_store_commit() returns LL_OK only once the data is on disk.
+ *
+ * Threads: ll_store_t is shared by all threads. A transaction belongs to
+ * one thread at a time. Only one write transaction exists at once (LMDB
+ * serialises them; loopledger has a single writer thread anyway).
+ */
+#ifndef LL_STORE_H
+#define LL_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ll_crypto.h"
+#include "ll_merkle.h"
+
+typedef struct ll_store ll_store_t;
+typedef struct ll_txn ll_txn_t;
+
+/* Auxiliary tables for the layers above. Keys and values are opaque bytes;
+ * keys are at most 511 bytes (LMDB's default limit). */
+enum ll_table {
+    LL_TBL_META = 0, /* store's own "size"/"last_time" live here too */
+    LL_TBL_DEDUP,    /* SHA-256 of the signed statement -> seq */
+    LL_TBL_ACTORS,   /* actor id -> actor record */
+    LL_TBL_KEYS,     /* key id -> actor id */
+    LL_TBL_INDEX,    /* domain secondary indexes (composite keys) */
+    LL_TBL__COUNT
+};
+
+typedef struct ll_store_config {
+    /* LMDB map size in bytes; 0 means 16 GiB (sparse: costs no disk). */
+    size_t map_size;
+    /* Maximum concurrent read transactions; 0 means 1024. */
+    unsigned max_readers;
+} ll_store_config_t;
+
+/* Opens (creating if needed) the store in directory dir, which must exist.
+ * cfg may be NULL. Loads the Merkle frontier: O(log n) reads, no replay.
+ * Caller owns *out (ll_store_close). */
+int ll_store_open(const char *dir, const ll_store_config_t *cfg,
+                  ll_store_t **out);
+
+/* Closes the store. All transactions must have ended. NULL is allowed. */
+void ll_store_close(ll_store_t *st);
+
+/* Number of committed leaves (tree size) as last published. Lock-free. */
+uint64_t ll_store_committed_size(ll_store_t *st);
+
+/* Begins a read-only snapshot. Caller ends it with ll_store_abort(). */
+int ll_store_begin_read(ll_store_t *st, ll_txn_t **out);
+
+/* Begins the write transaction (blocks while another is open). */
+int ll_store_begin_write(ll_store_t *st, ll_txn_t **out);
+
+/* Begins a child of a write transaction. Commit merges it into parent;
+ * abort discards it. The parent must not be used until the child ends. */
+int ll_store_begin_child(ll_txn_t *parent, ll_txn_t **out);
+
+/* Commits and frees txn (read transactions just end). LL_ERR_FULL if the
+ * map or disk is full, LL_ERR_STORE otherwise; txn is freed either way. */
+int ll_store_commit(ll_txn_t *txn);
+
+/* Discards and frees txn. NULL is allowed. */
+void ll_store_abort(ll_txn_t *txn);
+
+/* Tree size as seen by txn. */
+uint64_t ll_store_size(ll_txn_t *txn);
+
+/* Server time (Unix ns) of the last appended leaf as seen by txn; 0 if none. */
+int64_t ll_store_last_time(ll_txn_t *txn);
+
+/* Leaf bytes of seq. *leaf points into the map and stays valid until txn
+ * ends; it must not be modified. LL_ERR_NOT_FOUND if seq >= size. */
+int ll_store_leaf(ll_txn_t *txn, uint64_t seq, const uint8_t **leaf,
+                  size_t *len);
+
+/* Stored node hash; LL_ERR_NOT_FOUND if not (yet) complete. */
+int ll_store_node(ll_txn_t *txn, unsigned level, uint64_t index,
+                  uint8_t out[LL_HASH_LEN]);
+
+/* ll_merkle_node_fn adapter: ctx is an ll_txn_t*. */
+int ll_store_node_fn(void *ctx, unsigned level, uint64_t index,
+                     uint8_t out[LL_HASH_LEN]);
+
+/* Root hash of the tree of the first size leaves (size <= txn's size). */
+int ll_store_root(ll_txn_t *txn, uint64_t size, uint8_t out[LL_HASH_LEN]);
+
+/* Appends leaf (whose serialized seq must equal ll_store_size(txn), which
+ * is the caller's responsibility) with server time t, storing the leaf and
+ * every Merkle node it completes. leaf_hash receives RFC 9162's leaf hash.
+ * LL_ERR_FULL when the map is full (the transaction must then be aborted). */
+int ll_store_append(ll_txn_t *txn, const uint8_t *leaf, size_t len, int64_t t,
+                    uint8_t leaf_hash[LL_HASH_LEN]);
+
+/* Auxiliary table access. get: *val valid until txn ends; LL_ERR_NOT_FOUND
+ * if absent. put replaces. */
+int ll_store_get(ll_txn_t *txn, enum ll_table tbl, const void *key,
+                 size_t klen, const uint8_t **val, size_t *vlen);
+int ll_store_put(ll_txn_t *txn, enum ll_table tbl, const void *key,
+                 size_t klen, const void *val, size_t vlen);
+
+/* Copies the environment to dst_dir (must exist, empty) with compaction,
+ * consistently, while the store keeps serving. */
+int ll_store_backup(ll_store_t *st, const char *dst_dir);
+
+/* Last LMDB error text for diagnostics (thread-local, static storage). */
+const char *ll_store_last_error(void);
+
+#endif

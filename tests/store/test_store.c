@@ -1,0 +1,236 @@
+/*
+ * ll_store: append, read back, restart without replay, transactions that
+ * roll back leave nothing behind, read snapshots are isolated.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "../support/ll_testutil.h"
+#include "ll_err.h"
+#include "ll_merkle.h"
+#include "ll_store.h"
+
+typedef struct fixture {
+    char dir[64];
+    ll_store_t *st;
+} fixture_t;
+
+static int setup(void **state)
+{
+    fixture_t *f = calloc(1, sizeof *f);
+    ll_test_tmpdir(f->dir);
+    assert_int_equal(ll_store_open(f->dir, NULL, &f->st), LL_OK);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture_t *f = *state;
+    ll_store_close(f->st);
+    ll_test_rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+static void leaf_bytes(uint64_t i, uint8_t *buf, size_t *len)
+{
+    *len = (size_t)snprintf((char *)buf, 64, "leaf-%llu", (unsigned long long)i);
+}
+
+/* Appends n leaves in one write transaction. */
+static void append_n(ll_store_t *st, uint64_t n)
+{
+    ll_txn_t *w;
+    assert_int_equal(ll_store_begin_write(st, &w), LL_OK);
+    for (uint64_t i = 0; i < n; i++) {
+        uint8_t buf[64], lh[LL_HASH_LEN], expect[LL_HASH_LEN];
+        size_t len;
+        uint64_t seq = ll_store_size(w);
+        leaf_bytes(seq, buf, &len);
+        assert_int_equal(ll_store_append(w, buf, len, (int64_t)seq + 1, lh), LL_OK);
+        ll_merkle_leaf_hash(buf, len, expect);
+        assert_memory_equal(lh, expect, LL_HASH_LEN);
+    }
+    assert_int_equal(ll_store_commit(w), LL_OK);
+}
+
+/* Root of leaves 0..n-1 computed independently with a fresh frontier. */
+static void expected_root(uint64_t n, uint8_t out[LL_HASH_LEN])
+{
+    ll_merkle_frontier_t f;
+    ll_merkle_frontier_init(&f);
+    for (uint64_t i = 0; i < n; i++) {
+        uint8_t buf[64], lh[LL_HASH_LEN];
+        size_t len;
+        leaf_bytes(i, buf, &len);
+        ll_merkle_leaf_hash(buf, len, lh);
+        assert_int_equal(ll_merkle_frontier_append(&f, lh, NULL, NULL), LL_OK);
+    }
+    ll_merkle_frontier_root(&f, out);
+}
+
+static void test_append_then_read_back_every_leaf(void **state)
+{
+    fixture_t *f = *state;
+    append_n(f->st, 37);
+    ll_txn_t *r;
+    assert_int_equal(ll_store_begin_read(f->st, &r), LL_OK);
+    assert_int_equal(ll_store_size(r), 37);
+    for (uint64_t i = 0; i < 37; i++) {
+        const uint8_t *leaf;
+        size_t len, elen;
+        uint8_t expect[64];
+        leaf_bytes(i, expect, &elen);
+        assert_int_equal(ll_store_leaf(r, i, &leaf, &len), LL_OK);
+        assert_int_equal(len, elen);
+        assert_memory_equal(leaf, expect, len);
+    }
+    const uint8_t *leaf;
+    size_t len;
+    assert_int_equal(ll_store_leaf(r, 37, &leaf, &len), LL_ERR_NOT_FOUND);
+    assert_int_equal(ll_store_last_time(r), 37);
+    ll_store_abort(r);
+}
+
+static void test_roots_of_every_prefix_match_independent_computation(void **state)
+{
+    fixture_t *f = *state;
+    append_n(f->st, 70);
+    ll_txn_t *r;
+    assert_int_equal(ll_store_begin_read(f->st, &r), LL_OK);
+    for (uint64_t n = 0; n <= 70; n++) {
+        uint8_t got[LL_HASH_LEN], want[LL_HASH_LEN];
+        assert_int_equal(ll_store_root(r, n, got), LL_OK);
+        expected_root(n, want);
+        assert_memory_equal(got, want, LL_HASH_LEN);
+    }
+    uint8_t x[LL_HASH_LEN];
+    assert_int_equal(ll_store_root(r, 71, x), LL_ERR_RANGE);
+    ll_store_abort(r);
+}
+
+static void test_restart_keeps_leaves_and_root_without_replay(void **state)
+{
+    fixture_t *f = *state;
+    append_n(f->st, 45);
+    uint8_t before[LL_HASH_LEN], after[LL_HASH_LEN], want[LL_HASH_LEN];
+    ll_txn_t *r;
+    assert_int_equal(ll_store_begin_read(f->st, &r), LL_OK);
+    assert_int_equal(ll_store_root(r, 45, before), LL_OK);
+    ll_store_abort(r);
+    ll_store_close(f->st);
+    assert_int_equal(ll_store_open(f->dir, NULL, &f->st), LL_OK);
+    assert_int_equal(ll_store_committed_size(f->st), 45);
+    /* Appending after a restart must extend the same tree. */
+    append_n(f->st, 20);
+    assert_int_equal(ll_store_begin_read(f->st, &r), LL_OK);
+    assert_int_equal(ll_store_root(r, 45, after), LL_OK);
+    assert_memory_equal(before, after, LL_HASH_LEN);
+    assert_int_equal(ll_store_root(r, 65, after), LL_OK);
+    expected_root(65, want);
+    assert_memory_equal(after, want, LL_HASH_LEN);
+    ll_store_abort(r);
+}
+
+static void test_aborted_child_leaves_nothing(void **state)
+{
+    fixture_t *f = *state;
+    append_n(f->st, 3);
+    ll_txn_t *w, *c;
+    uint8_t lh[LL_HASH_LEN];
+    assert_int_equal(ll_store_begin_write(f->st, &w), LL_OK);
+    assert_int_equal(ll_store_begin_child(w, &c), LL_OK);
+    assert_int_equal(ll_store_append(c, (const uint8_t *)"x", 1, 100, lh), LL_OK);
+    assert_int_equal(ll_store_put(c, LL_TBL_DEDUP, "k", 1, "v", 1), LL_OK);
+    ll_store_abort(c);
+    assert_int_equal(ll_store_size(w), 3);
+    assert_int_equal(ll_store_begin_child(w, &c), LL_OK);
+    uint8_t buf[64];
+    size_t len;
+    leaf_bytes(3, buf, &len);
+    assert_int_equal(ll_store_append(c, buf, len, 4, lh), LL_OK);
+    assert_int_equal(ll_store_commit(c), LL_OK);
+    assert_int_equal(ll_store_commit(w), LL_OK);
+    ll_txn_t *r;
+    const uint8_t *v;
+    size_t vlen;
+    assert_int_equal(ll_store_begin_read(f->st, &r), LL_OK);
+    assert_int_equal(ll_store_size(r), 4);
+    assert_int_equal(ll_store_get(r, LL_TBL_DEDUP, "k", 1, &v, &vlen), LL_ERR_NOT_FOUND);
+    uint8_t got[LL_HASH_LEN], want[LL_HASH_LEN];
+    assert_int_equal(ll_store_root(r, 4, got), LL_OK);
+    expected_root(4, want);
+    assert_memory_equal(got, want, LL_HASH_LEN);
+    ll_store_abort(r);
+}
+
+static void test_aborted_write_does_not_move_committed_tree(void **state)
+{
+    fixture_t *f = *state;
+    append_n(f->st, 5);
+    ll_txn_t *w;
+    uint8_t lh[LL_HASH_LEN];
+    assert_int_equal(ll_store_begin_write(f->st, &w), LL_OK);
+    assert_int_equal(ll_store_append(w, (const uint8_t *)"y", 1, 9, lh), LL_OK);
+    ll_store_abort(w);
+    assert_int_equal(ll_store_committed_size(f->st), 5);
+    append_n(f->st, 1);
+    ll_txn_t *r;
+    uint8_t got[LL_HASH_LEN], want[LL_HASH_LEN];
+    assert_int_equal(ll_store_begin_read(f->st, &r), LL_OK);
+    assert_int_equal(ll_store_root(r, 6, got), LL_OK);
+    expected_root(6, want);
+    assert_memory_equal(got, want, LL_HASH_LEN);
+    ll_store_abort(r);
+}
+
+static void test_read_snapshot_does_not_see_later_commits(void **state)
+{
+    fixture_t *f = *state;
+    append_n(f->st, 2);
+    ll_txn_t *r;
+    assert_int_equal(ll_store_begin_read(f->st, &r), LL_OK);
+    append_n(f->st, 3);
+    assert_int_equal(ll_store_size(r), 2);
+    const uint8_t *leaf;
+    size_t len;
+    assert_int_equal(ll_store_leaf(r, 2, &leaf, &len), LL_ERR_NOT_FOUND);
+    ll_store_abort(r);
+    assert_int_equal(ll_store_committed_size(f->st), 5);
+}
+
+static void test_aux_tables_round_trip(void **state)
+{
+    fixture_t *f = *state;
+    ll_txn_t *w, *r;
+    const uint8_t *v;
+    size_t n;
+    assert_int_equal(ll_store_begin_write(f->st, &w), LL_OK);
+    assert_int_equal(ll_store_put(w, LL_TBL_ACTORS, "alice", 5, "rec", 3), LL_OK);
+    assert_int_equal(ll_store_commit(w), LL_OK);
+    assert_int_equal(ll_store_begin_read(f->st, &r), LL_OK);
+    assert_int_equal(ll_store_get(r, LL_TBL_ACTORS, "alice", 5, &v, &n), LL_OK);
+    assert_int_equal(n, 3);
+    assert_memory_equal(v, "rec", 3);
+    assert_int_equal(ll_store_get(r, LL_TBL_KEYS, "alice", 5, &v, &n), LL_ERR_NOT_FOUND);
+    assert_int_equal(ll_store_put(r, LL_TBL_ACTORS, "bob", 3, "x", 1), LL_ERR_INVALID);
+    ll_store_abort(r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_append_then_read_back_every_leaf, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_roots_of_every_prefix_match_independent_computation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_restart_keeps_leaves_and_root_without_replay, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_aborted_child_leaves_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_aborted_write_does_not_move_committed_tree, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_read_snapshot_does_not_see_later_commits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_aux_tables_round_trip, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
