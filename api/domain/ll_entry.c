@@ -1,0 +1,313 @@
+/*
+ * ll_entry: stateless decoding and validation of signed entries (ll_entry.h).
+ *
+ * Everything here runs on the RPC threads before an entry reaches the
+ * single writer, so that the writer only does what needs ledger state.
+ */
+#include "ll_entry.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ll_dsse.h"
+#include "ll_err.h"
+
+static int read_varint(const uint8_t **p, const uint8_t *end, uint64_t *out)
+{
+    uint64_t v = 0;
+    for (unsigned shift = 0; shift < 64 && *p < end; shift += 7) {
+        uint8_t b = *(*p)++;
+        v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) {
+            *out = v;
+            return LL_OK;
+        }
+    }
+    return LL_ERR_INVALID;
+}
+
+int ll_entry_find_envelope(const uint8_t *req, size_t len, const uint8_t **env,
+                           size_t *env_len)
+{
+    const uint8_t *p = req, *end = req + len;
+    const uint8_t *found = NULL;
+    size_t found_len = 0;
+    /* Walk every field so that a malformed tail is refused, not ignored.
+     * A repeated field 1 would be merged by protobuf; we refuse it rather
+     * than store something other than what was signed. */
+    while (p < end) {
+        uint64_t key, n;
+        if (read_varint(&p, end, &key))
+            return LL_ERR_INVALID;
+        switch (key & 7) {
+        case 0:
+            if (read_varint(&p, end, &n))
+                return LL_ERR_INVALID;
+            break;
+        case 1:
+            if (end - p < 8)
+                return LL_ERR_INVALID;
+            p += 8;
+            break;
+        case 5:
+            if (end - p < 4)
+                return LL_ERR_INVALID;
+            p += 4;
+            break;
+        case 2:
+            if (read_varint(&p, end, &n) || n > (uint64_t)(end - p))
+                return LL_ERR_INVALID;
+            if (key >> 3 == 1) {
+                if (found)
+                    return LL_ERR_INVALID;
+                found = p;
+                found_len = (size_t)n;
+            }
+            p += n;
+            break;
+        default:
+            return LL_ERR_INVALID;
+        }
+        if ((key >> 3) == 0)
+            return LL_ERR_INVALID;
+    }
+    if (!found)
+        return LL_ERR_INVALID;
+    *env = found;
+    *env_len = found_len;
+    return LL_OK;
+}
+
+static int id_valid(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > LL_MAX_ID_LEN)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' ||
+              c == '@' || c == ':' || c == '/'))
+            return 0;
+    }
+    return 1;
+}
+
+#define FAIL(code, ...)                                 \
+    do {                                                \
+        snprintf(msg, cap, __VA_ARGS__);                \
+        err = (code);                                   \
+        goto fail;                                      \
+    } while (0)
+
+static int check_registration(const Loopledger__V1__ActorRegistration *r,
+                              const char *what, char *msg, size_t cap)
+{
+    if (!r || !id_valid(r->actor_id)) {
+        snprintf(msg, cap, "%s: actor_id must be 1-%d characters of [A-Za-z0-9-_.@:/]",
+                 what, LL_MAX_ID_LEN);
+        return LL_ERR_INVALID;
+    }
+    if (r->public_key.len != LL_PUBKEY_LEN) {
+        snprintf(msg, cap, "%s: public_key must be a raw 32-byte Ed25519 key (got %zu bytes)",
+                 what, r->public_key.len);
+        return LL_ERR_INVALID;
+    }
+    if (r->n_roles == 0) {
+        snprintf(msg, cap, "%s: at least one role is required", what);
+        return LL_ERR_INVALID;
+    }
+    for (size_t i = 0; i < r->n_roles; i++) {
+        if (r->roles[i] <= LOOPLEDGER__V1__ROLE__ROLE_UNSPECIFIED ||
+            r->roles[i] > LOOPLEDGER__V1__ROLE__ROLE_SERVICE) {
+            snprintf(msg, cap, "%s: unknown role %d", what, (int)r->roles[i]);
+            return LL_ERR_INVALID;
+        }
+    }
+    return LL_OK;
+}
+
+int ll_entry_decode(const uint8_t *raw, size_t len, ll_entry_t *out, char *msg,
+                    size_t cap)
+{
+    int err;
+    memset(out, 0, sizeof *out);
+    out->raw_env = raw;
+    out->raw_env_len = len;
+    out->env = loopledger__v1__envelope__unpack(NULL, len, raw);
+    if (!out->env)
+        FAIL(LL_ERR_INVALID, "envelope is not a valid loopledger.v1.Envelope protobuf");
+    Loopledger__V1__Envelope *env = out->env;
+    if (strcmp(env->payload_type, LL_DSSE_PAYLOAD_TYPE) != 0)
+        FAIL(LL_ERR_INVALID, "payload_type must be \"%s\", got \"%.80s\"",
+             LL_DSSE_PAYLOAD_TYPE, env->payload_type);
+    if (env->n_signatures != 1)
+        FAIL(LL_ERR_INVALID, "envelope must carry exactly one signature, got %zu",
+             env->n_signatures);
+    Loopledger__V1__Signature *sig = env->signatures[0];
+    if (sig->sig.len != LL_SIG_LEN)
+        FAIL(LL_ERR_INVALID, "signature must be 64 bytes (Ed25519), got %zu",
+             sig->sig.len);
+    if (strlen(sig->keyid) != LL_KEYID_HEX_LEN ||
+        ll_hex_decode(sig->keyid, LL_KEYID_HEX_LEN, out->keyid, LL_HASH_LEN))
+        FAIL(LL_ERR_INVALID, "keyid must be 64 lowercase hex digits (SHA-256 of the public key)");
+    for (size_t i = 0; i < LL_KEYID_HEX_LEN; i++)
+        if (sig->keyid[i] >= 'A' && sig->keyid[i] <= 'F')
+            FAIL(LL_ERR_INVALID, "keyid must be lowercase hex");
+    out->sig = sig->sig.data;
+    out->sig_len = sig->sig.len;
+    if (env->payload.len == 0)
+        FAIL(LL_ERR_INVALID, "payload is empty");
+    out->body = loopledger__v1__entry_body__unpack(NULL, env->payload.len,
+                                                   env->payload.data);
+    if (!out->body)
+        FAIL(LL_ERR_INVALID, "payload is not a valid loopledger.v1.EntryBody protobuf");
+    Loopledger__V1__EntryBody *b = out->body;
+    if (!id_valid(b->author))
+        FAIL(LL_ERR_INVALID, "author must be a registered actor id (1-%d characters of [A-Za-z0-9-_.@:/])",
+             LL_MAX_ID_LEN);
+    if (b->initiative[0] && !id_valid(b->initiative))
+        FAIL(LL_ERR_INVALID, "initiative id must be 1-%d characters of [A-Za-z0-9-_.@:/]",
+             LL_MAX_ID_LEN);
+    if (b->n_links > LL_MAX_LINKS)
+        FAIL(LL_ERR_INVALID, "too many links (%zu, limit %d)", b->n_links, LL_MAX_LINKS);
+    for (size_t i = 0; i < b->n_links; i++) {
+        int r = (int)b->links[i]->relation;
+        if (r <= LOOPLEDGER__V1__RELATION__RELATION_UNSPECIFIED ||
+            r > LOOPLEDGER__V1__RELATION__FOLLOWS)
+            FAIL(LL_ERR_INVALID, "link %zu: unknown relation %d", i, r);
+    }
+    switch (b->kind_case) {
+    case LOOPLEDGER__V1__ENTRY_BODY__KIND_NOTE:
+        break;
+    case LOOPLEDGER__V1__ENTRY_BODY__KIND_ACTOR:
+        if ((err = check_registration(b->actor, "actor registration", msg, cap)))
+            goto fail;
+        break;
+    case LOOPLEDGER__V1__ENTRY_BODY__KIND_GENESIS:
+        if ((err = check_registration(b->genesis->server, "genesis server", msg, cap)) ||
+            (err = check_registration(b->genesis->admin, "genesis admin", msg, cap)))
+            goto fail;
+        break;
+    default:
+        FAIL(LL_ERR_INVALID, "entry body has no kind (set exactly one of its oneof fields)");
+    }
+    /* The dedup key is the hash of what was signed. */
+    size_t tl = strlen(env->payload_type);
+    size_t pl = ll_dsse_pae_len(tl, env->payload.len);
+    uint8_t *pae = malloc(pl);
+    size_t got;
+    if (!pae)
+        FAIL(LL_ERR_NOMEM, "out of memory");
+    ll_dsse_pae(env->payload_type, tl, env->payload.data, env->payload.len, pae, pl, &got);
+    ll_sha256(pae, got, out->dedup);
+    free(pae);
+    return LL_OK;
+fail:
+    ll_entry_free(out);
+    return err;
+}
+
+int ll_entry_verify(const ll_entry_t *e, const uint8_t pub[LL_PUBKEY_LEN])
+{
+    const char *type = e->env->payload_type;
+    return ll_dsse_verify(pub, type, strlen(type), e->env->payload.data,
+                          e->env->payload.len, e->sig, e->sig_len);
+}
+
+void ll_entry_free(ll_entry_t *e)
+{
+    if (e->body)
+        loopledger__v1__entry_body__free_unpacked(e->body, NULL);
+    if (e->env)
+        loopledger__v1__envelope__free_unpacked(e->env, NULL);
+    e->body = NULL;
+    e->env = NULL;
+}
+
+int ll_entry_seal(const Loopledger__V1__EntryBody *body, const ll_key_t *key,
+                  uint8_t **out, size_t *out_len)
+{
+    int err = LL_OK;
+    size_t blen = loopledger__v1__entry_body__get_packed_size(body);
+    uint8_t *payload = malloc(blen ? blen : 1), *buf = NULL;
+    uint8_t sigbytes[LL_SIG_LEN], pub[LL_PUBKEY_LEN];
+    char keyid[LL_KEYID_HEX_LEN + 1];
+    if (!payload)
+        return LL_ERR_NOMEM;
+    loopledger__v1__entry_body__pack(body, payload);
+    if ((err = ll_dsse_sign(key, LL_DSSE_PAYLOAD_TYPE, strlen(LL_DSSE_PAYLOAD_TYPE),
+                            payload, blen, sigbytes)))
+        goto out;
+    ll_key_public(key, pub);
+    ll_keyid(pub, keyid);
+    Loopledger__V1__Signature sig = LOOPLEDGER__V1__SIGNATURE__INIT;
+    sig.sig.data = sigbytes;
+    sig.sig.len = LL_SIG_LEN;
+    sig.keyid = keyid;
+    Loopledger__V1__Signature *sigs[1] = {&sig};
+    Loopledger__V1__Envelope env = LOOPLEDGER__V1__ENVELOPE__INIT;
+    env.payload.data = payload;
+    env.payload.len = blen;
+    env.payload_type = (char *)LL_DSSE_PAYLOAD_TYPE;
+    env.n_signatures = 1;
+    env.signatures = sigs;
+    size_t elen = loopledger__v1__envelope__get_packed_size(&env);
+    if (!(buf = malloc(elen))) {
+        err = LL_ERR_NOMEM;
+        goto out;
+    }
+    loopledger__v1__envelope__pack(&env, buf);
+    *out = buf;
+    *out_len = elen;
+out:
+    free(payload);
+    return err;
+}
+
+static size_t put_varint(uint8_t *p, uint64_t v)
+{
+    size_t n = 0;
+    while (v >= 0x80) {
+        p[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    p[n++] = (uint8_t)v;
+    return n;
+}
+
+size_t ll_leaf_max_len(size_t env_len)
+{
+    return 3 * 11 + env_len;
+}
+
+size_t ll_leaf_build(uint64_t seq, int64_t time_ns, const uint8_t *env,
+                     size_t env_len, uint8_t *out)
+{
+    size_t n = 0;
+    /* proto3 omits zero scalars; protobuf-c does the same, so a parser that
+     * re-serialises a leaf gets these bytes back. */
+    if (seq) {
+        out[n++] = 0x08;
+        n += put_varint(out + n, seq);
+    }
+    if (time_ns) {
+        out[n++] = 0x10;
+        n += put_varint(out + n, (uint64_t)time_ns);
+    }
+    out[n++] = 0x1a;
+    n += put_varint(out + n, env_len);
+    memcpy(out + n, env, env_len);
+    return n + env_len;
+}
+
+const char *ll_entry_kind_name(const Loopledger__V1__EntryBody *body)
+{
+    switch (body->kind_case) {
+    case LOOPLEDGER__V1__ENTRY_BODY__KIND_NOTE: return "note";
+    case LOOPLEDGER__V1__ENTRY_BODY__KIND_ACTOR: return "actor";
+    case LOOPLEDGER__V1__ENTRY_BODY__KIND_GENESIS: return "genesis";
+    default: return "unknown";
+    }
+}

@@ -1,0 +1,72 @@
+/*
+ * ll_entry: decoding and stateless validation of signed entries, and the
+ * byte layouts the log commits to.
+ *
+ * Wire facts used here:
+ *   - AppendRequest field 1 is the Envelope; its bytes are kept exactly as
+ *     received (ll_entry_find_envelope), never re-encoded.
+ *   - A leaf is a LogEntry serialized as: field 1 (seq, varint), field 2
+ *     (server time, varint), field 3 (the envelope bytes as received).
+ *     ll_leaf_build writes exactly that; any protobuf parser reads it.
+ *   - The dedup key of an entry is SHA-256(PAE(payloadType, payload)): the
+ *     signed statement, so the same statement is recorded once.
+ */
+#ifndef LL_ENTRY_H
+#define LL_ENTRY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ll_crypto.h"
+#include "loopledger/v1/entry.pb-c.h"
+
+#define LL_MAX_LINKS 256
+#define LL_MAX_ID_LEN 128 /* actor and initiative ids */
+
+/* A decoded, statelessly valid entry. Owns its protobuf-c objects. */
+typedef struct ll_entry {
+    Loopledger__V1__Envelope *env;
+    Loopledger__V1__EntryBody *body;
+    const uint8_t *raw_env; /* borrowed: the caller's envelope bytes */
+    size_t raw_env_len;
+    uint8_t keyid[LL_HASH_LEN]; /* of the first signature */
+    const uint8_t *sig;          /* borrowed from env */
+    size_t sig_len;
+    uint8_t dedup[LL_HASH_LEN];
+} ll_entry_t;
+
+/* Finds AppendRequest.envelope (field 1) in a serialized AppendRequest.
+ * LL_ERR_INVALID if the message is malformed or has no envelope. */
+int ll_entry_find_envelope(const uint8_t *req, size_t len, const uint8_t **env,
+                           size_t *env_len);
+
+/* Decodes and checks an envelope without looking at ledger state:
+ * protobuf well-formed, payloadType, exactly one signature with a 64-byte
+ * sig and a 64-hex keyid, body well-formed with an author, a kind, valid
+ * ids and link relations. On error a message goes to msg[cap].
+ * On success the caller owns out (ll_entry_free); raw must outlive it. */
+int ll_entry_decode(const uint8_t *raw, size_t len, ll_entry_t *out, char *msg,
+                    size_t cap);
+
+/* Verifies the entry's signature with pub. */
+int ll_entry_verify(const ll_entry_t *e, const uint8_t pub[LL_PUBKEY_LEN]);
+
+void ll_entry_free(ll_entry_t *e);
+
+/* Serializes body, signs it and packs the Envelope into a malloc'd buffer
+ * that the caller frees. */
+int ll_entry_seal(const Loopledger__V1__EntryBody *body, const ll_key_t *key,
+                  uint8_t **out, size_t *out_len);
+
+/* Upper bound of a leaf's size for an envelope of env_len bytes. */
+size_t ll_leaf_max_len(size_t env_len);
+
+/* Writes the LogEntry leaf into out (at least ll_leaf_max_len bytes);
+ * returns its length. */
+size_t ll_leaf_build(uint64_t seq, int64_t time_ns, const uint8_t *env,
+                     size_t env_len, uint8_t *out);
+
+/* Name of the body's kind ("note", "actor", "genesis", ...). */
+const char *ll_entry_kind_name(const Loopledger__V1__EntryBody *body);
+
+#endif

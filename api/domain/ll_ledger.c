@@ -1,0 +1,737 @@
+/*
+ * ll_ledger: verification, group commit and trust rules (ll_ledger.h).
+ *
+ * Records kept beside the log, in the same transaction as the leaf:
+ *   keys   keyid[32] -> pub[32] || reg_seq u64 || revoked_at i64 || actor id
+ *   actors actor id  -> roles u32 (bit per Role) || reg_seq u64
+ *   dedup  SHA-256(PAE) -> seq u64
+ *   index  's' || seq u64 -> signer's key registration seq u64
+ * All integers big-endian.
+ */
+#include "ll_ledger.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ll_entry.h"
+#include "ll_err.h"
+
+#define KEYREC_FIXED (LL_PUBKEY_LEN + 8 + 8)
+
+typedef struct ll_job {
+    struct ll_job *next;
+    ll_entry_t entry;
+    uint8_t *raw; /* owned copy of the envelope bytes */
+    size_t raw_len;
+    int genesis;
+    ll_append_cb cb;
+    void *ctx;
+    ll_append_result_t res;
+} ll_job_t;
+
+struct ll_ledger {
+    ll_store_t *st;
+    const ll_key_t *note_key;
+    const ll_key_t *actor_key;
+    char origin[LL_NOTE_MAX_NAME + 1];
+    unsigned max_batch;
+
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    ll_job_t *head, *tail;
+    int stopping;
+    pthread_t writer;
+
+    ll_commit_hook hook;
+    void *hook_ctx;
+
+    /* Latest signed checkpoint, so polling clients do not cost a signature
+     * each. Guarded by cp_lock. */
+    pthread_mutex_t cp_lock;
+    uint64_t cp_size;
+    char cp_note[LL_NOTE_MAX];
+    size_t cp_len;
+    uint8_t cp_root[LL_HASH_LEN];
+};
+
+static void be64(uint8_t *out, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--) {
+        out[i] = (uint8_t)v;
+        v >>= 8;
+    }
+}
+
+static uint64_t rd64(const uint8_t *in)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = (v << 8) | in[i];
+    return v;
+}
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void *writer_main(void *arg);
+
+int ll_ledger_open(ll_store_t *st, const ll_ledger_config_t *cfg,
+                   ll_ledger_t **out)
+{
+    ll_ledger_t *lg = calloc(1, sizeof *lg);
+    ll_txn_t *txn = NULL;
+    const uint8_t *v;
+    size_t vlen;
+    int err;
+    if (!lg)
+        return LL_ERR_NOMEM;
+    lg->st = st;
+    lg->note_key = cfg->note_key;
+    lg->actor_key = cfg->actor_key;
+    lg->max_batch = cfg->max_batch ? cfg->max_batch : 4096;
+    lg->cp_size = UINT64_MAX;
+    if ((err = ll_store_begin_read(st, &txn)))
+        goto fail;
+    err = ll_store_get(txn, LL_TBL_META, "origin", 6, &v, &vlen);
+    if (err == LL_OK && vlen <= LL_NOTE_MAX_NAME) {
+        memcpy(lg->origin, v, vlen);
+        lg->origin[vlen] = 0;
+    } else if (err == LL_ERR_NOT_FOUND && cfg->origin) {
+        snprintf(lg->origin, sizeof lg->origin, "%s", cfg->origin);
+    } else {
+        err = err ? err : LL_ERR_CORRUPT;
+        goto fail;
+    }
+    ll_store_abort(txn);
+    txn = NULL;
+    if (!ll_note_name_valid(lg->origin)) {
+        err = LL_ERR_INVALID;
+        goto fail;
+    }
+    pthread_mutex_init(&lg->lock, NULL);
+    pthread_cond_init(&lg->wake, NULL);
+    pthread_mutex_init(&lg->cp_lock, NULL);
+    if (pthread_create(&lg->writer, NULL, writer_main, lg)) {
+        err = LL_ERR_NOMEM;
+        pthread_mutex_destroy(&lg->lock);
+        pthread_cond_destroy(&lg->wake);
+        pthread_mutex_destroy(&lg->cp_lock);
+        goto fail;
+    }
+    *out = lg;
+    return LL_OK;
+fail:
+    ll_store_abort(txn);
+    free(lg);
+    return err;
+}
+
+void ll_ledger_close(ll_ledger_t *lg)
+{
+    if (!lg)
+        return;
+    pthread_mutex_lock(&lg->lock);
+    lg->stopping = 1;
+    pthread_cond_signal(&lg->wake);
+    pthread_mutex_unlock(&lg->lock);
+    pthread_join(lg->writer, NULL);
+    pthread_mutex_destroy(&lg->lock);
+    pthread_cond_destroy(&lg->wake);
+    pthread_mutex_destroy(&lg->cp_lock);
+    free(lg);
+}
+
+ll_store_t *ll_ledger_store(ll_ledger_t *lg)
+{
+    return lg->st;
+}
+
+const char *ll_ledger_origin(ll_ledger_t *lg)
+{
+    return lg->origin;
+}
+
+void ll_ledger_set_commit_hook(ll_ledger_t *lg, ll_commit_hook fn, void *ctx)
+{
+    pthread_mutex_lock(&lg->lock);
+    lg->hook = fn;
+    lg->hook_ctx = ctx;
+    pthread_mutex_unlock(&lg->lock);
+}
+
+int ll_ledger_verifier_key(ll_ledger_t *lg, char *out, size_t cap)
+{
+    uint8_t pub[LL_PUBKEY_LEN];
+    ll_key_public(lg->note_key, pub);
+    return ll_note_verifier_key(lg->origin, pub, out, cap);
+}
+
+/* ---- records ---- */
+
+typedef struct keyrec {
+    uint8_t pub[LL_PUBKEY_LEN];
+    uint64_t reg_seq;
+    int64_t revoked_at;
+    const char *actor; /* not NUL-terminated: actor_len bytes */
+    size_t actor_len;
+} keyrec_t;
+
+static int get_key(ll_txn_t *txn, const uint8_t keyid[LL_HASH_LEN], keyrec_t *k)
+{
+    const uint8_t *v;
+    size_t n;
+    int err = ll_store_get(txn, LL_TBL_KEYS, keyid, LL_HASH_LEN, &v, &n);
+    if (err)
+        return err;
+    if (n < KEYREC_FIXED)
+        return LL_ERR_CORRUPT;
+    memcpy(k->pub, v, LL_PUBKEY_LEN);
+    k->reg_seq = rd64(v + LL_PUBKEY_LEN);
+    k->revoked_at = (int64_t)rd64(v + LL_PUBKEY_LEN + 8);
+    k->actor = (const char *)v + KEYREC_FIXED;
+    k->actor_len = n - KEYREC_FIXED;
+    return LL_OK;
+}
+
+static int get_roles(ll_txn_t *txn, const char *actor, uint32_t *roles)
+{
+    const uint8_t *v;
+    size_t n;
+    int err = ll_store_get(txn, LL_TBL_ACTORS, actor, strlen(actor), &v, &n);
+    if (err)
+        return err;
+    if (n < 12)
+        return LL_ERR_CORRUPT;
+    *roles = (uint32_t)v[0] << 24 | (uint32_t)v[1] << 16 | (uint32_t)v[2] << 8 | v[3];
+    return LL_OK;
+}
+
+static int put_actor(ll_txn_t *txn, const Loopledger__V1__ActorRegistration *r,
+                     uint64_t seq, char *msg, size_t cap)
+{
+    const uint8_t *v;
+    size_t n;
+    uint8_t keyid[LL_HASH_LEN];
+    uint8_t arec[12], krec[KEYREC_FIXED + LL_MAX_ID_LEN];
+    size_t alen = strlen(r->actor_id);
+    if (ll_store_get(txn, LL_TBL_ACTORS, r->actor_id, alen, &v, &n) == LL_OK) {
+        snprintf(msg, cap, "actor \"%s\" is already registered", r->actor_id);
+        return LL_ERR_EXISTS;
+    }
+    ll_sha256(r->public_key.data, LL_PUBKEY_LEN, keyid);
+    if (ll_store_get(txn, LL_TBL_KEYS, keyid, LL_HASH_LEN, &v, &n) == LL_OK) {
+        snprintf(msg, cap, "this public key is already registered to another actor");
+        return LL_ERR_EXISTS;
+    }
+    uint32_t roles = 0;
+    for (size_t i = 0; i < r->n_roles; i++)
+        roles |= 1u << r->roles[i];
+    arec[0] = (uint8_t)(roles >> 24);
+    arec[1] = (uint8_t)(roles >> 16);
+    arec[2] = (uint8_t)(roles >> 8);
+    arec[3] = (uint8_t)roles;
+    be64(arec + 4, seq);
+    memcpy(krec, r->public_key.data, LL_PUBKEY_LEN);
+    be64(krec + LL_PUBKEY_LEN, seq);
+    be64(krec + LL_PUBKEY_LEN + 8, 0);
+    memcpy(krec + KEYREC_FIXED, r->actor_id, alen);
+    int err;
+    if ((err = ll_store_put(txn, LL_TBL_ACTORS, r->actor_id, alen, arec, sizeof arec)) ||
+        (err = ll_store_put(txn, LL_TBL_KEYS, keyid, LL_HASH_LEN, krec, KEYREC_FIXED + alen)))
+        snprintf(msg, cap, "storing actor: %s", ll_strerror(err));
+    return err;
+}
+
+/* ---- verification (submitting thread) ---- */
+
+static int authenticate(ll_ledger_t *lg, const ll_entry_t *e, char *msg, size_t cap)
+{
+    ll_txn_t *txn;
+    keyrec_t k;
+    int err = ll_store_begin_read(lg->st, &txn);
+    if (err) {
+        snprintf(msg, cap, "cannot read ledger: %s", ll_strerror(err));
+        return err;
+    }
+    err = get_key(txn, e->keyid, &k);
+    if (err == LL_ERR_NOT_FOUND) {
+        snprintf(msg, cap, "author \"%s\" has no registered key with keyid %s",
+                 e->body->author, e->env->signatures[0]->keyid);
+        err = LL_ERR_UNAUTHENTICATED;
+        goto out;
+    }
+    if (err) {
+        snprintf(msg, cap, "reading key: %s", ll_strerror(err));
+        goto out;
+    }
+    if (k.actor_len != strlen(e->body->author) ||
+        memcmp(k.actor, e->body->author, k.actor_len) != 0) {
+        snprintf(msg, cap, "key %.16s... is registered to actor \"%.*s\", not to author \"%s\"",
+                 e->env->signatures[0]->keyid, (int)k.actor_len, k.actor, e->body->author);
+        err = LL_ERR_UNAUTHENTICATED;
+        goto out;
+    }
+    err = ll_entry_verify(e, k.pub);
+    if (err == LL_ERR_BAD_SIGNATURE)
+        snprintf(msg, cap, "signature does not verify against the registered key of \"%s\"",
+                 e->body->author);
+    else if (err)
+        snprintf(msg, cap, "verifying signature: %s", ll_strerror(err));
+out:
+    ll_store_abort(txn);
+    return err;
+}
+
+static void fail_job(ll_job_t *job, ll_append_cb cb, void *ctx)
+{
+    cb(ctx, &job->res);
+    ll_entry_free(&job->entry);
+    free(job->raw);
+    free(job);
+}
+
+static void enqueue(ll_ledger_t *lg, ll_job_t *job)
+{
+    pthread_mutex_lock(&lg->lock);
+    if (lg->stopping) {
+        pthread_mutex_unlock(&lg->lock);
+        job->res.err = LL_ERR_UNAVAILABLE;
+        snprintf(job->res.msg, sizeof job->res.msg, "server is shutting down");
+        fail_job(job, job->cb, job->ctx);
+        return;
+    }
+    if (lg->tail)
+        lg->tail->next = job;
+    else
+        lg->head = job;
+    lg->tail = job;
+    pthread_cond_signal(&lg->wake);
+    pthread_mutex_unlock(&lg->lock);
+}
+
+static ll_job_t *new_job(const uint8_t *env, size_t len, ll_append_cb cb, void *ctx)
+{
+    ll_job_t *job = calloc(1, sizeof *job);
+    if (!job)
+        return NULL;
+    job->raw = malloc(len ? len : 1);
+    if (!job->raw) {
+        free(job);
+        return NULL;
+    }
+    memcpy(job->raw, env, len);
+    job->raw_len = len;
+    job->cb = cb;
+    job->ctx = ctx;
+    return job;
+}
+
+void ll_ledger_submit(ll_ledger_t *lg, const uint8_t *env, size_t len,
+                      ll_append_cb cb, void *ctx)
+{
+    ll_job_t *job = new_job(env, len, cb, ctx);
+    if (!job) {
+        ll_append_result_t r = {.err = LL_ERR_NOMEM};
+        snprintf(r.msg, sizeof r.msg, "out of memory");
+        cb(ctx, &r);
+        return;
+    }
+    ll_append_result_t *r = &job->res;
+    r->err = ll_entry_decode(job->raw, job->raw_len, &job->entry, r->msg, sizeof r->msg);
+    if (r->err)
+        goto fail;
+    if (job->entry.body->kind_case == LOOPLEDGER__V1__ENTRY_BODY__KIND_GENESIS) {
+        r->err = LL_ERR_PRECONDITION;
+        snprintf(r->msg, sizeof r->msg,
+                 "genesis entries are written only by the server when a ledger is created");
+        goto fail;
+    }
+    if ((r->err = authenticate(lg, &job->entry, r->msg, sizeof r->msg)))
+        goto fail;
+    enqueue(lg, job);
+    return;
+fail:
+    fail_job(job, cb, ctx);
+}
+
+/* ---- writer thread ---- */
+
+static void duplicate_result(ll_txn_t *txn, uint64_t seq, ll_append_result_t *r)
+{
+    const uint8_t *leaf;
+    size_t len;
+    r->seq = seq;
+    r->duplicate = 1;
+    if (ll_store_leaf(txn, seq, &leaf, &len) == LL_OK) {
+        ll_merkle_leaf_hash(leaf, len, r->leaf_hash);
+        Loopledger__V1__LogEntry *le = loopledger__v1__log_entry__unpack(NULL, len, leaf);
+        if (le) {
+            r->time_ns = le->server_time_unix_nanos;
+            loopledger__v1__log_entry__free_unpacked(le, NULL);
+        }
+    }
+}
+
+/* Applies one job inside child transaction txn. Returns LL_OK to commit it. */
+static int apply(ll_txn_t *txn, ll_job_t *job, uint8_t **buf,
+                 size_t *bufcap)
+{
+    ll_append_result_t *r = &job->res;
+    ll_entry_t *e = &job->entry;
+    Loopledger__V1__EntryBody *b = e->body;
+    uint64_t size = ll_store_size(txn);
+    const uint8_t *v;
+    size_t vlen;
+    keyrec_t k;
+    int err;
+
+    err = ll_store_get(txn, LL_TBL_DEDUP, e->dedup, LL_HASH_LEN, &v, &vlen);
+    if (err == LL_OK && vlen == 8) {
+        duplicate_result(txn, rd64(v), r);
+        return LL_ERR_EXISTS; /* nothing to write; reported as success */
+    }
+    if (job->genesis) {
+        if (size != 0) {
+            snprintf(r->msg, sizeof r->msg, "ledger already has a genesis entry");
+            return LL_ERR_EXISTS;
+        }
+    } else {
+        /* Re-check under the writer: the key may have changed since the
+         * submitting thread verified the signature. */
+        if ((err = get_key(txn, e->keyid, &k))) {
+            snprintf(r->msg, sizeof r->msg, "author \"%s\" has no registered key with that keyid",
+                     b->author);
+            return LL_ERR_UNAUTHENTICATED;
+        }
+    }
+    for (size_t i = 0; i < b->n_links; i++) {
+        if (b->links[i]->target_seq >= size) {
+            snprintf(r->msg, sizeof r->msg,
+                     "link %zu: target entry %llu does not exist (the ledger has %llu entries; links point to older entries)",
+                     i, (unsigned long long)b->links[i]->target_seq,
+                     (unsigned long long)size);
+            return LL_ERR_PRECONDITION;
+        }
+    }
+    uint64_t key_seq = job->genesis ? 0 : k.reg_seq;
+    switch (b->kind_case) {
+    case LOOPLEDGER__V1__ENTRY_BODY__KIND_ACTOR: {
+        uint32_t roles = 0;
+        if (get_roles(txn, b->author, &roles) || !(roles & (1u << LOOPLEDGER__V1__ROLE__ROLE_ADMIN))) {
+            snprintf(r->msg, sizeof r->msg, "only an admin may register actors; \"%s\" is not an admin",
+                     b->author);
+            return LL_ERR_PERMISSION;
+        }
+        if ((err = put_actor(txn, b->actor, size, r->msg, sizeof r->msg)))
+            return err;
+        break;
+    }
+    case LOOPLEDGER__V1__ENTRY_BODY__KIND_GENESIS:
+        if ((err = put_actor(txn, b->genesis->server, 0, r->msg, sizeof r->msg)) ||
+            (err = put_actor(txn, b->genesis->admin, 0, r->msg, sizeof r->msg)))
+            return err;
+        if ((err = ll_store_put(txn, LL_TBL_META, "origin", 6, b->genesis->origin,
+                                strlen(b->genesis->origin))))
+            goto store_fail;
+        break;
+    default:
+        break;
+    }
+
+    int64_t t = now_ns();
+    int64_t last = ll_store_last_time(txn);
+    if (t <= last)
+        t = last + 1; /* server time is strictly increasing with seq */
+    size_t need = ll_leaf_max_len(e->raw_env_len);
+    if (need > *bufcap) {
+        uint8_t *nb = realloc(*buf, need);
+        if (!nb) {
+            snprintf(r->msg, sizeof r->msg, "out of memory");
+            return LL_ERR_NOMEM;
+        }
+        *buf = nb;
+        *bufcap = need;
+    }
+    size_t len = ll_leaf_build(size, t, e->raw_env, e->raw_env_len, *buf);
+    uint8_t seqkey[9] = {'s'}, sv[8];
+    be64(seqkey + 1, size);
+    be64(sv, key_seq);
+    if ((err = ll_store_append(txn, *buf, len, t, r->leaf_hash)) ||
+        (err = ll_store_put(txn, LL_TBL_DEDUP, e->dedup, LL_HASH_LEN, seqkey + 1, 8)) ||
+        (err = ll_store_put(txn, LL_TBL_INDEX, seqkey, sizeof seqkey, sv, 8)))
+        goto store_fail;
+    r->seq = size;
+    r->time_ns = t;
+    return LL_OK;
+store_fail:
+    snprintf(r->msg, sizeof r->msg, "cannot store entry: %s (%s)", ll_strerror(err),
+             ll_store_last_error());
+    return err;
+}
+
+static void run_batch(ll_ledger_t *lg, ll_job_t *batch)
+{
+    ll_txn_t *txn = NULL;
+    uint8_t *buf = NULL;
+    size_t bufcap = 0;
+    int err = ll_store_begin_write(lg->st, &txn);
+    int wrote = 0;
+    for (ll_job_t *j = batch; j; j = j->next) {
+        if (err) {
+            j->res.err = err;
+            snprintf(j->res.msg, sizeof j->res.msg, "cannot write: %s", ll_strerror(err));
+            continue;
+        }
+        ll_txn_t *child;
+        int cerr = ll_store_begin_child(txn, &child);
+        if (cerr) {
+            j->res.err = cerr;
+            snprintf(j->res.msg, sizeof j->res.msg, "cannot write: %s", ll_strerror(cerr));
+            continue;
+        }
+        int rc = apply(child, j, &buf, &bufcap);
+        if (rc == LL_OK) {
+            if ((rc = ll_store_commit(child)) == LL_OK) {
+                wrote = 1;
+                continue;
+            }
+            snprintf(j->res.msg, sizeof j->res.msg, "cannot write: %s", ll_strerror(rc));
+            j->res.err = rc;
+            continue;
+        }
+        ll_store_abort(child);
+        if (rc == LL_ERR_EXISTS && j->res.duplicate)
+            rc = LL_OK;
+        j->res.err = rc;
+    }
+    free(buf);
+    uint64_t size = 0;
+    if (txn) {
+        size = ll_store_size(txn);
+        err = wrote ? ll_store_commit(txn) : (ll_store_abort(txn), LL_OK);
+    }
+    if (err) {
+        /* The commit failed: nothing of this batch is durable. Results that
+         * claimed success must say so. */
+        for (ll_job_t *j = batch; j; j = j->next) {
+            if (j->res.err == LL_OK && !j->res.duplicate) {
+                j->res.err = err;
+                snprintf(j->res.msg, sizeof j->res.msg, "commit failed: %s (%s)",
+                         ll_strerror(err), ll_store_last_error());
+            }
+        }
+    }
+    if (!err && wrote) {
+        pthread_mutex_lock(&lg->lock);
+        ll_commit_hook hook = lg->hook;
+        void *hctx = lg->hook_ctx;
+        pthread_mutex_unlock(&lg->lock);
+        if (hook)
+            hook(hctx, size);
+    }
+    while (batch) {
+        ll_job_t *next = batch->next;
+        fail_job(batch, batch->cb, batch->ctx);
+        batch = next;
+    }
+}
+
+static void *writer_main(void *arg)
+{
+    ll_ledger_t *lg = arg;
+    for (;;) {
+        pthread_mutex_lock(&lg->lock);
+        while (!lg->head && !lg->stopping)
+            pthread_cond_wait(&lg->wake, &lg->lock);
+        if (!lg->head && lg->stopping) {
+            pthread_mutex_unlock(&lg->lock);
+            break;
+        }
+        ll_job_t *batch = lg->head, *last = batch;
+        unsigned n = 1;
+        while (last->next && n < lg->max_batch) {
+            last = last->next;
+            n++;
+        }
+        lg->head = last->next;
+        if (!lg->head)
+            lg->tail = NULL;
+        last->next = NULL;
+        pthread_mutex_unlock(&lg->lock);
+        run_batch(lg, batch);
+    }
+    return NULL;
+}
+
+/* ---- synchronous helpers ---- */
+
+typedef struct waiter {
+    pthread_mutex_t m;
+    pthread_cond_t c;
+    int done;
+    ll_append_result_t *res;
+} waiter_t;
+
+static void wake_waiter(void *ctx, const ll_append_result_t *res)
+{
+    waiter_t *w = ctx;
+    pthread_mutex_lock(&w->m);
+    *w->res = *res;
+    w->done = 1;
+    pthread_cond_signal(&w->c);
+    pthread_mutex_unlock(&w->m);
+}
+
+static void wait_for(waiter_t *w)
+{
+    pthread_mutex_lock(&w->m);
+    while (!w->done)
+        pthread_cond_wait(&w->c, &w->m);
+    pthread_mutex_unlock(&w->m);
+    pthread_mutex_destroy(&w->m);
+    pthread_cond_destroy(&w->c);
+}
+
+void ll_ledger_append(ll_ledger_t *lg, const uint8_t *env, size_t len,
+                      ll_append_result_t *res)
+{
+    waiter_t w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, res};
+    ll_ledger_submit(lg, env, len, wake_waiter, &w);
+    wait_for(&w);
+}
+
+int ll_ledger_genesis(ll_ledger_t *lg, const char *admin_id,
+                      const uint8_t admin_pub[LL_PUBKEY_LEN],
+                      ll_append_result_t *res)
+{
+    uint8_t server_pub[LL_PUBKEY_LEN], nonce[16];
+    uint8_t *env = NULL;
+    size_t env_len;
+    int err;
+    if (ll_store_committed_size(lg->st) != 0)
+        return LL_ERR_EXISTS;
+    ll_key_public(lg->actor_key, server_pub);
+    if ((err = ll_random(nonce, sizeof nonce)))
+        return err;
+
+    Loopledger__V1__Role server_roles[] = {LOOPLEDGER__V1__ROLE__ROLE_SERVICE};
+    Loopledger__V1__Role admin_roles[] = {LOOPLEDGER__V1__ROLE__ROLE_ADMIN};
+    Loopledger__V1__ActorRegistration srv = LOOPLEDGER__V1__ACTOR_REGISTRATION__INIT;
+    srv.actor_id = LL_SERVER_ACTOR;
+    srv.display_name = "loopledger server";
+    srv.n_roles = 1;
+    srv.roles = server_roles;
+    srv.public_key.data = server_pub;
+    srv.public_key.len = LL_PUBKEY_LEN;
+    Loopledger__V1__ActorRegistration adm = LOOPLEDGER__V1__ACTOR_REGISTRATION__INIT;
+    adm.actor_id = (char *)admin_id;
+    adm.display_name = (char *)admin_id;
+    adm.n_roles = 1;
+    adm.roles = admin_roles;
+    adm.public_key.data = (uint8_t *)admin_pub;
+    adm.public_key.len = LL_PUBKEY_LEN;
+    Loopledger__V1__Genesis gen = LOOPLEDGER__V1__GENESIS__INIT;
+    gen.origin = lg->origin;
+    gen.server = &srv;
+    gen.admin = &adm;
+    Loopledger__V1__EntryBody body = LOOPLEDGER__V1__ENTRY_BODY__INIT;
+    body.author = LL_SERVER_ACTOR;
+    body.client_time_unix_nanos = now_ns();
+    body.nonce.data = nonce;
+    body.nonce.len = sizeof nonce;
+    body.kind_case = LOOPLEDGER__V1__ENTRY_BODY__KIND_GENESIS;
+    body.genesis = &gen;
+    if ((err = ll_entry_seal(&body, lg->actor_key, &env, &env_len)))
+        return err;
+
+    waiter_t w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, res};
+    ll_job_t *job = new_job(env, env_len, wake_waiter, &w);
+    free(env);
+    if (!job)
+        return LL_ERR_NOMEM;
+    job->genesis = 1;
+    job->res.err = ll_entry_decode(job->raw, job->raw_len, &job->entry,
+                                   job->res.msg, sizeof job->res.msg);
+    if (job->res.err == LL_OK && ll_entry_verify(&job->entry, server_pub) != LL_OK) {
+        job->res.err = LL_ERR_CRYPTO;
+        snprintf(job->res.msg, sizeof job->res.msg, "genesis self-check failed");
+    }
+    if (job->res.err)
+        fail_job(job, wake_waiter, &w);
+    else
+        enqueue(lg, job);
+    wait_for(&w);
+    return res->err;
+}
+
+/* ---- reads ---- */
+
+int ll_ledger_checkpoint(ll_ledger_t *lg, ll_txn_t *txn, uint64_t size,
+                         char *note, size_t cap, size_t *note_len,
+                         uint64_t *out_size, uint8_t root[LL_HASH_LEN])
+{
+    uint64_t latest = ll_store_size(txn);
+    int err;
+    if (size == 0)
+        size = latest;
+    if (size > latest)
+        return LL_ERR_RANGE;
+    pthread_mutex_lock(&lg->cp_lock);
+    if (lg->cp_size == size) {
+        int fits = lg->cp_len < cap;
+        if (fits) {
+            memcpy(note, lg->cp_note, lg->cp_len + 1);
+            *note_len = lg->cp_len;
+            memcpy(root, lg->cp_root, LL_HASH_LEN);
+            *out_size = size;
+        }
+        pthread_mutex_unlock(&lg->cp_lock);
+        return fits ? LL_OK : LL_ERR_BUFFER;
+    }
+    pthread_mutex_unlock(&lg->cp_lock);
+
+    ll_checkpoint_t cp;
+    char body[LL_NOTE_MAX];
+    size_t blen;
+    snprintf(cp.origin, sizeof cp.origin, "%s", lg->origin);
+    cp.size = size;
+    if ((err = ll_store_root(txn, size, cp.root)) ||
+        (err = ll_checkpoint_format(&cp, body, sizeof body, &blen)) ||
+        (err = ll_note_sign(body, blen, lg->origin, lg->note_key, note, cap, note_len)))
+        return err;
+    memcpy(root, cp.root, LL_HASH_LEN);
+    *out_size = size;
+    if (size == latest && *note_len < sizeof lg->cp_note) {
+        pthread_mutex_lock(&lg->cp_lock);
+        if (lg->cp_size == UINT64_MAX || size > lg->cp_size) {
+            memcpy(lg->cp_note, note, *note_len + 1);
+            lg->cp_len = *note_len;
+            memcpy(lg->cp_root, cp.root, LL_HASH_LEN);
+            lg->cp_size = size;
+        }
+        pthread_mutex_unlock(&lg->cp_lock);
+    }
+    return LL_OK;
+}
+
+int ll_ledger_signer_key_seq(ll_txn_t *txn, uint64_t seq, uint64_t *key_seq)
+{
+    uint8_t k[9] = {'s'};
+    const uint8_t *v;
+    size_t n;
+    be64(k + 1, seq);
+    int err = ll_store_get(txn, LL_TBL_INDEX, k, sizeof k, &v, &n);
+    if (err)
+        return err;
+    if (n != 8)
+        return LL_ERR_CORRUPT;
+    *key_seq = rd64(v);
+    return LL_OK;
+}

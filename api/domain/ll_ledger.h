@@ -1,0 +1,108 @@
+/*
+ * ll_ledger: the ledger's write path and its trust rules, above the store
+ * and below the RPC surface (it knows nothing of gRPC).
+ *
+ * Write path. ll_ledger_submit() decodes and verifies an envelope on the
+ * caller's thread (so signature checks run in parallel on the RPC threads),
+ * then queues it for the single writer thread. The writer takes everything
+ * queued, applies each entry in a child transaction of one LMDB write
+ * transaction (a rejected entry rolls back alone), commits once (group
+ * commit: one fsync for the batch), and only then reports each result.
+ * So a success result always means "durable".
+ *
+ * Trust. Sequence 0 is the genesis entry, signed by the server's actor key,
+ * registering the server actor and the first admin. Every other entry must
+ * be signed by a registered key of its author; only admins register actors.
+ *
+ * Checkpoints are C2SP signed notes over "<origin>\n<size>\n<root>\n",
+ * signed with the server's note key, whose verifier key clients pin.
+ */
+#ifndef LL_LEDGER_H
+#define LL_LEDGER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ll_crypto.h"
+#include "ll_note.h"
+#include "ll_store.h"
+
+#define LL_SERVER_ACTOR "loopledgerd"
+#define LL_MSG_MAX 256
+
+typedef struct ll_ledger ll_ledger_t;
+
+/* Outcome of one append. err is LL_OK or an ll_err code, msg explains it. */
+typedef struct ll_append_result {
+    int err;
+    char msg[LL_MSG_MAX];
+    uint64_t seq;
+    int64_t time_ns;
+    uint8_t leaf_hash[LL_HASH_LEN];
+    int duplicate;
+} ll_append_result_t;
+
+/* Receives the result; runs on the writer thread, or on the submitting
+ * thread when the entry fails before being queued. Must not block long. */
+typedef void (*ll_append_cb)(void *ctx, const ll_append_result_t *res);
+
+/* Runs on the writer thread after each durable commit, with the new size. */
+typedef void (*ll_commit_hook)(void *ctx, uint64_t new_size);
+
+typedef struct ll_ledger_config {
+    /* Keys: borrowed, must outlive the ledger. */
+    const ll_key_t *note_key;  /* signs checkpoints */
+    const ll_key_t *actor_key; /* the server actor's entry key */
+    /* Origin (checkpoint first line and note key name) for a new ledger;
+     * an existing ledger keeps the origin stored at its genesis. */
+    const char *origin;
+    /* Largest batch one commit takes; 0 means 4096. */
+    unsigned max_batch;
+} ll_ledger_config_t;
+
+/* Opens the ledger over st (borrowed; must outlive the ledger) and starts
+ * the writer thread. Caller owns *out (ll_ledger_close). */
+int ll_ledger_open(ll_store_t *st, const ll_ledger_config_t *cfg,
+                   ll_ledger_t **out);
+
+/* Drains the queue (every queued entry gets its result), stops the writer. */
+void ll_ledger_close(ll_ledger_t *lg);
+
+/* Writes the genesis entry of an empty ledger, registering the server actor
+ * and admin (admin_id, admin_pub). LL_ERR_EXISTS if the ledger is not empty. */
+int ll_ledger_genesis(ll_ledger_t *lg, const char *admin_id,
+                      const uint8_t admin_pub[LL_PUBKEY_LEN],
+                      ll_append_result_t *res);
+
+/* Submits envelope bytes (copied; the caller may free them on return).
+ * cb is called exactly once. */
+void ll_ledger_submit(ll_ledger_t *lg, const uint8_t *env, size_t len,
+                      ll_append_cb cb, void *ctx);
+
+/* Submits and waits for the result. */
+void ll_ledger_append(ll_ledger_t *lg, const uint8_t *env, size_t len,
+                      ll_append_result_t *res);
+
+/* Sets the hook called after each commit (one hook; NULL clears it). */
+void ll_ledger_set_commit_hook(ll_ledger_t *lg, ll_commit_hook fn, void *ctx);
+
+/* The store under the ledger. */
+ll_store_t *ll_ledger_store(ll_ledger_t *lg);
+
+/* The ledger's origin (NUL-terminated, static for the ledger's life). */
+const char *ll_ledger_origin(ll_ledger_t *lg);
+
+/* Server verifier key "<origin>+<hash>+<base64>" into out[cap]. */
+int ll_ledger_verifier_key(ll_ledger_t *lg, char *out, size_t cap);
+
+/* Signed checkpoint for tree size `size` (0 = txn's latest) as seen by txn:
+ * the note into note[cap] (NUL-terminated), its size and root. */
+int ll_ledger_checkpoint(ll_ledger_t *lg, ll_txn_t *txn, uint64_t size,
+                         char *note, size_t cap, size_t *note_len,
+                         uint64_t *out_size, uint8_t root[LL_HASH_LEN]);
+
+/* Sequence number of the entry that registered the key which signed entry
+ * seq (kept per entry at append time). LL_ERR_NOT_FOUND if seq is absent. */
+int ll_ledger_signer_key_seq(ll_txn_t *txn, uint64_t seq, uint64_t *key_seq);
+
+#endif

@@ -1,0 +1,306 @@
+/*
+ * loopledgerd: the loopledger server.
+ *
+ *   loopledgerd [serve] [--data DIR] [--listen HOST:PORT] [--admin-pub FILE]
+ *               [--admin-id ID] [--origin NAME] [--threads N]
+ *               [--max-message BYTES] [--port-file FILE]
+ *   loopledgerd verifier-key [--data DIR]
+ *
+ * A data directory holds the LMDB environment and the server's two Ed25519
+ * keys (mode 0600): note.key signs checkpoints, actor.key signs the
+ * server's own entries (the genesis). Keys are made on first start; a new
+ * ledger also needs the first admin's public key (--admin-pub).
+ *
+ * SIGTERM/SIGINT: stop accepting calls, end Watch streams, let in-flight
+ * calls finish (appends are answered once durable), then exit 0.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <grpc/grpc.h>
+
+#include "ll_crypto.h"
+#include "ll_err.h"
+#include "ll_ledger.h"
+#include "ll_server.h"
+#include "ll_services.h"
+#include "ll_store.h"
+
+typedef struct opts {
+    const char *cmd;
+    const char *data;
+    const char *listen;
+    const char *admin_pub;
+    const char *admin_id;
+    const char *origin;
+    const char *port_file;
+    unsigned threads;
+    int max_message;
+} opts_t;
+
+static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void logf_(const char *fmt, ...)
+{
+    char ts[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    fprintf(stderr, "%s loopledgerd: ", ts);
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: loopledgerd [serve] [options]\n"
+            "       loopledgerd verifier-key [--data DIR]\n"
+            "options:\n"
+            "  --data DIR          data directory (default ./var/ledger)\n"
+            "  --listen HOST:PORT  listen address (default 127.0.0.1:7600; port 0 = any free)\n"
+            "  --admin-pub FILE    first admin's public key (needed to create a ledger)\n"
+            "  --admin-id ID       first admin's actor id (default admin)\n"
+            "  --origin NAME       checkpoint origin for a new ledger (default loopledger/<random>)\n"
+            "  --threads N         completion-queue threads (default 4)\n"
+            "  --max-message N     largest accepted request in bytes (default 1048576)\n"
+            "  --port-file FILE    write the bound port there once serving\n");
+}
+
+static int parse_opts(int argc, char **argv, opts_t *o)
+{
+    memset(o, 0, sizeof *o);
+    o->cmd = "serve";
+    o->data = "./var/ledger";
+    o->listen = "127.0.0.1:7600";
+    o->admin_id = "admin";
+    int i = 1;
+    if (i < argc && argv[i][0] != '-')
+        o->cmd = argv[i++];
+    for (; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage(stdout);
+            exit(0);
+        }
+        if (!v) {
+            fprintf(stderr, "loopledgerd: %s needs a value\n", a);
+            return -1;
+        }
+        i++;
+        if (!strcmp(a, "--data")) o->data = v;
+        else if (!strcmp(a, "--listen")) o->listen = v;
+        else if (!strcmp(a, "--admin-pub")) o->admin_pub = v;
+        else if (!strcmp(a, "--admin-id")) o->admin_id = v;
+        else if (!strcmp(a, "--origin")) o->origin = v;
+        else if (!strcmp(a, "--port-file")) o->port_file = v;
+        else if (!strcmp(a, "--threads")) o->threads = (unsigned)atoi(v);
+        else if (!strcmp(a, "--max-message")) o->max_message = atoi(v);
+        else {
+            fprintf(stderr, "loopledgerd: unknown option %s\n", a);
+            return -1;
+        }
+    }
+    if (o->max_message < 0 || o->threads > 64) {
+        fprintf(stderr, "loopledgerd: bad --max-message or --threads\n");
+        return -1;
+    }
+    return 0;
+}
+
+static int is_loopback(const char *listen)
+{
+    return !strncmp(listen, "127.", 4) || !strncmp(listen, "localhost:", 10) ||
+           !strncmp(listen, "[::1]:", 6) || !strncmp(listen, "ipv4:127.", 9);
+}
+
+/* Loads dir/name, creating it (0600) on first start. */
+static int load_or_make_key(const char *dir, const char *name, ll_key_t **out)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    int err = ll_key_load(path, out);
+    if (err != LL_ERR_IO || access(path, F_OK) == 0)
+        return err;
+    if ((err = ll_key_generate(out)))
+        return err;
+    if ((err = ll_key_save(*out, path))) {
+        ll_key_free(*out);
+        *out = NULL;
+        return err;
+    }
+    logf_("created server key %s", path);
+    return LL_OK;
+}
+
+static int mkdirs(const char *dir)
+{
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s", dir);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p == '/') {
+            *p = 0;
+            if (mkdir(buf, 0700) && errno != EEXIST)
+                return -1;
+            *p = '/';
+        }
+    }
+    if (mkdir(buf, 0700) && errno != EEXIST)
+        return -1;
+    return 0;
+}
+
+static int write_port_file(const char *path, int port)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return -1;
+    fprintf(f, "%d\n", port);
+    if (fclose(f))
+        return -1;
+    return rename(tmp, path);
+}
+
+int main(int argc, char **argv)
+{
+    opts_t o;
+    ll_key_t *note_key = NULL, *actor_key = NULL;
+    ll_store_t *st = NULL;
+    ll_ledger_t *lg = NULL;
+    ll_server_t *srv = NULL;
+    ll_ledger_service_t *lsvc = NULL;
+    int rc = 1, err;
+
+    if (parse_opts(argc, argv, &o)) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(o.cmd, "serve") && strcmp(o.cmd, "verifier-key")) {
+        fprintf(stderr, "loopledgerd: unknown command %s\n", o.cmd);
+        usage(stderr);
+        return 2;
+    }
+    umask(077);
+    if (mkdirs(o.data)) {
+        logf_("cannot create %s: %s", o.data, strerror(errno));
+        return 1;
+    }
+    if ((err = load_or_make_key(o.data, "note.key", &note_key)) ||
+        (err = load_or_make_key(o.data, "actor.key", &actor_key))) {
+        logf_("server keys in %s: %s", o.data, ll_strerror(err));
+        goto out;
+    }
+    if ((err = ll_store_open(o.data, NULL, &st))) {
+        logf_("opening store %s: %s (%s)", o.data, ll_strerror(err), ll_store_last_error());
+        goto out;
+    }
+    char origin[64];
+    if (!o.origin) {
+        uint8_t r[4];
+        char hex[9];
+        ll_random(r, sizeof r);
+        ll_hex_encode(r, sizeof r, hex);
+        snprintf(origin, sizeof origin, "loopledger/%s", hex);
+        o.origin = origin;
+    }
+    ll_ledger_config_t lc = {.note_key = note_key, .actor_key = actor_key, .origin = o.origin};
+    if ((err = ll_ledger_open(st, &lc, &lg))) {
+        logf_("opening ledger: %s", ll_strerror(err));
+        goto out;
+    }
+    if (!strcmp(o.cmd, "verifier-key")) {
+        char vkey[512];
+        if ((err = ll_ledger_verifier_key(lg, vkey, sizeof vkey))) {
+            logf_("verifier key: %s", ll_strerror(err));
+            goto out;
+        }
+        printf("%s\n", vkey);
+        rc = 0;
+        goto out;
+    }
+    if (ll_store_committed_size(st) == 0) {
+        uint8_t pub[LL_PUBKEY_LEN];
+        ll_append_result_t res;
+        if (!o.admin_pub) {
+            logf_("%s holds no ledger yet: give --admin-pub FILE (the first admin's public key)",
+                  o.data);
+            goto out;
+        }
+        if ((err = ll_pubkey_load(o.admin_pub, pub))) {
+            logf_("reading admin public key %s: %s", o.admin_pub, ll_strerror(err));
+            goto out;
+        }
+        if ((err = ll_ledger_genesis(lg, o.admin_id, pub, &res))) {
+            logf_("writing genesis: %s: %s", ll_strerror(err), res.msg);
+            goto out;
+        }
+        logf_("created ledger %s with admin \"%s\"", ll_ledger_origin(lg), o.admin_id);
+    }
+    if (!is_loopback(o.listen)) {
+        logf_("refusing to serve plaintext gRPC on non-loopback address %s", o.listen);
+        goto out;
+    }
+
+    /* Signals go to the main thread only: block them before any thread. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    grpc_init();
+    ll_server_config_t sc = {.listen = o.listen, .threads = o.threads,
+                             .max_message = o.max_message};
+    int port = 0;
+    if ((err = ll_server_create(&sc, &srv)) ||
+        (err = ll_health_service_register(srv)) ||
+        (err = ll_ledger_service_register(srv, lg, &lsvc)) ||
+        (err = ll_server_start(srv, &port))) {
+        logf_("cannot serve on %s: %s", o.listen, ll_strerror(err));
+        ll_server_destroy(srv);
+        srv = NULL;
+        goto shutdown_grpc;
+    }
+    char vkey[512];
+    ll_ledger_verifier_key(lg, vkey, sizeof vkey);
+    logf_("serving %s on port %d: %" PRIu64 " entries, verifier key %s", ll_ledger_origin(lg),
+          port, ll_store_committed_size(st), vkey);
+    if (o.port_file && write_port_file(o.port_file, port)) {
+        logf_("cannot write port file %s: %s", o.port_file, strerror(errno));
+    }
+
+    int sig = 0;
+    sigwait(&sigs, &sig);
+    logf_("received %s: draining", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    ll_ledger_service_stop(lsvc);
+    ll_server_shutdown(srv, 10000);
+    ll_server_destroy(srv);
+    ll_ledger_service_free(lsvc);
+    logf_("stopped cleanly at %" PRIu64 " entries", ll_store_committed_size(st));
+    rc = 0;
+shutdown_grpc:
+    ll_ledger_close(lg);
+    lg = NULL;
+    grpc_shutdown();
+out:
+    ll_ledger_close(lg);
+    ll_store_close(st);
+    ll_key_free(note_key);
+    ll_key_free(actor_key);
+    return rc;
+}

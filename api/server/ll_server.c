@@ -1,0 +1,507 @@
+/*
+ * ll_server: gRPC core server runtime (ll_server.h).
+ *
+ * Every completion-queue event carries a pointer to an ll_tag whose fn
+ * knows what finished. A call is reference counted: one reference for the
+ * handler's obligation to end it, one per operation batch in flight. The
+ * last reference frees the gRPC call and everything the request owned.
+ */
+#include "ll_server.h"
+
+#include <grpc/byte_buffer.h>
+#include <grpc/byte_buffer_reader.h>
+#include <grpc/grpc_security.h>
+#include <grpc/slice.h>
+#include <grpc/support/alloc.h>
+#include <grpc/support/time.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ll_err.h"
+
+#define LL_MAX_METHODS 32
+
+typedef struct ll_tag {
+    void (*fn)(struct ll_tag *tag, int ok);
+} ll_tag_t;
+
+typedef struct ll_method {
+    char *path;
+    int streaming;
+    ll_handler_fn fn;
+    void *svc;
+    void *handle;
+} ll_method_t;
+
+typedef struct ll_cq {
+    ll_server_t *srv;
+    grpc_completion_queue *cq;
+    pthread_t thread;
+    unsigned idx;
+} ll_cq_t;
+
+struct ll_server {
+    grpc_server *server;
+    grpc_server_credentials *creds;
+    char *listen;
+    unsigned nthreads;
+    ll_cq_t *cqs;
+    ll_method_t methods[LL_MAX_METHODS];
+    ll_method_t generic; /* catches unregistered methods */
+    unsigned nmethods;
+    atomic_int shutting_down;
+    ll_tag_t shutdown_tag;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int shutdown_done;
+};
+
+struct ll_call {
+    ll_server_t *srv;
+    ll_method_t *method;
+    ll_cq_t *q;
+    grpc_call *call;
+    gpr_timespec deadline;
+    grpc_metadata_array md;
+    grpc_call_details details; /* unregistered (generic) calls only */
+    grpc_byte_buffer *payload;
+    grpc_slice req;
+    int have_req;
+    char *peer;
+    atomic_int refs;
+    atomic_int ended;
+
+    ll_tag_t tag_new, tag_done, tag_send, tag_close;
+    int cancelled;
+    int sent_initial;
+    grpc_byte_buffer *out;
+    grpc_byte_buffer *send_buf;
+    grpc_slice status_details;
+    int have_details;
+    ll_sent_fn sent_fn;
+    void *sent_arg;
+    pthread_mutex_t lock;
+    void (*on_cancel)(ll_call_t *, void *);
+    void *cancel_arg;
+    int closed;
+    void *data;
+    void (*data_free)(void *);
+};
+
+#define CONTAINER(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
+
+static void call_unref(ll_call_t *c)
+{
+    if (atomic_fetch_sub(&c->refs, 1) != 1)
+        return;
+    if (c->call)
+        grpc_call_unref(c->call);
+    grpc_metadata_array_destroy(&c->md);
+    if (!c->method->handle)
+        grpc_call_details_destroy(&c->details);
+    if (c->payload)
+        grpc_byte_buffer_destroy(c->payload);
+    if (c->have_req)
+        grpc_slice_unref(c->req);
+    if (c->out)
+        grpc_byte_buffer_destroy(c->out);
+    if (c->send_buf)
+        grpc_byte_buffer_destroy(c->send_buf);
+    if (c->have_details)
+        grpc_slice_unref(c->status_details);
+    if (c->peer)
+        gpr_free(c->peer);
+    if (c->data_free)
+        c->data_free(c->data);
+    pthread_mutex_destroy(&c->lock);
+    free(c);
+}
+
+static void on_new_call(ll_tag_t *tag, int ok);
+static void on_done(ll_tag_t *tag, int ok);
+static void on_send(ll_tag_t *tag, int ok);
+static void on_close(ll_tag_t *tag, int ok);
+
+static void request_call(ll_server_t *srv, ll_method_t *m, ll_cq_t *q)
+{
+    if (atomic_load(&srv->shutting_down))
+        return;
+    ll_call_t *c = calloc(1, sizeof *c);
+    if (!c)
+        return; /* this queue serves one fewer slot; others keep going */
+    c->srv = srv;
+    c->method = m;
+    c->q = q;
+    atomic_init(&c->refs, 1);
+    pthread_mutex_init(&c->lock, NULL);
+    grpc_metadata_array_init(&c->md);
+    c->tag_new.fn = on_new_call;
+    c->tag_done.fn = on_done;
+    c->tag_send.fn = on_send;
+    c->tag_close.fn = on_close;
+    grpc_call_error e;
+    if (m->handle) {
+        e = grpc_server_request_registered_call(srv->server, m->handle, &c->call,
+                                                &c->deadline, &c->md, &c->payload,
+                                                q->cq, q->cq, &c->tag_new);
+    } else {
+        grpc_call_details_init(&c->details);
+        e = grpc_server_request_call(srv->server, &c->call, &c->details, &c->md,
+                                     q->cq, q->cq, &c->tag_new);
+    }
+    if (e != GRPC_CALL_OK)
+        call_unref(c);
+}
+
+static void on_new_call(ll_tag_t *tag, int ok)
+{
+    ll_call_t *c = CONTAINER(tag, ll_call_t, tag_new);
+    if (!ok) {
+        call_unref(c); /* server shutting down: the slot is never filled */
+        return;
+    }
+    request_call(c->srv, c->method, c->q);
+    if (!c->method->handle) {
+        /* Without an answer, gRPC core would hold an unknown method's call
+         * until its deadline. */
+        char *m = grpc_slice_to_c_string(c->details.method);
+        ll_call_fail(c, GRPC_STATUS_UNIMPLEMENTED, "unknown method %s", m);
+        gpr_free(m);
+        return;
+    }
+    if (c->method->streaming) {
+        /* Learn early when a streaming client goes away. */
+        grpc_op op = {0};
+        op.op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+        op.data.recv_close_on_server.cancelled = &c->cancelled;
+        atomic_fetch_add(&c->refs, 1);
+        if (grpc_call_start_batch(c->call, &op, 1, &c->tag_close, NULL) != GRPC_CALL_OK)
+            call_unref(c);
+    }
+    if (!c->payload) {
+        ll_call_fail(c, GRPC_STATUS_INVALID_ARGUMENT, "request message missing");
+        return;
+    }
+    grpc_byte_buffer_reader r;
+    if (!grpc_byte_buffer_reader_init(&r, c->payload)) {
+        ll_call_fail(c, GRPC_STATUS_INVALID_ARGUMENT, "request message unreadable (compression?)");
+        return;
+    }
+    c->req = grpc_byte_buffer_reader_readall(&r);
+    grpc_byte_buffer_reader_destroy(&r);
+    c->have_req = 1;
+    c->method->fn(c, GRPC_SLICE_START_PTR(c->req), GRPC_SLICE_LENGTH(c->req),
+                  c->method->svc);
+}
+
+static void on_done(ll_tag_t *tag, int ok)
+{
+    (void)ok;
+    call_unref(CONTAINER(tag, ll_call_t, tag_done));
+}
+
+static void on_send(ll_tag_t *tag, int ok)
+{
+    ll_call_t *c = CONTAINER(tag, ll_call_t, tag_send);
+    pthread_mutex_lock(&c->lock);
+    ll_sent_fn fn = c->sent_fn;
+    void *arg = c->sent_arg;
+    c->sent_fn = NULL;
+    if (c->send_buf) {
+        grpc_byte_buffer_destroy(c->send_buf);
+        c->send_buf = NULL;
+    }
+    pthread_mutex_unlock(&c->lock);
+    if (fn)
+        fn(c, ok, arg);
+    call_unref(c);
+}
+
+static void on_close(ll_tag_t *tag, int ok)
+{
+    (void)ok;
+    ll_call_t *c = CONTAINER(tag, ll_call_t, tag_close);
+    pthread_mutex_lock(&c->lock);
+    c->closed = 1;
+    void (*fn)(ll_call_t *, void *) = atomic_load(&c->ended) ? NULL : c->on_cancel;
+    void *arg = c->cancel_arg;
+    c->on_cancel = NULL;
+    pthread_mutex_unlock(&c->lock);
+    if (fn)
+        fn(c, arg);
+    call_unref(c);
+}
+
+static void end_call(ll_call_t *c, grpc_status_code code, const char *msg,
+                     const uint8_t *body, size_t len, int with_body)
+{
+    if (atomic_exchange(&c->ended, 1))
+        return; /* ended already: a bug upstream, but never double-finish */
+    grpc_op ops[4];
+    size_t n = 0;
+    memset(ops, 0, sizeof ops);
+    pthread_mutex_lock(&c->lock);
+    if (!c->sent_initial) {
+        ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
+        n++;
+        c->sent_initial = 1;
+    }
+    if (with_body) {
+        grpc_slice s = grpc_slice_from_copied_buffer((const char *)body, len);
+        c->out = grpc_raw_byte_buffer_create(&s, 1);
+        grpc_slice_unref(s);
+        ops[n].op = GRPC_OP_SEND_MESSAGE;
+        ops[n].data.send_message.send_message = c->out;
+        n++;
+    }
+    c->status_details = grpc_slice_from_copied_string(msg ? msg : "");
+    c->have_details = 1;
+    ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
+    ops[n].data.send_status_from_server.status = code;
+    ops[n].data.send_status_from_server.status_details = &c->status_details;
+    n++;
+    if (!c->method->streaming) {
+        ops[n].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+        ops[n].data.recv_close_on_server.cancelled = &c->cancelled;
+        n++;
+    }
+    pthread_mutex_unlock(&c->lock);
+    /* The handler's reference moves to the batch; on_done drops it. */
+    if (grpc_call_start_batch(c->call, ops, n, &c->tag_done, NULL) != GRPC_CALL_OK)
+        call_unref(c);
+}
+
+void ll_call_reply(ll_call_t *call, const uint8_t *msg, size_t len)
+{
+    end_call(call, GRPC_STATUS_OK, NULL, msg, len, 1);
+}
+
+void ll_call_fail(ll_call_t *call, grpc_status_code code, const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    end_call(call, code, buf, NULL, 0, 0);
+}
+
+void ll_call_finish(ll_call_t *call, grpc_status_code code, const char *msg)
+{
+    end_call(call, code, msg, NULL, 0, 0);
+}
+
+void ll_call_send(ll_call_t *c, const uint8_t *msg, size_t len, ll_sent_fn done,
+                  void *arg)
+{
+    grpc_op ops[2];
+    size_t n = 0;
+    memset(ops, 0, sizeof ops);
+    pthread_mutex_lock(&c->lock);
+    if (!c->sent_initial) {
+        ops[n++].op = GRPC_OP_SEND_INITIAL_METADATA;
+        c->sent_initial = 1;
+    }
+    grpc_slice s = grpc_slice_from_copied_buffer((const char *)msg, len);
+    c->send_buf = grpc_raw_byte_buffer_create(&s, 1);
+    grpc_slice_unref(s);
+    ops[n].op = GRPC_OP_SEND_MESSAGE;
+    ops[n].data.send_message.send_message = c->send_buf;
+    n++;
+    c->sent_fn = done;
+    c->sent_arg = arg;
+    pthread_mutex_unlock(&c->lock);
+    atomic_fetch_add(&c->refs, 1);
+    if (grpc_call_start_batch(c->call, ops, n, &c->tag_send, NULL) != GRPC_CALL_OK) {
+        c->sent_fn = NULL;
+        call_unref(c);
+        if (done)
+            done(c, 0, arg);
+    }
+}
+
+void ll_call_on_cancel(ll_call_t *c, void (*on_cancel)(ll_call_t *, void *),
+                       void *arg)
+{
+    pthread_mutex_lock(&c->lock);
+    int closed = c->closed;
+    if (!closed) {
+        c->on_cancel = on_cancel;
+        c->cancel_arg = arg;
+    }
+    pthread_mutex_unlock(&c->lock);
+    if (closed && !atomic_load(&c->ended))
+        on_cancel(c, arg);
+}
+
+void ll_call_set_data(ll_call_t *c, void *data, void (*free_fn)(void *))
+{
+    c->data = data;
+    c->data_free = free_fn;
+}
+
+const char *ll_call_peer(ll_call_t *c)
+{
+    if (!c->peer)
+        c->peer = grpc_call_get_peer(c->call);
+    return c->peer;
+}
+
+/* ---- server ---- */
+
+static void *cq_main(void *arg)
+{
+    ll_cq_t *q = arg;
+    for (;;) {
+        grpc_event ev = grpc_completion_queue_next(q->cq,
+                                                   gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+        if (ev.type == GRPC_QUEUE_SHUTDOWN)
+            break;
+        if (ev.type == GRPC_OP_COMPLETE) {
+            ll_tag_t *t = ev.tag;
+            t->fn(t, ev.success);
+        }
+    }
+    return NULL;
+}
+
+static void on_shutdown(ll_tag_t *tag, int ok)
+{
+    (void)ok;
+    ll_server_t *srv = CONTAINER(tag, ll_server_t, shutdown_tag);
+    pthread_mutex_lock(&srv->lock);
+    srv->shutdown_done = 1;
+    pthread_cond_broadcast(&srv->cond);
+    pthread_mutex_unlock(&srv->lock);
+}
+
+int ll_server_create(const ll_server_config_t *cfg, ll_server_t **out)
+{
+    ll_server_t *srv = calloc(1, sizeof *srv);
+    if (!srv)
+        return LL_ERR_NOMEM;
+    srv->nthreads = cfg->threads ? cfg->threads : 4;
+    srv->listen = strdup(cfg->listen);
+    srv->creds = cfg->creds;
+    pthread_mutex_init(&srv->lock, NULL);
+    pthread_cond_init(&srv->cond, NULL);
+    srv->shutdown_tag.fn = on_shutdown;
+
+    grpc_arg args[2];
+    args[0].type = GRPC_ARG_INTEGER;
+    args[0].key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
+    args[0].value.integer = cfg->max_message ? cfg->max_message : (1 << 20);
+    args[1].type = GRPC_ARG_INTEGER;
+    args[1].key = GRPC_ARG_MAX_SEND_MESSAGE_LENGTH;
+    args[1].value.integer = 64 << 20;
+    grpc_channel_args cargs = {2, args};
+    srv->server = grpc_server_create(&cargs, NULL);
+    srv->cqs = calloc(srv->nthreads, sizeof *srv->cqs);
+    if (!srv->server || !srv->cqs || !srv->listen) {
+        ll_server_destroy(srv);
+        return LL_ERR_NOMEM;
+    }
+    for (unsigned i = 0; i < srv->nthreads; i++) {
+        srv->cqs[i].srv = srv;
+        srv->cqs[i].idx = i;
+        srv->cqs[i].cq = grpc_completion_queue_create_for_next(NULL);
+        grpc_server_register_completion_queue(srv->server, srv->cqs[i].cq, NULL);
+    }
+    *out = srv;
+    return LL_OK;
+}
+
+int ll_server_add_method(ll_server_t *srv, const char *path, int streaming,
+                         ll_handler_fn fn, void *svc)
+{
+    if (srv->nmethods == LL_MAX_METHODS)
+        return LL_ERR_RANGE;
+    ll_method_t *m = &srv->methods[srv->nmethods];
+    m->path = strdup(path);
+    m->streaming = streaming;
+    m->fn = fn;
+    m->svc = svc;
+    m->handle = grpc_server_register_method(srv->server, m->path, NULL,
+                                            GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
+    if (!m->path || !m->handle)
+        return LL_ERR_INVALID;
+    srv->nmethods++;
+    return LL_OK;
+}
+
+int ll_server_start(ll_server_t *srv, int *port)
+{
+    grpc_server_credentials *creds = srv->creds ? srv->creds
+                                                : grpc_insecure_server_credentials_create();
+    srv->creds = NULL;
+    int p = grpc_server_add_http2_port(srv->server, srv->listen, creds);
+    grpc_server_credentials_release(creds);
+    if (p == 0)
+        return LL_ERR_IO;
+    grpc_server_start(srv->server);
+    for (unsigned i = 0; i < srv->nthreads; i++)
+        request_call(srv, &srv->generic, &srv->cqs[i]);
+    for (unsigned i = 0; i < srv->nthreads; i++)
+        for (unsigned m = 0; m < srv->nmethods; m++)
+            /* Several outstanding requests per method and queue keep bursts
+             * of concurrent calls from waiting on re-requests. */
+            for (int k = 0; k < 8; k++)
+                request_call(srv, &srv->methods[m], &srv->cqs[i]);
+    for (unsigned i = 0; i < srv->nthreads; i++)
+        pthread_create(&srv->cqs[i].thread, NULL, cq_main, &srv->cqs[i]);
+    *port = p;
+    return LL_OK;
+}
+
+void ll_server_shutdown(ll_server_t *srv, int grace_ms)
+{
+    atomic_store(&srv->shutting_down, 1);
+    grpc_server_shutdown_and_notify(srv->server, srv->cqs[0].cq, &srv->shutdown_tag);
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += grace_ms / 1000;
+    until.tv_nsec += (long)(grace_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&srv->lock);
+    while (!srv->shutdown_done) {
+        if (pthread_cond_timedwait(&srv->cond, &srv->lock, &until)) {
+            pthread_mutex_unlock(&srv->lock);
+            grpc_server_cancel_all_calls(srv->server);
+            pthread_mutex_lock(&srv->lock);
+            while (!srv->shutdown_done)
+                pthread_cond_wait(&srv->cond, &srv->lock);
+        }
+    }
+    pthread_mutex_unlock(&srv->lock);
+    for (unsigned i = 0; i < srv->nthreads; i++)
+        grpc_completion_queue_shutdown(srv->cqs[i].cq);
+    for (unsigned i = 0; i < srv->nthreads; i++)
+        pthread_join(srv->cqs[i].thread, NULL);
+}
+
+void ll_server_destroy(ll_server_t *srv)
+{
+    if (!srv)
+        return;
+    if (srv->server)
+        grpc_server_destroy(srv->server);
+    for (unsigned i = 0; srv->cqs && i < srv->nthreads; i++)
+        if (srv->cqs[i].cq)
+            grpc_completion_queue_destroy(srv->cqs[i].cq);
+    for (unsigned m = 0; m < srv->nmethods; m++)
+        free(srv->methods[m].path);
+    if (srv->creds)
+        grpc_server_credentials_release(srv->creds);
+    free(srv->cqs);
+    free(srv->listen);
+    pthread_mutex_destroy(&srv->lock);
+    pthread_cond_destroy(&srv->cond);
+    free(srv);
+}

@@ -1,0 +1,86 @@
+/*
+ * ll_server: a small gRPC core (C API) server runtime. Services plug in
+ * handlers; the runtime owns completion queues, threads and call lifetimes.
+ *
+ * Threads: `threads` completion queues, each drained by its own thread.
+ * Every registered method keeps one call request outstanding on every
+ * queue, so calls spread over the threads. Handlers run on those threads
+ * and must not block for long; a handler that needs to wait (Append waits
+ * for the group commit) answers later, from any thread.
+ *
+ * Call contract: a handler receives an ll_call_t and must end it exactly
+ * once, with ll_call_reply() or ll_call_fail() (unary) or ll_call_finish()
+ * (streaming). The runtime keeps the call alive until then and until every
+ * operation it started has completed. The request bytes passed to a handler
+ * stay valid until the call is ended.
+ */
+#ifndef LL_SERVER_H
+#define LL_SERVER_H
+
+#include <grpc/grpc.h>
+#include <grpc/status.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct ll_server ll_server_t;
+typedef struct ll_call ll_call_t;
+
+typedef void (*ll_handler_fn)(ll_call_t *call, const uint8_t *req, size_t len,
+                              void *svc);
+
+typedef struct ll_server_config {
+    const char *listen;       /* "127.0.0.1:7600"; port 0 picks a free one */
+    grpc_server_credentials *creds; /* taken; NULL means insecure */
+    unsigned threads;         /* completion-queue threads; 0 means 4 */
+    int max_message;          /* max receive message bytes; 0 means 1 MiB */
+} ll_server_config_t;
+
+/* Creates (does not start) a server. Caller owns *out (ll_server_destroy). */
+int ll_server_create(const ll_server_config_t *cfg, ll_server_t **out);
+
+/* Registers a method by full path ("/pkg.Service/Method"). streaming is 1
+ * for server-streaming methods. Before ll_server_start only. */
+int ll_server_add_method(ll_server_t *srv, const char *path, int streaming,
+                         ll_handler_fn fn, void *svc);
+
+/* Binds and starts serving; *port receives the bound port. */
+int ll_server_start(ll_server_t *srv, int *port);
+
+/* Stops accepting calls, lets in-flight calls finish for up to grace_ms,
+ * then cancels the rest, and joins the threads. */
+void ll_server_shutdown(ll_server_t *srv, int grace_ms);
+
+void ll_server_destroy(ll_server_t *srv);
+
+/* ---- responding (any thread) ---- */
+
+/* Unary success: sends msg (copied) with status OK and ends the call. */
+void ll_call_reply(ll_call_t *call, const uint8_t *msg, size_t len);
+
+/* Ends the call with a non-OK status and a printf-style message. */
+void ll_call_fail(ll_call_t *call, grpc_status_code code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Streaming: sends one message (copied). At most one send in flight; done
+ * is called (on a queue thread) when it completes, ok = 0 if the stream
+ * broke. The call stays alive until done has run. */
+typedef void (*ll_sent_fn)(ll_call_t *call, int ok, void *arg);
+void ll_call_send(ll_call_t *call, const uint8_t *msg, size_t len,
+                  ll_sent_fn done, void *arg);
+
+/* Streaming: ends the call with status (message may be NULL). */
+void ll_call_finish(ll_call_t *call, grpc_status_code code, const char *msg);
+
+/* Streaming: on_cancel runs once (queue thread) if the client goes away or
+ * the server shuts down before the call is finished. */
+void ll_call_on_cancel(ll_call_t *call, void (*on_cancel)(ll_call_t *, void *),
+                       void *arg);
+
+/* Attaches data to the call; free_fn(data) runs when the call is freed,
+ * after every callback that could still see it. */
+void ll_call_set_data(ll_call_t *call, void *data, void (*free_fn)(void *));
+
+/* Peer address text (owned by the call). */
+const char *ll_call_peer(ll_call_t *call);
+
+#endif
