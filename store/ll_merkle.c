@@ -291,8 +291,13 @@ int ll_merkle_verify_consistency(uint64_t old_size, uint64_t new_size,
 
     if (count > LL_MERKLE_MAX_PROOF || old_size > new_size)
         return LL_ERR_BAD_PROOF;
-    if (old_size == 0)
-        return count == 0 ? LL_OK : LL_ERR_BAD_PROOF;
+    if (old_size == 0) {
+        /* Only the real empty tree is a prefix of every tree. */
+        uint8_t empty[LL_HASH_LEN];
+        ll_sha256("", 0, empty);
+        return count == 0 && memcmp(old_root, empty, LL_HASH_LEN) == 0
+                   ? LL_OK : LL_ERR_BAD_PROOF;
+    }
     if (old_size == new_size) {
         if (count != 0 || memcmp(old_root, new_root, LL_HASH_LEN) != 0)
             return LL_ERR_BAD_PROOF;

@@ -70,7 +70,7 @@ int ll_merkle_verify_inclusion(const uint8_t leaf_hash[LL_HASH_LEN],
 
 /* RFC 9162 2.1.4.2. LL_OK or LL_ERR_BAD_PROOF. old_size == new_size needs
  * an empty proof and equal roots; old_size == 0 is accepted with an empty
- * proof (the empty tree is a prefix of every tree). */
+ * proof and the empty-tree root (the empty tree is a prefix of every tree). */
 int ll_merkle_verify_consistency(uint64_t old_size, uint64_t new_size,
                                  const uint8_t old_root[LL_HASH_LEN],
                                  const uint8_t new_root[LL_HASH_LEN],

@@ -764,6 +764,127 @@ static void test_consistency_proof_rejects_wrong_roots_and_tampering(void **stat
     }
 }
 
+/*
+ * The RFC verification loops without their final checks, so a test can
+ * forge the roots a truncated or extended proof would "prove". A verifier
+ * that skipped the sn bookkeeping would accept those forgeries.
+ */
+static uint64_t fold_inclusion(const uint8_t leaf[H], uint64_t fn, uint64_t size,
+                               const hash_t *p, size_t count, uint8_t r[H])
+{
+    uint64_t sn = size - 1;
+    memcpy(r, leaf, H);
+    for (size_t i = 0; i < count; i++) {
+        if ((fn & 1) || fn == sn) {
+            ref_node_hash(p[i], r, r);
+            while (!(fn & 1) && fn) {
+                fn >>= 1;
+                sn >>= 1;
+            }
+        } else {
+            ref_node_hash(r, p[i], r);
+        }
+        fn >>= 1;
+        sn >>= 1;
+    }
+    return sn;
+}
+
+static uint64_t fold_consistency(uint64_t m, uint64_t n, const uint8_t old_root[H],
+                                 const hash_t *p, size_t count, uint8_t fr[H], uint8_t sr[H])
+{
+    uint64_t fn = m - 1, sn = n - 1;
+    size_t i = 0;
+    const uint8_t *first = (m & (m - 1)) == 0 ? old_root : p[i++];
+    while (fn & 1) {
+        fn >>= 1;
+        sn >>= 1;
+    }
+    memcpy(fr, first, H);
+    memcpy(sr, first, H);
+    for (; i < count; i++) {
+        if ((fn & 1) || fn == sn) {
+            ref_node_hash(p[i], fr, fr);
+            ref_node_hash(p[i], sr, sr);
+            while (!(fn & 1) && fn) {
+                fn >>= 1;
+                sn >>= 1;
+            }
+        } else {
+            ref_node_hash(sr, p[i], sr);
+        }
+        fn >>= 1;
+        sn >>= 1;
+    }
+    return sn;
+}
+
+static void test_inclusion_proof_rejects_partial_or_padded_path_with_forged_root(void **state)
+{
+    (void)state;
+    hash_t proof[LL_MERKLE_MAX_PROOF + 1];
+    uint8_t root[H], forged[H];
+    size_t count;
+
+    for (uint64_t n = 1; n <= 40; n++) {
+        ref_mth(W->lh, n, root);
+        for (uint64_t i = 0; i < n; i++) {
+            const uint8_t(*p)[H] = (const uint8_t(*)[H])proof;
+            assert_int_equal(ll_merkle_inclusion_proof(mem_get, &W->st, i, n, proof, &count),
+                             LL_OK);
+            assert_int_equal(fold_inclusion(W->lh[i], i, n, proof, count, forged), 0);
+            assert_memory_equal(forged, root, H);
+            /* A prefix proves only an inner node, never the tree of size n. */
+            for (size_t c = 0; c < count; c++) {
+                assert_true(fold_inclusion(W->lh[i], i, n, proof, c, forged) != 0);
+                assert_int_equal(ll_merkle_verify_inclusion(W->lh[i], i, n, p, c, forged),
+                                 LL_ERR_BAD_PROOF);
+            }
+            /* Extra hashes past the root, with the root forged to match. */
+            memcpy(proof[count], W->lh[(i + 3) % n], H);
+            fold_inclusion(W->lh[i], i, n, proof, count + 1, forged);
+            assert_int_equal(ll_merkle_verify_inclusion(W->lh[i], i, n, p, count + 1, forged),
+                             LL_ERR_BAD_PROOF);
+        }
+    }
+}
+
+static void test_consistency_proof_rejects_partial_or_padded_proof_with_forged_roots(
+    void **state)
+{
+    (void)state;
+    hash_t proof[LL_MERKLE_MAX_PROOF + 1];
+    uint8_t r1[H], r2[H], f1[H], f2[H];
+    size_t count;
+
+    for (uint64_t n = 2; n <= 40; n++) {
+        ref_mth(W->lh, n, r2);
+        for (uint64_t m = 1; m < n; m++) {
+            const uint8_t(*p)[H] = (const uint8_t(*)[H])proof;
+            int pow2 = (m & (m - 1)) == 0;
+            ref_mth(W->lh, m, r1);
+            assert_int_equal(ll_merkle_consistency_proof(mem_get, &W->st, m, n, proof, &count),
+                             LL_OK);
+            assert_int_equal(fold_consistency(m, n, r1, proof, count, f1, f2), 0);
+            assert_memory_equal(f1, r1, H);
+            assert_memory_equal(f2, r2, H);
+            for (size_t c = pow2 ? 0 : 1; c < count; c++) {
+                assert_true(fold_consistency(m, n, r1, proof, c, f1, f2) != 0);
+                if (pow2) /* the prepended old root is the claimed one */
+                    assert_memory_equal(f1, r1, H);
+                assert_int_equal(ll_merkle_verify_consistency(m, n, f1, f2, p, c),
+                                 LL_ERR_BAD_PROOF);
+            }
+            if (!pow2) { /* for pow2 the forged old root changes the fold itself */
+                memcpy(proof[count], W->lh[m], H);
+                fold_consistency(m, n, r1, proof, count + 1, f1, f2);
+                assert_int_equal(ll_merkle_verify_consistency(m, n, f1, f2, p, count + 1),
+                                 LL_ERR_BAD_PROOF);
+            }
+        }
+    }
+}
+
 static void test_consistency_verify_handles_equal_empty_and_reversed_sizes(void **state)
 {
     (void)state;
@@ -786,6 +907,8 @@ static void test_consistency_verify_handles_equal_empty_and_reversed_sizes(void 
     assert_int_equal(ll_merkle_verify_consistency(0, 8, empty, r8, NULL, 0), LL_OK);
     assert_int_equal(ll_merkle_verify_consistency(0, 0, empty, empty, NULL, 0), LL_OK);
     assert_int_equal(ll_merkle_verify_consistency(0, 8, empty, r8, p, 1), LL_ERR_BAD_PROOF);
+    /* A non-empty "old root" at size 0 is not the empty tree. */
+    assert_int_equal(ll_merkle_verify_consistency(0, 8, r8, r8, NULL, 0), LL_ERR_BAD_PROOF);
     /* Growth needs a proof. */
     assert_int_equal(ll_merkle_verify_consistency(5, 8, r5, r8, NULL, 0), LL_ERR_BAD_PROOF);
     /* Shrinking is never consistent. */
@@ -1118,6 +1241,8 @@ int main(void)
         cmocka_unit_test(test_inclusion_proof_rejects_tampered_truncated_or_extended_path),
         cmocka_unit_test(test_inclusion_verify_rejects_index_beyond_size_and_oversized_proof),
         cmocka_unit_test(test_consistency_proof_rejects_wrong_roots_and_tampering),
+        cmocka_unit_test(test_inclusion_proof_rejects_partial_or_padded_path_with_forged_root),
+        cmocka_unit_test(test_consistency_proof_rejects_partial_or_padded_proof_with_forged_roots),
         cmocka_unit_test(test_consistency_verify_handles_equal_empty_and_reversed_sizes),
         cmocka_unit_test(test_proof_builders_reject_out_of_range_sizes),
         cmocka_unit_test(test_store_errors_propagate_unchanged),
