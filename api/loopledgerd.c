@@ -195,6 +195,16 @@ int main(int argc, char **argv)
         return 2;
     }
     umask(077);
+    if (!strcmp(o.cmd, "verifier-key")) {
+        /* Reading the key must never create a ledger (with a random origin)
+         * behind the operator's back. */
+        char p[4096];
+        snprintf(p, sizeof p, "%s/data.mdb", o.data);
+        if (access(p, F_OK)) {
+            logf_("%s holds no ledger yet; start the server once to create it", o.data);
+            return 1;
+        }
+    }
     if (mkdirs(o.data)) {
         logf_("cannot create %s: %s", o.data, strerror(errno));
         return 1;
