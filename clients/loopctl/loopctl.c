@@ -83,6 +83,27 @@ static void call(const char *method, const uint8_t *req, size_t len, ll_reply_t 
     }
 }
 
+/* Unary call with protobuf-c messages: packs req, unpacks the reply as
+ * resp_desc. Exits like call() on failure; the caller frees the result
+ * with protobuf_c_message_free_unpacked. */
+static void *rpc(const char *method, const ProtobufCMessage *req,
+                 const ProtobufCMessageDescriptor *resp_desc)
+{
+    size_t n = protobuf_c_message_get_packed_size(req);
+    uint8_t *buf = malloc(n ? n : 1);
+    ll_reply_t r;
+    if (!buf)
+        die("out of memory");
+    protobuf_c_message_pack(req, buf);
+    call(method, buf, n, &r);
+    free(buf);
+    void *resp = protobuf_c_message_unpack(resp_desc, NULL, r.resp_len, r.resp);
+    ll_reply_free(&r);
+    if (!resp)
+        die("%s: malformed response", method);
+    return resp;
+}
+
 static uint64_t parse_u64(const char *s, const char *what)
 {
     char *end;
@@ -320,16 +341,7 @@ static Loopledger__V1__GetEntryResponse *fetch_entry(uint64_t seq)
 {
     Loopledger__V1__GetEntryRequest req = LOOPLEDGER__V1__GET_ENTRY_REQUEST__INIT;
     req.seq = seq;
-    uint8_t buf[32];
-    size_t n = loopledger__v1__get_entry_request__pack(&req, buf);
-    ll_reply_t r;
-    call(SVC "GetEntry", buf, n, &r);
-    Loopledger__V1__GetEntryResponse *resp =
-        loopledger__v1__get_entry_response__unpack(NULL, r.resp_len, r.resp);
-    ll_reply_free(&r);
-    if (!resp)
-        die("malformed GetEntryResponse");
-    return resp;
+    return rpc(SVC "GetEntry", &req.base, &loopledger__v1__get_entry_response__descriptor);
 }
 
 static int cmd_get(int argc, char **argv)
@@ -396,16 +408,8 @@ static Loopledger__V1__GetCheckpointResponse *fetch_checkpoint(uint64_t size)
 {
     Loopledger__V1__GetCheckpointRequest req = LOOPLEDGER__V1__GET_CHECKPOINT_REQUEST__INIT;
     req.tree_size = size;
-    uint8_t buf[32];
-    size_t n = loopledger__v1__get_checkpoint_request__pack(&req, buf);
-    ll_reply_t r;
-    call(SVC "GetCheckpoint", buf, n, &r);
-    Loopledger__V1__GetCheckpointResponse *resp =
-        loopledger__v1__get_checkpoint_response__unpack(NULL, r.resp_len, r.resp);
-    ll_reply_free(&r);
-    if (!resp)
-        die("malformed GetCheckpointResponse");
-    return resp;
+    return rpc(SVC "GetCheckpoint", &req.base,
+               &loopledger__v1__get_checkpoint_response__descriptor);
 }
 
 static int cmd_checkpoint(int argc, char **argv)
@@ -442,16 +446,8 @@ static Loopledger__V1__GetInclusionProofResponse *fetch_inclusion(uint64_t seq, 
     Loopledger__V1__GetInclusionProofRequest req = LOOPLEDGER__V1__GET_INCLUSION_PROOF_REQUEST__INIT;
     req.seq = seq;
     req.tree_size = size;
-    uint8_t buf[32];
-    size_t n = loopledger__v1__get_inclusion_proof_request__pack(&req, buf);
-    ll_reply_t r;
-    call(SVC "GetInclusionProof", buf, n, &r);
-    Loopledger__V1__GetInclusionProofResponse *resp =
-        loopledger__v1__get_inclusion_proof_response__unpack(NULL, r.resp_len, r.resp);
-    ll_reply_free(&r);
-    if (!resp)
-        die("malformed GetInclusionProofResponse");
-    return resp;
+    return rpc(SVC "GetInclusionProof", &req.base,
+               &loopledger__v1__get_inclusion_proof_response__descriptor);
 }
 
 static Loopledger__V1__GetConsistencyProofResponse *fetch_consistency(uint64_t old_size,
@@ -461,16 +457,8 @@ static Loopledger__V1__GetConsistencyProofResponse *fetch_consistency(uint64_t o
         LOOPLEDGER__V1__GET_CONSISTENCY_PROOF_REQUEST__INIT;
     req.old_size = old_size;
     req.new_size = new_size;
-    uint8_t buf[32];
-    size_t n = loopledger__v1__get_consistency_proof_request__pack(&req, buf);
-    ll_reply_t r;
-    call(SVC "GetConsistencyProof", buf, n, &r);
-    Loopledger__V1__GetConsistencyProofResponse *resp =
-        loopledger__v1__get_consistency_proof_response__unpack(NULL, r.resp_len, r.resp);
-    ll_reply_free(&r);
-    if (!resp)
-        die("malformed GetConsistencyProofResponse");
-    return resp;
+    return rpc(SVC "GetConsistencyProof", &req.base,
+               &loopledger__v1__get_consistency_proof_response__descriptor);
 }
 
 static void emit_hashes(ll_jw_t *jw, const char *key, ProtobufCBinaryData *h, size_t n)
