@@ -183,6 +183,7 @@ int main(int argc, char **argv)
     ll_ledger_t *lg = NULL;
     ll_server_t *srv = NULL;
     ll_ledger_service_t *lsvc = NULL;
+    ll_loop_service_t *loopsvc = NULL;
     int rc = 1, err;
 
     if (parse_opts(argc, argv, &o)) {
@@ -280,6 +281,7 @@ int main(int argc, char **argv)
     if ((err = ll_server_create(&sc, &srv)) ||
         (err = ll_health_service_register(srv)) ||
         (err = ll_ledger_service_register(srv, lg, &lsvc)) ||
+        (err = ll_loop_service_register(srv, lg, &loopsvc)) ||
         (err = ll_server_start(srv, &port))) {
         logf_("cannot serve on %s: %s", o.listen, ll_strerror(err));
         ll_server_destroy(srv);
@@ -301,6 +303,7 @@ int main(int argc, char **argv)
     ll_server_shutdown(srv, 10000);
     ll_server_destroy(srv);
     ll_ledger_service_free(lsvc);
+    ll_loop_service_free(loopsvc);
     logf_("stopped cleanly at %" PRIu64 " entries", ll_store_committed_size(st));
     rc = 0;
 shutdown_grpc:

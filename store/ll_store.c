@@ -405,6 +405,79 @@ int ll_store_put(ll_txn_t *txn, enum ll_table tbl, const void *key, size_t klen,
     return map_err(mdb_put(txn->txn, txn->st->aux[tbl], &k, &v, 0), "write table");
 }
 
+int ll_store_del(ll_txn_t *txn, enum ll_table tbl, const void *key, size_t klen)
+{
+    if ((unsigned)tbl >= LL_TBL__COUNT || !txn->write)
+        return LL_ERR_INVALID;
+    MDB_val k = {klen, (void *)key};
+    int rc = mdb_del(txn->txn, txn->st->aux[tbl], &k, NULL);
+    return rc == MDB_NOTFOUND ? LL_OK : map_err(rc, "delete from table");
+}
+
+static int has_prefix(const MDB_val *k, const void *prefix, size_t plen)
+{
+    return k->mv_size >= plen && memcmp(k->mv_data, prefix, plen) == 0;
+}
+
+int ll_store_scan(ll_txn_t *txn, enum ll_table tbl, const void *prefix,
+                  size_t plen, const void *from, size_t flen, int reverse,
+                  ll_store_scan_fn fn, void *ctx)
+{
+    MDB_cursor *cur;
+    MDB_val k, v;
+    int rc, err = LL_OK;
+    uint8_t upper[512];
+
+    if ((unsigned)tbl >= LL_TBL__COUNT || plen > sizeof(upper))
+        return LL_ERR_INVALID;
+    if ((rc = mdb_cursor_open(txn->txn, txn->st->aux[tbl], &cur)))
+        return map_err(rc, "open cursor");
+    if (!reverse) {
+        k.mv_data = (void *)(from ? from : prefix);
+        k.mv_size = from ? flen : plen;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    } else if (from) {
+        /* Last key <= from: position at the first key >= from and step
+         * back unless it is from itself. */
+        k.mv_data = (void *)from;
+        k.mv_size = flen;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+        if (rc == MDB_NOTFOUND)
+            rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+        else if (rc == 0 && (k.mv_size != flen || memcmp(k.mv_data, from, flen)))
+            rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+    } else {
+        /* Last key with the prefix: just before the first key greater than
+         * every key with it (prefix with its last non-0xff byte bumped). */
+        size_t n = plen;
+        memcpy(upper, prefix, plen);
+        while (n > 0 && upper[n - 1] == 0xff)
+            n--;
+        if (n == 0) {
+            rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+        } else {
+            upper[n - 1]++;
+            k.mv_data = upper;
+            k.mv_size = n;
+            rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+            rc = rc == MDB_NOTFOUND ? mdb_cursor_get(cur, &k, &v, MDB_LAST)
+                                    : rc ? rc : mdb_cursor_get(cur, &k, &v, MDB_PREV);
+        }
+    }
+    while (rc == 0 && has_prefix(&k, prefix, plen)) {
+        int r = fn(ctx, k.mv_data, k.mv_size, v.mv_data, v.mv_size);
+        if (r) {
+            err = r < 0 ? r : LL_OK;
+            break;
+        }
+        rc = mdb_cursor_get(cur, &k, &v, reverse ? MDB_PREV : MDB_NEXT);
+    }
+    if (rc && rc != MDB_NOTFOUND && err == LL_OK)
+        err = map_err(rc, "scan table");
+    mdb_cursor_close(cur);
+    return err;
+}
+
 int ll_store_backup(ll_store_t *st, const char *dst_dir)
 {
     return map_err(mdb_env_copy2(st->env, dst_dir, MDB_CP_COMPACT), "backup");

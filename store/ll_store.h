@@ -119,6 +119,25 @@ int ll_store_get(ll_txn_t *txn, enum ll_table tbl, const void *key,
 int ll_store_put(ll_txn_t *txn, enum ll_table tbl, const void *key,
                  size_t klen, const void *val, size_t vlen);
 
+/* Deletes key from an auxiliary table; LL_OK also when it was absent. */
+int ll_store_del(ll_txn_t *txn, enum ll_table tbl, const void *key,
+                 size_t klen);
+
+/* Called for each key/value by ll_store_scan; both point into the map and
+ * are valid only during the call. Return 0 to continue, 1 to stop, or a
+ * negative ll_err code to stop and fail the scan with it. */
+typedef int (*ll_store_scan_fn)(void *ctx, const uint8_t *key, size_t klen,
+                                const uint8_t *val, size_t vlen);
+
+/* Visits, in key order, the keys of tbl that begin with prefix[plen],
+ * starting at the first key >= from[flen] (from may be NULL: the first key
+ * with the prefix). With reverse set, visits in descending order starting
+ * at the last key <= from (from NULL: the last key with the prefix).
+ * Returns LL_OK when done or stopped by fn, else an ll_err code. */
+int ll_store_scan(ll_txn_t *txn, enum ll_table tbl, const void *prefix,
+                  size_t plen, const void *from, size_t flen, int reverse,
+                  ll_store_scan_fn fn, void *ctx);
+
 /* Copies the environment to dst_dir (must exist, empty) with compaction,
  * consistently, while the store keeps serving. */
 int ll_store_backup(ll_store_t *st, const char *dst_dir);

@@ -12,6 +12,7 @@
 
 #include "ll_dsse.h"
 #include "ll_err.h"
+#include "ll_loop.h"
 
 static int read_varint(const uint8_t **p, const uint8_t *end, uint64_t *out)
 {
@@ -190,8 +191,12 @@ int ll_entry_decode(const uint8_t *raw, size_t len, ll_entry_t *out, char *msg,
             (err = check_registration(b->genesis->admin, "genesis admin", msg, cap)))
             goto fail;
         break;
-    default:
+    case LOOPLEDGER__V1__ENTRY_BODY__KIND__NOT_SET:
         FAIL(LL_ERR_INVALID, "entry body has no kind (set exactly one of its oneof fields)");
+    default:
+        if ((err = ll_loop_check_body(b, msg, cap)))
+            goto fail;
+        break;
     }
     /* The dedup key is the hash of what was signed. */
     size_t tl = strlen(env->payload_type);
@@ -304,10 +309,5 @@ size_t ll_leaf_build(uint64_t seq, int64_t time_ns, const uint8_t *env,
 
 const char *ll_entry_kind_name(const Loopledger__V1__EntryBody *body)
 {
-    switch (body->kind_case) {
-    case LOOPLEDGER__V1__ENTRY_BODY__KIND_NOTE: return "note";
-    case LOOPLEDGER__V1__ENTRY_BODY__KIND_ACTOR: return "actor";
-    case LOOPLEDGER__V1__ENTRY_BODY__KIND_GENESIS: return "genesis";
-    default: return "unknown";
-    }
+    return ll_kind_name(body->kind_case);
 }

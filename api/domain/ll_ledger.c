@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "ll_entry.h"
+#include "ll_loop.h"
 #include "ll_err.h"
 
 #define KEYREC_FIXED (LL_PUBKEY_LEN + 8 + 8)
@@ -449,6 +450,9 @@ static int apply(ll_txn_t *txn, ll_job_t *job, uint8_t **buf,
     int64_t last = ll_store_last_time(txn);
     if (t <= last)
         t = last + 1; /* server time is strictly increasing with seq */
+    /* Kinds, links and loop rules; indexes in this same transaction. */
+    if ((err = ll_loop_apply(txn, b, size, t, r->msg, sizeof r->msg)))
+        return err;
     size_t need = ll_leaf_max_len(e->raw_env_len);
     if (need > *bufcap) {
         uint8_t *nb = realloc(*buf, need);

@@ -19,6 +19,7 @@
 
 #include "ll_entry.h"
 #include "ll_err.h"
+#include "ll_query.h"
 #include "ll_services.h"
 #include "ll_status.h"
 #include "loopledger/v1/ledger.pb-c.h"
@@ -158,6 +159,7 @@ static void do_list_entries(ll_call_t *call, const uint8_t *req, size_t len, voi
         loopledger__v1__list_entries_request__unpack(NULL, len, req);
     ll_txn_t *txn = NULL;
     ProtobufCBinaryData *leaves = NULL;
+    uint64_t *seqs = NULL;
     char token[24] = "";
     if (!r) {
         ll_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "malformed ListEntriesRequest");
@@ -185,8 +187,28 @@ static void do_list_entries(ll_call_t *call, const uint8_t *req, size_t len, voi
         goto out;
     }
     unsigned page = r->page_size ? r->page_size : LIST_DEFAULT;
-    uint64_t end = from < to ? (to - from > page ? from + page : to) : from;
-    size_t n = from < end ? (size_t)(end - from) : 0;
+    int filtered = r->initiative[0] || r->kind || r->author[0] || r->from_time_unix_nanos ||
+                   r->to_time_unix_nanos;
+    uint64_t next = UINT64_MAX;
+    size_t n;
+    if (filtered) {
+        char msg[256];
+        int err;
+        seqs = malloc(page * sizeof *seqs);
+        if (!seqs) {
+            ll_call_fail(call, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+            goto out;
+        }
+        if ((err = ll_query_list(txn, r, from, to, page, seqs, &n, &next, msg, sizeof msg))) {
+            ll_call_fail(call, ll_status_from_err(err), "%s", msg);
+            goto out;
+        }
+    } else {
+        uint64_t end = from < to ? (to - from > page ? from + page : to) : from;
+        n = from < end ? (size_t)(end - from) : 0;
+        if (end < to)
+            next = end;
+    }
     leaves = calloc(n ? n : 1, sizeof *leaves);
     if (!leaves) {
         ll_call_fail(call, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
@@ -195,10 +217,11 @@ static void do_list_entries(ll_call_t *call, const uint8_t *req, size_t len, voi
     for (size_t i = 0; i < n; i++) {
         const uint8_t *leaf;
         size_t ll;
-        int err = ll_store_leaf(txn, from + i, &leaf, &ll);
+        uint64_t seq = filtered ? seqs[i] : from + i;
+        int err = ll_store_leaf(txn, seq, &leaf, &ll);
         if (err) {
             ll_call_fail(call, GRPC_STATUS_DATA_LOSS, "reading entry %" PRIu64 ": %s",
-                         from + i, ll_strerror(err));
+                         seq, ll_strerror(err));
             goto out;
         }
         leaves[i].data = (uint8_t *)leaf;
@@ -207,12 +230,13 @@ static void do_list_entries(ll_call_t *call, const uint8_t *req, size_t len, voi
     Loopledger__V1__ListEntriesResponse resp = LOOPLEDGER__V1__LIST_ENTRIES_RESPONSE__INIT;
     resp.n_leaves = n;
     resp.leaves = leaves;
-    if (end < to) {
-        snprintf(token, sizeof token, "%" PRIu64, end);
+    if (next != UINT64_MAX) {
+        snprintf(token, sizeof token, "%" PRIu64, next);
         resp.next_page_token = token;
     }
     PACK_REPLY(call, list_entries_response, &resp);
 out:
+    free(seqs);
     free(leaves);
     ll_store_abort(txn);
     loopledger__v1__list_entries_request__free_unpacked(r, NULL);

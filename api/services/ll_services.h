@@ -21,6 +21,14 @@ void ll_ledger_service_stop(ll_ledger_service_t *svc);
 /* Frees the service (after ll_server_shutdown). */
 void ll_ledger_service_free(ll_ledger_service_t *svc);
 
+typedef struct ll_loop_service ll_loop_service_t;
+
+/* Registers loopledger.v1.LoopService (GetInitiative, GetLineage,
+ * ListOpenLoops) on srv. Caller owns *out (free after ll_server_shutdown). */
+int ll_loop_service_register(ll_server_t *srv, ll_ledger_t *lg,
+                             ll_loop_service_t **out);
+void ll_loop_service_free(ll_loop_service_t *svc);
+
 /* Registers grpc.health.v1.Health/Check (SERVING for "" and for
  * "loopledger.v1.LedgerService", NOT_FOUND for other services). */
 int ll_health_service_register(ll_server_t *srv);

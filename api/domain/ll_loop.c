@@ -1,0 +1,809 @@
+/*
+ * ll_loop: entry-kind checks, the link table, loop rules and indexes
+ * (ll_loop.h).
+ *
+ * Why indexes are maintained incrementally instead of derived per query:
+ * the queries must answer in milliseconds on ledgers of 10^5..10^6 entries,
+ * so every "open" fact (a finding nobody acted on, an experiment nobody
+ * concluded...) is an index record added when the entry arrives and removed
+ * by the entry that closes it, in the same transaction. A query then reads
+ * only what it returns.
+ */
+#include "ll_loop.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ll_err.h"
+#include "loopledger/v1/loop.pb-c.h"
+
+#define K_NOTE LOOPLEDGER__V1__ENTRY_BODY__KIND_NOTE
+#define K_ACTOR LOOPLEDGER__V1__ENTRY_BODY__KIND_ACTOR
+#define K_GENESIS LOOPLEDGER__V1__ENTRY_BODY__KIND_GENESIS
+#define K_INITIATIVE LOOPLEDGER__V1__ENTRY_BODY__KIND_CHARTER
+#define K_HYPOTHESIS LOOPLEDGER__V1__ENTRY_BODY__KIND_HYPOTHESIS
+#define K_EXPERIMENT LOOPLEDGER__V1__ENTRY_BODY__KIND_EXPERIMENT
+#define K_DEPLOYMENT LOOPLEDGER__V1__ENTRY_BODY__KIND_DEPLOYMENT
+#define K_MEASUREMENT LOOPLEDGER__V1__ENTRY_BODY__KIND_MEASUREMENT
+#define K_ALERT LOOPLEDGER__V1__ENTRY_BODY__KIND_ALERT
+#define K_FINDING LOOPLEDGER__V1__ENTRY_BODY__KIND_FINDING
+#define K_ADJUSTMENT LOOPLEDGER__V1__ENTRY_BODY__KIND_ADJUSTMENT
+#define K_DECISION LOOPLEDGER__V1__ENTRY_BODY__KIND_DECISION
+#define K_REVIEW LOOPLEDGER__V1__ENTRY_BODY__KIND_REVIEW
+#define K_SCALING LOOPLEDGER__V1__ENTRY_BODY__KIND_SCALING_PLAN
+#define K_ROADMAP LOOPLEDGER__V1__ENTRY_BODY__KIND_ROADMAP_PROJECT
+#define K_CORRECTION LOOPLEDGER__V1__ENTRY_BODY__KIND_CORRECTION
+
+#define R(x) LOOPLEDGER__V1__RELATION__##x
+#define B(k) (1ull << (k))
+/* Every domain kind (20..32). */
+#define DOMAIN_KINDS (((1ull << 33) - 1) & ~((1ull << 20) - 1))
+#define ANY_KIND (DOMAIN_KINDS | B(K_NOTE) | B(K_ACTOR) | B(K_GENESIS))
+
+#define FAIL(code, ...)                  \
+    do {                                 \
+        snprintf(msg, cap, __VA_ARGS__); \
+        return (code);                   \
+    } while (0)
+
+/* The one table of allowed links. Relations not listed for a source kind
+ * are refused; RELATES_TO is the generic, same-initiative cross-reference. */
+static const ll_link_rule_t link_rules[] = {
+    {0, R(RELATES_TO), DOMAIN_KINDS | B(K_NOTE), 0},
+    {K_NOTE, R(RELATES_TO), ANY_KIND, 1},
+    {K_NOTE, R(SUPPORTS), ANY_KIND, 1},
+    {K_NOTE, R(REFUTES), ANY_KIND, 1},
+    {K_NOTE, R(FOLLOWS), ANY_KIND, 1},
+    {K_INITIATIVE, R(FOLLOWS), B(K_INITIATIVE), 0},
+    {K_HYPOTHESIS, R(DERIVED_FROM), B(K_FINDING) | B(K_ALERT) | B(K_MEASUREMENT), 0},
+    {K_EXPERIMENT, R(TESTS), B(K_HYPOTHESIS), 0},
+    {K_DEPLOYMENT, R(IMPLEMENTS), B(K_EXPERIMENT) | B(K_ADJUSTMENT) | B(K_SCALING), 0},
+    {K_DEPLOYMENT, R(CITES), B(K_EXPERIMENT) | B(K_DECISION), 0},
+    {K_DEPLOYMENT, R(FOLLOWS), B(K_DEPLOYMENT), 0},
+    {K_MEASUREMENT, R(MEASURES), B(K_DEPLOYMENT) | B(K_EXPERIMENT), 0},
+    {K_ALERT, R(DERIVED_FROM), B(K_MEASUREMENT), 0},
+    {K_FINDING, R(DERIVED_FROM), B(K_MEASUREMENT) | B(K_ALERT) | B(K_FINDING) | B(K_REVIEW), 0},
+    {K_FINDING, R(SUPPORTS), B(K_HYPOTHESIS), 0},
+    {K_FINDING, R(REFUTES), B(K_HYPOTHESIS), 0},
+    {K_FINDING, R(CONCLUDES), B(K_EXPERIMENT), 0},
+    {K_FINDING, R(DIAGNOSES), B(K_ALERT), 0},
+    {K_ADJUSTMENT, R(ADDRESSES), B(K_FINDING) | B(K_ALERT), 0},
+    {K_DECISION, R(DECIDES), DOMAIN_KINDS, 0},
+    {K_REVIEW, R(REVIEWS), DOMAIN_KINDS, 0},
+    {K_SCALING, R(DERIVED_FROM), B(K_FINDING) | B(K_EXPERIMENT) | B(K_REVIEW), 0},
+    {K_ROADMAP, R(SPAWNED_BY), B(K_FINDING), 1},
+    {K_CORRECTION, R(SUPERSEDES), DOMAIN_KINDS, 0},
+};
+
+const ll_link_rule_t *ll_loop_link_rules(size_t *n)
+{
+    *n = sizeof link_rules / sizeof link_rules[0];
+    return link_rules;
+}
+
+const char *ll_kind_name(uint32_t kind)
+{
+    switch (kind) {
+    case K_NOTE: return "note";
+    case K_ACTOR: return "actor";
+    case K_GENESIS: return "genesis";
+    case K_INITIATIVE: return "initiative";
+    case K_HYPOTHESIS: return "hypothesis";
+    case K_EXPERIMENT: return "experiment";
+    case K_DEPLOYMENT: return "deployment";
+    case K_MEASUREMENT: return "measurement";
+    case K_ALERT: return "alert";
+    case K_FINDING: return "finding";
+    case K_ADJUSTMENT: return "adjustment";
+    case K_DECISION: return "decision";
+    case K_REVIEW: return "review";
+    case K_SCALING: return "scaling_plan";
+    case K_ROADMAP: return "roadmap_project";
+    case K_CORRECTION: return "correction";
+    default: return "unknown";
+    }
+}
+
+const char *ll_relation_name(int relation)
+{
+    const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(
+        &loopledger__v1__relation__descriptor, relation);
+    static const char *const lower[] = {
+        "unspecified", "relates_to", "tests", "supports", "refutes",
+        "addresses", "decides", "reviews", "spawned_by", "supersedes",
+        "follows", "concludes", "measures", "cites", "diagnoses",
+        "derived_from", "implements"};
+    if (!v || relation < 0 || (size_t)relation >= sizeof lower / sizeof lower[0])
+        return "unknown";
+    return lower[relation];
+}
+
+void ll_put_be64(uint8_t *out, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--, v >>= 8)
+        out[i] = (uint8_t)v;
+}
+
+uint64_t ll_get_be64(const uint8_t *in)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | in[i];
+    return v;
+}
+
+/* ---- stateless checks ---- */
+
+static int nonempty(const char *s)
+{
+    return s && s[0];
+}
+
+static int share_valid(double p)
+{
+    return p > 0 && p <= 100;
+}
+
+static int check_arm(const Loopledger__V1__Arm *a, const char *what, char *msg, size_t cap)
+{
+    if (!a || !nonempty(a->name))
+        FAIL(LL_ERR_INVALID, "experiment: %s arm needs a name", what);
+    if (a->allocation_percent < 0 || a->allocation_percent > 100)
+        FAIL(LL_ERR_INVALID, "experiment: %s arm allocation must be within 0..100%%", what);
+    return LL_OK;
+}
+
+int ll_loop_check_body(const Loopledger__V1__EntryBody *b, char *msg, size_t cap)
+{
+    uint32_t kind = b->kind_case;
+
+    if (kind >= K_INITIATIVE && !nonempty(b->initiative))
+        FAIL(LL_ERR_INVALID, "a %s entry must name its initiative", ll_kind_name(kind));
+    switch (kind) {
+    case K_INITIATIVE: {
+        const Loopledger__V1__Initiative *x = b->charter;
+        if (!nonempty(x->title))
+            FAIL(LL_ERR_INVALID, "initiative: title is required");
+        if (x->application == 0 || x->phase == 0)
+            FAIL(LL_ERR_INVALID, "initiative: application and phase are required");
+        for (size_t i = 0; i < x->n_kpis; i++)
+            if (!nonempty(x->kpis[i]->metric))
+                FAIL(LL_ERR_INVALID, "initiative: kpis[%zu] needs a metric", i);
+        for (size_t i = 0; i < x->n_review_cadences; i++)
+            if (x->review_cadences[i] == 0)
+                FAIL(LL_ERR_INVALID, "initiative: review_cadences[%zu] is unspecified", i);
+        break;
+    }
+    case K_HYPOTHESIS:
+        if (!nonempty(b->hypothesis->statement))
+            FAIL(LL_ERR_INVALID, "hypothesis: statement is required");
+        if (b->hypothesis->expected_effect && b->hypothesis->expected_effect->direction == 0)
+            FAIL(LL_ERR_INVALID, "hypothesis: expected_effect needs a direction");
+        break;
+    case K_EXPERIMENT: {
+        const Loopledger__V1__Experiment *x = b->experiment;
+        int err;
+        if (!nonempty(x->title) || !nonempty(x->primary_metric))
+            FAIL(LL_ERR_INVALID, "experiment: title and primary_metric are required");
+        /* "tested against a control": no experiment without one. */
+        if ((err = check_arm(x->control, "control", msg, cap)))
+            return err;
+        if (x->n_variants == 0)
+            FAIL(LL_ERR_INVALID, "experiment: at least one variant is required");
+        for (size_t i = 0; i < x->n_variants; i++)
+            if ((err = check_arm(x->variants[i], "variant", msg, cap)))
+                return err;
+        break;
+    }
+    case K_DEPLOYMENT:
+        if (!nonempty(b->deployment->version))
+            FAIL(LL_ERR_INVALID, "deployment: version is required");
+        if (!share_valid(b->deployment->rollout_percent))
+            FAIL(LL_ERR_INVALID, "deployment: rollout_percent must be in (0, 100], got %g",
+                 b->deployment->rollout_percent);
+        break;
+    case K_MEASUREMENT: {
+        const Loopledger__V1__Measurement *x = b->measurement;
+        if (x->n_observations == 0 || x->n_observations > 1000)
+            FAIL(LL_ERR_INVALID, "measurement: 1 to 1000 observations are required, got %zu",
+                 x->n_observations);
+        for (size_t i = 0; i < x->n_observations; i++) {
+            const Loopledger__V1__Observation *o = x->observations[i];
+            if (!nonempty(o->metric))
+                FAIL(LL_ERR_INVALID, "measurement: observations[%zu] needs a metric", i);
+            if (o->value != o->value || o->stddev != o->stddev || o->stddev < 0)
+                FAIL(LL_ERR_INVALID, "measurement: observations[%zu] has a NaN or negative stddev", i);
+            if (o->window_end_unix_nanos < o->window_start_unix_nanos)
+                FAIL(LL_ERR_INVALID, "measurement: observations[%zu] window ends before it starts", i);
+            if (strlen(o->metric) + strlen(o->segment) + strlen(o->arm) > 300)
+                FAIL(LL_ERR_INVALID, "measurement: observations[%zu] names are too long", i);
+        }
+        break;
+    }
+    case K_ALERT:
+        if (!nonempty(b->alert->metric) || b->alert->detector == 0)
+            FAIL(LL_ERR_INVALID, "alert: metric and detector are required");
+        break;
+    case K_FINDING: {
+        const Loopledger__V1__Finding *x = b->finding;
+        if (!nonempty(x->summary) || x->evidence == 0 || x->source == 0)
+            FAIL(LL_ERR_INVALID, "finding: summary, evidence and source are required");
+        int quali = x->source == LOOPLEDGER__V1__FINDING_SOURCE__FINDING_SOURCE_CUSTOMER_SERVICE_REVIEW ||
+                    x->source == LOOPLEDGER__V1__FINDING_SOURCE__FINDING_SOURCE_USER_SURVEY ||
+                    x->source == LOOPLEDGER__V1__FINDING_SOURCE__FINDING_SOURCE_SOCIAL_MEDIA;
+        if (quali && x->evidence != LOOPLEDGER__V1__EVIDENCE__EVIDENCE_QUALITATIVE)
+            FAIL(LL_ERR_INVALID, "finding: customer-service reviews, surveys and social media are qualitative evidence");
+        for (size_t i = 0; i < b->n_links; i++)
+            if (b->links[i]->relation == R(DIAGNOSES) && x->diagnosis == 0)
+                FAIL(LL_ERR_INVALID, "finding: a finding that DIAGNOSES an alert must state its diagnosis");
+        break;
+    }
+    case K_ADJUSTMENT:
+        if (b->adjustment->category == 0 || !nonempty(b->adjustment->change))
+            FAIL(LL_ERR_INVALID, "adjustment: category and change are required");
+        break;
+    case K_DECISION:
+        if (b->decision->level == 0 || b->decision->outcome == 0)
+            FAIL(LL_ERR_INVALID, "decision: level and outcome are required");
+        if (b->n_links == 0)
+            FAIL(LL_ERR_INVALID, "decision: it must DECIDE at least one entry");
+        break;
+    case K_REVIEW:
+        if (b->review->cadence == 0)
+            FAIL(LL_ERR_INVALID, "review: cadence is required");
+        break;
+    case K_SCALING:
+        if (b->scaling_plan->scenario == 0 || !nonempty(b->scaling_plan->to_scope))
+            FAIL(LL_ERR_INVALID, "scaling_plan: scenario and to_scope are required");
+        for (size_t i = 0; i < b->scaling_plan->n_phases; i++)
+            if (!share_valid(b->scaling_plan->phases[i]->rollout_percent))
+                FAIL(LL_ERR_INVALID, "scaling_plan: phases[%zu] rollout_percent must be in (0, 100]", i);
+        break;
+    case K_ROADMAP: {
+        const Loopledger__V1__RoadmapProject *x = b->roadmap_project;
+        if (!nonempty(x->title) || x->status == 0)
+            FAIL(LL_ERR_INVALID, "roadmap_project: title and status are required");
+        if (x->reach < 0 || x->impact < 0 || x->effort <= 0 || x->reach != x->reach ||
+            x->impact != x->impact)
+            FAIL(LL_ERR_INVALID, "roadmap_project: reach and impact must be >= 0 and effort > 0");
+        break;
+    }
+    case K_CORRECTION: {
+        size_t n = 0;
+        if (!nonempty(b->correction->reason))
+            FAIL(LL_ERR_INVALID, "correction: reason is required");
+        for (size_t i = 0; i < b->n_links; i++)
+            n += b->links[i]->relation == R(SUPERSEDES);
+        if (n != 1)
+            FAIL(LL_ERR_INVALID, "correction: it must SUPERSEDE exactly one entry (has %zu)", n);
+        break;
+    }
+    default:
+        break;
+    }
+    return LL_OK;
+}
+
+/* ---- index primitives ---- */
+
+static size_t key_str(uint8_t *k, size_t at, const char *s)
+{
+    size_t n = strlen(s);
+    memcpy(k + at, s, n);
+    k[at + n] = 0;
+    return at + n + 1;
+}
+
+static int put(ll_txn_t *txn, const uint8_t *k, size_t kl, const void *v, size_t vl)
+{
+    return ll_store_put(txn, LL_TBL_INDEX, k, kl, v, vl);
+}
+
+int ll_loop_meta(ll_txn_t *txn, uint64_t seq, ll_entry_meta_t *out)
+{
+    uint8_t k[9] = {LL_IX_META};
+    const uint8_t *v;
+    size_t vl;
+    int err;
+
+    ll_put_be64(k + 1, seq);
+    if ((err = ll_store_get(txn, LL_TBL_INDEX, k, sizeof k, &v, &vl)))
+        return err;
+    /* kind u8, time8, ini_len u8, ini, author_len u8, author */
+    if (vl < 11 || vl < 11u + v[9] || vl != 11u + v[9] + v[10 + v[9]])
+        return LL_ERR_CORRUPT;
+    out->kind = v[0];
+    out->time_ns = (int64_t)ll_get_be64(v + 1);
+    memcpy(out->initiative, v + 10, v[9]);
+    out->initiative[v[9]] = 0;
+    memcpy(out->author, v + 11 + v[9], v[10 + v[9]]);
+    out->author[v[10 + v[9]]] = 0;
+    return LL_OK;
+}
+
+static int put_meta(ll_txn_t *txn, uint64_t seq, uint32_t kind, int64_t t,
+                    const char *ini, const char *author)
+{
+    uint8_t k[9] = {LL_IX_META}, v[11 + 2 * 128];
+    size_t il = strlen(ini), al = strlen(author);
+
+    ll_put_be64(k + 1, seq);
+    v[0] = (uint8_t)kind;
+    ll_put_be64(v + 1, (uint64_t)t);
+    v[9] = (uint8_t)il;
+    memcpy(v + 10, ini, il);
+    v[10 + il] = (uint8_t)al;
+    memcpy(v + 11 + il, author, al);
+    return put(txn, k, sizeof k, v, 11 + il + al);
+}
+
+int ll_loop_state(ll_txn_t *txn, const char *initiative, ll_loop_state_t *out)
+{
+    uint8_t k[2 + 128];
+    const uint8_t *v;
+    size_t vl;
+    int err;
+
+    k[0] = LL_IX_STATE;
+    size_t kl = key_str(k, 1, initiative);
+    if ((err = ll_store_get(txn, LL_TBL_INDEX, k, kl, &v, &vl)))
+        return err;
+    if (vl != sizeof *out)
+        return LL_ERR_CORRUPT;
+    memcpy(out, v, sizeof *out);
+    return LL_OK;
+}
+
+static int put_state(ll_txn_t *txn, const char *initiative, const ll_loop_state_t *s)
+{
+    uint8_t k[2 + 128];
+    k[0] = LL_IX_STATE;
+    size_t kl = key_str(k, 1, initiative);
+    return put(txn, k, kl, s, sizeof *s);
+}
+
+int ll_loop_superseded_by(ll_txn_t *txn, uint64_t seq, uint64_t *by)
+{
+    uint8_t k[9] = {LL_IX_SUPERSEDED};
+    const uint8_t *v;
+    size_t vl;
+    int err;
+
+    ll_put_be64(k + 1, seq);
+    if ((err = ll_store_get(txn, LL_TBL_INDEX, k, sizeof k, &v, &vl)))
+        return err;
+    if (vl != 8)
+        return LL_ERR_CORRUPT;
+    *by = ll_get_be64(v);
+    return LL_OK;
+}
+
+static size_t open_key(uint8_t *k, int cat, const char *ini, uint64_t seq)
+{
+    k[0] = LL_IX_OPEN;
+    k[1] = (uint8_t)cat;
+    size_t n = key_str(k, 2, ini);
+    ll_put_be64(k + n, seq);
+    return n + 8;
+}
+
+static int open_add(ll_txn_t *txn, ll_loop_state_t *st, int cat, const char *ini, uint64_t seq)
+{
+    uint8_t k[2 + 129 + 8];
+    size_t kl = open_key(k, cat, ini, seq);
+    st->open[cat]++;
+    return put(txn, k, kl, "", 0);
+}
+
+/* Closes an open loop if it is open; target's own initiative owns it. */
+static int open_close(ll_txn_t *txn, int cat, const char *ini, uint64_t seq, const char *cur_ini,
+                      ll_loop_state_t *cur)
+{
+    uint8_t k[2 + 129 + 8];
+    size_t kl = open_key(k, cat, ini, seq);
+    const uint8_t *v;
+    size_t vl;
+    int err = ll_store_get(txn, LL_TBL_INDEX, k, kl, &v, &vl);
+
+    if (err == LL_ERR_NOT_FOUND)
+        return LL_OK;
+    if (err || (err = ll_store_del(txn, LL_TBL_INDEX, k, kl)))
+        return err;
+    if (cur && !strcmp(ini, cur_ini)) {
+        if (cur->open[cat])
+            cur->open[cat]--;
+        return LL_OK;
+    }
+    /* A cross-initiative link closed a loop of another initiative. */
+    ll_loop_state_t other;
+    if ((err = ll_loop_state(txn, ini, &other)))
+        return err;
+    if (other.open[cat])
+        other.open[cat]--;
+    return put_state(txn, ini, &other);
+}
+
+int ll_loop_load_body(ll_txn_t *txn, uint64_t seq, Loopledger__V1__EntryBody **out)
+{
+    const uint8_t *leaf;
+    size_t len;
+    int err;
+
+    if ((err = ll_store_leaf(txn, seq, &leaf, &len)))
+        return err;
+    Loopledger__V1__LogEntry *le = loopledger__v1__log_entry__unpack(NULL, len, leaf);
+    if (!le || !le->envelope) {
+        if (le)
+            loopledger__v1__log_entry__free_unpacked(le, NULL);
+        return LL_ERR_CORRUPT;
+    }
+    *out = loopledger__v1__entry_body__unpack(NULL, le->envelope->payload.len,
+                                              le->envelope->payload.data);
+    loopledger__v1__log_entry__free_unpacked(le, NULL);
+    return *out ? LL_OK : LL_ERR_CORRUPT;
+}
+
+/* ---- rules ---- */
+
+static const ll_link_rule_t *find_rule(uint32_t src, int rel, uint32_t dst)
+{
+    const ll_link_rule_t *generic = NULL;
+    for (size_t i = 0; i < sizeof link_rules / sizeof link_rules[0]; i++) {
+        const ll_link_rule_t *r = &link_rules[i];
+        if (r->relation != rel || !(r->targets & B(dst)))
+            continue;
+        if (r->source == src)
+            return r;
+        if (r->source == 0 && src >= K_INITIATIVE)
+            generic = r;
+    }
+    return generic;
+}
+
+/* Is alert (seq, body) diagnosed: its own diagnosis or a diagnosing Finding? */
+static int alert_diagnosed(ll_txn_t *txn, uint64_t seq, const Loopledger__V1__Alert *a)
+{
+    uint8_t k[9] = {LL_IX_DIAGNOSED};
+    const uint8_t *v;
+    size_t vl;
+    if (a->diagnosis != 0)
+        return 1;
+    ll_put_be64(k + 1, seq);
+    return ll_store_get(txn, LL_TBL_INDEX, k, sizeof k, &v, &vl) == LL_OK;
+}
+
+static int is_concluded(ll_txn_t *txn, uint64_t exp)
+{
+    uint8_t k[9] = {LL_IX_CONCLUDED};
+    const uint8_t *v;
+    size_t vl;
+    ll_put_be64(k + 1, exp);
+    return ll_store_get(txn, LL_TBL_INDEX, k, sizeof k, &v, &vl) == LL_OK;
+}
+
+static uint32_t stage_of(uint32_t kind)
+{
+    switch (kind) {
+    case K_DEPLOYMENT: return LOOPLEDGER__V1__STAGE__STAGE_DEPLOY;
+    case K_MEASUREMENT:
+    case K_ALERT: return LOOPLEDGER__V1__STAGE__STAGE_MEASURE;
+    case K_FINDING: return LOOPLEDGER__V1__STAGE__STAGE_LEARN;
+    case K_ADJUSTMENT: return LOOPLEDGER__V1__STAGE__STAGE_ADJUST;
+    default: return 0;
+    }
+}
+
+/* Checks a Deployment against "tested against a control before full
+ * deployment". */
+static int check_rollout(ll_txn_t *txn, const Loopledger__V1__EntryBody *b,
+                         const ll_loop_state_t *st, char *msg, size_t cap)
+{
+    double share = b->deployment->rollout_percent;
+    if (share <= st->max_rollout)
+        return LL_OK; /* not widening */
+    if (st->max_rollout == 0 && share <= LL_PILOT_MAX_PERCENT)
+        return LL_OK; /* the pilot */
+    for (size_t i = 0; i < b->n_links; i++) {
+        const Loopledger__V1__Link *l = b->links[i];
+        ll_entry_meta_t m;
+        if (l->relation != R(CITES) || ll_loop_meta(txn, l->target_seq, &m))
+            continue;
+        if (m.kind == K_EXPERIMENT && is_concluded(txn, l->target_seq))
+            return LL_OK;
+        if (m.kind == K_DECISION) {
+            Loopledger__V1__EntryBody *d;
+            int ok = 0;
+            if (ll_loop_load_body(txn, l->target_seq, &d) == LL_OK) {
+                ok = d->decision->level == LOOPLEDGER__V1__HITL_LEVEL__HITL_LEVEL_EXCEPTION_HANDLING &&
+                     d->decision->outcome == LOOPLEDGER__V1__OUTCOME__OUTCOME_APPROVED;
+                loopledger__v1__entry_body__free_unpacked(d, NULL);
+            }
+            if (ok)
+                return LL_OK;
+        }
+    }
+    FAIL(LL_ERR_PRECONDITION,
+         "tested against a control before full deployment: widening %s from %g%% to %g%% must "
+         "CITE a concluded experiment or an approved exception-handling decision",
+         b->initiative, st->max_rollout, share);
+}
+
+/* "Diagnose before prescribing." */
+static int check_diagnosed(ll_txn_t *txn, const Loopledger__V1__EntryBody *b, char *msg, size_t cap)
+{
+    for (size_t i = 0; i < b->n_links; i++) {
+        const Loopledger__V1__Link *l = b->links[i];
+        Loopledger__V1__EntryBody *t;
+        int ok = 0;
+        if (l->relation != R(ADDRESSES) || ll_loop_load_body(txn, l->target_seq, &t))
+            continue;
+        if (t->kind_case == K_FINDING)
+            ok = t->finding->diagnosis != 0;
+        else if (t->kind_case == K_ALERT)
+            ok = alert_diagnosed(txn, l->target_seq, t->alert);
+        loopledger__v1__entry_body__free_unpacked(t, NULL);
+        if (ok)
+            return LL_OK;
+    }
+    FAIL(LL_ERR_PRECONDITION,
+         "diagnose before prescribing: an adjustment must ADDRESS a finding with a diagnosis or a "
+         "diagnosed alert");
+}
+
+/* Series key for one observation (drift detection reads these). */
+static size_t series_key(uint8_t *k, const char *ini, const Loopledger__V1__Observation *o)
+{
+    size_t n;
+    k[0] = LL_IX_SERIES;
+    n = key_str(k, 1, ini);
+    n = key_str(k, n, o->metric);
+    n = key_str(k, n, o->segment);
+    n = key_str(k, n, o->arm);
+    return n;
+}
+
+/* Effects of one link on the open loops and indexes. */
+static int apply_link(ll_txn_t *txn, const Loopledger__V1__EntryBody *b, uint64_t seq,
+                      const Loopledger__V1__Link *l, const ll_entry_meta_t *tm,
+                      ll_loop_state_t *st)
+{
+    uint32_t kind = b->kind_case;
+    uint64_t tgt = l->target_seq;
+    const char *ti = tm->initiative, *ci = b->initiative;
+    uint8_t k[18], v[8];
+    int err = LL_OK;
+
+    k[0] = LL_IX_LINK_IN;
+    ll_put_be64(k + 1, tgt);
+    k[9] = (uint8_t)l->relation;
+    ll_put_be64(k + 10, seq);
+    if ((err = put(txn, k, 18, "", 0)))
+        return err;
+    ll_put_be64(v, seq);
+    switch (l->relation) {
+    case R(TESTS):
+        err = open_close(txn, LL_OPEN_HYPOTHESIS_UNTESTED, ti, tgt, ci, st);
+        break;
+    case R(SUPPORTS):
+    case R(REFUTES):
+        if (kind == K_FINDING && tm->kind == K_HYPOTHESIS &&
+            !(err = open_close(txn, LL_OPEN_HYPOTHESIS_UNTESTED, ti, tgt, ci, st)))
+            err = open_close(txn, LL_OPEN_HYPOTHESIS_UNRESOLVED, ti, tgt, ci, st);
+        break;
+    case R(CONCLUDES):
+        k[0] = LL_IX_CONCLUDED;
+        ll_put_be64(k + 1, tgt);
+        if (!(err = put(txn, k, 9, v, 8)))
+            err = open_close(txn, LL_OPEN_EXPERIMENT_RUNNING, ti, tgt, ci, st);
+        break;
+    case R(DIAGNOSES):
+        k[0] = LL_IX_DIAGNOSED;
+        ll_put_be64(k + 1, tgt);
+        if (!(err = put(txn, k, 9, v, 8)))
+            err = open_close(txn, LL_OPEN_ALERT_UNDIAGNOSED, ti, tgt, ci, st);
+        break;
+    case R(ADDRESSES):
+        if (tm->kind == K_FINDING)
+            err = open_close(txn, LL_OPEN_FINDING_UNACTED, ti, tgt, ci, st);
+        break;
+    case R(SPAWNED_BY):
+        err = open_close(txn, LL_OPEN_FINDING_UNACTED, ti, tgt, ci, st);
+        break;
+    case R(DERIVED_FROM):
+        if (kind == K_HYPOTHESIS && tm->kind == K_FINDING)
+            err = open_close(txn, LL_OPEN_FINDING_UNACTED, ti, tgt, ci, st);
+        break;
+    case R(DECIDES): {
+        int out = b->decision->outcome;
+        if (tm->kind == K_ADJUSTMENT && (out == LOOPLEDGER__V1__OUTCOME__OUTCOME_APPROVED ||
+                                         out == LOOPLEDGER__V1__OUTCOME__OUTCOME_REJECTED))
+            err = open_close(txn, LL_OPEN_ADJUSTMENT_AWAITING, ti, tgt, ci, st);
+        break;
+    }
+    case R(SUPERSEDES):
+        k[0] = LL_IX_SUPERSEDED;
+        ll_put_be64(k + 1, tgt);
+        err = put(txn, k, 9, v, 8);
+        break;
+    default:
+        break;
+    }
+    return err;
+}
+
+int ll_loop_apply(ll_txn_t *txn, const Loopledger__V1__EntryBody *b, uint64_t seq, int64_t t,
+                  char *msg, size_t cap)
+{
+    uint32_t kind = b->kind_case;
+    const char *ini = b->initiative;
+    ll_loop_state_t st;
+    int err, have_state = 0, domain = kind >= K_INITIATIVE;
+    uint8_t k[2 + 2 * 129 + 16];
+    size_t kl;
+
+    /* Links: the table, same initiative unless the row allows crossing. */
+    for (size_t i = 0; i < b->n_links; i++) {
+        const Loopledger__V1__Link *l = b->links[i];
+        ll_entry_meta_t tm;
+        const ll_link_rule_t *r;
+        if ((err = ll_loop_meta(txn, l->target_seq, &tm)))
+            FAIL(err == LL_ERR_NOT_FOUND ? LL_ERR_CORRUPT : err,
+                 "link %zu: no index record for entry %llu", i,
+                 (unsigned long long)l->target_seq);
+        r = find_rule(kind, l->relation, tm.kind);
+        if (!r)
+            FAIL(LL_ERR_PRECONDITION, "link %zu: a %s may not link %s a %s (#%llu)", i,
+                 ll_kind_name(kind), ll_relation_name(l->relation), ll_kind_name(tm.kind),
+                 (unsigned long long)l->target_seq);
+        if (!r->cross_initiative && strcmp(tm.initiative, ini))
+            FAIL(LL_ERR_PRECONDITION,
+                 "link %zu: #%llu belongs to initiative \"%s\", not \"%s\"; only %s links may cross initiatives",
+                 i, (unsigned long long)l->target_seq, tm.initiative, ini,
+                 kind == K_NOTE ? "note" : "roadmap_project spawned_by");
+        if (l->relation == R(SUPERSEDES)) {
+            uint64_t by;
+            if (ll_loop_superseded_by(txn, l->target_seq, &by) == LL_OK)
+                FAIL(LL_ERR_PRECONDITION,
+                     "#%llu is already superseded by #%llu; supersede that correction instead",
+                     (unsigned long long)l->target_seq, (unsigned long long)by);
+        }
+    }
+
+    if (ini[0]) {
+        err = ll_loop_state(txn, ini, &st);
+        if (err == LL_OK)
+            have_state = 1;
+        else if (err != LL_ERR_NOT_FOUND)
+            FAIL(err, "reading initiative state: %s", ll_strerror(err));
+    }
+    if (domain && kind != K_INITIATIVE && kind != K_ROADMAP &&
+        (!have_state || st.charter_seq == UINT64_MAX))
+        FAIL(LL_ERR_PRECONDITION,
+             "initiative \"%s\" has no charter yet: append an initiative entry first", ini);
+    if (ini[0] && !have_state && domain) {
+        memset(&st, 0, sizeof st);
+        st.first_seq = seq;
+        st.charter_seq = UINT64_MAX;
+        st.stage_seq = UINT64_MAX;
+        st.created_ns = t;
+        have_state = 1;
+    }
+
+    /* Loop rules that need state. */
+    if (kind == K_ADJUSTMENT && (err = check_diagnosed(txn, b, msg, cap)))
+        return err;
+    if (kind == K_DEPLOYMENT && (err = check_rollout(txn, b, &st, msg, cap)))
+        return err;
+
+    /* Indexes. */
+    if ((err = put_meta(txn, seq, kind, t, ini, b->author)))
+        goto store_fail;
+    k[0] = LL_IX_KIND;
+    k[1] = (uint8_t)kind;
+    ll_put_be64(k + 2, seq);
+    if ((err = put(txn, k, 10, "", 0)))
+        goto store_fail;
+    k[0] = LL_IX_AUTHOR;
+    kl = key_str(k, 1, b->author);
+    ll_put_be64(k + kl, seq);
+    if ((err = put(txn, k, kl + 8, "", 0)))
+        goto store_fail;
+    if (ini[0]) {
+        uint8_t kv = (uint8_t)kind;
+        k[0] = LL_IX_INITIATIVE;
+        kl = key_str(k, 1, ini);
+        ll_put_be64(k + kl, seq);
+        if ((err = put(txn, k, kl + 8, &kv, 1)))
+            goto store_fail;
+        k[0] = LL_IX_INI_KIND;
+        kl = key_str(k, 1, ini);
+        k[kl] = (uint8_t)kind;
+        ll_put_be64(k + kl + 1, seq);
+        if ((err = put(txn, k, kl + 9, "", 0)))
+            goto store_fail;
+    }
+    for (size_t i = 0; i < b->n_links; i++) {
+        ll_entry_meta_t tm;
+        if ((err = ll_loop_meta(txn, b->links[i]->target_seq, &tm)) ||
+            (err = apply_link(txn, b, seq, b->links[i], &tm, have_state ? &st : NULL)))
+            goto store_fail;
+    }
+    if (!have_state)
+        return LL_OK;
+
+    /* Derived state of the initiative. */
+    st.entries++;
+    switch (kind) {
+    case K_INITIATIVE:
+        st.charter_seq = seq;
+        break;
+    case K_HYPOTHESIS:
+        if ((err = open_add(txn, &st, LL_OPEN_HYPOTHESIS_UNTESTED, ini, seq)) ||
+            (err = open_add(txn, &st, LL_OPEN_HYPOTHESIS_UNRESOLVED, ini, seq)))
+            goto store_fail;
+        break;
+    case K_EXPERIMENT:
+        if ((err = open_add(txn, &st, LL_OPEN_EXPERIMENT_RUNNING, ini, seq)))
+            goto store_fail;
+        break;
+    case K_FINDING:
+        if ((err = open_add(txn, &st, LL_OPEN_FINDING_UNACTED, ini, seq)))
+            goto store_fail;
+        break;
+    case K_ALERT:
+        if (b->alert->diagnosis == 0 &&
+            (err = open_add(txn, &st, LL_OPEN_ALERT_UNDIAGNOSED, ini, seq)))
+            goto store_fail;
+        break;
+    case K_ADJUSTMENT:
+        if ((err = open_add(txn, &st, LL_OPEN_ADJUSTMENT_AWAITING, ini, seq)))
+            goto store_fail;
+        break;
+    case K_REVIEW: {
+        uint8_t v[16];
+        k[0] = LL_IX_REVIEW;
+        kl = key_str(k, 1, ini);
+        k[kl++] = (uint8_t)b->review->cadence;
+        ll_put_be64(v, (uint64_t)t);
+        ll_put_be64(v + 8, seq);
+        if ((err = put(txn, k, kl, v, 16)))
+            goto store_fail;
+        break;
+    }
+    case K_MEASUREMENT:
+        for (size_t i = 0; i < b->measurement->n_observations; i++) {
+            const Loopledger__V1__Observation *o = b->measurement->observations[i];
+            uint8_t sk[1 + 129 + 320 + 10];
+            size_t n = series_key(sk, ini, o);
+            ll_put_be64(sk + n, seq);
+            sk[n + 8] = (uint8_t)(i >> 8);
+            sk[n + 9] = (uint8_t)i;
+            if ((err = put(txn, sk, n + 10, &o->value, sizeof o->value)))
+                goto store_fail;
+        }
+        break;
+    case K_DEPLOYMENT:
+        if (b->deployment->rollout_percent > st.max_rollout)
+            st.max_rollout = b->deployment->rollout_percent;
+        break;
+    default:
+        break;
+    }
+    uint32_t stage = stage_of(kind);
+    if (stage) {
+        /* A deployment after an adjustment closes one turn of the loop. */
+        if (stage == LOOPLEDGER__V1__STAGE__STAGE_DEPLOY &&
+            st.stage == LOOPLEDGER__V1__STAGE__STAGE_ADJUST) {
+            st.cycle++;
+            stage = LOOPLEDGER__V1__STAGE__STAGE_REDEPLOY;
+        }
+        st.stage = stage;
+        st.stage_seq = seq;
+    }
+    if ((err = put_state(txn, ini, &st)))
+        goto store_fail;
+    return LL_OK;
+store_fail:
+    FAIL(err, "cannot write indexes: %s (%s)", ll_strerror(err), ll_store_last_error());
+}
