@@ -28,6 +28,7 @@
 #include <grpc/grpc.h>
 
 #include "ll_crypto.h"
+#include "ll_drift.h"
 #include "ll_err.h"
 #include "ll_ledger.h"
 #include "ll_server.h"
@@ -44,6 +45,7 @@ typedef struct opts {
     const char *port_file;
     unsigned threads;
     int max_message;
+    ll_drift_config_t drift;
 } opts_t;
 
 static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -75,7 +77,10 @@ static void usage(FILE *f)
             "  --origin NAME       checkpoint origin for a new ledger (default loopledger/<random>)\n"
             "  --threads N         completion-queue threads (default 4)\n"
             "  --max-message N     largest accepted request in bytes (default 1048576)\n"
-            "  --port-file FILE    write the bound port there once serving\n");
+            "  --port-file FILE    write the bound port there once serving\n"
+            "  --drift-baseline N  drift detector: baseline window in points (default 7)\n"
+            "  --drift-recent N    drift detector: points that must all be low (default 3)\n"
+            "  --drift-threshold F drift detector: relative decline, 0..1 (default 0.10)\n");
 }
 
 static int parse_opts(int argc, char **argv, opts_t *o)
@@ -85,6 +90,7 @@ static int parse_opts(int argc, char **argv, opts_t *o)
     o->data = "./var/ledger";
     o->listen = "127.0.0.1:7600";
     o->admin_id = "admin";
+    o->drift = (ll_drift_config_t)LL_DRIFT_DEFAULTS;
     int i = 1;
     if (i < argc && argv[i][0] != '-')
         o->cmd = argv[i++];
@@ -108,6 +114,9 @@ static int parse_opts(int argc, char **argv, opts_t *o)
         else if (!strcmp(a, "--port-file")) o->port_file = v;
         else if (!strcmp(a, "--threads")) o->threads = (unsigned)atoi(v);
         else if (!strcmp(a, "--max-message")) o->max_message = atoi(v);
+        else if (!strcmp(a, "--drift-baseline")) o->drift.baseline = (unsigned)atoi(v);
+        else if (!strcmp(a, "--drift-recent")) o->drift.recent = (unsigned)atoi(v);
+        else if (!strcmp(a, "--drift-threshold")) o->drift.threshold = atof(v);
         else {
             fprintf(stderr, "loopledgerd: unknown option %s\n", a);
             return -1;
@@ -184,6 +193,7 @@ int main(int argc, char **argv)
     ll_server_t *srv = NULL;
     ll_ledger_service_t *lsvc = NULL;
     ll_loop_service_t *loopsvc = NULL;
+    ll_drift_t *drift = NULL;
     int rc = 1, err;
 
     if (parse_opts(argc, argv, &o)) {
@@ -274,6 +284,10 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    if ((err = ll_drift_open(lg, actor_key, &o.drift, &drift))) {
+        logf_("drift detector: %s (check --drift-* options)", ll_strerror(err));
+        goto out;
+    }
     grpc_init();
     ll_server_config_t sc = {.listen = o.listen, .threads = o.threads,
                              .max_message = o.max_message};
@@ -307,10 +321,13 @@ int main(int argc, char **argv)
     logf_("stopped cleanly at %" PRIu64 " entries", ll_store_committed_size(st));
     rc = 0;
 shutdown_grpc:
+    ll_drift_close(drift);
+    drift = NULL;
     ll_ledger_close(lg);
     lg = NULL;
     grpc_shutdown();
 out:
+    ll_drift_close(drift);
     ll_ledger_close(lg);
     ll_store_close(st);
     ll_key_free(note_key);

@@ -176,7 +176,7 @@ int ll_entry_decode(const uint8_t *raw, size_t len, ll_entry_t *out, char *msg,
     for (size_t i = 0; i < b->n_links; i++) {
         int r = (int)b->links[i]->relation;
         if (r <= LOOPLEDGER__V1__RELATION__RELATION_UNSPECIFIED ||
-            r > LOOPLEDGER__V1__RELATION__FOLLOWS)
+            r > LOOPLEDGER__V1__RELATION__IMPLEMENTS)
             FAIL(LL_ERR_INVALID, "link %zu: unknown relation %d", i, r);
     }
     switch (b->kind_case) {

@@ -46,8 +46,13 @@ struct ll_ledger {
     int stopping;
     pthread_t writer;
 
-    ll_commit_hook hook;
-    void *hook_ctx;
+    /* Commit hooks (Watch streams, drift detection); slot i is free when
+     * hooks[i] is NULL. Called with hook_lock held, so that a removed hook
+     * is never running once removal returns. */
+    pthread_mutex_t hook_lock;
+    ll_commit_hook hooks[LL_LEDGER_MAX_HOOKS];
+    void *hook_ctx[LL_LEDGER_MAX_HOOKS];
+
 
     /* Latest signed checkpoint, so polling clients do not cost a signature
      * each. Guarded by cp_lock. */
@@ -117,11 +122,13 @@ int ll_ledger_open(ll_store_t *st, const ll_ledger_config_t *cfg,
         goto fail;
     }
     pthread_mutex_init(&lg->lock, NULL);
+    pthread_mutex_init(&lg->hook_lock, NULL);
     pthread_cond_init(&lg->wake, NULL);
     pthread_mutex_init(&lg->cp_lock, NULL);
     if (pthread_create(&lg->writer, NULL, writer_main, lg)) {
         err = LL_ERR_NOMEM;
         pthread_mutex_destroy(&lg->lock);
+        pthread_mutex_destroy(&lg->hook_lock);
         pthread_cond_destroy(&lg->wake);
         pthread_mutex_destroy(&lg->cp_lock);
         goto fail;
@@ -144,6 +151,7 @@ void ll_ledger_close(ll_ledger_t *lg)
     pthread_mutex_unlock(&lg->lock);
     pthread_join(lg->writer, NULL);
     pthread_mutex_destroy(&lg->lock);
+    pthread_mutex_destroy(&lg->hook_lock);
     pthread_cond_destroy(&lg->wake);
     pthread_mutex_destroy(&lg->cp_lock);
     free(lg);
@@ -159,13 +167,34 @@ const char *ll_ledger_origin(ll_ledger_t *lg)
     return lg->origin;
 }
 
-void ll_ledger_set_commit_hook(ll_ledger_t *lg, ll_commit_hook fn, void *ctx)
+int ll_ledger_add_commit_hook(ll_ledger_t *lg, ll_commit_hook fn, void *ctx)
 {
-    pthread_mutex_lock(&lg->lock);
-    lg->hook = fn;
-    lg->hook_ctx = ctx;
-    pthread_mutex_unlock(&lg->lock);
+    int err = LL_ERR_FULL;
+    pthread_mutex_lock(&lg->hook_lock);
+    for (int i = 0; i < LL_LEDGER_MAX_HOOKS; i++) {
+        if (!lg->hooks[i]) {
+            lg->hooks[i] = fn;
+            lg->hook_ctx[i] = ctx;
+            err = LL_OK;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&lg->hook_lock);
+    return err;
 }
+
+void ll_ledger_remove_commit_hook(ll_ledger_t *lg, ll_commit_hook fn, void *ctx)
+{
+    pthread_mutex_lock(&lg->hook_lock);
+    for (int i = 0; i < LL_LEDGER_MAX_HOOKS; i++) {
+        if (lg->hooks[i] == fn && lg->hook_ctx[i] == ctx) {
+            lg->hooks[i] = NULL;
+            lg->hook_ctx[i] = NULL;
+        }
+    }
+    pthread_mutex_unlock(&lg->hook_lock);
+}
+
 
 int ll_ledger_verifier_key(ll_ledger_t *lg, char *out, size_t cap)
 {
@@ -533,12 +562,11 @@ static void run_batch(ll_ledger_t *lg, ll_job_t *batch)
         }
     }
     if (!err && wrote) {
-        pthread_mutex_lock(&lg->lock);
-        ll_commit_hook hook = lg->hook;
-        void *hctx = lg->hook_ctx;
-        pthread_mutex_unlock(&lg->lock);
-        if (hook)
-            hook(hctx, size);
+        pthread_mutex_lock(&lg->hook_lock);
+        for (int i = 0; i < LL_LEDGER_MAX_HOOKS; i++)
+            if (lg->hooks[i])
+                lg->hooks[i](lg->hook_ctx[i], size);
+        pthread_mutex_unlock(&lg->hook_lock);
     }
     while (batch) {
         ll_job_t *next = batch->next;

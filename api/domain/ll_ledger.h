@@ -83,8 +83,14 @@ void ll_ledger_submit(ll_ledger_t *lg, const uint8_t *env, size_t len,
 void ll_ledger_append(ll_ledger_t *lg, const uint8_t *env, size_t len,
                       ll_append_result_t *res);
 
-/* Sets the hook called after each commit (one hook; NULL clears it). */
-void ll_ledger_set_commit_hook(ll_ledger_t *lg, ll_commit_hook fn, void *ctx);
+#define LL_LEDGER_MAX_HOOKS 4
+
+/* Adds a hook called on the writer thread after each commit (it must not
+ * block or wait for appends). LL_ERR_FULL when all slots are taken. */
+int ll_ledger_add_commit_hook(ll_ledger_t *lg, ll_commit_hook fn, void *ctx);
+/* Removes the hook (fn, ctx); after it returns the hook is not called
+ * again by a commit that starts later. */
+void ll_ledger_remove_commit_hook(ll_ledger_t *lg, ll_commit_hook fn, void *ctx);
 
 /* The store under the ledger. */
 ll_store_t *ll_ledger_store(ll_ledger_t *lg);

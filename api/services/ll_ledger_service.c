@@ -595,7 +595,7 @@ int ll_ledger_service_register(ll_server_t *srv, ll_ledger_t *lg,
             return err;
         }
     }
-    ll_ledger_set_commit_hook(lg, on_commit, svc);
+    ll_ledger_add_commit_hook(lg, on_commit, svc);
     *out = svc;
     return LL_OK;
 }
@@ -604,7 +604,7 @@ void ll_ledger_service_free(ll_ledger_service_t *svc)
 {
     if (!svc)
         return;
-    ll_ledger_set_commit_hook(svc->lg, NULL, NULL);
+    ll_ledger_remove_commit_hook(svc->lg, on_commit, svc);
     pthread_mutex_destroy(&svc->lock);
     free(svc);
 }
