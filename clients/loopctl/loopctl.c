@@ -6,8 +6,12 @@
  *   keygen OUT                    new Ed25519 key: OUT (0600) and OUT.pub
  *   append --key K FILE.json      sign an entry and append it
  *   append --key K --author A [--initiative I] [--link REL:SEQ]... --note TEXT
+ *   KIND --key K --author A --initiative I [--link REL:SEQ]... [--FIELD V]...
+ *                                 a domain entry from flags (loopctl_append.c)
  *   get SEQ                       one entry
- *   list [--from N] [--to N] [--limit N]
+ *   list [--from N] [--to N] [--limit N] [--initiative I] [--kind K]
+ *        [--author A] [--since T] [--until T] [--long]
+ *   state INITIATIVE / lineage SEQ / open-loops   LoopService (loopctl_loop.c)
  *   checkpoint [--size N]         the signed checkpoint (C2SP signed note)
  *   prove SEQ [--size N]          inclusion proof
  *   prove --consistency OLD [NEW] consistency proof
@@ -34,127 +38,11 @@
 #include "ll_merkle.h"
 #include "ll_note.h"
 #include "grpc/health/v1/health.pb-c.h"
+#include "lc_pbjson.h"
 #include "loopctl.h"
 #include "loopledger/v1/ledger.pb-c.h"
 
 #define SVC "/loopledger.v1.LedgerService/"
-
-static lc_opts_t opts;
-static ll_client_t *client;
-
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "loopctl: ");
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    exit(1);
-}
-
-static const char *status_name(grpc_status_code c)
-{
-    static const char *const names[] = {
-        "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED",
-        "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
-        "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED",
-        "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"};
-    return (unsigned)c < sizeof names / sizeof names[0] ? names[c] : "?";
-}
-
-static void connect_server(void)
-{
-    if (!client && ll_client_open(opts.server, &client))
-        die("cannot create a channel to %s", opts.server);
-}
-
-/* Makes a unary call; exits with the status on failure (code 1, or 3 for
- * a gRPC error so scripts can tell the two apart). */
-static void call(const char *method, const uint8_t *req, size_t len, ll_reply_t *r)
-{
-    connect_server();
-    if (ll_client_unary(client, method, req, len, opts.timeout_ms, r))
-        die("%s: call failed", method);
-    if (r->code != GRPC_STATUS_OK) {
-        fprintf(stderr, "loopctl: %s: %s\n", status_name(r->code), r->message);
-        exit(3);
-    }
-}
-
-/* Unary call with protobuf-c messages: packs req, unpacks the reply as
- * resp_desc. Exits like call() on failure; the caller frees the result
- * with protobuf_c_message_free_unpacked. */
-static void *rpc(const char *method, const ProtobufCMessage *req,
-                 const ProtobufCMessageDescriptor *resp_desc)
-{
-    size_t n = protobuf_c_message_get_packed_size(req);
-    uint8_t *buf = malloc(n ? n : 1);
-    ll_reply_t r;
-    if (!buf)
-        die("out of memory");
-    protobuf_c_message_pack(req, buf);
-    call(method, buf, n, &r);
-    free(buf);
-    void *resp = protobuf_c_message_unpack(resp_desc, NULL, r.resp_len, r.resp);
-    ll_reply_free(&r);
-    if (!resp)
-        die("%s: malformed response", method);
-    return resp;
-}
-
-static uint64_t parse_u64(const char *s, const char *what)
-{
-    char *end;
-    errno = 0;
-    if (!s || *s < '0' || *s > '9')
-        die("%s must be a non-negative integer", what);
-    unsigned long long v = strtoull(s, &end, 10);
-    if (*end || errno)
-        die("%s must be a non-negative integer", what);
-    return v;
-}
-
-static void print_json(ll_jw_t *jw)
-{
-    size_t n;
-    char *s = ll_jw_finish(jw, &n);
-    if (!s)
-        die("out of memory");
-    fwrite(s, 1, n, stdout);
-    fputc('\n', stdout);
-    free(s);
-}
-
-static char *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap);
-    size_t got;
-    while (buf && (got = fread(buf + n, 1, cap - n - 1, f)) > 0) {
-        n += got;
-        if (cap - n - 1 == 0) {
-            char *nb = realloc(buf, cap * 2);
-            if (!nb) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-    }
-    fclose(f);
-    if (buf) {
-        buf[n] = 0;
-        *len = n;
-    }
-    return buf;
-}
 
 static void hexs(const uint8_t *b, size_t n, char *out)
 {
@@ -166,22 +54,22 @@ static void hexs(const uint8_t *b, size_t n, char *out)
 static int cmd_keygen(int argc, char **argv)
 {
     if (argc != 2)
-        die("usage: loopctl keygen OUT");
+        lc_die("usage: loopctl keygen OUT");
     ll_key_t *k;
     char pubpath[4096], keyid[LL_KEYID_HEX_LEN + 1];
     uint8_t pub[LL_PUBKEY_LEN];
     int err;
     if ((err = ll_key_generate(&k)))
-        die("keygen: %s", ll_strerror(err));
+        lc_die("keygen: %s", ll_strerror(err));
     snprintf(pubpath, sizeof pubpath, "%s.pub", argv[1]);
     if ((err = ll_key_save(k, argv[1])))
-        die("writing %s: %s", argv[1], ll_strerror(err));
+        lc_die("writing %s: %s", argv[1], ll_strerror(err));
     if ((err = ll_key_save_public(k, pubpath)))
-        die("writing %s: %s", pubpath, ll_strerror(err));
+        lc_die("writing %s: %s", pubpath, ll_strerror(err));
     ll_key_public(k, pub);
     ll_keyid(pub, keyid);
     ll_key_free(k);
-    if (opts.json) {
+    if (lc_opts.json) {
         ll_jw_t jw;
         ll_jw_init(&jw, 0);
         ll_jw_begin_object(&jw);
@@ -192,146 +80,10 @@ static int cmd_keygen(int argc, char **argv)
         ll_jw_key(&jw, "keyid");
         ll_jw_string(&jw, keyid);
         ll_jw_end_object(&jw);
-        print_json(&jw);
+        lc_print_json(&jw);
     } else {
         printf("wrote %s (private, mode 0600) and %s\nkeyid %s\n", argv[1], pubpath, keyid);
     }
-    return 0;
-}
-
-/* ---- append ---- */
-
-static int cmd_append(int argc, char **argv)
-{
-    const char *keyfile = NULL, *file = NULL, *author = NULL, *initiative = NULL,
-               *note = NULL;
-    const char *links[LL_MAX_LINKS];
-    size_t nlinks = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--key") && i + 1 < argc) keyfile = argv[++i];
-        else if (!strcmp(a, "--author") && i + 1 < argc) author = argv[++i];
-        else if (!strcmp(a, "--initiative") && i + 1 < argc) initiative = argv[++i];
-        else if (!strcmp(a, "--note") && i + 1 < argc) note = argv[++i];
-        else if (!strcmp(a, "--link") && i + 1 < argc && nlinks < LL_MAX_LINKS) links[nlinks++] = argv[++i];
-        else if (a[0] != '-' && !file) file = a;
-        else die("append: unexpected argument %s", a);
-    }
-    if (!keyfile)
-        die("append: --key FILE is required");
-    Loopledger__V1__EntryBody *body = NULL;
-    char err[256];
-    int rc;
-    if (file) {
-        size_t len;
-        char *text = read_file(file, &len);
-        ll_json_t *doc;
-        if (!text)
-            die("cannot read %s: %s", file, strerror(errno));
-        if (ll_json_parse(text, len, &doc, err, sizeof err))
-            die("%s: %s", file, err);
-        char *dirc = strdup(file);
-        rc = lc_body_from_json(doc, dirname(dirc), &body, err, sizeof err);
-        free(dirc);
-        ll_json_free(doc);
-        free(text);
-        if (rc)
-            die("%s: %s", file, err);
-    } else {
-        /* Flags build the same JSON document, so both paths share checks. */
-        ll_jw_t jw;
-        ll_jw_init(&jw, 0);
-        ll_jw_begin_object(&jw);
-        if (author) {
-            ll_jw_key(&jw, "author");
-            ll_jw_string(&jw, author);
-        }
-        if (initiative) {
-            ll_jw_key(&jw, "initiative");
-            ll_jw_string(&jw, initiative);
-        }
-        if (note) {
-            ll_jw_key(&jw, "note");
-            ll_jw_string(&jw, note);
-        }
-        ll_jw_key(&jw, "links");
-        ll_jw_begin_array(&jw);
-        for (size_t i = 0; i < nlinks; i++) {
-            char rel[64];
-            const char *colon = strchr(links[i], ':');
-            if (!colon || (size_t)(colon - links[i]) >= sizeof rel)
-                die("--link wants RELATION:SEQ, got %s", links[i]);
-            memcpy(rel, links[i], (size_t)(colon - links[i]));
-            rel[colon - links[i]] = 0;
-            ll_jw_begin_object(&jw);
-            ll_jw_key(&jw, "relation");
-            ll_jw_string(&jw, rel);
-            ll_jw_key(&jw, "target");
-            ll_jw_uint64(&jw, parse_u64(colon + 1, "--link target"));
-            ll_jw_end_object(&jw);
-        }
-        ll_jw_end_array(&jw);
-        ll_jw_end_object(&jw);
-        size_t n;
-        char *text = ll_jw_finish(&jw, &n);
-        ll_json_t *doc;
-        if (!text || ll_json_parse(text, n, &doc, err, sizeof err))
-            die("internal: cannot build entry");
-        rc = lc_body_from_json(doc, NULL, &body, err, sizeof err);
-        ll_json_free(doc);
-        free(text);
-        if (rc)
-            die("%s", err);
-    }
-    ll_key_t *key;
-    if ((rc = ll_key_load(keyfile, &key)))
-        die("cannot load key %s: %s", keyfile, ll_strerror(rc));
-    uint8_t *env;
-    size_t env_len;
-    rc = ll_entry_seal(body, key, &env, &env_len);
-    ll_key_free(key);
-    lc_body_free(body);
-    if (rc)
-        die("signing: %s", ll_strerror(rc));
-    Loopledger__V1__AppendRequest req = LOOPLEDGER__V1__APPEND_REQUEST__INIT;
-    /* The envelope is sent as packed bytes; embed them without re-encoding. */
-    Loopledger__V1__Envelope *e = loopledger__v1__envelope__unpack(NULL, env_len, env);
-    req.envelope = e;
-    size_t rl = loopledger__v1__append_request__get_packed_size(&req);
-    uint8_t *rb = malloc(rl);
-    loopledger__v1__append_request__pack(&req, rb);
-    loopledger__v1__envelope__free_unpacked(e, NULL);
-    free(env);
-    ll_reply_t r;
-    call(SVC "Append", rb, rl, &r);
-    free(rb);
-    Loopledger__V1__AppendResponse *resp =
-        loopledger__v1__append_response__unpack(NULL, r.resp_len, r.resp);
-    if (!resp)
-        die("malformed AppendResponse");
-    char lh[65] = "";
-    if (resp->leaf_hash.len == LL_HASH_LEN)
-        hexs(resp->leaf_hash.data, LL_HASH_LEN, lh);
-    if (opts.json) {
-        ll_jw_t jw;
-        ll_jw_init(&jw, 0);
-        ll_jw_begin_object(&jw);
-        ll_jw_key(&jw, "seq");
-        ll_jw_uint64(&jw, resp->seq);
-        ll_jw_key(&jw, "server_time_unix_nanos");
-        ll_jw_int64(&jw, resp->server_time_unix_nanos);
-        ll_jw_key(&jw, "leaf_hash");
-        ll_jw_string(&jw, lh);
-        ll_jw_key(&jw, "duplicate");
-        ll_jw_bool(&jw, resp->duplicate);
-        ll_jw_end_object(&jw);
-        print_json(&jw);
-    } else {
-        printf("%s seq %" PRIu64 " (leaf hash %s)\n",
-               resp->duplicate ? "already recorded as" : "appended", resp->seq, lh);
-    }
-    loopledger__v1__append_response__free_unpacked(resp, NULL);
-    ll_reply_free(&r);
     return 0;
 }
 
@@ -341,65 +93,85 @@ static Loopledger__V1__GetEntryResponse *fetch_entry(uint64_t seq)
 {
     Loopledger__V1__GetEntryRequest req = LOOPLEDGER__V1__GET_ENTRY_REQUEST__INIT;
     req.seq = seq;
-    return rpc(SVC "GetEntry", &req.base, &loopledger__v1__get_entry_response__descriptor);
+    return lc_rpc(SVC "GetEntry", &req.base, &loopledger__v1__get_entry_response__descriptor);
 }
 
 static int cmd_get(int argc, char **argv)
 {
     if (argc != 2)
-        die("usage: loopctl get SEQ");
-    Loopledger__V1__GetEntryResponse *resp = fetch_entry(parse_u64(argv[1], "SEQ"));
+        lc_die("usage: loopctl get SEQ");
+    Loopledger__V1__GetEntryResponse *resp = fetch_entry(lc_parse_u64(argv[1], "SEQ"));
     ll_jw_t jw;
-    if (opts.json)
+    if (lc_opts.json)
         ll_jw_init(&jw, 1);
-    if (lc_print_leaf(resp->leaf.data, resp->leaf.len, opts.json ? &jw : NULL))
-        die("entry is not a valid LogEntry");
-    if (opts.json)
-        print_json(&jw);
+    uint64_t seq = lc_parse_u64(argv[1], "SEQ"), by;
+    int sup = lc_superseded(seq, &by);
+    if (lc_print_leaf(resp->leaf.data, resp->leaf.len, lc_opts.json ? &jw : NULL, 1,
+                      sup == 1 ? &by : NULL))
+        lc_die("entry is not a valid LogEntry");
+    if (lc_opts.json)
+        lc_print_json(&jw);
     loopledger__v1__get_entry_response__free_unpacked(resp, NULL);
     return 0;
 }
 
+/* A Kind by name ("finding", "scaling-plan", "initiative"). */
+static Loopledger__V1__Kind kind_arg(const char *name)
+{
+    int v;
+    if (lc_pbjson_enum_value(&loopledger__v1__kind__descriptor, name, &v) || v == 0)
+        lc_die("--kind: unknown kind %s", name);
+    return (Loopledger__V1__Kind)v;
+}
+
 static int cmd_list(int argc, char **argv)
 {
-    uint64_t from = 0, to = 0, limit = UINT64_MAX;
+    uint64_t limit = UINT64_MAX, shown = 0;
+    int full = 0;
+    Loopledger__V1__ListEntriesRequest req = LOOPLEDGER__V1__LIST_ENTRIES_REQUEST__INIT;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--from") && i + 1 < argc) from = parse_u64(argv[++i], "--from");
-        else if (!strcmp(argv[i], "--to") && i + 1 < argc) to = parse_u64(argv[++i], "--to");
-        else if (!strcmp(argv[i], "--limit") && i + 1 < argc) limit = parse_u64(argv[++i], "--limit");
-        else die("list: unexpected argument %s", argv[i]);
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--long")) {
+            full = 1;
+            continue;
+        }
+        if (!v)
+            lc_die("list: unexpected argument %s", a);
+        i++;
+        if (!strcmp(a, "--from")) req.from_seq = lc_parse_u64(v, "--from");
+        else if (!strcmp(a, "--to")) req.to_seq = lc_parse_u64(v, "--to");
+        else if (!strcmp(a, "--limit")) limit = lc_parse_u64(v, "--limit");
+        else if (!strcmp(a, "--initiative")) req.initiative = (char *)v;
+        else if (!strcmp(a, "--author")) req.author = (char *)v;
+        else if (!strcmp(a, "--kind")) req.kind = kind_arg(v);
+        else if (!strcmp(a, "--since")) req.from_time_unix_nanos = lc_parse_time(v, "--since");
+        else if (!strcmp(a, "--until")) req.to_time_unix_nanos = lc_parse_time(v, "--until");
+        else lc_die("list: unexpected argument %s", a);
     }
     ll_jw_t jw;
-    if (opts.json) {
+    if (lc_opts.json) {
         ll_jw_init(&jw, 0);
         ll_jw_begin_array(&jw);
     }
-    char token[32] = "";
-    uint64_t shown = 0;
+    char *token = strdup("");
     do {
-        Loopledger__V1__ListEntriesRequest req = LOOPLEDGER__V1__LIST_ENTRIES_REQUEST__INIT;
-        req.from_seq = from;
-        req.to_seq = to;
         req.page_size = limit - shown < 500 ? (uint32_t)(limit - shown) : 500;
         req.page_token = token;
-        uint8_t buf[128];
-        size_t n = loopledger__v1__list_entries_request__pack(&req, buf);
-        ll_reply_t r;
-        call(SVC "ListEntries", buf, n, &r);
         Loopledger__V1__ListEntriesResponse *resp =
-            loopledger__v1__list_entries_response__unpack(NULL, r.resp_len, r.resp);
-        ll_reply_free(&r);
-        if (!resp)
-            die("malformed ListEntriesResponse");
+            lc_rpc(SVC "ListEntries", &req.base, &loopledger__v1__list_entries_response__descriptor);
         for (size_t i = 0; i < resp->n_leaves && shown < limit; i++, shown++)
-            if (lc_print_leaf(resp->leaves[i].data, resp->leaves[i].len, opts.json ? &jw : NULL))
-                die("entry is not a valid LogEntry");
-        snprintf(token, sizeof token, "%s", resp->next_page_token);
+            if (lc_print_leaf(resp->leaves[i].data, resp->leaves[i].len,
+                              lc_opts.json ? &jw : NULL, full, NULL))
+                lc_die("entry is not a valid LogEntry");
+        free(token);
+        if (!(token = strdup(resp->next_page_token)))
+            lc_die("out of memory");
         loopledger__v1__list_entries_response__free_unpacked(resp, NULL);
     } while (token[0] && shown < limit);
-    if (opts.json) {
+    free(token);
+    if (lc_opts.json) {
         ll_jw_end_array(&jw);
-        print_json(&jw);
+        lc_print_json(&jw);
     }
     return 0;
 }
@@ -408,7 +180,7 @@ static Loopledger__V1__GetCheckpointResponse *fetch_checkpoint(uint64_t size)
 {
     Loopledger__V1__GetCheckpointRequest req = LOOPLEDGER__V1__GET_CHECKPOINT_REQUEST__INIT;
     req.tree_size = size;
-    return rpc(SVC "GetCheckpoint", &req.base,
+    return lc_rpc(SVC "GetCheckpoint", &req.base,
                &loopledger__v1__get_checkpoint_response__descriptor);
 }
 
@@ -416,11 +188,11 @@ static int cmd_checkpoint(int argc, char **argv)
 {
     uint64_t size = 0;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--size") && i + 1 < argc) size = parse_u64(argv[++i], "--size");
-        else die("checkpoint: unexpected argument %s", argv[i]);
+        if (!strcmp(argv[i], "--size") && i + 1 < argc) size = lc_parse_u64(argv[++i], "--size");
+        else lc_die("checkpoint: unexpected argument %s", argv[i]);
     }
     Loopledger__V1__GetCheckpointResponse *cp = fetch_checkpoint(size);
-    if (opts.json) {
+    if (lc_opts.json) {
         char root[65];
         hexs(cp->root_hash.data, cp->root_hash.len == 32 ? 32 : 0, root);
         ll_jw_t jw;
@@ -433,7 +205,7 @@ static int cmd_checkpoint(int argc, char **argv)
         ll_jw_key(&jw, "checkpoint");
         ll_jw_string(&jw, cp->checkpoint);
         ll_jw_end_object(&jw);
-        print_json(&jw);
+        lc_print_json(&jw);
     } else {
         fputs(cp->checkpoint, stdout);
     }
@@ -446,7 +218,7 @@ static Loopledger__V1__GetInclusionProofResponse *fetch_inclusion(uint64_t seq, 
     Loopledger__V1__GetInclusionProofRequest req = LOOPLEDGER__V1__GET_INCLUSION_PROOF_REQUEST__INIT;
     req.seq = seq;
     req.tree_size = size;
-    return rpc(SVC "GetInclusionProof", &req.base,
+    return lc_rpc(SVC "GetInclusionProof", &req.base,
                &loopledger__v1__get_inclusion_proof_response__descriptor);
 }
 
@@ -457,7 +229,7 @@ static Loopledger__V1__GetConsistencyProofResponse *fetch_consistency(uint64_t o
         LOOPLEDGER__V1__GET_CONSISTENCY_PROOF_REQUEST__INIT;
     req.old_size = old_size;
     req.new_size = new_size;
-    return rpc(SVC "GetConsistencyProof", &req.base,
+    return lc_rpc(SVC "GetConsistencyProof", &req.base,
                &loopledger__v1__get_consistency_proof_response__descriptor);
 }
 
@@ -484,19 +256,19 @@ static int cmd_prove(int argc, char **argv)
     uint64_t size = 0, seq = 0, old_size = 0;
     int consistency = 0, have_seq = 0;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--size") && i + 1 < argc) size = parse_u64(argv[++i], "--size");
+        if (!strcmp(argv[i], "--size") && i + 1 < argc) size = lc_parse_u64(argv[++i], "--size");
         else if (!strcmp(argv[i], "--consistency") && i + 1 < argc) {
             consistency = 1;
-            old_size = parse_u64(argv[++i], "OLD");
+            old_size = lc_parse_u64(argv[++i], "OLD");
             if (i + 1 < argc && argv[i + 1][0] != '-')
-                size = parse_u64(argv[++i], "NEW");
+                size = lc_parse_u64(argv[++i], "NEW");
         } else if (!have_seq && argv[i][0] != '-') {
-            seq = parse_u64(argv[i], "SEQ");
+            seq = lc_parse_u64(argv[i], "SEQ");
             have_seq = 1;
-        } else die("prove: unexpected argument %s", argv[i]);
+        } else lc_die("prove: unexpected argument %s", argv[i]);
     }
     ll_jw_t jw, *j = NULL;
-    if (opts.json) {
+    if (lc_opts.json) {
         ll_jw_init(&jw, 0);
         j = &jw;
         ll_jw_begin_object(j);
@@ -519,7 +291,7 @@ static int cmd_prove(int argc, char **argv)
         loopledger__v1__get_consistency_proof_response__free_unpacked(p, NULL);
     } else {
         if (!have_seq)
-            die("usage: loopctl prove SEQ [--size N] | prove --consistency OLD [NEW]");
+            lc_die("usage: loopctl prove SEQ [--size N] | prove --consistency OLD [NEW]");
         Loopledger__V1__GetInclusionProofResponse *p = fetch_inclusion(seq, size);
         hexs(p->leaf_hash.data, p->leaf_hash.len == 32 ? 32 : 0, h1);
         hexs(p->root_hash.data, p->root_hash.len == 32 ? 32 : 0, h2);
@@ -537,7 +309,7 @@ static int cmd_prove(int argc, char **argv)
     }
     if (j) {
         ll_jw_end_object(j);
-        print_json(j);
+        lc_print_json(j);
     }
     return 0;
 }
@@ -601,17 +373,17 @@ static int cmd_verify(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--vkey") && i + 1 < argc) vkey = argv[++i];
         else if (!strcmp(argv[i], "--state") && i + 1 < argc) state = argv[++i];
-        else if (argv[i][0] != '-' && nseq < 256) seqs[nseq++] = parse_u64(argv[i], "SEQ");
-        else die("verify: unexpected argument %s", argv[i]);
+        else if (argv[i][0] != '-' && nseq < 256) seqs[nseq++] = lc_parse_u64(argv[i], "SEQ");
+        else lc_die("verify: unexpected argument %s", argv[i]);
     }
     if (!vkey)
         vkey = getenv("LOOPLEDGER_VKEY");
     if (!vkey)
-        die("verify: --vkey VERIFIER_KEY (from `loopledgerd verifier-key`) is required");
+        lc_die("verify: --vkey VERIFIER_KEY (from `loopledgerd verifier-key`) is required");
     char name[LL_NOTE_MAX_NAME + 1];
     uint8_t spub[LL_PUBKEY_LEN];
     if (ll_note_parse_verifier_key(vkey, name, sizeof name, spub))
-        die("verify: malformed verifier key");
+        lc_die("verify: malformed verifier key");
 
     /* 1. The latest checkpoint must be signed by the pinned key. */
     Loopledger__V1__GetCheckpointResponse *cp = fetch_checkpoint(0);
@@ -620,7 +392,7 @@ static int cmd_verify(int argc, char **argv)
     int bad = 0;
     if (ll_note_verify(cp->checkpoint, strlen(cp->checkpoint), name, spub, &body_len) ||
         ll_checkpoint_parse(cp->checkpoint, body_len, &c) || strcmp(c.origin, name) != 0)
-        die("FAIL: checkpoint is not signed by %s", name);
+        lc_die("FAIL: checkpoint is not signed by %s", name);
     char root_hex[65];
     hexs(c.root, LL_HASH_LEN, root_hex);
     printf("ok   checkpoint %s size %" PRIu64 " root %s signed by the pinned key\n", c.origin,
@@ -629,23 +401,23 @@ static int cmd_verify(int argc, char **argv)
     /* 2. Consistency with the checkpoint remembered from last time. */
     if (state) {
         size_t len;
-        char *old = read_file(state, &len);
+        char *old = lc_read_file(state, &len);
         if (old) {
             size_t obl;
             ll_checkpoint_t oc;
             if (ll_note_verify(old, len, name, spub, &obl) || ll_checkpoint_parse(old, obl, &oc))
-                die("FAIL: remembered checkpoint %s does not verify", state);
+                lc_die("FAIL: remembered checkpoint %s does not verify", state);
             if (oc.size > c.size) {
-                die("FAIL: the ledger shrank from %" PRIu64 " to %" PRIu64 " entries", oc.size, c.size);
+                lc_die("FAIL: the ledger shrank from %" PRIu64 " to %" PRIu64 " entries", oc.size, c.size);
             } else if (oc.size == 0 || oc.size == c.size) {
                 if (oc.size == c.size && memcmp(oc.root, c.root, LL_HASH_LEN))
-                    die("FAIL: same size %" PRIu64 " but different roots: history was rewritten", c.size);
+                    lc_die("FAIL: same size %" PRIu64 " but different roots: history was rewritten", c.size);
             } else {
                 Loopledger__V1__GetConsistencyProofResponse *p = fetch_consistency(oc.size, c.size);
                 uint8_t proof[LL_MERKLE_MAX_PROOF][LL_HASH_LEN];
                 if (proof_array(p->hashes, p->n_hashes, proof) ||
                     ll_merkle_verify_consistency(oc.size, c.size, oc.root, c.root, proof, p->n_hashes))
-                    die("FAIL: checkpoint %" PRIu64 " is not consistent with remembered %" PRIu64,
+                    lc_die("FAIL: checkpoint %" PRIu64 " is not consistent with remembered %" PRIu64,
                         c.size, oc.size);
                 loopledger__v1__get_consistency_proof_response__free_unpacked(p, NULL);
             }
@@ -656,19 +428,19 @@ static int cmd_verify(int argc, char **argv)
         snprintf(tmp, sizeof tmp, "%s.tmp", state);
         FILE *f = fopen(tmp, "w");
         if (!f || fputs(cp->checkpoint, f) < 0 || fclose(f) || rename(tmp, state))
-            die("cannot write %s", state);
+            lc_die("cannot write %s", state);
     }
 
     /* 3. Each entry: author's signature, then inclusion in the checkpoint. */
     for (size_t i = 0; i < nseq; i++) {
         uint64_t seq = seqs[i];
         if (seq >= c.size)
-            die("FAIL: entry %" PRIu64 " is not in the checkpoint (size %" PRIu64 ")", seq, c.size);
+            lc_die("FAIL: entry %" PRIu64 " is not in the checkpoint (size %" PRIu64 ")", seq, c.size);
         Loopledger__V1__GetEntryResponse *e = fetch_entry(seq);
         Loopledger__V1__LogEntry *le =
             loopledger__v1__log_entry__unpack(NULL, e->leaf.len, e->leaf.data);
         if (!le || !le->envelope || le->envelope->n_signatures != 1 || le->seq != seq)
-            die("FAIL: entry %" PRIu64 " is malformed", seq);
+            lc_die("FAIL: entry %" PRIu64 " is malformed", seq);
         Loopledger__V1__Envelope *env = le->envelope;
         Loopledger__V1__EntryBody *b =
             loopledger__v1__entry_body__unpack(NULL, env->payload.len, env->payload.data);
@@ -676,10 +448,10 @@ static int cmd_verify(int argc, char **argv)
         char actor[LL_MAX_ID_LEN + 1];
         if (!b || e->signer_key_seq > seq ||
             registered_key(e->signer_key_seq, env->signatures[0]->keyid, pub, actor, sizeof actor))
-            die("FAIL: entry %" PRIu64 ": signing key is not registered at entry %" PRIu64, seq,
+            lc_die("FAIL: entry %" PRIu64 ": signing key is not registered at entry %" PRIu64, seq,
                 e->signer_key_seq);
         if (strcmp(actor, b->author))
-            die("FAIL: entry %" PRIu64 ": signed by %s's key but claims author %s", seq, actor,
+            lc_die("FAIL: entry %" PRIu64 ": signed by %s's key but claims author %s", seq, actor,
                 b->author);
         if (ll_dsse_verify(pub, env->payload_type, strlen(env->payload_type), env->payload.data,
                            env->payload.len, env->signatures[0]->sig.data,
@@ -718,14 +490,14 @@ static int on_watch(void *ctx, const uint8_t *msg, size_t len)
     watch_ctx_t *w = ctx;
     Loopledger__V1__WatchResponse *r = loopledger__v1__watch_response__unpack(NULL, len, msg);
     if (!r)
-        die("malformed WatchResponse");
+        lc_die("malformed WatchResponse");
     ll_jw_t jw;
-    if (opts.json)
+    if (lc_opts.json)
         ll_jw_init(&jw, 0);
-    if (lc_print_leaf(r->leaf.data, r->leaf.len, opts.json ? &jw : NULL))
-        die("entry is not a valid LogEntry");
-    if (opts.json)
-        print_json(&jw);
+    if (lc_print_leaf(r->leaf.data, r->leaf.len, lc_opts.json ? &jw : NULL, 0, NULL))
+        lc_die("entry is not a valid LogEntry");
+    if (lc_opts.json)
+        lc_print_json(&jw);
     fflush(stdout);
     loopledger__v1__watch_response__free_unpacked(r, NULL);
     return --w->remaining == 0;
@@ -736,20 +508,19 @@ static int cmd_watch(int argc, char **argv)
     Loopledger__V1__WatchRequest req = LOOPLEDGER__V1__WATCH_REQUEST__INIT;
     watch_ctx_t w = {UINT64_MAX};
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--from") && i + 1 < argc) req.from_seq = parse_u64(argv[++i], "--from");
-        else if (!strcmp(argv[i], "--count") && i + 1 < argc) w.remaining = parse_u64(argv[++i], "--count");
-        else die("watch: unexpected argument %s", argv[i]);
+        if (!strcmp(argv[i], "--from") && i + 1 < argc) req.from_seq = lc_parse_u64(argv[++i], "--from");
+        else if (!strcmp(argv[i], "--count") && i + 1 < argc) w.remaining = lc_parse_u64(argv[++i], "--count");
+        else lc_die("watch: unexpected argument %s", argv[i]);
     }
     if (w.remaining == 0)
         return 0;
     uint8_t buf[32];
     size_t n = loopledger__v1__watch_request__pack(&req, buf);
     ll_reply_t r;
-    connect_server();
-    if (ll_client_stream(client, SVC "Watch", buf, n, 0, on_watch, &w, &r))
-        die("watch: call failed");
+    if (ll_client_stream(lc_client(), SVC "Watch", buf, n, 0, on_watch, &w, &r))
+        lc_die("watch: call failed");
     if (w.remaining != 0 && r.code != GRPC_STATUS_OK) {
-        fprintf(stderr, "loopctl: %s: %s\n", status_name(r.code), r.message);
+        fprintf(stderr, "loopctl: %s: %s\n", lc_status_name(r.code), r.message);
         return 3;
     }
     return 0;
@@ -759,12 +530,12 @@ static int cmd_health(int argc, char **argv)
 {
     (void)argv;
     if (argc != 1)
-        die("usage: loopctl health");
+        lc_die("usage: loopctl health");
     Grpc__Health__V1__HealthCheckRequest req = GRPC__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;
     uint8_t buf[8];
     size_t n = grpc__health__v1__health_check_request__pack(&req, buf);
     ll_reply_t r;
-    call("/grpc.health.v1.Health/Check", buf, n, &r);
+    lc_call("/grpc.health.v1.Health/Check", buf, n, &r);
     Grpc__Health__V1__HealthCheckResponse *resp =
         grpc__health__v1__health_check_response__unpack(NULL, r.resp_len, r.resp);
     int serving = resp && resp->status == GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING;
@@ -778,13 +549,27 @@ static int cmd_health(int argc, char **argv)
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: loopctl [--server HOST:PORT] [--json] [--timeout MS] COMMAND [ARGS]\n"
+            "usage: loopctl [--server HOST:PORT] [--json] [--timeout MS]\n"
+            "               [--tls-ca CA.crt --tls-cert ME.crt --tls-key ME.key] COMMAND [ARGS]\n"
             "commands:\n"
             "  keygen OUT                       new Ed25519 key pair: OUT (0600), OUT.pub\n"
             "  append --key KEY FILE.json       sign an entry (JSON) and append it\n"
             "  append --key KEY --author ID [--initiative ID] [--link REL:SEQ]... --note TEXT\n"
+            "  KIND --key KEY --author ID --initiative ID [--link REL:SEQ]... [--json BODY.json]\n"
+            "       [--FIELD VALUE]...          append a domain entry; KIND is one of initiative\n"
+            "                                   hypothesis experiment deployment measurement alert\n"
+            "                                   finding adjustment decision review scaling-plan\n"
+            "                                   roadmap-project correction (KIND --help: fields)\n"
             "  get SEQ                          show one entry\n"
-            "  list [--from N] [--to N] [--limit N]  entries in [from, to); to defaults to the tree size\n"
+            "  list [--from N] [--to N] [--limit N] [--initiative ID] [--kind KIND]\n"
+            "       [--author ID] [--since T] [--until T] [--long]\n"
+            "                                   entries in [from, to) (to defaults to the tree\n"
+            "                                   size), T is RFC 3339 or unix nanoseconds\n"
+            "  state INITIATIVE [--limit N]     derived loop state of an initiative\n"
+            "  lineage SEQ [--back N] [--forward N] [--max N]\n"
+            "                                   linked entries around SEQ (default back 5)\n"
+            "  open-loops [--initiative ID] [--kind finding|hypothesis|experiment|alert]\n"
+            "                                   loops left open across initiatives\n"
             "  checkpoint [--size N]            signed checkpoint (C2SP signed note)\n"
             "  prove SEQ [--size N]             inclusion proof\n"
             "  prove --consistency OLD [NEW]    consistency proof\n"
@@ -799,13 +584,19 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-    opts.server = getenv("LOOPLEDGER_SERVER") ? getenv("LOOPLEDGER_SERVER") : "127.0.0.1:7600";
-    opts.timeout_ms = 30000;
+    lc_opts.server = getenv("LOOPLEDGER_SERVER") ? getenv("LOOPLEDGER_SERVER") : "127.0.0.1:7600";
+    lc_opts.timeout_ms = 30000;
+    lc_opts.ca = getenv("LOOPLEDGER_CA");
+    lc_opts.cert = getenv("LOOPLEDGER_CERT");
+    lc_opts.key = getenv("LOOPLEDGER_KEY");
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
-        if (!strcmp(argv[i], "--json")) opts.json = 1;
-        else if (!strcmp(argv[i], "--server") && i + 1 < argc) opts.server = argv[++i];
-        else if (!strcmp(argv[i], "--timeout") && i + 1 < argc) opts.timeout_ms = atoi(argv[++i]);
+        if (!strcmp(argv[i], "--json")) lc_opts.json = 1;
+        else if (!strcmp(argv[i], "--server") && i + 1 < argc) lc_opts.server = argv[++i];
+        else if (!strcmp(argv[i], "--timeout") && i + 1 < argc) lc_opts.timeout_ms = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--tls-ca") && i + 1 < argc) lc_opts.ca = argv[++i];
+        else if (!strcmp(argv[i], "--tls-cert") && i + 1 < argc) lc_opts.cert = argv[++i];
+        else if (!strcmp(argv[i], "--tls-key") && i + 1 < argc) lc_opts.key = argv[++i];
         else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             usage(stdout);
             return 0;
@@ -822,19 +613,22 @@ int main(int argc, char **argv)
         const char *name;
         int (*fn)(int, char **);
     } cmds[] = {
-        {"keygen", cmd_keygen}, {"append", cmd_append}, {"get", cmd_get},
+        {"keygen", cmd_keygen}, {"append", lc_cmd_append}, {"get", cmd_get},
         {"list", cmd_list}, {"checkpoint", cmd_checkpoint}, {"prove", cmd_prove},
         {"verify", cmd_verify}, {"watch", cmd_watch}, {"health", cmd_health},
+        {"state", lc_cmd_state}, {"lineage", lc_cmd_lineage}, {"open-loops", lc_cmd_open_loops},
     };
     int rc = -1;
     for (size_t k = 0; k < sizeof cmds / sizeof cmds[0]; k++)
         if (!strcmp(argv[i], cmds[k].name))
             rc = cmds[k].fn(argc - i, argv + i);
+    if (rc < 0 && lc_is_kind_command(argv[i]))
+        rc = lc_cmd_kind(argc - i, argv + i);
     if (rc < 0) {
         fprintf(stderr, "loopctl: unknown command %s\n", argv[i]);
         usage(stderr);
         rc = 2;
     }
-    ll_client_close(client);
+    lc_client_close();
     return rc;
 }

@@ -1,0 +1,175 @@
+/*
+ * loopctl_util: what every loopctl command shares: the options, the one
+ * gRPC channel, unary calls that exit on error, argument parsing.
+ *
+ * Why exit instead of returning errors: a CLI command has nothing to clean
+ * up that the process exit does not, and one exit path per failure keeps
+ * the status codes scripts rely on (1 usage/local, 3 gRPC) in one place.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ll_err.h"
+#include "loopctl.h"
+
+lc_opts_t lc_opts;
+static ll_client_t *client;
+
+void lc_die(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "loopctl: ");
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    exit(1);
+}
+
+const char *lc_status_name(grpc_status_code c)
+{
+    static const char *const names[] = {
+        "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED",
+        "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
+        "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED",
+        "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"};
+    return (unsigned)c < sizeof names / sizeof names[0] ? names[c] : "?";
+}
+
+ll_client_t *lc_client(void)
+{
+    if (!client && (lc_opts.ca || lc_opts.cert || lc_opts.key)) {
+        if (!lc_opts.ca || !lc_opts.cert || !lc_opts.key)
+            lc_die("mTLS needs --tls-ca, --tls-cert and --tls-key (or LOOPLEDGER_CA/_CERT/_KEY)");
+        if (ll_client_open_tls(lc_opts.server, lc_opts.ca, lc_opts.cert, lc_opts.key, &client))
+            lc_die("cannot read the TLS files %s, %s, %s", lc_opts.ca, lc_opts.cert,
+                   lc_opts.key);
+    }
+    if (!client && ll_client_open(lc_opts.server, &client))
+        lc_die("cannot create a channel to %s", lc_opts.server);
+    return client;
+}
+
+void lc_client_close(void)
+{
+    ll_client_close(client);
+    client = NULL;
+}
+
+void lc_call(const char *method, const uint8_t *req, size_t len, ll_reply_t *r)
+{
+    if (ll_client_unary(lc_client(), method, req, len, lc_opts.timeout_ms, r))
+        lc_die("%s: call failed", method);
+    if (r->code != GRPC_STATUS_OK) {
+        fprintf(stderr, "loopctl: %s: %s\n", lc_status_name(r->code), r->message);
+        exit(3);
+    }
+}
+
+void *lc_rpc(const char *method, const ProtobufCMessage *req,
+             const ProtobufCMessageDescriptor *resp_desc)
+{
+    size_t n = protobuf_c_message_get_packed_size(req);
+    uint8_t *buf = malloc(n ? n : 1);
+    ll_reply_t r;
+    if (!buf)
+        lc_die("out of memory");
+    protobuf_c_message_pack(req, buf);
+    lc_call(method, buf, n, &r);
+    free(buf);
+    void *resp = protobuf_c_message_unpack(resp_desc, NULL, r.resp_len, r.resp);
+    ll_reply_free(&r);
+    if (!resp)
+        lc_die("%s: malformed response", method);
+    return resp;
+}
+
+uint64_t lc_parse_u64(const char *s, const char *what)
+{
+    char *end;
+    errno = 0;
+    if (!s || *s < '0' || *s > '9')
+        lc_die("%s must be a non-negative integer", what);
+    unsigned long long v = strtoull(s, &end, 10);
+    if (*end || errno)
+        lc_die("%s must be a non-negative integer", what);
+    return v;
+}
+
+int64_t lc_parse_time(const char *s, const char *what)
+{
+    struct tm tm;
+    const char *p;
+    int64_t frac = 0, scale = 1000000000, off = 0;
+
+    if (!strchr(s, '-') && !strchr(s, ':'))
+        return (int64_t)lc_parse_u64(s, what); /* unix nanoseconds */
+    memset(&tm, 0, sizeof tm);
+    if (!(p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) &&
+        !(p = strptime(s, "%Y-%m-%d %H:%M:%S", &tm)))
+        lc_die("%s: expected RFC 3339 (2026-11-28T07:00:00Z) or unix nanoseconds, got %s", what, s);
+    if (*p == '.') {
+        for (p++; *p >= '0' && *p <= '9'; p++)
+            if (scale > 1) {
+                scale /= 10;
+                frac += (*p - '0') * scale;
+            }
+    }
+    if (*p == 'Z' || *p == 'z') {
+        p++;
+    } else if ((*p == '+' || *p == '-') && strlen(p) == 6 && p[3] == ':') {
+        int h = atoi(p + 1), m = atoi(p + 4);
+        off = (int64_t)(h * 3600 + m * 60) * (*p == '-' ? -1 : 1);
+        p += 6;
+    } else {
+        lc_die("%s: the time needs a zone (Z or +HH:MM): %s", what, s);
+    }
+    if (*p)
+        lc_die("%s: trailing characters in %s", what, s);
+    int64_t secs = (int64_t)timegm(&tm) - off;
+    return secs * 1000000000 + frac;
+}
+
+void lc_print_json(ll_jw_t *jw)
+{
+    size_t n;
+    char *s = ll_jw_finish(jw, &n);
+    if (!s)
+        lc_die("out of memory");
+    fwrite(s, 1, n, stdout);
+    fputc('\n', stdout);
+    free(s);
+}
+
+char *lc_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    size_t got;
+    while (buf && (got = fread(buf + n, 1, cap - n - 1, f)) > 0) {
+        n += got;
+        if (cap - n - 1 == 0) {
+            char *nb = realloc(buf, cap * 2);
+            if (!nb) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+    }
+    fclose(f);
+    if (buf) {
+        buf[n] = 0;
+        *len = n;
+    }
+    return buf;
+}
