@@ -154,12 +154,60 @@ static int check_arm(const Loopledger__V1__Arm *a, const char *what, char *msg, 
     return LL_OK;
 }
 
+/* Every enum value in m must be one the contract names: proto3 parsers keep
+ * unknown numbers, and a rule testing "phase != 0" must not accept 99. */
+static int check_enums(const ProtobufCMessage *m, const char *path, char *msg, size_t cap)
+{
+    const ProtobufCMessageDescriptor *d = m->descriptor;
+    for (unsigned i = 0; i < d->n_fields; i++) {
+        const ProtobufCFieldDescriptor *f = &d->fields[i];
+        const char *slot = (const char *)m + f->offset;
+        size_t n = 1;
+        char sub[160];
+        int err;
+        if (f->type != PROTOBUF_C_TYPE_ENUM && f->type != PROTOBUF_C_TYPE_MESSAGE)
+            continue;
+        if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+            *(const uint32_t *)((const char *)m + f->quantifier_offset) != f->id)
+            continue;
+        if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+            n = *(const size_t *)((const char *)m + f->quantifier_offset);
+            slot = *(const char *const *)slot;
+        }
+        snprintf(sub, sizeof sub, "%s.%s", path, f->name);
+        for (size_t j = 0; j < n; j++) {
+            if (f->type == PROTOBUF_C_TYPE_ENUM) {
+                int v = ((const int *)slot)[j];
+                if (!protobuf_c_enum_descriptor_get_value(f->descriptor, v))
+                    FAIL(LL_ERR_INVALID, "%s: %d is not a %s value", sub, v,
+                         ((const ProtobufCEnumDescriptor *)f->descriptor)->short_name);
+            } else {
+                const ProtobufCMessage *c = ((const ProtobufCMessage *const *)slot)[j];
+                if (c && (err = check_enums(c, sub, msg, cap)))
+                    return err;
+            }
+        }
+    }
+    return LL_OK;
+}
+
 int ll_loop_check_body(const Loopledger__V1__EntryBody *b, char *msg, size_t cap)
 {
     uint32_t kind = b->kind_case;
+    int err;
 
     if (kind >= K_INITIATIVE && !nonempty(b->initiative))
         FAIL(LL_ERR_INVALID, "a %s entry must name its initiative", ll_kind_name(kind));
+    if (kind >= K_INITIATIVE) {
+        const ProtobufCFieldDescriptor *f =
+            protobuf_c_message_descriptor_get_field(&loopledger__v1__entry_body__descriptor, kind);
+        const ProtobufCMessage *part =
+            f ? *(const ProtobufCMessage *const *)((const char *)b + f->offset) : NULL;
+        if (!part)
+            FAIL(LL_ERR_INVALID, "a %s entry needs its body", ll_kind_name(kind));
+        if ((err = check_enums(part, f->name, msg, cap)))
+            return err;
+    }
     switch (kind) {
     case K_INITIATIVE: {
         const Loopledger__V1__Initiative *x = b->charter;
@@ -183,7 +231,6 @@ int ll_loop_check_body(const Loopledger__V1__EntryBody *b, char *msg, size_t cap
         break;
     case K_EXPERIMENT: {
         const Loopledger__V1__Experiment *x = b->experiment;
-        int err;
         if (!nonempty(x->title) || !nonempty(x->primary_metric))
             FAIL(LL_ERR_INVALID, "experiment: title and primary_metric are required");
         /* "tested against a control": no experiment without one. */
