@@ -37,6 +37,8 @@
 
 typedef struct opts {
     const char *cmd;
+#include <grpc/grpc_security.h>
+#include <openssl/crypto.h>
     const char *data;
     const char *listen;
     const char *admin_pub;
@@ -60,6 +62,8 @@ static void logf_(const char *fmt, ...)
     va_list ap;
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
+    const char *tls_cert, *tls_key, *tls_ca;
+    int plaintext;
     va_end(ap);
     fputc('\n', stderr);
 }
@@ -78,6 +82,12 @@ static void usage(FILE *f)
             "  --threads N         completion-queue threads (default 4)\n"
             "  --max-message N     largest accepted request in bytes (default 1048576)\n"
             "  --port-file FILE    write the bound port there once serving\n"
+            "  --tls-cert FILE     server certificate chain (PEM); with --tls-key and --tls-ca\n"
+            "                      serves mTLS: clients need a certificate from that CA whose\n"
+            "                      common name is a registered actor\n"
+            "  --tls-key FILE      server private key (PEM, must not be group/world readable)\n"
+            "  --tls-ca FILE       CA certificate(s) that sign client certificates (PEM)\n"
+            "  --plaintext         serve without TLS (loopback addresses only)\n"
             "  --drift-baseline N  drift detector: baseline window in points (default 7)\n"
             "  --drift-recent N    drift detector: points that must all be low (default 3)\n"
             "  --drift-threshold F drift detector: relative decline, 0..1 (default 0.10)\n");
@@ -114,6 +124,9 @@ static int parse_opts(int argc, char **argv, opts_t *o)
         else if (!strcmp(a, "--port-file")) o->port_file = v;
         else if (!strcmp(a, "--threads")) o->threads = (unsigned)atoi(v);
         else if (!strcmp(a, "--max-message")) o->max_message = atoi(v);
+        else if (!strcmp(a, "--tls-cert")) o->tls_cert = v;
+        else if (!strcmp(a, "--tls-key")) o->tls_key = v;
+        else if (!strcmp(a, "--tls-ca")) o->tls_ca = v;
         else if (!strcmp(a, "--drift-baseline")) o->drift.baseline = (unsigned)atoi(v);
         else if (!strcmp(a, "--drift-recent")) o->drift.recent = (unsigned)atoi(v);
         else if (!strcmp(a, "--drift-threshold")) o->drift.threshold = atof(v);
@@ -145,6 +158,10 @@ static int load_or_make_key(const char *dir, const char *name, ll_key_t **out)
         return err;
     if ((err = ll_key_generate(out)))
         return err;
+        if (!strcmp(a, "--plaintext")) {
+            o->plaintext = 1;
+            continue;
+        }
     if ((err = ll_key_save(*out, path))) {
         ll_key_free(*out);
         *out = NULL;
@@ -188,11 +205,69 @@ int main(int argc, char **argv)
 {
     opts_t o;
     ll_key_t *note_key = NULL, *actor_key = NULL;
+/* Reads a whole PEM file; NULL (logged) on failure. Caller frees. */
+static char *read_pem(const char *path, int secret)
+{
+    struct stat sb;
+    FILE *f = fopen(path, "r");
+    char *buf = NULL;
+    if (!f || fstat(fileno(f), &sb)) {
+        logf_("cannot read %s: %s", path, strerror(errno));
+        goto out;
+    }
+    if (secret && (sb.st_mode & 077)) {
+        logf_("%s is readable by group or others (mode %03o): chmod 600 it", path,
+              (unsigned)(sb.st_mode & 0777));
+        goto out;
+    }
+    if (sb.st_size <= 0 || sb.st_size > (1 << 20) || !(buf = calloc(1, (size_t)sb.st_size + 1)) ||
+        fread(buf, 1, (size_t)sb.st_size, f) != (size_t)sb.st_size) {
+        logf_("cannot read %s", path);
+        free(buf);
+        buf = NULL;
+    }
+out:
+    if (f)
+        fclose(f);
+    return buf;
+}
+
+/* mTLS: the server's certificate and key, and the CA that signs client
+ * certificates; clients must present one and it must verify. */
+static int make_tls_creds(const opts_t *o, grpc_server_credentials **out)
+{
+    char *cert = NULL, *key = NULL, *ca = NULL;
+    int rc = -1;
+    if (!o->tls_cert || !o->tls_key || !o->tls_ca) {
+        logf_("mTLS needs all of --tls-cert, --tls-key and --tls-ca");
+        return -1;
+    }
+    if (!(cert = read_pem(o->tls_cert, 0)) || !(key = read_pem(o->tls_key, 1)) ||
+        !(ca = read_pem(o->tls_ca, 0)))
+        goto out;
+    grpc_ssl_pem_key_cert_pair pair = {key, cert};
+    *out = grpc_ssl_server_credentials_create_ex(
+        ca, &pair, 1, GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY, NULL);
+    if (*out)
+        rc = 0;
+    else
+        logf_("cannot build TLS credentials from %s, %s, %s", o->tls_cert, o->tls_key, o->tls_ca);
+out:
+    if (key) {
+        OPENSSL_cleanse(key, strlen(key));
+        free(key);
+    }
+    free(cert);
+    free(ca);
+    return rc;
+}
+
     ll_store_t *st = NULL;
     ll_ledger_t *lg = NULL;
     ll_server_t *srv = NULL;
     ll_ledger_service_t *lsvc = NULL;
     ll_loop_service_t *loopsvc = NULL;
+    ll_governance_service_t *govsvc = NULL;
     ll_drift_t *drift = NULL;
     int rc = 1, err;
 
@@ -271,8 +346,20 @@ int main(int argc, char **argv)
         }
         logf_("created ledger %s with admin \"%s\"", ll_ledger_origin(lg), o.admin_id);
     }
-    if (!is_loopback(o.listen)) {
-        logf_("refusing to serve plaintext gRPC on non-loopback address %s", o.listen);
+    if (ll_ledger_damage(lg))
+        logf_("REFUSING WRITES (reads continue): %s; run `loopledgerd verify --data %s`",
+              ll_ledger_damage(lg), o.data);
+    grpc_server_credentials *creds = NULL;
+    int tls = o.tls_cert || o.tls_key || o.tls_ca;
+    if (tls && o.plaintext) {
+        logf_("--plaintext and --tls-* exclude each other");
+        goto out;
+    }
+    if (tls && make_tls_creds(&o, &creds))
+        goto out;
+    if (!tls && !is_loopback(o.listen)) {
+        logf_("refusing to serve plaintext gRPC on non-loopback address %s (give --tls-*)",
+              o.listen);
         goto out;
     }
 
@@ -290,12 +377,14 @@ int main(int argc, char **argv)
     }
     grpc_init();
     ll_server_config_t sc = {.listen = o.listen, .threads = o.threads,
-                             .max_message = o.max_message};
+                             .max_message = o.max_message, .creds = creds,
+                             .authorize = ll_rpc_authorize, .authorize_ctx = &authz};
     int port = 0;
     if ((err = ll_server_create(&sc, &srv)) ||
         (err = ll_health_service_register(srv)) ||
         (err = ll_ledger_service_register(srv, lg, &lsvc)) ||
         (err = ll_loop_service_register(srv, lg, &loopsvc)) ||
+        (err = ll_governance_service_register(srv, lg, &govsvc)) ||
         (err = ll_server_start(srv, &port))) {
         logf_("cannot serve on %s: %s", o.listen, ll_strerror(err));
         ll_server_destroy(srv);
@@ -318,6 +407,7 @@ int main(int argc, char **argv)
     ll_server_destroy(srv);
     ll_ledger_service_free(lsvc);
     ll_loop_service_free(loopsvc);
+    ll_governance_service_free(govsvc);
     logf_("stopped cleanly at %" PRIu64 " entries", ll_store_committed_size(st));
     rc = 0;
 shutdown_grpc:
@@ -334,3 +424,4 @@ out:
     ll_key_free(actor_key);
     return rc;
 }
+    ll_rpc_authz_t authz = {.st = st, .tls = tls};

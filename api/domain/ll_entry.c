@@ -12,6 +12,7 @@
 
 #include "ll_dsse.h"
 #include "ll_err.h"
+#include "ll_gov.h"
 #include "ll_loop.h"
 
 static int read_varint(const uint8_t **p, const uint8_t *end, uint64_t *out)
@@ -194,7 +195,7 @@ int ll_entry_decode(const uint8_t *raw, size_t len, ll_entry_t *out, char *msg,
     case LOOPLEDGER__V1__ENTRY_BODY__KIND__NOT_SET:
         FAIL(LL_ERR_INVALID, "entry body has no kind (set exactly one of its oneof fields)");
     default:
-        if ((err = ll_loop_check_body(b, msg, cap)))
+        if ((err = ll_loop_check_body(b, msg, cap)) || (err = ll_gov_check_body(b, msg, cap)))
             goto fail;
         break;
     }

@@ -16,11 +16,15 @@
 #include <string.h>
 #include <time.h>
 
+#include "ll_authz.h"
 #include "ll_entry.h"
+#include "ll_gov.h"
 #include "ll_loop.h"
 #include "ll_err.h"
 
 #define KEYREC_FIXED (LL_PUBKEY_LEN + 8 + 8)
+/* Actor record: roles u32, registration seq u64, current key id. */
+#define ACTORREC_LEN (4 + 8 + LL_HASH_LEN)
 
 typedef struct ll_job {
     struct ll_job *next;
@@ -249,7 +253,7 @@ static int put_actor(ll_txn_t *txn, const Loopledger__V1__ActorRegistration *r,
     const uint8_t *v;
     size_t n;
     uint8_t keyid[LL_HASH_LEN];
-    uint8_t arec[12], krec[KEYREC_FIXED + LL_MAX_ID_LEN];
+    uint8_t arec[ACTORREC_LEN], krec[KEYREC_FIXED + LL_MAX_ID_LEN];
     size_t alen = strlen(r->actor_id);
     if (ll_store_get(txn, LL_TBL_ACTORS, r->actor_id, alen, &v, &n) == LL_OK) {
         snprintf(msg, cap, "actor \"%s\" is already registered", r->actor_id);
@@ -268,6 +272,7 @@ static int put_actor(ll_txn_t *txn, const Loopledger__V1__ActorRegistration *r,
     arec[2] = (uint8_t)(roles >> 8);
     arec[3] = (uint8_t)roles;
     be64(arec + 4, seq);
+    memcpy(arec + 12, keyid, LL_HASH_LEN);
     memcpy(krec, r->public_key.data, LL_PUBKEY_LEN);
     be64(krec + LL_PUBKEY_LEN, seq);
     be64(krec + LL_PUBKEY_LEN + 8, 0);
@@ -277,6 +282,161 @@ static int put_actor(ll_txn_t *txn, const Loopledger__V1__ActorRegistration *r,
         (err = ll_store_put(txn, LL_TBL_KEYS, keyid, LL_HASH_LEN, krec, KEYREC_FIXED + alen)))
         snprintf(msg, cap, "storing actor: %s", ll_strerror(err));
     return err;
+}
+
+int ll_ledger_actor_roles(ll_txn_t *txn, const char *actor, uint32_t *roles)
+{
+    return get_roles(txn, actor, roles);
+}
+
+int ll_ledger_key_info(ll_txn_t *txn, const uint8_t keyid[LL_HASH_LEN], uint64_t *reg_seq,
+                       int64_t *revoked_at)
+{
+    keyrec_t k;
+    int err = get_key(txn, keyid, &k);
+    if (err)
+        return err;
+    *reg_seq = k.reg_seq;
+    *revoked_at = k.revoked_at;
+    return LL_OK;
+}
+
+/* Rewrites the actor record with new roles and/or current key. */
+static int update_actor(ll_txn_t *txn, const char *actor, const uint32_t *roles,
+                        const uint8_t *keyid)
+{
+    const uint8_t *v;
+    size_t n;
+    uint8_t arec[ACTORREC_LEN];
+    int err = ll_store_get(txn, LL_TBL_ACTORS, actor, strlen(actor), &v, &n);
+    if (err)
+        return err;
+    if (n != ACTORREC_LEN)
+        return LL_ERR_CORRUPT;
+    memcpy(arec, v, n);
+    if (roles) {
+        arec[0] = (uint8_t)(*roles >> 24);
+        arec[1] = (uint8_t)(*roles >> 16);
+        arec[2] = (uint8_t)(*roles >> 8);
+        arec[3] = (uint8_t)*roles;
+    }
+    if (keyid)
+        memcpy(arec + 12, keyid, LL_HASH_LEN);
+    return ll_store_put(txn, LL_TBL_ACTORS, actor, strlen(actor), arec, sizeof arec);
+}
+
+/* Sets a key's revocation time. */
+static int revoke_key(ll_txn_t *txn, const uint8_t keyid[LL_HASH_LEN], int64_t at)
+{
+    const uint8_t *v;
+    size_t n;
+    uint8_t rec[KEYREC_FIXED + LL_MAX_ID_LEN];
+    int err = ll_store_get(txn, LL_TBL_KEYS, keyid, LL_HASH_LEN, &v, &n);
+    if (err)
+        return err;
+    if (n < KEYREC_FIXED || n > sizeof rec)
+        return LL_ERR_CORRUPT;
+    memcpy(rec, v, n);
+    be64(rec + LL_PUBKEY_LEN + 8, (uint64_t)at);
+    return ll_store_put(txn, LL_TBL_KEYS, keyid, LL_HASH_LEN, rec, n);
+}
+
+/* Key rotation, revocation and role grants: the subject must exist, and
+ * the author must be an admin or (key changes only) the subject itself. */
+static int apply_governance(ll_txn_t *txn, const ll_entry_t *e, uint64_t seq, int64_t t,
+                            char *msg, size_t cap)
+{
+    const Loopledger__V1__EntryBody *b = e->body;
+    const uint8_t *v;
+    size_t n;
+    keyrec_t k;
+    uint8_t keyid[LL_HASH_LEN];
+    const char *subject = b->kind_case == LOOPLEDGER__V1__ENTRY_BODY__KIND_KEY_ROTATION
+                              ? b->key_rotation->actor_id
+                          : b->kind_case == LOOPLEDGER__V1__ENTRY_BODY__KIND_REVOCATION
+                              ? b->revocation->actor_id
+                              : b->role_grant->actor_id;
+    int err;
+
+    if ((err = ll_store_get(txn, LL_TBL_ACTORS, subject, strlen(subject), &v, &n))) {
+        snprintf(msg, cap, "no actor \"%s\"", subject);
+        return err == LL_ERR_NOT_FOUND ? LL_ERR_PRECONDITION : err;
+    }
+    if (n != ACTORREC_LEN)
+        return LL_ERR_CORRUPT;
+    switch (b->kind_case) {
+    case LOOPLEDGER__V1__ENTRY_BODY__KIND_KEY_ROTATION: {
+        const Loopledger__V1__KeyRotation *r = b->key_rotation;
+        uint8_t old[LL_HASH_LEN], krec[KEYREC_FIXED + LL_MAX_ID_LEN];
+        size_t alen = strlen(subject);
+        memcpy(old, v + 12, LL_HASH_LEN);
+        ll_sha256(r->new_public_key.data, LL_PUBKEY_LEN, keyid);
+        if (ll_store_get(txn, LL_TBL_KEYS, keyid, LL_HASH_LEN, &v, &n) == LL_OK) {
+            snprintf(msg, cap, "key_rotation: the new key is already registered");
+            return LL_ERR_EXISTS;
+        }
+        memcpy(krec, r->new_public_key.data, LL_PUBKEY_LEN);
+        be64(krec + LL_PUBKEY_LEN, seq);
+        be64(krec + LL_PUBKEY_LEN + 8, 0);
+        memcpy(krec + KEYREC_FIXED, subject, alen);
+        /* The old key stops signing now; what it signed stays valid. */
+        if ((err = ll_store_put(txn, LL_TBL_KEYS, keyid, LL_HASH_LEN, krec, KEYREC_FIXED + alen)) ||
+            (err = revoke_key(txn, old, t)) || (err = update_actor(txn, subject, NULL, keyid)))
+            goto store_fail;
+        return LL_OK;
+    }
+    case LOOPLEDGER__V1__ENTRY_BODY__KIND_REVOCATION: {
+        const Loopledger__V1__Revocation *r = b->revocation;
+        int64_t at = r->effective_unix_nanos ? r->effective_unix_nanos : t;
+        ll_hex_decode(r->keyid, 2 * LL_HASH_LEN, keyid, LL_HASH_LEN);
+        if ((err = get_key(txn, keyid, &k)) || k.actor_len != strlen(subject) ||
+            memcmp(k.actor, subject, k.actor_len)) {
+            snprintf(msg, cap, "revocation: key %.16s... is not a key of \"%s\"", r->keyid, subject);
+            return LL_ERR_PRECONDITION;
+        }
+        if (k.revoked_at && k.revoked_at <= at) {
+            snprintf(msg, cap, "revocation: key %.16s... is already revoked", r->keyid);
+            return LL_ERR_PRECONDITION;
+        }
+        if ((err = revoke_key(txn, keyid, at)))
+            goto store_fail;
+        return LL_OK;
+    }
+    default: {
+        uint32_t roles = 0;
+        for (size_t i = 0; i < b->role_grant->n_roles; i++)
+            roles |= 1u << b->role_grant->roles[i];
+        if ((err = update_actor(txn, subject, &roles, NULL)))
+            goto store_fail;
+        return LL_OK;
+    }
+    }
+store_fail:
+    snprintf(msg, cap, "cannot store: %s", ll_strerror(err));
+    return err;
+}
+
+/* May the author write this entry? The matrix (ll_authz), plus changing
+ * one's own key, which every role but a bare auditor may do. */
+static int authorize_kind(const Loopledger__V1__EntryBody *b, uint32_t roles, char *msg,
+                          size_t cap)
+{
+    uint32_t kind = b->kind_case;
+    const char *subject = kind == LOOPLEDGER__V1__ENTRY_BODY__KIND_KEY_ROTATION
+                              ? b->key_rotation->actor_id
+                          : kind == LOOPLEDGER__V1__ENTRY_BODY__KIND_REVOCATION
+                              ? b->revocation->actor_id
+                              : NULL;
+    char have[80];
+    if (ll_authz_may_author(roles, kind))
+        return LL_OK;
+    if (subject && !strcmp(subject, b->author) &&
+        (roles & ~LL_ROLE_BIT(LOOPLEDGER__V1__ROLE__ROLE_AUDITOR)))
+        return LL_OK;
+    ll_authz_roles_text(roles, have);
+    snprintf(msg, cap, "\"%s\" (%s) may not write %s entries", b->author, have,
+             ll_entry_kind_name(b));
+    return LL_ERR_PERMISSION;
 }
 
 /* ---- verification (submitting thread) ---- */
@@ -305,6 +465,12 @@ static int authenticate(ll_ledger_t *lg, const ll_entry_t *e, char *msg, size_t 
         memcmp(k.actor, e->body->author, k.actor_len) != 0) {
         snprintf(msg, cap, "key %.16s... is registered to actor \"%.*s\", not to author \"%s\"",
                  e->env->signatures[0]->keyid, (int)k.actor_len, k.actor, e->body->author);
+        err = LL_ERR_UNAUTHENTICATED;
+        goto out;
+    }
+    if (k.revoked_at && now_ns() >= k.revoked_at) {
+        snprintf(msg, cap, "key %.16s... of \"%s\" was revoked", e->env->signatures[0]->keyid,
+                 e->body->author);
         err = LL_ERR_UNAUTHENTICATED;
         goto out;
     }
@@ -366,6 +532,12 @@ static ll_job_t *new_job(const uint8_t *env, size_t len, ll_append_cb cb, void *
 void ll_ledger_submit(ll_ledger_t *lg, const uint8_t *env, size_t len,
                       ll_append_cb cb, void *ctx)
 {
+    ll_ledger_submit_as(lg, env, len, NULL, cb, ctx);
+}
+
+void ll_ledger_submit_as(ll_ledger_t *lg, const uint8_t *env, size_t len, const char *caller,
+                         ll_append_cb cb, void *ctx)
+{
     ll_job_t *job = new_job(env, len, cb, ctx);
     if (!job) {
         ll_append_result_t r = {.err = LL_ERR_NOMEM};
@@ -381,6 +553,15 @@ void ll_ledger_submit(ll_ledger_t *lg, const uint8_t *env, size_t len,
         r->err = LL_ERR_PRECONDITION;
         snprintf(r->msg, sizeof r->msg,
                  "genesis entries are written only by the server when a ledger is created");
+        goto fail;
+    }
+    if (caller && strcmp(caller, job->entry.body->author)) {
+        /* The transport identity vouches for the author, not for a third
+         * party's envelope replayed under another certificate. */
+        r->err = LL_ERR_PERMISSION;
+        snprintf(r->msg, sizeof r->msg,
+                 "certificate of \"%.60s\" cannot submit entries by \"%.60s\"",
+                 caller, job->entry.body->author);
         goto fail;
     }
     if ((r->err = authenticate(lg, &job->entry, r->msg, sizeof r->msg)))
@@ -451,6 +632,21 @@ static int apply(ll_txn_t *txn, ll_job_t *job, uint8_t **buf,
         }
     }
     uint64_t key_seq = job->genesis ? 0 : k.reg_seq;
+    int64_t t = now_ns();
+    int64_t last = ll_store_last_time(txn);
+    if (t <= last)
+        t = last + 1; /* server time is strictly increasing with seq */
+    uint32_t roles = 0;
+    if (!job->genesis) {
+        if (k.revoked_at && t >= k.revoked_at) {
+            snprintf(r->msg, sizeof r->msg, "the signing key of \"%s\" was revoked", b->author);
+            return LL_ERR_UNAUTHENTICATED;
+        }
+        if ((err = get_roles(txn, b->author, &roles)))
+            goto store_fail;
+        if ((err = authorize_kind(b, roles, r->msg, sizeof r->msg)))
+            return err;
+    }
     switch (b->kind_case) {
     case LOOPLEDGER__V1__ENTRY_BODY__KIND_ACTOR: {
         uint32_t roles = 0;
@@ -471,16 +667,21 @@ static int apply(ll_txn_t *txn, ll_job_t *job, uint8_t **buf,
                                 strlen(b->genesis->origin))))
             goto store_fail;
         break;
+    case LOOPLEDGER__V1__ENTRY_BODY__KIND_KEY_ROTATION:
+    case LOOPLEDGER__V1__ENTRY_BODY__KIND_REVOCATION:
+    case LOOPLEDGER__V1__ENTRY_BODY__KIND_ROLE_GRANT:
+        if ((err = apply_governance(txn, e, size, t, r->msg, sizeof r->msg)))
+            return err;
+        break;
     default:
         break;
     }
 
-    int64_t t = now_ns();
-    int64_t last = ll_store_last_time(txn);
-    if (t <= last)
-        t = last + 1; /* server time is strictly increasing with seq */
     /* Kinds, links and loop rules; indexes in this same transaction. */
     if ((err = ll_loop_apply(txn, b, size, t, r->msg, sizeof r->msg)))
+        return err;
+    /* Approval policies and decisions, governance indexes. */
+    if ((err = ll_gov_apply(txn, b, size, roles, r->msg, sizeof r->msg)))
         return err;
     size_t need = ll_leaf_max_len(e->raw_env_len);
     if (need > *bufcap) {

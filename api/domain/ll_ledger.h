@@ -83,6 +83,22 @@ void ll_ledger_submit(ll_ledger_t *lg, const uint8_t *env, size_t len,
 void ll_ledger_append(ll_ledger_t *lg, const uint8_t *env, size_t len,
                       ll_append_result_t *res);
 
+/* As ll_ledger_submit, for a caller authenticated by its transport (a
+ * client certificate naming actor caller): the entry's author must be that
+ * actor (LL_ERR_PERMISSION otherwise). caller NULL means no transport
+ * identity (plaintext loopback). */
+void ll_ledger_submit_as(ll_ledger_t *lg, const uint8_t *env, size_t len,
+                         const char *caller, ll_append_cb cb, void *ctx);
+
+/* Roles (bit per loopledger.v1.Role) of a registered actor;
+ * LL_ERR_NOT_FOUND if unknown. */
+int ll_ledger_actor_roles(ll_txn_t *txn, const char *actor, uint32_t *roles);
+
+/* A registered key: the entry that registered it and when it was revoked
+ * (0 = valid). LL_ERR_NOT_FOUND if unknown. */
+int ll_ledger_key_info(ll_txn_t *txn, const uint8_t keyid[LL_HASH_LEN], uint64_t *reg_seq,
+                       int64_t *revoked_at);
+
 #define LL_LEDGER_MAX_HOOKS 4
 
 /* Adds a hook called on the writer thread after each commit (it must not

@@ -36,6 +36,8 @@
 #define K_CORRECTION LOOPLEDGER__V1__ENTRY_BODY__KIND_CORRECTION
 
 #define R(x) LOOPLEDGER__V1__RELATION__##x
+/* The closed loop's kinds; governance kinds (40+) belong to no initiative. */
+#define IS_DOMAIN(k) ((k) >= K_INITIATIVE && (k) <= K_CORRECTION)
 #define B(k) (1ull << (k))
 /* Every domain kind (20..32). */
 #define DOMAIN_KINDS (((1ull << 33) - 1) & ~((1ull << 20) - 1))
@@ -101,6 +103,10 @@ const char *ll_kind_name(uint32_t kind)
     case K_SCALING: return "scaling_plan";
     case K_ROADMAP: return "roadmap_project";
     case K_CORRECTION: return "correction";
+    case LOOPLEDGER__V1__ENTRY_BODY__KIND_KEY_ROTATION: return "key_rotation";
+    case LOOPLEDGER__V1__ENTRY_BODY__KIND_REVOCATION: return "revocation";
+    case LOOPLEDGER__V1__ENTRY_BODY__KIND_ROLE_GRANT: return "role_grant";
+    case LOOPLEDGER__V1__ENTRY_BODY__KIND_POLICY: return "policy";
     default: return "unknown";
     }
 }
@@ -196,9 +202,9 @@ int ll_loop_check_body(const Loopledger__V1__EntryBody *b, char *msg, size_t cap
     uint32_t kind = b->kind_case;
     int err;
 
-    if (kind >= K_INITIATIVE && !nonempty(b->initiative))
+    if (IS_DOMAIN(kind) && !nonempty(b->initiative))
         FAIL(LL_ERR_INVALID, "a %s entry must name its initiative", ll_kind_name(kind));
-    if (kind >= K_INITIATIVE) {
+    if (IS_DOMAIN(kind)) {
         const ProtobufCFieldDescriptor *f =
             protobuf_c_message_descriptor_get_field(&loopledger__v1__entry_body__descriptor, kind);
         const ProtobufCMessage *part =
@@ -502,7 +508,7 @@ static const ll_link_rule_t *find_rule(uint32_t src, int rel, uint32_t dst)
             continue;
         if (r->source == src)
             return r;
-        if (r->source == 0 && src >= K_INITIATIVE)
+        if (r->source == 0 && IS_DOMAIN(src))
             generic = r;
     }
     return generic;
@@ -685,7 +691,7 @@ int ll_loop_apply(ll_txn_t *txn, const Loopledger__V1__EntryBody *b, uint64_t se
     uint32_t kind = b->kind_case;
     const char *ini = b->initiative;
     ll_loop_state_t st;
-    int err, have_state = 0, domain = kind >= K_INITIATIVE;
+    int err, have_state = 0, domain = IS_DOMAIN(kind);
     uint8_t k[2 + 2 * 129 + 16];
     size_t kl;
 

@@ -186,13 +186,22 @@ static void on_new_call(ll_tag_t *tag, int ok)
         ll_call_fail(c, GRPC_STATUS_INVALID_ARGUMENT, "request message missing");
         return;
     }
-    grpc_byte_buffer_reader r;
-    if (!grpc_byte_buffer_reader_init(&r, c->payload)) {
-        ll_call_fail(c, GRPC_STATUS_INVALID_ARGUMENT, "request message unreadable (compression?)");
-        return;
+    grpc_byte_buffer *bb = c->payload;
+    if (bb->type == GRPC_BB_RAW && bb->data.raw.compression == GRPC_COMPRESS_NONE &&
+        bb->data.raw.slice_buffer.count == 1) {
+        /* The common case (a small request arrives in one slice): borrow it
+         * instead of copying it. */
+        c->req = grpc_slice_ref(bb->data.raw.slice_buffer.slices[0]);
+    } else {
+        grpc_byte_buffer_reader r;
+        if (!grpc_byte_buffer_reader_init(&r, bb)) {
+            ll_call_fail(c, GRPC_STATUS_INVALID_ARGUMENT,
+                         "request message unreadable (compression?)");
+            return;
+        }
+        c->req = grpc_byte_buffer_reader_readall(&r);
+        grpc_byte_buffer_reader_destroy(&r);
     }
-    c->req = grpc_byte_buffer_reader_readall(&r);
-    grpc_byte_buffer_reader_destroy(&r);
     c->have_req = 1;
     c->method->fn(c, GRPC_SLICE_START_PTR(c->req), GRPC_SLICE_LENGTH(c->req),
                   c->method->svc);
@@ -236,11 +245,15 @@ static void on_close(ll_tag_t *tag, int ok)
     call_unref(c);
 }
 
+/* body: the reply message when with_body; end_call takes its reference. */
 static void end_call(ll_call_t *c, grpc_status_code code, const char *msg,
-                     const uint8_t *body, size_t len, int with_body)
+                     grpc_slice body, int with_body)
 {
-    if (atomic_exchange(&c->ended, 1))
+    if (atomic_exchange(&c->ended, 1)) {
+        if (with_body)
+            grpc_slice_unref(body);
         return; /* ended already: a bug upstream, but never double-finish */
+    }
     grpc_op ops[4];
     size_t n = 0;
     memset(ops, 0, sizeof ops);
@@ -251,9 +264,8 @@ static void end_call(ll_call_t *c, grpc_status_code code, const char *msg,
         c->sent_initial = 1;
     }
     if (with_body) {
-        grpc_slice s = grpc_slice_from_copied_buffer((const char *)body, len);
-        c->out = grpc_raw_byte_buffer_create(&s, 1);
-        grpc_slice_unref(s);
+        c->out = grpc_raw_byte_buffer_create(&body, 1);
+        grpc_slice_unref(body);
         ops[n].op = GRPC_OP_SEND_MESSAGE;
         ops[n].data.send_message.send_message = c->out;
         n++;
@@ -277,7 +289,13 @@ static void end_call(ll_call_t *c, grpc_status_code code, const char *msg,
 
 void ll_call_reply(ll_call_t *call, const uint8_t *msg, size_t len)
 {
-    end_call(call, GRPC_STATUS_OK, NULL, msg, len, 1);
+    end_call(call, GRPC_STATUS_OK, NULL,
+             grpc_slice_from_copied_buffer((const char *)msg, len), 1);
+}
+
+void ll_call_reply_slice(ll_call_t *call, grpc_slice msg)
+{
+    end_call(call, GRPC_STATUS_OK, NULL, msg, 1);
 }
 
 void ll_call_fail(ll_call_t *call, grpc_status_code code, const char *fmt, ...)
@@ -287,12 +305,12 @@ void ll_call_fail(ll_call_t *call, grpc_status_code code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
-    end_call(call, code, buf, NULL, 0, 0);
+    end_call(call, code, buf, grpc_empty_slice(), 0);
 }
 
 void ll_call_finish(ll_call_t *call, grpc_status_code code, const char *msg)
 {
-    end_call(call, code, msg, NULL, 0, 0);
+    end_call(call, code, msg, grpc_empty_slice(), 0);
 }
 
 void ll_call_send(ll_call_t *c, const uint8_t *msg, size_t len, ll_sent_fn done,

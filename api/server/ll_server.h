@@ -18,6 +18,7 @@
 #define LL_SERVER_H
 
 #include <grpc/grpc.h>
+#include <grpc/slice.h>
 #include <grpc/status.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -56,6 +57,10 @@ void ll_server_destroy(ll_server_t *srv);
 
 /* Unary success: sends msg (copied) with status OK and ends the call. */
 void ll_call_reply(ll_call_t *call, const uint8_t *msg, size_t len);
+
+/* Same without the copy: takes the caller's reference to msg, typically a
+ * grpc_slice_malloc() slice the reply was packed into. */
+void ll_call_reply_slice(ll_call_t *call, grpc_slice msg);
 
 /* Ends the call with a non-OK status and a printf-style message. */
 void ll_call_fail(ll_call_t *call, grpc_status_code code, const char *fmt, ...)

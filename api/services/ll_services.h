@@ -29,6 +29,27 @@ int ll_loop_service_register(ll_server_t *srv, ll_ledger_t *lg,
                              ll_loop_service_t **out);
 void ll_loop_service_free(ll_loop_service_t *svc);
 
+typedef struct ll_governance_service ll_governance_service_t;
+
+/* Registers loopledger.v1.GovernanceService (DecisionHistory,
+ * PendingApprovals, ActorHistory, ExportAudit). Free after shutdown. */
+int ll_governance_service_register(ll_server_t *srv, ll_ledger_t *lg,
+                                   ll_governance_service_t **out);
+void ll_governance_service_free(ll_governance_service_t *svc);
+
+/* The RPC authorizer (an ll_authorize_fn; ctx is an ll_rpc_authz_t). On a
+ * TLS listener every call needs a verified client certificate whose common
+ * name is a registered actor whose roles allow the method's class
+ * (ll_authz.h); UNAUTHENTICATED / PERMISSION_DENIED otherwise. On a
+ * plaintext (loopback) listener there is no transport identity and every
+ * method is open; entries still need their authors' signatures. */
+typedef struct ll_rpc_authz {
+    ll_store_t *st;
+    int tls;
+} ll_rpc_authz_t;
+grpc_status_code ll_rpc_authorize(void *ctx, const char *path, const char *identity,
+                                  char *msg, size_t cap);
+
 /* Registers grpc.health.v1.Health/Check (SERVING for "" and for
  * "loopledger.v1.LedgerService", NOT_FOUND for other services). */
 int ll_health_service_register(ll_server_t *srv);

@@ -4,6 +4,10 @@
  *   ll-loadgen [--server HOST:PORT] [--threads T] MODE [options]
  *     append  --key FILE --author ID --count N --concurrency C
  *     get | inclusion | consistency | health  --concurrency C --duration SECS
+ *   ll-loadgen startup --port-file FILE [--log FILE] -- loopledgerd serve ... --port-file FILE
+ *     starts the server (left running: its pid is printed) and measures the
+ *     time from exec to the port file appearing and to the first Health/Check
+ *     answered OK.
  *
  * Why it is built this way: a benchmark must measure the server, not the
  * client. Envelopes are signed before the clock starts; each thread owns a
@@ -13,6 +17,8 @@
  *
  * Output is one line of key=value pairs (stable for scripts), e.g.
  *   mode=append concurrency=32 ops=20000 errors=0 secs=1.93 rate=10362 p50_ms=2.9 p99_ms=6.1
+ * plus client_cpu_us_per_op, this process's CPU time per call while the
+ * clock ran, so that the bench can say where a shared machine's cores went.
  */
 #include <grpc/byte_buffer.h>
 #include <grpc/grpc.h>
@@ -25,8 +31,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "ll_benchlib.h"
 #include "ll_client.h"
 #include "ll_crypto.h"
 #include "ll_entry.h"
@@ -81,6 +92,15 @@ static double now_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* CPU time (user + system) of this process, seconds. */
+static double cpu_s(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 static void die(const char *msg)
@@ -243,12 +263,12 @@ static int cmp_float(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Signs count note entries before the clock starts. */
+/* Signs count entries before the clock starts: the bench's measurement
+ * notes (ll_benchlib), each linking to a random existing entry. */
 static void prebuild_appends(void)
 {
     ll_key_t *key;
-    char text[64];
-    uint8_t nonce[16];
+    uint64_t rng = 0x2545f4914f6cdd1dull;
 
     if (!g.key || !g.author)
         die("append needs --key and --author");
@@ -258,36 +278,13 @@ static void prebuild_appends(void)
     if (!g.requests)
         die("out of memory");
     for (uint64_t i = 0; i < g.count; i++) {
-        Loopledger__V1__Note note = LOOPLEDGER__V1__NOTE__INIT;
-        Loopledger__V1__EntryBody b = LOOPLEDGER__V1__ENTRY_BODY__INIT;
         uint8_t *env, *req;
-        size_t env_len, n = 0;
-
-        snprintf(text, sizeof text, "bench measurement %" PRIu64, i);
-        note.text = text;
-        if (ll_random(nonce, sizeof nonce))
-            die("no randomness");
-        b.author = (char *)g.author;
-        b.initiative = "bench";
-        b.nonce.data = nonce;
-        b.nonce.len = sizeof nonce;
-        b.client_time_unix_nanos = (int64_t)time(NULL) * 1000000000;
-        b.kind_case = LOOPLEDGER__V1__ENTRY_BODY__KIND_NOTE;
-        b.note = &note;
-        if (ll_entry_seal(&b, key, &env, &env_len))
+        size_t env_len, req_len;
+        uint64_t link = g.size ? rnd(&rng) % g.size : LL_BENCH_NO_LINK;
+        if (ll_bench_entry(key, g.author, i, link, &env, &env_len) ||
+            ll_bench_append_request(env, env_len, &req, &req_len))
             die("signing failed");
-        /* AppendRequest{envelope = 1} written by hand: tag, length, bytes. */
-        req = malloc(env_len + 11);
-        if (!req)
-            die("out of memory");
-        req[n++] = 0x0a;
-        for (uint64_t v = env_len; ; v >>= 7) {
-            req[n++] = (uint8_t)(v >= 0x80 ? (v & 0x7f) | 0x80 : v);
-            if (v < 0x80)
-                break;
-        }
-        memcpy(req + n, env, env_len);
-        g.requests[i] = buffer_of(req, n + env_len);
+        g.requests[i] = buffer_of(req, req_len);
         free(req);
         free(env);
     }
@@ -318,9 +315,81 @@ static void usage(void)
 {
     fputs("usage: ll-loadgen [--server HOST:PORT] [--threads T] MODE [options]\n"
           "  append --key FILE --author ID --count N --concurrency C\n"
-          "  get|inclusion|consistency|health --concurrency C --duration SECS\n",
+          "  get|inclusion|consistency|health --concurrency C --duration SECS\n"
+          "usage: ll-loadgen startup --port-file FILE [--log FILE] -- SERVER-COMMAND...\n",
           stderr);
     exit(2);
+}
+
+/* startup mode: fork+exec the server, time port file and first Health. */
+static int run_startup(int argc, char **argv)
+{
+    const char *port_file = NULL, *log = "/dev/null";
+    int i;
+    for (i = 2; i < argc && strcmp(argv[i], "--"); i++) {
+        if (!strcmp(argv[i], "--port-file") && i + 1 < argc)
+            port_file = argv[++i];
+        else if (!strcmp(argv[i], "--log") && i + 1 < argc)
+            log = argv[++i];
+    }
+    if (!port_file || i + 1 >= argc)
+        usage();
+    char **cmd = argv + i + 1;
+    double t0 = now_s();
+    pid_t pid = fork();
+    if (pid < 0)
+        die("fork failed");
+    if (pid == 0) {
+        /* The server outlives us: it must not hold our stdout (a shell's
+         * $(...) would wait for it). */
+        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+        if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+            _exit(126);
+        close(fd);
+        execv(cmd[0], cmd);
+        _exit(127);
+    }
+    double t_port = 0, t_health = 0;
+    int port = 0;
+    struct timespec ms = {0, 1000 * 1000};
+    while (!port) {
+        FILE *f = fopen(port_file, "r");
+        if (f) {
+            if (fscanf(f, "%d", &port) != 1)
+                port = 0;
+            fclose(f);
+        }
+        if (port)
+            break;
+        if (waitpid(pid, NULL, WNOHANG) == pid)
+            die("the server exited during start-up");
+        if (now_s() - t0 > 60)
+            die("no port file after 60 s");
+        nanosleep(&ms, NULL);
+    }
+    t_port = now_s();
+    char target[64];
+    snprintf(target, sizeof target, "127.0.0.1:%d", port);
+    ll_client_t *c;
+    if (ll_client_open(target, &c))
+        die("cannot open a client");
+    for (;;) {
+        ll_reply_t r;
+        if (ll_client_unary(c, "/grpc.health.v1.Health/Check", NULL, 0, 1000, &r) == LL_OK) {
+            int ok = r.code == GRPC_STATUS_OK;
+            ll_reply_free(&r);
+            if (ok)
+                break;
+        }
+        if (now_s() - t0 > 60)
+            die("no Health/Check answer after 60 s");
+        nanosleep(&ms, NULL);
+    }
+    t_health = now_s();
+    ll_client_close(c);
+    printf("mode=startup pid=%d port=%d port_file_ms=%.1f first_health_ms=%.1f\n", (int)pid,
+           port, (t_port - t0) * 1e3, (t_health - t0) * 1e3);
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -329,6 +398,8 @@ int main(int argc, char **argv)
     worker_t w[MAX_THREADS];
     int i, have_mode = 0;
 
+    if (argc > 1 && !strcmp(argv[1], "startup"))
+        return run_startup(argc, argv);
     g.server = "127.0.0.1:7600";
     g.threads = 2;
     g.concurrency = 32;
@@ -365,6 +436,7 @@ int main(int argc, char **argv)
     if (!g.samples)
         die("out of memory");
     if (g.mode == M_APPEND) {
+        g.size = tree_size();
         prebuild_appends();
     } else if (g.mode != M_HEALTH) {
         g.size = tree_size();
@@ -391,7 +463,7 @@ int main(int argc, char **argv)
     struct timespec settle = {0, 100 * 1000 * 1000};
     nanosleep(&settle, NULL);
 
-    double t0 = now_s();
+    double c0 = cpu_s(), t0 = now_s();
     g.deadline = t0 + g.duration;
     for (i = 0; i < g.threads; i++)
         pthread_create(&w[i].tid, NULL, worker_main, &w[i]);
@@ -401,7 +473,7 @@ int main(int argc, char **argv)
         ops += w[i].ops;
         errors += w[i].errors;
     }
-    double secs = now_s() - t0;
+    double secs = now_s() - t0, cpu = cpu_s() - c0;
 
     uint64_t n = g.nsamples < MAX_SAMPLES ? g.nsamples : MAX_SAMPLES;
     qsort(g.samples, n, sizeof *g.samples, cmp_float);
@@ -411,6 +483,7 @@ int main(int argc, char **argv)
            n ? g.samples[n / 2] : 0.0, n ? g.samples[n * 99 / 100] : 0.0);
     if (g.size)
         printf(" tree_size=%" PRIu64, g.size);
+    printf(" client_cpu_us_per_op=%.1f", ops ? cpu * 1e6 / (double)ops : 0.0);
     printf("\n");
     for (i = 0; i < g.threads; i++) {
         if (w[i].errors) {

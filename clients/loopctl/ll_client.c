@@ -21,11 +21,13 @@ struct ll_client {
     grpc_channel *ch;
 };
 
-int ll_client_open(const char *target, ll_client_t **out)
+static int open_with(const char *target, grpc_channel_credentials *creds, ll_client_t **out)
 {
     ll_client_t *c = calloc(1, sizeof *c);
-    if (!c)
+    if (!c) {
+        grpc_channel_credentials_release(creds);
         return LL_ERR_NOMEM;
+    }
     grpc_init();
     grpc_arg args[2];
     args[0].type = GRPC_ARG_INTEGER;
@@ -35,7 +37,6 @@ int ll_client_open(const char *target, ll_client_t **out)
     args[1].key = GRPC_ARG_MAX_SEND_MESSAGE_LENGTH;
     args[1].value.integer = 64 << 20;
     grpc_channel_args cargs = {2, args};
-    grpc_channel_credentials *creds = grpc_insecure_credentials_create();
     c->ch = grpc_channel_create(target, creds, &cargs);
     grpc_channel_credentials_release(creds);
     if (!c->ch) {
@@ -45,6 +46,47 @@ int ll_client_open(const char *target, ll_client_t **out)
     }
     *out = c;
     return LL_OK;
+}
+
+int ll_client_open(const char *target, ll_client_t **out)
+{
+    return open_with(target, grpc_insecure_credentials_create(), out);
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char *buf = NULL;
+    long n;
+    if (!f)
+        return NULL;
+    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 && n < (1 << 20) &&
+        fseek(f, 0, SEEK_SET) == 0 && (buf = calloc(1, (size_t)n + 1)) &&
+        fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    return buf;
+}
+
+int ll_client_open_tls(const char *target, const char *ca_file, const char *cert_file,
+                       const char *key_file, ll_client_t **out)
+{
+    char *ca = slurp(ca_file), *cert = slurp(cert_file), *key = slurp(key_file);
+    int err = LL_ERR_IO;
+    if (ca && cert && key) {
+        grpc_ssl_pem_key_cert_pair pair = {key, cert};
+        grpc_channel_credentials *creds = grpc_ssl_credentials_create(ca, &pair, NULL, NULL);
+        err = creds ? open_with(target, creds, out) : LL_ERR_INVALID;
+    }
+    if (key) {
+        explicit_bzero(key, strlen(key));
+        free(key);
+    }
+    free(cert);
+    free(ca);
+    return err;
 }
 
 void ll_client_close(ll_client_t *c)

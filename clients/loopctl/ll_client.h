@@ -17,6 +17,12 @@ typedef struct ll_client ll_client_t;
 int ll_client_open(const char *target, ll_client_t **out);
 void ll_client_close(ll_client_t *c);
 
+/* Connects over mTLS: ca_file verifies the server, cert_file/key_file (PEM)
+ * identify the caller (the certificate's common name is its actor id).
+ * LL_ERR_IO if a file cannot be read. */
+int ll_client_open_tls(const char *target, const char *ca_file, const char *cert_file,
+                       const char *key_file, ll_client_t **out);
+
 /* Result of a call. resp is malloc'd (caller frees), NULL when none. */
 typedef struct ll_reply {
     grpc_status_code code;

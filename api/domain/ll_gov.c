@@ -1,0 +1,340 @@
+/*
+ * ll_gov: HITL policies, approvals and governance indexes (ll_gov.h).
+ *
+ * Policies are few and change rarely, so each append simply scans them
+ * ('P' index) and decodes the ones whose kinds match; the status of an
+ * entry under a policy is one small record, updated in place by the
+ * decisions about it, so "derived status shown everywhere" is one lookup.
+ */
+#include "ll_gov.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ll_authz.h"
+#include "ll_crypto.h"
+#include "ll_err.h"
+#include "ll_loop.h"
+
+#define K(x) LOOPLEDGER__V1__ENTRY_BODY__KIND_##x
+#define ST(x) LOOPLEDGER__V1__APPROVAL_STATUS__APPROVAL_STATUS_##x
+
+#define FAIL(code, ...)                  \
+    do {                                 \
+        snprintf(msg, cap, __VA_ARGS__); \
+        return (code);                   \
+    } while (0)
+
+static int id_ok(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    return n > 0 && n <= 128;
+}
+
+int ll_gov_check_body(const Loopledger__V1__EntryBody *b, char *msg, size_t cap)
+{
+    switch (b->kind_case) {
+    case K(KEY_ROTATION):
+        if (!id_ok(b->key_rotation->actor_id))
+            FAIL(LL_ERR_INVALID, "key_rotation: actor_id is required");
+        if (b->key_rotation->new_public_key.len != LL_PUBKEY_LEN)
+            FAIL(LL_ERR_INVALID, "key_rotation: new_public_key must be 32 raw bytes, got %zu",
+                 b->key_rotation->new_public_key.len);
+        break;
+    case K(REVOCATION): {
+        uint8_t kid[LL_HASH_LEN];
+        const char *k = b->revocation->keyid;
+        if (!id_ok(b->revocation->actor_id))
+            FAIL(LL_ERR_INVALID, "revocation: actor_id is required");
+        if (strlen(k) != 2 * LL_HASH_LEN || ll_hex_decode(k, strlen(k), kid, LL_HASH_LEN))
+            FAIL(LL_ERR_INVALID, "revocation: keyid must be 64 hex digits");
+        if (b->revocation->effective_unix_nanos < 0)
+            FAIL(LL_ERR_INVALID, "revocation: effective time must not be negative");
+        break;
+    }
+    case K(ROLE_GRANT):
+        if (!id_ok(b->role_grant->actor_id))
+            FAIL(LL_ERR_INVALID, "role_grant: actor_id is required");
+        for (size_t i = 0; i < b->role_grant->n_roles; i++)
+            if (b->role_grant->roles[i] <= 0 || b->role_grant->roles[i] > 5)
+                FAIL(LL_ERR_INVALID, "role_grant: unknown role %d", b->role_grant->roles[i]);
+        break;
+    case K(POLICY): {
+        const Loopledger__V1__Policy *p = b->policy;
+        const char *f = p->threshold_field;
+        if (!id_ok(p->name))
+            FAIL(LL_ERR_INVALID, "policy: name is required");
+        if (p->n_kinds == 0)
+            FAIL(LL_ERR_INVALID, "policy: it must name the entry kinds it governs");
+        for (size_t i = 0; i < p->n_kinds; i++)
+            if ((int)p->kinds[i] < (int)K(CHARTER) || (int)p->kinds[i] > (int)K(CORRECTION) ||
+                (int)p->kinds[i] == (int)K(DECISION))
+                FAIL(LL_ERR_INVALID, "policy: kinds[%zu] is not a loop entry kind it can govern", i);
+        if (p->level == 0 || p->approvals == 0 || p->approvals > LL_GOV_MAX_APPROVALS)
+            FAIL(LL_ERR_INVALID, "policy: a level and 1..%d approvals are required",
+                 LL_GOV_MAX_APPROVALS);
+        if (f[0] && strcmp(f, "rollout_percent") && strcmp(f, "magnitude_percent"))
+            FAIL(LL_ERR_INVALID, "policy: threshold_field must be rollout_percent or magnitude_percent");
+        break;
+    }
+    default:
+        break;
+    }
+    return LL_OK;
+}
+
+/* ---- records ---- */
+
+int ll_gov_hitl(ll_txn_t *txn, uint64_t seq, ll_hitl_t *out)
+{
+    uint8_t k[9] = {LL_IX_HITL};
+    const uint8_t *v;
+    size_t vl;
+    int err;
+    ll_put_be64(k + 1, seq);
+    if ((err = ll_store_get(txn, LL_TBL_INDEX, k, sizeof k, &v, &vl)))
+        return err;
+    if (vl != sizeof *out)
+        return LL_ERR_CORRUPT;
+    memcpy(out, v, sizeof *out);
+    return LL_OK;
+}
+
+static int put_hitl(ll_txn_t *txn, uint64_t seq, const ll_hitl_t *h)
+{
+    uint8_t k[9] = {LL_IX_HITL};
+    ll_put_be64(k + 1, seq);
+    return ll_store_put(txn, LL_TBL_INDEX, k, sizeof k, h, sizeof *h);
+}
+
+uint32_t ll_gov_status(ll_txn_t *txn, uint64_t seq)
+{
+    ll_hitl_t h;
+    return ll_gov_hitl(txn, seq, &h) == LL_OK ? h.status : ST(EFFECTIVE);
+}
+
+static size_t pending_key(uint8_t *k, const char *ini, uint64_t seq)
+{
+    size_t n = strlen(ini);
+    k[0] = LL_IX_PENDING;
+    memcpy(k + 1, ini, n);
+    k[1 + n] = 0;
+    ll_put_be64(k + 2 + n, seq);
+    return n + 10;
+}
+
+static int put_subject(ll_txn_t *txn, const char *actor, uint64_t seq)
+{
+    uint8_t k[1 + 129 + 8];
+    size_t n = strlen(actor);
+    k[0] = LL_IX_SUBJECT;
+    memcpy(k + 1, actor, n);
+    k[1 + n] = 0;
+    ll_put_be64(k + 2 + n, seq);
+    return ll_store_put(txn, LL_TBL_INDEX, k, n + 10, "", 0);
+}
+
+/* ---- policies ---- */
+
+typedef struct match {
+    ll_txn_t *txn;
+    const Loopledger__V1__EntryBody *b;
+    uint32_t application; /* of the entry's initiative; 0 if unknown */
+    ll_hitl_t best;
+    int found, err;
+} match_t;
+
+static int field_value(const Loopledger__V1__EntryBody *b, const char *field, double *v)
+{
+    if (!strcmp(field, "rollout_percent") && b->kind_case == K(DEPLOYMENT)) {
+        *v = b->deployment->rollout_percent;
+        return 1;
+    }
+    if (!strcmp(field, "magnitude_percent") && b->kind_case == K(ADJUSTMENT)) {
+        *v = b->adjustment->magnitude_percent;
+        return 1;
+    }
+    return 0;
+}
+
+static int policy_matches(const Loopledger__V1__Policy *p, const match_t *m)
+{
+    const Loopledger__V1__EntryBody *b = m->b;
+    int kind_ok = 0;
+    for (size_t i = 0; i < p->n_kinds; i++)
+        kind_ok |= (uint32_t)p->kinds[i] == (uint32_t)b->kind_case;
+    if (!kind_ok)
+        return 0;
+    if (p->refinement &&
+        (b->kind_case != K(ADJUSTMENT) || b->adjustment->category != p->refinement))
+        return 0;
+    if (p->application && (uint32_t)p->application != m->application)
+        return 0;
+    if (p->threshold_field[0]) {
+        double v;
+        if (!field_value(b, p->threshold_field, &v) || !(v > p->threshold))
+            return 0;
+    }
+    return 1;
+}
+
+static int policy_cb(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+    match_t *m = ctx;
+    uint64_t seq = ll_get_be64(key + 1);
+    Loopledger__V1__EntryBody *pb;
+    (void)klen;
+    (void)val;
+    (void)vlen;
+    if ((m->err = ll_loop_load_body(m->txn, seq, &pb)))
+        return m->err;
+    const Loopledger__V1__Policy *p = pb->policy;
+    if (policy_matches(p, m) && (!m->found || p->approvals > m->best.required)) {
+        m->found = 1;
+        m->best.status = ST(PENDING);
+        m->best.policy_seq = seq;
+        m->best.level = (uint32_t)p->level;
+        m->best.required = p->approvals;
+        m->best.approvals = 0;
+    }
+    loopledger__v1__entry_body__free_unpacked(pb, NULL);
+    return 0;
+}
+
+static uint32_t initiative_application(ll_txn_t *txn, const Loopledger__V1__EntryBody *b)
+{
+    ll_loop_state_t st;
+    Loopledger__V1__EntryBody *c;
+    uint32_t app = 0;
+    if (b->kind_case == K(CHARTER))
+        return (uint32_t)b->charter->application;
+    if (!b->initiative[0] || ll_loop_state(txn, b->initiative, &st) ||
+        st.charter_seq == UINT64_MAX || ll_loop_load_body(txn, st.charter_seq, &c))
+        return 0;
+    app = (uint32_t)c->charter->application;
+    loopledger__v1__entry_body__free_unpacked(c, NULL);
+    return app;
+}
+
+/* ---- decisions ---- */
+
+static int decide(ll_txn_t *txn, const Loopledger__V1__EntryBody *b, uint64_t target,
+                  uint32_t author_roles, char *msg, size_t cap)
+{
+    ll_hitl_t h;
+    ll_entry_meta_t tm;
+    int err = ll_gov_hitl(txn, target, &h);
+    if (err == LL_ERR_NOT_FOUND)
+        return LL_OK; /* no policy: a plain decision */
+    if (err || (err = ll_loop_meta(txn, target, &tm)))
+        FAIL(err, "reading approval state of #%llu: %s", (unsigned long long)target,
+             ll_strerror(err));
+    if (!strcmp(tm.author, b->author))
+        FAIL(LL_ERR_PERMISSION, "an approver never decides their own entry: #%llu is by \"%s\"",
+             (unsigned long long)target, b->author);
+    if (!(author_roles & LL_ROLE_BIT(LOOPLEDGER__V1__ROLE__ROLE_APPROVER)))
+        FAIL(LL_ERR_PERMISSION,
+             "#%llu is pending under a policy: only actors with the approver role decide it",
+             (unsigned long long)target);
+    if (h.status == ST(REJECTED))
+        FAIL(LL_ERR_PRECONDITION, "#%llu was rejected; a rejected entry stays rejected",
+             (unsigned long long)target);
+    if ((uint32_t)b->decision->level != h.level)
+        FAIL(LL_ERR_PRECONDITION, "the policy behind #%llu requires a decision of level %s",
+             (unsigned long long)target,
+             protobuf_c_enum_descriptor_get_value(&loopledger__v1__hitl_level__descriptor,
+                                                  (int)h.level)->name);
+    if (h.status == ST(EFFECTIVE))
+        return LL_OK; /* already effective: the decision is recorded, nothing changes */
+    if (b->decision->outcome == LOOPLEDGER__V1__OUTCOME__OUTCOME_REJECTED) {
+        h.status = ST(REJECTED);
+    } else if (b->decision->outcome == LOOPLEDGER__V1__OUTCOME__OUTCOME_APPROVED) {
+        uint8_t k[9 + 129];
+        const uint8_t *v;
+        size_t vl, n = strlen(b->author);
+        k[0] = LL_IX_APPROVAL;
+        ll_put_be64(k + 1, target);
+        memcpy(k + 9, b->author, n + 1);
+        if (ll_store_get(txn, LL_TBL_INDEX, k, n + 10, &v, &vl) == LL_OK)
+            return LL_OK; /* counted once per approver */
+        if ((err = ll_store_put(txn, LL_TBL_INDEX, k, n + 10, "", 0)))
+            return err;
+        if (++h.approvals >= h.required)
+            h.status = ST(EFFECTIVE);
+    } else {
+        return LL_OK; /* escalated or deferred: still pending */
+    }
+    if ((err = put_hitl(txn, target, &h)))
+        return err;
+    if (h.status != ST(PENDING)) {
+        uint8_t pk[1 + 129 + 8];
+        size_t pl = pending_key(pk, tm.initiative, target);
+        if ((err = ll_store_del(txn, LL_TBL_INDEX, pk, pl)))
+            return err;
+    }
+    return LL_OK;
+}
+
+int ll_gov_apply(ll_txn_t *txn, const Loopledger__V1__EntryBody *b, uint64_t seq,
+                 uint32_t author_roles, char *msg, size_t cap)
+{
+    uint32_t kind = b->kind_case;
+    int err = LL_OK;
+
+    switch (kind) {
+    case K(POLICY): {
+        uint8_t k[9] = {LL_IX_POLICY};
+        ll_put_be64(k + 1, seq);
+        if ((err = ll_store_put(txn, LL_TBL_INDEX, k, sizeof k, "", 0)))
+            goto store_fail;
+        return LL_OK;
+    }
+    case K(ACTOR):
+        err = put_subject(txn, b->actor->actor_id, seq);
+        break;
+    case K(GENESIS):
+        if (!(err = put_subject(txn, b->genesis->server->actor_id, seq)))
+            err = put_subject(txn, b->genesis->admin->actor_id, seq);
+        break;
+    case K(KEY_ROTATION):
+        err = put_subject(txn, b->key_rotation->actor_id, seq);
+        break;
+    case K(REVOCATION):
+        err = put_subject(txn, b->revocation->actor_id, seq);
+        break;
+    case K(ROLE_GRANT):
+        err = put_subject(txn, b->role_grant->actor_id, seq);
+        break;
+    case K(DECISION):
+        for (size_t i = 0; i < b->n_links; i++)
+            if (b->links[i]->relation == LOOPLEDGER__V1__RELATION__DECIDES &&
+                (err = decide(txn, b, b->links[i]->target_seq, author_roles, msg, cap)))
+                return err;
+        return LL_OK;
+    default:
+        break;
+    }
+    if (err)
+        goto store_fail;
+    if (kind < K(CHARTER) || kind > K(CORRECTION))
+        return LL_OK;
+
+    /* Does a policy hold this entry for approval? */
+    match_t m = {.txn = txn, .b = b};
+    uint8_t prefix[1] = {LL_IX_POLICY};
+    m.application = initiative_application(txn, b);
+    if ((err = ll_store_scan(txn, LL_TBL_INDEX, prefix, 1, NULL, 0, 0, policy_cb, &m)) ||
+        (err = m.err))
+        goto store_fail;
+    if (!m.found)
+        return LL_OK;
+    uint8_t pk[1 + 129 + 8];
+    size_t pl = pending_key(pk, b->initiative, seq);
+    if ((err = put_hitl(txn, seq, &m.best)) ||
+        (err = ll_store_put(txn, LL_TBL_INDEX, pk, pl, "", 0)))
+        goto store_fail;
+    return LL_OK;
+store_fail:
+    FAIL(err, "cannot write governance indexes: %s", ll_strerror(err));
+}
