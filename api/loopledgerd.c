@@ -26,6 +26,8 @@
 #include <unistd.h>
 
 #include <grpc/grpc.h>
+#include <grpc/grpc_security.h>
+#include <openssl/crypto.h>
 
 #include "ll_crypto.h"
 #include "ll_drift.h"
@@ -37,8 +39,6 @@
 
 typedef struct opts {
     const char *cmd;
-#include <grpc/grpc_security.h>
-#include <openssl/crypto.h>
     const char *data;
     const char *listen;
     const char *admin_pub;
@@ -48,6 +48,8 @@ typedef struct opts {
     unsigned threads;
     int max_message;
     ll_drift_config_t drift;
+    const char *tls_cert, *tls_key, *tls_ca;
+    int plaintext;
 } opts_t;
 
 static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -62,8 +64,6 @@ static void logf_(const char *fmt, ...)
     va_list ap;
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
-    const char *tls_cert, *tls_key, *tls_ca;
-    int plaintext;
     va_end(ap);
     fputc('\n', stderr);
 }
@@ -111,6 +111,10 @@ static int parse_opts(int argc, char **argv, opts_t *o)
             usage(stdout);
             exit(0);
         }
+        if (!strcmp(a, "--plaintext")) {
+            o->plaintext = 1;
+            continue;
+        }
         if (!v) {
             fprintf(stderr, "loopledgerd: %s needs a value\n", a);
             return -1;
@@ -142,69 +146,6 @@ static int parse_opts(int argc, char **argv, opts_t *o)
     return 0;
 }
 
-static int is_loopback(const char *listen)
-{
-    return !strncmp(listen, "127.", 4) || !strncmp(listen, "localhost:", 10) ||
-           !strncmp(listen, "[::1]:", 6) || !strncmp(listen, "ipv4:127.", 9);
-}
-
-/* Loads dir/name, creating it (0600) on first start. */
-static int load_or_make_key(const char *dir, const char *name, ll_key_t **out)
-{
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    int err = ll_key_load(path, out);
-    if (err != LL_ERR_IO || access(path, F_OK) == 0)
-        return err;
-    if ((err = ll_key_generate(out)))
-        return err;
-        if (!strcmp(a, "--plaintext")) {
-            o->plaintext = 1;
-            continue;
-        }
-    if ((err = ll_key_save(*out, path))) {
-        ll_key_free(*out);
-        *out = NULL;
-        return err;
-    }
-    logf_("created server key %s", path);
-    return LL_OK;
-}
-
-static int mkdirs(const char *dir)
-{
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", dir);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p == '/') {
-            *p = 0;
-            if (mkdir(buf, 0700) && errno != EEXIST)
-                return -1;
-            *p = '/';
-        }
-    }
-    if (mkdir(buf, 0700) && errno != EEXIST)
-        return -1;
-    return 0;
-}
-
-static int write_port_file(const char *path, int port)
-{
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f)
-        return -1;
-    fprintf(f, "%d\n", port);
-    if (fclose(f))
-        return -1;
-    return rename(tmp, path);
-}
-
-int main(int argc, char **argv)
-{
-    opts_t o;
-    ll_key_t *note_key = NULL, *actor_key = NULL;
 /* Reads a whole PEM file; NULL (logged) on failure. Caller frees. */
 static char *read_pem(const char *path, int secret)
 {
@@ -262,6 +203,65 @@ out:
     return rc;
 }
 
+static int is_loopback(const char *listen)
+{
+    return !strncmp(listen, "127.", 4) || !strncmp(listen, "localhost:", 10) ||
+           !strncmp(listen, "[::1]:", 6) || !strncmp(listen, "ipv4:127.", 9);
+}
+
+/* Loads dir/name, creating it (0600) on first start. */
+static int load_or_make_key(const char *dir, const char *name, ll_key_t **out)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    int err = ll_key_load(path, out);
+    if (err != LL_ERR_IO || access(path, F_OK) == 0)
+        return err;
+    if ((err = ll_key_generate(out)))
+        return err;
+    if ((err = ll_key_save(*out, path))) {
+        ll_key_free(*out);
+        *out = NULL;
+        return err;
+    }
+    logf_("created server key %s", path);
+    return LL_OK;
+}
+
+static int mkdirs(const char *dir)
+{
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s", dir);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p == '/') {
+            *p = 0;
+            if (mkdir(buf, 0700) && errno != EEXIST)
+                return -1;
+            *p = '/';
+        }
+    }
+    if (mkdir(buf, 0700) && errno != EEXIST)
+        return -1;
+    return 0;
+}
+
+static int write_port_file(const char *path, int port)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return -1;
+    fprintf(f, "%d\n", port);
+    if (fclose(f))
+        return -1;
+    return rename(tmp, path);
+}
+
+int main(int argc, char **argv)
+{
+    opts_t o;
+    ll_key_t *note_key = NULL, *actor_key = NULL;
     ll_store_t *st = NULL;
     ll_ledger_t *lg = NULL;
     ll_server_t *srv = NULL;
@@ -346,9 +346,6 @@ out:
         }
         logf_("created ledger %s with admin \"%s\"", ll_ledger_origin(lg), o.admin_id);
     }
-    if (ll_ledger_damage(lg))
-        logf_("REFUSING WRITES (reads continue): %s; run `loopledgerd verify --data %s`",
-              ll_ledger_damage(lg), o.data);
     grpc_server_credentials *creds = NULL;
     int tls = o.tls_cert || o.tls_key || o.tls_ca;
     if (tls && o.plaintext) {
@@ -376,6 +373,7 @@ out:
         goto out;
     }
     grpc_init();
+    ll_rpc_authz_t authz = {.st = st, .tls = tls};
     ll_server_config_t sc = {.listen = o.listen, .threads = o.threads,
                              .max_message = o.max_message, .creds = creds,
                              .authorize = ll_rpc_authorize, .authorize_ctx = &authz};
@@ -424,4 +422,3 @@ out:
     ll_key_free(actor_key);
     return rc;
 }
-    ll_rpc_authz_t authz = {.st = st, .tls = tls};

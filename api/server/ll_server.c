@@ -47,6 +47,8 @@ typedef struct ll_cq {
 struct ll_server {
     grpc_server *server;
     grpc_server_credentials *creds;
+    ll_authorize_fn authorize;
+    void *authorize_ctx;
     char *listen;
     unsigned nthreads;
     ll_cq_t *cqs;
@@ -72,6 +74,8 @@ struct ll_call {
     grpc_slice req;
     int have_req;
     char *peer;
+    char *identity;   /* verified client certificate CN (malloc'd) */
+    int identity_done;
     atomic_int refs;
     atomic_int ended;
 
@@ -115,6 +119,7 @@ static void call_unref(ll_call_t *c)
         grpc_slice_unref(c->status_details);
     if (c->peer)
         gpr_free(c->peer);
+    free(c->identity);
     if (c->data_free)
         c->data_free(c->data);
     pthread_mutex_destroy(&c->lock);
@@ -203,6 +208,15 @@ static void on_new_call(ll_tag_t *tag, int ok)
         grpc_byte_buffer_reader_destroy(&r);
     }
     c->have_req = 1;
+    if (c->srv->authorize) {
+        char msg[200] = "";
+        grpc_status_code code = c->srv->authorize(c->srv->authorize_ctx, c->method->path,
+                                                  ll_call_identity(c), msg, sizeof msg);
+        if (code != GRPC_STATUS_OK) {
+            ll_call_fail(c, code, "%s", msg);
+            return;
+        }
+    }
     c->method->fn(c, GRPC_SLICE_START_PTR(c->req), GRPC_SLICE_LENGTH(c->req),
                   c->method->svc);
 }
@@ -362,6 +376,32 @@ void ll_call_set_data(ll_call_t *c, void *data, void (*free_fn)(void *))
     c->data_free = free_fn;
 }
 
+const char *ll_call_identity(ll_call_t *c)
+{
+    /* Only handlers and the authorizer of this call ask, never at once. */
+    if (!c->identity_done) {
+        grpc_auth_context *ctx = grpc_call_auth_context(c->call);
+        c->identity_done = 1;
+        if (ctx) {
+            /* Only a verified peer has an identity at all. */
+            if (grpc_auth_context_peer_is_authenticated(ctx)) {
+                grpc_auth_property_iterator it = grpc_auth_context_find_properties_by_name(
+                    ctx, GRPC_X509_CN_PROPERTY_NAME);
+                const grpc_auth_property *p = grpc_auth_property_iterator_next(&it);
+                if (p && p->value_length > 0 && p->value_length <= 128) {
+                    c->identity = malloc(p->value_length + 1);
+                    if (c->identity) {
+                        memcpy(c->identity, p->value, p->value_length);
+                        c->identity[p->value_length] = 0;
+                    }
+                }
+            }
+            grpc_auth_context_release(ctx);
+        }
+    }
+    return c->identity;
+}
+
 const char *ll_call_peer(ll_call_t *c)
 {
     if (!c->peer)
@@ -405,6 +445,8 @@ int ll_server_create(const ll_server_config_t *cfg, ll_server_t **out)
     srv->nthreads = cfg->threads ? cfg->threads : 4;
     srv->listen = strdup(cfg->listen);
     srv->creds = cfg->creds;
+    srv->authorize = cfg->authorize;
+    srv->authorize_ctx = cfg->authorize_ctx;
     pthread_mutex_init(&srv->lock, NULL);
     pthread_cond_init(&srv->cond, NULL);
     srv->shutdown_tag.fn = on_shutdown;

@@ -29,11 +29,20 @@ typedef struct ll_call ll_call_t;
 typedef void (*ll_handler_fn)(ll_call_t *call, const uint8_t *req, size_t len,
                               void *svc);
 
+/* Decides whether identity (the verified client certificate's common name,
+ * or NULL on a plaintext listener) may call method path. Returns
+ * GRPC_STATUS_OK, or a status with a message in msg[cap]. Runs on a queue
+ * thread before the handler; must not block for long. */
+typedef grpc_status_code (*ll_authorize_fn)(void *ctx, const char *path, const char *identity,
+                                            char *msg, size_t cap);
+
 typedef struct ll_server_config {
     const char *listen;       /* "127.0.0.1:7600"; port 0 picks a free one */
     grpc_server_credentials *creds; /* taken; NULL means insecure */
     unsigned threads;         /* completion-queue threads; 0 means 4 */
     int max_message;          /* max receive message bytes; 0 means 1 MiB */
+    ll_authorize_fn authorize; /* optional: checked before every handler */
+    void *authorize_ctx;
 } ll_server_config_t;
 
 /* Creates (does not start) a server. Caller owns *out (ll_server_destroy). */
@@ -84,6 +93,10 @@ void ll_call_on_cancel(ll_call_t *call, void (*on_cancel)(ll_call_t *, void *),
 /* Attaches data to the call; free_fn(data) runs when the call is freed,
  * after every callback that could still see it. */
 void ll_call_set_data(ll_call_t *call, void *data, void (*free_fn)(void *));
+
+/* Common name of the client certificate the TLS layer verified, or NULL
+ * (plaintext, or no certificate). Owned by the call. */
+const char *ll_call_identity(ll_call_t *call);
 
 /* Peer address text (owned by the call). */
 const char *ll_call_peer(ll_call_t *call);

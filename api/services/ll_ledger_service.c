@@ -97,7 +97,7 @@ static void do_append(ll_call_t *call, const uint8_t *req, size_t len, void *arg
                      "AppendRequest is malformed or has no envelope");
         return;
     }
-    ll_ledger_submit(svc->lg, env, env_len, append_done, call);
+    ll_ledger_submit_as(svc->lg, env, env_len, ll_call_identity(call), append_done, call);
 }
 
 /* ---- GetEntry / ListEntries ---- */
