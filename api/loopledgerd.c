@@ -4,7 +4,10 @@
  *   loopledgerd [serve] [--data DIR] [--listen HOST:PORT] [--admin-pub FILE]
  *               [--admin-id ID] [--origin NAME] [--threads N]
  *               [--max-message BYTES] [--port-file FILE]
+ *               [--map-size BYTES] [--map-max BYTES]
  *   loopledgerd verifier-key [--data DIR]
+ *   loopledgerd verify [--data DIR] [--threads N]
+ *   loopledgerd backup [--data DIR] --to DIR
  *
  * A data directory holds the LMDB environment and the server's two Ed25519
  * keys (mode 0600): note.key signs checkpoints, actor.key signs the
@@ -13,8 +16,16 @@
  *
  * SIGTERM/SIGINT: stop accepting calls, end Watch streams, let in-flight
  * calls finish (appends are answered once durable), then exit 0.
+ *
+ * verify audits a data directory offline (ll_audit.h): every leaf,
+ * signature and tree node, and the last signed checkpoint; it names the
+ * first damaged sequence number and exits 1 if anything is wrong. backup
+ * copies a (possibly live) ledger with compaction, plus its keys, into a
+ * new directory that `serve --data` accepts as is. Both work beside a
+ * running server: LMDB coordinates processes through its lock file.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -29,6 +40,7 @@
 #include <grpc/grpc_security.h>
 #include <openssl/crypto.h>
 
+#include "ll_audit.h"
 #include "ll_crypto.h"
 #include "ll_drift.h"
 #include "ll_err.h"
@@ -45,8 +57,10 @@ typedef struct opts {
     const char *admin_id;
     const char *origin;
     const char *port_file;
+    const char *to;
     unsigned threads;
     int max_message;
+    size_t map_size, map_max;
     ll_drift_config_t drift;
     const char *tls_cert, *tls_key, *tls_ca;
     int plaintext;
@@ -73,6 +87,8 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: loopledgerd [serve] [options]\n"
             "       loopledgerd verifier-key [--data DIR]\n"
+            "       loopledgerd verify [--data DIR] [--threads N]\n"
+            "       loopledgerd backup [--data DIR] --to NEWDIR\n"
             "options:\n"
             "  --data DIR          data directory (default ./var/ledger)\n"
             "  --listen HOST:PORT  listen address (default 127.0.0.1:7600; port 0 = any free)\n"
@@ -82,6 +98,8 @@ static void usage(FILE *f)
             "  --threads N         completion-queue threads (default 4)\n"
             "  --max-message N     largest accepted request in bytes (default 1048576)\n"
             "  --port-file FILE    write the bound port there once serving\n"
+            "  --map-size N[KMG]   initial LMDB map size (default 16G; grows when full)\n"
+            "  --map-max N[KMG]    largest map size (default: limited by the disk only)\n"
             "  --tls-cert FILE     server certificate chain (PEM); with --tls-key and --tls-ca\n"
             "                      serves mTLS: clients need a certificate from that CA whose\n"
             "                      common name is a registered actor\n"
@@ -90,7 +108,27 @@ static void usage(FILE *f)
             "  --plaintext         serve without TLS (loopback addresses only)\n"
             "  --drift-baseline N  drift detector: baseline window in points (default 7)\n"
             "  --drift-recent N    drift detector: points that must all be low (default 3)\n"
-            "  --drift-threshold F drift detector: relative decline, 0..1 (default 0.10)\n");
+            "  --drift-threshold F drift detector: relative decline, 0..1 (default 0.10)\n"
+            "verify: audits every entry, signature and tree node; names the first damaged\n"
+            "  entry; --threads is the number of verifying threads (default: all CPUs).\n"
+            "backup: online copy with compaction (and the server keys) into NEWDIR.\n");
+}
+
+/* "64M" -> bytes; 0 on a malformed value. */
+static size_t parse_size(const char *v)
+{
+    char *end;
+    unsigned long long n = strtoull(v, &end, 10);
+    int shift = 0;
+    switch (*end) {
+    case 'k': case 'K': shift = 10; end++; break;
+    case 'm': case 'M': shift = 20; end++; break;
+    case 'g': case 'G': shift = 30; end++; break;
+    default: break;
+    }
+    if (*end || end == v || n > (SIZE_MAX >> shift))
+        return 0;
+    return (size_t)(n << shift);
 }
 
 static int parse_opts(int argc, char **argv, opts_t *o)
@@ -128,16 +166,28 @@ static int parse_opts(int argc, char **argv, opts_t *o)
         else if (!strcmp(a, "--port-file")) o->port_file = v;
         else if (!strcmp(a, "--threads")) o->threads = (unsigned)atoi(v);
         else if (!strcmp(a, "--max-message")) o->max_message = atoi(v);
+        else if (!strcmp(a, "--to")) o->to = v;
         else if (!strcmp(a, "--tls-cert")) o->tls_cert = v;
         else if (!strcmp(a, "--tls-key")) o->tls_key = v;
         else if (!strcmp(a, "--tls-ca")) o->tls_ca = v;
         else if (!strcmp(a, "--drift-baseline")) o->drift.baseline = (unsigned)atoi(v);
         else if (!strcmp(a, "--drift-recent")) o->drift.recent = (unsigned)atoi(v);
         else if (!strcmp(a, "--drift-threshold")) o->drift.threshold = atof(v);
-        else {
+        else if (!strcmp(a, "--map-size") || !strcmp(a, "--map-max")) {
+            size_t n = parse_size(v);
+            if (!n) {
+                fprintf(stderr, "loopledgerd: bad size for %s: %s\n", a, v);
+                return -1;
+            }
+            *(a[6] == 's' ? &o->map_size : &o->map_max) = n;
+        } else {
             fprintf(stderr, "loopledgerd: unknown option %s\n", a);
             return -1;
         }
+    }
+    if (o->map_max && o->map_size > o->map_max) {
+        fprintf(stderr, "loopledgerd: --map-size is larger than --map-max\n");
+        return -1;
     }
     if (o->max_message < 0 || o->threads > 64) {
         fprintf(stderr, "loopledgerd: bad --max-message or --threads\n");
@@ -258,6 +308,136 @@ static int write_port_file(const char *path, int port)
     return rename(tmp, path);
 }
 
+static int has_ledger(const char *dir)
+{
+    char p[4096];
+    snprintf(p, sizeof p, "%s/data.mdb", dir);
+    if (access(p, F_OK)) {
+        logf_("%s holds no ledger", dir);
+        return 0;
+    }
+    return 1;
+}
+
+/* loopledgerd verify: exit 0 intact, 1 damaged, 2 could not audit. */
+static int cmd_verify(const opts_t *o)
+{
+    char path[4096];
+    ll_key_t *note_key = NULL;
+    ll_store_t *st = NULL;
+    ll_audit_report_t rep;
+    uint8_t pub[LL_PUBKEY_LEN];
+    int rc = 2, err;
+    if (!has_ledger(o->data))
+        return 2;
+    snprintf(path, sizeof path, "%s/note.key", o->data);
+    if ((err = ll_key_load(path, &note_key))) {
+        logf_("reading the checkpoint key %s: %s", path, ll_strerror(err));
+        goto out;
+    }
+    ll_key_public(note_key, pub);
+    if ((err = ll_store_open(o->data, NULL, &st))) {
+        logf_("opening store %s: %s (%s)", o->data, ll_strerror(err), ll_store_last_error());
+        goto out;
+    }
+    if ((err = ll_audit_run(st, pub, o->threads, &rep))) {
+        logf_("audit could not run: %s (%s)", ll_strerror(err), ll_store_last_error());
+        goto out;
+    }
+    printf("entries %" PRIu64 " (%" PRIu64 " bytes), signatures verified %" PRIu64
+           ", tree nodes checked %" PRIu64 ", signed checkpoint size %" PRIu64 ", %.2f s\n",
+           rep.size, rep.leaf_bytes, rep.signatures, rep.nodes, rep.cp_size, rep.seconds);
+    if (!rep.damaged) {
+        printf("OK: every entry, signature and tree node verifies\n");
+        rc = 0;
+    } else if (rep.first_bad_seq != LL_AUDIT_NO_SEQ) {
+        printf("DAMAGED: first damaged entry #%" PRIu64 ": %s\n", rep.first_bad_seq, rep.what);
+        rc = 1;
+    } else {
+        printf("DAMAGED: %s\n", rep.what);
+        rc = 1;
+    }
+out:
+    ll_store_close(st);
+    ll_key_free(note_key);
+    return rc;
+}
+
+static int copy_file(const char *from, const char *to)
+{
+    FILE *in = fopen(from, "rb"), *out = NULL;
+    char buf[4096];
+    size_t n;
+    int rc = -1;
+    if (!in)
+        return -1;
+    int fd = open(to, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (fd < 0 || !(out = fdopen(fd, "wb")))
+        goto done;
+    fd = -1;
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+        if (fwrite(buf, 1, n, out) != n)
+            goto done;
+    rc = ferror(in) ? -1 : 0;
+done:
+    if (fd >= 0)
+        close(fd);
+    if (out && (fflush(out) || fsync(fileno(out)) || fclose(out)))
+        rc = -1;
+    fclose(in);
+    return rc;
+}
+
+/* loopledgerd backup: a consistent, compacted copy while the server runs
+ * (LMDB's copy reads one snapshot), plus the keys that make it a ledger. */
+static int cmd_backup(const opts_t *o)
+{
+    ll_store_t *st = NULL;
+    struct timespec t0, t1;
+    struct stat sb;
+    char a[4096], b[4096];
+    int rc = 1, err;
+    if (!o->to) {
+        logf_("backup needs --to NEWDIR");
+        return 2;
+    }
+    if (!has_ledger(o->data))
+        return 1;
+    if (mkdir(o->to, 0700)) {
+        logf_("cannot create %s: %s (it must not exist yet)", o->to, strerror(errno));
+        return 1;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    if ((err = ll_store_open(o->data, NULL, &st))) {
+        logf_("opening store %s: %s (%s)", o->data, ll_strerror(err), ll_store_last_error());
+        goto out;
+    }
+    uint64_t size = ll_store_committed_size(st);
+    if ((err = ll_store_backup(st, o->to))) {
+        logf_("backup to %s: %s (%s)", o->to, ll_strerror(err), ll_store_last_error());
+        goto out;
+    }
+    for (int i = 0; i < 2; i++) {
+        const char *k = i ? "actor.key" : "note.key";
+        snprintf(a, sizeof a, "%s/%s", o->data, k);
+        snprintf(b, sizeof b, "%s/%s", o->to, k);
+        if (copy_file(a, b)) {
+            logf_("copying %s: %s", a, strerror(errno));
+            goto out;
+        }
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    snprintf(b, sizeof b, "%s/data.mdb", o->to);
+    stat(b, &sb);
+    printf("backup of %s: at least %" PRIu64 " entries, data.mdb %lld bytes, %.2f s -> %s\n",
+           o->data, size, (long long)sb.st_size,
+           (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9, o->to);
+    rc = 0;
+out:
+    ll_store_close(st);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     opts_t o;
@@ -276,11 +456,15 @@ int main(int argc, char **argv)
         return 2;
     }
     if (strcmp(o.cmd, "serve") && strcmp(o.cmd, "verifier-key")) {
+    umask(077);
+    if (!strcmp(o.cmd, "verify"))
+        return cmd_verify(&o);
+    if (!strcmp(o.cmd, "backup"))
+        return cmd_backup(&o);
         fprintf(stderr, "loopledgerd: unknown command %s\n", o.cmd);
         usage(stderr);
         return 2;
     }
-    umask(077);
     if (!strcmp(o.cmd, "verifier-key")) {
         /* Reading the key must never create a ledger (with a random origin)
          * behind the operator's back. */
@@ -300,7 +484,8 @@ int main(int argc, char **argv)
         logf_("server keys in %s: %s", o.data, ll_strerror(err));
         goto out;
     }
-    if ((err = ll_store_open(o.data, NULL, &st))) {
+    ll_store_config_t stc = {.map_size = o.map_size, .map_max = o.map_max};
+    if ((err = ll_store_open(o.data, &stc, &st))) {
         logf_("opening store %s: %s (%s)", o.data, ll_strerror(err), ll_store_last_error());
         goto out;
     }
@@ -347,6 +532,9 @@ int main(int argc, char **argv)
         logf_("created ledger %s with admin \"%s\"", ll_ledger_origin(lg), o.admin_id);
     }
     grpc_server_credentials *creds = NULL;
+    if (ll_ledger_damage(lg))
+        logf_("REFUSING WRITES (reads continue): %s; run `loopledgerd verify --data %s`",
+              ll_ledger_damage(lg), o.data);
     int tls = o.tls_cert || o.tls_key || o.tls_ca;
     if (tls && o.plaintext) {
         logf_("--plaintext and --tls-* exclude each other");

@@ -16,11 +16,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
+#include <time.h>
 
 #include "ll_err.h"
 
 #define LL_DEFAULT_MAP (16ULL << 30)
 #define LL_DEFAULT_READERS 1024
+#define LL_GROW_MIN_STEP (64ULL << 20)
+#define LL_GROW_MIN_FREE (16ULL << 20)
+#define LL_GROW_WAIT_NS (2000000000LL)
 
 struct ll_store {
     MDB_env *env;
@@ -31,6 +36,14 @@ struct ll_store {
     ll_merkle_frontier_t frontier;
     int64_t last_time;
     _Atomic uint64_t size;
+    /* The remap gate (see ll_store.h): open top-level transactions, and
+     * whether a grow is waiting for them to end. */
+    _Atomic int active;
+    _Atomic int growing;
+    pthread_mutex_t gate_lock;
+    pthread_cond_t gate_open;
+    size_t map_max;
+    char *dir;
 };
 
 struct ll_txn {
@@ -44,6 +57,9 @@ struct ll_txn {
 };
 
 static _Thread_local char store_err[160];
+/* Whether this thread's last "full" error was the map limit (curable by
+ * ll_store_grow) rather than a full disk or an oversized transaction. */
+static _Thread_local int store_map_full;
 
 static const char *const table_names[LL_TBL__COUNT] = {
     [LL_TBL_META] = "meta",
@@ -58,6 +74,8 @@ static int map_err(int rc, const char *what)
     if (rc == 0)
         return LL_OK;
     snprintf(store_err, sizeof store_err, "%s: %s", what, mdb_strerror(rc));
+    if (rc == MDB_MAP_FULL || rc == ENOSPC || rc == MDB_TXN_FULL)
+        store_map_full = rc == MDB_MAP_FULL;
     switch (rc) {
     case MDB_NOTFOUND: return LL_ERR_NOT_FOUND;
     case MDB_MAP_FULL:
@@ -125,7 +143,15 @@ int ll_store_open(const char *dir, const ll_store_config_t *cfg,
     if (!st)
         return LL_ERR_NOMEM;
     pthread_mutex_init(&st->lock, NULL);
+    pthread_mutex_init(&st->gate_lock, NULL);
+    pthread_cond_init(&st->gate_open, NULL);
     size_t map = cfg && cfg->map_size ? cfg->map_size : LL_DEFAULT_MAP;
+    map = (map + 4095) & ~(size_t)4095;
+    st->map_max = cfg ? cfg->map_max : 0;
+    if (!(st->dir = strdup(dir))) {
+        err = LL_ERR_NOMEM;
+        goto fail;
+    }
     unsigned readers = cfg && cfg->max_readers ? cfg->max_readers : LL_DEFAULT_READERS;
 
     if ((rc = mdb_env_create(&st->env))) {
@@ -184,6 +210,9 @@ fail:
     if (st->env)
         mdb_env_close(st->env);
     pthread_mutex_destroy(&st->lock);
+    pthread_mutex_destroy(&st->gate_lock);
+    pthread_cond_destroy(&st->gate_open);
+    free(st->dir);
     free(st);
     return err;
 }
@@ -194,12 +223,43 @@ void ll_store_close(ll_store_t *st)
         return;
     mdb_env_close(st->env);
     pthread_mutex_destroy(&st->lock);
+    pthread_mutex_destroy(&st->gate_lock);
+    pthread_cond_destroy(&st->gate_open);
+    free(st->dir);
     free(st);
 }
 
 uint64_t ll_store_committed_size(ll_store_t *st)
 {
     return atomic_load(&st->size);
+}
+
+/* Top-level transactions pass the remap gate; children ride on their
+ * parent's passage. The fast path is one atomic add and one load. */
+static void gate_enter(ll_store_t *st)
+{
+    for (;;) {
+        atomic_fetch_add(&st->active, 1);
+        if (!atomic_load(&st->growing))
+            return;
+        atomic_fetch_sub(&st->active, 1);
+        pthread_mutex_lock(&st->gate_lock);
+        while (atomic_load(&st->growing))
+            pthread_cond_wait(&st->gate_open, &st->gate_lock);
+        pthread_mutex_unlock(&st->gate_lock);
+    }
+}
+
+static void gate_leave(ll_store_t *st)
+{
+    atomic_fetch_sub(&st->active, 1);
+}
+
+static void txn_free(ll_txn_t *t)
+{
+    if (!t->parent)
+        gate_leave(t->st);
+    free(t);
 }
 
 static int begin(ll_store_t *st, ll_txn_t *parent, int write, ll_txn_t **out)
@@ -210,10 +270,12 @@ static int begin(ll_store_t *st, ll_txn_t *parent, int write, ll_txn_t **out)
     t->st = st;
     t->parent = parent;
     t->write = write;
+    if (!parent)
+        gate_enter(st);
     int rc = mdb_txn_begin(st->env, parent ? parent->txn : NULL,
                            write ? 0 : MDB_RDONLY, &t->txn);
     if (rc) {
-        free(t);
+        txn_free(t);
         return map_err(rc, "begin transaction");
     }
     if (parent) {
@@ -258,6 +320,7 @@ int ll_store_commit(ll_txn_t *txn)
             txn->parent->frontier = txn->frontier;
             txn->parent->last_time = txn->last_time;
         } else {
+            store_map_full = 0; /* the map had room after all */
             pthread_mutex_lock(&st->lock);
             st->frontier = txn->frontier;
             st->last_time = txn->last_time;
@@ -265,7 +328,7 @@ int ll_store_commit(ll_txn_t *txn)
             atomic_store(&st->size, txn->frontier.size);
         }
     }
-    free(txn);
+    txn_free(txn);
     return err;
 }
 
@@ -274,7 +337,7 @@ void ll_store_abort(ll_txn_t *txn)
     if (!txn)
         return;
     mdb_txn_abort(txn->txn);
-    free(txn);
+    txn_free(txn);
 }
 
 uint64_t ll_store_size(ll_txn_t *txn)
@@ -405,6 +468,79 @@ int ll_store_put(ll_txn_t *txn, enum ll_table tbl, const void *key, size_t klen,
     return map_err(mdb_put(txn->txn, txn->st->aux[tbl], &k, &v, 0), "write table");
 }
 
+size_t ll_store_map_size(ll_store_t *st)
+{
+    MDB_envinfo info;
+    if (mdb_env_info(st->env, &info))
+        return 0;
+    return info.me_mapsize;
+}
+
+static int64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int ll_store_grow(ll_store_t *st, size_t *new_size)
+{
+    size_t cur = ll_store_map_size(st);
+    struct statvfs fs;
+    int err = LL_OK;
+    if (!store_map_full) {
+        snprintf(store_err, sizeof store_err, "the disk or transaction is full, not the map");
+        return LL_ERR_FULL;
+    }
+    if (st->map_max && cur >= st->map_max) {
+        snprintf(store_err, sizeof store_err, "map is at its maximum of %zu bytes", st->map_max);
+        return LL_ERR_FULL;
+    }
+    /* The map is sparse, so growing costs no disk by itself; but on a full
+     * disk the next commit would fail anyway, so say so now. */
+    if (statvfs(st->dir, &fs) == 0 &&
+        (unsigned long long)fs.f_bavail * fs.f_frsize < LL_GROW_MIN_FREE) {
+        snprintf(store_err, sizeof store_err, "map full and less than %llu MiB free on disk",
+                 LL_GROW_MIN_FREE >> 20);
+        return LL_ERR_FULL;
+    }
+    size_t next = cur < LL_GROW_MIN_STEP ? cur + LL_GROW_MIN_STEP : cur * 2;
+    if (st->map_max && next > st->map_max)
+        next = st->map_max;
+
+    pthread_mutex_lock(&st->gate_lock);
+    atomic_store(&st->growing, 1);
+    pthread_mutex_unlock(&st->gate_lock);
+    /* Readers are short (one RPC); a transaction that outlives the wait
+     * (e.g. a thread that nests two) makes us give up instead of deadlock. */
+    int64_t deadline = mono_ns() + LL_GROW_WAIT_NS;
+    while (atomic_load(&st->active) > 0) {
+        if (mono_ns() > deadline) {
+            snprintf(store_err, sizeof store_err,
+                     "map full: open transactions did not end, could not grow");
+            err = LL_ERR_FULL;
+            goto out;
+        }
+        struct timespec nap = {0, 100000};
+        nanosleep(&nap, NULL);
+    }
+    int rc = mdb_env_set_mapsize(st->env, next);
+    if (rc) {
+        err = map_err(rc, "grow map");
+        store_map_full = 0;
+        goto out;
+    }
+    store_map_full = 0;
+    if (new_size)
+        *new_size = ll_store_map_size(st);
+out:
+    pthread_mutex_lock(&st->gate_lock);
+    atomic_store(&st->growing, 0);
+    pthread_cond_broadcast(&st->gate_open);
+    pthread_mutex_unlock(&st->gate_lock);
+    return err;
+}
+
 int ll_store_del(ll_txn_t *txn, enum ll_table tbl, const void *key, size_t klen)
 {
     if ((unsigned)tbl >= LL_TBL__COUNT || !txn->write)
@@ -480,5 +616,10 @@ int ll_store_scan(ll_txn_t *txn, enum ll_table tbl, const void *prefix,
 
 int ll_store_backup(ll_store_t *st, const char *dst_dir)
 {
-    return map_err(mdb_env_copy2(st->env, dst_dir, MDB_CP_COMPACT), "backup");
+    /* The copy reads through its own LMDB transaction: it must pass the
+     * remap gate like any other. */
+    gate_enter(st);
+    int err = map_err(mdb_env_copy2(st->env, dst_dir, MDB_CP_COMPACT), "backup");
+    gate_leave(st);
+    return err;
 }

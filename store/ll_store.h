@@ -20,6 +20,15 @@
  * Durability: the environment is opened without MDB_NOSYNC, so
  * ll_store_commit() returns LL_OK only once the data is on disk.
  *
+ * Map size: LMDB's map is a fixed-size window that bounds the database.
+ * When a write fails with the map full, the writer aborts its transaction,
+ * calls ll_store_grow() and retries. Growing remaps the file, which LMDB
+ * allows only while no transaction of this process is open, so every
+ * transaction passes a gate (an atomic count of open transactions and a
+ * "growing" flag): ll_store_grow() closes the gate, waits (bounded) for
+ * open transactions to end, remaps, and reopens it. Transactions begun
+ * meanwhile wait at the gate; nothing is torn down under a reader.
+ *
  * Threads: ll_store_t is shared by all threads. A transaction belongs to
  * one thread at a time. Only one write transaction exists at once (LMDB
  * serialises them; loopledger has a single writer thread anyway).
@@ -48,8 +57,12 @@ enum ll_table {
 };
 
 typedef struct ll_store_config {
-    /* LMDB map size in bytes; 0 means 16 GiB (sparse: costs no disk). */
+    /* Initial LMDB map size in bytes; 0 means 16 GiB (sparse: costs no
+     * disk). An existing, larger environment keeps its size. */
     size_t map_size;
+    /* Largest size ll_store_grow() may reach; 0 means no limit but the
+     * disk's. Set it equal to map_size to forbid growth. */
+    size_t map_max;
     /* Maximum concurrent read transactions; 0 means 1024. */
     unsigned max_readers;
 } ll_store_config_t;
@@ -118,6 +131,19 @@ int ll_store_get(ll_txn_t *txn, enum ll_table tbl, const void *key,
                  size_t klen, const uint8_t **val, size_t *vlen);
 int ll_store_put(ll_txn_t *txn, enum ll_table tbl, const void *key,
                  size_t klen, const void *val, size_t vlen);
+
+/* Grows the map after a write failed with LL_ERR_FULL. The calling thread
+ * must hold no transaction. Doubles the map (at least +64 MiB), capped at
+ * map_max. LL_ERR_FULL (and nothing changes) when this thread has not
+ * hit the map limit since its last successful commit (a full disk or an
+ * oversized transaction is not cured by a bigger map),
+ * when the map is already at map_max, when the file system has less than
+ * 16 MiB free, or when open transactions do not end within 2 s. On LL_OK
+ * *new_size (may be NULL) receives the new map size in bytes. */
+int ll_store_grow(ll_store_t *st, size_t *new_size);
+
+/* Current map size in bytes. */
+size_t ll_store_map_size(ll_store_t *st);
 
 /* Deletes key from an auxiliary table; LL_OK also when it was absent. */
 int ll_store_del(ll_txn_t *txn, enum ll_table tbl, const void *key,

@@ -341,6 +341,17 @@ static int revoke_key(ll_txn_t *txn, const uint8_t keyid[LL_HASH_LEN], int64_t a
     return ll_store_put(txn, LL_TBL_KEYS, keyid, LL_HASH_LEN, rec, n);
 }
 
+/* Revokes a replaced key at t, unless it was revoked earlier already (a
+ * backdated revocation must not be moved later). */
+static int revoke_old(ll_txn_t *txn, const uint8_t keyid[LL_HASH_LEN], int64_t t)
+{
+    keyrec_t k;
+    int err = get_key(txn, keyid, &k);
+    if (err)
+        return err;
+    return k.revoked_at && k.revoked_at <= t ? LL_OK : revoke_key(txn, keyid, t);
+}
+
 /* Key rotation, revocation and role grants: the subject must exist, and
  * the author must be an admin or (key changes only) the subject itself. */
 static int apply_governance(ll_txn_t *txn, const ll_entry_t *e, uint64_t seq, int64_t t,
@@ -381,7 +392,7 @@ static int apply_governance(ll_txn_t *txn, const ll_entry_t *e, uint64_t seq, in
         memcpy(krec + KEYREC_FIXED, subject, alen);
         /* The old key stops signing now; what it signed stays valid. */
         if ((err = ll_store_put(txn, LL_TBL_KEYS, keyid, LL_HASH_LEN, krec, KEYREC_FIXED + alen)) ||
-            (err = revoke_key(txn, old, t)) || (err = update_actor(txn, subject, NULL, keyid)))
+            (err = revoke_old(txn, old, t)) || (err = update_actor(txn, subject, NULL, keyid)))
             goto store_fail;
         return LL_OK;
     }

@@ -16,6 +16,15 @@
  *
  * Checkpoints are C2SP signed notes over "<origin>\n<size>\n<root>\n",
  * signed with the server's note key, whose verifier key clients pin.
+ * The latest one handed out is persisted (meta LL_AUDIT_CP_KEY) in the next
+ * commit; at open the stored tree is checked against it, and on mismatch
+ * the ledger refuses appends and new checkpoints (LL_ERR_CORRUPT, reads go
+ * on): it never builds on, or signs, a tree that contradicts its own
+ * signature.
+ *
+ * Space. A batch that runs out of map is rolled back whole, the map grows
+ * (ll_store_grow) and the batch is retried; entries that still do not fit
+ * get LL_ERR_FULL and nothing of them is written.
  */
 #ifndef LL_LEDGER_H
 #define LL_LEDGER_H
@@ -113,6 +122,12 @@ ll_store_t *ll_ledger_store(ll_ledger_t *lg);
 
 /* The ledger's origin (NUL-terminated, static for the ledger's life). */
 const char *ll_ledger_origin(ll_ledger_t *lg);
+
+/* Why the ledger refuses writes, or NULL when it accepts them. Set at open
+ * when the stored tree disagrees with the last signed checkpoint persisted
+ * with it (see ll_audit.h); reads keep working. Static for the ledger's
+ * life. */
+const char *ll_ledger_damage(ll_ledger_t *lg);
 
 /* Server verifier key "<origin>+<hash>+<base64>" into out[cap]. */
 int ll_ledger_verifier_key(ll_ledger_t *lg, char *out, size_t cap);

@@ -15,6 +15,7 @@
 
 #include "ll_crypto.h"
 #include "ll_err.h"
+#include "ll_gov.h"
 #include "ll_loop.h"
 
 #define FAIL(code, ...)                  \
@@ -119,6 +120,7 @@ int ll_query_ref(ll_txn_t *txn, ll_arena_t *a, uint64_t seq, Loopledger__V1__Ent
         r->superseded = 1;
         r->superseded_by = by;
     }
+    r->status = (Loopledger__V1__ApprovalStatus)ll_gov_status(txn, seq);
     if (a->failed)
         return LL_ERR_NOMEM;
     *out = r;

@@ -19,6 +19,7 @@
 
 #include "ll_entry.h"
 #include "ll_err.h"
+#include "ll_gov.h"
 #include "ll_nodecache.h"
 #include "ll_query.h"
 #include "ll_services.h"
@@ -132,6 +133,7 @@ static void do_get_entry(ll_call_t *call, const uint8_t *req, size_t len, void *
     resp.leaf.data = (uint8_t *)leaf;
     resp.leaf.len = leaf_len;
     ll_ledger_signer_key_seq(txn, r->seq, &resp.signer_key_seq);
+    resp.status = (Loopledger__V1__ApprovalStatus)ll_gov_status(txn, r->seq);
     PACK_REPLY(call, get_entry_response, &resp);
 out:
     ll_store_abort(txn);

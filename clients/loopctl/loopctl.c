@@ -367,11 +367,12 @@ static int registered_key(uint64_t seq, const char *keyid, uint8_t pub[LL_PUBKEY
 
 static int cmd_verify(int argc, char **argv)
 {
-    const char *vkey = NULL, *state = NULL;
+    const char *vkey = NULL, *state = NULL, *audit = NULL;
     uint64_t seqs[256];
     size_t nseq = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--vkey") && i + 1 < argc) vkey = argv[++i];
+        else if (!strcmp(argv[i], "--audit") && i + 1 < argc) audit = argv[++i];
         else if (!strcmp(argv[i], "--state") && i + 1 < argc) state = argv[++i];
         else if (argv[i][0] != '-' && nseq < 256) seqs[nseq++] = lc_parse_u64(argv[i], "SEQ");
         else lc_die("verify: unexpected argument %s", argv[i]);
@@ -380,6 +381,8 @@ static int cmd_verify(int argc, char **argv)
         vkey = getenv("LOOPLEDGER_VKEY");
     if (!vkey)
         lc_die("verify: --vkey VERIFIER_KEY (from `loopledgerd verifier-key`) is required");
+    if (audit)
+        return lc_cmd_verify_audit(audit, vkey); /* offline: no server needed */
     char name[LL_NOTE_MAX_NAME + 1];
     uint8_t spub[LL_PUBKEY_LEN];
     if (ll_note_parse_verifier_key(vkey, name, sizeof name, spub))
@@ -550,7 +553,8 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: loopctl [--server HOST:PORT] [--json] [--timeout MS]\n"
-            "               [--tls-ca CA.crt --tls-cert ME.crt --tls-key ME.key] COMMAND [ARGS]\n"
+            "               [--tls-ca CA.crt --tls-cert ME.crt --tls-key ME.key]\n"
+            "               [--save-request FILE] COMMAND [ARGS]\n"
             "commands:\n"
             "  keygen OUT                       new Ed25519 key pair: OUT (0600), OUT.pub\n"
             "  append --key KEY FILE.json       sign an entry (JSON) and append it\n"
@@ -570,9 +574,20 @@ static void usage(FILE *f)
             "                                   linked entries around SEQ (default back 5)\n"
             "  open-loops [--initiative ID] [--kind finding|hypothesis|experiment|alert]\n"
             "                                   loops left open across initiatives\n"
+            "  resubmit FILE                    send a request saved by --save-request again\n"
+            "                                   (idempotent: the original seq is returned)\n"
+            "  decisions [--initiative I] [--approver A] [--level L] [--outcome O]\n"
+            "            [--since T] [--until T] [--hops N]\n"
+            "                                   decision history with the evidence behind it\n"
+            "  pending [--initiative I]         entries waiting for human approval\n"
+            "  actor ID                         an actor's roles, keys and governance history\n"
+            "  export-audit --out FILE [--size N]\n"
+            "                                   every entry with its inclusion proof against one\n"
+            "                                   signed checkpoint, for offline verification\n"
             "  checkpoint [--size N]            signed checkpoint (C2SP signed note)\n"
             "  prove SEQ [--size N]             inclusion proof\n"
             "  prove --consistency OLD [NEW]    consistency proof\n"
+            "  verify --vkey VKEY --audit FILE  offline audit of an export-audit file\n"
             "  verify --vkey VKEY [--state FILE] [SEQ...]\n"
             "                                   audit: checkpoint signature, consistency with\n"
             "                                   the checkpoint remembered in FILE, and each\n"
@@ -595,6 +610,7 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--server") && i + 1 < argc) lc_opts.server = argv[++i];
         else if (!strcmp(argv[i], "--timeout") && i + 1 < argc) lc_opts.timeout_ms = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--tls-ca") && i + 1 < argc) lc_opts.ca = argv[++i];
+        else if (!strcmp(argv[i], "--save-request") && i + 1 < argc) lc_opts.save_request = argv[++i];
         else if (!strcmp(argv[i], "--tls-cert") && i + 1 < argc) lc_opts.cert = argv[++i];
         else if (!strcmp(argv[i], "--tls-key") && i + 1 < argc) lc_opts.key = argv[++i];
         else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
@@ -617,6 +633,8 @@ int main(int argc, char **argv)
         {"list", cmd_list}, {"checkpoint", cmd_checkpoint}, {"prove", cmd_prove},
         {"verify", cmd_verify}, {"watch", cmd_watch}, {"health", cmd_health},
         {"state", lc_cmd_state}, {"lineage", lc_cmd_lineage}, {"open-loops", lc_cmd_open_loops},
+        {"decisions", lc_cmd_decisions}, {"pending", lc_cmd_pending}, {"actor", lc_cmd_actor},
+        {"export-audit", lc_cmd_export_audit}, {"resubmit", lc_cmd_resubmit},
     };
     int rc = -1;
     for (size_t k = 0; k < sizeof cmds / sizeof cmds[0]; k++)

@@ -26,6 +26,8 @@ typedef struct lc_opts {
     int timeout_ms;
     /* mTLS (all three, or none for plaintext loopback) */
     const char *ca, *cert, *key;
+    /* Append: also write the AppendRequest bytes here (for resubmit). */
+    const char *save_request;
 } lc_opts_t;
 
 extern lc_opts_t lc_opts;
@@ -98,6 +100,8 @@ int lc_print_leaf(const uint8_t *leaf, size_t len, ll_jw_t *jw, int full,
  * (label names the kind for humans). Exits on any failure. */
 void lc_append_body(const Loopledger__V1__EntryBody *body, const char *keyfile);
 int lc_cmd_append(int argc, char **argv);
+/* Sends a saved AppendRequest again: idempotent (the original seq). */
+int lc_cmd_resubmit(int argc, char **argv);
 /* `loopctl KIND ...` for the domain kinds; argv[0] is the kind. */
 int lc_cmd_kind(int argc, char **argv);
 int lc_is_kind_command(const char *name);
@@ -110,5 +114,14 @@ int lc_superseded(uint64_t seq, uint64_t *by);
 int lc_cmd_state(int argc, char **argv);
 int lc_cmd_lineage(int argc, char **argv);
 int lc_cmd_open_loops(int argc, char **argv);
+
+/* ---- loopctl_gov.c ---- */
+
+int lc_cmd_decisions(int argc, char **argv);
+int lc_cmd_pending(int argc, char **argv);
+int lc_cmd_actor(int argc, char **argv);
+int lc_cmd_export_audit(int argc, char **argv);
+/* Offline audit of an export-audit file against a pinned verifier key. */
+int lc_cmd_verify_audit(const char *path, const char *vkey);
 
 #endif

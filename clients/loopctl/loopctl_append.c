@@ -57,6 +57,13 @@ void lc_append_body(const Loopledger__V1__EntryBody *body, const char *keyfile)
     loopledger__v1__append_request__pack(&req, rb);
     loopledger__v1__envelope__free_unpacked(e, NULL);
     free(env);
+    if (lc_opts.save_request) {
+        /* The exact request, for an idempotent `loopctl resubmit` after an
+         * ambiguous failure (the server answers the original seq). */
+        FILE *f = fopen(lc_opts.save_request, "wb");
+        if (!f || fwrite(rb, 1, rl, f) != rl || fclose(f))
+            lc_die("cannot write %s", lc_opts.save_request);
+    }
     ll_reply_t r;
     lc_call(SVC "Append", rb, rl, &r);
     free(rb);
@@ -259,5 +266,44 @@ int lc_cmd_kind(int argc, char **argv)
     }
     lc_append_body(body, keyfile);
     lc_body_free(body);
+    return 0;
+}
+
+int lc_cmd_resubmit(int argc, char **argv)
+{
+    size_t len;
+    ll_reply_t r;
+    char lh[65] = "";
+    if (argc != 2)
+        lc_die("usage: loopctl resubmit FILE (a request saved with --save-request)");
+    char *req = lc_read_file(argv[1], &len);
+    if (!req)
+        lc_die("cannot read %s", argv[1]);
+    lc_call(SVC "Append", (const uint8_t *)req, len, &r);
+    free(req);
+    Loopledger__V1__AppendResponse *resp =
+        loopledger__v1__append_response__unpack(NULL, r.resp_len, r.resp);
+    if (!resp)
+        lc_die("malformed AppendResponse");
+    if (resp->leaf_hash.len == LL_HASH_LEN)
+        ll_hex_encode(resp->leaf_hash.data, LL_HASH_LEN, lh);
+    if (lc_opts.json) {
+        ll_jw_t jw;
+        ll_jw_init(&jw, 0);
+        ll_jw_begin_object(&jw);
+        ll_jw_key(&jw, "seq");
+        ll_jw_uint64(&jw, resp->seq);
+        ll_jw_key(&jw, "leaf_hash");
+        ll_jw_string(&jw, lh);
+        ll_jw_key(&jw, "duplicate");
+        ll_jw_bool(&jw, resp->duplicate);
+        ll_jw_end_object(&jw);
+        lc_print_json(&jw);
+    } else {
+        printf("%s seq %" PRIu64 " (leaf hash %s)\n",
+               resp->duplicate ? "already recorded as" : "appended", resp->seq, lh);
+    }
+    loopledger__v1__append_response__free_unpacked(resp, NULL);
+    ll_reply_free(&r);
     return 0;
 }

@@ -2,8 +2,11 @@
 # Crash safety: concurrent appenders, SIGKILL at a random moment, restart.
 # Every acknowledged entry must be present with the same leaf hash, and the
 # new checkpoint must be consistent with the last one seen before the crash
-# (checked by loopctl's auditor and by Go's sumdb/tlog).
-#   ROUNDS (default 3), WRITERS (default 4)
+# (checked by loopctl's auditor and by Go's sumdb/tlog). Between the kill
+# and the restart, `loopledgerd verify` audits the data directory offline:
+# every leaf, signature and tree node, and the persisted signed checkpoint.
+#   ROUNDS (default 3: the short form in ./ops/test; ops/soak runs 20),
+#   WRITERS (default 4)
 source "$(dirname "$0")/lib.sh"
 GOVERIFY=${GOVERIFY:-$LL_BIN/tests/e2e/goverify}
 ROUNDS=${ROUNDS:-3}
@@ -36,6 +39,8 @@ for round in $(seq 1 "$ROUNDS"); do
     sleep "0.$((RANDOM % 5))"
     kill9_server
     for p in "${pids[@]}"; do wait "$p" || true; done
+    audit=$("$LOOPLEDGERD" verify --data "$T/ledger" 2>&1) ||
+        fail "offline audit after kill -9 (round $round): $audit"
 
     start_server
     lc checkpoint >"$T/after.note"

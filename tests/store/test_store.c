@@ -1,8 +1,13 @@
 /*
  * ll_store: append, read back, restart without replay, transactions that
- * roll back leave nothing behind, read snapshots are isolated.
+ * roll back leave nothing behind, read snapshots are isolated; a full map
+ * leaves nothing behind and grows (or refuses to, at its cap) without
+ * pulling the map from under an open reader; backups reopen as the same
+ * tree.
  */
+#include <pthread.h>
 #include <setjmp.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -221,6 +226,151 @@ static void test_aux_tables_round_trip(void **state)
     ll_store_abort(r);
 }
 
+/* Opens a store in a fresh dir with the given map size and cap. */
+static ll_store_t *open_small(fixture_t *f, size_t map, size_t max)
+{
+    ll_store_config_t cfg = {.map_size = map, .map_max = max};
+    ll_store_close(f->st);
+    ll_test_rmdir(f->dir);
+    ll_test_tmpdir(f->dir);
+    assert_int_equal(ll_store_open(f->dir, &cfg, &f->st), LL_OK);
+    return f->st;
+}
+
+/* Appends 4 KiB leaves, one commit each, until one does not fit; returns
+ * how many fitted. The failed transaction is aborted. */
+static uint64_t fill(ll_store_t *st)
+{
+    static uint8_t big[4096];
+    uint64_t n = 0;
+    for (;;) {
+        ll_txn_t *w;
+        uint8_t lh[LL_HASH_LEN];
+        assert_int_equal(ll_store_begin_write(st, &w), LL_OK);
+        int err = ll_store_append(w, big, sizeof big, (int64_t)n + 1, lh);
+        if (err == LL_OK)
+            err = ll_store_commit(w);
+        else
+            ll_store_abort(w);
+        if (err) {
+            assert_int_equal(err, LL_ERR_FULL);
+            return n;
+        }
+        n++;
+        assert_true(n < 100000);
+    }
+}
+
+static void test_map_full_leaves_nothing_and_grows(void **state)
+{
+    fixture_t *f = *state;
+    ll_store_t *st = open_small(f, 256 << 10, 0);
+    uint64_t n = fill(st);
+    assert_true(n > 10);
+    assert_int_equal(ll_store_committed_size(st), n);
+    ll_txn_t *r;
+    assert_int_equal(ll_store_begin_read(st, &r), LL_OK);
+    assert_int_equal(ll_store_size(r), n);
+    ll_store_abort(r);
+
+    size_t before = ll_store_map_size(st), after = 0;
+    assert_int_equal(ll_store_grow(st, &after), LL_OK);
+    assert_true(after > before);
+    assert_int_equal(after, ll_store_map_size(st));
+    append_n(st, 50); /* small leaves fit again */
+    assert_int_equal(ll_store_committed_size(st), n + 50);
+}
+
+static void test_grow_refused_at_map_max(void **state)
+{
+    fixture_t *f = *state;
+    ll_store_t *st = open_small(f, 256 << 10, 256 << 10);
+    uint64_t n = fill(st);
+    size_t map = ll_store_map_size(st);
+    assert_int_equal(ll_store_grow(st, NULL), LL_ERR_FULL);
+    assert_int_equal(ll_store_map_size(st), map);
+    assert_int_equal(ll_store_committed_size(st), n);
+}
+
+static void test_grow_refused_without_map_full(void **state)
+{
+    fixture_t *f = *state;
+    ll_store_t *st = open_small(f, 256 << 10, 0);
+    append_n(st, 3);
+    /* Nothing failed for lack of map since the last commit: a bigger map
+     * would cure nothing. */
+    size_t map = ll_store_map_size(st);
+    ll_txn_t *w;
+    uint8_t lh[LL_HASH_LEN];
+    assert_int_equal(ll_store_begin_write(st, &w), LL_OK);
+    assert_int_equal(ll_store_append(w, (const uint8_t *)"x", 1, 99, lh), LL_OK);
+    ll_store_abort(w);
+    assert_int_equal(ll_store_grow(st, NULL), LL_ERR_FULL);
+    assert_int_equal(ll_store_map_size(st), map);
+}
+
+typedef struct reader_arg {
+    ll_store_t *st;
+    ll_txn_t *txn;
+    const uint8_t *leaf;
+    size_t len;
+    _Atomic int ended;
+} reader_arg_t;
+
+static void *late_reader_end(void *p)
+{
+    reader_arg_t *a = p;
+    struct timespec nap = {0, 200 * 1000000};
+    nanosleep(&nap, NULL);
+    /* Still mapped: the grow is waiting for us. */
+    uint8_t lh[LL_HASH_LEN], node[LL_HASH_LEN];
+    ll_merkle_leaf_hash(a->leaf, a->len, lh);
+    assert_int_equal(ll_store_node(a->txn, 0, 0, node), LL_OK);
+    assert_memory_equal(lh, node, LL_HASH_LEN);
+    atomic_store(&a->ended, 1);
+    ll_store_abort(a->txn);
+    return NULL;
+}
+
+static void test_grow_waits_for_open_readers(void **state)
+{
+    fixture_t *f = *state;
+    ll_store_t *st = open_small(f, 256 << 10, 0);
+    uint64_t n = fill(st);
+    reader_arg_t a = {.st = st};
+    assert_int_equal(ll_store_begin_read(st, &a.txn), LL_OK);
+    assert_int_equal(ll_store_leaf(a.txn, 0, &a.leaf, &a.len), LL_OK);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, late_reader_end, &a), 0);
+    assert_int_equal(ll_store_grow(st, NULL), LL_OK);
+    assert_int_equal(atomic_load(&a.ended), 1); /* it waited for the reader */
+    pthread_join(t, NULL);
+    append_n(st, 1);
+    assert_int_equal(ll_store_committed_size(st), n + 1);
+}
+
+static void test_backup_reopens_as_the_same_tree(void **state)
+{
+    fixture_t *f = *state;
+    char dst[64];
+    uint8_t r1[LL_HASH_LEN], r2[LL_HASH_LEN];
+    ll_store_t *copy;
+    ll_txn_t *t;
+    append_n(f->st, 37);
+    ll_test_tmpdir(dst);
+    assert_int_equal(ll_store_backup(f->st, dst), LL_OK);
+    append_n(f->st, 5); /* later writes are not in the copy */
+    assert_int_equal(ll_store_open(dst, NULL, &copy), LL_OK);
+    assert_int_equal(ll_store_committed_size(copy), 37);
+    assert_int_equal(ll_store_begin_read(copy, &t), LL_OK);
+    assert_int_equal(ll_store_root(t, 37, r1), LL_OK);
+    ll_store_abort(t);
+    expected_root(37, r2);
+    assert_memory_equal(r1, r2, LL_HASH_LEN);
+    ll_store_close(copy);
+    ll_test_rmdir(dst);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -231,6 +381,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_aborted_write_does_not_move_committed_tree, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_snapshot_does_not_see_later_commits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_aux_tables_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_map_full_leaves_nothing_and_grows, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_grow_refused_at_map_max, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_grow_refused_without_map_full, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_grow_waits_for_open_readers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_backup_reopens_as_the_same_tree, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
