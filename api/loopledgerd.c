@@ -455,12 +455,12 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    if (strcmp(o.cmd, "serve") && strcmp(o.cmd, "verifier-key")) {
     umask(077);
     if (!strcmp(o.cmd, "verify"))
         return cmd_verify(&o);
     if (!strcmp(o.cmd, "backup"))
         return cmd_backup(&o);
+    if (strcmp(o.cmd, "serve") && strcmp(o.cmd, "verifier-key")) {
         fprintf(stderr, "loopledgerd: unknown command %s\n", o.cmd);
         usage(stderr);
         return 2;
@@ -531,10 +531,10 @@ int main(int argc, char **argv)
         }
         logf_("created ledger %s with admin \"%s\"", ll_ledger_origin(lg), o.admin_id);
     }
-    grpc_server_credentials *creds = NULL;
     if (ll_ledger_damage(lg))
         logf_("REFUSING WRITES (reads continue): %s; run `loopledgerd verify --data %s`",
               ll_ledger_damage(lg), o.data);
+    grpc_server_credentials *creds = NULL;
     int tls = o.tls_cert || o.tls_key || o.tls_ca;
     if (tls && o.plaintext) {
         logf_("--plaintext and --tls-* exclude each other");
