@@ -499,6 +499,14 @@ int main(int argc, char **argv)
         o.origin = origin;
     }
     ll_ledger_config_t lc = {.note_key = note_key, .actor_key = actor_key, .origin = o.origin};
+    /* Signals go to the main thread only: block them before any thread
+     * (the ledger's writer starts in ll_ledger_open). */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
     if ((err = ll_ledger_open(st, &lc, &lg))) {
         logf_("opening ledger: %s", ll_strerror(err));
         goto out;
@@ -548,13 +556,6 @@ int main(int argc, char **argv)
         goto out;
     }
 
-    /* Signals go to the main thread only: block them before any thread. */
-    sigset_t sigs;
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGTERM);
-    sigaddset(&sigs, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-    signal(SIGPIPE, SIG_IGN);
 
     if ((err = ll_drift_open(lg, actor_key, &o.drift, &drift))) {
         logf_("drift detector: %s (check --drift-* options)", ll_strerror(err));

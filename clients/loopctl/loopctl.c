@@ -346,6 +346,13 @@ static int registered_key(uint64_t seq, const char *keyid, uint8_t pub[LL_PUBKEY
         cands[0] = b->genesis->server;
         cands[1] = b->genesis->admin;
     }
+    /* A key rotation registers its new key for its subject. */
+    Loopledger__V1__ActorRegistration rot = LOOPLEDGER__V1__ACTOR_REGISTRATION__INIT;
+    if (b && b->kind_case == LOOPLEDGER__V1__ENTRY_BODY__KIND_KEY_ROTATION) {
+        rot.actor_id = b->key_rotation->actor_id;
+        rot.public_key = b->key_rotation->new_public_key;
+        cands[0] = &rot;
+    }
     for (int i = 0; i < 2 && found; i++) {
         if (!cands[i] || cands[i]->public_key.len != LL_PUBKEY_LEN)
             continue;
