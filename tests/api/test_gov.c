@@ -1,0 +1,293 @@
+/*
+ * Governance: the authorization matrix (ll_authz) and, through the real
+ * ledger, key revocation and rotation and HITL policies (ll_gov): pending
+ * until enough distinct approvers, never self-approved, rejected for good.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "../support/ll_testutil.h"
+#include "ll_authz.h"
+#include "ll_entry.h"
+#include "ll_err.h"
+#include "ll_gov.h"
+#include "ll_ledger.h"
+
+#define KIND(x) LOOPLEDGER__V1__ENTRY_BODY__KIND_##x
+#define ROLE(x) LL_ROLE_BIT(LOOPLEDGER__V1__ROLE__ROLE_##x)
+#define ST(x) LOOPLEDGER__V1__APPROVAL_STATUS__APPROVAL_STATUS_##x
+
+static void test_matrix_roles_by_kind_and_rpc(void **state)
+{
+    (void)state;
+    assert_false(ll_authz_may_author(ROLE(AUDITOR), KIND(NOTE)));
+    assert_false(ll_authz_may_author(ROLE(CONTRIBUTOR), KIND(DECISION)));
+    assert_true(ll_authz_may_author(ROLE(APPROVER), KIND(DECISION)));
+    assert_false(ll_authz_may_author(ROLE(APPROVER), KIND(HYPOTHESIS)));
+    assert_true(ll_authz_may_author(ROLE(SERVICE), KIND(MEASUREMENT)));
+    assert_false(ll_authz_may_author(ROLE(SERVICE), KIND(FINDING)));
+    assert_true(ll_authz_may_author(ROLE(ADMIN), KIND(POLICY)));
+    assert_false(ll_authz_may_author(ROLE(CONTRIBUTOR), KIND(POLICY)));
+    assert_false(ll_authz_may_author(0xffffffffu, KIND(GENESIS)));
+
+    assert_int_equal(ll_authz_rpc_class("/loopledger.v1.LedgerService/Append"), LL_RPC_WRITE);
+    assert_int_equal(ll_authz_rpc_class("/loopledger.v1.GovernanceService/ExportAudit"),
+                     LL_RPC_AUDIT);
+    assert_int_equal(ll_authz_rpc_class("/grpc.health.v1.Health/Check"), LL_RPC_PUBLIC);
+    assert_int_equal(ll_authz_rpc_class("/loopledger.v1.LoopService/GetLineage"), LL_RPC_READ);
+    assert_true(ll_authz_may_call(ROLE(AUDITOR), LL_RPC_READ));
+    assert_true(ll_authz_may_call(ROLE(AUDITOR), LL_RPC_AUDIT));
+    assert_false(ll_authz_may_call(ROLE(AUDITOR), LL_RPC_WRITE));
+    assert_false(ll_authz_may_call(ROLE(CONTRIBUTOR), LL_RPC_AUDIT));
+    assert_false(ll_authz_may_call(0, LL_RPC_READ));
+    assert_true(ll_authz_may_call(0, LL_RPC_PUBLIC));
+}
+
+typedef struct fx {
+    char dir[64];
+    ll_store_t *st;
+    ll_ledger_t *lg;
+    ll_key_t *note, *actor, *admin, *ana, *paula, *quinn, *ana2;
+} fx_t;
+
+static ll_append_result_t add(fx_t *f, const ll_key_t *key, const char *author, int kind,
+                              void *msg, int rel, uint64_t target)
+{
+    static uint64_t counter;
+    uint64_t nonce = ++counter;
+    Loopledger__V1__Link l = LOOPLEDGER__V1__LINK__INIT, *lp[1] = {&l};
+    Loopledger__V1__EntryBody b = LOOPLEDGER__V1__ENTRY_BODY__INIT;
+    ll_append_result_t r;
+    uint8_t *env;
+    size_t len;
+    l.relation = (Loopledger__V1__Relation)rel;
+    l.target_seq = target;
+    b.author = (char *)author;
+    b.initiative = kind >= KIND(CHARTER) && kind <= KIND(CORRECTION) ? "pricing" : "";
+    b.nonce.data = (uint8_t *)&nonce;
+    b.nonce.len = sizeof nonce;
+    b.n_links = rel ? 1 : 0;
+    b.links = lp;
+    b.kind_case = (Loopledger__V1__EntryBody__KindCase)kind;
+    b.note = msg; /* the oneof members share one pointer slot */
+    assert_int_equal(ll_entry_seal(&b, key, &env, &len), LL_OK);
+    ll_ledger_append(f->lg, env, len, &r);
+    free(env);
+    return r;
+}
+
+static uint64_t ok(ll_append_result_t r)
+{
+    if (r.err)
+        fail_msg("refused: %s: %s", ll_strerror(r.err), r.msg);
+    return r.seq;
+}
+
+static void refused(ll_append_result_t r, int code, const char *needle)
+{
+    if (r.err != code || !strstr(r.msg, needle))
+        fail_msg("expected %s with \"%s\", got %s: %s", ll_strerror(code), needle,
+                 ll_strerror(r.err), r.msg);
+}
+
+static void reg(fx_t *f, const char *id, const ll_key_t *key, int role1, int role2)
+{
+    uint8_t pub[LL_PUBKEY_LEN];
+    Loopledger__V1__Role roles[2] = {(Loopledger__V1__Role)role1, (Loopledger__V1__Role)role2};
+    Loopledger__V1__ActorRegistration a = LOOPLEDGER__V1__ACTOR_REGISTRATION__INIT;
+    ll_key_public(key, pub);
+    a.actor_id = (char *)id;
+    a.display_name = (char *)id;
+    a.n_roles = role2 ? 2 : 1;
+    a.roles = roles;
+    a.public_key.data = pub;
+    a.public_key.len = LL_PUBKEY_LEN;
+    ok(add(f, f->admin, "admin", KIND(ACTOR), &a, 0, 0));
+}
+
+static int setup(void **state)
+{
+    fx_t *f = calloc(1, sizeof *f);
+    uint8_t pub[LL_PUBKEY_LEN];
+    ll_append_result_t r;
+    ll_key_t **keys[] = {&f->note, &f->actor, &f->admin, &f->ana, &f->paula, &f->quinn, &f->ana2};
+    ll_test_tmpdir(f->dir);
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        assert_int_equal(ll_key_generate(keys[i]), LL_OK);
+    assert_int_equal(ll_store_open(f->dir, NULL, &f->st), LL_OK);
+    ll_ledger_config_t c = {.note_key = f->note, .actor_key = f->actor, .origin = "test/gov"};
+    assert_int_equal(ll_ledger_open(f->st, &c, &f->lg), LL_OK);
+    ll_key_public(f->admin, pub);
+    assert_int_equal(ll_ledger_genesis(f->lg, "admin", pub, &r), LL_OK);
+    reg(f, "ana", f->ana, LOOPLEDGER__V1__ROLE__ROLE_CONTRIBUTOR, 0);
+    reg(f, "paula", f->paula, LOOPLEDGER__V1__ROLE__ROLE_APPROVER, 0);
+    reg(f, "quinn", f->quinn, LOOPLEDGER__V1__ROLE__ROLE_CONTRIBUTOR,
+        LOOPLEDGER__V1__ROLE__ROLE_APPROVER);
+    Loopledger__V1__Initiative ch = LOOPLEDGER__V1__INITIATIVE__INIT;
+    ch.title = "Dynamic pricing";
+    ch.application = LOOPLEDGER__V1__APPLICATION__APPLICATION_PRICING;
+    ch.phase = LOOPLEDGER__V1__PHASE__PHASE_PILOT;
+    ok(add(f, f->admin, "admin", KIND(CHARTER), &ch, 0, 0));
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx_t *f = *state;
+    ll_ledger_close(f->lg);
+    ll_store_close(f->st);
+    ll_key_free(f->note);
+    ll_key_free(f->actor);
+    ll_key_free(f->admin);
+    ll_key_free(f->ana);
+    ll_key_free(f->paula);
+    ll_key_free(f->quinn);
+    ll_key_free(f->ana2);
+    ll_test_rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+static uint64_t finding(fx_t *f, const ll_key_t *k, const char *author)
+{
+    Loopledger__V1__Finding x = LOOPLEDGER__V1__FINDING__INIT;
+    x.summary = "competitor undercut";
+    x.evidence = LOOPLEDGER__V1__EVIDENCE__EVIDENCE_QUANTITATIVE;
+    x.source = LOOPLEDGER__V1__FINDING_SOURCE__FINDING_SOURCE_DASHBOARD;
+    x.diagnosis = LOOPLEDGER__V1__DIAGNOSIS__DIAGNOSIS_PREFERENCE_SHIFT;
+    return ok(add(f, k, author, KIND(FINDING), &x, 0, 0));
+}
+
+static ll_append_result_t adjustment(fx_t *f, const ll_key_t *k, const char *author,
+                                     double magnitude, uint64_t fi)
+{
+    Loopledger__V1__Adjustment x = LOOPLEDGER__V1__ADJUSTMENT__INIT;
+    x.category = LOOPLEDGER__V1__REFINEMENT__REFINEMENT_STRATEGIC_APPROACH;
+    x.change = "reprice";
+    x.magnitude_percent = magnitude;
+    return add(f, k, author, KIND(ADJUSTMENT), &x, LOOPLEDGER__V1__RELATION__ADDRESSES, fi);
+}
+
+static ll_append_result_t decide(fx_t *f, const ll_key_t *k, const char *author, int level,
+                                 int outcome, uint64_t target)
+{
+    Loopledger__V1__Decision x = LOOPLEDGER__V1__DECISION__INIT;
+    x.level = (Loopledger__V1__HitlLevel)level;
+    x.outcome = (Loopledger__V1__Outcome)outcome;
+    x.rationale = "r";
+    return add(f, k, author, KIND(DECISION), &x, LOOPLEDGER__V1__RELATION__DECIDES, target);
+}
+
+static uint32_t status(fx_t *f, uint64_t seq)
+{
+    ll_txn_t *t;
+    assert_int_equal(ll_store_begin_read(f->st, &t), LL_OK);
+    uint32_t s = ll_gov_status(t, seq);
+    ll_store_abort(t);
+    return s;
+}
+
+#define EXC LOOPLEDGER__V1__HITL_LEVEL__HITL_LEVEL_EXCEPTION_HANDLING
+#define REV LOOPLEDGER__V1__HITL_LEVEL__HITL_LEVEL_REVIEW_AND_APPROVAL
+#define APPROVED LOOPLEDGER__V1__OUTCOME__OUTCOME_APPROVED
+#define REJECTED LOOPLEDGER__V1__OUTCOME__OUTCOME_REJECTED
+
+static void test_policy_pending_until_two_distinct_approvers(void **state)
+{
+    fx_t *f = *state;
+    Loopledger__V1__Kind kinds[] = {LOOPLEDGER__V1__KIND__KIND_ADJUSTMENT};
+    Loopledger__V1__Policy p = LOOPLEDGER__V1__POLICY__INIT;
+    p.name = "price changes above 5%";
+    p.n_kinds = 1;
+    p.kinds = kinds;
+    p.application = LOOPLEDGER__V1__APPLICATION__APPLICATION_PRICING;
+    p.threshold_field = "magnitude_percent";
+    p.threshold = 5;
+    p.level = EXC;
+    p.approvals = 2;
+    refused(add(f, f->ana, "ana", KIND(POLICY), &p, 0, 0), LL_ERR_PERMISSION, "may not write policy");
+    ok(add(f, f->admin, "admin", KIND(POLICY), &p, 0, 0));
+
+    uint64_t fi = finding(f, f->ana, "ana");
+    uint64_t small = ok(adjustment(f, f->ana, "ana", 3, fi));
+    uint64_t big = ok(adjustment(f, f->ana, "ana", 8, fi));
+    assert_int_equal(status(f, small), ST(EFFECTIVE));
+    assert_int_equal(status(f, big), ST(PENDING));
+
+    refused(decide(f, f->paula, "paula", REV, APPROVED, big), LL_ERR_PRECONDITION, "requires a decision of level");
+    ok(decide(f, f->paula, "paula", EXC, APPROVED, big));
+    ok(decide(f, f->paula, "paula", EXC, APPROVED, big)); /* counted once */
+    assert_int_equal(status(f, big), ST(PENDING));
+    ok(decide(f, f->quinn, "quinn", EXC, APPROVED, big));
+    assert_int_equal(status(f, big), ST(EFFECTIVE));
+
+    /* Self-approval, and rejection for good. */
+    uint64_t own = ok(adjustment(f, f->quinn, "quinn", 9, fi));
+    refused(decide(f, f->quinn, "quinn", EXC, APPROVED, own), LL_ERR_PERMISSION, "own entry");
+    ok(decide(f, f->paula, "paula", EXC, REJECTED, own));
+    assert_int_equal(status(f, own), ST(REJECTED));
+    refused(decide(f, f->admin, "admin", EXC, APPROVED, own), LL_ERR_PERMISSION, "approver role");
+}
+
+static void test_revoked_key_signs_nothing_and_rotation_replaces_it(void **state)
+{
+    fx_t *f = *state;
+    uint8_t pub[LL_PUBKEY_LEN], kid[LL_HASH_LEN];
+    char hex[LL_KEYID_HEX_LEN + 1];
+    uint64_t before = finding(f, f->ana, "ana");
+    ll_key_public(f->ana, pub);
+    ll_sha256(pub, LL_PUBKEY_LEN, kid);
+    ll_hex_encode(kid, LL_HASH_LEN, hex);
+
+    Loopledger__V1__Revocation rv = LOOPLEDGER__V1__REVOCATION__INIT;
+    rv.actor_id = "ana";
+    rv.keyid = hex;
+    rv.reason = "lost";
+    refused(add(f, f->paula, "paula", KIND(REVOCATION), &rv, 0, 0), LL_ERR_PERMISSION, "may not write");
+    ok(add(f, f->admin, "admin", KIND(REVOCATION), &rv, 0, 0));
+    Loopledger__V1__Finding x = LOOPLEDGER__V1__FINDING__INIT;
+    x.summary = "s";
+    x.evidence = LOOPLEDGER__V1__EVIDENCE__EVIDENCE_QUALITATIVE;
+    x.source = LOOPLEDGER__V1__FINDING_SOURCE__FINDING_SOURCE_USER_SURVEY;
+    refused(add(f, f->ana, "ana", KIND(FINDING), &x, 0, 0), LL_ERR_UNAUTHENTICATED, "revoked");
+    refused(add(f, f->admin, "admin", KIND(REVOCATION), &rv, 0, 0), LL_ERR_PRECONDITION,
+            "already revoked");
+
+    uint8_t pub2[LL_PUBKEY_LEN];
+    ll_key_public(f->ana2, pub2);
+    Loopledger__V1__KeyRotation kr = LOOPLEDGER__V1__KEY_ROTATION__INIT;
+    kr.actor_id = "ana";
+    kr.new_public_key.data = pub2;
+    kr.new_public_key.len = LL_PUBKEY_LEN;
+    uint64_t rot = ok(add(f, f->admin, "admin", KIND(KEY_ROTATION), &kr, 0, 0));
+    uint64_t after = ok(add(f, f->ana2, "ana", KIND(FINDING), &x, 0, 0));
+
+    /* The chain of authority: each entry names the entry that registered
+     * its key; the revoked key's older entry stays attributable. */
+    ll_txn_t *t;
+    uint64_t ks;
+    int64_t revoked;
+    assert_int_equal(ll_store_begin_read(f->st, &t), LL_OK);
+    assert_int_equal(ll_ledger_signer_key_seq(t, after, &ks), LL_OK);
+    assert_int_equal(ks, rot);
+    assert_int_equal(ll_ledger_signer_key_seq(t, before, &ks), LL_OK);
+    assert_int_equal(ks, 1); /* ana's registration, after the genesis */
+    assert_int_equal(ll_ledger_key_info(t, kid, &ks, &revoked), LL_OK);
+    assert_true(revoked > 0);
+    ll_store_abort(t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_matrix_roles_by_kind_and_rpc),
+        cmocka_unit_test_setup_teardown(test_policy_pending_until_two_distinct_approvers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_revoked_key_signs_nothing_and_rotation_replaces_it, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
