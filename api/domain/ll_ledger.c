@@ -16,8 +16,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "ll_authz.h"
+#include "ll_audit.h"
 #include "ll_entry.h"
+#include "ll_authz.h"
 #include "ll_gov.h"
 #include "ll_loop.h"
 #include "ll_err.h"
@@ -32,6 +33,7 @@ typedef struct ll_job {
     uint8_t *raw; /* owned copy of the envelope bytes */
     size_t raw_len;
     int genesis;
+    int refused; /* refused for lack of space; skipped by later attempts */
     ll_append_cb cb;
     void *ctx;
     ll_append_result_t res;
@@ -57,7 +59,6 @@ struct ll_ledger {
     ll_commit_hook hooks[LL_LEDGER_MAX_HOOKS];
     void *hook_ctx[LL_LEDGER_MAX_HOOKS];
 
-
     /* Latest signed checkpoint, so polling clients do not cost a signature
      * each. Guarded by cp_lock. */
     pthread_mutex_t cp_lock;
@@ -65,6 +66,14 @@ struct ll_ledger {
     char cp_note[LL_NOTE_MAX];
     size_t cp_len;
     uint8_t cp_root[LL_HASH_LEN];
+
+    /* Size of the checkpoint last persisted under LL_AUDIT_CP_KEY (writer
+     * thread only). */
+    uint64_t cp_persisted;
+    /* Set at open when the stored tree disagrees with the persisted signed
+     * checkpoint: appends are refused, reads go on. */
+    int refuse_writes;
+    char damage[LL_MSG_MAX];
 };
 
 static void be64(uint8_t *out, uint64_t v)
@@ -125,6 +134,21 @@ int ll_ledger_open(ll_store_t *st, const ll_ledger_config_t *cfg,
         err = LL_ERR_INVALID;
         goto fail;
     }
+    /* The tree must still be the one the server last signed. If it is not,
+     * keep serving reads (clients verify what they read) but build nothing
+     * on top of it. */
+    uint8_t note_pub[LL_PUBKEY_LEN];
+    ll_key_public(lg->note_key, note_pub);
+    if ((err = ll_store_begin_read(st, &txn)))
+        goto fail;
+    err = ll_audit_checkpoint(txn, lg->origin, note_pub, &lg->cp_persisted, lg->damage,
+                              sizeof lg->damage);
+    ll_store_abort(txn);
+    txn = NULL;
+    if (err == LL_ERR_CORRUPT)
+        lg->refuse_writes = 1;
+    else if (err)
+        goto fail;
     pthread_mutex_init(&lg->lock, NULL);
     pthread_mutex_init(&lg->hook_lock, NULL);
     pthread_cond_init(&lg->wake, NULL);
@@ -171,6 +195,11 @@ const char *ll_ledger_origin(ll_ledger_t *lg)
     return lg->origin;
 }
 
+const char *ll_ledger_damage(ll_ledger_t *lg)
+{
+    return lg->refuse_writes ? lg->damage : NULL;
+}
+
 int ll_ledger_add_commit_hook(ll_ledger_t *lg, ll_commit_hook fn, void *ctx)
 {
     int err = LL_ERR_FULL;
@@ -198,7 +227,6 @@ void ll_ledger_remove_commit_hook(ll_ledger_t *lg, ll_commit_hook fn, void *ctx)
     }
     pthread_mutex_unlock(&lg->hook_lock);
 }
-
 
 int ll_ledger_verifier_key(ll_ledger_t *lg, char *out, size_t cap)
 {
@@ -557,6 +585,12 @@ void ll_ledger_submit_as(ll_ledger_t *lg, const uint8_t *env, size_t len, const 
         return;
     }
     ll_append_result_t *r = &job->res;
+    if (lg->refuse_writes) {
+        r->err = LL_ERR_CORRUPT;
+        snprintf(r->msg, sizeof r->msg, "ledger refuses writes: %.180s; see loopledgerd verify",
+                 lg->damage);
+        goto fail;
+    }
     r->err = ll_entry_decode(job->raw, job->raw_len, &job->entry, r->msg, sizeof r->msg);
     if (r->err)
         goto fail;
@@ -721,14 +755,42 @@ store_fail:
     return err;
 }
 
-static void run_batch(ll_ledger_t *lg, ll_job_t *batch)
+/* Puts the latest checkpoint handed out, if newer than the persisted one,
+ * into txn, so that a restart can check the tree against it. The note is
+ * already signed; this costs one small put in a commit that happens anyway.
+ * *size receives its size (0 if nothing was put). */
+static int persist_checkpoint(ll_ledger_t *lg, ll_txn_t *txn, uint64_t *size)
+{
+    char note[LL_NOTE_MAX];
+    size_t len = 0;
+    *size = 0;
+    pthread_mutex_lock(&lg->cp_lock);
+    if (lg->cp_size != UINT64_MAX && lg->cp_size > lg->cp_persisted) {
+        *size = lg->cp_size;
+        len = lg->cp_len;
+        memcpy(note, lg->cp_note, len);
+    }
+    pthread_mutex_unlock(&lg->cp_lock);
+    if (!len)
+        return LL_OK;
+    return ll_store_put(txn, LL_TBL_META, LL_AUDIT_CP_KEY, strlen(LL_AUDIT_CP_KEY), note, len);
+}
+
+/* One attempt at writing the batch. *full is set, and nothing committed,
+ * when an entry or the commit ran out of space; the caller then grows the
+ * map or refuses what does not fit, and tries again. */
+static int write_batch(ll_ledger_t *lg, ll_job_t *batch, uint64_t *out_size,
+                       int *out_wrote, int *full)
 {
     ll_txn_t *txn = NULL;
     uint8_t *buf = NULL;
     size_t bufcap = 0;
     int err = ll_store_begin_write(lg->st, &txn);
     int wrote = 0;
+    *full = 0;
     for (ll_job_t *j = batch; j; j = j->next) {
+        if (j->refused)
+            continue;
         if (err) {
             j->res.err = err;
             snprintf(j->res.msg, sizeof j->res.msg, "cannot write: %s", ll_strerror(err));
@@ -757,10 +819,25 @@ static void run_batch(ll_ledger_t *lg, ll_job_t *batch)
         j->res.err = rc;
     }
     free(buf);
-    uint64_t size = 0;
+    uint64_t size = 0, cp = 0;
+    for (ll_job_t *j = batch; j; j = j->next)
+        if (!j->refused && j->res.err == LL_ERR_FULL)
+            *full = 1;
+    if (txn && wrote && !*full && persist_checkpoint(lg, txn, &cp) == LL_ERR_FULL)
+        *full = 1;
+    if (*full) {
+        ll_store_abort(txn);
+        return LL_ERR_FULL;
+    }
     if (txn) {
         size = ll_store_size(txn);
         err = wrote ? ll_store_commit(txn) : (ll_store_abort(txn), LL_OK);
+        if (err == LL_ERR_FULL) {
+            *full = 1;
+            return err;
+        }
+        if (!err && cp)
+            lg->cp_persisted = cp;
     }
     if (err) {
         /* The commit failed: nothing of this batch is durable. Results that
@@ -772,6 +849,55 @@ static void run_batch(ll_ledger_t *lg, ll_job_t *batch)
                          ll_strerror(err), ll_store_last_error());
             }
         }
+    }
+    *out_size = size;
+    *out_wrote = wrote;
+    return err;
+}
+
+static void run_batch(ll_ledger_t *lg, ll_job_t *batch)
+{
+    uint64_t size = 0;
+    int wrote = 0, full = 0, err;
+    /* Map full: nothing was committed. Grow the map and retry; when it
+     * cannot grow (at --map-max, disk full), refuse the entries that ran
+     * out of space (or all, if the commit itself did) and retry the rest.
+     * Every round either grows the map or refuses at least one entry. */
+    for (int round = 0; round < 64; round++) {
+        err = write_batch(lg, batch, &size, &wrote, &full);
+        if (!full)
+            break;
+        if (ll_store_grow(lg->st, NULL) != LL_OK) {
+            char why[160];
+            snprintf(why, sizeof why, "%s", ll_store_last_error());
+            int all = 1;
+            for (ll_job_t *j = batch; j; j = j->next)
+                if (!j->refused && j->res.err == LL_ERR_FULL)
+                    all = 0;
+            for (ll_job_t *j = batch; j; j = j->next) {
+                if (!j->refused && (all || j->res.err == LL_ERR_FULL)) {
+                    j->refused = 1;
+                    j->res = (ll_append_result_t){.err = LL_ERR_FULL};
+                    snprintf(j->res.msg, sizeof j->res.msg,
+                             "storage full, entry not written: %s", why);
+                }
+            }
+        }
+        for (ll_job_t *j = batch; j; j = j->next)
+            if (!j->refused)
+                j->res = (ll_append_result_t){0};
+        err = LL_OK;
+        wrote = 0;
+    }
+    if (full) {
+        /* Out of rounds: say so rather than loop. */
+        for (ll_job_t *j = batch; j; j = j->next) {
+            if (!j->refused) {
+                j->res = (ll_append_result_t){.err = LL_ERR_FULL};
+                snprintf(j->res.msg, sizeof j->res.msg, "storage full, entry not written");
+            }
+        }
+        wrote = 0;
     }
     if (!err && wrote) {
         pthread_mutex_lock(&lg->hook_lock);
@@ -923,6 +1049,10 @@ int ll_ledger_checkpoint(ll_ledger_t *lg, ll_txn_t *txn, uint64_t size,
 {
     uint64_t latest = ll_store_size(txn);
     int err;
+    /* Signing a root over a tree that contradicts our own last signature
+     * would publish a fork. */
+    if (lg->refuse_writes)
+        return LL_ERR_CORRUPT;
     if (size == 0)
         size = latest;
     if (size > latest)
