@@ -111,6 +111,10 @@ static int cmd_get(int argc, char **argv)
         lc_die("entry is not a valid LogEntry");
     if (lc_opts.json)
         lc_print_json(&jw);
+    else if (resp->status == LOOPLEDGER__V1__APPROVAL_STATUS__APPROVAL_STATUS_PENDING)
+        printf("  approval: PENDING - under a HITL policy, not in effect yet (loopctl pending)\n");
+    else if (resp->status == LOOPLEDGER__V1__APPROVAL_STATUS__APPROVAL_STATUS_REJECTED)
+        printf("  approval: REJECTED - an approver rejected it; it never takes effect\n");
     loopledger__v1__get_entry_response__free_unpacked(resp, NULL);
     return 0;
 }
