@@ -85,6 +85,9 @@ static int map_err(int rc, const char *what)
     case MDB_PAGE_NOTFOUND:
     case MDB_INVALID: return LL_ERR_CORRUPT;
     case ENOMEM: return LL_ERR_NOMEM;
+    /* More concurrent readers than reader slots: a load limit, not a
+     * fault; the caller may retry. */
+    case MDB_READERS_FULL: return LL_ERR_UNAVAILABLE;
     default: return LL_ERR_STORE;
     }
 }
