@@ -448,6 +448,7 @@ int main(int argc, char **argv)
     ll_ledger_service_t *lsvc = NULL;
     ll_loop_service_t *loopsvc = NULL;
     ll_governance_service_t *govsvc = NULL;
+    ll_roadmap_service_t *roadmapsvc = NULL;
     ll_drift_t *drift = NULL;
     int rc = 1, err;
 
@@ -572,6 +573,7 @@ int main(int argc, char **argv)
         (err = ll_ledger_service_register(srv, lg, &lsvc)) ||
         (err = ll_loop_service_register(srv, lg, &loopsvc)) ||
         (err = ll_governance_service_register(srv, lg, &govsvc)) ||
+        (err = ll_roadmap_service_register(srv, lg, &roadmapsvc)) ||
         (err = ll_server_start(srv, &port))) {
         logf_("cannot serve on %s: %s", o.listen, ll_strerror(err));
         ll_server_destroy(srv);
@@ -595,6 +597,7 @@ int main(int argc, char **argv)
     ll_ledger_service_free(lsvc);
     ll_loop_service_free(loopsvc);
     ll_governance_service_free(govsvc);
+    ll_roadmap_service_free(roadmapsvc);
     logf_("stopped cleanly at %" PRIu64 " entries", ll_store_committed_size(st));
     rc = 0;
 shutdown_grpc:

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "ll_arena.h"
+#include "ll_asof.h"
 #include "ll_err.h"
 #include "ll_query.h"
 #include "ll_services.h"
@@ -77,6 +78,9 @@ static int q_initiative(ll_txn_t *txn, ll_arena_t *a, const ProtobufCMessage *re
                         ProtobufCMessage **resp, char *msg, size_t cap)
 {
     const Loopledger__V1__GetInitiativeRequest *r = (const void *)req;
+    if (r->as_of_size) /* recomputed from the entries below that size */
+        return ll_asof_initiative(txn, a, r, r->now_unix_nanos,
+                                  (Loopledger__V1__InitiativeState **)resp, msg, cap);
     return ll_query_initiative(txn, a, r, r->now_unix_nanos ? r->now_unix_nanos : now_ns(),
                                (Loopledger__V1__InitiativeState **)resp, msg, cap);
 }

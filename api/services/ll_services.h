@@ -29,6 +29,14 @@ int ll_loop_service_register(ll_server_t *srv, ll_ledger_t *lg,
                              ll_loop_service_t **out);
 void ll_loop_service_free(ll_loop_service_t *svc);
 
+typedef struct ll_roadmap_service ll_roadmap_service_t;
+
+/* Registers loopledger.v1.RoadmapService (Prioritize, GetExperimentReadout,
+ * GetLoopHealth) on srv. Caller owns *out (free after ll_server_shutdown). */
+int ll_roadmap_service_register(ll_server_t *srv, ll_ledger_t *lg,
+                                ll_roadmap_service_t **out);
+void ll_roadmap_service_free(ll_roadmap_service_t *svc);
+
 typedef struct ll_governance_service ll_governance_service_t;
 
 /* Registers loopledger.v1.GovernanceService (DecisionHistory,

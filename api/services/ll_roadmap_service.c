@@ -1,0 +1,130 @@
+/*
+ * loopledger.v1.RoadmapService (ll_services.h): Prioritize,
+ * GetExperimentReadout, GetLoopHealth. Like LoopService, each call runs in
+ * one LMDB read transaction (one consistent ledger state) and builds its
+ * answer in a per-call arena; the domain modules (ll_roadmap, ll_readout,
+ * ll_loophealth) do the work and this file only translates.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "ll_arena.h"
+#include "ll_err.h"
+#include "ll_loophealth.h"
+#include "ll_readout.h"
+#include "ll_roadmap.h"
+#include "ll_services.h"
+#include "ll_status.h"
+#include "loopledger/v1/roadmap.pb-c.h"
+
+struct ll_roadmap_service {
+    ll_store_t *st;
+};
+
+typedef int (*query_fn)(ll_txn_t *txn, ll_arena_t *a, const ProtobufCMessage *req,
+                        ProtobufCMessage **resp, char *msg, size_t cap);
+
+/* Unpack, read in one snapshot, answer (or map the ll_err to a status). */
+static void serve(ll_call_t *call, ll_roadmap_service_t *svc, const uint8_t *req, size_t len,
+                  const ProtobufCMessageDescriptor *desc, query_fn fn)
+{
+    ProtobufCMessage *r = protobuf_c_message_unpack(desc, NULL, len, req);
+    ll_arena_t a = LL_ARENA_INIT;
+    ll_txn_t *txn = NULL;
+    ProtobufCMessage *resp = NULL;
+    uint8_t *buf = NULL;
+    char msg[300];
+    int err;
+
+    if (!r) {
+        ll_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "malformed %s", desc->name);
+        return;
+    }
+    if ((err = ll_store_begin_read(svc->st, &txn))) {
+        ll_call_fail(call, ll_status_from_err(err), "cannot read ledger: %s", ll_strerror(err));
+        goto out;
+    }
+    msg[0] = 0;
+    if ((err = fn(txn, &a, r, &resp, msg, sizeof msg))) {
+        ll_call_fail(call, ll_status_from_err(err), "%s", msg[0] ? msg : ll_strerror(err));
+        goto out;
+    }
+    size_t n = protobuf_c_message_get_packed_size(resp);
+    if (!(buf = malloc(n ? n : 1))) {
+        ll_call_fail(call, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+        goto out;
+    }
+    protobuf_c_message_pack(resp, buf);
+    ll_call_reply(call, buf, n);
+out:
+    free(buf);
+    ll_store_abort(txn);
+    ll_arena_free(&a);
+    protobuf_c_message_free_unpacked(r, NULL);
+}
+
+static int q_prioritize(ll_txn_t *txn, ll_arena_t *a, const ProtobufCMessage *req,
+                        ProtobufCMessage **resp, char *msg, size_t cap)
+{
+    return ll_roadmap_prioritize(txn, a, (const void *)req,
+                                 (Loopledger__V1__PrioritizeResponse **)resp, msg, cap);
+}
+
+static int q_readout(ll_txn_t *txn, ll_arena_t *a, const ProtobufCMessage *req,
+                     ProtobufCMessage **resp, char *msg, size_t cap)
+{
+    return ll_readout_query(txn, a, (const void *)req,
+                            (Loopledger__V1__ExperimentReadout **)resp, msg, cap);
+}
+
+static int q_health(ll_txn_t *txn, ll_arena_t *a, const ProtobufCMessage *req,
+                    ProtobufCMessage **resp, char *msg, size_t cap)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return ll_loophealth_query(txn, a, (const void *)req,
+                               (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec,
+                               (Loopledger__V1__GetLoopHealthResponse **)resp, msg, cap);
+}
+
+static void do_prioritize(ll_call_t *call, const uint8_t *req, size_t len, void *arg)
+{
+    serve(call, arg, req, len, &loopledger__v1__prioritize_request__descriptor, q_prioritize);
+}
+
+static void do_readout(ll_call_t *call, const uint8_t *req, size_t len, void *arg)
+{
+    serve(call, arg, req, len, &loopledger__v1__get_experiment_readout_request__descriptor,
+          q_readout);
+}
+
+static void do_health(ll_call_t *call, const uint8_t *req, size_t len, void *arg)
+{
+    serve(call, arg, req, len, &loopledger__v1__get_loop_health_request__descriptor, q_health);
+}
+
+int ll_roadmap_service_register(ll_server_t *srv, ll_ledger_t *lg, ll_roadmap_service_t **out)
+{
+    ll_roadmap_service_t *svc = calloc(1, sizeof *svc);
+    int err;
+    if (!svc)
+        return LL_ERR_NOMEM;
+    svc->st = ll_ledger_store(lg);
+    if ((err = ll_server_add_method(srv, "/loopledger.v1.RoadmapService/Prioritize", 0,
+                                    do_prioritize, svc)) ||
+        (err = ll_server_add_method(srv, "/loopledger.v1.RoadmapService/GetExperimentReadout", 0,
+                                    do_readout, svc)) ||
+        (err = ll_server_add_method(srv, "/loopledger.v1.RoadmapService/GetLoopHealth", 0,
+                                    do_health, svc))) {
+        free(svc);
+        return err;
+    }
+    *out = svc;
+    return LL_OK;
+}
+
+void ll_roadmap_service_free(ll_roadmap_service_t *svc)
+{
+    free(svc);
+}
