@@ -585,6 +585,15 @@ static void usage(FILE *f)
             "                                   linked entries around SEQ (default back 5)\n"
             "  open-loops [--initiative ID] [--kind finding|hypothesis|experiment|alert]\n"
             "                                   loops left open across initiatives\n"
+            "  roadmap [--initiative I] [--application A] [--status S] [--half-life DAYS]\n"
+            "          [--as-of SIZE] [--limit N] [--page TOKEN] [--explain]\n"
+            "                                   projects ranked by evidence-weighted RICE, with\n"
+            "                                   each score's components and evidence seqs\n"
+            "  readout EXPERIMENT [--metric M] [--segment S] [--as-of SIZE]\n"
+            "                                   A/B readout: lift, 95%% CI, p-value per variant\n"
+            "  loop-health [INITIATIVE] [--as-of SIZE] [--now T]\n"
+            "                                   finding->adjustment time, share acted on,\n"
+            "                                   experiments per cycle, review adherence, drift\n"
             "  resubmit FILE                    send a request saved by --save-request again\n"
             "                                   (idempotent: the original seq is returned)\n"
             "  decisions [--initiative I] [--approver A] [--level L] [--outcome O]\n"
@@ -636,6 +645,9 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    /* loopctl_roadmap.c */
+    int lc_cmd_roadmap(int, char **), lc_cmd_readout(int, char **),
+        lc_cmd_loop_health(int, char **);
     static const struct {
         const char *name;
         int (*fn)(int, char **);
@@ -644,6 +656,8 @@ int main(int argc, char **argv)
         {"list", cmd_list}, {"checkpoint", cmd_checkpoint}, {"prove", cmd_prove},
         {"verify", cmd_verify}, {"watch", cmd_watch}, {"health", cmd_health},
         {"state", lc_cmd_state}, {"lineage", lc_cmd_lineage}, {"open-loops", lc_cmd_open_loops},
+        {"roadmap", lc_cmd_roadmap}, {"readout", lc_cmd_readout},
+        {"loop-health", lc_cmd_loop_health},
         {"decisions", lc_cmd_decisions}, {"pending", lc_cmd_pending}, {"actor", lc_cmd_actor},
         {"export-audit", lc_cmd_export_audit}, {"resubmit", lc_cmd_resubmit},
     };
