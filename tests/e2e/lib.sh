@@ -24,11 +24,15 @@ fail() {
 }
 
 # start_server [extra loopledgerd args]: serves $T/ledger; sets PORT, SERVER.
+# Plaintext (loopback) unless the arguments configure TLS.
 start_server() {
     [[ -f $T/admin.key ]] || "$LOOPCTL" keygen "$T/admin.key" >/dev/null
     rm -f "$T/port"
+    local transport=(--plaintext)
+    [[ " $* " == *" --tls-cert "* ]] && transport=()
     "$LOOPLEDGERD" serve --data "$T/ledger" --listen 127.0.0.1:0 --port-file "$T/port" \
-        --admin-pub "$T/admin.key.pub" --admin-id admin --origin e2e.test/ledger "$@" \
+        --admin-pub "$T/admin.key.pub" --admin-id admin --origin e2e.test/ledger \
+        "${transport[@]}" "$@" \
         >>"$T/server.log" 2>&1 &
     SERVER_PID=$!
     for _ in $(seq 1 200); do

@@ -38,7 +38,7 @@ lc checkpoint >"$T/c2.note"
 
 # Restore into a new data dir and serve it beside the live server.
 "$LOOPLEDGERD" backup --data "$T/backup" --to "$T/restored" >/dev/null || fail "restore copy"
-"$LOOPLEDGERD" serve --data "$T/restored" --listen 127.0.0.1:0 --port-file "$T/rport" \
+"$LOOPLEDGERD" serve --data "$T/restored" --listen 127.0.0.1:0 --port-file "$T/rport" --plaintext \
     >>"$T/restored.log" 2>&1 &
 RPID=$!
 for _ in $(seq 1 200); do [[ -s $T/rport ]] && break; sleep 0.05; done
