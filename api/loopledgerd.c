@@ -551,6 +551,13 @@ int main(int argc, char **argv)
     }
     if (tls && make_tls_creds(&o, &creds))
         goto out;
+    /* Plaintext only when asked for, and only on loopback: an operator
+     * who forgets the TLS options gets an error, not an open port. */
+    if (!tls && !strcmp(o.cmd, "serve") && !o.plaintext) {
+        logf_("no transport security configured: give --tls-cert, --tls-key and --tls-ca "
+              "(mTLS), or --plaintext for a loopback-only test server");
+        goto out;
+    }
     if (!tls && !is_loopback(o.listen)) {
         logf_("refusing to serve plaintext gRPC on non-loopback address %s (give --tls-*)",
               o.listen);
