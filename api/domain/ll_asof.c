@@ -483,61 +483,6 @@ int ll_asof_state(ll_txn_t *txn, const char *initiative, uint64_t n, ll_loop_sta
 
 /* ---- GetInitiative as of n ---- */
 
-static int64_t cadence_period(int cadence)
-{
-    switch (cadence) {
-    case LOOPLEDGER__V1__CADENCE__CADENCE_DAILY: return NS_PER_DAY;
-    case LOOPLEDGER__V1__CADENCE__CADENCE_WEEKLY: return 7 * NS_PER_DAY;
-    case LOOPLEDGER__V1__CADENCE__CADENCE_MONTHLY: return 31 * NS_PER_DAY;
-    case LOOPLEDGER__V1__CADENCE__CADENCE_QUARTERLY: return 92 * NS_PER_DAY;
-    default: return 0;
-    }
-}
-
-static int nonempty(const char *s)
-{
-    return s && s[0];
-}
-
-/* The same readiness rule as ll_query.c's live answer (kept in step by
- * test_roadmap's as-of-equals-live check). */
-static int readiness(ll_arena_t *a, const Loopledger__V1__ScalingPlan *p,
-                     Loopledger__V1__ScalingReadiness *r)
-{
-    const Loopledger__V1__ScalingConsiderations *c = p->considerations;
-    const Loopledger__V1__ChangeManagement *cm = c ? c->change_management : NULL;
-    int mitigated = p->n_risks > 0;
-    for (size_t i = 0; i < p->n_risks; i++)
-        mitigated &= nonempty(p->risks[i]->mitigation);
-    const struct {
-        const char *name;
-        int ok;
-    } items[] = {
-        {"data_infrastructure", c && nonempty(c->data_infrastructure)},
-        {"technical_resources", c && nonempty(c->technical_resources)},
-        {"change_management", cm && nonempty(cm->communication) && nonempty(cm->training) &&
-                                  nonempty(cm->champions) && nonempty(cm->listening) &&
-                                  nonempty(cm->phased_rollout)},
-        {"system_interdependencies", c && nonempty(c->system_interdependencies)},
-        {"budget_roi", c && c->budget_roi && c->budget_roi->budget > 0},
-        {"phases", p->n_phases > 0},
-        {"risk_mitigations", mitigated},
-    };
-    size_t n = sizeof items / sizeof items[0];
-    r->required = (uint32_t)n;
-    r->missing = ll_arena_alloc(a, n * sizeof *r->missing);
-    if (!r->missing)
-        return LL_ERR_NOMEM;
-    for (size_t i = 0; i < n; i++) {
-        if (items[i].ok)
-            r->addressed++;
-        else
-            r->missing[r->n_missing++] = (char *)items[i].name;
-    }
-    r->ready = r->addressed == r->required;
-    return LL_OK;
-}
-
 typedef struct kind_ctx {
     ll_txn_t *txn;
     ll_arena_t *a;
@@ -586,7 +531,7 @@ static int plans_cb(void *ctx, const uint8_t *key, size_t klen, const uint8_t *v
     if ((c->err = ll_asof_ref(c->txn, c->a, seq, c->n, &r->plan)) ||
         (c->err = ll_loop_load_body(c->txn, seq, &b)))
         return c->err;
-    c->err = readiness(c->a, b->scaling_plan, r);
+    c->err = ll_query_readiness(c->a, b->scaling_plan, r);
     loopledger__v1__entry_body__free_unpacked(b, NULL);
     if (c->err)
         return c->err;
@@ -710,7 +655,7 @@ int ll_asof_initiative(ll_txn_t *txn, ll_arena_t *a,
         goto fail;
     }
     for (int cd = 1; cd <= LOOPLEDGER__V1__CADENCE__CADENCE_POST_CAMPAIGN; cd++) {
-        int64_t period = cadence_period(cd);
+        int64_t period = ll_query_cadence_period(cd);
         int64_t since = kc.last[cd] ? kc.last[cd] : st->created_ns;
         if (kc.last[cd])
             wanted[cd] = 1;

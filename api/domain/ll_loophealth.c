@@ -9,6 +9,7 @@
  * is.
  */
 #include "ll_loophealth.h"
+#include "ll_query.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -214,17 +215,6 @@ static int cmp_double(const void *x, const void *y)
     return (a > b) - (a < b);
 }
 
-static int64_t cadence_period(int cd)
-{
-    switch (cd) {
-    case LOOPLEDGER__V1__CADENCE__CADENCE_DAILY: return NS_PER_DAY;
-    case LOOPLEDGER__V1__CADENCE__CADENCE_WEEKLY: return 7 * NS_PER_DAY;
-    case LOOPLEDGER__V1__CADENCE__CADENCE_MONTHLY: return 31 * NS_PER_DAY;
-    case LOOPLEDGER__V1__CADENCE__CADENCE_QUARTERLY: return 92 * NS_PER_DAY;
-    default: return 0;
-    }
-}
-
 /* The report of one initiative as of n. */
 static int health_one(ll_txn_t *txn, ll_arena_t *a, const char *ini, uint64_t n, int64_t now,
                       Loopledger__V1__LoopHealth **out)
@@ -245,7 +235,7 @@ static int health_one(ll_txn_t *txn, ll_arena_t *a, const char *ini, uint64_t n,
     if (charter)
         for (size_t i = 0; i < charter->charter->n_review_cadences; i++) {
             int cd = charter->charter->review_cadences[i];
-            if (cd > 0 && cd < NCAD && (h.period[cd] = cadence_period(cd)))
+            if (cd > 0 && cd < NCAD && (h.period[cd] = ll_query_cadence_period(cd)))
                 h.periods[cd] = now > h.start ? (uint64_t)((now - h.start) / h.period[cd]) : 0;
         }
     if ((err = each_of_kind(&h, ini, K(FINDING), on_finding)) ||

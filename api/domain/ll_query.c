@@ -316,7 +316,7 @@ static int open_list(ll_txn_t *txn, ll_arena_t *a, int cat, const char *ini, siz
     return LL_OK;
 }
 
-static int64_t cadence_period(int cadence)
+int64_t ll_query_cadence_period(int cadence)
 {
     switch (cadence) {
     case LOOPLEDGER__V1__CADENCE__CADENCE_DAILY: return NS_PER_DAY;
@@ -334,7 +334,7 @@ static int nonempty(const char *s)
 
 /* Readiness of a scaling plan: the five considerations, phases and risk
  * mitigations. */
-static int readiness(ll_arena_t *a, const Loopledger__V1__ScalingPlan *p,
+int ll_query_readiness(ll_arena_t *a, const Loopledger__V1__ScalingPlan *p,
                      Loopledger__V1__ScalingReadiness *r)
 {
     const Loopledger__V1__ScalingConsiderations *c = p->considerations;
@@ -397,7 +397,7 @@ static int plans_cb(void *ctx, const uint8_t *key, size_t klen, const uint8_t *v
     if ((c->err = ll_query_ref(c->txn, c->a, seq, &r->plan)) ||
         (c->err = ll_loop_load_body(c->txn, seq, &b)))
         return c->err;
-    c->err = readiness(c->a, b->scaling_plan, r);
+    c->err = ll_query_readiness(c->a, b->scaling_plan, r);
     loopledger__v1__entry_body__free_unpacked(b, NULL);
     if (c->err)
         return c->err;
@@ -491,7 +491,7 @@ int ll_query_initiative(ll_txn_t *txn, ll_arena_t *a,
         goto fail;
     }
     for (int cd = 1; cd <= LOOPLEDGER__V1__CADENCE__CADENCE_POST_CAMPAIGN; cd++) {
-        int64_t period = cadence_period(cd);
+        int64_t period = ll_query_cadence_period(cd);
         int64_t since = last[cd] ? last[cd] : st.created_ns;
         if (!wanted[cd] || !period || now_ns - since <= period)
             continue;

@@ -38,6 +38,15 @@ int ll_query_seq_at_time(ll_txn_t *txn, int64_t t, uint64_t *seq);
 int ll_query_ref(ll_txn_t *txn, ll_arena_t *a, uint64_t seq,
                  Loopledger__V1__EntryRef **out);
 
+/* Length of a review cadence's period in ns (1, 7, 31, 92 days); 0 for
+ * post-campaign reviews, which follow no calendar. */
+int64_t ll_query_cadence_period(int cadence);
+
+/* Readiness of a scaling plan into r (arena a): the five considerations,
+ * phases and risk mitigations, with the missing ones named. */
+int ll_query_readiness(ll_arena_t *a, const Loopledger__V1__ScalingPlan *p,
+                       Loopledger__V1__ScalingReadiness *r);
+
 int ll_query_initiative(ll_txn_t *txn, ll_arena_t *a,
                         const Loopledger__V1__GetInitiativeRequest *r,
                         int64_t now_ns, Loopledger__V1__InitiativeState **out,

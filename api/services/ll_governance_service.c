@@ -18,6 +18,7 @@
 #include "ll_merkle.h"
 #include "ll_note.h"
 #include "ll_services.h"
+#include "ll_svc.h"
 #include "ll_status.h"
 #include "loopledger/v1/governance.pb-c.h"
 
@@ -26,50 +27,8 @@ struct ll_governance_service {
     ll_store_t *st;
 };
 
-static void reply(ll_call_t *call, const ProtobufCMessage *msg)
-{
-    size_t n = protobuf_c_message_get_packed_size(msg);
-    uint8_t *b = malloc(n ? n : 1);
-    if (!b) {
-        ll_call_fail(call, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
-        return;
-    }
-    protobuf_c_message_pack(msg, b);
-    ll_call_reply(call, b, n);
-    free(b);
-}
 
-typedef int (*gov_fn)(ll_txn_t *txn, ll_arena_t *a, const ProtobufCMessage *req,
-                      ProtobufCMessage **resp, char *msg, size_t cap);
 
-static void serve(ll_call_t *call, ll_governance_service_t *svc, const uint8_t *req, size_t len,
-                  const ProtobufCMessageDescriptor *desc, gov_fn fn)
-{
-    ProtobufCMessage *r = protobuf_c_message_unpack(desc, NULL, len, req);
-    ll_arena_t a = LL_ARENA_INIT;
-    ll_txn_t *txn = NULL;
-    ProtobufCMessage *resp = NULL;
-    char msg[300] = "";
-    int err;
-
-    if (!r) {
-        ll_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "malformed %s", desc->name);
-        return;
-    }
-    if ((err = ll_store_begin_read(svc->st, &txn))) {
-        ll_call_fail(call, ll_status_from_err(err), "cannot read ledger: %s", ll_strerror(err));
-        goto out;
-    }
-    if ((err = fn(txn, &a, r, &resp, msg, sizeof msg))) {
-        ll_call_fail(call, ll_status_from_err(err), "%s", msg[0] ? msg : ll_strerror(err));
-        goto out;
-    }
-    reply(call, resp);
-out:
-    ll_store_abort(txn);
-    ll_arena_free(&a);
-    protobuf_c_message_free_unpacked(r, NULL);
-}
 
 static int q_decisions(ll_txn_t *t, ll_arena_t *a, const ProtobufCMessage *req,
                        ProtobufCMessage **resp, char *msg, size_t cap)
@@ -94,19 +53,20 @@ static int q_actor(ll_txn_t *t, ll_arena_t *a, const ProtobufCMessage *req,
 
 static void do_decisions(ll_call_t *call, const uint8_t *req, size_t len, void *arg)
 {
-    serve(call, arg, req, len, &loopledger__v1__decision_history_request__descriptor,
-          q_decisions);
+    ll_svc_serve(call, ((ll_governance_service_t *)arg)->st, req, len,
+                 &loopledger__v1__decision_history_request__descriptor, q_decisions);
 }
 
 static void do_pending(ll_call_t *call, const uint8_t *req, size_t len, void *arg)
 {
-    serve(call, arg, req, len, &loopledger__v1__pending_approvals_request__descriptor,
-          q_pending);
+    ll_svc_serve(call, ((ll_governance_service_t *)arg)->st, req, len,
+                 &loopledger__v1__pending_approvals_request__descriptor, q_pending);
 }
 
 static void do_actor(ll_call_t *call, const uint8_t *req, size_t len, void *arg)
 {
-    serve(call, arg, req, len, &loopledger__v1__actor_history_request__descriptor, q_actor);
+    ll_svc_serve(call, ((ll_governance_service_t *)arg)->st, req, len,
+                 &loopledger__v1__actor_history_request__descriptor, q_actor);
 }
 
 /* ---- ExportAudit ---- */

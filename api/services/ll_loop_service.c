@@ -12,6 +12,7 @@
 #include "ll_err.h"
 #include "ll_query.h"
 #include "ll_services.h"
+#include "ll_svc.h"
 #include "ll_status.h"
 #include "loopledger/v1/loop.pb-c.h"
 
@@ -19,53 +20,8 @@ struct ll_loop_service {
     ll_store_t *st;
 };
 
-/* Packs msg with its descriptor and replies. */
-static void reply(ll_call_t *call, const ProtobufCMessage *msg)
-{
-    size_t n = protobuf_c_message_get_packed_size(msg);
-    uint8_t *b = malloc(n ? n : 1);
-    if (!b) {
-        ll_call_fail(call, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
-        return;
-    }
-    protobuf_c_message_pack(msg, b);
-    ll_call_reply(call, b, n);
-    free(b);
-}
 
-typedef int (*query_fn)(ll_txn_t *txn, ll_arena_t *a, const ProtobufCMessage *req,
-                        ProtobufCMessage **resp, char *msg, size_t cap);
 
-/* The shape every LoopService method shares: unpack, read, answer. */
-static void serve(ll_call_t *call, ll_loop_service_t *svc, const uint8_t *req, size_t len,
-                  const ProtobufCMessageDescriptor *desc, query_fn fn)
-{
-    ProtobufCMessage *r = protobuf_c_message_unpack(desc, NULL, len, req);
-    ll_arena_t a = LL_ARENA_INIT;
-    ll_txn_t *txn = NULL;
-    ProtobufCMessage *resp = NULL;
-    char msg[300];
-    int err;
-
-    if (!r) {
-        ll_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "malformed %s", desc->name);
-        return;
-    }
-    if ((err = ll_store_begin_read(svc->st, &txn))) {
-        ll_call_fail(call, ll_status_from_err(err), "cannot read ledger: %s", ll_strerror(err));
-        goto out;
-    }
-    msg[0] = 0;
-    if ((err = fn(txn, &a, r, &resp, msg, sizeof msg))) {
-        ll_call_fail(call, ll_status_from_err(err), "%s", msg[0] ? msg : ll_strerror(err));
-        goto out;
-    }
-    reply(call, resp);
-out:
-    ll_store_abort(txn);
-    ll_arena_free(&a);
-    protobuf_c_message_free_unpacked(r, NULL);
-}
 
 static int64_t now_ns(void)
 {
@@ -101,19 +57,20 @@ static int q_open_loops(ll_txn_t *txn, ll_arena_t *a, const ProtobufCMessage *re
 
 static void do_get_initiative(ll_call_t *call, const uint8_t *req, size_t len, void *arg)
 {
-    serve(call, arg, req, len, &loopledger__v1__get_initiative_request__descriptor,
-          q_initiative);
+    ll_svc_serve(call, ((ll_loop_service_t *)arg)->st, req, len,
+                 &loopledger__v1__get_initiative_request__descriptor, q_initiative);
 }
 
 static void do_get_lineage(ll_call_t *call, const uint8_t *req, size_t len, void *arg)
 {
-    serve(call, arg, req, len, &loopledger__v1__get_lineage_request__descriptor, q_lineage);
+    ll_svc_serve(call, ((ll_loop_service_t *)arg)->st, req, len,
+                 &loopledger__v1__get_lineage_request__descriptor, q_lineage);
 }
 
 static void do_list_open_loops(ll_call_t *call, const uint8_t *req, size_t len, void *arg)
 {
-    serve(call, arg, req, len, &loopledger__v1__list_open_loops_request__descriptor,
-          q_open_loops);
+    ll_svc_serve(call, ((ll_loop_service_t *)arg)->st, req, len,
+                 &loopledger__v1__list_open_loops_request__descriptor, q_open_loops);
 }
 
 int ll_loop_service_register(ll_server_t *srv, ll_ledger_t *lg, ll_loop_service_t **out)

@@ -15,6 +15,7 @@
 #include "ll_readout.h"
 #include "ll_roadmap.h"
 #include "ll_services.h"
+#include "ll_svc.h"
 #include "ll_status.h"
 #include "loopledger/v1/roadmap.pb-c.h"
 
@@ -22,47 +23,7 @@ struct ll_roadmap_service {
     ll_store_t *st;
 };
 
-typedef int (*query_fn)(ll_txn_t *txn, ll_arena_t *a, const ProtobufCMessage *req,
-                        ProtobufCMessage **resp, char *msg, size_t cap);
 
-/* Unpack, read in one snapshot, answer (or map the ll_err to a status). */
-static void serve(ll_call_t *call, ll_roadmap_service_t *svc, const uint8_t *req, size_t len,
-                  const ProtobufCMessageDescriptor *desc, query_fn fn)
-{
-    ProtobufCMessage *r = protobuf_c_message_unpack(desc, NULL, len, req);
-    ll_arena_t a = LL_ARENA_INIT;
-    ll_txn_t *txn = NULL;
-    ProtobufCMessage *resp = NULL;
-    uint8_t *buf = NULL;
-    char msg[300];
-    int err;
-
-    if (!r) {
-        ll_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "malformed %s", desc->name);
-        return;
-    }
-    if ((err = ll_store_begin_read(svc->st, &txn))) {
-        ll_call_fail(call, ll_status_from_err(err), "cannot read ledger: %s", ll_strerror(err));
-        goto out;
-    }
-    msg[0] = 0;
-    if ((err = fn(txn, &a, r, &resp, msg, sizeof msg))) {
-        ll_call_fail(call, ll_status_from_err(err), "%s", msg[0] ? msg : ll_strerror(err));
-        goto out;
-    }
-    size_t n = protobuf_c_message_get_packed_size(resp);
-    if (!(buf = malloc(n ? n : 1))) {
-        ll_call_fail(call, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
-        goto out;
-    }
-    protobuf_c_message_pack(resp, buf);
-    ll_call_reply(call, buf, n);
-out:
-    free(buf);
-    ll_store_abort(txn);
-    ll_arena_free(&a);
-    protobuf_c_message_free_unpacked(r, NULL);
-}
 
 static int q_prioritize(ll_txn_t *txn, ll_arena_t *a, const ProtobufCMessage *req,
                         ProtobufCMessage **resp, char *msg, size_t cap)
@@ -90,18 +51,20 @@ static int q_health(ll_txn_t *txn, ll_arena_t *a, const ProtobufCMessage *req,
 
 static void do_prioritize(ll_call_t *call, const uint8_t *req, size_t len, void *arg)
 {
-    serve(call, arg, req, len, &loopledger__v1__prioritize_request__descriptor, q_prioritize);
+    ll_svc_serve(call, ((ll_roadmap_service_t *)arg)->st, req, len,
+                 &loopledger__v1__prioritize_request__descriptor, q_prioritize);
 }
 
 static void do_readout(ll_call_t *call, const uint8_t *req, size_t len, void *arg)
 {
-    serve(call, arg, req, len, &loopledger__v1__get_experiment_readout_request__descriptor,
-          q_readout);
+    ll_svc_serve(call, ((ll_roadmap_service_t *)arg)->st, req, len,
+                 &loopledger__v1__get_experiment_readout_request__descriptor, q_readout);
 }
 
 static void do_health(ll_call_t *call, const uint8_t *req, size_t len, void *arg)
 {
-    serve(call, arg, req, len, &loopledger__v1__get_loop_health_request__descriptor, q_health);
+    ll_svc_serve(call, ((ll_roadmap_service_t *)arg)->st, req, len,
+                 &loopledger__v1__get_loop_health_request__descriptor, q_health);
 }
 
 int ll_roadmap_service_register(ll_server_t *srv, ll_ledger_t *lg, ll_roadmap_service_t **out)
