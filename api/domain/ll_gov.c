@@ -8,6 +8,7 @@
  */
 #include "ll_gov.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,8 @@ int ll_gov_check_body(const Loopledger__V1__EntryBody *b, char *msg, size_t cap)
     case K(ROLE_GRANT):
         if (!id_ok(b->role_grant->actor_id))
             FAIL(LL_ERR_INVALID, "role_grant: actor_id is required");
+        if (b->role_grant->n_roles == 0)
+            FAIL(LL_ERR_INVALID, "role_grant: at least one role is required (revoke keys to retire an actor)");
         for (size_t i = 0; i < b->role_grant->n_roles; i++)
             if (b->role_grant->roles[i] <= 0 || b->role_grant->roles[i] > 5)
                 FAIL(LL_ERR_INVALID, "role_grant: unknown role %d", b->role_grant->roles[i]);
@@ -111,7 +114,9 @@ static int put_hitl(ll_txn_t *txn, uint64_t seq, const ll_hitl_t *h)
 uint32_t ll_gov_status(ll_txn_t *txn, uint64_t seq)
 {
     ll_hitl_t h;
-    return ll_gov_hitl(txn, seq, &h) == LL_OK ? h.status : ST(EFFECTIVE);
+    int err = ll_gov_hitl(txn, seq, &h);
+    /* Fail closed: an unreadable record is not "effective". */
+    return err == LL_OK ? h.status : err == LL_ERR_NOT_FOUND ? ST(EFFECTIVE) : ST(PENDING);
 }
 
 static size_t pending_key(uint8_t *k, const char *ini, uint64_t seq)
@@ -152,7 +157,8 @@ static int field_value(const Loopledger__V1__EntryBody *b, const char *field, do
         return 1;
     }
     if (!strcmp(field, "magnitude_percent") && b->kind_case == K(ADJUSTMENT)) {
-        *v = b->adjustment->magnitude_percent;
+        /* A change's size either way: a 40% price cut is a 40% change. */
+        *v = fabs(b->adjustment->magnitude_percent);
         return 1;
     }
     return 0;
@@ -240,11 +246,12 @@ static int decide(ll_txn_t *txn, const Loopledger__V1__EntryBody *b, uint64_t ta
     if (h.status == ST(REJECTED))
         FAIL(LL_ERR_PRECONDITION, "#%llu was rejected; a rejected entry stays rejected",
              (unsigned long long)target);
-    if ((uint32_t)b->decision->level != h.level)
+    if ((uint32_t)b->decision->level != h.level) {
+        const ProtobufCEnumValue *lv = protobuf_c_enum_descriptor_get_value(
+            &loopledger__v1__hitl_level__descriptor, (int)h.level);
         FAIL(LL_ERR_PRECONDITION, "the policy behind #%llu requires a decision of level %s",
-             (unsigned long long)target,
-             protobuf_c_enum_descriptor_get_value(&loopledger__v1__hitl_level__descriptor,
-                                                  (int)h.level)->name);
+             (unsigned long long)target, lv ? lv->name : "?");
+    }
     if (h.status == ST(EFFECTIVE))
         return LL_OK; /* already effective: the decision is recorded, nothing changes */
     if (b->decision->outcome == LOOPLEDGER__V1__OUTCOME__OUTCOME_REJECTED) {

@@ -11,11 +11,14 @@
  */
 #include "ll_loop.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ll_err.h"
+#include "ll_gov.h"
+#include "ll_ledger.h"
 #include "loopledger/v1/loop.pb-c.h"
 
 #define K_NOTE LOOPLEDGER__V1__ENTRY_BODY__KIND_NOTE
@@ -42,6 +45,8 @@
 /* Every domain kind (20..32). */
 #define DOMAIN_KINDS (((1ull << 33) - 1) & ~((1ull << 20) - 1))
 #define ANY_KIND (DOMAIN_KINDS | B(K_NOTE) | B(K_ACTOR) | B(K_GENESIS))
+
+#define EFFECTIVE LOOPLEDGER__V1__APPROVAL_STATUS__APPROVAL_STATUS_EFFECTIVE
 
 #define FAIL(code, ...)                  \
     do {                                 \
@@ -204,7 +209,8 @@ int ll_loop_check_body(const Loopledger__V1__EntryBody *b, char *msg, size_t cap
 
     if (IS_DOMAIN(kind) && !nonempty(b->initiative))
         FAIL(LL_ERR_INVALID, "a %s entry must name its initiative", ll_kind_name(kind));
-    if (IS_DOMAIN(kind)) {
+    /* Domain and governance kinds: every enum value must be named. */
+    if (kind >= K_INITIATIVE) {
         const ProtobufCFieldDescriptor *f =
             protobuf_c_message_descriptor_get_field(&loopledger__v1__entry_body__descriptor, kind);
         const ProtobufCMessage *part =
@@ -293,6 +299,8 @@ int ll_loop_check_body(const Loopledger__V1__EntryBody *b, char *msg, size_t cap
         break;
     }
     case K_ADJUSTMENT:
+        if (!isfinite(b->adjustment->magnitude_percent))
+            FAIL(LL_ERR_INVALID, "adjustment: magnitude_percent must be a finite number");
         if (b->adjustment->category == 0 || !nonempty(b->adjustment->change))
             FAIL(LL_ERR_INVALID, "adjustment: category and change are required");
         break;
@@ -364,7 +372,8 @@ int ll_loop_meta(ll_txn_t *txn, uint64_t seq, ll_entry_meta_t *out)
     if ((err = ll_store_get(txn, LL_TBL_INDEX, k, sizeof k, &v, &vl)))
         return err;
     /* kind u8, time8, ini_len u8, ini, author_len u8, author */
-    if (vl < 11 || vl < 11u + v[9] || vl != 11u + v[9] + v[10 + v[9]])
+    if (vl < 11 || v[9] > 128 || vl < 11u + v[9] || v[10 + v[9]] > 128 ||
+        vl != 11u + v[9] + v[10 + v[9]])
         return LL_ERR_CORRUPT;
     out->kind = v[0];
     out->time_ns = (int64_t)ll_get_be64(v + 1);
@@ -523,7 +532,9 @@ static int alert_diagnosed(ll_txn_t *txn, uint64_t seq, const Loopledger__V1__Al
     if (a->diagnosis != 0)
         return 1;
     ll_put_be64(k + 1, seq);
-    return ll_store_get(txn, LL_TBL_INDEX, k, sizeof k, &v, &vl) == LL_OK;
+    /* The diagnosing finding counts only once it is in effect. */
+    return ll_store_get(txn, LL_TBL_INDEX, k, sizeof k, &v, &vl) == LL_OK && vl == 8 &&
+           ll_gov_status(txn, ll_get_be64(v)) == EFFECTIVE;
 }
 
 static int is_concluded(ll_txn_t *txn, uint64_t exp)
@@ -532,7 +543,9 @@ static int is_concluded(ll_txn_t *txn, uint64_t exp)
     const uint8_t *v;
     size_t vl;
     ll_put_be64(k + 1, exp);
-    return ll_store_get(txn, LL_TBL_INDEX, k, sizeof k, &v, &vl) == LL_OK;
+    /* Concluded by a finding that is in effect (not pending, not rejected). */
+    return ll_store_get(txn, LL_TBL_INDEX, k, sizeof k, &v, &vl) == LL_OK && vl == 8 &&
+           ll_gov_status(txn, ll_get_be64(v)) == EFFECTIVE;
 }
 
 static uint32_t stage_of(uint32_t kind)
@@ -567,9 +580,16 @@ static int check_rollout(ll_txn_t *txn, const Loopledger__V1__EntryBody *b,
         if (m.kind == K_DECISION) {
             Loopledger__V1__EntryBody *d;
             int ok = 0;
+            uint32_t roles = 0;
+            /* An exception needs someone else with the approver role, and
+             * the decision itself in effect. */
             if (ll_loop_load_body(txn, l->target_seq, &d) == LL_OK) {
                 ok = d->decision->level == LOOPLEDGER__V1__HITL_LEVEL__HITL_LEVEL_EXCEPTION_HANDLING &&
-                     d->decision->outcome == LOOPLEDGER__V1__OUTCOME__OUTCOME_APPROVED;
+                     d->decision->outcome == LOOPLEDGER__V1__OUTCOME__OUTCOME_APPROVED &&
+                     strcmp(d->author, b->author) != 0 &&
+                     ll_ledger_actor_roles(txn, d->author, &roles) == LL_OK &&
+                     (roles & (1u << LOOPLEDGER__V1__ROLE__ROLE_APPROVER)) &&
+                     ll_gov_status(txn, l->target_seq) == EFFECTIVE;
                 loopledger__v1__entry_body__free_unpacked(d, NULL);
             }
             if (ok)
@@ -592,7 +612,7 @@ static int check_diagnosed(ll_txn_t *txn, const Loopledger__V1__EntryBody *b, ch
         if (l->relation != R(ADDRESSES) || ll_loop_load_body(txn, l->target_seq, &t))
             continue;
         if (t->kind_case == K_FINDING)
-            ok = t->finding->diagnosis != 0;
+            ok = t->finding->diagnosis != 0 && ll_gov_status(txn, l->target_seq) == EFFECTIVE;
         else if (t->kind_case == K_ALERT)
             ok = alert_diagnosed(txn, l->target_seq, t->alert);
         loopledger__v1__entry_body__free_unpacked(t, NULL);
@@ -748,6 +768,18 @@ int ll_loop_apply(ll_txn_t *txn, const Loopledger__V1__EntryBody *b, uint64_t se
         return err;
     if (kind == K_DEPLOYMENT && (err = check_rollout(txn, b, &st, msg, cap)))
         return err;
+    if (kind == K_INITIATIVE && have_state && st.charter_seq != UINT64_MAX) {
+        /* Policies select by application: a later charter may change the
+         * phase or scope, never what kind of initiative it is. */
+        Loopledger__V1__EntryBody *c;
+        if ((err = ll_loop_load_body(txn, st.charter_seq, &c)))
+            FAIL(err, "reading the charter: %s", ll_strerror(err));
+        int same = c->charter->application == b->charter->application;
+        loopledger__v1__entry_body__free_unpacked(c, NULL);
+        if (!same)
+            FAIL(LL_ERR_PRECONDITION,
+                 "initiative \"%s\": its application is fixed by its first charter", ini);
+    }
 
     /* Indexes. */
     if ((err = put_meta(txn, seq, kind, t, ini, b->author)))

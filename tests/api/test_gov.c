@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <math.h>
 #include <string.h>
 
 #include "../support/ll_testutil.h"
@@ -218,6 +219,20 @@ static void test_policy_pending_until_two_distinct_approvers(void **state)
     uint64_t big = ok(adjustment(f, f->ana, "ana", 8, fi));
     assert_int_equal(status(f, small), ST(EFFECTIVE));
     assert_int_equal(status(f, big), ST(PENDING));
+    /* A cut is a change too; a NaN size is no size at all. */
+    assert_int_equal(status(f, ok(adjustment(f, f->ana, "ana", -40, fi))), ST(PENDING));
+    refused(adjustment(f, f->ana, "ana", NAN, fi), LL_ERR_INVALID, "finite");
+    /* Re-chartering cannot move the initiative out of the policy. */
+    Loopledger__V1__Initiative ch = LOOPLEDGER__V1__INITIATIVE__INIT;
+    ch.title = "not pricing any more";
+    ch.application = LOOPLEDGER__V1__APPLICATION__APPLICATION_OTHER;
+    ch.phase = LOOPLEDGER__V1__PHASE__PHASE_SCALING;
+    refused(add(f, f->ana, "ana", KIND(CHARTER), &ch, 0, 0), LL_ERR_PRECONDITION,
+            "application is fixed");
+    /* A policy must name levels the contract knows. */
+    Loopledger__V1__Policy bad = p;
+    bad.level = (Loopledger__V1__HitlLevel)99;
+    refused(add(f, f->admin, "admin", KIND(POLICY), &bad, 0, 0), LL_ERR_INVALID, "level");
 
     refused(decide(f, f->paula, "paula", REV, APPROVED, big), LL_ERR_PRECONDITION, "requires a decision of level");
     ok(decide(f, f->paula, "paula", EXC, APPROVED, big));
@@ -250,6 +265,10 @@ static void test_revoked_key_signs_nothing_and_rotation_replaces_it(void **state
     rv.reason = "lost";
     refused(add(f, f->paula, "paula", KIND(REVOCATION), &rv, 0, 0), LL_ERR_PERMISSION, "may not write");
     ok(add(f, f->admin, "admin", KIND(REVOCATION), &rv, 0, 0));
+    Loopledger__V1__RoleGrant rg = LOOPLEDGER__V1__ROLE_GRANT__INIT;
+    rg.actor_id = "ana";
+    refused(add(f, f->admin, "admin", KIND(ROLE_GRANT), &rg, 0, 0), LL_ERR_INVALID,
+            "at least one role");
     Loopledger__V1__Finding x = LOOPLEDGER__V1__FINDING__INIT;
     x.summary = "s";
     x.evidence = LOOPLEDGER__V1__EVIDENCE__EVIDENCE_QUALITATIVE;

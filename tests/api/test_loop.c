@@ -70,8 +70,9 @@ typedef struct lk {
 
 /* Appends an entry of kind with body msg (a pointer to the kind's message;
  * the oneof members are all pointers sharing one union slot). */
-static ll_append_result_t add_as(fx_t *f, const char *author, const char *ini, int kind,
-                                 void *msg, const lk_t *links, size_t nlinks)
+static ll_append_result_t add_signed(fx_t *f, const ll_key_t *key, const char *author,
+                                     const char *ini, int kind, void *msg, const lk_t *links,
+                                     size_t nlinks)
 {
     static uint64_t counter;
     uint64_t nonce = ++counter;
@@ -95,7 +96,7 @@ static ll_append_result_t add_as(fx_t *f, const char *author, const char *ini, i
     b.links = lp;
     b.kind_case = (Loopledger__V1__EntryBody__KindCase)kind;
     b.note = msg;
-    assert_int_equal(ll_entry_seal(&b, f->admin, &env, &len), LL_OK);
+    assert_int_equal(ll_entry_seal(&b, key, &env, &len), LL_OK);
     ll_ledger_append(f->lg, env, len, &r);
     free(env);
     return r;
@@ -104,7 +105,7 @@ static ll_append_result_t add_as(fx_t *f, const char *author, const char *ini, i
 static ll_append_result_t add(fx_t *f, const char *ini, int kind, void *msg, const lk_t *links,
                               size_t nlinks)
 {
-    return add_as(f, "admin", ini, kind, msg, links, nlinks);
+    return add_signed(f, f->admin, "admin", ini, kind, msg, links, nlinks);
 }
 
 /* Appends and returns the sequence number, failing the test on refusal. */
@@ -358,11 +359,35 @@ static void test_widening_rollout_needs_a_controlled_experiment_or_exception(voi
     OK(finding(f, "reco", 0, LINKS({REL(CONCLUDES), ex}, {REL(SUPPORTS), h})));
     OK(deployment(f, "reco", 50, LINKS({REL(CITES), ex})));
 
-    /* Or an approved exception-handling decision; a rejected one is not. */
-    uint64_t d1 = OK(decision(f, "reco", EXCEPTION, REJECTED, LINKS({REL(DECIDES), ex})));
+    /* Or an approved exception-handling decision by another actor with the
+     * approver role; a rejected one, or one by the deployer, is not. */
+    ll_key_t *dana;
+    uint8_t pub[LL_PUBKEY_LEN];
+    Loopledger__V1__Role approver[] = {LOOPLEDGER__V1__ROLE__ROLE_APPROVER};
+    Loopledger__V1__ActorRegistration reg = LOOPLEDGER__V1__ACTOR_REGISTRATION__INIT;
+    assert_int_equal(ll_key_generate(&dana), LL_OK);
+    ll_key_public(dana, pub);
+    reg.actor_id = "dana";
+    reg.display_name = "Dana";
+    reg.n_roles = 1;
+    reg.roles = approver;
+    reg.public_key.data = pub;
+    reg.public_key.len = LL_PUBKEY_LEN;
+    OK(add(f, "", KIND(ACTOR), &reg, NULL, 0));
+    Loopledger__V1__Decision dx = LOOPLEDGER__V1__DECISION__INIT;
+    dx.level = EXCEPTION;
+    dx.outcome = REJECTED;
+    dx.rationale = "no";
+    uint64_t d1 = OK(add_signed(f, dana, "dana", "reco", KIND(DECISION), &dx, LINKS({REL(DECIDES), ex})));
     refused(f, deployment(f, "reco", 100, LINKS({REL(CITES), d1})), LL_ERR_PRECONDITION,
             "exception-handling decision");
-    uint64_t d2 = OK(decision(f, "reco", EXCEPTION, APPROVED, LINKS({REL(DECIDES), ex})));
+    uint64_t own = OK(decision(f, "reco", EXCEPTION, APPROVED, LINKS({REL(DECIDES), ex})));
+    refused(f, deployment(f, "reco", 100, LINKS({REL(CITES), own})), LL_ERR_PRECONDITION,
+            "exception-handling decision");
+    dx.outcome = APPROVED;
+    dx.rationale = "market test";
+    uint64_t d2 = OK(add_signed(f, dana, "dana", "reco", KIND(DECISION), &dx, LINKS({REL(DECIDES), ex})));
+    ll_key_free(dana);
     OK(deployment(f, "reco", 100, LINKS({REL(CITES), d2})));
 }
 
