@@ -7,13 +7,15 @@
  * that tree in order, each entry's inclusion proof against the signed root,
  * and each entry's author signature against the key state it rebuilds by
  * replaying the exported entries themselves (genesis, registrations, key
- * rotations, revocations) - the same chain of authority the server used.
+ * rotations, revocations, role grants) and the role matrix - the same chain
+ * of authority and the same permissions the server enforced.
  */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ll_authz.h"
 #include "ll_crypto.h"
 #include "ll_dsse.h"
 #include "ll_err.h"
@@ -344,12 +346,32 @@ typedef struct key {
     int64_t revoked; /* 0 = valid */
 } key_t_;
 
-typedef struct keyring {
+typedef struct actor {
+    char id[129];
+    uint32_t roles;
+    size_t current; /* index of its current key */
+} actor_t;
+
+/* What the replay knows: keys and actors, rebuilt from the export alone. */
+typedef struct authority {
     key_t_ *k;
     size_t n, cap;
-} keyring_t;
+    actor_t *a;
+    size_t na, acap;
+} authority_t;
 
-static key_t_ *key_find(keyring_t *r, const uint8_t id[LL_HASH_LEN])
+static void *grow(void *p, size_t *cap, size_t n, size_t size)
+{
+    if (n < *cap)
+        return p;
+    *cap = *cap ? 2 * *cap : 16;
+    p = realloc(p, *cap * size);
+    if (!p)
+        lc_die("out of memory");
+    return p;
+}
+
+static key_t_ *key_find(authority_t *r, const uint8_t id[LL_HASH_LEN])
 {
     for (size_t i = 0; i < r->n; i++)
         if (!memcmp(r->k[i].id, id, LL_HASH_LEN))
@@ -357,28 +379,45 @@ static key_t_ *key_find(keyring_t *r, const uint8_t id[LL_HASH_LEN])
     return NULL;
 }
 
-static void key_add(keyring_t *r, const uint8_t *pub, const char *actor)
+static actor_t *actor_find(authority_t *r, const char *id)
 {
-    if (r->n == r->cap) {
-        r->cap = r->cap ? 2 * r->cap : 16;
-        r->k = realloc(r->k, r->cap * sizeof *r->k);
-        if (!r->k)
-            lc_die("out of memory");
-    }
-    key_t_ *k = &r->k[r->n++];
-    memset(k, 0, sizeof *k);
-    memcpy(k->pub, pub, LL_PUBKEY_LEN);
-    ll_sha256(pub, LL_PUBKEY_LEN, k->id);
-    snprintf(k->actor, sizeof k->actor, "%s", actor);
+    for (size_t i = 0; i < r->na; i++)
+        if (!strcmp(r->a[i].id, id))
+            return &r->a[i];
+    return NULL;
 }
 
-/* The key an actor signs with now: its latest unrevoked key. */
-static key_t_ *key_current(keyring_t *r, const char *actor)
+static size_t key_add(authority_t *r, uint64_t seq, const ProtobufCBinaryData *pub,
+                      const char *actor)
 {
-    for (size_t i = r->n; i-- > 0;)
-        if (!strcmp(r->k[i].actor, actor) && !r->k[i].revoked)
-            return &r->k[i];
-    return NULL;
+    if (pub->len != LL_PUBKEY_LEN || !pub->data)
+        lc_die("FAIL: #%" PRIu64 ": a registered key is not 32 bytes", seq);
+    r->k = grow(r->k, &r->cap, r->n, sizeof *r->k);
+    key_t_ *k = &r->k[r->n];
+    memset(k, 0, sizeof *k);
+    memcpy(k->pub, pub->data, LL_PUBKEY_LEN);
+    ll_sha256(k->pub, LL_PUBKEY_LEN, k->id);
+    if (key_find(r, k->id))
+        lc_die("FAIL: #%" PRIu64 ": a key registered twice", seq);
+    snprintf(k->actor, sizeof k->actor, "%s", actor);
+    return r->n++;
+}
+
+static void actor_add(authority_t *r, uint64_t seq, const Loopledger__V1__ActorRegistration *reg)
+{
+    if (!reg || !reg->actor_id[0] || strlen(reg->actor_id) > 128)
+        lc_die("FAIL: #%" PRIu64 ": malformed actor registration", seq);
+    if (actor_find(r, reg->actor_id))
+        lc_die("FAIL: #%" PRIu64 ": actor \"%s\" registered twice", seq, reg->actor_id);
+    size_t key = key_add(r, seq, &reg->public_key, reg->actor_id);
+    r->a = grow(r->a, &r->acap, r->na, sizeof *r->a);
+    actor_t *a = &r->a[r->na++];
+    memset(a, 0, sizeof *a);
+    snprintf(a->id, sizeof a->id, "%s", reg->actor_id);
+    for (size_t i = 0; i < reg->n_roles; i++)
+        if (reg->roles[i] > 0 && reg->roles[i] < 32)
+            a->roles |= 1u << reg->roles[i];
+    a->current = key;
 }
 
 static int get_varint(FILE *f, uint64_t *v)
@@ -414,14 +453,80 @@ static Loopledger__V1__AuditRecord *next_record(FILE *f, int *eof)
     return r;
 }
 
+/* Replays the authority changes of entry seq (already authenticated). */
+static void apply_authority(authority_t *au, uint64_t seq, const Loopledger__V1__EntryBody *b,
+                            int64_t t)
+{
+    switch (b->kind_case) {
+    case LOOPLEDGER__V1__ENTRY_BODY__KIND_ACTOR:
+        actor_add(au, seq, b->actor);
+        break;
+    case LOOPLEDGER__V1__ENTRY_BODY__KIND_KEY_ROTATION: {
+        actor_t *a = actor_find(au, b->key_rotation->actor_id);
+        if (!a)
+            lc_die("FAIL: #%" PRIu64 ": rotation for an unknown actor", seq);
+        key_t_ *old = &au->k[a->current];
+        /* Like the server: the old key stops at t unless it stopped earlier. */
+        if (!old->revoked || old->revoked > t)
+            old->revoked = t;
+        size_t k = key_add(au, seq, &b->key_rotation->new_public_key, a->id);
+        a = actor_find(au, b->key_rotation->actor_id); /* key_add may not move actors */
+        a->current = k;
+        break;
+    }
+    case LOOPLEDGER__V1__ENTRY_BODY__KIND_REVOCATION: {
+        uint8_t rid[LL_HASH_LEN];
+        key_t_ *rk;
+        int64_t at = b->revocation->effective_unix_nanos ? b->revocation->effective_unix_nanos : t;
+        if (strlen(b->revocation->keyid) != 2 * LL_HASH_LEN ||
+            ll_hex_decode(b->revocation->keyid, 2 * LL_HASH_LEN, rid, LL_HASH_LEN) ||
+            !(rk = key_find(au, rid)) || strcmp(rk->actor, b->revocation->actor_id))
+            lc_die("FAIL: #%" PRIu64 ": revocation of a key that is not the actor's", seq);
+        if (rk->revoked && rk->revoked <= at)
+            lc_die("FAIL: #%" PRIu64 ": revocation would move a revocation later", seq);
+        rk->revoked = at;
+        break;
+    }
+    case LOOPLEDGER__V1__ENTRY_BODY__KIND_ROLE_GRANT: {
+        actor_t *a = actor_find(au, b->role_grant->actor_id);
+        if (!a || b->role_grant->n_roles == 0)
+            lc_die("FAIL: #%" PRIu64 ": malformed role grant", seq);
+        a->roles = 0;
+        for (size_t i = 0; i < b->role_grant->n_roles; i++)
+            if (b->role_grant->roles[i] > 0 && b->role_grant->roles[i] < 32)
+                a->roles |= 1u << b->role_grant->roles[i];
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+/* The matrix (ll_authz.h), plus changing one's own key. */
+static int may_write(const authority_t *au, const actor_t *author,
+                     const Loopledger__V1__EntryBody *b)
+{
+    const char *subject = NULL;
+    (void)au;
+    if (ll_authz_may_author(author->roles, b->kind_case))
+        return 1;
+    if (b->kind_case == LOOPLEDGER__V1__ENTRY_BODY__KIND_KEY_ROTATION)
+        subject = b->key_rotation->actor_id;
+    if (b->kind_case == LOOPLEDGER__V1__ENTRY_BODY__KIND_REVOCATION)
+        subject = b->revocation->actor_id;
+    return subject && !strcmp(subject, author->id) &&
+           (author->roles & ~LL_ROLE_BIT(LOOPLEDGER__V1__ROLE__ROLE_AUDITOR));
+}
+
 int lc_cmd_verify_audit(const char *path, const char *vkey)
 {
     char name[LL_NOTE_MAX_NAME + 1];
     uint8_t spub[LL_PUBKEY_LEN], root[LL_HASH_LEN];
     ll_checkpoint_t cp;
     size_t body_len;
-    keyring_t ring = {0};
+    authority_t au = {0};
     int eof;
+    int64_t last_t = 0;
     FILE *f = fopen(path, "rb");
 
     if (!f)
@@ -439,7 +544,7 @@ int lc_cmd_verify_audit(const char *path, const char *vkey)
 
     uint64_t seq = 0;
     while ((r = next_record(f, &eof))) {
-        uint8_t lh[LL_HASH_LEN], proof[LL_MERKLE_MAX_PROOF][LL_HASH_LEN];
+        uint8_t lh[LL_HASH_LEN], proof[LL_MERKLE_MAX_PROOF][LL_HASH_LEN], kid[LL_HASH_LEN];
         if (r->seq != seq)
             lc_die("FAIL: entry %" PRIu64 " is missing (found %" PRIu64 ")", seq, r->seq);
         if (r->n_proof > LL_MERKLE_MAX_PROOF)
@@ -458,24 +563,31 @@ int lc_cmd_verify_audit(const char *path, const char *vkey)
             loopledger__v1__log_entry__unpack(NULL, r->leaf.len, r->leaf.data);
         Loopledger__V1__EntryBody *b = NULL;
         if (!le || !le->envelope || le->seq != seq || le->envelope->n_signatures != 1 ||
+            strcmp(le->envelope->payload_type, LL_DSSE_PAYLOAD_TYPE) ||
+            le->envelope->signatures[0]->sig.len != LL_SIG_LEN ||
             !(b = loopledger__v1__entry_body__unpack(NULL, le->envelope->payload.len,
                                                      le->envelope->payload.data)))
             lc_die("FAIL: #%" PRIu64 ": malformed entry", seq);
         const Loopledger__V1__Signature *sig = le->envelope->signatures[0];
-        uint8_t kid[LL_HASH_LEN];
         int64_t t = le->server_time_unix_nanos;
+        if (seq > 0 && t <= last_t)
+            lc_die("FAIL: #%" PRIu64 ": server time does not increase", seq);
+        last_t = t;
         if (b->kind_case == LOOPLEDGER__V1__ENTRY_BODY__KIND_GENESIS) {
-            if (seq != 0)
-                lc_die("FAIL: #%" PRIu64 ": a second genesis", seq);
-            key_add(&ring, b->genesis->server->public_key.data, b->genesis->server->actor_id);
-            key_add(&ring, b->genesis->admin->public_key.data, b->genesis->admin->actor_id);
+            if (seq != 0 || !b->genesis->server || !b->genesis->admin)
+                lc_die("FAIL: #%" PRIu64 ": a misplaced or malformed genesis", seq);
+            actor_add(&au, seq, b->genesis->server);
+            actor_add(&au, seq, b->genesis->admin);
+        } else if (seq == 0) {
+            lc_die("FAIL: #0 is not a genesis entry");
         }
         key_t_ *k = NULL;
+        actor_t *author = actor_find(&au, b->author);
         if (strlen(sig->keyid) != 2 * LL_HASH_LEN ||
             ll_hex_decode(sig->keyid, 2 * LL_HASH_LEN, kid, LL_HASH_LEN) ||
-            !(k = key_find(&ring, kid)))
+            !(k = key_find(&au, kid)))
             lc_die("FAIL: #%" PRIu64 ": signed by a key no earlier entry registered", seq);
-        if (strcmp(k->actor, b->author))
+        if (strcmp(k->actor, b->author) || !author)
             lc_die("FAIL: #%" PRIu64 ": key of \"%s\" used by author \"%s\"", seq, k->actor,
                    b->author);
         if (k->revoked && t >= k->revoked)
@@ -484,31 +596,12 @@ int lc_cmd_verify_audit(const char *path, const char *vkey)
                            le->envelope->payload.data, le->envelope->payload.len, sig->sig.data,
                            sig->sig.len))
             lc_die("FAIL: #%" PRIu64 ": the author's signature does not verify", seq);
-        /* Replay the authority changes this entry makes. */
-        switch (b->kind_case) {
-        case LOOPLEDGER__V1__ENTRY_BODY__KIND_ACTOR:
-            key_add(&ring, b->actor->public_key.data, b->actor->actor_id);
-            break;
-        case LOOPLEDGER__V1__ENTRY_BODY__KIND_KEY_ROTATION: {
-            key_t_ *old = key_current(&ring, b->key_rotation->actor_id);
-            if (old)
-                old->revoked = t;
-            key_add(&ring, b->key_rotation->new_public_key.data, b->key_rotation->actor_id);
-            break;
-        }
-        case LOOPLEDGER__V1__ENTRY_BODY__KIND_REVOCATION: {
-            uint8_t rid[LL_HASH_LEN];
-            key_t_ *rk;
-            if (!ll_hex_decode(b->revocation->keyid, 2 * LL_HASH_LEN, rid, LL_HASH_LEN) &&
-                (rk = key_find(&ring, rid)))
-                rk->revoked = b->revocation->effective_unix_nanos
-                                  ? b->revocation->effective_unix_nanos
-                                  : t;
-            break;
-        }
-        default:
-            break;
-        }
+        /* Who may write what: the genesis is the server's by construction. */
+        if (seq > 0 && !may_write(&au, author, b))
+            lc_die("FAIL: #%" PRIu64 ": \"%s\" had no role allowing a %s entry", seq, b->author,
+                   lc_kind_name(b->kind_case));
+        if (seq > 0)
+            apply_authority(&au, seq, b, t);
         loopledger__v1__entry_body__free_unpacked(b, NULL);
         loopledger__v1__log_entry__free_unpacked(le, NULL);
         loopledger__v1__audit_record__free_unpacked(r, NULL);
@@ -521,8 +614,10 @@ int lc_cmd_verify_audit(const char *path, const char *vkey)
         lc_die("FAIL: the export holds %" PRIu64 " entries, the checkpoint %" PRIu64, seq,
                cp.size);
     printf("ok   audit %s: checkpoint %s size %" PRIu64 " signed by the pinned key; every entry "
-           "present, included and signed by its author's key at the time (%zu keys replayed)\n",
-           path, cp.origin, cp.size, ring.n);
-    free(ring.k);
+           "present, included, signed by its author's key at the time and allowed by the "
+           "author's roles (%zu actors, %zu keys replayed)\n",
+           path, cp.origin, cp.size, au.na, au.n);
+    free(au.k);
+    free(au.a);
     return 0;
 }
