@@ -279,6 +279,9 @@ static int decide(ll_txn_t *txn, const Loopledger__V1__EntryBody *b, uint64_t ta
         size_t pl = pending_key(pk, tm.initiative, target);
         if ((err = ll_store_del(txn, LL_TBL_INDEX, pk, pl)))
             return err;
+        if (tm.kind == K(ADJUSTMENT) &&
+            (err = ll_loop_close_open(txn, LL_OPEN_ADJUSTMENT_AWAITING, tm.initiative, target)))
+            return err;
     }
     return LL_OK;
 }

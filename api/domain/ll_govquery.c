@@ -18,6 +18,11 @@
 #include "ll_loop.h"
 #include "ll_query.h"
 
+/* Work bounds of one DecisionHistory call. */
+#define DH_MAX_EXAMINED 5000
+#define DH_MAX_REFS 20000
+#define DH_MAX_DECIDED 32
+
 #define FAIL(code, ...)                  \
     do {                                 \
         snprintf(msg, cap, __VA_ARGS__); \
@@ -45,7 +50,7 @@ static int evidence_of(ll_txn_t *txn, ll_arena_t *a, uint64_t seq, unsigned hops
     int err;
     lr.seq = seq;
     lr.back_hops = hops;
-    lr.max_nodes = 100;
+    lr.max_nodes = 50;
     if ((err = ll_query_lineage(txn, a, &lr, &L, msg, cap)))
         return err;
     d->evidence = ll_arena_alloc(a, (L->n_nodes ? L->n_nodes : 1) * sizeof *d->evidence);
@@ -90,16 +95,23 @@ int ll_govquery_decisions(ll_txn_t *txn, ll_arena_t *a,
     resp->next_page_token = (char *)"";
     if (!resp->decisions)
         return LL_ERR_NOMEM;
-    while (from < size && resp->n_decisions < page) {
+    /* Bounded work per call whatever the filters and link counts: stop
+     * early (with a token) after DH_MAX_EXAMINED decisions or DH_MAX_REFS
+     * evidence references. */
+    size_t examined = 0, refs = 0;
+    int stopped = 0;
+    while (from < size && !stopped) {
         size_t n;
         if ((err = ll_query_list(txn, &lr, from, size, 64, seqs, &n, &next, msg, cap)))
             return err;
         for (size_t i = 0; i < n; i++) {
             Loopledger__V1__EntryBody *b;
-            if (resp->n_decisions == page) {
+            if (resp->n_decisions == page || examined == DH_MAX_EXAMINED || refs >= DH_MAX_REFS) {
                 next = seqs[i];
+                stopped = 1;
                 break;
             }
+            examined++;
             if ((err = ll_loop_load_body(txn, seqs[i], &b)))
                 FAIL(err, "reading decision #%" PRIu64 ": %s", seqs[i], ll_strerror(err));
             const Loopledger__V1__Decision *d = b->decision;
@@ -118,7 +130,7 @@ int ll_govquery_decisions(ll_txn_t *txn, ll_arena_t *a,
             rec->rationale = ll_arena_strdup(a, d->rationale);
             rec->decided = ll_arena_alloc(a, (b->n_links ? b->n_links : 1) * sizeof *rec->decided);
             err = rec->decided ? ll_query_ref(txn, a, seqs[i], &rec->decision) : LL_ERR_NOMEM;
-            for (size_t l = 0; !err && l < b->n_links; l++) {
+            for (size_t l = 0; !err && l < b->n_links && rec->n_decided < DH_MAX_DECIDED; l++) {
                 if (b->links[l]->relation != LOOPLEDGER__V1__RELATION__DECIDES)
                     continue;
                 Loopledger__V1__DecidedEntry *de = ll_arena_alloc(a, sizeof *de);
@@ -128,6 +140,7 @@ int ll_govquery_decisions(ll_txn_t *txn, ll_arena_t *a,
                 }
                 loopledger__v1__decided_entry__init(de);
                 err = evidence_of(txn, a, b->links[l]->target_seq, hops, de, msg, cap);
+                refs += 1 + de->n_evidence;
                 rec->decided[rec->n_decided++] = de;
             }
             loopledger__v1__entry_body__free_unpacked(b, NULL);
@@ -139,7 +152,7 @@ int ll_govquery_decisions(ll_txn_t *txn, ll_arena_t *a,
             break;
         from = next;
     }
-    if (resp->n_decisions == page && next != UINT64_MAX) {
+    if (stopped && next != UINT64_MAX) {
         char *tok = ll_arena_alloc(a, 24);
         if (!tok)
             return LL_ERR_NOMEM;

@@ -486,6 +486,11 @@ static int open_close(ll_txn_t *txn, int cat, const char *ini, uint64_t seq, con
     return put_state(txn, ini, &other);
 }
 
+int ll_loop_close_open(ll_txn_t *txn, int cat, const char *initiative, uint64_t seq)
+{
+    return open_close(txn, cat, initiative, seq, "", NULL);
+}
+
 int ll_loop_load_body(ll_txn_t *txn, uint64_t seq, Loopledger__V1__EntryBody **out)
 {
     const uint8_t *leaf;
@@ -689,6 +694,11 @@ static int apply_link(ll_txn_t *txn, const Loopledger__V1__EntryBody *b, uint64_
         break;
     case R(DECIDES): {
         int out = b->decision->outcome;
+        ll_hitl_t h;
+        /* Under a policy, approval is counted by ll_gov, which closes the
+         * loop when the entry becomes effective or rejected. */
+        if (ll_gov_hitl(txn, tgt, &h) == LL_OK)
+            break;
         if (tm->kind == K_ADJUSTMENT && (out == LOOPLEDGER__V1__OUTCOME__OUTCOME_APPROVED ||
                                          out == LOOPLEDGER__V1__OUTCOME__OUTCOME_REJECTED))
             err = open_close(txn, LL_OPEN_ADJUSTMENT_AWAITING, ti, tgt, ci, st);

@@ -101,6 +101,10 @@ int ll_loop_state(ll_txn_t *txn, const char *initiative, ll_loop_state_t *out);
 /* Seq of the Correction superseding seq; LL_ERR_NOT_FOUND if none. */
 int ll_loop_superseded_by(ll_txn_t *txn, uint64_t seq, uint64_t *by);
 
+/* Closes open loop (cat, initiative, seq) if it is open, updating that
+ * initiative's counters (for rules decided outside ll_loop_apply). */
+int ll_loop_close_open(ll_txn_t *txn, int cat, const char *initiative, uint64_t seq);
+
 /* Unpacks the EntryBody of entry seq; caller frees with
  * loopledger__v1__entry_body__free_unpacked. */
 int ll_loop_load_body(ll_txn_t *txn, uint64_t seq,

@@ -17,6 +17,7 @@
 #include "ll_err.h"
 #include "ll_gov.h"
 #include "ll_ledger.h"
+#include "ll_loop.h"
 
 #define KIND(x) LOOPLEDGER__V1__ENTRY_BODY__KIND_##x
 #define ROLE(x) LL_ROLE_BIT(LOOPLEDGER__V1__ROLE__ROLE_##x)
@@ -193,6 +194,17 @@ static uint32_t status(fx_t *f, uint64_t seq)
     return s;
 }
 
+/* Adjustments of the pricing initiative awaiting approval. */
+static uint64_t awaiting(fx_t *f)
+{
+    ll_txn_t *t;
+    ll_loop_state_t st;
+    assert_int_equal(ll_store_begin_read(f->st, &t), LL_OK);
+    assert_int_equal(ll_loop_state(t, "pricing", &st), LL_OK);
+    ll_store_abort(t);
+    return st.open[LL_OPEN_ADJUSTMENT_AWAITING];
+}
+
 #define EXC LOOPLEDGER__V1__HITL_LEVEL__HITL_LEVEL_EXCEPTION_HANDLING
 #define REV LOOPLEDGER__V1__HITL_LEVEL__HITL_LEVEL_REVIEW_AND_APPROVAL
 #define APPROVED LOOPLEDGER__V1__OUTCOME__OUTCOME_APPROVED
@@ -238,8 +250,11 @@ static void test_policy_pending_until_two_distinct_approvers(void **state)
     ok(decide(f, f->paula, "paula", EXC, APPROVED, big));
     ok(decide(f, f->paula, "paula", EXC, APPROVED, big)); /* counted once */
     assert_int_equal(status(f, big), ST(PENDING));
+    /* Still awaiting approval: small (no policy, never decided), big, the cut. */
+    assert_int_equal(awaiting(f), 3);
     ok(decide(f, f->quinn, "quinn", EXC, APPROVED, big));
     assert_int_equal(status(f, big), ST(EFFECTIVE));
+    assert_int_equal(awaiting(f), 2);
 
     /* Self-approval, and rejection for good. */
     uint64_t own = ok(adjustment(f, f->quinn, "quinn", 9, fi));
