@@ -571,7 +571,9 @@ int ll_store_scan(ll_txn_t *txn, enum ll_table tbl, const void *prefix,
         return LL_ERR_INVALID;
     if ((rc = mdb_cursor_open(txn->txn, txn->st->aux[tbl], &cur)))
         return map_err(rc, "open cursor");
-    if (!reverse) {
+    if (!reverse && !from && plen == 0) {
+        rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); /* LMDB has no empty keys */
+    } else if (!reverse) {
         k.mv_data = (void *)(from ? from : prefix);
         k.mv_size = from ? flen : plen;
         rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);

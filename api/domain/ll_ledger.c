@@ -369,6 +369,41 @@ static int revoke_key(ll_txn_t *txn, const uint8_t keyid[LL_HASH_LEN], int64_t a
     return ll_store_put(txn, LL_TBL_KEYS, keyid, LL_HASH_LEN, rec, n);
 }
 
+#define ADMIN_BIT (1u << LOOPLEDGER__V1__ROLE__ROLE_ADMIN)
+
+typedef struct admins {
+    const char *except;
+    int found;
+} admins_t;
+
+static int admin_cb(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+    admins_t *a = ctx;
+    if (vlen >= 4 && (val[3] & ADMIN_BIT) &&
+        !(klen == strlen(a->except) && !memcmp(key, a->except, klen))) {
+        a->found = 1;
+        return 1;
+    }
+    return 0;
+}
+
+/* Governance must stay possible: refuses a change that would leave no
+ * admin but `subject` (whose admin role or current key is going). */
+static int keep_an_admin(ll_txn_t *txn, const char *subject, char *msg, size_t cap)
+{
+    uint32_t roles = 0;
+    admins_t a = {subject, 0};
+    int err;
+    if (get_roles(txn, subject, &roles) || !(roles & ADMIN_BIT))
+        return LL_OK;
+    if ((err = ll_store_scan(txn, LL_TBL_ACTORS, "", 0, NULL, 0, 0, admin_cb, &a)))
+        return err;
+    if (a.found)
+        return LL_OK;
+    snprintf(msg, cap, "\"%s\" is the last admin: register another admin first", subject);
+    return LL_ERR_PRECONDITION;
+}
+
 /* Revokes a replaced key at t, unless it was revoked earlier already (a
  * backdated revocation must not be moved later). */
 static int revoke_old(ll_txn_t *txn, const uint8_t keyid[LL_HASH_LEN], int64_t t)
@@ -403,6 +438,8 @@ static int apply_governance(ll_txn_t *txn, const ll_entry_t *e, uint64_t seq, in
     }
     if (n != ACTORREC_LEN)
         return LL_ERR_CORRUPT;
+    uint8_t arec_keyid[LL_HASH_LEN];
+    memcpy(arec_keyid, v + 12, LL_HASH_LEN);
     switch (b->kind_case) {
     case LOOPLEDGER__V1__ENTRY_BODY__KIND_KEY_ROTATION: {
         const Loopledger__V1__KeyRotation *r = b->key_rotation;
@@ -437,6 +474,8 @@ static int apply_governance(ll_txn_t *txn, const ll_entry_t *e, uint64_t seq, in
             snprintf(msg, cap, "revocation: key %.16s... is already revoked", r->keyid);
             return LL_ERR_PRECONDITION;
         }
+        if (!memcmp(arec_keyid, keyid, LL_HASH_LEN) && (err = keep_an_admin(txn, subject, msg, cap)))
+            return err;
         if ((err = revoke_key(txn, keyid, at)))
             goto store_fail;
         return LL_OK;
@@ -445,6 +484,8 @@ static int apply_governance(ll_txn_t *txn, const ll_entry_t *e, uint64_t seq, in
         uint32_t roles = 0;
         for (size_t i = 0; i < b->role_grant->n_roles; i++)
             roles |= 1u << b->role_grant->roles[i];
+        if (!(roles & ADMIN_BIT) && (err = keep_an_admin(txn, subject, msg, cap)))
+            return err;
         if ((err = update_actor(txn, subject, &roles, NULL)))
             goto store_fail;
         return LL_OK;

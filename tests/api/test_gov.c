@@ -284,6 +284,13 @@ static void test_revoked_key_signs_nothing_and_rotation_replaces_it(void **state
     rg.actor_id = "ana";
     refused(add(f, f->admin, "admin", KIND(ROLE_GRANT), &rg, 0, 0), LL_ERR_INVALID,
             "at least one role");
+    /* The last admin cannot demote itself (nor be demoted). */
+    Loopledger__V1__Role contributor[] = {LOOPLEDGER__V1__ROLE__ROLE_CONTRIBUTOR};
+    rg.actor_id = "admin";
+    rg.n_roles = 1;
+    rg.roles = contributor;
+    refused(add(f, f->admin, "admin", KIND(ROLE_GRANT), &rg, 0, 0), LL_ERR_PRECONDITION,
+            "last admin");
     Loopledger__V1__Finding x = LOOPLEDGER__V1__FINDING__INIT;
     x.summary = "s";
     x.evidence = LOOPLEDGER__V1__EVIDENCE__EVIDENCE_QUALITATIVE;
