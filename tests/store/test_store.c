@@ -226,6 +226,72 @@ static void test_aux_tables_round_trip(void **state)
     ll_store_abort(r);
 }
 
+typedef struct seen {
+    char keys[16][8];
+    int n, stop_after;
+} seen_t;
+
+static int collect(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+    seen_t *s = ctx;
+    (void)val;
+    (void)vlen;
+    assert_true(klen < sizeof s->keys[0] && s->n < 16);
+    memcpy(s->keys[s->n], key, klen);
+    s->keys[s->n][klen] = 0;
+    return ++s->n == s->stop_after;
+}
+
+static void test_scan_by_prefix_forward_backward_and_delete(void **state)
+{
+    fixture_t *f = *state;
+    static const char *keys[] = {"a1", "b1", "b2", "b3", "b\xff", "c1"};
+    ll_txn_t *w, *r;
+    seen_t s;
+    assert_int_equal(ll_store_begin_write(f->st, &w), LL_OK);
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        assert_int_equal(ll_store_put(w, LL_TBL_INDEX, keys[i], strlen(keys[i]), "", 0), LL_OK);
+    assert_int_equal(ll_store_del(w, LL_TBL_INDEX, "b2", 2), LL_OK);
+    assert_int_equal(ll_store_del(w, LL_TBL_INDEX, "zz", 2), LL_OK); /* absent: fine */
+    assert_int_equal(ll_store_commit(w), LL_OK);
+    assert_int_equal(ll_store_begin_read(f->st, &r), LL_OK);
+
+    /* Forward over a prefix: only its keys, in order, without the deleted one. */
+    memset(&s, 0, sizeof s);
+    assert_int_equal(ll_store_scan(r, LL_TBL_INDEX, "b", 1, NULL, 0, 0, collect, &s), LL_OK);
+    assert_int_equal(s.n, 3);
+    assert_string_equal(s.keys[0], "b1");
+    assert_string_equal(s.keys[1], "b3");
+    assert_string_equal(s.keys[2], "b\xff");
+    /* From a start key inside the prefix. */
+    memset(&s, 0, sizeof s);
+    assert_int_equal(ll_store_scan(r, LL_TBL_INDEX, "b", 1, "b2", 2, 0, collect, &s), LL_OK);
+    assert_int_equal(s.n, 2);
+    assert_string_equal(s.keys[0], "b3");
+    /* Backward from the end of the prefix (past the 0xff key), and from a key. */
+    memset(&s, 0, sizeof s);
+    assert_int_equal(ll_store_scan(r, LL_TBL_INDEX, "b", 1, NULL, 0, 1, collect, &s), LL_OK);
+    assert_int_equal(s.n, 3);
+    assert_string_equal(s.keys[0], "b\xff");
+    assert_string_equal(s.keys[2], "b1");
+    memset(&s, 0, sizeof s);
+    assert_int_equal(ll_store_scan(r, LL_TBL_INDEX, "b", 1, "b2", 2, 1, collect, &s), LL_OK);
+    assert_int_equal(s.n, 1);
+    assert_string_equal(s.keys[0], "b1");
+    /* The callback stops a scan; an empty prefix scans the table. */
+    memset(&s, 0, sizeof s);
+    s.stop_after = 2;
+    assert_int_equal(ll_store_scan(r, LL_TBL_INDEX, "", 0, NULL, 0, 0, collect, &s), LL_OK);
+    assert_int_equal(s.n, 2);
+    assert_string_equal(s.keys[0], "a1");
+    memset(&s, 0, sizeof s);
+    assert_int_equal(ll_store_scan(r, LL_TBL_INDEX, "d", 1, NULL, 0, 1, collect, &s), LL_OK);
+    assert_int_equal(s.n, 0);
+    /* Deletes need a write transaction. */
+    assert_int_equal(ll_store_del(r, LL_TBL_INDEX, "a1", 2), LL_ERR_INVALID);
+    ll_store_abort(r);
+}
+
 /* Opens a store in a fresh dir with the given map size and cap. */
 static ll_store_t *open_small(fixture_t *f, size_t map, size_t max)
 {
@@ -381,6 +447,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_aborted_write_does_not_move_committed_tree, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_snapshot_does_not_see_later_commits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_aux_tables_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_scan_by_prefix_forward_backward_and_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_map_full_leaves_nothing_and_grows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_grow_refused_at_map_max, setup, teardown),
         cmocka_unit_test_setup_teardown(test_grow_refused_without_map_full, setup, teardown),
