@@ -20,6 +20,7 @@
 #include "ll_entry.h"
 #include "ll_err.h"
 #include "ll_gov.h"
+#include "ll_loop.h"
 #include "ll_nodecache.h"
 #include "ll_query.h"
 #include "ll_services.h"
@@ -134,6 +135,8 @@ static void do_get_entry(ll_call_t *call, const uint8_t *req, size_t len, void *
     resp.leaf.len = leaf_len;
     ll_ledger_signer_key_seq(txn, r->seq, &resp.signer_key_seq);
     resp.status = (Loopledger__V1__ApprovalStatus)ll_gov_status(txn, r->seq);
+    if (ll_loop_superseded_by(txn, r->seq, &resp.superseded_by) != LL_OK)
+        resp.superseded_by = 0;
     PACK_REPLY(call, get_entry_response, &resp);
 out:
     ll_store_abort(txn);
@@ -159,7 +162,8 @@ static void do_list_entries(ll_call_t *call, const uint8_t *req, size_t len, voi
         loopledger__v1__list_entries_request__unpack(NULL, len, req);
     ll_txn_t *txn = NULL;
     ProtobufCBinaryData *leaves = NULL;
-    uint64_t *seqs = NULL;
+    uint64_t *seqs = NULL, *sup = NULL;
+    Loopledger__V1__ApprovalStatus *stat = NULL;
     char token[24] = "";
     if (!r) {
         ll_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "malformed ListEntriesRequest");
@@ -210,7 +214,9 @@ static void do_list_entries(ll_call_t *call, const uint8_t *req, size_t len, voi
             next = end;
     }
     leaves = calloc(n ? n : 1, sizeof *leaves);
-    if (!leaves) {
+    sup = calloc(n ? n : 1, sizeof *sup);
+    stat = calloc(n ? n : 1, sizeof *stat);
+    if (!leaves || !sup || !stat) {
         ll_call_fail(call, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
         goto out;
     }
@@ -226,10 +232,17 @@ static void do_list_entries(ll_call_t *call, const uint8_t *req, size_t len, voi
         }
         leaves[i].data = (uint8_t *)leaf;
         leaves[i].len = ll;
+        if (ll_loop_superseded_by(txn, seq, &sup[i]) != LL_OK)
+            sup[i] = 0;
+        stat[i] = (Loopledger__V1__ApprovalStatus)ll_gov_status(txn, seq);
     }
     Loopledger__V1__ListEntriesResponse resp = LOOPLEDGER__V1__LIST_ENTRIES_RESPONSE__INIT;
     resp.n_leaves = n;
     resp.leaves = leaves;
+    resp.n_superseded_by = n;
+    resp.superseded_by = sup;
+    resp.n_status = n;
+    resp.status = stat;
     if (next != UINT64_MAX) {
         snprintf(token, sizeof token, "%" PRIu64, next);
         resp.next_page_token = token;
@@ -238,6 +251,8 @@ static void do_list_entries(ll_call_t *call, const uint8_t *req, size_t len, voi
 out:
     free(seqs);
     free(leaves);
+    free(sup);
+    free(stat);
     ll_store_abort(txn);
     loopledger__v1__list_entries_request__free_unpacked(r, NULL);
 }

@@ -144,6 +144,7 @@ async function main() {
   const g = await call('GetEntry', 'GetEntryRequest', { seq }, 'GetEntryResponse');
   const leaf = Buffer.from(g.leaf);
   assert.ok(leafHash(leaf).equals(Buffer.from(a.leaf_hash)), 'leaf hash mismatch'); checks++;
+  assert.equal(g.status, 1); assert.equal(Number(g.superseded_by), 0); checks++;
   const le = T('LogEntry').decode(leaf);
   assert.equal(Number(le.seq), seq);
   assert.ok(Buffer.from(le.envelope.payload).equals(payload), 'payload not stored byte-for-byte'); checks++;
@@ -203,6 +204,10 @@ async function main() {
   let token = '', seen = 0;
   do {
     const page = await call('ListEntries', 'ListEntriesRequest', { page_size: 7, page_token: token }, 'ListEntriesResponse');
+    // Derived marks travel beside the leaves, one per leaf.
+    assert.equal(page.superseded_by.length, page.leaves.length);
+    assert.equal(page.status.length, page.leaves.length);
+    assert.ok(page.status.every((x) => x === 1), 'entries without a policy are EFFECTIVE');
     for (const l of page.leaves) assert.equal(Number(T('LogEntry').decode(l).seq), seen++);
     token = page.next_page_token;
   } while (token);
