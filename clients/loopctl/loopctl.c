@@ -165,7 +165,10 @@ static int cmd_list(int argc, char **argv)
             lc_rpc(SVC "ListEntries", &req.base, &loopledger__v1__list_entries_response__descriptor);
         for (size_t i = 0; i < resp->n_leaves && shown < limit; i++, shown++)
             if (lc_print_leaf(resp->leaves[i].data, resp->leaves[i].len,
-                              lc_opts.json ? &jw : NULL, full, NULL))
+                              lc_opts.json ? &jw : NULL, full,
+                              i < resp->n_superseded_by && resp->superseded_by[i]
+                                  ? &resp->superseded_by[i]
+                                  : NULL))
                 lc_die("entry is not a valid LogEntry");
         free(token);
         if (!(token = strdup(resp->next_page_token)))
