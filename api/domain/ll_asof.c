@@ -8,6 +8,7 @@
  * (as of the latest size, both must give the same answer).
  */
 #include "ll_asof.h"
+#include "ll_gov.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -249,6 +250,8 @@ int ll_asof_ref(ll_txn_t *txn, ll_arena_t *a, uint64_t seq, uint64_t n,
         (*out)->superseded = 0;
         (*out)->superseded_by = 0;
     }
+    if (!err)
+        (*out)->status = (Loopledger__V1__ApprovalStatus)ll_gov_status_as_of(txn, seq, n);
     return err;
 }
 
@@ -256,8 +259,9 @@ int ll_asof_ref(ll_txn_t *txn, ll_arena_t *a, uint64_t seq, uint64_t n,
 
 typedef struct close_ctx {
     ll_txn_t *txn;
-    uint64_t n;
+    uint64_t n, seq;
     int cat; /* enum ll_open */
+    int policy; /* seq is held by a HITL policy */
     int closed, err;
 } close_ctx_t;
 
@@ -290,7 +294,11 @@ static int close_cb(void *ctx, const uint8_t *key, size_t klen, const uint8_t *v
                     (rel == R(DERIVED_FROM) && m.kind == K(HYPOTHESIS));
         break;
     case LL_OPEN_ADJUSTMENT_AWAITING:
-        if (rel == R(DECIDES) && m.kind == K(DECISION)) {
+        if (rel == R(DECIDES) && m.kind == K(DECISION) && c->policy) {
+            /* Under a policy: closed once effective or rejected as of n. */
+            c->closed = ll_gov_status_as_of(c->txn, c->seq, c->n) !=
+                        LOOPLEDGER__V1__APPROVAL_STATUS__APPROVAL_STATUS_PENDING;
+        } else if (rel == R(DECIDES) && m.kind == K(DECISION)) {
             Loopledger__V1__EntryBody *b;
             if ((c->err = ll_loop_load_body(c->txn, src, &b)))
                 return c->err;
@@ -310,7 +318,9 @@ static int close_cb(void *ctx, const uint8_t *key, size_t klen, const uint8_t *v
 static int closed_before(ll_txn_t *txn, int cat, uint64_t seq, uint64_t n)
 {
     uint8_t prefix[9] = {LL_IX_LINK_IN};
-    close_ctx_t c = {.txn = txn, .n = n, .cat = cat};
+    close_ctx_t c = {.txn = txn, .n = n, .seq = seq, .cat = cat};
+    ll_hitl_t h;
+    c.policy = cat == LL_OPEN_ADJUSTMENT_AWAITING && ll_gov_hitl(txn, seq, &h) == LL_OK;
     ll_put_be64(prefix + 1, seq);
     int err = ll_store_scan(txn, LL_TBL_INDEX, prefix, sizeof prefix, NULL, 0, 0, close_cb, &c);
     if (err || (err = c.err))
@@ -381,7 +391,7 @@ static int replay_one(replay_t *p, uint64_t seq, uint32_t kind)
 
     if (!p->have) {
         ll_entry_meta_t m;
-        if (kind < K(CHARTER))
+        if (kind < K(CHARTER) || kind > K(CORRECTION))
             return LL_OK; /* no state yet: notes do not start one */
         if ((err = ll_loop_meta(p->txn, seq, &m)))
             return err;
@@ -659,7 +669,7 @@ int ll_asof_initiative(ll_txn_t *txn, ll_arena_t *a,
         int64_t since = kc.last[cd] ? kc.last[cd] : st->created_ns;
         if (kc.last[cd])
             wanted[cd] = 1;
-        if (!wanted[cd] || !period || now_ns - since <= period)
+        if (!wanted[cd] || !period || now_ns <= since || now_ns - since <= period)
             continue;
         Loopledger__V1__OverdueReview *o = ll_arena_alloc(a, sizeof *o);
         if (!o) {

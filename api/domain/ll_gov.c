@@ -119,6 +119,69 @@ uint32_t ll_gov_status(ll_txn_t *txn, uint64_t seq)
     return err == LL_OK ? h.status : err == LL_ERR_NOT_FOUND ? ST(EFFECTIVE) : ST(PENDING);
 }
 
+typedef struct replay {
+    ll_txn_t *txn;
+    uint64_t n;
+    ll_hitl_t h;
+    char author[129];      /* of the decided entry */
+    char who[LL_GOV_MAX_APPROVALS][129];
+    uint32_t status;
+} replay_t;
+
+static int replay_cb(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+    replay_t *r = ctx;
+    uint64_t src = ll_get_be64(key + 10);
+    Loopledger__V1__EntryBody *b;
+    (void)klen;
+    (void)val;
+    (void)vlen;
+    if (src >= r->n)
+        return 1; /* incoming links are in source order */
+    if (ll_loop_load_body(r->txn, src, &b))
+        return 1;
+    const Loopledger__V1__Decision *d = b->decision;
+    /* Only decisions that counted when they were appended (see decide()). */
+    if (b->kind_case == K(DECISION) && (uint32_t)d->level == r->h.level &&
+        strcmp(b->author, r->author)) {
+        if (d->outcome == LOOPLEDGER__V1__OUTCOME__OUTCOME_REJECTED) {
+            r->status = ST(REJECTED);
+        } else if (d->outcome == LOOPLEDGER__V1__OUTCOME__OUTCOME_APPROVED) {
+            uint32_t i;
+            for (i = 0; i < r->h.approvals && strcmp(r->who[i], b->author); i++)
+                ;
+            if (i == r->h.approvals && i < LL_GOV_MAX_APPROVALS) {
+                snprintf(r->who[i], sizeof r->who[i], "%s", b->author);
+                if (++r->h.approvals >= r->h.required)
+                    r->status = ST(EFFECTIVE);
+            }
+        }
+    }
+    loopledger__v1__entry_body__free_unpacked(b, NULL);
+    return r->status != ST(PENDING);
+}
+
+uint32_t ll_gov_status_as_of(ll_txn_t *txn, uint64_t seq, uint64_t n)
+{
+    replay_t r;
+    ll_entry_meta_t m;
+    uint8_t prefix[10] = {LL_IX_LINK_IN};
+    if (ll_gov_hitl(txn, seq, &r.h) == LL_ERR_NOT_FOUND)
+        return ST(EFFECTIVE);
+    if (ll_loop_meta(txn, seq, &m))
+        return ST(PENDING);
+    memset(r.who, 0, sizeof r.who);
+    r.txn = txn;
+    r.n = n;
+    r.h.approvals = 0;
+    r.status = ST(PENDING);
+    snprintf(r.author, sizeof r.author, "%s", m.author);
+    ll_put_be64(prefix + 1, seq);
+    prefix[9] = LOOPLEDGER__V1__RELATION__DECIDES;
+    ll_store_scan(txn, LL_TBL_INDEX, prefix, sizeof prefix, NULL, 0, 0, replay_cb, &r);
+    return r.status;
+}
+
 static size_t pending_key(uint8_t *k, const char *ini, uint64_t seq)
 {
     size_t n = strlen(ini);

@@ -62,4 +62,8 @@ int ll_gov_hitl(ll_txn_t *txn, uint64_t seq, ll_hitl_t *out);
  * was rejected. */
 uint32_t ll_gov_status(ll_txn_t *txn, uint64_t seq);
 
+/* The status seq had when the ledger held n entries, replayed from the
+ * decisions below n exactly as they were counted (for as-of answers). */
+uint32_t ll_gov_status_as_of(ll_txn_t *txn, uint64_t seq, uint64_t n);
+
 #endif

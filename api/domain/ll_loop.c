@@ -641,6 +641,21 @@ static size_t series_key(uint8_t *k, const char *ini, const Loopledger__V1__Obse
     return n;
 }
 
+/* Records finding seq as the one that concluded/diagnosed the target (key
+ * k), unless an effective finding already did: a later, pending one must
+ * not hide it. */
+static int put_evidence(ll_txn_t *txn, const uint8_t k[9], uint64_t seq)
+{
+    const uint8_t *v;
+    size_t vl;
+    uint8_t sv[8];
+    if (ll_store_get(txn, LL_TBL_INDEX, k, 9, &v, &vl) == LL_OK && vl == 8 &&
+        ll_gov_status(txn, ll_get_be64(v)) == EFFECTIVE)
+        return LL_OK;
+    ll_put_be64(sv, seq);
+    return put(txn, k, 9, sv, 8);
+}
+
 /* Effects of one link on the open loops and indexes. */
 static int apply_link(ll_txn_t *txn, const Loopledger__V1__EntryBody *b, uint64_t seq,
                       const Loopledger__V1__Link *l, const ll_entry_meta_t *tm,
@@ -672,13 +687,13 @@ static int apply_link(ll_txn_t *txn, const Loopledger__V1__EntryBody *b, uint64_
     case R(CONCLUDES):
         k[0] = LL_IX_CONCLUDED;
         ll_put_be64(k + 1, tgt);
-        if (!(err = put(txn, k, 9, v, 8)))
+        if (!(err = put_evidence(txn, k, seq)))
             err = open_close(txn, LL_OPEN_EXPERIMENT_RUNNING, ti, tgt, ci, st);
         break;
     case R(DIAGNOSES):
         k[0] = LL_IX_DIAGNOSED;
         ll_put_be64(k + 1, tgt);
-        if (!(err = put(txn, k, 9, v, 8)))
+        if (!(err = put_evidence(txn, k, seq)))
             err = open_close(txn, LL_OPEN_ALERT_UNDIAGNOSED, ti, tgt, ci, st);
         break;
     case R(ADDRESSES):

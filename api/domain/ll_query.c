@@ -25,6 +25,7 @@
     } while (0)
 
 #define NS_PER_DAY (86400LL * 1000000000LL)
+#define LINEAGE_MAX_EDGES 20000
 
 /* ---- entry references ---- */
 
@@ -493,7 +494,8 @@ int ll_query_initiative(ll_txn_t *txn, ll_arena_t *a,
     for (int cd = 1; cd <= LOOPLEDGER__V1__CADENCE__CADENCE_POST_CAMPAIGN; cd++) {
         int64_t period = ll_query_cadence_period(cd);
         int64_t since = last[cd] ? last[cd] : st.created_ns;
-        if (!wanted[cd] || !period || now_ns - since <= period)
+        /* Compared without subtraction: now comes from the client. */
+        if (!wanted[cd] || !period || now_ns <= since || now_ns - since <= period)
             continue;
         Loopledger__V1__OverdueReview *o = ll_arena_alloc(a, sizeof *o);
         if (!o) {
@@ -547,6 +549,19 @@ typedef struct seqset {
     size_t cap;
 } seqset_t;
 
+static int seqset_has(const seqset_t *s, uint64_t v)
+{
+    size_t i = (size_t)(v * 0x9e3779b97f4a7c15ull) & (s->cap - 1);
+    while (s->slot[i] != UINT64_MAX) {
+        if (s->slot[i] == v)
+            return 1;
+        i = (i + 1) & (s->cap - 1);
+    }
+    return 0;
+}
+
+/* Adds v (the caller keeps the set under half full: at most max nodes in
+ * a table of >= 2 * max slots). Returns 1 if it was new. */
 static int seqset_add(seqset_t *s, uint64_t v)
 {
     size_t i = (size_t)(v * 0x9e3779b97f4a7c15ull) & (s->cap - 1);
@@ -574,6 +589,10 @@ typedef struct lineage {
 
 static int add_edge(lineage_t *g, uint64_t src, int rel, uint64_t dst)
 {
+    if (g->ne == LINEAGE_MAX_EDGES) {
+        g->truncated = 1; /* bounded memory whatever the link counts */
+        return LL_OK;
+    }
     if (g->ne == g->edge_cap) {
         size_t cap = g->edge_cap ? 2 * g->edge_cap : 64;
         Loopledger__V1__Edge *e = realloc(g->edges, cap * sizeof *e);
@@ -591,14 +610,18 @@ static int add_edge(lineage_t *g, uint64_t src, int rel, uint64_t dst)
 }
 
 /* Visits seq; returns 1 if it is new (and queued for the next hop). */
+/* Keeps seq as a node if it is one already or there is room: returns 1
+ * when seq is a kept node (so an edge to it may be recorded). Only kept
+ * nodes enter the set, so it never holds more than max values. */
 static int visit(lineage_t *g, uint64_t seq)
 {
+    if (seqset_has(&g->seen, seq))
+        return 1;
     if (g->n == g->max) {
         g->truncated = 1;
         return 0;
     }
-    if (!seqset_add(&g->seen, seq))
-        return 0;
+    seqset_add(&g->seen, seq);
     g->nodes[g->n++] = seq;
     g->next[g->nn++] = seq;
     return 1;
@@ -612,14 +635,8 @@ static int forward_cb(void *ctx, const uint8_t *key, size_t klen, const uint8_t 
     (void)vlen;
     /* L target8 relation u8 source8 */
     uint64_t tgt = ll_get_be64(key + 1), src = ll_get_be64(key + 10);
-    if (seqset_add(&g->seen, src)) { /* first time seen */
-        if (g->n == g->max) {
-            g->truncated = 1;
-            return 1;
-        }
-        g->nodes[g->n++] = src;
-        g->next[g->nn++] = src;
-    }
+    if (!visit(g, src))
+        return 1; /* no room: the walk is truncated */
     if ((g->err = add_edge(g, src, key[9], tgt)))
         return g->err;
     return 0;
@@ -675,10 +692,10 @@ int ll_query_lineage(ll_txn_t *txn, ll_arena_t *a, const Loopledger__V1__GetLine
                     Loopledger__V1__EntryBody *b;
                     if ((err = ll_loop_load_body(txn, s, &b)))
                         break;
-                    for (size_t j = 0; j < b->n_links && !err; j++) {
-                        visit(&g, b->links[j]->target_seq);
-                        err = add_edge(&g, s, b->links[j]->relation, b->links[j]->target_seq);
-                    }
+                    for (size_t j = 0; j < b->n_links && !err; j++)
+                        if (visit(&g, b->links[j]->target_seq))
+                            err = add_edge(&g, s, b->links[j]->relation,
+                                           b->links[j]->target_seq);
                     loopledger__v1__entry_body__free_unpacked(b, NULL);
                 } else {
                     uint8_t prefix[9] = {LL_IX_LINK_IN};
@@ -724,24 +741,12 @@ int ll_query_lineage(ll_txn_t *txn, ll_arena_t *a, const Loopledger__V1__GetLine
         err = LL_ERR_NOMEM;
         goto out;
     }
-    seqset_t nodeset = {NULL, g.seen.cap};
-    nodeset.slot = malloc(nodeset.cap * sizeof *nodeset.slot);
-    if (!nodeset.slot) {
-        err = LL_ERR_NOMEM;
-        goto out;
-    }
-    memset(nodeset.slot, 0xff, nodeset.cap * sizeof *nodeset.slot);
-    for (size_t i = 0; i < g.n; i++)
-        seqset_add(&nodeset, g.nodes[i]);
+    /* Edges are recorded only between kept nodes (visit()). */
     for (size_t i = 0; i < g.ne; i++) {
-        /* seqset_add returns 0 for members: both ends must be nodes. */
-        if (!seqset_add(&nodeset, g.edges[i].source) && !seqset_add(&nodeset, g.edges[i].target)) {
-            earr[L->n_edges] = g.edges[i];
-            L->edges[L->n_edges] = &earr[L->n_edges];
-            L->n_edges++;
-        }
+        earr[L->n_edges] = g.edges[i];
+        L->edges[L->n_edges] = &earr[L->n_edges];
+        L->n_edges++;
     }
-    free(nodeset.slot);
     *out = L;
 out:
     free(g.seen.slot);
@@ -809,8 +814,10 @@ int ll_query_open_loops(ll_txn_t *txn, ll_arena_t *a,
         size_t tl = strlen(r->page_token);
         if (tl % 2 || tl / 2 > sizeof start || tl < 4 ||
             ll_hex_decode(r->page_token, tl, start, tl / 2) || start[0] != LL_IX_OPEN ||
-            start[1] < first || start[1] > last)
-            FAIL(LL_ERR_INVALID, "page_token is not one this server issued");
+            start[1] < first || start[1] > last ||
+            (r->initiative[0] && (tl / 2 < 2 + strlen(r->initiative) + 1 ||
+                                  memcmp(start + 2, r->initiative, strlen(r->initiative) + 1))))
+            FAIL(LL_ERR_INVALID, "page_token is not one this server issued for this request");
         start_len = tl / 2;
         first = start[1];
     }

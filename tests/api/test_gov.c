@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "../support/ll_testutil.h"
+#include "ll_asof.h"
 #include "ll_authz.h"
 #include "ll_entry.h"
 #include "ll_err.h"
@@ -252,9 +253,22 @@ static void test_policy_pending_until_two_distinct_approvers(void **state)
     assert_int_equal(status(f, big), ST(PENDING));
     /* Still awaiting approval: small (no policy, never decided), big, the cut. */
     assert_int_equal(awaiting(f), 3);
+    uint64_t before = ll_store_committed_size(f->st);
     ok(decide(f, f->quinn, "quinn", EXC, APPROVED, big));
     assert_int_equal(status(f, big), ST(EFFECTIVE));
     assert_int_equal(awaiting(f), 2);
+    /* As of before the second approval it was pending, and still awaited;
+     * as of now the replay agrees with the live state. */
+    ll_txn_t *t;
+    ll_loop_state_t past, now;
+    assert_int_equal(ll_store_begin_read(f->st, &t), LL_OK);
+    assert_int_equal(ll_gov_status_as_of(t, big, before), ST(PENDING));
+    assert_int_equal(ll_gov_status_as_of(t, big, ll_store_size(t)), ST(EFFECTIVE));
+    assert_int_equal(ll_asof_state(t, "pricing", before, &past), LL_OK);
+    assert_int_equal(ll_asof_state(t, "pricing", ll_store_size(t), &now), LL_OK);
+    assert_int_equal(past.open[LL_OPEN_ADJUSTMENT_AWAITING], 3);
+    assert_int_equal(now.open[LL_OPEN_ADJUSTMENT_AWAITING], 2);
+    ll_store_abort(t);
 
     /* Self-approval, and rejection for good. */
     uint64_t own = ok(adjustment(f, f->quinn, "quinn", 9, fi));

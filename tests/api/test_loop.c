@@ -618,6 +618,30 @@ static void test_lineage_walks_back_and_forward(void **state)
     assert_int_equal(L->n_nodes, 3);
     assert_true(L->truncated);
     ll_arena_free(&a);
+    /* Truncation keeps edges between returned nodes only (a note linking
+     * eight entries, two nodes allowed: one edge). */
+    ll_store_abort(t);
+    Loopledger__V1__Note nt = LOOPLEDGER__V1__NOTE__INIT;
+    nt.text = "see also";
+    lk_t many[8];
+    for (int i = 0; i < 8; i++) {
+        uint64_t tgt = OK(add(f, "reco", KIND(NOTE), &nt, NULL, 0));
+        many[i] = (lk_t){REL(RELATES_TO), tgt};
+    }
+    uint64_t hub = OK(add(f, "reco", KIND(NOTE), &nt, many, 8));
+    assert_int_equal(ll_store_begin_read(f->st, &t), LL_OK);
+    r.seq = hub;
+    r.back_hops = 1;
+    r.forward_hops = 0;
+    r.max_nodes = 2;
+    assert_int_equal(ll_query_lineage(t, &a, &r, &L, msg, sizeof msg), LL_OK);
+    assert_int_equal(L->n_nodes, 2);
+    assert_int_equal(L->n_edges, 1);
+    assert_true(L->truncated);
+    assert_int_equal(L->edges[0]->source, hub);
+    assert_int_equal(L->edges[0]->target, L->nodes[0]->seq);
+    ll_arena_free(&a);
+    r.max_nodes = 0;
     r.seq = 9999;
     assert_int_equal(ll_query_lineage(t, &a, &r, &L, msg, sizeof msg), LL_ERR_NOT_FOUND);
     ll_arena_free(&a);
