@@ -34,6 +34,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "ll_benchgen.h"
+#include "ll_benchlib.h"
 #include "ll_client.h"
 #include "ll_crypto.h"
 #include "ll_entry.h"
@@ -53,41 +55,7 @@ static void die(const char *msg)
     exit(1);
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* ---- generate ---- */
-
-typedef struct wave {
-    pthread_mutex_t lock;
-    pthread_cond_t done;
-    int pending, errors;
-    char first_error[300];
-} wave_t;
-
-typedef struct slot {
-    wave_t *w;
-    uint64_t seq;
-} slot_t;
-
-static void on_done(void *ctx, const ll_append_result_t *r)
-{
-    slot_t *s = ctx;
-    pthread_mutex_lock(&s->w->lock);
-    if (r->err) {
-        if (!s->w->errors++)
-            snprintf(s->w->first_error, sizeof s->w->first_error, "%s", r->msg);
-    } else {
-        s->seq = r->seq;
-    }
-    if (--s->w->pending == 0)
-        pthread_cond_signal(&s->w->done);
-    pthread_mutex_unlock(&s->w->lock);
-}
 
 /* Per-initiative memory: this turn's and the previous turn's entries by
  * phase. */
@@ -98,44 +66,9 @@ typedef struct ini {
 } ini_t;
 
 typedef struct gen {
-    ll_ledger_t *lg;
-    ll_key_t *key;
-    uint64_t nonce, projects;
+    ll_bench_gen_t bg;
+    uint64_t projects;
 } gen_t;
-
-static void submit(gen_t *g, slot_t *s, const char *ini, int kind, void *msg,
-                   const Loopledger__V1__Link *links, size_t nlinks)
-{
-    Loopledger__V1__Link l[4], *lp[4];
-    Loopledger__V1__EntryBody b = LOOPLEDGER__V1__ENTRY_BODY__INIT;
-    uint8_t *env;
-    size_t len;
-    uint64_t nonce = ++g->nonce;
-    for (size_t i = 0; i < nlinks; i++) {
-        l[i] = links[i];
-        lp[i] = &l[i];
-    }
-    b.author = "admin";
-    b.initiative = (char *)ini;
-    b.nonce.data = (uint8_t *)&nonce;
-    b.nonce.len = sizeof nonce;
-    b.n_links = nlinks;
-    b.links = lp;
-    b.kind_case = (Loopledger__V1__EntryBody__KindCase)kind;
-    b.note = msg; /* the oneof members share one pointer slot */
-    if (ll_entry_seal(&b, g->key, &env, &len))
-        die("signing failed");
-    ll_ledger_submit(g->lg, env, len, on_done, s);
-    free(env);
-}
-
-static Loopledger__V1__Link link_to(int rel, uint64_t seq)
-{
-    Loopledger__V1__Link l = LOOPLEDGER__V1__LINK__INIT;
-    l.relation = (Loopledger__V1__Relation)rel;
-    l.target_seq = seq;
-    return l;
-}
 
 /* Deterministic per-(initiative, turn) variety. */
 static unsigned mix(const ini_t *x, int cyc)
@@ -158,12 +91,12 @@ static void finding_body(Loopledger__V1__Finding *f, char *text, int source)
     f->diagnosis = LOOPLEDGER__V1__DIAGNOSIS__DIAGNOSIS_CONTENT_GAP;
 }
 
-static void measurement(gen_t *g, slot_t *s, ini_t *x, uint64_t target, int ab, double lift,
+static void measurement(gen_t *g, ll_bench_slot_t *s, ini_t *x, uint64_t target, int ab, double lift,
                         int window)
 {
     Loopledger__V1__Observation o[2], *op[2] = {&o[0], &o[1]};
     Loopledger__V1__Measurement m = LOOPLEDGER__V1__MEASUREMENT__INIT;
-    Loopledger__V1__Link L = link_to(REL(MEASURES), target);
+    Loopledger__V1__Link L = ll_bench_link(REL(MEASURES), target);
     for (int i = 0; i < 2; i++) {
         loopledger__v1__observation__init(&o[i]);
         o[i].metric = "conversion_rate";
@@ -183,10 +116,10 @@ static void measurement(gen_t *g, slot_t *s, ini_t *x, uint64_t target, int ab, 
         o[0].value = 1.0 + 0.01 * (x->step % 9);
         m.n_observations = 1;
     }
-    submit(g, s, x->id, KIND(MEASUREMENT), &m, &L, 1);
+    ll_bench_submit(&g->bg, s, x->id, KIND(MEASUREMENT), &m, &L, 1);
 }
 
-static void next_entry(gen_t *g, ini_t *x, slot_t *s)
+static void next_entry(gen_t *g, ini_t *x, ll_bench_slot_t *s)
 {
     static Loopledger__V1__Arm control = {PROTOBUF_C_MESSAGE_INIT(&loopledger__v1__arm__descriptor),
                                           "control", "current", 50};
@@ -212,7 +145,7 @@ static void next_entry(gen_t *g, ini_t *x, slot_t *s)
         ch.phase = LOOPLEDGER__V1__PHASE__PHASE_PILOT;
         ch.n_review_cadences = 1;
         ch.review_cadences = cad;
-        submit(g, s, x->id, KIND(CHARTER), &ch, NULL, 0);
+        ll_bench_submit(&g->bg, s, x->id, KIND(CHARTER), &ch, NULL, 0);
         return;
     }
     switch (phase) {
@@ -221,8 +154,8 @@ static void next_entry(gen_t *g, ini_t *x, slot_t *s)
         d.version = text;
         d.rollout_percent = 10;
         /* cur still holds the previous turn here (remember() rotates it). */
-        L[0] = link_to(REL(IMPLEMENTS), c[12]);
-        submit(g, s, x->id, KIND(DEPLOYMENT), &d, L, cyc ? 1 : 0);
+        L[0] = ll_bench_link(REL(IMPLEMENTS), c[12]);
+        ll_bench_submit(&g->bg, s, x->id, KIND(DEPLOYMENT), &d, L, cyc ? 1 : 0);
         return;
     }
     case 1: case 2: case 3: case 4:
@@ -235,15 +168,15 @@ static void next_entry(gen_t *g, ini_t *x, slot_t *s)
                                     LOOPLEDGER__V1__FINDING_SOURCE__FINDING_SOURCE_SOCIAL_MEDIA};
         finding_body(&f, text, phase == 5 ? LOOPLEDGER__V1__FINDING_SOURCE__FINDING_SOURCE_DASHBOARD
                                           : quali[cyc % 3]);
-        L[0] = link_to(REL(DERIVED_FROM), c[4]);
-        submit(g, s, x->id, KIND(FINDING), &f, L, phase == 5 ? 1 : 0);
+        L[0] = ll_bench_link(REL(DERIVED_FROM), c[4]);
+        ll_bench_submit(&g->bg, s, x->id, KIND(FINDING), &f, L, phase == 5 ? 1 : 0);
         return;
     }
     case 7: {
         Loopledger__V1__Hypothesis hy = LOOPLEDGER__V1__HYPOTHESIS__INIT;
         hy.statement = text;
-        L[0] = link_to(REL(DERIVED_FROM), c[5]);
-        submit(g, s, x->id, KIND(HYPOTHESIS), &hy, L, 1);
+        L[0] = ll_bench_link(REL(DERIVED_FROM), c[5]);
+        ll_bench_submit(&g->bg, s, x->id, KIND(HYPOTHESIS), &hy, L, 1);
         return;
     }
     case 8: {
@@ -253,8 +186,8 @@ static void next_entry(gen_t *g, ini_t *x, slot_t *s)
         e.control = &control;
         e.n_variants = 1;
         e.variants = variants;
-        L[0] = link_to(REL(TESTS), c[7]);
-        submit(g, s, x->id, KIND(EXPERIMENT), &e, L, 1);
+        L[0] = ll_bench_link(REL(TESTS), c[7]);
+        ll_bench_submit(&g->bg, s, x->id, KIND(EXPERIMENT), &e, L, 1);
         return;
     }
     case 9: case 10:
@@ -264,18 +197,18 @@ static void next_entry(gen_t *g, ini_t *x, slot_t *s)
         Loopledger__V1__Finding f;
         finding_body(&f, text, LOOPLEDGER__V1__FINDING_SOURCE__FINDING_SOURCE_AB_TEST);
         f.effect_percent = 100 * lift;
-        L[0] = link_to(REL(CONCLUDES), c[8]);
-        L[1] = link_to(REL(SUPPORTS), c[7]);
-        L[2] = link_to(REL(DERIVED_FROM), c[5]);
-        submit(g, s, x->id, KIND(FINDING), &f, L, 3);
+        L[0] = ll_bench_link(REL(CONCLUDES), c[8]);
+        L[1] = ll_bench_link(REL(SUPPORTS), c[7]);
+        L[2] = ll_bench_link(REL(DERIVED_FROM), c[5]);
+        ll_bench_submit(&g->bg, s, x->id, KIND(FINDING), &f, L, 3);
         return;
     }
     case 12: {
         Loopledger__V1__Adjustment a = LOOPLEDGER__V1__ADJUSTMENT__INIT;
         a.category = LOOPLEDGER__V1__REFINEMENT__REFINEMENT_STRATEGIC_APPROACH;
         a.change = text;
-        L[0] = link_to(REL(ADDRESSES), c[11]);
-        submit(g, s, x->id, KIND(ADJUSTMENT), &a, L, 1);
+        L[0] = ll_bench_link(REL(ADDRESSES), c[11]);
+        ll_bench_submit(&g->bg, s, x->id, KIND(ADJUSTMENT), &a, L, 1);
         return;
     }
     case 13: {
@@ -283,16 +216,16 @@ static void next_entry(gen_t *g, ini_t *x, slot_t *s)
         d.level = LOOPLEDGER__V1__HITL_LEVEL__HITL_LEVEL_REVIEW_AND_APPROVAL;
         d.outcome = LOOPLEDGER__V1__OUTCOME__OUTCOME_APPROVED;
         d.rationale = "approved";
-        L[0] = link_to(REL(DECIDES), c[12]);
-        submit(g, s, x->id, KIND(DECISION), &d, L, 1);
+        L[0] = ll_bench_link(REL(DECIDES), c[12]);
+        ll_bench_submit(&g->bg, s, x->id, KIND(DECISION), &d, L, 1);
         return;
     }
     case 14: {
         Loopledger__V1__Review r = LOOPLEDGER__V1__REVIEW__INIT;
         r.cadence = LOOPLEDGER__V1__CADENCE__CADENCE_WEEKLY;
         r.notes = text;
-        L[0] = link_to(REL(REVIEWS), c[12]);
-        submit(g, s, x->id, KIND(REVIEW), &r, L, 1);
+        L[0] = ll_bench_link(REL(REVIEWS), c[12]);
+        ll_bench_submit(&g->bg, s, x->id, KIND(REVIEW), &r, L, 1);
         return;
     }
     case 15: {
@@ -301,16 +234,16 @@ static void next_entry(gen_t *g, ini_t *x, slot_t *s)
         a.detector = LOOPLEDGER__V1__DETECTOR__DETECTOR_DRIFT;
         a.baseline = 1.1;
         a.current = 0.9;
-        L[0] = link_to(REL(DERIVED_FROM), c[4]);
-        submit(g, s, x->id, KIND(ALERT), &a, L, 1);
+        L[0] = ll_bench_link(REL(DERIVED_FROM), c[4]);
+        ll_bench_submit(&g->bg, s, x->id, KIND(ALERT), &a, L, 1);
         return;
     }
     case 16: /* every 4th turn refutes the previous turn's hypothesis */
         if (cyc % 4 == 3) {
             Loopledger__V1__Finding f;
             finding_body(&f, text, LOOPLEDGER__V1__FINDING_SOURCE__FINDING_SOURCE_POST_CAMPAIGN_ANALYSIS);
-            L[0] = link_to(REL(REFUTES), p[7]);
-            submit(g, s, x->id, KIND(FINDING), &f, L, 1);
+            L[0] = ll_bench_link(REL(REFUTES), p[7]);
+            ll_bench_submit(&g->bg, s, x->id, KIND(FINDING), &f, L, 1);
             return;
         }
         measurement(g, s, x, c[0], 0, 0, 0);
@@ -319,8 +252,8 @@ static void next_entry(gen_t *g, ini_t *x, slot_t *s)
         if (cyc % 10 == 9) {
             Loopledger__V1__Correction k = LOOPLEDGER__V1__CORRECTION__INIT;
             k.reason = "survey sample was not representative";
-            L[0] = link_to(REL(SUPERSEDES), c[6]);
-            submit(g, s, x->id, KIND(CORRECTION), &k, L, 1);
+            L[0] = ll_bench_link(REL(SUPERSEDES), c[6]);
+            ll_bench_submit(&g->bg, s, x->id, KIND(CORRECTION), &k, L, 1);
             return;
         }
         measurement(g, s, x, c[0], 0, 0, 0);
@@ -342,18 +275,18 @@ static void next_entry(gen_t *g, ini_t *x, slot_t *s)
         switch (cyc % 10) {
         case 0: break; /* speculative */
         case 1: case 4: case 7:
-            L[n++] = link_to(REL(SPAWNED_BY), c[11]);
-            L[n++] = link_to(REL(SPAWNED_BY), c[6]);
+            L[n++] = ll_bench_link(REL(SPAWNED_BY), c[11]);
+            L[n++] = ll_bench_link(REL(SPAWNED_BY), c[6]);
             break;
         case 2: case 5: case 8:
-            L[n++] = link_to(REL(SPAWNED_BY), c[5]);
+            L[n++] = ll_bench_link(REL(SPAWNED_BY), c[5]);
             break;
         default:
-            L[n++] = link_to(REL(SPAWNED_BY), c[6]);
-            L[n++] = link_to(REL(SPAWNED_BY), p[11]);
+            L[n++] = ll_bench_link(REL(SPAWNED_BY), c[6]);
+            L[n++] = ll_bench_link(REL(SPAWNED_BY), p[11]);
             break;
         }
-        submit(g, s, ini, KIND(ROADMAP_PROJECT), &rp, L, n);
+        ll_bench_submit(&g->bg, s, ini, KIND(ROADMAP_PROJECT), &rp, L, n);
         g->projects++;
         return;
     }
@@ -374,110 +307,36 @@ static void remember(ini_t *x, uint64_t seq)
 
 static int cmd_generate(const char *dir, const char *keyfile, int cycles, int k)
 {
-    ll_store_t *st;
-    ll_ledger_t *lg;
-    ll_key_t *note_key, *actor_key, *admin;
-    uint8_t pub[LL_PUBKEY_LEN];
-    ll_append_result_t r;
     gen_t g = {0};
-    wave_t w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, ""};
-    char path[4096];
 
-    if (ll_key_generate(&note_key) || ll_key_generate(&actor_key) || ll_key_load(keyfile, &admin))
-        die("keys");
-    snprintf(path, sizeof path, "%s/note.key", dir);
-    if (ll_key_save(note_key, path))
-        die("cannot write note.key (is the directory new?)");
-    snprintf(path, sizeof path, "%s/actor.key", dir);
-    if (ll_key_save(actor_key, path))
-        die("cannot write actor.key");
-    if (ll_store_open(dir, NULL, &st))
-        die("cannot open the data directory");
-    ll_ledger_config_t c = {.note_key = note_key, .actor_key = actor_key,
-                            .origin = "bench.loopledger/roadmap"};
-    if (ll_ledger_open(st, &c, &lg))
-        die("cannot open the ledger");
-    if (ll_store_committed_size(st) != 0)
-        die("the data directory already holds a ledger");
-    ll_key_public(admin, pub);
-    if (ll_ledger_genesis(lg, "admin", pub, &r))
-        die("genesis failed");
-    g.lg = lg;
-    g.key = admin;
+    ll_bench_gen_open(&g.bg, dir, keyfile, "bench.loopledger/roadmap");
 
     ini_t *ini = calloc((size_t)k, sizeof *ini);
-    slot_t *slots = calloc((size_t)k, sizeof *slots);
+    ll_bench_slot_t *slots = calloc((size_t)k, sizeof *slots);
     for (int i = 0; i < k; i++)
         snprintf(ini[i].id, sizeof ini[i].id, "ini-%03d", i);
-    double t0 = now_s();
+    double t0 = ll_bench_now();
     int steps = 1 + cycles * PHASES;
     for (int step = 0; step < steps; step++) {
-        w.pending = k;
-        for (int i = 0; i < k; i++) {
-            slots[i].w = &w;
+        ll_bench_wave_start(&g.bg, slots, k);
+        for (int i = 0; i < k; i++)
             next_entry(&g, &ini[i], &slots[i]);
-        }
-        pthread_mutex_lock(&w.lock);
-        while (w.pending)
-            pthread_cond_wait(&w.done, &w.lock);
-        pthread_mutex_unlock(&w.lock);
-        if (w.errors) {
-            fprintf(stderr, "ll-roadmapbench: entry refused: %s\n", w.first_error);
-            exit(1);
-        }
+        ll_bench_wave_wait(&g.bg);
         for (int i = 0; i < k; i++)
             remember(&ini[i], slots[i].seq);
     }
-    double secs = now_s() - t0;
-    uint64_t size = ll_store_committed_size(st);
+    double secs = ll_bench_now() - t0;
+    uint64_t size = ll_store_committed_size(g.bg.st);
     printf("generated %" PRIu64 " entries (%d initiatives x %d turns, %" PRIu64
            " roadmap projects in roadmap-00..09) in %.1f s, %.0f entries/s\n",
            size, k, cycles, g.projects, secs, (double)(size - 1) / secs);
-    ll_ledger_close(lg);
-    ll_store_close(st);
-    ll_key_free(note_key);
-    ll_key_free(actor_key);
-    ll_key_free(admin);
+    ll_bench_gen_close(&g.bg);
     free(ini);
     free(slots);
     return 0;
 }
 
 /* ---- measure ---- */
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static void *call_or_die(ll_client_t *c, const char *method, const ProtobufCMessage *req,
-                         const ProtobufCMessageDescriptor *rd, double *ms)
-{
-    size_t n = protobuf_c_message_get_packed_size(req);
-    uint8_t *buf = malloc(n ? n : 1);
-    ll_reply_t r;
-    protobuf_c_message_pack(req, buf);
-    double t0 = now_s();
-    if (ll_client_unary(c, method, buf, n, 60000, &r) || r.code != GRPC_STATUS_OK) {
-        fprintf(stderr, "ll-roadmapbench: %s: %s\n", method, r.message);
-        exit(1);
-    }
-    *ms = (now_s() - t0) * 1e3;
-    free(buf);
-    void *m = protobuf_c_message_unpack(rd, NULL, r.resp_len, r.resp);
-    ll_reply_free(&r);
-    if (!m)
-        die("malformed response");
-    return m;
-}
-
-static void report(const char *what, double *v, int n, const char *extra)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    printf("%-36s median %8.3f ms  p99 %8.3f ms  (%d calls%s%s)\n", what, v[n / 2],
-           v[n * 99 / 100], n, extra[0] ? "; " : "", extra);
-}
 
 static int cmd_measure(const char *server, int calls)
 {
@@ -491,8 +350,8 @@ static int cmd_measure(const char *server, int calls)
     /* Warm-up and the facts to report. */
     Loopledger__V1__PrioritizeRequest pr = LOOPLEDGER__V1__PRIORITIZE_REQUEST__INIT;
     Loopledger__V1__PrioritizeResponse *p =
-        call_or_die(c, "/loopledger.v1.RoadmapService/Prioritize", &pr.base,
-                    &loopledger__v1__prioritize_response__descriptor, &t);
+        ll_bench_call(c, "/loopledger.v1.RoadmapService/Prioritize", &pr.base,
+                    &loopledger__v1__prioritize_response__descriptor, 60000, &t);
     size = p->as_of_size;
     uint64_t total = p->total, spec = 0;
     for (size_t i = 0; i < p->n_projects; i++)
@@ -512,12 +371,12 @@ static int cmd_measure(const char *server, int calls)
     protobuf_c_message_free_unpacked(&p->base, NULL);
 
     for (int i = 0; i < calls; i++) {
-        p = call_or_die(c, "/loopledger.v1.RoadmapService/Prioritize", &pr.base,
-                        &loopledger__v1__prioritize_response__descriptor, &ms[i]);
+        p = ll_bench_call(c, "/loopledger.v1.RoadmapService/Prioritize", &pr.base,
+                        &loopledger__v1__prioritize_response__descriptor, 60000, &ms[i]);
         protobuf_c_message_free_unpacked(&p->base, NULL);
     }
     snprintf(extra, sizeof extra, "ranks all %" PRIu64 " projects, page of 50 explained", total);
-    report("Prioritize (all projects)", ms, calls, extra);
+    ll_bench_report("Prioritize (all projects)", ms, calls, extra);
 
     uint64_t matched = 0;
     for (int i = 0; i < calls; i++) {
@@ -525,28 +384,28 @@ static int cmd_measure(const char *server, int calls)
         snprintf(ini, sizeof ini, "roadmap-%02d", i % 10);
         Loopledger__V1__PrioritizeRequest r = LOOPLEDGER__V1__PRIORITIZE_REQUEST__INIT;
         r.initiative = ini;
-        p = call_or_die(c, "/loopledger.v1.RoadmapService/Prioritize", &r.base,
-                        &loopledger__v1__prioritize_response__descriptor, &ms[i]);
+        p = ll_bench_call(c, "/loopledger.v1.RoadmapService/Prioritize", &r.base,
+                        &loopledger__v1__prioritize_response__descriptor, 60000, &ms[i]);
         matched += p->total;
         protobuf_c_message_free_unpacked(&p->base, NULL);
     }
     snprintf(extra, sizeof extra, "one roadmap-NN initiative, avg %.0f projects ranked",
              (double)matched / calls);
-    report("Prioritize (initiative filter)", ms, calls, extra);
+    ll_bench_report("Prioritize (initiative filter)", ms, calls, extra);
 
     matched = 0;
     for (int i = 0; i < calls; i++) {
         Loopledger__V1__PrioritizeRequest r = LOOPLEDGER__V1__PRIORITIZE_REQUEST__INIT;
         r.as_of_size = size / 2;
         r.half_life_days = 30;
-        p = call_or_die(c, "/loopledger.v1.RoadmapService/Prioritize", &r.base,
-                        &loopledger__v1__prioritize_response__descriptor, &ms[i]);
+        p = ll_bench_call(c, "/loopledger.v1.RoadmapService/Prioritize", &r.base,
+                        &loopledger__v1__prioritize_response__descriptor, 60000, &ms[i]);
         matched = p->total;
         protobuf_c_message_free_unpacked(&p->base, NULL);
     }
     snprintf(extra, sizeof extra, "as of size %" PRIu64 ", %" PRIu64 " projects", size / 2,
              matched);
-    report("Prioritize (as of half the tree)", ms, calls, extra);
+    ll_bench_report("Prioritize (as of half the tree)", ms, calls, extra);
 
     if (exp) {
         for (int i = 0; i < calls; i++) {
@@ -554,40 +413,40 @@ static int cmd_measure(const char *server, int calls)
                 LOOPLEDGER__V1__GET_EXPERIMENT_READOUT_REQUEST__INIT;
             r.experiment_seq = exp;
             Loopledger__V1__ExperimentReadout *x =
-                call_or_die(c, "/loopledger.v1.RoadmapService/GetExperimentReadout", &r.base,
-                            &loopledger__v1__experiment_readout__descriptor, &ms[i]);
+                ll_bench_call(c, "/loopledger.v1.RoadmapService/GetExperimentReadout", &r.base,
+                            &loopledger__v1__experiment_readout__descriptor, 60000, &ms[i]);
             protobuf_c_message_free_unpacked(&x->base, NULL);
         }
         snprintf(extra, sizeof extra, "experiment #%" PRIu64, exp);
-        report("GetExperimentReadout", ms, calls, extra);
+        ll_bench_report("GetExperimentReadout", ms, calls, extra);
     }
 
     /* Every initiative once (it also names them), then one at a time. */
     Loopledger__V1__GetLoopHealthRequest all = LOOPLEDGER__V1__GET_LOOP_HEALTH_REQUEST__INIT;
     Loopledger__V1__GetLoopHealthResponse *every =
-        call_or_die(c, "/loopledger.v1.RoadmapService/GetLoopHealth", &all.base,
-                    &loopledger__v1__get_loop_health_response__descriptor, &t);
+        ll_bench_call(c, "/loopledger.v1.RoadmapService/GetLoopHealth", &all.base,
+                    &loopledger__v1__get_loop_health_response__descriptor, 60000, &t);
     printf("%-36s %8.3f ms  (one call; %zu initiatives)\n", "GetLoopHealth (every initiative)", t,
            every->n_initiatives);
     for (int i = 0; i < calls && every->n_initiatives; i++) {
         Loopledger__V1__GetLoopHealthRequest r = LOOPLEDGER__V1__GET_LOOP_HEALTH_REQUEST__INIT;
         r.initiative = every->initiatives[(size_t)i % every->n_initiatives]->initiative;
         Loopledger__V1__GetLoopHealthResponse *x =
-            call_or_die(c, "/loopledger.v1.RoadmapService/GetLoopHealth", &r.base,
-                        &loopledger__v1__get_loop_health_response__descriptor, &ms[i]);
+            ll_bench_call(c, "/loopledger.v1.RoadmapService/GetLoopHealth", &r.base,
+                        &loopledger__v1__get_loop_health_response__descriptor, 60000, &ms[i]);
         protobuf_c_message_free_unpacked(&x->base, NULL);
     }
-    report("GetLoopHealth (one initiative)", ms, calls, "");
+    ll_bench_report("GetLoopHealth (one initiative)", ms, calls, "");
     protobuf_c_message_free_unpacked(&every->base, NULL);
 
     for (int i = 0; i < calls; i++) {
         Loopledger__V1__GetCheckpointRequest r = LOOPLEDGER__V1__GET_CHECKPOINT_REQUEST__INIT;
         Loopledger__V1__GetCheckpointResponse *cp =
-            call_or_die(c, "/loopledger.v1.LedgerService/GetCheckpoint", &r.base,
-                        &loopledger__v1__get_checkpoint_response__descriptor, &ms[i]);
+            ll_bench_call(c, "/loopledger.v1.LedgerService/GetCheckpoint", &r.base,
+                        &loopledger__v1__get_checkpoint_response__descriptor, 60000, &ms[i]);
         protobuf_c_message_free_unpacked(&cp->base, NULL);
     }
-    report("GetCheckpoint (reference)", ms, calls, "");
+    ll_bench_report("GetCheckpoint (reference)", ms, calls, "");
     (void)spec;
     free(ms);
     ll_client_close(c);
