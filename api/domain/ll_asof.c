@@ -624,64 +624,24 @@ int ll_asof_initiative(ll_txn_t *txn, ll_arena_t *a,
         (err = ll_asof_ref(txn, a, st->stage_seq, n, &s->stage_entry)))
         goto fail;
 
-    struct {
-        int cat;
-        Loopledger__V1__EntryRef ***refs;
-        size_t *n;
-        uint64_t *count;
-    } lists[] = {
-        {LL_OPEN_HYPOTHESIS_UNRESOLVED, &s->open_hypotheses, &s->n_open_hypotheses,
-         &s->open_hypotheses_count},
-        {LL_OPEN_EXPERIMENT_RUNNING, &s->running_experiments, &s->n_running_experiments,
-         &s->running_experiments_count},
-        {LL_OPEN_FINDING_UNACTED, &s->unacted_findings, &s->n_unacted_findings,
-         &s->unacted_findings_count},
-        {LL_OPEN_ADJUSTMENT_AWAITING, &s->adjustments_awaiting_approval,
-         &s->n_adjustments_awaiting_approval, &s->adjustments_awaiting_approval_count},
-        {LL_OPEN_ALERT_UNDIAGNOSED, &s->undiagnosed_alerts, &s->n_undiagnosed_alerts,
-         &s->undiagnosed_alerts_count},
-    };
-    for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) {
+    ll_query_open_list_t lists[5];
+    size_t nlists = ll_query_open_lists(s, lists);
+    for (size_t i = 0; i < nlists; i++) {
         *lists[i].count = st->open[lists[i].cat];
         if ((err = refs_of(txn, a, &p.open[lists[i].cat], limit, n, lists[i].refs, lists[i].n)))
             goto fail;
     }
 
     /* Reviews: the charter's cadences and every cadence used below n. */
-    int wanted[LOOPLEDGER__V1__CADENCE__CADENCE_POST_CAMPAIGN + 1] = {0};
     kind_ctx_t kc = {.txn = txn, .a = a, .n = n};
     uint8_t prefix[2 + 129 + 1], from[2 + 129 + 1 + 8];
     size_t pl = ini_kind_prefix(prefix, r->initiative, K(REVIEW));
     if ((err = ll_store_scan(txn, LL_TBL_INDEX, prefix, pl, NULL, 0, 0, reviews_cb, &kc)) ||
         (err = kc.err))
         goto fail;
-    if (charter)
-        for (size_t i = 0; i < charter->charter->n_review_cadences; i++)
-            if (charter->charter->review_cadences[i] <= LOOPLEDGER__V1__CADENCE__CADENCE_POST_CAMPAIGN)
-                wanted[charter->charter->review_cadences[i]] = 1;
-    s->overdue_reviews = ll_arena_alloc(a, 6 * sizeof *s->overdue_reviews);
-    if (!s->overdue_reviews) {
-        err = LL_ERR_NOMEM;
+    if ((err = ll_query_overdue(a, s, charter ? charter->charter : NULL, kc.last,
+                                st->created_ns, now_ns)))
         goto fail;
-    }
-    for (int cd = 1; cd <= LOOPLEDGER__V1__CADENCE__CADENCE_POST_CAMPAIGN; cd++) {
-        int64_t period = ll_query_cadence_period(cd);
-        int64_t since = kc.last[cd] ? kc.last[cd] : st->created_ns;
-        if (kc.last[cd])
-            wanted[cd] = 1;
-        if (!wanted[cd] || !period || now_ns <= since || now_ns - since <= period)
-            continue;
-        Loopledger__V1__OverdueReview *o = ll_arena_alloc(a, sizeof *o);
-        if (!o) {
-            err = LL_ERR_NOMEM;
-            goto fail;
-        }
-        loopledger__v1__overdue_review__init(o);
-        o->cadence = (Loopledger__V1__Cadence)cd;
-        o->last_review_unix_nanos = kc.last[cd];
-        o->due_unix_nanos = since + period;
-        s->overdue_reviews[s->n_overdue_reviews++] = o;
-    }
 
     /* The latest scaling plans in force as of n. */
     pl = ini_kind_prefix(prefix, r->initiative, K(SCALING_PLAN));

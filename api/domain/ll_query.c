@@ -406,6 +406,54 @@ static int plans_cb(void *ctx, const uint8_t *key, size_t klen, const uint8_t *v
     return 0;
 }
 
+size_t ll_query_open_lists(Loopledger__V1__InitiativeState *s, ll_query_open_list_t out[5])
+{
+    const ll_query_open_list_t lists[] = {
+        {LL_OPEN_HYPOTHESIS_UNRESOLVED, &s->open_hypotheses, &s->n_open_hypotheses,
+         &s->open_hypotheses_count},
+        {LL_OPEN_EXPERIMENT_RUNNING, &s->running_experiments, &s->n_running_experiments,
+         &s->running_experiments_count},
+        {LL_OPEN_FINDING_UNACTED, &s->unacted_findings, &s->n_unacted_findings,
+         &s->unacted_findings_count},
+        {LL_OPEN_ADJUSTMENT_AWAITING, &s->adjustments_awaiting_approval,
+         &s->n_adjustments_awaiting_approval, &s->adjustments_awaiting_approval_count},
+        {LL_OPEN_ALERT_UNDIAGNOSED, &s->undiagnosed_alerts, &s->n_undiagnosed_alerts,
+         &s->undiagnosed_alerts_count},
+    };
+    memcpy(out, lists, sizeof lists);
+    return sizeof lists / sizeof lists[0];
+}
+
+int ll_query_overdue(ll_arena_t *a, Loopledger__V1__InitiativeState *s,
+                     const Loopledger__V1__Initiative *charter, const int64_t *last,
+                     int64_t created_ns, int64_t now_ns)
+{
+    int wanted[LOOPLEDGER__V1__CADENCE__CADENCE_POST_CAMPAIGN + 1] = {0};
+    if (charter)
+        for (size_t i = 0; i < charter->n_review_cadences; i++)
+            if (charter->review_cadences[i] <= LOOPLEDGER__V1__CADENCE__CADENCE_POST_CAMPAIGN)
+                wanted[charter->review_cadences[i]] = 1;
+    s->overdue_reviews = ll_arena_alloc(a, 6 * sizeof *s->overdue_reviews);
+    if (!s->overdue_reviews)
+        return LL_ERR_NOMEM;
+    for (int cd = 1; cd <= LOOPLEDGER__V1__CADENCE__CADENCE_POST_CAMPAIGN; cd++) {
+        int64_t period = ll_query_cadence_period(cd);
+        int64_t since = last[cd] ? last[cd] : created_ns;
+        /* Compared without subtraction: now comes from the client. */
+        if ((!wanted[cd] && !last[cd]) || !period || now_ns <= since || now_ns - since <= period)
+            continue;
+        Loopledger__V1__OverdueReview *o = ll_arena_alloc(a, sizeof *o);
+        if (!o)
+            return LL_ERR_NOMEM;
+        loopledger__v1__overdue_review__init(o);
+        o->cadence = (Loopledger__V1__Cadence)cd;
+        o->last_review_unix_nanos = last[cd];
+        o->due_unix_nanos = since + period;
+        s->overdue_reviews[s->n_overdue_reviews++] = o;
+    }
+    return LL_OK;
+}
+
 int ll_query_initiative(ll_txn_t *txn, ll_arena_t *a,
                         const Loopledger__V1__GetInitiativeRequest *r, int64_t now_ns,
                         Loopledger__V1__InitiativeState **out, char *msg, size_t cap)
@@ -443,24 +491,9 @@ int ll_query_initiative(ll_txn_t *txn, ll_arena_t *a,
     if (st.stage_seq != UINT64_MAX && (err = ll_query_ref(txn, a, st.stage_seq, &s->stage_entry)))
         goto fail;
 
-    struct {
-        int cat;
-        Loopledger__V1__EntryRef ***refs;
-        size_t *n;
-        uint64_t *count;
-    } lists[] = {
-        {LL_OPEN_HYPOTHESIS_UNRESOLVED, &s->open_hypotheses, &s->n_open_hypotheses,
-         &s->open_hypotheses_count},
-        {LL_OPEN_EXPERIMENT_RUNNING, &s->running_experiments, &s->n_running_experiments,
-         &s->running_experiments_count},
-        {LL_OPEN_FINDING_UNACTED, &s->unacted_findings, &s->n_unacted_findings,
-         &s->unacted_findings_count},
-        {LL_OPEN_ADJUSTMENT_AWAITING, &s->adjustments_awaiting_approval,
-         &s->n_adjustments_awaiting_approval, &s->adjustments_awaiting_approval_count},
-        {LL_OPEN_ALERT_UNDIAGNOSED, &s->undiagnosed_alerts, &s->n_undiagnosed_alerts,
-         &s->undiagnosed_alerts_count},
-    };
-    for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) {
+    ll_query_open_list_t lists[5];
+    size_t nlists = ll_query_open_lists(s, lists);
+    for (size_t i = 0; i < nlists; i++) {
         *lists[i].count = st.open[lists[i].cat];
         if ((err = open_list(txn, a, lists[i].cat, r->initiative, limit, lists[i].refs,
                              lists[i].n)))
@@ -469,11 +502,6 @@ int ll_query_initiative(ll_txn_t *txn, ll_arena_t *a,
 
     /* Reviews: every cadence the charter commits to or that was ever used. */
     int64_t last[LOOPLEDGER__V1__CADENCE__CADENCE_POST_CAMPAIGN + 1] = {0};
-    int wanted[LOOPLEDGER__V1__CADENCE__CADENCE_POST_CAMPAIGN + 1] = {0};
-    if (charter)
-        for (size_t i = 0; i < charter->charter->n_review_cadences; i++)
-            if (charter->charter->review_cadences[i] <= LOOPLEDGER__V1__CADENCE__CADENCE_POST_CAMPAIGN)
-                wanted[charter->charter->review_cadences[i]] = 1;
     for (int cd = 1; cd <= LOOPLEDGER__V1__CADENCE__CADENCE_POST_CAMPAIGN; cd++) {
         uint8_t k[2 + 129 + 1];
         const uint8_t *v;
@@ -481,33 +509,12 @@ int ll_query_initiative(ll_txn_t *txn, ll_arena_t *a,
         k[0] = LL_IX_REVIEW;
         memcpy(k + 1, r->initiative, kl);
         k[1 + kl] = (uint8_t)cd;
-        if (ll_store_get(txn, LL_TBL_INDEX, k, kl + 2, &v, &vl) == LL_OK && vl == 16) {
+        if (ll_store_get(txn, LL_TBL_INDEX, k, kl + 2, &v, &vl) == LL_OK && vl == 16)
             last[cd] = (int64_t)ll_get_be64(v);
-            wanted[cd] = 1;
-        }
     }
-    s->overdue_reviews = ll_arena_alloc(a, 6 * sizeof *s->overdue_reviews);
-    if (!s->overdue_reviews) {
-        err = LL_ERR_NOMEM;
+    if ((err = ll_query_overdue(a, s, charter ? charter->charter : NULL, last, st.created_ns,
+                                now_ns)))
         goto fail;
-    }
-    for (int cd = 1; cd <= LOOPLEDGER__V1__CADENCE__CADENCE_POST_CAMPAIGN; cd++) {
-        int64_t period = ll_query_cadence_period(cd);
-        int64_t since = last[cd] ? last[cd] : st.created_ns;
-        /* Compared without subtraction: now comes from the client. */
-        if (!wanted[cd] || !period || now_ns <= since || now_ns - since <= period)
-            continue;
-        Loopledger__V1__OverdueReview *o = ll_arena_alloc(a, sizeof *o);
-        if (!o) {
-            err = LL_ERR_NOMEM;
-            goto fail;
-        }
-        loopledger__v1__overdue_review__init(o);
-        o->cadence = (Loopledger__V1__Cadence)cd;
-        o->last_review_unix_nanos = last[cd];
-        o->due_unix_nanos = since + period;
-        s->overdue_reviews[s->n_overdue_reviews++] = o;
-    }
 
     /* The latest scaling plans that are still in force. */
     {

@@ -47,6 +47,23 @@ int64_t ll_query_cadence_period(int cadence);
 int ll_query_readiness(ll_arena_t *a, const Loopledger__V1__ScalingPlan *p,
                        Loopledger__V1__ScalingReadiness *r);
 
+/* The five open-loop lists of an InitiativeState with their categories
+ * (live and as-of answers fill the same fields). Returns their number. */
+typedef struct ll_query_open_list {
+    int cat; /* enum ll_open */
+    Loopledger__V1__EntryRef ***refs;
+    size_t *n;
+    uint64_t *count;
+} ll_query_open_list_t;
+size_t ll_query_open_lists(Loopledger__V1__InitiativeState *s, ll_query_open_list_t out[5]);
+
+/* Fills s->overdue_reviews: every cadence the charter commits to or that
+ * has a review (last[cadence], 0 = none) whose period has passed at now_ns
+ * since the last review (or the initiative's creation). */
+int ll_query_overdue(ll_arena_t *a, Loopledger__V1__InitiativeState *s,
+                     const Loopledger__V1__Initiative *charter, const int64_t *last,
+                     int64_t created_ns, int64_t now_ns);
+
 int ll_query_initiative(ll_txn_t *txn, ll_arena_t *a,
                         const Loopledger__V1__GetInitiativeRequest *r,
                         int64_t now_ns, Loopledger__V1__InitiativeState **out,
