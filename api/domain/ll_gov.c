@@ -209,6 +209,7 @@ typedef struct match {
     ll_txn_t *txn;
     const Loopledger__V1__EntryBody *b;
     uint32_t application; /* of the entry's initiative; 0 if unknown */
+    int have_application;  /* looked up only when a policy asks for it */
     ll_hitl_t best;
     int found, err;
 } match_t;
@@ -227,7 +228,22 @@ static int field_value(const Loopledger__V1__EntryBody *b, const char *field, do
     return 0;
 }
 
-static int policy_matches(const Loopledger__V1__Policy *p, const match_t *m)
+static uint32_t initiative_application(ll_txn_t *txn, const Loopledger__V1__EntryBody *b)
+{
+    ll_loop_state_t st;
+    Loopledger__V1__EntryBody *c;
+    uint32_t app = 0;
+    if (b->kind_case == K(CHARTER))
+        return (uint32_t)b->charter->application;
+    if (!b->initiative[0] || ll_loop_state(txn, b->initiative, &st) ||
+        st.charter_seq == UINT64_MAX || ll_loop_load_body(txn, st.charter_seq, &c))
+        return 0;
+    app = (uint32_t)c->charter->application;
+    loopledger__v1__entry_body__free_unpacked(c, NULL);
+    return app;
+}
+
+static int policy_matches(const Loopledger__V1__Policy *p, match_t *m)
 {
     const Loopledger__V1__EntryBody *b = m->b;
     int kind_ok = 0;
@@ -238,8 +254,14 @@ static int policy_matches(const Loopledger__V1__Policy *p, const match_t *m)
     if (p->refinement &&
         (b->kind_case != K(ADJUSTMENT) || b->adjustment->category != p->refinement))
         return 0;
-    if (p->application && (uint32_t)p->application != m->application)
-        return 0;
+    if (p->application) {
+        if (!m->have_application) {
+            m->application = initiative_application(m->txn, b);
+            m->have_application = 1;
+        }
+        if ((uint32_t)p->application != m->application)
+            return 0;
+    }
     if (p->threshold_field[0]) {
         double v;
         if (!field_value(b, p->threshold_field, &v) || !(v > p->threshold))
@@ -269,21 +291,6 @@ static int policy_cb(void *ctx, const uint8_t *key, size_t klen, const uint8_t *
     }
     loopledger__v1__entry_body__free_unpacked(pb, NULL);
     return 0;
-}
-
-static uint32_t initiative_application(ll_txn_t *txn, const Loopledger__V1__EntryBody *b)
-{
-    ll_loop_state_t st;
-    Loopledger__V1__EntryBody *c;
-    uint32_t app = 0;
-    if (b->kind_case == K(CHARTER))
-        return (uint32_t)b->charter->application;
-    if (!b->initiative[0] || ll_loop_state(txn, b->initiative, &st) ||
-        st.charter_seq == UINT64_MAX || ll_loop_load_body(txn, st.charter_seq, &c))
-        return 0;
-    app = (uint32_t)c->charter->application;
-    loopledger__v1__entry_body__free_unpacked(c, NULL);
-    return app;
 }
 
 /* ---- decisions ---- */
@@ -396,7 +403,6 @@ int ll_gov_apply(ll_txn_t *txn, const Loopledger__V1__EntryBody *b, uint64_t seq
     /* Does a policy hold this entry for approval? */
     match_t m = {.txn = txn, .b = b};
     uint8_t prefix[1] = {LL_IX_POLICY};
-    m.application = initiative_application(txn, b);
     if ((err = ll_store_scan(txn, LL_TBL_INDEX, prefix, 1, NULL, 0, 0, policy_cb, &m)) ||
         (err = m.err))
         goto store_fail;
