@@ -17,6 +17,7 @@
 #include "ll_crypto.h"
 #include "ll_err.h"
 #include "ll_loop.h"
+#include "ll_plan.h"
 
 #define K(x) LOOPLEDGER__V1__ENTRY_BODY__KIND_##x
 #define ST(x) LOOPLEDGER__V1__APPROVAL_STATUS__APPROVAL_STATUS_##x
@@ -406,8 +407,18 @@ int ll_gov_apply(ll_txn_t *txn, const Loopledger__V1__EntryBody *b, uint64_t seq
     if ((err = ll_store_scan(txn, LL_TBL_INDEX, prefix, 1, NULL, 0, 0, policy_cb, &m)) ||
         (err = m.err))
         goto store_fail;
-    if (!m.found)
-        return LL_OK;
+    if (!m.found) {
+        /* A Finding concluding against its experiment's verdict waits for
+         * an approver, as if a policy (the experiment) held it. */
+        uint64_t exp;
+        if ((err = ll_plan_contradiction(txn, b, seq, &exp)))
+            goto store_fail;
+        if (exp == UINT64_MAX)
+            return LL_OK;
+        m.best = (ll_hitl_t){.status = ST(PENDING), .policy_seq = exp,
+                             .level = LOOPLEDGER__V1__HITL_LEVEL__HITL_LEVEL_REVIEW_AND_APPROVAL,
+                             .required = 1};
+    }
     uint8_t pk[1 + 129 + 8];
     size_t pl = pending_key(pk, b->initiative, seq);
     if ((err = put_hitl(txn, seq, &m.best)) ||

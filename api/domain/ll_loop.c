@@ -19,6 +19,7 @@
 #include "ll_err.h"
 #include "ll_gov.h"
 #include "ll_ledger.h"
+#include "ll_plan.h"
 #include "loopledger/v1/loop.pb-c.h"
 
 #define K_NOTE LOOPLEDGER__V1__ENTRY_BODY__KIND_NOTE
@@ -253,6 +254,8 @@ int ll_loop_check_body(const Loopledger__V1__EntryBody *b, char *msg, size_t cap
         for (size_t i = 0; i < x->n_variants; i++)
             if ((err = check_arm(x->variants[i], "variant", msg, cap)))
                 return err;
+        if ((err = ll_plan_check(x->plan, "experiment: plan", msg, cap)))
+            return err;
         break;
     }
     case K_DEPLOYMENT:
@@ -338,6 +341,8 @@ int ll_loop_check_body(const Loopledger__V1__EntryBody *b, char *msg, size_t cap
             n += b->links[i]->relation == R(SUPERSEDES);
         if (n != 1)
             FAIL(LL_ERR_INVALID, "correction: it must SUPERSEDE exactly one entry (has %zu)", n);
+        if ((err = ll_plan_check(b->correction->amended_plan, "correction: amended_plan", msg, cap)))
+            return err;
         break;
     }
     default:
@@ -553,6 +558,28 @@ static int is_concluded(ll_txn_t *txn, uint64_t exp)
            ll_gov_status(txn, ll_get_be64(v)) == EFFECTIVE;
 }
 
+/* The Finding recorded as concluding exp (UINT64_MAX: none). */
+static uint64_t concluding(ll_txn_t *txn, uint64_t exp)
+{
+    uint8_t k[9] = {LL_IX_CONCLUDED};
+    const uint8_t *v;
+    size_t vl;
+    ll_put_be64(k + 1, exp);
+    return ll_store_get(txn, LL_TBL_INDEX, k, sizeof k, &v, &vl) == LL_OK && vl == 8
+               ? ll_get_be64(v)
+               : UINT64_MAX;
+}
+
+/* Did an approver make exp's concluding Finding effective against the
+ * readout's verdict (ll_gov holds it with policy_seq = exp)? */
+static int verdict_overridden(ll_txn_t *txn, uint64_t exp)
+{
+    ll_hitl_t h;
+    uint64_t f = concluding(txn, exp);
+    return f != UINT64_MAX && ll_gov_hitl(txn, f, &h) == LL_OK && h.policy_seq == exp &&
+           h.status == EFFECTIVE;
+}
+
 static uint32_t stage_of(uint32_t kind)
 {
     switch (kind) {
@@ -571,6 +598,7 @@ static int check_rollout(ll_txn_t *txn, const Loopledger__V1__EntryBody *b,
                          const ll_loop_state_t *st, char *msg, size_t cap)
 {
     double share = b->deployment->rollout_percent;
+    char why[480] = "";
     if (share <= st->max_rollout)
         return LL_OK; /* not widening */
     if (st->max_rollout == 0 && share <= LL_PILOT_MAX_PERCENT)
@@ -580,8 +608,16 @@ static int check_rollout(ll_txn_t *txn, const Loopledger__V1__EntryBody *b,
         ll_entry_meta_t m;
         if (l->relation != R(CITES) || ll_loop_meta(txn, l->target_seq, &m))
             continue;
-        if (m.kind == K_EXPERIMENT && is_concluded(txn, l->target_seq))
-            return LL_OK;
+        if (m.kind == K_EXPERIMENT && is_concluded(txn, l->target_seq)) {
+            /* A planned experiment's verdict must be ship (ll_plan.h). */
+            int ok = ll_plan_rollout_ok(txn, l->target_seq, concluding(txn, l->target_seq),
+                                        verdict_overridden(txn, l->target_seq), why, sizeof why);
+            if (ok < 0)
+                FAIL(ok, "reading the readout of #%llu: %s", (unsigned long long)l->target_seq,
+                     ll_strerror(ok));
+            if (ok)
+                return LL_OK;
+        }
         if (m.kind == K_DECISION) {
             Loopledger__V1__EntryBody *d;
             int ok = 0;
@@ -603,8 +639,9 @@ static int check_rollout(ll_txn_t *txn, const Loopledger__V1__EntryBody *b,
     }
     FAIL(LL_ERR_PRECONDITION,
          "tested against a control before full deployment: widening %s from %g%% to %g%% must "
-         "CITE a concluded experiment or an approved exception-handling decision",
-         b->initiative, st->max_rollout, share);
+         "CITE a concluded experiment whose verdict is ship or an approved exception-handling "
+         "decision%s%s",
+         b->initiative, st->max_rollout, share, why[0] ? "; " : "", why);
 }
 
 /* "Diagnose before prescribing." */

@@ -95,12 +95,84 @@ static void finish_arm(ll_readout_arm_t *a)
 int ll_readout_compute(ll_txn_t *txn, uint64_t exp, uint64_t as_of, const char *metric,
                        const char *segment, ll_readout_t *out)
 {
-    return ll_readout_compute_with(txn, exp, as_of, metric, segment, NULL, NULL, out);
+    return ll_readout_compute_opts(txn, exp, as_of, metric, segment, NULL, NULL, 0, out);
 }
 
 int ll_readout_compute_with(ll_txn_t *txn, uint64_t exp, uint64_t as_of, const char *metric,
                             const char *segment, const ll_asof_sups_t *sups,
                             ll_scratch_t *scratch, ll_readout_t *out)
+{
+    return ll_readout_compute_opts(txn, exp, as_of, metric, segment, sups, scratch, 0, out);
+}
+
+int ll_readout_test(const ll_readout_arm_t *ctl, const ll_readout_arm_t *v,
+                    ll_stats_result_t *res, const char **note)
+{
+    *note = NULL;
+    if (!ctl->obs || !v->obs) {
+        *note = !ctl->obs ? "no observations of the control arm" : "no observations of this arm";
+        return LL_STATS_NONE;
+    }
+    if (ctl->all_sd && v->all_sd) {
+        if (ll_stats_welch(&ctl->s, &v->s, res) == LL_OK)
+            return LL_STATS_WELCH;
+        *note = "Welch's t-test needs at least 2 samples per arm and some variance";
+    } else if (ctl->all_rate && v->all_rate) {
+        if (ll_stats_two_proportion(&ctl->s, &v->s, res) == LL_OK)
+            return LL_STATS_TWO_PROPORTION;
+        *note = "the two-proportion test needs rates with some variance";
+    } else {
+        *note = "observations are neither all rates nor all means with a standard deviation";
+    }
+    return LL_STATS_NONE;
+}
+
+/* One look of a sequential plan (after each Measurement): the mSPRT on
+ * the data so far, folded into each variant's running always-valid p and
+ * interval. The arms are finished on copies; pooling goes on. */
+static void look(ll_readout_t *r)
+{
+    ll_readout_arm_t ctl = r->arms[0];
+    const char *note;
+    double alpha = r->plan.eff.alpha;
+    finish_arm(&ctl);
+    for (size_t i = 1; i < r->n_arms; i++) {
+        ll_readout_arm_t v = r->arms[i];
+        ll_readout_arm_t *dst = &r->arms[i];
+        ll_stats_result_t res;
+        double lo, hi;
+        finish_arm(&v);
+        if (ll_readout_test(&ctl, &v, &res, &note) == LL_STATS_NONE || !(res.se > 0))
+            continue;
+        double var = res.se * res.se;
+        double p = exp(-ll_stats_msprt_log_lr(res.diff, var, r->plan.tau2));
+        if (!(p < 1))
+            p = 1;
+        if (isnan(dst->seq_p) || p < dst->seq_p)
+            dst->seq_p = p;
+        ll_stats_msprt_ci(res.diff, var, r->plan.tau2, alpha, &lo, &hi);
+        if (isnan(dst->seq_lo) || lo > dst->seq_lo)
+            dst->seq_lo = lo;
+        if (isnan(dst->seq_hi) || hi < dst->seq_hi)
+            dst->seq_hi = hi;
+    }
+}
+
+/* Is exp concluded by a Finding below as_of? */
+static int concluded_cb(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val,
+                        size_t vlen)
+{
+    meas_ctx_t *c = ctx;
+    (void)val;
+    (void)vlen;
+    if (ll_get_be64(key + klen - 8) < c->as_of)
+        c->err = 1;
+    return 1; /* sources ascend: the first decides */
+}
+
+int ll_readout_compute_opts(ll_txn_t *txn, uint64_t exp, uint64_t as_of, const char *metric,
+                            const char *segment, const ll_asof_sups_t *sups,
+                            ll_scratch_t *scratch, int flags, ll_readout_t *out)
 {
     ProtobufCAllocator *alloc = scratch ? &scratch->pb : NULL;
     ll_readout_t *r = out;
@@ -108,6 +180,8 @@ int ll_readout_compute_with(ll_txn_t *txn, uint64_t exp, uint64_t as_of, const c
 
     memset(r, 0, sizeof *r);
     r->min_p = NAN;
+    r->progress = NAN;
+    r->first_meas = UINT64_MAX;
     if (exp >= as_of)
         return LL_ERR_NOT_FOUND;
     r->scratch = scratch;
@@ -119,12 +193,16 @@ int ll_readout_compute_with(ll_txn_t *txn, uint64_t exp, uint64_t as_of, const c
     }
     const Loopledger__V1__Experiment *x = r->body->experiment;
     r->metric = metric && metric[0] ? metric : x->primary_metric;
+    r->segment = segment;
     r->arms[0].name = x->control->name;
     r->n_arms = 1;
     for (size_t i = 0; i < x->n_variants && r->n_arms < LL_READOUT_MAX_ARMS; i++)
         r->arms[r->n_arms++].name = x->variants[i]->name;
-    for (size_t i = 0; i < r->n_arms; i++)
-        r->arms[i].all_sd = r->arms[i].all_rate = 1;
+    for (size_t i = 0; i < r->n_arms; i++) {
+        ll_readout_arm_t *a = &r->arms[i];
+        a->all_sd = a->all_rate = 1;
+        a->p_corr = a->seq_p = a->seq_lo = a->seq_hi = a->power = NAN;
+    }
 
     /* L exp8 MEASURES source8 */
     uint8_t prefix[10] = {LL_IX_LINK_IN};
@@ -133,6 +211,12 @@ int ll_readout_compute_with(ll_txn_t *txn, uint64_t exp, uint64_t as_of, const c
     meas_ctx_t c = {.as_of = as_of, .r = r};
     if ((err = ll_store_scan(txn, LL_TBL_INDEX, prefix, sizeof prefix, NULL, 0, 0, meas_cb, &c)) ||
         (err = c.err))
+        goto fail;
+    /* Data arrived with the first measurement, superseded or not. */
+    if (r->n_meas)
+        r->first_meas = r->meas[0];
+    if (!(flags & LL_READOUT_NO_PLAN) &&
+        (err = ll_plan_load(txn, exp, x, as_of, sups, alloc, r)))
         goto fail;
 
     size_t kept = 0;
@@ -148,16 +232,21 @@ int ll_readout_compute_with(ll_txn_t *txn, uint64_t exp, uint64_t as_of, const c
             continue;
         if ((err = ll_asof_load_body(txn, r->meas[i], &b, NULL, alloc)))
             goto fail;
+        int pooled = 0;
         for (size_t j = 0; j < b->measurement->n_observations; j++) {
             const Loopledger__V1__Observation *o = b->measurement->observations[j];
             ll_readout_arm_t *a;
             if (strcmp(o->metric, r->metric) || (segment && segment[0] && strcmp(o->segment, segment)))
                 continue;
-            if (o->arm[0] && (a = arm_named(r, o->arm)))
+            if (o->arm[0] && (a = arm_named(r, o->arm))) {
                 pool(a, o);
+                pooled = 1;
+            }
         }
         if (!scratch)
             loopledger__v1__entry_body__free_unpacked(b, NULL);
+        if (pooled && r->plan.tau2 > 0)
+            look(r); /* each Measurement is a look */
         r->meas[kept++] = r->meas[i];
     }
     r->n_meas = kept;
@@ -167,28 +256,24 @@ int ll_readout_compute_with(ll_txn_t *txn, uint64_t exp, uint64_t as_of, const c
     const ll_readout_arm_t *ctl = &r->arms[0];
     for (size_t i = 1; i < r->n_arms; i++) {
         ll_readout_arm_t *v = &r->arms[i];
-        v->test = LL_STATS_NONE;
-        if (!ctl->obs || !v->obs) {
-            v->note = !ctl->obs ? "no observations of the control arm"
-                                : "no observations of this arm";
-            continue;
-        }
-        if (ctl->all_sd && v->all_sd) {
-            if (ll_stats_welch(&ctl->s, &v->s, &v->r) == LL_OK)
-                v->test = LL_STATS_WELCH;
-            else
-                v->note = "Welch's t-test needs at least 2 samples per arm and some variance";
-        } else if (ctl->all_rate && v->all_rate) {
-            if (ll_stats_two_proportion(&ctl->s, &v->s, &v->r) == LL_OK)
-                v->test = LL_STATS_TWO_PROPORTION;
-            else
-                v->note = "the two-proportion test needs rates with some variance";
-        } else {
-            v->note = "observations are neither all rates nor all means with a standard deviation";
-        }
+        v->test = ll_readout_test(ctl, v, &v->r, &v->note);
         if (v->test != LL_STATS_NONE && (isnan(r->min_p) || v->r.p < r->min_p))
             r->min_p = v->r.p;
     }
+    if (flags & LL_READOUT_NO_PLAN)
+        return LL_OK;
+    r->ended = (flags & LL_READOUT_ENDED) != 0;
+    if (!r->ended) {
+        meas_ctx_t cc = {.as_of = as_of};
+        prefix[9] = LOOPLEDGER__V1__RELATION__CONCLUDES;
+        if ((err = ll_store_scan(txn, LL_TBL_INDEX, prefix, sizeof prefix, NULL, 0, 0,
+                                 concluded_cb, &cc)))
+            goto fail;
+        r->ended = cc.err == 1;
+    }
+    if ((err = ll_plan_analyse(txn, r, exp, as_of, r->ended, sups, scratch)))
+        goto fail;
+    r->segment = NULL;
     return LL_OK;
 fail:
     ll_readout_free(r);
@@ -199,8 +284,11 @@ void ll_readout_free(ll_readout_t *r)
 {
     if (r->body && !r->scratch)
         loopledger__v1__entry_body__free_unpacked(r->body, NULL);
+    if (r->plan_body && !r->scratch)
+        loopledger__v1__entry_body__free_unpacked(r->plan_body, NULL);
     free(r->meas);
     r->body = NULL;
+    r->plan_body = NULL;
     r->meas = NULL;
     r->n_meas = r->cap_meas = 0;
 }

@@ -11,6 +11,8 @@
 #include "ll_stats.h"
 
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "ll_err.h"
 
@@ -122,6 +124,7 @@ int ll_stats_two_proportion(const ll_stats_arm_t *c, const ll_stats_arm_t *v,
     double se = sqrt(p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2);
     ll_stats_result_t r = {.test = LL_STATS_TWO_PROPORTION};
     r.diff = p2 - p1;
+    r.se = se;
     r.stat = r.diff / se0;
     /* erfc keeps precision in the far tail where 2 (1 - cdf) would not. */
     r.p = erfc(fabs(r.stat) / sqrt(2.0));
@@ -143,6 +146,7 @@ int ll_stats_welch(const ll_stats_arm_t *c, const ll_stats_arm_t *v, ll_stats_re
         return LL_ERR_INVALID;
     ll_stats_result_t r = {.test = LL_STATS_WELCH};
     r.diff = v->value - c->value;
+    r.se = se;
     r.df = (v1 + v2) * (v1 + v2) /
            (v1 * v1 / (double)(c->n - 1) + v2 * v2 / (double)(v->n - 1));
     r.stat = r.diff / se;
@@ -154,4 +158,258 @@ int ll_stats_welch(const ll_stats_arm_t *c, const ll_stats_arm_t *v, ll_stats_re
     relative(&r, c->value);
     *out = r;
     return LL_OK;
+}
+
+/* ---- analysis plans: quantiles, chi-square, corrections, power, mSPRT ---- */
+
+double ll_stats_norm_quantile(double p)
+{
+    if (!(p > 0) || !(p < 1))
+        return NAN;
+    if (p > 0.5)
+        return -ll_stats_norm_quantile(1.0 - p); /* 1 - p is exact here */
+    /* Lower tail: the CDF (erfc) keeps relative precision, so bisect on
+     * it down to adjacent doubles, then polish with a Newton step. */
+    double lo = -40.0, hi = 0.0;
+    for (int i = 0; i < 2000; i++) {
+        double mid = 0.5 * (lo + hi);
+        if (mid <= lo || mid >= hi)
+            break;
+        if (ll_stats_norm_cdf(mid) < p)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    double z = 0.5 * (lo + hi);
+    double pdf = exp(-0.5 * z * z) / sqrt(2.0 * M_PI);
+    if (pdf > 0)
+        z -= (ll_stats_norm_cdf(z) - p) / pdf;
+    return z;
+}
+
+#define GAMMA_MAX_ITER 10000
+
+double ll_stats_gamma_q(double a, double x)
+{
+    if (!(a > 0) || !(x >= 0))
+        return NAN;
+    if (x == 0)
+        return 1.0;
+    if (isinf(x))
+        return 0.0;
+    double lfront = -x + a * log(x) - lgamma(a);
+    if (x < a + 1.0) {
+        /* P by its series; Q = 1 - P loses nothing while P < 1/2 here. */
+        double ap = a, del = 1.0 / a, sum = del;
+        for (int i = 0; i < GAMMA_MAX_ITER; i++) {
+            ap += 1.0;
+            del *= x / ap;
+            sum += del;
+            if (fabs(del) < fabs(sum) * 1e-17)
+                break;
+        }
+        return 1.0 - sum * exp(lfront);
+    }
+    /* Q by its continued fraction (Lentz). */
+    double b = x + 1.0 - a, c = 1.0 / CF_TINY, d = 1.0 / b, h = d;
+    for (int i = 1; i <= GAMMA_MAX_ITER; i++) {
+        double an = -i * (i - a);
+        b += 2.0;
+        d = an * d + b;
+        if (fabs(d) < CF_TINY)
+            d = CF_TINY;
+        c = b + an / c;
+        if (fabs(c) < CF_TINY)
+            c = CF_TINY;
+        d = 1.0 / d;
+        double del = d * c;
+        h *= del;
+        if (fabs(del - 1.0) < CF_EPS)
+            break;
+    }
+    return exp(lfront) * h;
+}
+
+double ll_stats_chi2_sf(double x, double df)
+{
+    if (!(df > 0) || isnan(x))
+        return NAN;
+    if (x <= 0)
+        return 1.0;
+    if (df == 1.0)
+        return erfc(sqrt(x / 2.0)); /* exact, and the common 2-arm case */
+    return ll_stats_gamma_q(df / 2.0, x / 2.0);
+}
+
+int ll_stats_srm(const uint64_t *n, const double *share, size_t k, double *chi2, double *p)
+{
+    double total = 0, stotal = 0, x = 0;
+    if (k < 2)
+        return LL_ERR_INVALID;
+    for (size_t i = 0; i < k; i++) {
+        if (!(share[i] > 0) || isinf(share[i]))
+            return LL_ERR_INVALID;
+        total += (double)n[i];
+        stotal += share[i];
+    }
+    if (!(total > 0))
+        return LL_ERR_INVALID;
+    for (size_t i = 0; i < k; i++) {
+        double e = total * share[i] / stotal, d = (double)n[i] - e;
+        x += d * d / e;
+    }
+    *chi2 = x;
+    *p = ll_stats_chi2_sf(x, (double)(k - 1));
+    return LL_OK;
+}
+
+/* Indices of the non-NaN p-values, sorted by p ascending, ties in input
+ * order (insertion sort: m is a handful of variants). */
+static size_t order(const double *p, size_t m, size_t *idx)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < m; i++) {
+        if (isnan(p[i]))
+            continue;
+        size_t j = n++;
+        while (j > 0 && p[idx[j - 1]] > p[i]) {
+            idx[j] = idx[j - 1];
+            j--;
+        }
+        idx[j] = i;
+    }
+    return n;
+}
+
+void ll_stats_holm(const double *p, size_t m, double *adj)
+{
+    size_t *idx = m ? malloc(m * sizeof *idx) : NULL;
+    double *tmp = m ? malloc(m * sizeof *tmp) : NULL;
+    if (!idx || !tmp) {
+        /* No memory: the most conservative answer (Bonferroni bound 1). */
+        for (size_t i = 0; i < m; i++)
+            adj[i] = isnan(p[i]) ? NAN : 1.0;
+        goto out;
+    }
+    memcpy(tmp, p, m * sizeof *tmp);
+    size_t n = order(tmp, m, idx);
+    double run = 0;
+    for (size_t i = 0; i < n; i++) {
+        double v = (double)(n - i) * tmp[idx[i]];
+        if (v > 1)
+            v = 1;
+        if (v > run)
+            run = v;
+        adj[idx[i]] = run;
+    }
+    for (size_t i = 0; i < m; i++)
+        if (isnan(tmp[i]))
+            adj[i] = NAN;
+out:
+    free(idx);
+    free(tmp);
+}
+
+void ll_stats_bh(const double *p, size_t m, double *adj)
+{
+    size_t *idx = m ? malloc(m * sizeof *idx) : NULL;
+    double *tmp = m ? malloc(m * sizeof *tmp) : NULL;
+    if (!idx || !tmp) {
+        for (size_t i = 0; i < m; i++)
+            adj[i] = isnan(p[i]) ? NAN : 1.0;
+        goto out;
+    }
+    memcpy(tmp, p, m * sizeof *tmp);
+    size_t n = order(tmp, m, idx);
+    double run = 1;
+    for (size_t i = n; i-- > 0;) {
+        double v = (double)n * tmp[idx[i]] / (double)(i + 1);
+        if (v < run)
+            run = v;
+        adj[idx[i]] = run;
+    }
+    for (size_t i = 0; i < m; i++)
+        if (isnan(tmp[i]))
+            adj[i] = NAN;
+out:
+    free(idx);
+    free(tmp);
+}
+
+static int plan_params_ok(double mde, double alpha, double power)
+{
+    return mde > 0 && !isinf(mde) && alpha > 0 && alpha < 0.5 && power > 0.5 && power < 1;
+}
+
+static int ceil_n(double n, uint64_t *out)
+{
+    if (!(n >= 0) || n > 9007199254740992.0)
+        return LL_ERR_INVALID;
+    uint64_t v = (uint64_t)ceil(n);
+    *out = v < 2 ? 2 : v; /* Welch needs two per arm */
+    return LL_OK;
+}
+
+int ll_stats_sample_size_rate(double p1, double mde, double alpha, double power, uint64_t *n)
+{
+    if (!(p1 > 0 && p1 < 1) || !plan_params_ok(mde, alpha, power))
+        return LL_ERR_INVALID;
+    double p2 = p1 * (1.0 + mde);
+    if (!(p2 > 0 && p2 < 1))
+        return LL_ERR_INVALID;
+    double za = ll_stats_norm_quantile(1.0 - alpha / 2.0), zb = ll_stats_norm_quantile(power);
+    double pb = 0.5 * (p1 + p2), d = p2 - p1;
+    double t = za * sqrt(2.0 * pb * (1.0 - pb)) + zb * sqrt(p1 * (1.0 - p1) + p2 * (1.0 - p2));
+    return ceil_n(t * t / (d * d), n);
+}
+
+int ll_stats_sample_size_mean(double mean, double sd, double mde, double alpha, double power,
+                              uint64_t *n)
+{
+    if (!(sd > 0) || isinf(sd) || mean == 0 || !isfinite(mean) ||
+        !plan_params_ok(mde, alpha, power))
+        return LL_ERR_INVALID;
+    double za = ll_stats_norm_quantile(1.0 - alpha / 2.0), zb = ll_stats_norm_quantile(power);
+    double d = mean * mde, t = (za + zb) * sd / d;
+    return ceil_n(2.0 * t * t, n);
+}
+
+double ll_stats_power(double delta, double se, double alpha)
+{
+    if (!(se > 0) || !(alpha > 0 && alpha < 1) || isnan(delta))
+        return NAN;
+    double z = ll_stats_norm_quantile(1.0 - alpha / 2.0), e = fabs(delta) / se;
+    return ll_stats_norm_cdf(e - z) + ll_stats_norm_cdf(-e - z);
+}
+
+double ll_stats_one_sided(const ll_stats_result_t *r, double shift)
+{
+    if (!(r->se > 0))
+        return NAN;
+    double t = (r->diff - shift) / r->se;
+    if (r->df > 0) {
+        /* P(T > t) from the incomplete beta, without 1 - cdf. */
+        double tail = ll_stats_incbeta(r->df / 2.0, 0.5, r->df / (r->df + t * t)) / 2.0;
+        return t > 0 ? tail : 1.0 - tail;
+    }
+    return 0.5 * erfc(t / sqrt(2.0));
+}
+
+double ll_stats_msprt_log_lr(double diff, double var, double tau2)
+{
+    if (!(var > 0) || !(tau2 > 0))
+        return NAN;
+    return 0.5 * log(var / (var + tau2)) + tau2 * diff * diff / (2.0 * var * (var + tau2));
+}
+
+void ll_stats_msprt_ci(double diff, double var, double tau2, double alpha, double *lo,
+                       double *hi)
+{
+    if (!(var > 0) || !(tau2 > 0) || !(alpha > 0 && alpha < 1)) {
+        *lo = *hi = NAN;
+        return;
+    }
+    double w = sqrt(var * (var + tau2) / tau2 * (2.0 * log(1.0 / alpha) + log((var + tau2) / var)));
+    *lo = diff - w;
+    *hi = diff + w;
 }

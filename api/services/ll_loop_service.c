@@ -10,6 +10,7 @@
 #include "ll_arena.h"
 #include "ll_asof.h"
 #include "ll_err.h"
+#include "ll_kpi.h"
 #include "ll_query.h"
 #include "ll_services.h"
 #include "ll_svc.h"
@@ -34,11 +35,18 @@ static int q_initiative(ll_txn_t *txn, ll_arena_t *a, const ProtobufCMessage *re
                         ProtobufCMessage **resp, char *msg, size_t cap)
 {
     const Loopledger__V1__GetInitiativeRequest *r = (const void *)req;
+    int err;
     if (r->as_of_size) /* recomputed from the entries below that size */
-        return ll_asof_initiative(txn, a, r, r->now_unix_nanos,
+        err = ll_asof_initiative(txn, a, r, r->now_unix_nanos,
+                                 (Loopledger__V1__InitiativeState **)resp, msg, cap);
+    else
+        err = ll_query_initiative(txn, a, r, r->now_unix_nanos ? r->now_unix_nanos : now_ns(),
                                   (Loopledger__V1__InitiativeState **)resp, msg, cap);
-    return ll_query_initiative(txn, a, r, r->now_unix_nanos ? r->now_unix_nanos : now_ns(),
-                               (Loopledger__V1__InitiativeState **)resp, msg, cap);
+    if (err)
+        return err;
+    /* KPIs against their targets (ll_kpi.h), live or as of the same size. */
+    return ll_kpi_fill(txn, a, (Loopledger__V1__InitiativeState *)*resp, r->as_of_size,
+                       r->kpi_window, msg, cap);
 }
 
 static int q_lineage(ll_txn_t *txn, ll_arena_t *a, const ProtobufCMessage *req,
