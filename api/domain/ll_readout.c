@@ -324,6 +324,86 @@ static int concl_cb(void *ctx, const uint8_t *key, size_t klen, const uint8_t *v
     return 0;
 }
 
+/* The plan, SRM, guardrails and verdict of r into x (arena a). */
+static int plan_out(ll_arena_t *a, const ll_readout_t *r, Loopledger__V1__ExperimentReadout *x)
+{
+    Loopledger__V1__PlanCheck *pc = ll_arena_alloc(a, sizeof *pc);
+    Loopledger__V1__SampleRatioCheck *sc = ll_arena_alloc(a, sizeof *sc);
+    if (!pc || !sc)
+        return LL_ERR_NOMEM;
+    loopledger__v1__plan_check__init(pc);
+    loopledger__v1__sample_ratio_check__init(sc);
+    x->plan = pc;
+    x->srm = sc;
+    pc->has_plan = r->plan.has;
+    pc->first_measurement_seq = r->first_meas == UINT64_MAX ? 0 : r->first_meas;
+    if (r->plan.has) {
+        Loopledger__V1__AnalysisPlan *e = ll_arena_alloc(a, sizeof *e);
+        if (!e)
+            return LL_ERR_NOMEM;
+        *e = r->plan.eff; /* strings and guardrails are copied below */
+        e->guardrails = ll_arena_alloc(a, (e->n_guardrails ? e->n_guardrails : 1) * sizeof *e->guardrails);
+        if (!e->guardrails)
+            return LL_ERR_NOMEM;
+        for (size_t i = 0; i < e->n_guardrails; i++) {
+            Loopledger__V1__Guardrail *g = ll_arena_alloc(a, sizeof *g);
+            if (!g)
+                return LL_ERR_NOMEM;
+            *g = *r->plan.eff.guardrails[i];
+            g->metric = ll_arena_strdup(a, g->metric);
+            e->guardrails[i] = g;
+        }
+        pc->plan = e;
+        pc->sample_size_computed = r->plan.computed;
+        pc->plan_seq = r->plan.seq;
+        pc->recorded_before_data = r->first_meas == UINT64_MAX || r->plan.seq < r->first_meas;
+        pc->changed_after_data = ll_arena_alloc(a, (r->plan.n_changed ? r->plan.n_changed : 1) * sizeof(uint64_t));
+        if (!pc->changed_after_data)
+            return LL_ERR_NOMEM;
+        memcpy(pc->changed_after_data, r->plan.changed, r->plan.n_changed * sizeof(uint64_t));
+        pc->n_changed_after_data = r->plan.n_changed;
+        x->alpha = r->plan.eff.alpha;
+    } else {
+        x->alpha = 0.05;
+    }
+    sc->checked = r->srm_checked;
+    sc->chi_square = r->srm_chi2;
+    sc->degrees_of_freedom = r->srm_checked ? (uint32_t)(r->n_arms - 1) : 0;
+    sc->p_value = r->srm_p;
+    sc->mismatch = r->srm_mismatch;
+    sc->note = ll_arena_strdup(a, r->srm_note ? r->srm_note : "");
+    x->guardrails = ll_arena_alloc(a, (r->n_guards ? r->n_guards : 1) * sizeof *x->guardrails);
+    if (!x->guardrails)
+        return LL_ERR_NOMEM;
+    for (size_t i = 0; i < r->n_guards; i++) {
+        const ll_readout_guard_t *g = &r->guards[i];
+        Loopledger__V1__GuardrailReadout *o = ll_arena_alloc(a, sizeof *o);
+        if (!o)
+            return LL_ERR_NOMEM;
+        loopledger__v1__guardrail_readout__init(o);
+        o->metric = ll_arena_strdup(a, g->g->metric);
+        o->variant = ll_arena_strdup(a, r->arms[g->arm].name);
+        o->direction = g->g->direction;
+        o->allowed_degradation_percent = g->g->allowed_degradation_percent;
+        o->test = (Loopledger__V1__ReadoutTest)g->test;
+        if (g->test != LL_STATS_NONE) {
+            o->lift_percent = 100 * g->lift;
+            o->p_value = g->p;
+        }
+        o->breached = g->breached;
+        o->note = ll_arena_strdup(a, g->note ? g->note : "");
+        x->guardrails[x->n_guardrails++] = o;
+    }
+    x->sample_progress = isnan(r->progress) ? 0 : r->progress;
+    x->underpowered = r->underpowered;
+    x->verdict = (Loopledger__V1__Verdict)r->verdict;
+    x->verdict_variant = ll_arena_strdup(
+        a, r->verdict == LOOPLEDGER__V1__VERDICT__VERDICT_SHIP ? r->arms[r->verdict_arm].name : "");
+    x->verdict_reason = ll_arena_strdup(a, r->reason);
+    x->trustworthy = !r->srm_mismatch;
+    return LL_OK;
+}
+
 int ll_readout_query(ll_txn_t *txn, ll_arena_t *a,
                      const Loopledger__V1__GetExperimentReadoutRequest *req,
                      Loopledger__V1__ExperimentReadout **out, char *msg, size_t cap)
@@ -383,8 +463,17 @@ int ll_readout_query(ll_txn_t *txn, ll_arena_t *a,
             o->statistic = v->r.stat;
             o->degrees_of_freedom = v->r.df;
             o->p_value = v->r.p;
-            o->significant = v->r.p < 0.05;
+            o->corrected_p_value = isnan(v->p_corr) ? v->r.p : v->p_corr;
+            o->significant = o->corrected_p_value < (r.plan.has ? r.plan.eff.alpha : 0.05);
+            o->power = isnan(v->power) ? 0 : v->power;
         }
+        if (!isnan(v->seq_p)) {
+            o->sequential_p_value = v->seq_p;
+            o->sequential_ci_low = v->seq_lo;
+            o->sequential_ci_high = v->seq_hi;
+        }
+        o->verdict = (Loopledger__V1__Verdict)v->verdict;
+        o->verdict_reason = ll_arena_strdup(a, v->reason);
         x->variants[x->n_variants++] = o;
     }
     x->measurement_seqs = ll_arena_alloc(a, (r.n_meas ? r.n_meas : 1) * sizeof(uint64_t));
@@ -411,6 +500,8 @@ int ll_readout_query(ll_txn_t *txn, ll_arena_t *a,
         x->concluded_by = c.seqs;
         x->n_concluded_by = c.n;
     }
+    if ((err = plan_out(a, &r, x)))
+        goto out;
     if (a->failed)
         err = LL_ERR_NOMEM;
     else
