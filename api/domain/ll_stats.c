@@ -27,16 +27,22 @@ double ll_stats_norm_cdf(double z)
 
 /* Continued fraction for I_x(a, b) without the front factor (Numerical
  * Recipes' betacf, Lentz's method). */
-static double beta_cf(double a, double b, double x)
+static double beta_cf(double a, double b, double x, double y)
 {
     double qab = a + b, qap = a + 1.0, qam = a - 1.0;
-    double c = 1.0, d = 1.0 - qab * x / qap, h;
+    /* 1 - (a+b) x / (a+1), from y = 1 - x when x is near 1: the direct
+     * form cancels catastrophically for large a (Welch df ~ 1e9). */
+    double c = 1.0, d = x > 0.5 ? (1.0 - b + qab * y) / qap : 1.0 - qab * x / qap, h;
     if (fabs(d) < CF_TINY)
         d = CF_TINY;
     d = 1.0 / d;
     h = d;
-    for (int m = 1; m <= CF_MAX_ITER; m++) {
-        int m2 = 2 * m;
+    /* Near x = a / (a + b) the fraction needs O(sqrt(a + b)) terms
+     * (Welch's df reach 10^9), so the bound grows with the parameters. */
+    double lim = CF_MAX_ITER + 20.0 * sqrt(a + b);
+    int max_iter = lim > 2e6 ? 2000000 : (int)lim;
+    for (int m = 1; m <= max_iter; m++) {
+        double m2 = 2.0 * m;
         double aa = m * (b - m) * x / ((qam + m2) * (a + m2));
         d = 1.0 + aa * d;
         if (fabs(d) < CF_TINY)
@@ -62,17 +68,56 @@ static double beta_cf(double a, double b, double x)
     return h;
 }
 
+/* lgamma(a + b) - lgamma(a) without the cancellation of two huge
+ * log-gammas when a is large (Welch's df reach 10^9): Stirling's series
+ * with log1p for the leading terms. */
+static double lgamma_diff(double a, double b)
+{
+    if (a < 1e4 || b > a)
+        return lgamma(a + b) - lgamma(a);
+    double ab = a + b;
+    double lead = (a - 0.5) * log1p(b / a) + b * log(ab) - b;
+    double corr = (1.0 / (12.0 * ab) - 1.0 / (360.0 * ab * ab * ab)) -
+                  (1.0 / (12.0 * a) - 1.0 / (360.0 * a * a * a));
+    return lead + corr;
+}
+
+/* I_x(a, b) given y = 1 - x and both logarithms, so callers that know
+ * them more precisely than 1 - x (the t distribution) keep that
+ * precision. */
+static double incbeta_full(double a, double b, double x, double y, double lx, double ly)
+{
+    if (x == 0 || y == 1)
+        return 0.0;
+    if (y == 0 || x == 1)
+        return 1.0;
+    /* ln of x^a y^b / B(a, b); the larger parameter's log-gamma difference
+     * is taken without cancellation. */
+    double lbeta_inv = a >= b ? lgamma_diff(a, b) - lgamma(b) : lgamma_diff(b, a) - lgamma(a);
+    double front = exp(lbeta_inv + a * lx + b * ly);
+    if (x < (a + 1.0) / (a + b + 2.0))
+        return front * beta_cf(a, b, x, y) / a;
+    return 1.0 - front * beta_cf(b, a, y, x) / b;
+}
+
 double ll_stats_incbeta(double a, double b, double x)
 {
     if (!(a > 0) || !(b > 0) || !(x >= 0) || !(x <= 1))
         return NAN;
     if (x == 0 || x == 1)
         return x;
-    /* ln of x^a (1-x)^b / B(a, b) */
-    double front = exp(lgamma(a + b) - lgamma(a) - lgamma(b) + a * log(x) + b * log1p(-x));
-    if (x < (a + 1.0) / (a + b + 2.0))
-        return front * beta_cf(a, b, x) / a;
-    return 1.0 - front * beta_cf(b, a, 1.0 - x) / b;
+    return incbeta_full(a, b, x, 1.0 - x, log(x), log1p(-x));
+}
+
+/* P(|T| > |t|) = I_{df/(df+t^2)}(df/2, 1/2), with x, 1 - x and their logs
+ * computed from t directly. */
+static double t_two_tail(double t, double df)
+{
+    double t2 = t * t;
+    if (t2 == 0)
+        return 1.0;
+    double x = df / (df + t2), y = t2 / (df + t2);
+    return incbeta_full(df / 2.0, 0.5, x, y, -log1p(t2 / df), log(y));
 }
 
 double ll_stats_t_cdf(double t, double df)
@@ -81,8 +126,7 @@ double ll_stats_t_cdf(double t, double df)
         return NAN;
     if (isinf(t))
         return t > 0 ? 1.0 : 0.0;
-    /* P(|T| > |t|) = I_{df/(df+t^2)}(df/2, 1/2) */
-    double tail = ll_stats_incbeta(df / 2.0, 0.5, df / (df + t * t));
+    double tail = t_two_tail(t, df);
     return t > 0 ? 1.0 - tail / 2.0 : tail / 2.0;
 }
 
@@ -91,12 +135,17 @@ double ll_stats_t_quantile(double p, double df)
     double lo = 0.0, hi = 1.0;
     if (!(p >= 0.5) || !(p < 1.0) || !(df > 0))
         return NAN;
-    while (ll_stats_t_cdf(hi, df) < p && hi < 1e12)
+    /* Solve on the two-sided tail, which keeps relative precision where
+     * the CDF rounds to 1; it decreases in t. Bisection to adjacent
+     * doubles: slow but cannot miss. */
+    double want = 2.0 * (1.0 - p);
+    while (t_two_tail(hi, df) > want && hi < 1e300)
         hi *= 2.0;
-    /* The CDF is monotone: bisection is slow but cannot miss. */
-    for (int i = 0; i < 200 && hi - lo > 1e-12; i++) {
+    for (int i = 0; i < 2100; i++) {
         double mid = 0.5 * (lo + hi);
-        if (ll_stats_t_cdf(mid, df) < p)
+        if (mid <= lo || mid >= hi)
+            break;
+        if (t_two_tail(mid, df) > want)
             lo = mid;
         else
             hi = mid;
@@ -151,7 +200,7 @@ int ll_stats_welch(const ll_stats_arm_t *c, const ll_stats_arm_t *v, ll_stats_re
            (v1 * v1 / (double)(c->n - 1) + v2 * v2 / (double)(v->n - 1));
     r.stat = r.diff / se;
     /* Two-sided tail straight from the incomplete beta (no 1 - cdf). */
-    r.p = ll_stats_incbeta(r.df / 2.0, 0.5, r.df / (r.df + r.stat * r.stat));
+    r.p = t_two_tail(r.stat, r.df);
     double q = ll_stats_t_quantile(0.975, r.df);
     r.ci_low = r.diff - q * se;
     r.ci_high = r.diff + q * se;
@@ -389,7 +438,7 @@ double ll_stats_one_sided(const ll_stats_result_t *r, double shift)
     double t = (r->diff - shift) / r->se;
     if (r->df > 0) {
         /* P(T > t) from the incomplete beta, without 1 - cdf. */
-        double tail = ll_stats_incbeta(r->df / 2.0, 0.5, r->df / (r->df + t * t)) / 2.0;
+        double tail = t_two_tail(t, r->df) / 2.0;
         return t > 0 ? tail : 1.0 - tail;
     }
     return 0.5 * erfc(t / sqrt(2.0));
