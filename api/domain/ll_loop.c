@@ -598,7 +598,7 @@ static int check_rollout(ll_txn_t *txn, const Loopledger__V1__EntryBody *b,
                          const ll_loop_state_t *st, char *msg, size_t cap)
 {
     double share = b->deployment->rollout_percent;
-    char why[480] = "";
+    char why[160] = "";
     if (share <= st->max_rollout)
         return LL_OK; /* not widening */
     if (st->max_rollout == 0 && share <= LL_PILOT_MAX_PERCENT)
@@ -637,11 +637,15 @@ static int check_rollout(ll_txn_t *txn, const Loopledger__V1__EntryBody *b,
                 return LL_OK;
         }
     }
+    if (why[0]) /* LL_MSG_MAX is 256: the short form */
+        FAIL(LL_ERR_PRECONDITION,
+             "widening %s from %g%% to %g%% needs a ship verdict or an approved "
+             "exception-handling decision: %s", b->initiative, st->max_rollout, share, why);
     FAIL(LL_ERR_PRECONDITION,
          "tested against a control before full deployment: widening %s from %g%% to %g%% must "
-         "CITE a concluded experiment whose verdict is ship or an approved exception-handling "
-         "decision%s%s",
-         b->initiative, st->max_rollout, share, why[0] ? "; " : "", why);
+         "CITE a concluded experiment (with a ship verdict when it has a plan) or an approved "
+         "exception-handling decision",
+         b->initiative, st->max_rollout, share);
 }
 
 /* "Diagnose before prescribing." */

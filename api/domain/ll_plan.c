@@ -495,8 +495,8 @@ int ll_plan_rollout_ok(ll_txn_t *txn, uint64_t exp, uint64_t concluding, int ove
         loopledger__v1__entry_body__free_unpacked(f, NULL);
     }
     if (!ok)
-        snprintf(why, cap, "experiment #%llu's verdict is \"%s\" (%s)", (unsigned long long)exp,
-                 ll_plan_verdict_name(r.verdict), r.reason);
+        snprintf(why, cap, "experiment #%llu's verdict is \"%s\" (loopctl readout %llu)",
+                 (unsigned long long)exp, ll_plan_verdict_name(r.verdict), (unsigned long long)exp);
     ll_readout_free(&r);
     return ok;
 }
