@@ -80,6 +80,8 @@ static void explain(const Loopledger__V1__RankedProject *p)
                e->weight, e->decay, e->age_days, e->contribution);
         if (e->class_ == LOOPLEDGER__V1__EVIDENCE_CLASS__EVIDENCE_CLASS_EXPERIMENT)
             printf("  [experiment #%" PRIu64 ", p = %.3g]", e->experiment_seq, e->p_value);
+        else if (e->note[0]) /* an untrustworthy or underpowered experiment */
+            printf("  [experiment #%" PRIu64 ": %s]", e->experiment_seq, e->note);
         if (refutes)
             printf("  [hypothesis #%" PRIu64 "]", e->hypothesis_seq);
         if (e->superseded)
