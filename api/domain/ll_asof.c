@@ -14,14 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ll_bytes.h"
 #include "ll_err.h"
 #include "ll_query.h"
-
-#define FAIL(code, ...)                  \
-    do {                                 \
-        snprintf(msg, cap, __VA_ARGS__); \
-        return (code);                   \
-    } while (0)
 
 #define K(x) LOOPLEDGER__V1__ENTRY_BODY__KIND_##x
 #define R(x) LOOPLEDGER__V1__RELATION__##x
@@ -61,21 +56,6 @@ int ll_asof_superseded(ll_txn_t *txn, uint64_t seq, uint64_t n, uint64_t *by)
     return 1;
 }
 
-/* Protobuf wire walking: a varint at *p (< end), advancing *p. */
-static int varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
-{
-    uint64_t x = 0;
-    for (int shift = 0; shift < 64 && *p < end; shift += 7) {
-        uint8_t b = *(*p)++;
-        x |= (uint64_t)(b & 0x7f) << shift;
-        if (!(b & 0x80)) {
-            *v = x;
-            return 0;
-        }
-    }
-    return -1;
-}
-
 /* Finds length-delimited field `want` in msg[len]; also the varint field
  * `want_varint` (0 for none) into *vout. Returns 0 if the bytes field was
  * found. */
@@ -86,11 +66,11 @@ static int field(const uint8_t *msg, size_t len, uint32_t want, const uint8_t **
     int found = -1;
     while (p < end) {
         uint64_t tag, v;
-        if (varint(&p, end, &tag))
+        if (ll_get_varint(&p, end, &tag))
             return -1;
         switch (tag & 7) {
         case 0:
-            if (varint(&p, end, &v))
+            if (ll_get_varint(&p, end, &v))
                 return -1;
             if (want_varint && (tag >> 3) == want_varint && vout)
                 *vout = v;
@@ -101,7 +81,7 @@ static int field(const uint8_t *msg, size_t len, uint32_t want, const uint8_t **
             p += 8;
             break;
         case 2:
-            if (varint(&p, end, &v) || v > (uint64_t)(end - p))
+            if (ll_get_varint(&p, end, &v) || v > (uint64_t)(end - p))
                 return -1;
             if ((tag >> 3) == want) {
                 *out = p;
@@ -585,17 +565,17 @@ int ll_asof_initiative(ll_txn_t *txn, ll_arena_t *a,
     int err;
 
     if (!r->initiative[0] || strlen(r->initiative) > 128)
-        FAIL(LL_ERR_INVALID, "initiative is required (at most 128 characters)");
+        LL_FAIL(LL_ERR_INVALID, "initiative is required (at most 128 characters)");
     if (r->list_limit > 1000)
-        FAIL(LL_ERR_INVALID, "list_limit %u exceeds 1000", r->list_limit);
+        LL_FAIL(LL_ERR_INVALID, "list_limit %u exceeds 1000", r->list_limit);
     if ((err = ll_asof_resolve(txn, r->as_of_size, &n, &t)))
-        FAIL(err, "as_of_size %llu is beyond the tree size %llu",
+        LL_FAIL(err, "as_of_size %llu is beyond the tree size %llu",
              (unsigned long long)r->as_of_size, (unsigned long long)ll_store_size(txn));
     if (!now_ns)
         now_ns = t;
     if ((err = replay_run(txn, r->initiative, n, &p))) {
         replay_free(&p);
-        FAIL(err, err == LL_ERR_NOT_FOUND ? "no initiative \"%s\" as of size %llu"
+        LL_FAIL(err, err == LL_ERR_NOT_FOUND ? "no initiative \"%s\" as of size %llu"
                                           : "initiative \"%s\" as of size %llu: %s",
              r->initiative, (unsigned long long)n, ll_strerror(err));
     }
@@ -670,6 +650,6 @@ fail:
     if (charter)
         loopledger__v1__entry_body__free_unpacked(charter, NULL);
     replay_free(&p);
-    FAIL(err, "initiative \"%s\" as of size %llu: %s", r->initiative, (unsigned long long)n,
+    LL_FAIL(err, "initiative \"%s\" as of size %llu: %s", r->initiative, (unsigned long long)n,
          ll_strerror(err));
 }

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ll_bytes.h"
 #include "ll_entry.h"
 #include "ll_err.h"
 #include "ll_ledger.h"
@@ -25,14 +26,6 @@
 
 #define KEYREC_FIXED (LL_PUBKEY_LEN + 8 + 8)
 #define BLOCK 64 /* sequence numbers a worker takes at once */
-
-static uint64_t rd64(const uint8_t *in)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = (v << 8) | in[i];
-    return v;
-}
 
 static double now_s(void)
 {
@@ -121,27 +114,19 @@ static int leaf_split(const uint8_t *leaf, size_t len, uint64_t *seq,
                       const uint8_t **env, size_t *env_len)
 {
     uint64_t f[3] = {0, 0, 0};
-    size_t i = 0;
+    const uint8_t *p = leaf, *end = leaf + len;
     *env = NULL;
-    while (i < len) {
-        uint8_t tag = leaf[i++];
+    while (p < end) {
+        uint8_t tag = *p++;
         uint64_t v = 0;
-        int shift = 0;
-        for (;;) {
-            if (i >= len || shift > 63)
-                return LL_ERR_INVALID;
-            uint8_t b = leaf[i++];
-            v |= (uint64_t)(b & 0x7f) << shift;
-            shift += 7;
-            if (!(b & 0x80))
-                break;
-        }
+        if (ll_get_varint(&p, end, &v))
+            return LL_ERR_INVALID;
         if (tag == 0x08 || tag == 0x10) {
             f[tag >> 3] = v;
-        } else if (tag == 0x1a && v <= len - i) {
-            *env = leaf + i;
+        } else if (tag == 0x1a && v <= (uint64_t)(end - p)) {
+            *env = p;
             *env_len = (size_t)v;
-            i += (size_t)v;
+            p += (size_t)v;
         } else {
             return LL_ERR_INVALID;
         }
@@ -236,7 +221,7 @@ static int check_entry(audit_t *a, ll_txn_t *txn, uint64_t seq, keycache_t *kc,
         goto out;
     }
     const uint8_t *pub = v;
-    uint64_t reg = rd64(v + LL_PUBKEY_LEN);
+    uint64_t reg = ll_get_be64(v + LL_PUBKEY_LEN);
     size_t alen = vlen - KEYREC_FIXED;
     if (alen != strlen(e.body->author) || memcmp(v + KEYREC_FIXED, e.body->author, alen)) {
         snprintf(why, cap, "signing key is not registered to author \"%s\"", e.body->author);

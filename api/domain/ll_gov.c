@@ -21,12 +21,6 @@
 #define K(x) LOOPLEDGER__V1__ENTRY_BODY__KIND_##x
 #define ST(x) LOOPLEDGER__V1__APPROVAL_STATUS__APPROVAL_STATUS_##x
 
-#define FAIL(code, ...)                  \
-    do {                                 \
-        snprintf(msg, cap, __VA_ARGS__); \
-        return (code);                   \
-    } while (0)
-
 static int id_ok(const char *s)
 {
     size_t n = s ? strlen(s) : 0;
@@ -38,47 +32,47 @@ int ll_gov_check_body(const Loopledger__V1__EntryBody *b, char *msg, size_t cap)
     switch (b->kind_case) {
     case K(KEY_ROTATION):
         if (!id_ok(b->key_rotation->actor_id))
-            FAIL(LL_ERR_INVALID, "key_rotation: actor_id is required");
+            LL_FAIL(LL_ERR_INVALID, "key_rotation: actor_id is required");
         if (b->key_rotation->new_public_key.len != LL_PUBKEY_LEN)
-            FAIL(LL_ERR_INVALID, "key_rotation: new_public_key must be 32 raw bytes, got %zu",
+            LL_FAIL(LL_ERR_INVALID, "key_rotation: new_public_key must be 32 raw bytes, got %zu",
                  b->key_rotation->new_public_key.len);
         break;
     case K(REVOCATION): {
         uint8_t kid[LL_HASH_LEN];
         const char *k = b->revocation->keyid;
         if (!id_ok(b->revocation->actor_id))
-            FAIL(LL_ERR_INVALID, "revocation: actor_id is required");
+            LL_FAIL(LL_ERR_INVALID, "revocation: actor_id is required");
         if (strlen(k) != 2 * LL_HASH_LEN || ll_hex_decode(k, strlen(k), kid, LL_HASH_LEN))
-            FAIL(LL_ERR_INVALID, "revocation: keyid must be 64 hex digits");
+            LL_FAIL(LL_ERR_INVALID, "revocation: keyid must be 64 hex digits");
         if (b->revocation->effective_unix_nanos < 0)
-            FAIL(LL_ERR_INVALID, "revocation: effective time must not be negative");
+            LL_FAIL(LL_ERR_INVALID, "revocation: effective time must not be negative");
         break;
     }
     case K(ROLE_GRANT):
         if (!id_ok(b->role_grant->actor_id))
-            FAIL(LL_ERR_INVALID, "role_grant: actor_id is required");
+            LL_FAIL(LL_ERR_INVALID, "role_grant: actor_id is required");
         if (b->role_grant->n_roles == 0)
-            FAIL(LL_ERR_INVALID, "role_grant: at least one role is required (revoke keys to retire an actor)");
+            LL_FAIL(LL_ERR_INVALID, "role_grant: at least one role is required (revoke keys to retire an actor)");
         for (size_t i = 0; i < b->role_grant->n_roles; i++)
             if (b->role_grant->roles[i] <= 0 || b->role_grant->roles[i] > 5)
-                FAIL(LL_ERR_INVALID, "role_grant: unknown role %d", b->role_grant->roles[i]);
+                LL_FAIL(LL_ERR_INVALID, "role_grant: unknown role %d", b->role_grant->roles[i]);
         break;
     case K(POLICY): {
         const Loopledger__V1__Policy *p = b->policy;
         const char *f = p->threshold_field;
         if (!id_ok(p->name))
-            FAIL(LL_ERR_INVALID, "policy: name is required");
+            LL_FAIL(LL_ERR_INVALID, "policy: name is required");
         if (p->n_kinds == 0)
-            FAIL(LL_ERR_INVALID, "policy: it must name the entry kinds it governs");
+            LL_FAIL(LL_ERR_INVALID, "policy: it must name the entry kinds it governs");
         for (size_t i = 0; i < p->n_kinds; i++)
             if ((int)p->kinds[i] < (int)K(CHARTER) || (int)p->kinds[i] > (int)K(CORRECTION) ||
                 (int)p->kinds[i] == (int)K(DECISION))
-                FAIL(LL_ERR_INVALID, "policy: kinds[%zu] is not a loop entry kind it can govern", i);
+                LL_FAIL(LL_ERR_INVALID, "policy: kinds[%zu] is not a loop entry kind it can govern", i);
         if (p->level == 0 || p->approvals == 0 || p->approvals > LL_GOV_MAX_APPROVALS)
-            FAIL(LL_ERR_INVALID, "policy: a level and 1..%d approvals are required",
+            LL_FAIL(LL_ERR_INVALID, "policy: a level and 1..%d approvals are required",
                  LL_GOV_MAX_APPROVALS);
         if (f[0] && strcmp(f, "rollout_percent") && strcmp(f, "magnitude_percent"))
-            FAIL(LL_ERR_INVALID, "policy: threshold_field must be rollout_percent or magnitude_percent");
+            LL_FAIL(LL_ERR_INVALID, "policy: threshold_field must be rollout_percent or magnitude_percent");
         break;
     }
     default:
@@ -304,22 +298,22 @@ static int decide(ll_txn_t *txn, const Loopledger__V1__EntryBody *b, uint64_t ta
     if (err == LL_ERR_NOT_FOUND)
         return LL_OK; /* no policy: a plain decision */
     if (err || (err = ll_loop_meta(txn, target, &tm)))
-        FAIL(err, "reading approval state of #%llu: %s", (unsigned long long)target,
+        LL_FAIL(err, "reading approval state of #%llu: %s", (unsigned long long)target,
              ll_strerror(err));
     if (!strcmp(tm.author, b->author))
-        FAIL(LL_ERR_PERMISSION, "an approver never decides their own entry: #%llu is by \"%s\"",
+        LL_FAIL(LL_ERR_PERMISSION, "an approver never decides their own entry: #%llu is by \"%s\"",
              (unsigned long long)target, b->author);
     if (!(author_roles & LL_ROLE_BIT(LOOPLEDGER__V1__ROLE__ROLE_APPROVER)))
-        FAIL(LL_ERR_PERMISSION,
+        LL_FAIL(LL_ERR_PERMISSION,
              "#%llu is pending under a policy: only actors with the approver role decide it",
              (unsigned long long)target);
     if (h.status == ST(REJECTED))
-        FAIL(LL_ERR_PRECONDITION, "#%llu was rejected; a rejected entry stays rejected",
+        LL_FAIL(LL_ERR_PRECONDITION, "#%llu was rejected; a rejected entry stays rejected",
              (unsigned long long)target);
     if ((uint32_t)b->decision->level != h.level) {
         const ProtobufCEnumValue *lv = protobuf_c_enum_descriptor_get_value(
             &loopledger__v1__hitl_level__descriptor, (int)h.level);
-        FAIL(LL_ERR_PRECONDITION, "the policy behind #%llu requires a decision of level %s",
+        LL_FAIL(LL_ERR_PRECONDITION, "the policy behind #%llu requires a decision of level %s",
              (unsigned long long)target, lv ? lv->name : "?");
     }
     if (h.status == ST(EFFECTIVE))
@@ -415,5 +409,5 @@ int ll_gov_apply(ll_txn_t *txn, const Loopledger__V1__EntryBody *b, uint64_t seq
         goto store_fail;
     return LL_OK;
 store_fail:
-    FAIL(err, "cannot write governance indexes: %s", ll_strerror(err));
+    LL_FAIL(err, "cannot write governance indexes: %s", ll_strerror(err));
 }

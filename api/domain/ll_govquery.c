@@ -23,12 +23,6 @@
 #define DH_MAX_REFS 20000
 #define DH_MAX_DECIDED 32
 
-#define FAIL(code, ...)                  \
-    do {                                 \
-        snprintf(msg, cap, __VA_ARGS__); \
-        return (code);                   \
-    } while (0)
-
 static int parse_seq_token(const char *tok, uint64_t *out)
 {
     char *end;
@@ -76,11 +70,11 @@ int ll_govquery_decisions(ll_txn_t *txn, ll_arena_t *a,
     int err;
 
     if (r->page_size > 500)
-        FAIL(LL_ERR_INVALID, "page_size %u exceeds 500", r->page_size);
+        LL_FAIL(LL_ERR_INVALID, "page_size %u exceeds 500", r->page_size);
     if (r->evidence_hops > 5)
-        FAIL(LL_ERR_INVALID, "evidence_hops %u exceeds 5", r->evidence_hops);
+        LL_FAIL(LL_ERR_INVALID, "evidence_hops %u exceeds 5", r->evidence_hops);
     if (parse_seq_token(r->page_token, &from))
-        FAIL(LL_ERR_INVALID, "page_token is not one this server issued");
+        LL_FAIL(LL_ERR_INVALID, "page_token is not one this server issued");
     lr.kind = LOOPLEDGER__V1__KIND__KIND_DECISION;
     lr.initiative = r->initiative;
     lr.author = r->approver;
@@ -113,7 +107,7 @@ int ll_govquery_decisions(ll_txn_t *txn, ll_arena_t *a,
             }
             examined++;
             if ((err = ll_loop_load_body(txn, seqs[i], &b)))
-                FAIL(err, "reading decision #%" PRIu64 ": %s", seqs[i], ll_strerror(err));
+                LL_FAIL(err, "reading decision #%" PRIu64 ": %s", seqs[i], ll_strerror(err));
             const Loopledger__V1__Decision *d = b->decision;
             if ((r->level && d->level != r->level) || (r->outcome && d->outcome != r->outcome)) {
                 loopledger__v1__entry_body__free_unpacked(b, NULL);
@@ -242,9 +236,9 @@ int ll_govquery_pending(ll_txn_t *txn, ll_arena_t *a,
     int err;
 
     if (r->page_size > 1000)
-        FAIL(LL_ERR_INVALID, "page_size %u exceeds 1000", r->page_size);
+        LL_FAIL(LL_ERR_INVALID, "page_size %u exceeds 1000", r->page_size);
     if (strlen(r->initiative) > 128)
-        FAIL(LL_ERR_INVALID, "initiative is at most 128 characters");
+        LL_FAIL(LL_ERR_INVALID, "initiative is at most 128 characters");
     prefix[0] = LL_IX_PENDING;
     if (r->initiative[0]) {
         memcpy(prefix + 1, r->initiative, strlen(r->initiative) + 1);
@@ -254,7 +248,7 @@ int ll_govquery_pending(ll_txn_t *txn, ll_arena_t *a,
         size_t tl = strlen(r->page_token);
         if (tl % 2 || tl / 2 > sizeof start || tl / 2 < pl ||
             ll_hex_decode(r->page_token, tl, start, tl / 2) || memcmp(start, prefix, pl))
-            FAIL(LL_ERR_INVALID, "page_token is not one this server issued");
+            LL_FAIL(LL_ERR_INVALID, "page_token is not one this server issued");
         sl = tl / 2;
     }
     c.resp = ll_arena_alloc(a, sizeof *c.resp);
@@ -269,7 +263,7 @@ int ll_govquery_pending(ll_txn_t *txn, ll_arena_t *a,
     if (!err)
         err = c.err;
     if (err)
-        FAIL(err, "pending approvals: %s", ll_strerror(err));
+        LL_FAIL(err, "pending approvals: %s", ll_strerror(err));
     if (c.next_len) {
         char *tok = ll_arena_alloc(a, 2 * c.next_len + 1);
         if (!tok)
@@ -384,9 +378,9 @@ int ll_govquery_actor(ll_txn_t *txn, ll_arena_t *a, const Loopledger__V1__ActorH
     int err;
 
     if (n == 0 || n > 128)
-        FAIL(LL_ERR_INVALID, "actor_id is required (at most 128 characters)");
+        LL_FAIL(LL_ERR_INVALID, "actor_id is required (at most 128 characters)");
     if ((err = ll_ledger_actor_roles(txn, r->actor_id, &roles)))
-        FAIL(err, err == LL_ERR_NOT_FOUND ? "no actor \"%s\"" : "actor \"%s\": %s", r->actor_id,
+        LL_FAIL(err, err == LL_ERR_NOT_FOUND ? "no actor \"%s\"" : "actor \"%s\": %s", r->actor_id,
              ll_strerror(err));
     c.resp = ll_arena_alloc(a, sizeof *c.resp);
     if (!c.resp)
@@ -406,12 +400,12 @@ int ll_govquery_actor(ll_txn_t *txn, ll_arena_t *a, const Loopledger__V1__ActorH
     memcpy(prefix + 1, r->actor_id, n + 1);
     if ((err = ll_store_scan(txn, LL_TBL_INDEX, prefix, n + 2, NULL, 0, 0, subject_cb, &c)) ||
         (err = c.err))
-        FAIL(err, "actor history: %s", ll_strerror(err));
+        LL_FAIL(err, "actor history: %s", ll_strerror(err));
     prefix[0] = LL_IX_AUTHOR;
     if ((err = ll_store_scan(txn, LL_TBL_INDEX, prefix, n + 2, NULL, 0, 0, count_cb, &c)) ||
         (err = ll_store_scan(txn, LL_TBL_INDEX, prefix, n + 2, NULL, 0, 1, recent_cb, &c)) ||
         (err = c.err))
-        FAIL(err, "actor history: %s", ll_strerror(err));
+        LL_FAIL(err, "actor history: %s", ll_strerror(err));
     c.resp->authored_count = c.count;
     if (!c.resp->display_name)
         c.resp->display_name = (char *)"";

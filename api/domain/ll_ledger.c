@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "ll_audit.h"
+#include "ll_bytes.h"
 #include "ll_entry.h"
 #include "ll_authz.h"
 #include "ll_gov.h"
@@ -75,22 +76,6 @@ struct ll_ledger {
     int refuse_writes;
     char damage[LL_MSG_MAX];
 };
-
-static void be64(uint8_t *out, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--) {
-        out[i] = (uint8_t)v;
-        v >>= 8;
-    }
-}
-
-static uint64_t rd64(const uint8_t *in)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = (v << 8) | in[i];
-    return v;
-}
 
 static int64_t now_ns(void)
 {
@@ -255,8 +240,8 @@ static int get_key(ll_txn_t *txn, const uint8_t keyid[LL_HASH_LEN], keyrec_t *k)
     if (n < KEYREC_FIXED)
         return LL_ERR_CORRUPT;
     memcpy(k->pub, v, LL_PUBKEY_LEN);
-    k->reg_seq = rd64(v + LL_PUBKEY_LEN);
-    k->revoked_at = (int64_t)rd64(v + LL_PUBKEY_LEN + 8);
+    k->reg_seq = ll_get_be64(v + LL_PUBKEY_LEN);
+    k->revoked_at = (int64_t)ll_get_be64(v + LL_PUBKEY_LEN + 8);
     k->actor = (const char *)v + KEYREC_FIXED;
     k->actor_len = n - KEYREC_FIXED;
     return LL_OK;
@@ -299,11 +284,11 @@ static int put_actor(ll_txn_t *txn, const Loopledger__V1__ActorRegistration *r,
     arec[1] = (uint8_t)(roles >> 16);
     arec[2] = (uint8_t)(roles >> 8);
     arec[3] = (uint8_t)roles;
-    be64(arec + 4, seq);
+    ll_put_be64(arec + 4, seq);
     memcpy(arec + 12, keyid, LL_HASH_LEN);
     memcpy(krec, r->public_key.data, LL_PUBKEY_LEN);
-    be64(krec + LL_PUBKEY_LEN, seq);
-    be64(krec + LL_PUBKEY_LEN + 8, 0);
+    ll_put_be64(krec + LL_PUBKEY_LEN, seq);
+    ll_put_be64(krec + LL_PUBKEY_LEN + 8, 0);
     memcpy(krec + KEYREC_FIXED, r->actor_id, alen);
     int err;
     if ((err = ll_store_put(txn, LL_TBL_ACTORS, r->actor_id, alen, arec, sizeof arec)) ||
@@ -365,7 +350,7 @@ static int revoke_key(ll_txn_t *txn, const uint8_t keyid[LL_HASH_LEN], int64_t a
     if (n < KEYREC_FIXED || n > sizeof rec)
         return LL_ERR_CORRUPT;
     memcpy(rec, v, n);
-    be64(rec + LL_PUBKEY_LEN + 8, (uint64_t)at);
+    ll_put_be64(rec + LL_PUBKEY_LEN + 8, (uint64_t)at);
     return ll_store_put(txn, LL_TBL_KEYS, keyid, LL_HASH_LEN, rec, n);
 }
 
@@ -452,8 +437,8 @@ static int apply_governance(ll_txn_t *txn, const ll_entry_t *e, uint64_t seq, in
             return LL_ERR_EXISTS;
         }
         memcpy(krec, r->new_public_key.data, LL_PUBKEY_LEN);
-        be64(krec + LL_PUBKEY_LEN, seq);
-        be64(krec + LL_PUBKEY_LEN + 8, 0);
+        ll_put_be64(krec + LL_PUBKEY_LEN, seq);
+        ll_put_be64(krec + LL_PUBKEY_LEN + 8, 0);
         memcpy(krec + KEYREC_FIXED, subject, alen);
         /* The old key stops signing now; what it signed stays valid. */
         if ((err = ll_store_put(txn, LL_TBL_KEYS, keyid, LL_HASH_LEN, krec, KEYREC_FIXED + alen)) ||
@@ -691,7 +676,7 @@ static int apply(ll_txn_t *txn, ll_job_t *job, uint8_t **buf,
 
     err = ll_store_get(txn, LL_TBL_DEDUP, e->dedup, LL_HASH_LEN, &v, &vlen);
     if (err == LL_OK && vlen == 8) {
-        duplicate_result(txn, rd64(v), r);
+        duplicate_result(txn, ll_get_be64(v), r);
         return LL_ERR_EXISTS; /* nothing to write; reported as success */
     }
     if (job->genesis) {
@@ -781,8 +766,8 @@ static int apply(ll_txn_t *txn, ll_job_t *job, uint8_t **buf,
     }
     size_t len = ll_leaf_build(size, t, e->raw_env, e->raw_env_len, *buf);
     uint8_t seqkey[9] = {'s'}, sv[8];
-    be64(seqkey + 1, size);
-    be64(sv, key_seq);
+    ll_put_be64(seqkey + 1, size);
+    ll_put_be64(sv, key_seq);
     if ((err = ll_store_append(txn, *buf, len, t, r->leaf_hash)) ||
         (err = ll_store_put(txn, LL_TBL_DEDUP, e->dedup, LL_HASH_LEN, seqkey + 1, 8)) ||
         (err = ll_store_put(txn, LL_TBL_INDEX, seqkey, sizeof seqkey, sv, 8)))
@@ -1141,12 +1126,12 @@ int ll_ledger_signer_key_seq(ll_txn_t *txn, uint64_t seq, uint64_t *key_seq)
     uint8_t k[9] = {'s'};
     const uint8_t *v;
     size_t n;
-    be64(k + 1, seq);
+    ll_put_be64(k + 1, seq);
     int err = ll_store_get(txn, LL_TBL_INDEX, k, sizeof k, &v, &n);
     if (err)
         return err;
     if (n != 8)
         return LL_ERR_CORRUPT;
-    *key_seq = rd64(v);
+    *key_seq = ll_get_be64(v);
     return LL_OK;
 }

@@ -33,11 +33,11 @@
 #include <stdint.h>
 
 #include "ll_crypto.h"
+#include "ll_err.h"
 #include "ll_note.h"
 #include "ll_store.h"
 
 #define LL_SERVER_ACTOR "loopledgerd"
-#define LL_MSG_MAX 256
 
 typedef struct ll_ledger ll_ledger_t;
 

@@ -48,12 +48,6 @@
 
 #define EFFECTIVE LOOPLEDGER__V1__APPROVAL_STATUS__APPROVAL_STATUS_EFFECTIVE
 
-#define FAIL(code, ...)                  \
-    do {                                 \
-        snprintf(msg, cap, __VA_ARGS__); \
-        return (code);                   \
-    } while (0)
-
 /* The one table of allowed links. Relations not listed for a source kind
  * are refused; RELATES_TO is the generic, same-initiative cross-reference. */
 static const ll_link_rule_t link_rules[] = {
@@ -130,20 +124,6 @@ const char *ll_relation_name(int relation)
     return lower[relation];
 }
 
-void ll_put_be64(uint8_t *out, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--, v >>= 8)
-        out[i] = (uint8_t)v;
-}
-
-uint64_t ll_get_be64(const uint8_t *in)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = v << 8 | in[i];
-    return v;
-}
-
 /* ---- stateless checks ---- */
 
 static int nonempty(const char *s)
@@ -159,9 +139,9 @@ static int share_valid(double p)
 static int check_arm(const Loopledger__V1__Arm *a, const char *what, char *msg, size_t cap)
 {
     if (!a || !nonempty(a->name))
-        FAIL(LL_ERR_INVALID, "experiment: %s arm needs a name", what);
+        LL_FAIL(LL_ERR_INVALID, "experiment: %s arm needs a name", what);
     if (a->allocation_percent < 0 || a->allocation_percent > 100)
-        FAIL(LL_ERR_INVALID, "experiment: %s arm allocation must be within 0..100%%", what);
+        LL_FAIL(LL_ERR_INVALID, "experiment: %s arm allocation must be within 0..100%%", what);
     return LL_OK;
 }
 
@@ -190,7 +170,7 @@ static int check_enums(const ProtobufCMessage *m, const char *path, char *msg, s
             if (f->type == PROTOBUF_C_TYPE_ENUM) {
                 int v = ((const int *)slot)[j];
                 if (!protobuf_c_enum_descriptor_get_value(f->descriptor, v))
-                    FAIL(LL_ERR_INVALID, "%s: %d is not a %s value", sub, v,
+                    LL_FAIL(LL_ERR_INVALID, "%s: %d is not a %s value", sub, v,
                          ((const ProtobufCEnumDescriptor *)f->descriptor)->short_name);
             } else {
                 const ProtobufCMessage *c = ((const ProtobufCMessage *const *)slot)[j];
@@ -208,7 +188,7 @@ int ll_loop_check_body(const Loopledger__V1__EntryBody *b, char *msg, size_t cap
     int err;
 
     if (IS_DOMAIN(kind) && !nonempty(b->initiative))
-        FAIL(LL_ERR_INVALID, "a %s entry must name its initiative", ll_kind_name(kind));
+        LL_FAIL(LL_ERR_INVALID, "a %s entry must name its initiative", ll_kind_name(kind));
     /* Domain and governance kinds: every enum value must be named. */
     if (kind >= K_INITIATIVE) {
         const ProtobufCFieldDescriptor *f =
@@ -216,7 +196,7 @@ int ll_loop_check_body(const Loopledger__V1__EntryBody *b, char *msg, size_t cap
         const ProtobufCMessage *part =
             f ? *(const ProtobufCMessage *const *)((const char *)b + f->offset) : NULL;
         if (!part)
-            FAIL(LL_ERR_INVALID, "a %s entry needs its body", ll_kind_name(kind));
+            LL_FAIL(LL_ERR_INVALID, "a %s entry needs its body", ll_kind_name(kind));
         if ((err = check_enums(part, f->name, msg, cap)))
             return err;
     }
@@ -224,32 +204,32 @@ int ll_loop_check_body(const Loopledger__V1__EntryBody *b, char *msg, size_t cap
     case K_INITIATIVE: {
         const Loopledger__V1__Initiative *x = b->charter;
         if (!nonempty(x->title))
-            FAIL(LL_ERR_INVALID, "initiative: title is required");
+            LL_FAIL(LL_ERR_INVALID, "initiative: title is required");
         if (x->application == 0 || x->phase == 0)
-            FAIL(LL_ERR_INVALID, "initiative: application and phase are required");
+            LL_FAIL(LL_ERR_INVALID, "initiative: application and phase are required");
         for (size_t i = 0; i < x->n_kpis; i++)
             if (!nonempty(x->kpis[i]->metric))
-                FAIL(LL_ERR_INVALID, "initiative: kpis[%zu] needs a metric", i);
+                LL_FAIL(LL_ERR_INVALID, "initiative: kpis[%zu] needs a metric", i);
         for (size_t i = 0; i < x->n_review_cadences; i++)
             if (x->review_cadences[i] == 0)
-                FAIL(LL_ERR_INVALID, "initiative: review_cadences[%zu] is unspecified", i);
+                LL_FAIL(LL_ERR_INVALID, "initiative: review_cadences[%zu] is unspecified", i);
         break;
     }
     case K_HYPOTHESIS:
         if (!nonempty(b->hypothesis->statement))
-            FAIL(LL_ERR_INVALID, "hypothesis: statement is required");
+            LL_FAIL(LL_ERR_INVALID, "hypothesis: statement is required");
         if (b->hypothesis->expected_effect && b->hypothesis->expected_effect->direction == 0)
-            FAIL(LL_ERR_INVALID, "hypothesis: expected_effect needs a direction");
+            LL_FAIL(LL_ERR_INVALID, "hypothesis: expected_effect needs a direction");
         break;
     case K_EXPERIMENT: {
         const Loopledger__V1__Experiment *x = b->experiment;
         if (!nonempty(x->title) || !nonempty(x->primary_metric))
-            FAIL(LL_ERR_INVALID, "experiment: title and primary_metric are required");
+            LL_FAIL(LL_ERR_INVALID, "experiment: title and primary_metric are required");
         /* "tested against a control": no experiment without one. */
         if ((err = check_arm(x->control, "control", msg, cap)))
             return err;
         if (x->n_variants == 0)
-            FAIL(LL_ERR_INVALID, "experiment: at least one variant is required");
+            LL_FAIL(LL_ERR_INVALID, "experiment: at least one variant is required");
         for (size_t i = 0; i < x->n_variants; i++)
             if ((err = check_arm(x->variants[i], "variant", msg, cap)))
                 return err;
@@ -257,87 +237,87 @@ int ll_loop_check_body(const Loopledger__V1__EntryBody *b, char *msg, size_t cap
     }
     case K_DEPLOYMENT:
         if (!nonempty(b->deployment->version))
-            FAIL(LL_ERR_INVALID, "deployment: version is required");
+            LL_FAIL(LL_ERR_INVALID, "deployment: version is required");
         if (!share_valid(b->deployment->rollout_percent))
-            FAIL(LL_ERR_INVALID, "deployment: rollout_percent must be in (0, 100], got %g",
+            LL_FAIL(LL_ERR_INVALID, "deployment: rollout_percent must be in (0, 100], got %g",
                  b->deployment->rollout_percent);
         break;
     case K_MEASUREMENT: {
         const Loopledger__V1__Measurement *x = b->measurement;
         if (x->n_observations == 0 || x->n_observations > 1000)
-            FAIL(LL_ERR_INVALID, "measurement: 1 to 1000 observations are required, got %zu",
+            LL_FAIL(LL_ERR_INVALID, "measurement: 1 to 1000 observations are required, got %zu",
                  x->n_observations);
         for (size_t i = 0; i < x->n_observations; i++) {
             const Loopledger__V1__Observation *o = x->observations[i];
             if (!nonempty(o->metric))
-                FAIL(LL_ERR_INVALID, "measurement: observations[%zu] needs a metric", i);
+                LL_FAIL(LL_ERR_INVALID, "measurement: observations[%zu] needs a metric", i);
             if (o->value != o->value || o->stddev != o->stddev || o->stddev < 0)
-                FAIL(LL_ERR_INVALID, "measurement: observations[%zu] has a NaN or negative stddev", i);
+                LL_FAIL(LL_ERR_INVALID, "measurement: observations[%zu] has a NaN or negative stddev", i);
             if (o->window_end_unix_nanos < o->window_start_unix_nanos)
-                FAIL(LL_ERR_INVALID, "measurement: observations[%zu] window ends before it starts", i);
+                LL_FAIL(LL_ERR_INVALID, "measurement: observations[%zu] window ends before it starts", i);
             if (strlen(o->metric) + strlen(o->segment) + strlen(o->arm) > 300)
-                FAIL(LL_ERR_INVALID, "measurement: observations[%zu] names are too long", i);
+                LL_FAIL(LL_ERR_INVALID, "measurement: observations[%zu] names are too long", i);
         }
         break;
     }
     case K_ALERT:
         if (!nonempty(b->alert->metric) || b->alert->detector == 0)
-            FAIL(LL_ERR_INVALID, "alert: metric and detector are required");
+            LL_FAIL(LL_ERR_INVALID, "alert: metric and detector are required");
         break;
     case K_FINDING: {
         const Loopledger__V1__Finding *x = b->finding;
         if (!nonempty(x->summary) || x->evidence == 0 || x->source == 0)
-            FAIL(LL_ERR_INVALID, "finding: summary, evidence and source are required");
+            LL_FAIL(LL_ERR_INVALID, "finding: summary, evidence and source are required");
         int quali = x->source == LOOPLEDGER__V1__FINDING_SOURCE__FINDING_SOURCE_CUSTOMER_SERVICE_REVIEW ||
                     x->source == LOOPLEDGER__V1__FINDING_SOURCE__FINDING_SOURCE_USER_SURVEY ||
                     x->source == LOOPLEDGER__V1__FINDING_SOURCE__FINDING_SOURCE_SOCIAL_MEDIA;
         if (quali && x->evidence != LOOPLEDGER__V1__EVIDENCE__EVIDENCE_QUALITATIVE)
-            FAIL(LL_ERR_INVALID, "finding: customer-service reviews, surveys and social media are qualitative evidence");
+            LL_FAIL(LL_ERR_INVALID, "finding: customer-service reviews, surveys and social media are qualitative evidence");
         for (size_t i = 0; i < b->n_links; i++)
             if (b->links[i]->relation == R(DIAGNOSES) && x->diagnosis == 0)
-                FAIL(LL_ERR_INVALID, "finding: a finding that DIAGNOSES an alert must state its diagnosis");
+                LL_FAIL(LL_ERR_INVALID, "finding: a finding that DIAGNOSES an alert must state its diagnosis");
         break;
     }
     case K_ADJUSTMENT:
         if (!isfinite(b->adjustment->magnitude_percent))
-            FAIL(LL_ERR_INVALID, "adjustment: magnitude_percent must be a finite number");
+            LL_FAIL(LL_ERR_INVALID, "adjustment: magnitude_percent must be a finite number");
         if (b->adjustment->category == 0 || !nonempty(b->adjustment->change))
-            FAIL(LL_ERR_INVALID, "adjustment: category and change are required");
+            LL_FAIL(LL_ERR_INVALID, "adjustment: category and change are required");
         break;
     case K_DECISION:
         if (b->decision->level == 0 || b->decision->outcome == 0)
-            FAIL(LL_ERR_INVALID, "decision: level and outcome are required");
+            LL_FAIL(LL_ERR_INVALID, "decision: level and outcome are required");
         if (b->n_links == 0)
-            FAIL(LL_ERR_INVALID, "decision: it must DECIDE at least one entry");
+            LL_FAIL(LL_ERR_INVALID, "decision: it must DECIDE at least one entry");
         break;
     case K_REVIEW:
         if (b->review->cadence == 0)
-            FAIL(LL_ERR_INVALID, "review: cadence is required");
+            LL_FAIL(LL_ERR_INVALID, "review: cadence is required");
         break;
     case K_SCALING:
         if (b->scaling_plan->scenario == 0 || !nonempty(b->scaling_plan->to_scope))
-            FAIL(LL_ERR_INVALID, "scaling_plan: scenario and to_scope are required");
+            LL_FAIL(LL_ERR_INVALID, "scaling_plan: scenario and to_scope are required");
         for (size_t i = 0; i < b->scaling_plan->n_phases; i++)
             if (!share_valid(b->scaling_plan->phases[i]->rollout_percent))
-                FAIL(LL_ERR_INVALID, "scaling_plan: phases[%zu] rollout_percent must be in (0, 100]", i);
+                LL_FAIL(LL_ERR_INVALID, "scaling_plan: phases[%zu] rollout_percent must be in (0, 100]", i);
         break;
     case K_ROADMAP: {
         const Loopledger__V1__RoadmapProject *x = b->roadmap_project;
         if (!nonempty(x->title) || x->status == 0)
-            FAIL(LL_ERR_INVALID, "roadmap_project: title and status are required");
+            LL_FAIL(LL_ERR_INVALID, "roadmap_project: title and status are required");
         if (x->reach < 0 || x->impact < 0 || x->effort <= 0 || x->reach != x->reach ||
             x->impact != x->impact)
-            FAIL(LL_ERR_INVALID, "roadmap_project: reach and impact must be >= 0 and effort > 0");
+            LL_FAIL(LL_ERR_INVALID, "roadmap_project: reach and impact must be >= 0 and effort > 0");
         break;
     }
     case K_CORRECTION: {
         size_t n = 0;
         if (!nonempty(b->correction->reason))
-            FAIL(LL_ERR_INVALID, "correction: reason is required");
+            LL_FAIL(LL_ERR_INVALID, "correction: reason is required");
         for (size_t i = 0; i < b->n_links; i++)
             n += b->links[i]->relation == R(SUPERSEDES);
         if (n != 1)
-            FAIL(LL_ERR_INVALID, "correction: it must SUPERSEDE exactly one entry (has %zu)", n);
+            LL_FAIL(LL_ERR_INVALID, "correction: it must SUPERSEDE exactly one entry (has %zu)", n);
         break;
     }
     default:
@@ -601,7 +581,7 @@ static int check_rollout(ll_txn_t *txn, const Loopledger__V1__EntryBody *b,
                 return LL_OK;
         }
     }
-    FAIL(LL_ERR_PRECONDITION,
+    LL_FAIL(LL_ERR_PRECONDITION,
          "tested against a control before full deployment: widening %s from %g%% to %g%% must "
          "CITE a concluded experiment or an approved exception-handling decision",
          b->initiative, st->max_rollout, share);
@@ -624,7 +604,7 @@ static int check_diagnosed(ll_txn_t *txn, const Loopledger__V1__EntryBody *b, ch
         if (ok)
             return LL_OK;
     }
-    FAIL(LL_ERR_PRECONDITION,
+    LL_FAIL(LL_ERR_PRECONDITION,
          "diagnose before prescribing: an adjustment must ADDRESS a finding with a diagnosis or a "
          "diagnosed alert");
 }
@@ -746,23 +726,23 @@ int ll_loop_apply(ll_txn_t *txn, const Loopledger__V1__EntryBody *b, uint64_t se
         ll_entry_meta_t tm;
         const ll_link_rule_t *r;
         if ((err = ll_loop_meta(txn, l->target_seq, &tm)))
-            FAIL(err == LL_ERR_NOT_FOUND ? LL_ERR_CORRUPT : err,
+            LL_FAIL(err == LL_ERR_NOT_FOUND ? LL_ERR_CORRUPT : err,
                  "link %zu: no index record for entry %llu", i,
                  (unsigned long long)l->target_seq);
         r = find_rule(kind, l->relation, tm.kind);
         if (!r)
-            FAIL(LL_ERR_PRECONDITION, "link %zu: a %s may not link %s a %s (#%llu)", i,
+            LL_FAIL(LL_ERR_PRECONDITION, "link %zu: a %s may not link %s a %s (#%llu)", i,
                  ll_kind_name(kind), ll_relation_name(l->relation), ll_kind_name(tm.kind),
                  (unsigned long long)l->target_seq);
         if (!r->cross_initiative && strcmp(tm.initiative, ini))
-            FAIL(LL_ERR_PRECONDITION,
+            LL_FAIL(LL_ERR_PRECONDITION,
                  "link %zu: #%llu belongs to initiative \"%s\", not \"%s\"; only %s links may cross initiatives",
                  i, (unsigned long long)l->target_seq, tm.initiative, ini,
                  kind == K_NOTE ? "note" : "roadmap_project spawned_by");
         if (l->relation == R(SUPERSEDES)) {
             uint64_t by;
             if (ll_loop_superseded_by(txn, l->target_seq, &by) == LL_OK)
-                FAIL(LL_ERR_PRECONDITION,
+                LL_FAIL(LL_ERR_PRECONDITION,
                      "#%llu is already superseded by #%llu; supersede that correction instead",
                      (unsigned long long)l->target_seq, (unsigned long long)by);
         }
@@ -773,11 +753,11 @@ int ll_loop_apply(ll_txn_t *txn, const Loopledger__V1__EntryBody *b, uint64_t se
         if (err == LL_OK)
             have_state = 1;
         else if (err != LL_ERR_NOT_FOUND)
-            FAIL(err, "reading initiative state: %s", ll_strerror(err));
+            LL_FAIL(err, "reading initiative state: %s", ll_strerror(err));
     }
     if (domain && kind != K_INITIATIVE && kind != K_ROADMAP &&
         (!have_state || st.charter_seq == UINT64_MAX))
-        FAIL(LL_ERR_PRECONDITION,
+        LL_FAIL(LL_ERR_PRECONDITION,
              "initiative \"%s\" has no charter yet: append an initiative entry first", ini);
     if (ini[0] && !have_state && domain) {
         memset(&st, 0, sizeof st);
@@ -798,11 +778,11 @@ int ll_loop_apply(ll_txn_t *txn, const Loopledger__V1__EntryBody *b, uint64_t se
          * phase or scope, never what kind of initiative it is. */
         Loopledger__V1__EntryBody *c;
         if ((err = ll_loop_load_body(txn, st.charter_seq, &c)))
-            FAIL(err, "reading the charter: %s", ll_strerror(err));
+            LL_FAIL(err, "reading the charter: %s", ll_strerror(err));
         int same = c->charter->application == b->charter->application;
         loopledger__v1__entry_body__free_unpacked(c, NULL);
         if (!same)
-            FAIL(LL_ERR_PRECONDITION,
+            LL_FAIL(LL_ERR_PRECONDITION,
                  "initiative \"%s\": its application is fixed by its first charter", ini);
     }
 
@@ -915,5 +895,5 @@ int ll_loop_apply(ll_txn_t *txn, const Loopledger__V1__EntryBody *b, uint64_t se
         goto store_fail;
     return LL_OK;
 store_fail:
-    FAIL(err, "cannot write indexes: %s (%s)", ll_strerror(err), ll_store_last_error());
+    LL_FAIL(err, "cannot write indexes: %s (%s)", ll_strerror(err), ll_store_last_error());
 }

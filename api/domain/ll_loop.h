@@ -33,6 +33,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ll_bytes.h"
 #include "ll_store.h"
 #include "loopledger/v1/entry.pb-c.h"
 
@@ -128,8 +129,5 @@ const char *ll_relation_name(int relation);
 #define LL_IX_CONCLUDED 'C'  /* C experiment seq8 -> finding seq8 */
 #define LL_IX_DIAGNOSED 'D'  /* D alert seq8 -> finding seq8 */
 #define LL_IX_SERIES 'M'     /* M ini 0 metric 0 segment 0 arm 0 seq8 i16 -> double */
-
-void ll_put_be64(uint8_t *out, uint64_t v);
-uint64_t ll_get_be64(const uint8_t *in);
 
 #endif

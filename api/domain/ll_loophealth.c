@@ -20,12 +20,6 @@
 #include "ll_err.h"
 #include "ll_loop.h"
 
-#define FAIL(code, ...)                  \
-    do {                                 \
-        snprintf(msg, cap, __VA_ARGS__); \
-        return (code);                   \
-    } while (0)
-
 #define K(x) LOOPLEDGER__V1__ENTRY_BODY__KIND_##x
 #define R(x) LOOPLEDGER__V1__RELATION__##x
 #define NS_PER_DAY (86400LL * 1000000000LL)
@@ -333,9 +327,9 @@ int ll_loophealth_query(ll_txn_t *txn, ll_arena_t *a,
     int err;
 
     if (strlen(r->initiative) > 128)
-        FAIL(LL_ERR_INVALID, "initiative is at most 128 characters");
+        LL_FAIL(LL_ERR_INVALID, "initiative is at most 128 characters");
     if ((err = ll_asof_resolve(txn, r->as_of_size, &n, &t)))
-        FAIL(err, "as_of_size %" PRIu64 " is beyond the tree size %" PRIu64, r->as_of_size,
+        LL_FAIL(err, "as_of_size %" PRIu64 " is beyond the tree size %" PRIu64, r->as_of_size,
              ll_store_size(txn));
     int64_t now = r->now_unix_nanos ? r->now_unix_nanos : r->as_of_size ? t : clock_ns;
     Loopledger__V1__GetLoopHealthResponse *resp = ll_arena_alloc(a, sizeof *resp);
@@ -359,7 +353,7 @@ int ll_loophealth_query(ll_txn_t *txn, ll_arena_t *a,
         if ((err = ll_store_scan(txn, LL_TBL_INDEX, prefix, 1, NULL, 0, 0, names_cb, &names)) ||
             (err = names.err)) {
             free(names.v);
-            FAIL(err, "listing initiatives: %s", ll_strerror(err));
+            LL_FAIL(err, "listing initiatives: %s", ll_strerror(err));
         }
     }
     resp->initiatives = ll_arena_alloc(a, (names.n ? names.n : 1) * sizeof *resp->initiatives);

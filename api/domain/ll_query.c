@@ -18,12 +18,6 @@
 #include "ll_gov.h"
 #include "ll_loop.h"
 
-#define FAIL(code, ...)                  \
-    do {                                 \
-        snprintf(msg, cap, __VA_ARGS__); \
-        return (code);                   \
-    } while (0)
-
 #define NS_PER_DAY (86400LL * 1000000000LL)
 #define LINEAGE_MAX_EDGES 20000
 
@@ -211,20 +205,20 @@ int ll_query_list(ll_txn_t *txn, const Loopledger__V1__ListEntriesRequest *r, ui
 
     if (r->kind && !protobuf_c_enum_descriptor_get_value(&loopledger__v1__kind__descriptor,
                                                          r->kind))
-        FAIL(LL_ERR_INVALID, "unknown kind %d", r->kind);
+        LL_FAIL(LL_ERR_INVALID, "unknown kind %d", r->kind);
     if (strlen(r->initiative) > 128 || strlen(r->author) > 128)
-        FAIL(LL_ERR_INVALID, "initiative and author filters are at most 128 characters");
+        LL_FAIL(LL_ERR_INVALID, "initiative and author filters are at most 128 characters");
     if (r->from_time_unix_nanos) {
         uint64_t s;
         if ((err = ll_query_seq_at_time(txn, r->from_time_unix_nanos, &s)))
-            FAIL(err, "time index: %s", ll_strerror(err));
+            LL_FAIL(err, "time index: %s", ll_strerror(err));
         if (s > from)
             from = s;
     }
     if (r->to_time_unix_nanos) {
         uint64_t s;
         if ((err = ll_query_seq_at_time(txn, r->to_time_unix_nanos, &s)))
-            FAIL(err, "time index: %s", ll_strerror(err));
+            LL_FAIL(err, "time index: %s", ll_strerror(err));
         if (s < to)
             to = s;
     }
@@ -265,7 +259,7 @@ int ll_query_list(ll_txn_t *txn, const Loopledger__V1__ListEntriesRequest *r, ui
     if (!err)
         err = c.err;
     if (err)
-        FAIL(err, "listing: %s", ll_strerror(err));
+        LL_FAIL(err, "listing: %s", ll_strerror(err));
     *n = c.n;
     *next = c.next;
     return LL_OK;
@@ -464,11 +458,11 @@ int ll_query_initiative(ll_txn_t *txn, ll_arena_t *a,
     int err;
 
     if (!r->initiative[0] || strlen(r->initiative) > 128)
-        FAIL(LL_ERR_INVALID, "initiative is required (at most 128 characters)");
+        LL_FAIL(LL_ERR_INVALID, "initiative is required (at most 128 characters)");
     if (r->list_limit > 1000)
-        FAIL(LL_ERR_INVALID, "list_limit %u exceeds 1000", r->list_limit);
+        LL_FAIL(LL_ERR_INVALID, "list_limit %u exceeds 1000", r->list_limit);
     if ((err = ll_loop_state(txn, r->initiative, &st)))
-        FAIL(err, err == LL_ERR_NOT_FOUND ? "no initiative \"%s\"" : "initiative \"%s\": %s",
+        LL_FAIL(err, err == LL_ERR_NOT_FOUND ? "no initiative \"%s\"" : "initiative \"%s\": %s",
              r->initiative, ll_strerror(err));
     Loopledger__V1__InitiativeState *s = ll_arena_alloc(a, sizeof *s);
     if (!s)
@@ -546,7 +540,7 @@ int ll_query_initiative(ll_txn_t *txn, ll_arena_t *a,
 fail:
     if (charter)
         loopledger__v1__entry_body__free_unpacked(charter, NULL);
-    FAIL(err, "initiative \"%s\": %s", r->initiative, ll_strerror(err));
+    LL_FAIL(err, "initiative \"%s\": %s", r->initiative, ll_strerror(err));
 }
 
 /* ---- GetLineage ---- */
@@ -657,11 +651,11 @@ int ll_query_lineage(ll_txn_t *txn, ll_arena_t *a, const Loopledger__V1__GetLine
     size_t max = r->max_nodes ? r->max_nodes : 500;
 
     if (r->max_nodes > 5000)
-        FAIL(LL_ERR_INVALID, "max_nodes %u exceeds 5000", r->max_nodes);
+        LL_FAIL(LL_ERR_INVALID, "max_nodes %u exceeds 5000", r->max_nodes);
     if (r->back_hops > 64 || r->forward_hops > 64)
-        FAIL(LL_ERR_INVALID, "at most 64 hops each way");
+        LL_FAIL(LL_ERR_INVALID, "at most 64 hops each way");
     if (r->seq >= ll_store_size(txn))
-        FAIL(LL_ERR_NOT_FOUND, "no entry %" PRIu64 " (the ledger has %" PRIu64 ")", r->seq,
+        LL_FAIL(LL_ERR_NOT_FOUND, "no entry %" PRIu64 " (the ledger has %" PRIu64 ")", r->seq,
              ll_store_size(txn));
     g.max = max;
     for (g.seen.cap = 16; g.seen.cap < 2 * max; g.seen.cap *= 2)
@@ -762,7 +756,7 @@ out:
     free(g.next);
     free(g.edges);
     if (err)
-        FAIL(err, "lineage of %" PRIu64 ": %s", r->seq, ll_strerror(err));
+        LL_FAIL(err, "lineage of %" PRIu64 ": %s", r->seq, ll_strerror(err));
     return LL_OK;
 }
 
@@ -809,11 +803,11 @@ int ll_query_open_loops(ll_txn_t *txn, ll_arena_t *a,
     int first = 1, last = LL_OPEN_ALERT_UNDIAGNOSED, err;
 
     if (r->page_size > 1000)
-        FAIL(LL_ERR_INVALID, "page_size %u exceeds 1000", r->page_size);
+        LL_FAIL(LL_ERR_INVALID, "page_size %u exceeds 1000", r->page_size);
     if ((int)r->kind < 0 || (int)r->kind > (int)LL_OPEN_ALERT_UNDIAGNOSED)
-        FAIL(LL_ERR_INVALID, "unknown open-loop kind %d", r->kind);
+        LL_FAIL(LL_ERR_INVALID, "unknown open-loop kind %d", r->kind);
     if (strlen(r->initiative) > 128)
-        FAIL(LL_ERR_INVALID, "initiative is at most 128 characters");
+        LL_FAIL(LL_ERR_INVALID, "initiative is at most 128 characters");
     if (r->kind)
         first = last = r->kind;
     if (r->page_token[0]) {
@@ -824,7 +818,7 @@ int ll_query_open_loops(ll_txn_t *txn, ll_arena_t *a,
             start[1] < first || start[1] > last ||
             (r->initiative[0] && (tl / 2 < 2 + strlen(r->initiative) + 1 ||
                                   memcmp(start + 2, r->initiative, strlen(r->initiative) + 1))))
-            FAIL(LL_ERR_INVALID, "page_token is not one this server issued for this request");
+            LL_FAIL(LL_ERR_INVALID, "page_token is not one this server issued for this request");
         start_len = tl / 2;
         first = start[1];
     }
@@ -849,7 +843,7 @@ int ll_query_open_loops(ll_txn_t *txn, ll_arena_t *a,
         if (!err)
             err = c.err;
         if (err)
-            FAIL(err, "open loops: %s", ll_strerror(err));
+            LL_FAIL(err, "open loops: %s", ll_strerror(err));
     }
     resp->loops = c.loops;
     resp->n_loops = c.n;

@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "ll_benchlib.h"
+#include "ll_bytes.h"
 #include "ll_entry.h"
 #include "ll_err.h"
 #include "ll_store.h"
@@ -63,18 +64,6 @@ static void fail(const char *fmt, ...)
     pthread_mutex_unlock(&g.lock);
 }
 
-static int varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
-{
-    *v = 0;
-    for (unsigned s = 0; *p < end && s < 64; s += 7) {
-        uint8_t b = *(*p)++;
-        *v |= (uint64_t)(b & 0x7f) << s;
-        if (!(b & 0x80))
-            return 0;
-    }
-    return -1;
-}
-
 /* Splits a leaf into its envelope, checking the framing and the seq. */
 static int unframe(const uint8_t *leaf, size_t len, uint64_t seq, const uint8_t **env,
                    size_t *env_len)
@@ -83,17 +72,17 @@ static int unframe(const uint8_t *leaf, size_t len, uint64_t seq, const uint8_t 
     uint64_t v = 0, n;
     if (p < end && *p == 0x08) {
         p++;
-        if (varint(&p, end, &v) || v == 0)
+        if (ll_get_varint(&p, end, &v) || v == 0)
             return -1;
     }
     if (v != seq)
         return -1;
     if (p < end && *p == 0x10) {
         p++;
-        if (varint(&p, end, &v))
+        if (ll_get_varint(&p, end, &v))
             return -1;
     }
-    if (p >= end || *p++ != 0x1a || varint(&p, end, &n) || n != (uint64_t)(end - p))
+    if (p >= end || *p++ != 0x1a || ll_get_varint(&p, end, &n) || n != (uint64_t)(end - p))
         return -1;
     *env = p;
     *env_len = (size_t)n;
