@@ -33,7 +33,7 @@ int ll_asof_resolve(ll_txn_t *txn, uint64_t as_of, uint64_t *n, int64_t *t)
     if (t) {
         *t = 0;
         if (*n) {
-            if ((err = ll_loop_meta(txn, *n - 1, &m)))
+            if ((err = ll_index_meta(txn, *n - 1, &m)))
                 return err;
             *t = m.time_ns;
         }
@@ -44,7 +44,7 @@ int ll_asof_resolve(ll_txn_t *txn, uint64_t as_of, uint64_t *n, int64_t *t)
 int ll_asof_superseded(ll_txn_t *txn, uint64_t seq, uint64_t n, uint64_t *by)
 {
     uint64_t b;
-    int err = ll_loop_superseded_by(txn, seq, &b);
+    int err = ll_index_superseded_by(txn, seq, &b);
     if (err == LL_ERR_NOT_FOUND)
         return 0;
     if (err)
@@ -256,7 +256,7 @@ static int close_cb(void *ctx, const uint8_t *key, size_t klen, const uint8_t *v
     (void)vlen;
     if (src >= c->n)
         return 0; /* sorted by relation first: later relations may still count */
-    if ((c->err = ll_loop_meta(c->txn, src, &m)))
+    if ((c->err = ll_index_meta(c->txn, src, &m)))
         return c->err;
     /* The closing rules of ll_loop.c's apply_link. */
     switch (c->cat) {
@@ -280,7 +280,7 @@ static int close_cb(void *ctx, const uint8_t *key, size_t klen, const uint8_t *v
                         LOOPLEDGER__V1__APPROVAL_STATUS__APPROVAL_STATUS_PENDING;
         } else if (rel == R(DECIDES) && m.kind == K(DECISION)) {
             Loopledger__V1__EntryBody *b;
-            if ((c->err = ll_loop_load_body(c->txn, src, &b)))
+            if ((c->err = ll_entry_load_body(c->txn, src, &b)))
                 return c->err;
             int o = b->decision->outcome;
             c->closed = o == LOOPLEDGER__V1__OUTCOME__OUTCOME_APPROVED ||
@@ -300,7 +300,7 @@ static int closed_before(ll_txn_t *txn, int cat, uint64_t seq, uint64_t n)
     uint8_t prefix[9] = {LL_IX_LINK_IN};
     close_ctx_t c = {.txn = txn, .n = n, .seq = seq, .cat = cat};
     ll_hitl_t h;
-    c.policy = cat == LL_OPEN_ADJUSTMENT_AWAITING && ll_gov_hitl(txn, seq, &h) == LL_OK;
+    c.policy = cat == LL_OPEN_ADJUSTMENT_AWAITING && ll_index_hitl(txn, seq, &h) == LL_OK;
     ll_put_be64(prefix + 1, seq);
     int err = ll_store_scan(txn, LL_TBL_INDEX, prefix, sizeof prefix, NULL, 0, 0, close_cb, &c);
     if (err || (err = c.err))
@@ -373,7 +373,7 @@ static int replay_one(replay_t *p, uint64_t seq, uint32_t kind)
         ll_entry_meta_t m;
         if (kind < K(CHARTER) || kind > K(CORRECTION))
             return LL_OK; /* no state yet: notes do not start one */
-        if ((err = ll_loop_meta(p->txn, seq, &m)))
+        if ((err = ll_index_meta(p->txn, seq, &m)))
             return err;
         memset(st, 0, sizeof *st);
         st->first_seq = seq;
@@ -393,13 +393,13 @@ static int replay_one(replay_t *p, uint64_t seq, uint32_t kind)
     case K(FINDING): err = open_if(p, LL_OPEN_FINDING_UNACTED, seq); break;
     case K(ADJUSTMENT): err = open_if(p, LL_OPEN_ADJUSTMENT_AWAITING, seq); break;
     case K(ALERT):
-        if ((err = ll_loop_load_body(p->txn, seq, &b)))
+        if ((err = ll_entry_load_body(p->txn, seq, &b)))
             return err;
         if (b->alert->diagnosis == 0)
             err = open_if(p, LL_OPEN_ALERT_UNDIAGNOSED, seq);
         break;
     case K(DEPLOYMENT):
-        if ((err = ll_loop_load_body(p->txn, seq, &b)))
+        if ((err = ll_entry_load_body(p->txn, seq, &b)))
             return err;
         if (b->deployment->rollout_percent > st->max_rollout)
             st->max_rollout = b->deployment->rollout_percent;
@@ -442,14 +442,14 @@ static void replay_free(replay_t *p)
 
 static int replay_run(ll_txn_t *txn, const char *ini, uint64_t n, replay_t *p)
 {
-    uint8_t prefix[2 + 129];
+    uint8_t prefix[2 + LL_ID_SIZE];
     size_t il = strlen(ini);
     int err;
     memset(p, 0, sizeof *p);
     p->txn = txn;
     p->ini = ini;
     p->n = n;
-    if (il == 0 || il > 128)
+    if (il == 0 || il > LL_MAX_ID_LEN)
         return LL_ERR_INVALID;
     prefix[0] = LL_IX_INITIATIVE;
     memcpy(prefix + 1, ini, il + 1);
@@ -493,7 +493,7 @@ static int reviews_cb(void *ctx, const uint8_t *key, size_t klen, const uint8_t 
     (void)vlen;
     if (seq >= c->n)
         return 1;
-    if ((c->err = ll_loop_meta(c->txn, seq, &m)) || (c->err = ll_loop_load_body(c->txn, seq, &b)))
+    if ((c->err = ll_index_meta(c->txn, seq, &m)) || (c->err = ll_entry_load_body(c->txn, seq, &b)))
         return c->err;
     int cd = b->review->cadence;
     if (cd > 0 && cd <= LOOPLEDGER__V1__CADENCE__CADENCE_POST_CAMPAIGN)
@@ -519,7 +519,7 @@ static int plans_cb(void *ctx, const uint8_t *key, size_t klen, const uint8_t *v
         return c->err = LL_ERR_NOMEM;
     loopledger__v1__scaling_readiness__init(r);
     if ((c->err = ll_asof_ref(c->txn, c->a, seq, c->n, &r->plan)) ||
-        (c->err = ll_loop_load_body(c->txn, seq, &b)))
+        (c->err = ll_entry_load_body(c->txn, seq, &b)))
         return c->err;
     c->err = ll_query_readiness(c->a, b->scaling_plan, r);
     loopledger__v1__entry_body__free_unpacked(b, NULL);
@@ -564,8 +564,8 @@ int ll_asof_initiative(ll_txn_t *txn, ll_arena_t *a,
     replay_t p;
     int err;
 
-    if (!r->initiative[0] || strlen(r->initiative) > 128)
-        LL_FAIL(LL_ERR_INVALID, "initiative is required (at most 128 characters)");
+    if (!r->initiative[0] || strlen(r->initiative) > LL_MAX_ID_LEN)
+        LL_FAIL(LL_ERR_INVALID, "initiative is required (at most %d characters)", LL_MAX_ID_LEN);
     if (r->list_limit > 1000)
         LL_FAIL(LL_ERR_INVALID, "list_limit %u exceeds 1000", r->list_limit);
     if ((err = ll_asof_resolve(txn, r->as_of_size, &n, &t)))
@@ -594,7 +594,7 @@ int ll_asof_initiative(ll_txn_t *txn, ll_arena_t *a,
     s->phase = LOOPLEDGER__V1__PHASE__PHASE_PROPOSED;
     if (st->charter_seq != UINT64_MAX) {
         if ((err = ll_asof_ref(txn, a, st->charter_seq, n, &s->charter)) ||
-            (err = ll_loop_load_body(txn, st->charter_seq, &charter)))
+            (err = ll_entry_load_body(txn, st->charter_seq, &charter)))
             goto fail;
         s->title = ll_arena_strdup(a, charter->charter->title);
         s->application = charter->charter->application;
@@ -614,7 +614,7 @@ int ll_asof_initiative(ll_txn_t *txn, ll_arena_t *a,
 
     /* Reviews: the charter's cadences and every cadence used below n. */
     kind_ctx_t kc = {.txn = txn, .a = a, .n = n};
-    uint8_t prefix[2 + 129 + 1], from[2 + 129 + 1 + 8];
+    uint8_t prefix[2 + LL_ID_SIZE + 1], from[2 + LL_ID_SIZE + 1 + 8];
     size_t pl = ini_kind_prefix(prefix, r->initiative, K(REVIEW));
     if ((err = ll_store_scan(txn, LL_TBL_INDEX, prefix, pl, NULL, 0, 0, reviews_cb, &kc)) ||
         (err = kc.err))

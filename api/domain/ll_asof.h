@@ -44,7 +44,7 @@ int ll_asof_resolve(ll_txn_t *txn, uint64_t as_of, uint64_t *n, int64_t *t);
  * 0 if none does, or a negative ll_err code. */
 int ll_asof_superseded(ll_txn_t *txn, uint64_t seq, uint64_t n, uint64_t *by);
 
-/* ll_loop_load_body for hot loops (ranking reads tens of thousands of
+/* ll_entry_load_body for hot loops (ranking reads tens of thousands of
  * entries per call): walks the LogEntry and Envelope framing of the leaf
  * instead of unpacking them, so only the EntryBody is unpacked, and gives
  * the entry's server time (time_ns may be NULL). The body is unpacked with

@@ -13,8 +13,8 @@
 #include "ll_bytes.h"
 #include "ll_dsse.h"
 #include "ll_err.h"
-#include "ll_gov.h"
-#include "ll_loop.h"
+#include "ll_check.h"
+#include "ll_kinds.h"
 
 int ll_entry_find_envelope(const uint8_t *req, size_t len, const uint8_t **env,
                            size_t *env_len)
@@ -176,7 +176,7 @@ static int decode(const uint8_t *raw, size_t len, ll_entry_t *out, char *msg, si
     case LOOPLEDGER__V1__ENTRY_BODY__KIND__NOT_SET:
         LL_FAIL(LL_ERR_INVALID, "entry body has no kind (set exactly one of its oneof fields)");
     default:
-        if ((err = ll_loop_check_body(b, msg, cap)) || (err = ll_gov_check_body(b, msg, cap)))
+        if ((err = ll_check_body(b, msg, cap)))
             return err;
         break;
     }
@@ -287,4 +287,24 @@ size_t ll_leaf_build(uint64_t seq, int64_t time_ns, const uint8_t *env,
 const char *ll_entry_kind_name(const Loopledger__V1__EntryBody *body)
 {
     return ll_kind_name(body->kind_case);
+}
+
+int ll_entry_load_body(ll_txn_t *txn, uint64_t seq, Loopledger__V1__EntryBody **out)
+{
+    const uint8_t *leaf;
+    size_t len;
+    int err;
+
+    if ((err = ll_store_leaf(txn, seq, &leaf, &len)))
+        return err;
+    Loopledger__V1__LogEntry *le = loopledger__v1__log_entry__unpack(NULL, len, leaf);
+    if (!le || !le->envelope) {
+        if (le)
+            loopledger__v1__log_entry__free_unpacked(le, NULL);
+        return LL_ERR_CORRUPT;
+    }
+    *out = loopledger__v1__entry_body__unpack(NULL, le->envelope->payload.len,
+                                              le->envelope->payload.data);
+    loopledger__v1__log_entry__free_unpacked(le, NULL);
+    return *out ? LL_OK : LL_ERR_CORRUPT;
 }

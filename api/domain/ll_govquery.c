@@ -17,6 +17,7 @@
 #include "ll_ledger.h"
 #include "ll_loop.h"
 #include "ll_query.h"
+#include "ll_trust.h"
 
 /* Work bounds of one DecisionHistory call. */
 #define DH_MAX_EXAMINED 5000
@@ -106,7 +107,7 @@ int ll_govquery_decisions(ll_txn_t *txn, ll_arena_t *a,
                 break;
             }
             examined++;
-            if ((err = ll_loop_load_body(txn, seqs[i], &b)))
+            if ((err = ll_entry_load_body(txn, seqs[i], &b)))
                 LL_FAIL(err, "reading decision #%" PRIu64 ": %s", seqs[i], ll_strerror(err));
             const Loopledger__V1__Decision *d = b->decision;
             if ((r->level && d->level != r->level) || (r->outcome && d->outcome != r->outcome)) {
@@ -166,7 +167,7 @@ typedef struct pend_ctx {
     ll_arena_t *a;
     Loopledger__V1__PendingApprovalsResponse *resp;
     size_t page;
-    uint8_t next_key[1 + 129 + 8];
+    uint8_t next_key[1 + LL_ID_SIZE + 8];
     size_t next_len;
     int err;
 } pend_ctx_t;
@@ -206,8 +207,8 @@ static int pend_cb(void *ctx, const uint8_t *key, size_t klen, const uint8_t *va
         return c->err = LL_ERR_NOMEM;
     loopledger__v1__pending_approval__init(p);
     if ((c->err = ll_query_ref(c->txn, c->a, seq, &p->entry)) ||
-        (c->err = ll_gov_hitl(c->txn, seq, &h)) ||
-        (c->err = ll_loop_load_body(c->txn, h.policy_seq, &pb)))
+        (c->err = ll_index_hitl(c->txn, seq, &h)) ||
+        (c->err = ll_entry_load_body(c->txn, h.policy_seq, &pb)))
         return c->err;
     p->policy_seq = h.policy_seq;
     p->policy_name = ll_arena_strdup(c->a, pb->policy->name);
@@ -231,14 +232,14 @@ int ll_govquery_pending(ll_txn_t *txn, ll_arena_t *a,
                         Loopledger__V1__PendingApprovalsResponse **out, char *msg, size_t cap)
 {
     pend_ctx_t c = {.txn = txn, .a = a, .page = r->page_size ? r->page_size : 100};
-    uint8_t prefix[1 + 129], start[1 + 129 + 8];
+    uint8_t prefix[1 + LL_ID_SIZE], start[1 + LL_ID_SIZE + 8];
     size_t pl = 1, sl = 0;
     int err;
 
     if (r->page_size > 1000)
         LL_FAIL(LL_ERR_INVALID, "page_size %u exceeds 1000", r->page_size);
-    if (strlen(r->initiative) > 128)
-        LL_FAIL(LL_ERR_INVALID, "initiative is at most 128 characters");
+    if (strlen(r->initiative) > LL_MAX_ID_LEN)
+        LL_FAIL(LL_ERR_INVALID, "initiative is at most %d characters", LL_MAX_ID_LEN);
     prefix[0] = LL_IX_PENDING;
     if (r->initiative[0]) {
         memcpy(prefix + 1, r->initiative, strlen(r->initiative) + 1);
@@ -303,7 +304,7 @@ static int add_key(actor_ctx_t *c, const uint8_t *pub, uint64_t reg_seq)
     ll_hex_encode(kid, LL_HASH_LEN, hex);
     k->keyid = hex;
     k->registered_seq = reg_seq;
-    if (ll_ledger_key_info(c->txn, kid, &rs, &revoked) == LL_OK)
+    if (ll_trust_key_info(c->txn, kid, &rs, &revoked) == LL_OK)
         k->revoked_unix_nanos = revoked;
     c->resp->keys[c->resp->n_keys++] = k;
     return LL_OK;
@@ -321,7 +322,7 @@ static int subject_cb(void *ctx, const uint8_t *key, size_t klen, const uint8_t 
     if (c->resp->n_governance == c->cap_gov)
         return 1;
     if ((c->err = ll_query_ref(c->txn, c->a, seq, &ref)) ||
-        (c->err = ll_loop_load_body(c->txn, seq, &b)))
+        (c->err = ll_entry_load_body(c->txn, seq, &b)))
         return c->err;
     c->resp->governance[c->resp->n_governance++] = ref;
     switch (b->kind_case) {
@@ -373,13 +374,13 @@ int ll_govquery_actor(ll_txn_t *txn, ll_arena_t *a, const Loopledger__V1__ActorH
 {
     actor_ctx_t c = {.txn = txn, .a = a, .actor = r->actor_id, .cap_gov = 200, .cap_keys = 32};
     uint32_t roles;
-    uint8_t prefix[1 + 129];
+    uint8_t prefix[1 + LL_ID_SIZE];
     size_t n = strlen(r->actor_id);
     int err;
 
-    if (n == 0 || n > 128)
-        LL_FAIL(LL_ERR_INVALID, "actor_id is required (at most 128 characters)");
-    if ((err = ll_ledger_actor_roles(txn, r->actor_id, &roles)))
+    if (n == 0 || n > LL_MAX_ID_LEN)
+        LL_FAIL(LL_ERR_INVALID, "actor_id is required (at most %d characters)", LL_MAX_ID_LEN);
+    if ((err = ll_trust_actor_roles(txn, r->actor_id, &roles)))
         LL_FAIL(err, err == LL_ERR_NOT_FOUND ? "no actor \"%s\"" : "actor \"%s\": %s", r->actor_id,
              ll_strerror(err));
     c.resp = ll_arena_alloc(a, sizeof *c.resp);

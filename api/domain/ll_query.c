@@ -97,7 +97,7 @@ int ll_query_ref(ll_txn_t *txn, ll_arena_t *a, uint64_t seq, Loopledger__V1__Ent
     uint64_t by;
     int err;
 
-    if ((err = ll_loop_meta(txn, seq, &m)) || (err = ll_loop_load_body(txn, seq, &b)))
+    if ((err = ll_index_meta(txn, seq, &m)) || (err = ll_entry_load_body(txn, seq, &b)))
         return err;
     summarize(b, text, sizeof text);
     loopledger__v1__entry_body__free_unpacked(b, NULL);
@@ -111,11 +111,11 @@ int ll_query_ref(ll_txn_t *txn, ll_arena_t *a, uint64_t seq, Loopledger__V1__Ent
     r->author = ll_arena_strdup(a, m.author);
     r->server_time_unix_nanos = m.time_ns;
     r->summary = ll_arena_strdup(a, text);
-    if (ll_loop_superseded_by(txn, seq, &by) == LL_OK) {
+    if (ll_index_superseded_by(txn, seq, &by) == LL_OK) {
         r->superseded = 1;
         r->superseded_by = by;
     }
-    r->status = (Loopledger__V1__ApprovalStatus)ll_gov_status(txn, seq);
+    r->status = (Loopledger__V1__ApprovalStatus)ll_index_status(txn, seq);
     if (a->failed)
         return LL_ERR_NOMEM;
     *out = r;
@@ -130,7 +130,7 @@ int ll_query_seq_at_time(ll_txn_t *txn, int64_t t, uint64_t *seq)
     while (lo < hi) {
         uint64_t mid = lo + (hi - lo) / 2;
         ll_entry_meta_t m;
-        int err = ll_loop_meta(txn, mid, &m);
+        int err = ll_index_meta(txn, mid, &m);
         if (err)
             return err;
         if (m.time_ns < t)
@@ -157,7 +157,7 @@ static int matches(list_ctx_t *c, uint64_t seq, int *ok)
     ll_entry_meta_t m;
     int err;
     *ok = 0;
-    if ((err = ll_loop_meta(c->txn, seq, &m)))
+    if ((err = ll_index_meta(c->txn, seq, &m)))
         return err;
     if (r->kind && m.kind != (uint32_t)r->kind)
         return LL_OK;
@@ -199,15 +199,15 @@ int ll_query_list(ll_txn_t *txn, const Loopledger__V1__ListEntriesRequest *r, ui
                   char *msg, size_t cap)
 {
     list_ctx_t c = {.txn = txn, .r = r, .seqs = seqs, .page = page, .next = UINT64_MAX};
-    uint8_t prefix[2 + 129 + 1], start[2 + 129 + 1 + 8];
+    uint8_t prefix[2 + LL_ID_SIZE + 1], start[2 + LL_ID_SIZE + 1 + 8];
     size_t pl = 0;
     int err;
 
     if (r->kind && !protobuf_c_enum_descriptor_get_value(&loopledger__v1__kind__descriptor,
                                                          r->kind))
         LL_FAIL(LL_ERR_INVALID, "unknown kind %d", r->kind);
-    if (strlen(r->initiative) > 128 || strlen(r->author) > 128)
-        LL_FAIL(LL_ERR_INVALID, "initiative and author filters are at most 128 characters");
+    if (strlen(r->initiative) > LL_MAX_ID_LEN || strlen(r->author) > LL_MAX_ID_LEN)
+        LL_FAIL(LL_ERR_INVALID, "initiative and author filters are at most %d characters", LL_MAX_ID_LEN);
     if (r->from_time_unix_nanos) {
         uint64_t s;
         if ((err = ll_query_seq_at_time(txn, r->from_time_unix_nanos, &s)))
@@ -291,7 +291,7 @@ static int open_cb(void *ctx, const uint8_t *key, size_t klen, const uint8_t *va
 static int open_list(ll_txn_t *txn, ll_arena_t *a, int cat, const char *ini, size_t limit,
                      Loopledger__V1__EntryRef ***refs, size_t *n)
 {
-    uint8_t prefix[2 + 129];
+    uint8_t prefix[2 + LL_ID_SIZE];
     size_t pl;
     open_ctx_t c = {.txn = txn, .a = a, .limit = limit};
 
@@ -383,14 +383,14 @@ static int plans_cb(void *ctx, const uint8_t *key, size_t klen, const uint8_t *v
     (void)vlen;
     if (c->n == c->limit)
         return 1;
-    if (ll_loop_superseded_by(c->txn, seq, &by) == LL_OK)
+    if (ll_index_superseded_by(c->txn, seq, &by) == LL_OK)
         return 0; /* the correction replaced it */
     Loopledger__V1__ScalingReadiness *r = ll_arena_alloc(c->a, sizeof *r);
     if (!r)
         return c->err = LL_ERR_NOMEM;
     loopledger__v1__scaling_readiness__init(r);
     if ((c->err = ll_query_ref(c->txn, c->a, seq, &r->plan)) ||
-        (c->err = ll_loop_load_body(c->txn, seq, &b)))
+        (c->err = ll_entry_load_body(c->txn, seq, &b)))
         return c->err;
     c->err = ll_query_readiness(c->a, b->scaling_plan, r);
     loopledger__v1__entry_body__free_unpacked(b, NULL);
@@ -457,11 +457,11 @@ int ll_query_initiative(ll_txn_t *txn, ll_arena_t *a,
     size_t limit = r->list_limit ? r->list_limit : 50;
     int err;
 
-    if (!r->initiative[0] || strlen(r->initiative) > 128)
-        LL_FAIL(LL_ERR_INVALID, "initiative is required (at most 128 characters)");
+    if (!r->initiative[0] || strlen(r->initiative) > LL_MAX_ID_LEN)
+        LL_FAIL(LL_ERR_INVALID, "initiative is required (at most %d characters)", LL_MAX_ID_LEN);
     if (r->list_limit > 1000)
         LL_FAIL(LL_ERR_INVALID, "list_limit %u exceeds 1000", r->list_limit);
-    if ((err = ll_loop_state(txn, r->initiative, &st)))
+    if ((err = ll_index_state(txn, r->initiative, &st)))
         LL_FAIL(err, err == LL_ERR_NOT_FOUND ? "no initiative \"%s\"" : "initiative \"%s\": %s",
              r->initiative, ll_strerror(err));
     Loopledger__V1__InitiativeState *s = ll_arena_alloc(a, sizeof *s);
@@ -476,7 +476,7 @@ int ll_query_initiative(ll_txn_t *txn, ll_arena_t *a,
     s->phase = LOOPLEDGER__V1__PHASE__PHASE_PROPOSED; /* started by a roadmap project */
     if (st.charter_seq != UINT64_MAX) {
         if ((err = ll_query_ref(txn, a, st.charter_seq, &s->charter)) ||
-            (err = ll_loop_load_body(txn, st.charter_seq, &charter)))
+            (err = ll_entry_load_body(txn, st.charter_seq, &charter)))
             goto fail;
         s->title = ll_arena_strdup(a, charter->charter->title);
         s->application = charter->charter->application;
@@ -497,7 +497,7 @@ int ll_query_initiative(ll_txn_t *txn, ll_arena_t *a,
     /* Reviews: every cadence the charter commits to or that was ever used. */
     int64_t last[LOOPLEDGER__V1__CADENCE__CADENCE_POST_CAMPAIGN + 1] = {0};
     for (int cd = 1; cd <= LOOPLEDGER__V1__CADENCE__CADENCE_POST_CAMPAIGN; cd++) {
-        uint8_t k[2 + 129 + 1];
+        uint8_t k[2 + LL_ID_SIZE + 1];
         const uint8_t *v;
         size_t vl, kl = strlen(r->initiative) + 1;
         k[0] = LL_IX_REVIEW;
@@ -512,7 +512,7 @@ int ll_query_initiative(ll_txn_t *txn, ll_arena_t *a,
 
     /* The latest scaling plans that are still in force. */
     {
-        uint8_t prefix[2 + 129 + 1];
+        uint8_t prefix[2 + LL_ID_SIZE + 1];
         size_t pl = strlen(r->initiative) + 1;
         plans_ctx_t pc = {.txn = txn, .a = a, .limit = 5};
         prefix[0] = LL_IX_INI_KIND;
@@ -691,7 +691,7 @@ int ll_query_lineage(ll_txn_t *txn, ll_arena_t *a, const Loopledger__V1__GetLine
                 uint64_t s = g.frontier[i];
                 if (dir == 0) {
                     Loopledger__V1__EntryBody *b;
-                    if ((err = ll_loop_load_body(txn, s, &b)))
+                    if ((err = ll_entry_load_body(txn, s, &b)))
                         break;
                     for (size_t j = 0; j < b->n_links && !err; j++)
                         if (visit(&g, b->links[j]->target_seq))
@@ -767,7 +767,7 @@ typedef struct loops_ctx {
     ll_arena_t *a;
     Loopledger__V1__OpenLoop **loops;
     size_t n, page;
-    uint8_t next_key[2 + 129 + 8];
+    uint8_t next_key[2 + LL_ID_SIZE + 8];
     size_t next_len;
     int err;
 } loops_ctx_t;
@@ -798,7 +798,7 @@ int ll_query_open_loops(ll_txn_t *txn, ll_arena_t *a,
                         Loopledger__V1__ListOpenLoopsResponse **out, char *msg, size_t cap)
 {
     size_t page = r->page_size ? r->page_size : 100;
-    uint8_t start[2 + 129 + 8];
+    uint8_t start[2 + LL_ID_SIZE + 8];
     size_t start_len = 0;
     int first = 1, last = LL_OPEN_ALERT_UNDIAGNOSED, err;
 
@@ -806,8 +806,8 @@ int ll_query_open_loops(ll_txn_t *txn, ll_arena_t *a,
         LL_FAIL(LL_ERR_INVALID, "page_size %u exceeds 1000", r->page_size);
     if ((int)r->kind < 0 || (int)r->kind > (int)LL_OPEN_ALERT_UNDIAGNOSED)
         LL_FAIL(LL_ERR_INVALID, "unknown open-loop kind %d", r->kind);
-    if (strlen(r->initiative) > 128)
-        LL_FAIL(LL_ERR_INVALID, "initiative is at most 128 characters");
+    if (strlen(r->initiative) > LL_MAX_ID_LEN)
+        LL_FAIL(LL_ERR_INVALID, "initiative is at most %d characters", LL_MAX_ID_LEN);
     if (r->kind)
         first = last = r->kind;
     if (r->page_token[0]) {
@@ -829,7 +829,7 @@ int ll_query_open_loops(ll_txn_t *txn, ll_arena_t *a,
         return LL_ERR_NOMEM;
     loopledger__v1__list_open_loops_response__init(resp);
     for (int cat = first; cat <= last && !c.next_len; cat++) {
-        uint8_t prefix[2 + 129];
+        uint8_t prefix[2 + LL_ID_SIZE];
         size_t pl = 2;
         prefix[0] = LL_IX_OPEN;
         prefix[1] = (uint8_t)cat;

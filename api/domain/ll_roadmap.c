@@ -562,7 +562,7 @@ static int explain(ctx_t *c, ll_arena_t *a, uint64_t seq, uint32_t rank, eval_t 
     if (!rp)
         return LL_ERR_NOMEM;
     loopledger__v1__ranked_project__init(rp);
-    if ((err = ll_loop_load_body(c->txn, seq, &b)))
+    if ((err = ll_entry_load_body(c->txn, seq, &b)))
         return err;
     if ((err = evaluate(c, b, e)) || (err = ll_asof_ref(c->txn, a, seq, c->n, &rp->project)))
         goto out;
@@ -662,8 +662,8 @@ int ll_roadmap_prioritize(ll_txn_t *txn, ll_arena_t *a, const Loopledger__V1__Pr
 
     if (r->page_size > 1000)
         LL_FAIL(LL_ERR_INVALID, "page_size %u exceeds 1000", r->page_size);
-    if (strlen(r->initiative) > 128)
-        LL_FAIL(LL_ERR_INVALID, "initiative is at most 128 characters");
+    if (strlen(r->initiative) > LL_MAX_ID_LEN)
+        LL_FAIL(LL_ERR_INVALID, "initiative is at most %d characters", LL_MAX_ID_LEN);
     if (r->application && !protobuf_c_enum_descriptor_get_value(
                               &loopledger__v1__application__descriptor, r->application))
         LL_FAIL(LL_ERR_INVALID, "unknown application %d", r->application);
@@ -703,7 +703,7 @@ int ll_roadmap_prioritize(ll_txn_t *txn, ll_arena_t *a, const Loopledger__V1__Pr
     loopledger__v1__prioritize_response__init(resp);
 
     /* The projects: by initiative and kind, or by kind alone. */
-    uint8_t prefix[2 + 129 + 1];
+    uint8_t prefix[2 + LL_ID_SIZE + 1];
     size_t pl;
     if (r->initiative[0]) {
         pl = strlen(r->initiative) + 1;

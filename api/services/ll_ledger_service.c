@@ -26,6 +26,7 @@
 #include "ll_services.h"
 #include "ll_status.h"
 #include "loopledger/v1/ledger.pb-c.h"
+#include "ll_trust.h"
 
 #define LIST_DEFAULT 100
 #define LIST_MAX 1000
@@ -133,9 +134,9 @@ static void do_get_entry(ll_call_t *call, const uint8_t *req, size_t len, void *
     Loopledger__V1__GetEntryResponse resp = LOOPLEDGER__V1__GET_ENTRY_RESPONSE__INIT;
     resp.leaf.data = (uint8_t *)leaf;
     resp.leaf.len = leaf_len;
-    ll_ledger_signer_key_seq(txn, r->seq, &resp.signer_key_seq);
-    resp.status = (Loopledger__V1__ApprovalStatus)ll_gov_status(txn, r->seq);
-    if (ll_loop_superseded_by(txn, r->seq, &resp.superseded_by) != LL_OK)
+    ll_trust_signer_key_seq(txn, r->seq, &resp.signer_key_seq);
+    resp.status = (Loopledger__V1__ApprovalStatus)ll_index_status(txn, r->seq);
+    if (ll_index_superseded_by(txn, r->seq, &resp.superseded_by) != LL_OK)
         resp.superseded_by = 0;
     PACK_REPLY(call, get_entry_response, &resp);
 out:
@@ -232,9 +233,9 @@ static void do_list_entries(ll_call_t *call, const uint8_t *req, size_t len, voi
         }
         leaves[i].data = (uint8_t *)leaf;
         leaves[i].len = ll;
-        if (ll_loop_superseded_by(txn, seq, &sup[i]) != LL_OK)
+        if (ll_index_superseded_by(txn, seq, &sup[i]) != LL_OK)
             sup[i] = 0;
-        stat[i] = (Loopledger__V1__ApprovalStatus)ll_gov_status(txn, seq);
+        stat[i] = (Loopledger__V1__ApprovalStatus)ll_index_status(txn, seq);
     }
     Loopledger__V1__ListEntriesResponse resp = LOOPLEDGER__V1__LIST_ENTRIES_RESPONSE__INIT;
     resp.n_leaves = n;

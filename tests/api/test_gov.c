@@ -19,6 +19,7 @@
 #include "ll_gov.h"
 #include "ll_ledger.h"
 #include "ll_loop.h"
+#include "ll_trust.h"
 
 #define KIND(x) LOOPLEDGER__V1__ENTRY_BODY__KIND_##x
 #define ROLE(x) LL_ROLE_BIT(LOOPLEDGER__V1__ROLE__ROLE_##x)
@@ -190,7 +191,7 @@ static uint32_t status(fx_t *f, uint64_t seq)
 {
     ll_txn_t *t;
     assert_int_equal(ll_store_begin_read(f->st, &t), LL_OK);
-    uint32_t s = ll_gov_status(t, seq);
+    uint32_t s = ll_index_status(t, seq);
     ll_store_abort(t);
     return s;
 }
@@ -201,7 +202,7 @@ static uint64_t awaiting(fx_t *f)
     ll_txn_t *t;
     ll_loop_state_t st;
     assert_int_equal(ll_store_begin_read(f->st, &t), LL_OK);
-    assert_int_equal(ll_loop_state(t, "pricing", &st), LL_OK);
+    assert_int_equal(ll_index_state(t, "pricing", &st), LL_OK);
     ll_store_abort(t);
     return st.open[LL_OPEN_ADJUSTMENT_AWAITING];
 }
@@ -328,11 +329,11 @@ static void test_revoked_key_signs_nothing_and_rotation_replaces_it(void **state
     uint64_t ks;
     int64_t revoked;
     assert_int_equal(ll_store_begin_read(f->st, &t), LL_OK);
-    assert_int_equal(ll_ledger_signer_key_seq(t, after, &ks), LL_OK);
+    assert_int_equal(ll_trust_signer_key_seq(t, after, &ks), LL_OK);
     assert_int_equal(ks, rot);
-    assert_int_equal(ll_ledger_signer_key_seq(t, before, &ks), LL_OK);
+    assert_int_equal(ll_trust_signer_key_seq(t, before, &ks), LL_OK);
     assert_int_equal(ks, 1); /* ana's registration, after the genesis */
-    assert_int_equal(ll_ledger_key_info(t, kid, &ks, &revoked), LL_OK);
+    assert_int_equal(ll_trust_key_info(t, kid, &ks, &revoked), LL_OK);
     assert_true(revoked > 0);
     ll_store_abort(t);
 }

@@ -300,10 +300,10 @@ static void test_links_stay_within_an_initiative_except_spawned_projects(void **
     ll_loop_state_t st;
     ll_txn_t *t;
     assert_int_equal(ll_store_begin_read(f->st, &t), LL_OK);
-    assert_int_equal(ll_loop_state(t, "catalog-content", &st), LL_OK);
+    assert_int_equal(ll_index_state(t, "catalog-content", &st), LL_OK);
     assert_int_equal(st.entries, 1);
     /* The finding it was spawned by counts as acted on. */
-    assert_int_equal(ll_loop_state(t, "reco", &st), LL_OK);
+    assert_int_equal(ll_index_state(t, "reco", &st), LL_OK);
     assert_int_equal(st.open[LL_OPEN_FINDING_UNACTED], 0);
     ll_store_abort(t);
     /* But the new initiative needs a charter for other kinds. */
@@ -412,7 +412,7 @@ static void test_correction_supersedes_once_and_never_deletes(void **state)
     Loopledger__V1__EntryRef *ref;
     uint64_t by;
     assert_int_equal(ll_store_begin_read(f->st, &t), LL_OK);
-    assert_int_equal(ll_loop_superseded_by(t, fi, &by), LL_OK);
+    assert_int_equal(ll_index_superseded_by(t, fi, &by), LL_OK);
     assert_int_equal(by, c1);
     /* Still there, marked. */
     assert_int_equal(ll_query_ref(t, &a, fi, &ref), LL_OK);
@@ -764,7 +764,7 @@ static void test_list_filters_use_indexes(void **state)
     assert_int_equal(next, UINT64_MAX);
     /* Time range: server time increases with seq. */
     ll_entry_meta_t m;
-    assert_int_equal(ll_loop_meta(t, ha, &m), LL_OK);
+    assert_int_equal(ll_index_meta(t, ha, &m), LL_OK);
     r.author = "";
     r.from_time_unix_nanos = m.time_ns;
     assert_int_equal(ll_query_list(t, &r, 0, size, 16, seqs, &n, &next, msg, sizeof msg), LL_OK);
@@ -857,10 +857,10 @@ static void test_drift_alert_is_recorded_by_the_server(void **state)
     assert_int_equal(ll_query_list(t, &lr, 0, 11, 4, seqs, &n, &next, msg, sizeof msg), LL_OK);
     assert_int_equal(n, 1);
     uint64_t last = seqs[0] - 1;
-    assert_int_equal(ll_loop_meta(t, last + 1, &m), LL_OK);
+    assert_int_equal(ll_index_meta(t, last + 1, &m), LL_OK);
     assert_string_equal(m.author, LL_SERVER_ACTOR);
     assert_int_equal(m.kind, KIND(ALERT));
-    assert_int_equal(ll_loop_load_body(t, last + 1, &b), LL_OK);
+    assert_int_equal(ll_entry_load_body(t, last + 1, &b), LL_OK);
     assert_int_equal(b->alert->detector, LOOPLEDGER__V1__DETECTOR__DETECTOR_DRIFT);
     assert_string_equal(b->alert->metric, "ctr");
     assert_string_equal(b->alert->segment, "home-garden");
@@ -872,7 +872,7 @@ static void test_drift_alert_is_recorded_by_the_server(void **state)
     loopledger__v1__entry_body__free_unpacked(b, NULL);
     /* It is an open, undiagnosed alert of the initiative. */
     ll_loop_state_t st;
-    assert_int_equal(ll_loop_state(t, "reco", &st), LL_OK);
+    assert_int_equal(ll_index_state(t, "reco", &st), LL_OK);
     assert_int_equal(st.open[LL_OPEN_ALERT_UNDIAGNOSED], 1);
     ll_store_abort(t);
 }

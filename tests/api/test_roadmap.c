@@ -221,7 +221,7 @@ static int64_t time_of(fx_t *f, uint64_t seq)
     ll_txn_t *t;
     ll_entry_meta_t m;
     assert_int_equal(ll_store_begin_read(f->st, &t), LL_OK);
-    assert_int_equal(ll_loop_meta(t, seq, &m), LL_OK);
+    assert_int_equal(ll_index_meta(t, seq, &m), LL_OK);
     ll_store_abort(t);
     return m.time_ns;
 }
@@ -758,7 +758,7 @@ static void test_asof_at_latest_equals_live_state(void **state)
     free(b2);
     /* And the replayed state record equals the stored one. */
     ll_loop_state_t s1, s2;
-    assert_int_equal(ll_loop_state(x.t, "reco", &s1), LL_OK);
+    assert_int_equal(ll_index_state(x.t, "reco", &s1), LL_OK);
     assert_int_equal(ll_asof_state(x.t, "reco", ll_store_size(x.t), &s2), LL_OK);
     assert_memory_equal(&s1, &s2, sizeof s1);
     done(&x);
