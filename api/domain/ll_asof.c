@@ -338,18 +338,6 @@ typedef struct replay {
     int err;
 } replay_t;
 
-static uint32_t stage_of(uint32_t kind)
-{
-    switch (kind) {
-    case K(DEPLOYMENT): return LOOPLEDGER__V1__STAGE__STAGE_DEPLOY;
-    case K(MEASUREMENT):
-    case K(ALERT): return LOOPLEDGER__V1__STAGE__STAGE_MEASURE;
-    case K(FINDING): return LOOPLEDGER__V1__STAGE__STAGE_LEARN;
-    case K(ADJUSTMENT): return LOOPLEDGER__V1__STAGE__STAGE_ADJUST;
-    default: return 0;
-    }
-}
-
 /* Adds seq to category cat unless a link below n closed it. */
 static int open_if(replay_t *p, int cat, uint64_t seq)
 {
@@ -362,11 +350,12 @@ static int open_if(replay_t *p, int cat, uint64_t seq)
     return vec_push(&p->open[cat], seq);
 }
 
-/* One entry of the initiative, in seq order: ll_loop_apply's state rules. */
+/* One entry of the initiative, in seq order: ll_loop_step, as
+ * ll_loop_apply applied it. */
 static int replay_one(replay_t *p, uint64_t seq, uint32_t kind)
 {
     ll_loop_state_t *st = &p->st;
-    Loopledger__V1__EntryBody *b = NULL;
+    Loopledger__V1__EntryBody stub = LOOPLEDGER__V1__ENTRY_BODY__INIT, *b = NULL;
     int err = LL_OK;
 
     if (!p->have) {
@@ -375,52 +364,24 @@ static int replay_one(replay_t *p, uint64_t seq, uint32_t kind)
             return LL_OK; /* no state yet: notes do not start one */
         if ((err = ll_index_meta(p->txn, seq, &m)))
             return err;
-        memset(st, 0, sizeof *st);
-        st->first_seq = seq;
-        st->charter_seq = UINT64_MAX;
-        st->stage_seq = UINT64_MAX;
-        st->created_ns = m.time_ns;
+        ll_loop_state_init(st, seq, m.time_ns);
         p->have = 1;
     }
-    st->entries++;
-    switch (kind) {
-    case K(CHARTER): st->charter_seq = seq; break;
-    case K(HYPOTHESIS):
-        if (!(err = open_if(p, LL_OPEN_HYPOTHESIS_UNTESTED, seq)))
-            err = open_if(p, LL_OPEN_HYPOTHESIS_UNRESOLVED, seq);
-        break;
-    case K(EXPERIMENT): err = open_if(p, LL_OPEN_EXPERIMENT_RUNNING, seq); break;
-    case K(FINDING): err = open_if(p, LL_OPEN_FINDING_UNACTED, seq); break;
-    case K(ADJUSTMENT): err = open_if(p, LL_OPEN_ADJUSTMENT_AWAITING, seq); break;
-    case K(ALERT):
+    /* The step reads the body of alerts and deployments only; the others
+     * need no unpacking. */
+    if (kind == K(ALERT) || kind == K(DEPLOYMENT)) {
         if ((err = ll_entry_load_body(p->txn, seq, &b)))
             return err;
-        if (b->alert->diagnosis == 0)
-            err = open_if(p, LL_OPEN_ALERT_UNDIAGNOSED, seq);
-        break;
-    case K(DEPLOYMENT):
-        if ((err = ll_entry_load_body(p->txn, seq, &b)))
-            return err;
-        if (b->deployment->rollout_percent > st->max_rollout)
-            st->max_rollout = b->deployment->rollout_percent;
-        break;
-    default: break;
+    } else {
+        stub.kind_case = (Loopledger__V1__EntryBody__KindCase)kind;
     }
+    unsigned opens = ll_loop_step(st, seq, b ? b : &stub);
     if (b)
         loopledger__v1__entry_body__free_unpacked(b, NULL);
-    if (err)
-        return err;
-    uint32_t stage = stage_of(kind);
-    if (stage) {
-        if (stage == LOOPLEDGER__V1__STAGE__STAGE_DEPLOY &&
-            st->stage == LOOPLEDGER__V1__STAGE__STAGE_ADJUST) {
-            st->cycle++;
-            stage = LOOPLEDGER__V1__STAGE__STAGE_REDEPLOY;
-        }
-        st->stage = stage;
-        st->stage_seq = seq;
-    }
-    return LL_OK;
+    for (int cat = 1; cat < LL_OPEN__COUNT && !err; cat++)
+        if (opens & (1u << cat))
+            err = open_if(p, cat, seq);
+    return err;
 }
 
 static int replay_cb(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)

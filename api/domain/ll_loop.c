@@ -193,6 +193,62 @@ static uint32_t stage_of(uint32_t kind)
     }
 }
 
+void ll_loop_state_init(ll_loop_state_t *st, uint64_t first_seq, int64_t created_ns)
+{
+    memset(st, 0, sizeof *st);
+    st->first_seq = first_seq;
+    st->charter_seq = UINT64_MAX;
+    st->stage_seq = UINT64_MAX;
+    st->created_ns = created_ns;
+}
+
+unsigned ll_loop_step(ll_loop_state_t *st, uint64_t seq, const Loopledger__V1__EntryBody *b)
+{
+    uint32_t kind = b->kind_case;
+    unsigned opens = 0;
+
+    st->entries++;
+    switch (kind) {
+    case K_INITIATIVE:
+        st->charter_seq = seq;
+        break;
+    case K_HYPOTHESIS:
+        opens = 1u << LL_OPEN_HYPOTHESIS_UNTESTED | 1u << LL_OPEN_HYPOTHESIS_UNRESOLVED;
+        break;
+    case K_EXPERIMENT:
+        opens = 1u << LL_OPEN_EXPERIMENT_RUNNING;
+        break;
+    case K_FINDING:
+        opens = 1u << LL_OPEN_FINDING_UNACTED;
+        break;
+    case K_ALERT:
+        if (b->alert->diagnosis == 0)
+            opens = 1u << LL_OPEN_ALERT_UNDIAGNOSED;
+        break;
+    case K_ADJUSTMENT:
+        opens = 1u << LL_OPEN_ADJUSTMENT_AWAITING;
+        break;
+    case K_DEPLOYMENT:
+        if (b->deployment->rollout_percent > st->max_rollout)
+            st->max_rollout = b->deployment->rollout_percent;
+        break;
+    default:
+        break;
+    }
+    uint32_t stage = stage_of(kind);
+    if (stage) {
+        /* A deployment after an adjustment closes one turn of the loop. */
+        if (stage == LOOPLEDGER__V1__STAGE__STAGE_DEPLOY &&
+            st->stage == LOOPLEDGER__V1__STAGE__STAGE_ADJUST) {
+            st->cycle++;
+            stage = LOOPLEDGER__V1__STAGE__STAGE_REDEPLOY;
+        }
+        st->stage = stage;
+        st->stage_seq = seq;
+    }
+    return opens;
+}
+
 /* Checks a Deployment against "tested against a control before full
  * deployment". */
 static int check_rollout(ll_txn_t *txn, const Loopledger__V1__EntryBody *b,
@@ -408,11 +464,7 @@ int ll_loop_apply(ll_txn_t *txn, const Loopledger__V1__EntryBody *b, uint64_t se
         LL_FAIL(LL_ERR_PRECONDITION,
              "initiative \"%s\" has no charter yet: append an initiative entry first", ini);
     if (ini[0] && !have_state && domain) {
-        memset(&st, 0, sizeof st);
-        st.first_seq = seq;
-        st.charter_seq = UINT64_MAX;
-        st.stage_seq = UINT64_MAX;
-        st.created_ns = t;
+        ll_loop_state_init(&st, seq, t);
         have_state = 1;
     }
 
@@ -470,34 +522,13 @@ int ll_loop_apply(ll_txn_t *txn, const Loopledger__V1__EntryBody *b, uint64_t se
     if (!have_state)
         return LL_OK;
 
-    /* Derived state of the initiative. */
-    st.entries++;
+    /* Derived state of the initiative: the one step function, then the
+     * open-loop records of the categories the entry opens. */
+    unsigned opens = ll_loop_step(&st, seq, b);
+    for (int cat = 1; cat < LL_OPEN__COUNT; cat++)
+        if ((opens & (1u << cat)) && (err = open_add(txn, &st, cat, ini, seq)))
+            goto store_fail;
     switch (kind) {
-    case K_INITIATIVE:
-        st.charter_seq = seq;
-        break;
-    case K_HYPOTHESIS:
-        if ((err = open_add(txn, &st, LL_OPEN_HYPOTHESIS_UNTESTED, ini, seq)) ||
-            (err = open_add(txn, &st, LL_OPEN_HYPOTHESIS_UNRESOLVED, ini, seq)))
-            goto store_fail;
-        break;
-    case K_EXPERIMENT:
-        if ((err = open_add(txn, &st, LL_OPEN_EXPERIMENT_RUNNING, ini, seq)))
-            goto store_fail;
-        break;
-    case K_FINDING:
-        if ((err = open_add(txn, &st, LL_OPEN_FINDING_UNACTED, ini, seq)))
-            goto store_fail;
-        break;
-    case K_ALERT:
-        if (b->alert->diagnosis == 0 &&
-            (err = open_add(txn, &st, LL_OPEN_ALERT_UNDIAGNOSED, ini, seq)))
-            goto store_fail;
-        break;
-    case K_ADJUSTMENT:
-        if ((err = open_add(txn, &st, LL_OPEN_ADJUSTMENT_AWAITING, ini, seq)))
-            goto store_fail;
-        break;
     case K_REVIEW: {
         uint8_t v[16];
         k[0] = LL_IX_REVIEW;
@@ -521,23 +552,8 @@ int ll_loop_apply(ll_txn_t *txn, const Loopledger__V1__EntryBody *b, uint64_t se
                 goto store_fail;
         }
         break;
-    case K_DEPLOYMENT:
-        if (b->deployment->rollout_percent > st.max_rollout)
-            st.max_rollout = b->deployment->rollout_percent;
-        break;
     default:
         break;
-    }
-    uint32_t stage = stage_of(kind);
-    if (stage) {
-        /* A deployment after an adjustment closes one turn of the loop. */
-        if (stage == LOOPLEDGER__V1__STAGE__STAGE_DEPLOY &&
-            st.stage == LOOPLEDGER__V1__STAGE__STAGE_ADJUST) {
-            st.cycle++;
-            stage = LOOPLEDGER__V1__STAGE__STAGE_REDEPLOY;
-        }
-        st.stage = stage;
-        st.stage_seq = seq;
     }
     if ((err = ll_index_put_state(txn, ini, &st)))
         goto store_fail;

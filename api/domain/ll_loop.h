@@ -61,6 +61,24 @@ const ll_link_rule_t *ll_loop_link_rules(size_t *n);
 int ll_loop_apply(ll_txn_t *txn, const Loopledger__V1__EntryBody *b,
                   uint64_t seq, int64_t t, char *msg, size_t cap);
 
+/* A new initiative state record, as its first entry (first_seq, at server
+ * time created_ns) starts it: no charter, no stage yet. */
+void ll_loop_state_init(ll_loop_state_t *st, uint64_t first_seq, int64_t created_ns);
+
+/* The state transition of one entry of the initiative, appended as seq:
+ * the entry count, the latest charter, the largest rollout, the stage and
+ * the cycle (a deployment after an adjustment is a redeploy and starts the
+ * next turn). The one definition of these rules: ll_loop_apply (live) and
+ * the as-of replay (ll_query_initiative with as_of) both call it, so they
+ * cannot disagree.
+ * Reads only b->kind_case and, for an Alert or a Deployment, b->alert or
+ * b->deployment, so a replay may pass a body with only kind_case set for
+ * other kinds. Returns the open-loop categories the entry opens, as bits
+ * (1u << enum ll_open); recording them (and st->open[]) is the caller's:
+ * live adds index records, the replay counts those not closed below its
+ * size. */
+unsigned ll_loop_step(ll_loop_state_t *st, uint64_t seq, const Loopledger__V1__EntryBody *b);
+
 /* Closes open loop (cat, initiative, seq) if it is open, updating that
  * initiative's counters (for rules decided outside ll_loop_apply). */
 int ll_loop_close_open(ll_txn_t *txn, int cat, const char *initiative, uint64_t seq);
