@@ -18,6 +18,7 @@
 #include "ll_loop.h"
 #include "ll_query.h"
 #include "ll_trust.h"
+#include "ll_lineage.h"
 
 /* Work bounds of one DecisionHistory call. */
 #define DH_MAX_EXAMINED 5000
@@ -46,7 +47,7 @@ static int evidence_of(ll_txn_t *txn, ll_arena_t *a, uint64_t seq, unsigned hops
     lr.seq = seq;
     lr.back_hops = hops;
     lr.max_nodes = 50;
-    if ((err = ll_query_lineage(txn, a, &lr, &L, msg, cap)))
+    if ((err = ll_lineage_get(txn, a, &lr, &L, msg, cap)))
         return err;
     d->evidence = ll_arena_alloc(a, (L->n_nodes ? L->n_nodes : 1) * sizeof *d->evidence);
     if (!d->evidence)

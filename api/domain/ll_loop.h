@@ -69,7 +69,7 @@ void ll_loop_state_init(ll_loop_state_t *st, uint64_t first_seq, int64_t created
  * the entry count, the latest charter, the largest rollout, the stage and
  * the cycle (a deployment after an adjustment is a redeploy and starts the
  * next turn). The one definition of these rules: ll_loop_apply (live) and
- * the as-of replay (ll_query_initiative with as_of) both call it, so they
+ * the as-of replay (ll_initiative_state_as_of) both call it, so they
  * cannot disagree.
  * Reads only b->kind_case and, for an Alert or a Deployment, b->alert or
  * b->deployment, so a replay may pass a body with only kind_case set for

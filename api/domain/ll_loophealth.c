@@ -19,6 +19,7 @@
 #include "ll_asof.h"
 #include "ll_err.h"
 #include "ll_loop.h"
+#include "ll_initiative.h"
 
 #define K(x) LOOPLEDGER__V1__ENTRY_BODY__KIND_##x
 #define R(x) LOOPLEDGER__V1__RELATION__##x
@@ -218,7 +219,7 @@ static int health_one(ll_txn_t *txn, ll_arena_t *a, const char *ini, uint64_t n,
     Loopledger__V1__EntryBody *charter = NULL;
     int err;
 
-    err = n == ll_store_size(txn) ? ll_index_state(txn, ini, &st) : ll_asof_state(txn, ini, n, &st);
+    err = n == ll_store_size(txn) ? ll_index_state(txn, ini, &st) : ll_initiative_state_as_of(txn, ini, n, &st);
     if (err)
         return err;
     h.start = st.created_ns;
@@ -229,7 +230,7 @@ static int health_one(ll_txn_t *txn, ll_arena_t *a, const char *ini, uint64_t n,
     if (charter)
         for (size_t i = 0; i < charter->charter->n_review_cadences; i++) {
             int cd = charter->charter->review_cadences[i];
-            if (cd > 0 && cd < NCAD && (h.period[cd] = ll_query_cadence_period(cd)))
+            if (cd > 0 && cd < NCAD && (h.period[cd] = ll_initiative_cadence_period(cd)))
                 h.periods[cd] = now > h.start ? (uint64_t)((now - h.start) / h.period[cd]) : 0;
         }
     if ((err = each_of_kind(&h, ini, K(FINDING), on_finding)) ||

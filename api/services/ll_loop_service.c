@@ -15,6 +15,8 @@
 #include "ll_svc.h"
 #include "ll_status.h"
 #include "loopledger/v1/loop.pb-c.h"
+#include "ll_initiative.h"
+#include "ll_lineage.h"
 
 struct ll_loop_service {
     ll_store_t *st;
@@ -35,16 +37,16 @@ static int q_initiative(ll_txn_t *txn, ll_arena_t *a, const ProtobufCMessage *re
 {
     const Loopledger__V1__GetInitiativeRequest *r = (const void *)req;
     if (r->as_of_size) /* recomputed from the entries below that size */
-        return ll_asof_initiative(txn, a, r, r->now_unix_nanos,
+        return ll_initiative_get_as_of(txn, a, r, r->now_unix_nanos,
                                   (Loopledger__V1__InitiativeState **)resp, msg, cap);
-    return ll_query_initiative(txn, a, r, r->now_unix_nanos ? r->now_unix_nanos : now_ns(),
+    return ll_initiative_get(txn, a, r, r->now_unix_nanos ? r->now_unix_nanos : now_ns(),
                                (Loopledger__V1__InitiativeState **)resp, msg, cap);
 }
 
 static int q_lineage(ll_txn_t *txn, ll_arena_t *a, const ProtobufCMessage *req,
                      ProtobufCMessage **resp, char *msg, size_t cap)
 {
-    return ll_query_lineage(txn, a, (const void *)req, (Loopledger__V1__Lineage **)resp, msg,
+    return ll_lineage_get(txn, a, (const void *)req, (Loopledger__V1__Lineage **)resp, msg,
                             cap);
 }
 

@@ -20,6 +20,7 @@
 #include "ll_ledger.h"
 #include "ll_loop.h"
 #include "ll_trust.h"
+#include "ll_initiative.h"
 
 #define KIND(x) LOOPLEDGER__V1__ENTRY_BODY__KIND_##x
 #define ROLE(x) LL_ROLE_BIT(LOOPLEDGER__V1__ROLE__ROLE_##x)
@@ -265,8 +266,8 @@ static void test_policy_pending_until_two_distinct_approvers(void **state)
     assert_int_equal(ll_store_begin_read(f->st, &t), LL_OK);
     assert_int_equal(ll_gov_status_as_of(t, big, before), ST(PENDING));
     assert_int_equal(ll_gov_status_as_of(t, big, ll_store_size(t)), ST(EFFECTIVE));
-    assert_int_equal(ll_asof_state(t, "pricing", before, &past), LL_OK);
-    assert_int_equal(ll_asof_state(t, "pricing", ll_store_size(t), &now), LL_OK);
+    assert_int_equal(ll_initiative_state_as_of(t, "pricing", before, &past), LL_OK);
+    assert_int_equal(ll_initiative_state_as_of(t, "pricing", ll_store_size(t), &now), LL_OK);
     assert_int_equal(past.open[LL_OPEN_ADJUSTMENT_AWAITING], 3);
     assert_int_equal(now.open[LL_OPEN_ADJUSTMENT_AWAITING], 2);
     ll_store_abort(t);

@@ -20,6 +20,8 @@
 #include "ll_ledger.h"
 #include "ll_loop.h"
 #include "ll_query.h"
+#include "ll_initiative.h"
+#include "ll_lineage.h"
 
 #define KIND(x) LOOPLEDGER__V1__ENTRY_BODY__KIND_##x
 #define REL(x) LOOPLEDGER__V1__RELATION__##x
@@ -433,7 +435,7 @@ static Loopledger__V1__InitiativeState *state_of(fx_t *f, ll_txn_t **t, ll_arena
     char msg[256];
     r.initiative = (char *)ini;
     assert_int_equal(ll_store_begin_read(f->st, t), LL_OK);
-    int err = ll_query_initiative(*t, a, &r, now, &s, msg, sizeof msg);
+    int err = ll_initiative_get(*t, a, &r, now, &s, msg, sizeof msg);
     if (err)
         fail_msg("%s", msg);
     return s;
@@ -583,7 +585,7 @@ static void test_lineage_walks_back_and_forward(void **state)
     r.seq = rp;
     r.back_hops = 5;
     assert_int_equal(ll_store_begin_read(f->st, &t), LL_OK);
-    assert_int_equal(ll_query_lineage(t, &a, &r, &L, msg, sizeof msg), LL_OK);
+    assert_int_equal(ll_lineage_get(t, &a, &r, &L, msg, sizeof msg), LL_OK);
     /* project -> f2 -> {experiment, hypothesis} -> f1 */
     uint64_t want[] = {f1, h, ex, f2, rp};
     assert_int_equal(L->n_nodes, 5);
@@ -599,7 +601,7 @@ static void test_lineage_walks_back_and_forward(void **state)
 
     /* One hop back only. */
     r.back_hops = 1;
-    assert_int_equal(ll_query_lineage(t, &a, &r, &L, msg, sizeof msg), LL_OK);
+    assert_int_equal(ll_lineage_get(t, &a, &r, &L, msg, sizeof msg), LL_OK);
     assert_int_equal(L->n_nodes, 2);
     ll_arena_free(&a);
 
@@ -607,14 +609,14 @@ static void test_lineage_walks_back_and_forward(void **state)
     r.seq = f1;
     r.back_hops = 0;
     r.forward_hops = 5;
-    assert_int_equal(ll_query_lineage(t, &a, &r, &L, msg, sizeof msg), LL_OK);
+    assert_int_equal(ll_lineage_get(t, &a, &r, &L, msg, sizeof msg), LL_OK);
     assert_int_equal(L->n_nodes, 5);
     assert_int_equal(L->nodes[4]->seq, rp);
     ll_arena_free(&a);
 
     /* max_nodes truncates. */
     r.max_nodes = 3;
-    assert_int_equal(ll_query_lineage(t, &a, &r, &L, msg, sizeof msg), LL_OK);
+    assert_int_equal(ll_lineage_get(t, &a, &r, &L, msg, sizeof msg), LL_OK);
     assert_int_equal(L->n_nodes, 3);
     assert_true(L->truncated);
     ll_arena_free(&a);
@@ -634,7 +636,7 @@ static void test_lineage_walks_back_and_forward(void **state)
     r.back_hops = 1;
     r.forward_hops = 0;
     r.max_nodes = 2;
-    assert_int_equal(ll_query_lineage(t, &a, &r, &L, msg, sizeof msg), LL_OK);
+    assert_int_equal(ll_lineage_get(t, &a, &r, &L, msg, sizeof msg), LL_OK);
     assert_int_equal(L->n_nodes, 2);
     assert_int_equal(L->n_edges, 1);
     assert_true(L->truncated);
@@ -643,7 +645,7 @@ static void test_lineage_walks_back_and_forward(void **state)
     ll_arena_free(&a);
     r.max_nodes = 0;
     r.seq = 9999;
-    assert_int_equal(ll_query_lineage(t, &a, &r, &L, msg, sizeof msg), LL_ERR_NOT_FOUND);
+    assert_int_equal(ll_lineage_get(t, &a, &r, &L, msg, sizeof msg), LL_ERR_NOT_FOUND);
     ll_arena_free(&a);
     ll_store_abort(t);
 }
