@@ -13,8 +13,10 @@
 #include <string.h>
 
 #include "ll_asof.h"
+#include "ll_bytes.h"
 #include "ll_err.h"
-#include "ll_loop.h"
+#include "ll_entry.h"
+#include "ll_index.h"
 
 #define DIR_UP LOOPLEDGER__V1__DIRECTION__DIRECTION_INCREASE
 
@@ -92,7 +94,7 @@ int ll_kpi_fill(ll_txn_t *txn, ll_arena_t *a, Loopledger__V1__InitiativeState *s
         as_of = ll_store_size(txn);
     if (!s->charter)
         return LL_OK;
-    if ((err = ll_loop_load_body(txn, s->charter->seq, &ch)))
+    if ((err = ll_entry_load_body(txn, s->charter->seq, &ch)))
         goto out;
     const Loopledger__V1__Initiative *c = ch->charter;
     if (!c->n_kpis)
@@ -154,7 +156,7 @@ int ll_kpi_fill(ll_txn_t *txn, ll_arena_t *a, Loopledger__V1__InitiativeState *s
         o->latest_value = kc_ctx.vals[0];
         o->latest_seq = kc_ctx.seqs[0];
         ll_entry_meta_t m;
-        if (ll_loop_meta(txn, o->latest_seq, &m) == LL_OK)
+        if (ll_index_meta(txn, o->latest_seq, &m) == LL_OK)
             o->latest_unix_nanos = m.time_ns;
         double gap = o->latest_value - k->target;
         o->gap = k->direction == LOOPLEDGER__V1__DIRECTION__DIRECTION_DECREASE ? -gap : gap;

@@ -17,14 +17,8 @@
 
 #include "ll_asof.h"
 #include "ll_err.h"
-#include "ll_loop.h"
-#include "ll_query.h"
-
-#define FAIL(code, ...)                  \
-    do {                                 \
-        snprintf(msg, cap, __VA_ARGS__); \
-        return (code);                   \
-    } while (0)
+#include "ll_bytes.h"
+#include "ll_index.h"
 
 typedef struct meas_ctx {
     uint64_t as_of;
@@ -95,14 +89,14 @@ static void finish_arm(ll_readout_arm_t *a)
 int ll_readout_compute(ll_txn_t *txn, uint64_t exp, uint64_t as_of, const char *metric,
                        const char *segment, ll_readout_t *out)
 {
-    return ll_readout_compute_opts(txn, exp, as_of, metric, segment, NULL, NULL, 0, out);
+    return ll_readout_compute_opts(txn, exp, as_of, metric, segment, NULL, NULL, NULL, out);
 }
 
 int ll_readout_compute_with(ll_txn_t *txn, uint64_t exp, uint64_t as_of, const char *metric,
                             const char *segment, const ll_asof_sups_t *sups,
                             ll_scratch_t *scratch, ll_readout_t *out)
 {
-    return ll_readout_compute_opts(txn, exp, as_of, metric, segment, sups, scratch, 0, out);
+    return ll_readout_compute_opts(txn, exp, as_of, metric, segment, sups, scratch, NULL, out);
 }
 
 int ll_readout_test(const ll_readout_arm_t *ctl, const ll_readout_arm_t *v,
@@ -158,21 +152,9 @@ static void look(ll_readout_t *r)
     }
 }
 
-/* Is exp concluded by a Finding below as_of? */
-static int concluded_cb(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val,
-                        size_t vlen)
-{
-    meas_ctx_t *c = ctx;
-    (void)val;
-    (void)vlen;
-    if (ll_get_be64(key + klen - 8) < c->as_of)
-        c->err = 1;
-    return 1; /* sources ascend: the first decides */
-}
-
 int ll_readout_compute_opts(ll_txn_t *txn, uint64_t exp, uint64_t as_of, const char *metric,
                             const char *segment, const ll_asof_sups_t *sups,
-                            ll_scratch_t *scratch, int flags, ll_readout_t *out)
+                            ll_scratch_t *scratch, const ll_plan_t *plan, ll_readout_t *out)
 {
     ProtobufCAllocator *alloc = scratch ? &scratch->pb : NULL;
     ll_readout_t *r = out;
@@ -215,9 +197,8 @@ int ll_readout_compute_opts(ll_txn_t *txn, uint64_t exp, uint64_t as_of, const c
     /* Data arrived with the first measurement, superseded or not. */
     if (r->n_meas)
         r->first_meas = r->meas[0];
-    if (!(flags & LL_READOUT_NO_PLAN) &&
-        (err = ll_plan_load(txn, exp, x, as_of, sups, alloc, r)))
-        goto fail;
+    if (plan)
+        r->plan = *plan; /* for the looks; ll_experiment fills in the rest */
 
     size_t kept = 0;
     for (size_t i = 0; i < r->n_meas; i++) {
@@ -260,19 +241,6 @@ int ll_readout_compute_opts(ll_txn_t *txn, uint64_t exp, uint64_t as_of, const c
         if (v->test != LL_STATS_NONE && (isnan(r->min_p) || v->r.p < r->min_p))
             r->min_p = v->r.p;
     }
-    if (flags & LL_READOUT_NO_PLAN)
-        return LL_OK;
-    r->ended = (flags & LL_READOUT_ENDED) != 0;
-    if (!r->ended) {
-        meas_ctx_t cc = {.as_of = as_of};
-        prefix[9] = LOOPLEDGER__V1__RELATION__CONCLUDES;
-        if ((err = ll_store_scan(txn, LL_TBL_INDEX, prefix, sizeof prefix, NULL, 0, 0,
-                                 concluded_cb, &cc)))
-            goto fail;
-        r->ended = cc.err == 1;
-    }
-    if ((err = ll_plan_analyse(txn, r, exp, as_of, r->ended, sups, scratch)))
-        goto fail;
     r->segment = NULL;
     return LL_OK;
 fail:
@@ -293,223 +261,3 @@ void ll_readout_free(ll_readout_t *r)
     r->n_meas = r->cap_meas = 0;
 }
 
-static Loopledger__V1__ArmStats *arm_stats(ll_arena_t *a, const ll_readout_arm_t *x)
-{
-    Loopledger__V1__ArmStats *s = ll_arena_alloc(a, sizeof *s);
-    if (!s)
-        return NULL;
-    loopledger__v1__arm_stats__init(s);
-    s->arm = ll_arena_strdup(a, x->name);
-    s->sample_size = x->s.n;
-    s->value = x->s.value;
-    s->stddev = x->s.stddev;
-    s->observations = x->obs;
-    return s;
-}
-
-typedef struct concl_ctx {
-    uint64_t as_of, *seqs;
-    size_t n, cap;
-} concl_ctx_t;
-
-static int concl_cb(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
-{
-    concl_ctx_t *c = ctx;
-    uint64_t src = ll_get_be64(key + klen - 8);
-    (void)val;
-    (void)vlen;
-    if (src >= c->as_of || c->n == c->cap)
-        return 1;
-    c->seqs[c->n++] = src;
-    return 0;
-}
-
-/* The plan, SRM, guardrails and verdict of r into x (arena a). */
-static int plan_out(ll_arena_t *a, const ll_readout_t *r, Loopledger__V1__ExperimentReadout *x)
-{
-    Loopledger__V1__PlanCheck *pc = ll_arena_alloc(a, sizeof *pc);
-    Loopledger__V1__SampleRatioCheck *sc = ll_arena_alloc(a, sizeof *sc);
-    if (!pc || !sc)
-        return LL_ERR_NOMEM;
-    loopledger__v1__plan_check__init(pc);
-    loopledger__v1__sample_ratio_check__init(sc);
-    x->plan = pc;
-    x->srm = sc;
-    pc->has_plan = r->plan.has;
-    pc->first_measurement_seq = r->first_meas == UINT64_MAX ? 0 : r->first_meas;
-    if (r->plan.has) {
-        Loopledger__V1__AnalysisPlan *e = ll_arena_alloc(a, sizeof *e);
-        if (!e)
-            return LL_ERR_NOMEM;
-        *e = r->plan.eff; /* strings and guardrails are copied below */
-        e->guardrails = ll_arena_alloc(a, (e->n_guardrails ? e->n_guardrails : 1) * sizeof *e->guardrails);
-        if (!e->guardrails)
-            return LL_ERR_NOMEM;
-        for (size_t i = 0; i < e->n_guardrails; i++) {
-            Loopledger__V1__Guardrail *g = ll_arena_alloc(a, sizeof *g);
-            if (!g)
-                return LL_ERR_NOMEM;
-            *g = *r->plan.eff.guardrails[i];
-            g->metric = ll_arena_strdup(a, g->metric);
-            e->guardrails[i] = g;
-        }
-        pc->plan = e;
-        pc->sample_size_computed = r->plan.computed;
-        pc->plan_seq = r->plan.seq;
-        pc->recorded_before_data = r->first_meas == UINT64_MAX || r->plan.seq < r->first_meas;
-        pc->changed_after_data = ll_arena_alloc(a, (r->plan.n_changed ? r->plan.n_changed : 1) * sizeof(uint64_t));
-        if (!pc->changed_after_data)
-            return LL_ERR_NOMEM;
-        memcpy(pc->changed_after_data, r->plan.changed, r->plan.n_changed * sizeof(uint64_t));
-        pc->n_changed_after_data = r->plan.n_changed;
-        x->alpha = r->plan.eff.alpha;
-    } else {
-        x->alpha = 0.05;
-    }
-    sc->checked = r->srm_checked;
-    sc->chi_square = r->srm_chi2;
-    sc->degrees_of_freedom = r->srm_checked ? (uint32_t)(r->n_arms - 1) : 0;
-    sc->p_value = r->srm_p;
-    sc->mismatch = r->srm_mismatch;
-    sc->note = ll_arena_strdup(a, r->srm_note ? r->srm_note : "");
-    x->guardrails = ll_arena_alloc(a, (r->n_guards ? r->n_guards : 1) * sizeof *x->guardrails);
-    if (!x->guardrails)
-        return LL_ERR_NOMEM;
-    for (size_t i = 0; i < r->n_guards; i++) {
-        const ll_readout_guard_t *g = &r->guards[i];
-        Loopledger__V1__GuardrailReadout *o = ll_arena_alloc(a, sizeof *o);
-        if (!o)
-            return LL_ERR_NOMEM;
-        loopledger__v1__guardrail_readout__init(o);
-        o->metric = ll_arena_strdup(a, g->g->metric);
-        o->variant = ll_arena_strdup(a, r->arms[g->arm].name);
-        o->direction = g->g->direction;
-        o->allowed_degradation_percent = g->g->allowed_degradation_percent;
-        o->test = (Loopledger__V1__ReadoutTest)g->test;
-        if (g->test != LL_STATS_NONE) {
-            o->lift_percent = 100 * g->lift;
-            o->p_value = g->p;
-        }
-        o->breached = g->breached;
-        o->note = ll_arena_strdup(a, g->note ? g->note : "");
-        x->guardrails[x->n_guardrails++] = o;
-    }
-    x->sample_progress = isnan(r->progress) ? 0 : r->progress;
-    x->underpowered = r->underpowered;
-    x->verdict = (Loopledger__V1__Verdict)r->verdict;
-    x->verdict_variant = ll_arena_strdup(
-        a, r->verdict == LOOPLEDGER__V1__VERDICT__VERDICT_SHIP ? r->arms[r->verdict_arm].name : "");
-    x->verdict_reason = ll_arena_strdup(a, r->reason);
-    x->trustworthy = !r->srm_mismatch;
-    return LL_OK;
-}
-
-int ll_readout_query(ll_txn_t *txn, ll_arena_t *a,
-                     const Loopledger__V1__GetExperimentReadoutRequest *req,
-                     Loopledger__V1__ExperimentReadout **out, char *msg, size_t cap)
-{
-    uint64_t n;
-    ll_readout_t r;
-    int err;
-
-    if (strlen(req->metric) > 128 || strlen(req->segment) > 128)
-        FAIL(LL_ERR_INVALID, "metric and segment are at most 128 characters");
-    if ((err = ll_asof_resolve(txn, req->as_of_size, &n, NULL)))
-        FAIL(err, "as_of_size %llu is beyond the tree size %llu",
-             (unsigned long long)req->as_of_size, (unsigned long long)ll_store_size(txn));
-    err = ll_readout_compute(txn, req->experiment_seq, n, req->metric, req->segment, &r);
-    if (err == LL_ERR_NOT_FOUND)
-        FAIL(err, "no experiment #%llu%s", (unsigned long long)req->experiment_seq,
-             req->as_of_size ? " as of that size" : "");
-    if (err)
-        FAIL(err, "readout of #%llu: %s", (unsigned long long)req->experiment_seq,
-             ll_strerror(err));
-
-    Loopledger__V1__ExperimentReadout *x = ll_arena_alloc(a, sizeof *x);
-    if (!x) {
-        err = LL_ERR_NOMEM;
-        goto out;
-    }
-    loopledger__v1__experiment_readout__init(x);
-    if ((err = ll_asof_ref(txn, a, req->experiment_seq, n, &x->experiment)))
-        goto out;
-    x->metric = ll_arena_strdup(a, r.metric);
-    x->segment = ll_arena_strdup(a, req->segment);
-    x->as_of_size = n;
-    x->control = arm_stats(a, &r.arms[0]);
-    x->variants = ll_arena_alloc(a, r.n_arms * sizeof *x->variants);
-    if (!x->control || !x->variants) {
-        err = LL_ERR_NOMEM;
-        goto out;
-    }
-    for (size_t i = 1; i < r.n_arms; i++) {
-        const ll_readout_arm_t *v = &r.arms[i];
-        Loopledger__V1__VariantReadout *o = ll_arena_alloc(a, sizeof *o);
-        if (!o) {
-            err = LL_ERR_NOMEM;
-            goto out;
-        }
-        loopledger__v1__variant_readout__init(o);
-        o->variant = arm_stats(a, v);
-        o->test = (Loopledger__V1__ReadoutTest)v->test;
-        o->note = ll_arena_strdup(a, v->note ? v->note : "");
-        if (v->test != LL_STATS_NONE) {
-            o->difference = v->r.diff;
-            o->ci_low = v->r.ci_low;
-            o->ci_high = v->r.ci_high;
-            o->lift_percent = 100 * v->r.lift;
-            o->lift_ci_low_percent = 100 * v->r.lift_ci_low;
-            o->lift_ci_high_percent = 100 * v->r.lift_ci_high;
-            o->statistic = v->r.stat;
-            o->degrees_of_freedom = v->r.df;
-            o->p_value = v->r.p;
-            o->corrected_p_value = isnan(v->p_corr) ? v->r.p : v->p_corr;
-            o->significant = o->corrected_p_value < (r.plan.has ? r.plan.eff.alpha : 0.05);
-            o->power = isnan(v->power) ? 0 : v->power;
-        }
-        if (!isnan(v->seq_p)) {
-            o->sequential_p_value = v->seq_p;
-            o->sequential_ci_low = v->seq_lo;
-            o->sequential_ci_high = v->seq_hi;
-        }
-        o->verdict = (Loopledger__V1__Verdict)v->verdict;
-        o->verdict_reason = ll_arena_strdup(a, v->reason);
-        x->variants[x->n_variants++] = o;
-    }
-    x->measurement_seqs = ll_arena_alloc(a, (r.n_meas ? r.n_meas : 1) * sizeof(uint64_t));
-    if (!x->measurement_seqs) {
-        err = LL_ERR_NOMEM;
-        goto out;
-    }
-    if (r.n_meas)
-        memcpy(x->measurement_seqs, r.meas, r.n_meas * sizeof(uint64_t));
-    x->n_measurement_seqs = r.n_meas;
-    {
-        uint8_t prefix[10] = {LL_IX_LINK_IN};
-        concl_ctx_t c = {.as_of = n, .cap = 64};
-        ll_put_be64(prefix + 1, req->experiment_seq);
-        prefix[9] = LOOPLEDGER__V1__RELATION__CONCLUDES;
-        c.seqs = ll_arena_alloc(a, c.cap * sizeof *c.seqs);
-        if (!c.seqs) {
-            err = LL_ERR_NOMEM;
-            goto out;
-        }
-        if ((err = ll_store_scan(txn, LL_TBL_INDEX, prefix, sizeof prefix, NULL, 0, 0, concl_cb,
-                                 &c)))
-            goto out;
-        x->concluded_by = c.seqs;
-        x->n_concluded_by = c.n;
-    }
-    if ((err = plan_out(a, &r, x)))
-        goto out;
-    if (a->failed)
-        err = LL_ERR_NOMEM;
-    else
-        *out = x;
-out:
-    ll_readout_free(&r);
-    if (err)
-        FAIL(err, "readout of #%llu: %s", (unsigned long long)req->experiment_seq,
-             ll_strerror(err));
-    return LL_OK;
-}

@@ -41,10 +41,6 @@ struct ll_asof_sups; /* ll_asof.h */
 /* Guardrail x variant results kept (the rest is ignored). */
 #define LL_READOUT_MAX_GUARDS 64
 
-/* ll_readout_compute_opts flags. */
-#define LL_READOUT_ENDED 1   /* analyse as ended even if no Finding concludes it yet */
-#define LL_READOUT_NO_PLAN 2 /* the metric's tests only (guardrails) */
-
 typedef struct ll_readout_arm {
     const char *name;    /* points into the readout's experiment body */
     ll_stats_arm_t s;    /* pooled */
@@ -82,7 +78,7 @@ typedef struct ll_readout {
     uint64_t *meas; /* measurement seqs read, ascending (owned) */
     size_t n_meas, cap_meas;
     double min_p;   /* smallest p-value over tested variants; NAN if none */
-    /* The plan in force and its analysis (ll_plan_analyse). */
+    /* The plan in force and its analysis (filled in by ll_experiment). */
     ll_plan_t plan;
     Loopledger__V1__EntryBody *plan_body; /* an amending Correction (owned unless scratch) */
     uint64_t first_meas;                  /* UINT64_MAX: no measurement yet */
@@ -115,12 +111,15 @@ int ll_readout_compute_with(ll_txn_t *txn, uint64_t exp, uint64_t as_of,
                             const struct ll_asof_sups *sups, ll_scratch_t *scratch,
                             ll_readout_t *out);
 
-/* The same with flags (LL_READOUT_*): the Finding rule analyses as if
- * ended; guardrails read a metric without a plan. */
+/* The same, with plan (may be NULL) giving a sequential plan's mixture
+ * scale and alpha for the looks (each Measurement is one: the running
+ * always-valid p-value and interval per variant). The plan's analysis
+ * (SRM, corrections, guardrails, verdict) is ll_experiment's: these
+ * functions leave those fields of *out zero. */
 int ll_readout_compute_opts(ll_txn_t *txn, uint64_t exp, uint64_t as_of,
                             const char *metric, const char *segment,
                             const struct ll_asof_sups *sups, ll_scratch_t *scratch,
-                            int flags, ll_readout_t *out);
+                            const ll_plan_t *plan, ll_readout_t *out);
 
 /* The test of variant v against control c as the readout chooses it
  * (Welch when both carry standard deviations, two-proportion when both are
@@ -131,12 +130,5 @@ int ll_readout_test(const ll_readout_arm_t *c, const ll_readout_arm_t *v,
 /* Frees what ll_readout_compute allocated (the struct itself is the
  * caller's). Safe on a zeroed struct. */
 void ll_readout_free(ll_readout_t *r);
-
-/* GetExperimentReadout: the readout as a protobuf answer in arena a.
- * LL_ERR_INVALID / LL_ERR_RANGE / LL_ERR_NOT_FOUND with msg[cap]. */
-int ll_readout_query(ll_txn_t *txn, ll_arena_t *a,
-                     const Loopledger__V1__GetExperimentReadoutRequest *r,
-                     Loopledger__V1__ExperimentReadout **out, char *msg,
-                     size_t cap);
 
 #endif

@@ -11,6 +11,8 @@
 #include "ll_query.h"
 #include "ll_services.h"
 #include "loopledger/v1/loop.pb-c.h"
+#include "ll_initiative.h"
+#include "ll_lineage.h"
 
 static int64_t now_ns(void)
 {
@@ -25,11 +27,11 @@ LL_SVC_QUERY(ll_loop_service_get_initiative)
     const Loopledger__V1__GetInitiativeRequest *r = (const void *)req;
     int err;
     if (r->as_of_size) /* recomputed from the entries below that size */
-        err = ll_asof_initiative(txn, a, r, r->now_unix_nanos,
-                                 (Loopledger__V1__InitiativeState **)resp, msg, cap);
+        err = ll_initiative_get_as_of(txn, a, r, r->now_unix_nanos,
+                                      (Loopledger__V1__InitiativeState **)resp, msg, cap);
     else
-        err = ll_query_initiative(txn, a, r, r->now_unix_nanos ? r->now_unix_nanos : now_ns(),
-                                  (Loopledger__V1__InitiativeState **)resp, msg, cap);
+        err = ll_initiative_get(txn, a, r, r->now_unix_nanos ? r->now_unix_nanos : now_ns(),
+                                (Loopledger__V1__InitiativeState **)resp, msg, cap);
     if (err)
         return err;
     /* KPIs against their targets (ll_kpi.h), live or as of the same size. */
@@ -40,7 +42,7 @@ LL_SVC_QUERY(ll_loop_service_get_initiative)
 LL_SVC_QUERY(ll_loop_service_get_lineage)
 {
     (void)ctx;
-    return ll_query_lineage(txn, a, (const void *)req, (Loopledger__V1__Lineage **)resp, msg,
+    return ll_lineage_get(txn, a, (const void *)req, (Loopledger__V1__Lineage **)resp, msg,
                             cap);
 }
 
