@@ -5,7 +5,7 @@
  * The value of KPI k of initiative I is the latest observation, below the
  * as-of size and not superseded by a Correction, of k.metric in k.segment
  * with no arm (experiment arms are not the initiative's KPI), as the
- * drift series index (LL_IX_SERIES, ll_loop.h) holds it: values as
+ * drift series index (LL_IX_SERIES, ll_index.h) holds it: values as
  * recorded, in the KPI's unit. On track when latest >= target (direction
  * increase) or latest <= target (decrease); gap = latest - target, signed
  * so that >= 0 is on track. The trend is the least-squares slope per

@@ -57,7 +57,7 @@ typedef struct ll_plan {
     size_t n_amendments;
 } ll_plan_t;
 
-/* Stateless checks of a plan (on the RPC thread, from ll_loop_check_body):
+/* Stateless checks of a plan (on the RPC thread, from ll_check):
  * LL_OK, or LL_ERR_INVALID with msg[cap] naming the field (prefix what). */
 int ll_plan_check(const Loopledger__V1__AnalysisPlan *p, const char *what, char *msg,
                   size_t cap);
