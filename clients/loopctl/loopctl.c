@@ -107,14 +107,14 @@ static int cmd_get(int argc, char **argv)
     uint64_t seq = lc_parse_u64(argv[1], "SEQ"), by;
     int sup = lc_superseded(seq, &by);
     if (lc_print_leaf(resp->leaf.data, resp->leaf.len, lc_opts.json ? &jw : NULL, 1,
-                      sup == 1 ? &by : NULL))
+                      sup == 1 ? &by : NULL, resp->status))
         lc_die("entry is not a valid LogEntry");
     if (lc_opts.json)
         lc_print_json(&jw);
     else if (resp->status == LOOPLEDGER__V1__APPROVAL_STATUS__APPROVAL_STATUS_PENDING)
-        printf("  approval: PENDING - under a HITL policy, not in effect yet (loopctl pending)\n");
+        printf("  approval: pending - under a HITL policy, not in effect yet (loopctl pending)\n");
     else if (resp->status == LOOPLEDGER__V1__APPROVAL_STATUS__APPROVAL_STATUS_REJECTED)
-        printf("  approval: REJECTED - an approver rejected it; it never takes effect\n");
+        printf("  approval: rejected - an approver rejected it; it never takes effect\n");
     loopledger__v1__get_entry_response__free_unpacked(resp, NULL);
     return 0;
 }
@@ -168,7 +168,8 @@ static int cmd_list(int argc, char **argv)
                               lc_opts.json ? &jw : NULL, full,
                               i < resp->n_superseded_by && resp->superseded_by[i]
                                   ? &resp->superseded_by[i]
-                                  : NULL))
+                                  : NULL,
+                              i < resp->n_status ? (int)resp->status[i] : 0))
                 lc_die("entry is not a valid LogEntry");
         free(token);
         if (!(token = strdup(resp->next_page_token)))
@@ -179,6 +180,8 @@ static int cmd_list(int argc, char **argv)
     if (lc_opts.json) {
         ll_jw_end_array(&jw);
         lc_print_json(&jw);
+    } else if (!shown) {
+        printf("0 entries\n");
     }
     return 0;
 }
@@ -511,7 +514,7 @@ static int on_watch(void *ctx, const uint8_t *msg, size_t len)
     ll_jw_t jw;
     if (lc_opts.json)
         ll_jw_init(&jw, 0);
-    if (lc_print_leaf(r->leaf.data, r->leaf.len, lc_opts.json ? &jw : NULL, 0, NULL))
+    if (lc_print_leaf(r->leaf.data, r->leaf.len, lc_opts.json ? &jw : NULL, 0, NULL, 0))
         lc_die("entry is not a valid LogEntry");
     if (lc_opts.json)
         lc_print_json(&jw);
@@ -568,7 +571,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: loopctl [--server HOST:PORT] [--json] [--timeout MS]\n"
             "               [--tls-ca CA.crt --tls-cert ME.crt --tls-key ME.key]\n"
-            "               [--save-request FILE] COMMAND [ARGS]\n"
+            "               [--save-request FILE] [--dry-run] COMMAND [ARGS]\n"
             "commands:\n"
             "  keygen OUT                       new Ed25519 key pair: OUT (0600), OUT.pub\n"
             "  append --key KEY FILE.json       sign an entry (JSON) and append it\n"
@@ -597,6 +600,9 @@ static void usage(FILE *f)
             "  loop-health [INITIATIVE] [--as-of SIZE] [--now T]\n"
             "                                   finding->adjustment time, share acted on,\n"
             "                                   experiments per cycle, review adherence, drift\n"
+            "  --dry-run (before the command, or among append/KIND options): validate only;\n"
+            "                                   the server runs every check and says what the\n"
+            "                                   entry would cause, nothing is written\n"
             "  resubmit FILE                    send a request saved by --save-request again\n"
             "                                   (idempotent: the original seq is returned)\n"
             "  decisions [--initiative I] [--approver A] [--level L] [--outcome O]\n"
@@ -634,6 +640,7 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--timeout") && i + 1 < argc) lc_opts.timeout_ms = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--tls-ca") && i + 1 < argc) lc_opts.ca = argv[++i];
         else if (!strcmp(argv[i], "--save-request") && i + 1 < argc) lc_opts.save_request = argv[++i];
+        else if (!strcmp(argv[i], "--dry-run")) lc_opts.dry_run = 1;
         else if (!strcmp(argv[i], "--tls-cert") && i + 1 < argc) lc_opts.cert = argv[++i];
         else if (!strcmp(argv[i], "--tls-key") && i + 1 < argc) lc_opts.key = argv[++i];
         else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {

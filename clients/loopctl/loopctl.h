@@ -19,6 +19,7 @@
 #include "ll_client.h"
 #include "ll_json.h"
 #include "loopledger/v1/entry.pb-c.h"
+#include "loopledger/v1/ledger.pb-c.h"
 
 typedef struct lc_opts {
     const char *server;
@@ -28,6 +29,8 @@ typedef struct lc_opts {
     const char *ca, *cert, *key;
     /* Append: also write the AppendRequest bytes here (for resubmit). */
     const char *save_request;
+    /* Append: validate only (AIP-163); nothing is written. */
+    int dry_run;
 } lc_opts_t;
 
 extern lc_opts_t lc_opts;
@@ -51,6 +54,11 @@ uint64_t lc_parse_u64(const char *s, const char *what);
 int64_t lc_parse_time(const char *s, const char *what);
 /* Finishes jw and prints it with a newline. */
 void lc_print_json(ll_jw_t *jw);
+/* Lowercase approval status for people: "pending", "rejected", or "" when
+ * effective (or unknown: nothing to flag). */
+const char *lc_status_word(int status);
+/* Lowercase HITL level ("exception_handling"); "?" when unknown. */
+const char *lc_level_name(int level);
 /* Whole file, NUL-terminated, malloc'd; NULL with errno on failure. */
 char *lc_read_file(const char *path, size_t *len);
 
@@ -90,15 +98,21 @@ void lc_format_time(int64_t ns, char out[40]);
  * the kind; else the summary line and links), or as a JSON object into jw
  * when jw is non-NULL (always full). superseded_by, when non-NULL, is the
  * Correction that supersedes the entry (JSON: "superseded": true,
- * "superseded_by": N). Returns LL_OK or LL_ERR_INVALID. */
+ * "superseded_by": N). status is the entry's ApprovalStatus (0 = not
+ * known: not shown; text flags "[pending]" / "[rejected]", JSON has
+ * "status"). Returns LL_OK or LL_ERR_INVALID. */
 int lc_print_leaf(const uint8_t *leaf, size_t len, ll_jw_t *jw, int full,
-                  const uint64_t *superseded_by);
+                  const uint64_t *superseded_by, int status);
 
 /* ---- loopctl_append.c ---- */
 
 /* Seals body with the key in keyfile, appends it and prints the result
  * (label names the kind for humans). Exits on any failure. */
 void lc_append_body(const Loopledger__V1__EntryBody *body, const char *keyfile);
+/* Prints an AppendResponse: seq, status, and what the entry caused (text
+ * or --json). body (may be NULL) names the kind and summary. */
+void lc_print_append(const Loopledger__V1__AppendResponse *resp,
+                     const Loopledger__V1__EntryBody *body);
 int lc_cmd_append(int argc, char **argv);
 /* Sends a saved AppendRequest again: idempotent (the original seq). */
 int lc_cmd_resubmit(int argc, char **argv);

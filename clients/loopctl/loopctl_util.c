@@ -173,3 +173,24 @@ char *lc_read_file(const char *path, size_t *len)
     }
     return buf;
 }
+
+const char *lc_status_word(int status)
+{
+    return status == LOOPLEDGER__V1__APPROVAL_STATUS__APPROVAL_STATUS_PENDING    ? "pending"
+           : status == LOOPLEDGER__V1__APPROVAL_STATUS__APPROVAL_STATUS_REJECTED ? "rejected"
+                                                                                  : "";
+}
+
+const char *lc_level_name(int level)
+{
+    switch (level) {
+    case LOOPLEDGER__V1__HITL_LEVEL__HITL_LEVEL_REVIEW_AND_APPROVAL:
+        return "review_and_approval";
+    case LOOPLEDGER__V1__HITL_LEVEL__HITL_LEVEL_EXCEPTION_HANDLING:
+        return "exception_handling";
+    case LOOPLEDGER__V1__HITL_LEVEL__HITL_LEVEL_DEEP_COLLABORATION:
+        return "deep_collaboration";
+    default:
+        return "?";
+    }
+}

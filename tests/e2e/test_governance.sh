@@ -111,9 +111,9 @@ import json, sys
 d = json.load(open(sys.argv[1])); a1, f = int(sys.argv[2]), int(sys.argv[3])
 assert len(d) == 1, d
 rec = d[0]
-assert rec["outcome"] == "APPROVED" and rec["level"] == "EXCEPTION_HANDLING", rec
+assert rec["outcome"] == "approved" and rec["level"] == "exception_handling", rec
 de = rec["decided"][0]
-assert de["entry"]["seq"] == a1 and de["entry"]["status"] == "EFFECTIVE", de
+assert de["entry"]["seq"] == a1 and de["entry"]["status"] == "effective", de
 assert f in [e["seq"] for e in de["evidence"]], de
 PY
 [[ $(as audrey --json decisions --initiative pricing --outcome rejected | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))') == 1 ]] ||

@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# "The loop's promises hold" (issue 11), over mTLS against a real
+# loopledgerd: an Append says what the entry caused (pending under a
+# policy, an approval recorded, an entry made effective or rejected, a drift
+# alert raised in the same commit); a validate-only append (--dry-run) runs
+# every check, says what would happen and writes nothing; loopctl shows
+# approval status wherever it prints an entry, summarises policies, says so
+# when a result is empty, and prints enums in lowercase.
+source "$(dirname "$0")/lib.sh"
+OPS=$(cd "$(dirname "$0")/../../ops" && pwd)
+C=$T/certs
+"$OPS/certs" "$C" admin ana paula quinn dash >/dev/null
+
+start_server --tls-cert "$C/server.crt" --tls-key "$C/server.key" --tls-ca "$C/ca.crt" \
+    --drift-baseline 3 --drift-recent 2 --drift-threshold 0.10
+as() {
+    local who=$1
+    shift
+    "$LOOPCTL" --tls-ca "$C/ca.crt" --tls-cert "$C/$who.crt" --tls-key "$C/$who.key" "$@"
+}
+size() { as admin --json checkpoint | json tree_size; }
+check() { # check FILE PYTHON-EXPR WHAT: d is the JSON document
+    /usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if ($2) else 1)" "$1" ||
+        fail "$3: $(head -c 1500 "$1")"
+}
+register() { # register ID ROLE...
+    local id=$1 roles
+    shift
+    roles=$(printf '"%s",' "$@")
+    "$LOOPCTL" keygen "$T/$id.key" >/dev/null
+    cat >"$T/reg-$id.json" <<JSON
+{"author": "admin", "actor": {"id": "$id", "name": "$id", "roles": [${roles%,}],
+ "public_key_file": "$id.key.pub"}}
+JSON
+    as admin append --key "$T/admin.key" "$T/reg-$id.json" >/dev/null || fail "registering $id"
+}
+register ana contributor
+register paula approver
+register quinn approver
+register dash service
+
+# Item 11: empty results say so.
+[[ $(as admin pending) == "no pending approvals" ]] || fail "empty pending: '$(as admin pending)'"
+[[ $(as admin decisions) == "no decisions" ]] || fail "empty decisions: '$(as admin decisions)'"
+[[ $(as admin list --kind finding) == "0 entries" ]] || fail "empty list: '$(as admin list --kind finding)'"
+[[ $(as admin --json list --kind finding) == "[]" ]] || fail "empty list in JSON"
+
+as admin initiative --key "$T/admin.key" --author admin --initiative pricing \
+    --title "Dynamic pricing" --application pricing --phase pilot >/dev/null || fail "charter"
+# Item 10: a policy is summarised, not "?".
+cat >"$T/policy.json" <<'JSON'
+{"author": "admin", "policy": {"name": "price changes above 5%", "kinds": ["adjustment"],
+ "application": "pricing", "threshold_field": "magnitude_percent", "threshold": 5,
+ "level": "exception_handling", "approvals": 2}}
+JSON
+as admin append --key "$T/admin.key" "$T/policy.json" >"$T/pol.txt" || fail "policy"
+grep -q "appended policy #[0-9]*: price changes above 5%: adjustment (application pricing, magnitude_percent > 5) need 2 approvals at exception_handling" "$T/pol.txt" ||
+    fail "policy summary: $(cat "$T/pol.txt")"
+P=$(grep -o "policy #[0-9]*" "$T/pol.txt" | head -1 | tr -dc 0-9)
+F=$(as ana --json finding --key "$T/ana.key" --author ana --initiative pricing \
+    --summary "competitor undercut on 40 SKUs" --evidence quantitative --source dashboard \
+    --diagnosis preference_shift | json seq)
+F0=$(as ana --json finding --key "$T/ana.key" --author ana --initiative pricing \
+    --summary "margins look odd" --evidence qualitative --source user_survey | json seq)
+adj() { # adj AUTHOR MAGNITUDE [loopctl options...]
+    local who=$1 mag=$2
+    shift 2
+    as "$who" "$@" adjustment --key "$T/$who.key" --author "$who" --initiative pricing \
+        --category strategic_approach --change "reprice by $mag%" --magnitude-percent "$mag" \
+        --link addresses:$F
+}
+
+# Item 9: a dry run runs every check, says what would happen, writes nothing.
+s0=$(size)
+as admin --json export-audit --out "$T/before.audit" >/dev/null
+adj ana 8 --dry-run >"$T/dry.txt" || fail "dry run failed"
+grep -q "^dry run: adjustment would be appended as #$s0: \[strategic_approach\] reprice by 8%; nothing was written" "$T/dry.txt" ||
+    fail "dry run text: $(cat "$T/dry.txt")"
+grep -q "would: #$s0 is pending under policy #$P: needs 2 approvals at exception_handling" "$T/dry.txt" ||
+    fail "dry run effects: $(cat "$T/dry.txt")"
+adj ana 8 --json --dry-run >"$T/dry.json" || fail "dry run (json)"
+check "$T/dry.json" "d['validate_only'] and d['seq'] == $s0 and d['leaf_hash'] == '' and d['status'] == 'pending' and d['effects'][0]['type'] == 'pending' and d['effects'][0]['policy_seq'] == $P and d['effects'][0]['approvals_required'] == 2 and d['effects'][0]['level'] == 'exception_handling'" "dry run JSON"
+# The flag also works among the command's options, and refusals are the real ones.
+as ana adjustment --dry-run --key "$T/ana.key" --author ana --initiative pricing --category strategic_approach \
+    --change "no diagnosis" --link addresses:$F0 2>"$T/err.txt" && fail "dry run accepted an undiagnosed adjustment"
+grep -q "FAILED_PRECONDITION: diagnose before prescribing" "$T/err.txt" || fail "dry run refusal: $(cat "$T/err.txt")"
+expect_status PERMISSION_DENIED as ana --dry-run decision --key "$T/ana.key" --author ana --initiative pricing \
+    --level exception_handling --outcome approved --link decides:$F
+expect_status PERMISSION_DENIED as paula --dry-run append --key "$T/ana.key" --author ana --note "not mine"
+"$LOOPCTL" keygen "$T/stranger.key" >/dev/null
+expect_status UNAUTHENTICATED as ana --dry-run append --key "$T/stranger.key" --author ana --note "bad signature"
+[[ $(size) == "$s0" ]] || fail "a dry run wrote something"
+[[ $(as admin pending) == "no pending approvals" ]] || fail "a dry run left a pending entry"
+as admin --json export-audit --out "$T/after.audit" >/dev/null
+cmp -s "$T/before.audit" "$T/after.audit" || fail "the log changed across dry runs"
+
+# Item 8: the answer names what the entry caused.
+adj ana 8 >"$T/a1.txt" || fail "adjustment"
+A1=$(grep -o "^appended adjustment #[0-9]*" "$T/a1.txt" | tr -dc 0-9)
+[[ $A1 == "$s0" ]] || fail "the real append did not get the seq the dry run announced"
+grep -q "status: pending" "$T/a1.txt" || fail "pending status: $(cat "$T/a1.txt")"
+grep -q "#$A1 is pending under policy #$P: needs 2 approvals at exception_handling" "$T/a1.txt" ||
+    fail "pending effect: $(cat "$T/a1.txt")"
+A2=$(adj ana 9 --json | json seq)
+decide() { # decide WHO OUTCOME TARGET [loopctl options]
+    local who=$1 outcome=$2 target=$3
+    shift 3
+    as "$who" "$@" decision --key "$T/$who.key" --author "$who" --initiative pricing \
+        --level exception_handling --outcome "$outcome" --rationale "margin" --link decides:$target
+}
+decide paula approved "$A1" --dry-run >"$T/d0.txt" || fail "dry-run decision"
+grep -q "would: approval of #$A1 recorded: 1 of 2 at exception_handling, 1 more needed" "$T/d0.txt" ||
+    fail "dry-run approval effect: $(cat "$T/d0.txt")"
+decide paula approved "$A1" >"$T/d1.txt" || fail "first approval"
+grep -q "approval of #$A1 recorded: 1 of 2 at exception_handling, 1 more needed" "$T/d1.txt" ||
+    fail "approval effect: $(cat "$T/d1.txt")"
+decide quinn approved "$A1" --dry-run >"$T/d2dry.txt" || fail "dry-run second approval"
+grep -q "would: #$A1 became effective: 2 of 2 approvals at exception_handling (policy #$P)" "$T/d2dry.txt" ||
+    fail "dry-run effective: $(cat "$T/d2dry.txt")"
+as admin --json pending | grep -q "\"seq\":$A1," || fail "a dry-run approval made #$A1 effective"
+decide quinn approved "$A1" --json >"$T/d2.json" || fail "second approval"
+check "$T/d2.json" "[(e['type'], e['seq'], e['approvals'], e['approvals_required']) for e in d['effects']] == [('became_effective', $A1, 2, 2)]" "effective effect"
+decide paula rejected "$A2" >"$T/d3.txt" || fail "rejection"
+grep -q "#$A2 is rejected for good (policy #$P)" "$T/d3.txt" || fail "rejected effect: $(cat "$T/d3.txt")"
+
+# Item 10: approval status wherever an entry is printed.
+A3=$(adj ana 12 --json | json seq)
+as admin get "$A3" | grep -q "^#$A3 .*\[pending\]" || fail "get: no [pending]: $(as admin get "$A3")"
+as admin get "$A3" | grep -q "approval: pending" || fail "get: no approval line"
+as admin get "$A2" | grep -q "\[rejected\]" || fail "get: no [rejected]"
+as admin --json get "$A3" >"$T/g.json"
+check "$T/g.json" "d['status'] == 'pending'" "get --json status"
+as admin --json list --kind adjustment >"$T/l.json"
+check "$T/l.json" "[(e['seq'], e['status']) for e in d] == [($A1, 'effective'), ($A2, 'rejected'), ($A3, 'pending')]" "list --json status"
+as admin list --kind adjustment >"$T/l.txt"
+grep -q "^#$A2 .*\[rejected\]" "$T/l.txt" && grep -q "^#$A3 .*\[pending\]" "$T/l.txt" ||
+    fail "list text status: $(cat "$T/l.txt")"
+grep "^#$A1 " "$T/l.txt" | grep -Eq "\[(pending|rejected)\]" && fail "an effective entry is flagged: $(cat "$T/l.txt")"
+
+# Item 13 (decisions): lowercase enums like everywhere else.
+as admin decisions --initiative pricing >"$T/dec.txt"
+grep -q "approved by paula (exception_handling)" "$T/dec.txt" || fail "decisions text: $(cat "$T/dec.txt")"
+grep -q "[A-Z][A-Z]_[A-Z]" "$T/dec.txt" && fail "uppercase enum in decisions: $(cat "$T/dec.txt")"
+as admin --json decisions --initiative pricing --approver quinn >"$T/dec.json"
+check "$T/dec.json" "d[0]['outcome'] == 'approved' and d[0]['level'] == 'exception_handling' and d[0]['decided'][0]['entry']['status'] == 'effective'" "decisions JSON lowercase"
+
+# Item 8: the drift detector's alert is raised in the measurement's commit
+# and named in its answer (baseline 3 points, 2 recent points 10% lower).
+D=$(as dash --json deployment --key "$T/dash.key" --author dash --initiative pricing \
+    --version pricing-v1 --rollout-percent 10 --scope "all SKUs" | json seq)
+measure() { # measure VALUE [loopctl options]
+    local v=$1
+    shift
+    as dash "$@" measurement --key "$T/dash.key" --author dash --initiative pricing --link measures:$D \
+        --source dashboard --observations.metric margin_rate --observations.value "$v" \
+        --observations.unit % --observations.segment all
+}
+for v in 10 10 10 8; do measure $v >/dev/null || fail "measurement $v"; done
+s1=$(size)
+measure 8 --dry-run >"$T/m0.txt" || fail "dry-run measurement"
+grep -q "would: alert #$((s1 + 1)) raised by the drift detector: margin_rate/all 10 -> 8" "$T/m0.txt" ||
+    fail "dry-run drift effect: $(cat "$T/m0.txt")"
+[[ $(size) == "$s1" ]] || fail "a dry-run measurement wrote (or raised) something"
+measure 8 --json >"$T/m.json" || fail "measurement"
+check "$T/m.json" "d['seq'] == $s1 and [(e['type'], e['seq']) for e in d['effects']] == [('alert_raised', $s1 + 1)]" "drift effect"
+[[ $(size) == $((s1 + 2)) ]] || fail "the alert is not in the measurement's commit"
+as admin --json get $((s1 + 1)) >"$T/al.json"
+check "$T/al.json" "d['kind'] == 'alert' and d['author'] == 'loopledgerd' and d['alert']['detector'] == 'drift' and d['links'] == [{'relation': 'derived_from', 'target': $s1}]" "the raised alert"
+measure 7 --json >"$T/m2.json" || fail "measurement"
+check "$T/m2.json" "d['effects'] == []" "the detector fires once per episode"
+
+stop_server
+echo "e2e promises: ok"
