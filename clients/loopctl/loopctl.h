@@ -57,6 +57,13 @@ void lc_print_json(ll_jw_t *jw);
 /* Lowercase approval status for people: "pending", "rejected", or "" when
  * effective (or unknown: nothing to flag). */
 const char *lc_status_word(int status);
+/* A number for people: whole numbers from 1,000 on with thousands
+ * separators (never 3.5e+06), two decimals from 1, three significant
+ * digits below. Returns out. */
+char *lc_fmt_num(double v, char *out, size_t cap);
+/* s cut to width characters ("..." -> "initiati..") so that table
+ * columns stay aligned. Returns out. */
+char *lc_fit(const char *s, int width, char *out, size_t cap);
 /* Lowercase HITL level ("exception_handling"); "?" when unknown. */
 const char *lc_level_name(int level);
 /* Whole file, NUL-terminated, malloc'd; NULL with errno on failure. */

@@ -254,16 +254,63 @@ int lc_is_kind_command(const char *name)
            (strcmp(name, "charter") != 0);
 }
 
-static void kind_usage(const char *kind, const ProtobufCFieldDescriptor *f)
+/* One line per settable field of d, nested messages dotted ("--expected-
+ * effect.metric"), with the value's type, an enum's values, and whether the
+ * flag repeats. */
+static void usage_fields(FILE *f, const ProtobufCMessageDescriptor *d, const char *prefix,
+                         int depth)
 {
-    const ProtobufCMessageDescriptor *d = f->descriptor;
-    fprintf(stderr,
+    for (unsigned i = 0; i < d->n_fields; i++) {
+        const ProtobufCFieldDescriptor *fd = &d->fields[i];
+        char name[160];
+        size_t n = (size_t)snprintf(name, sizeof name, "%s%s", prefix, fd->name);
+        for (size_t k = strlen(prefix); k < n; k++)
+            if (name[k] == '_')
+                name[k] = '-';
+        int rep = fd->label == PROTOBUF_C_LABEL_REPEATED;
+        if (fd->type == PROTOBUF_C_TYPE_MESSAGE) {
+            if (rep)
+                fprintf(f, "  --%s.FIELD   (repeated: setting a field again starts a new element)\n",
+                        name);
+            if (depth < 4) {
+                char sub[170];
+                snprintf(sub, sizeof sub, "%s.", name);
+                usage_fields(f, fd->descriptor, sub, depth + 1);
+            }
+            continue;
+        }
+        const char *type = fd->type == PROTOBUF_C_TYPE_STRING ? "TEXT"
+                           : fd->type == PROTOBUF_C_TYPE_BOOL ? "true|false"
+                           : fd->type == PROTOBUF_C_TYPE_ENUM ? "VALUE"
+                           : fd->type == PROTOBUF_C_TYPE_BYTES ? "BASE64"
+                           : fd->type == PROTOBUF_C_TYPE_DOUBLE || fd->type == PROTOBUF_C_TYPE_FLOAT
+                               ? "NUMBER"
+                               : "INTEGER";
+        int col = fprintf(f, "  --%s %s%s", name, type, rep ? " (repeat the flag)" : "");
+        if (fd->type == PROTOBUF_C_TYPE_ENUM) {
+            const ProtobufCEnumDescriptor *e = fd->descriptor;
+            fprintf(f, "%*s one of:", col < 44 ? 44 - col : 1, "");
+            for (unsigned k = 0; k < e->n_values; k++) {
+                char v[64];
+                if (e->values[k].value == 0)
+                    continue; /* UNSPECIFIED */
+                fprintf(f, " %s", lc_pbjson_enum_name(e, e->values[k].value, v, sizeof v));
+            }
+        }
+        fputc('\n', f);
+    }
+}
+
+/* `loopctl KIND --help`: stdout, since it was asked for. */
+static void kind_usage(FILE *f, const char *kind, const ProtobufCFieldDescriptor *fd)
+{
+    const ProtobufCMessageDescriptor *d = fd->descriptor;
+    fprintf(f,
             "usage: loopctl %s --key KEY --author ID --initiative ID [--link REL:SEQ]...\n"
-            "       [--json BODY.json] [--FIELD VALUE]...\nfields of %s:", kind, d->short_name);
-    for (unsigned i = 0; i < d->n_fields; i++)
-        fprintf(stderr, " --%s%s", d->fields[i].name,
-                d->fields[i].type == PROTOBUF_C_TYPE_MESSAGE ? ".FIELD" : "");
-    fputc('\n', stderr);
+            "       [--json BODY.json] [--dry-run] [--FIELD VALUE]...\n"
+            "fields of %s ('-' or '_' in names; nested fields dotted):\n",
+            kind, d->short_name);
+    usage_fields(f, d, "", 0);
 }
 
 int lc_cmd_kind(int argc, char **argv)
@@ -278,9 +325,11 @@ int lc_cmd_kind(int argc, char **argv)
 
     if (!f)
         lc_die("unknown kind %s", kind);
-    if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-        kind_usage(kind, f);
-        return 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            kind_usage(stdout, kind, f);
+            return 0;
+        }
     }
     /* --dry-run is the one flag without a value: take it out first. */
     int n = 1;
@@ -296,7 +345,7 @@ int lc_cmd_kind(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strncmp(a, "--", 2) || i + 1 >= argc) {
-            kind_usage(kind, f);
+            kind_usage(stderr, kind, f);
             lc_die("%s: expected --NAME VALUE pairs, got %s", kind, a);
         }
         if (!strcmp(a, "--key")) keyfile = argv[i + 1];

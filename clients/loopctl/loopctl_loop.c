@@ -39,15 +39,20 @@ static void print_json_message(const ProtobufCMessage *m)
 
 static void ref_header(void)
 {
-    printf("    %-6s %-15s %-16s %-10s %s\n", "SEQ", "KIND", "INITIATIVE", "AUTHOR", "SUMMARY");
+    printf("    %-6s %-15s %-16s %-11s %s\n", "SEQ", "KIND", "INITIATIVE", "AUTHOR", "SUMMARY");
 }
 
 static void ref_row(const Loopledger__V1__EntryRef *r, const char *mark)
 {
     char seq[24];
     snprintf(seq, sizeof seq, "#%" PRIu64, r->seq);
-    printf("  %-2s%-6s %-15s %-16s %-10s %s", mark, seq, lc_kind_name(r->kind), r->initiative,
-           r->author, r->summary);
+    char ini[24], au[24];
+    const char *st = lc_status_word(r->status);
+    printf("  %-2s%-6s %-15s %-16s %-11s %s", mark, seq, lc_kind_name(r->kind),
+           lc_fit(r->initiative, 16, ini, sizeof ini), lc_fit(r->author, 11, au, sizeof au),
+           r->summary);
+    if (st[0])
+        printf("  [%s]", st);
     if (r->superseded)
         printf("  [superseded by #%" PRIu64 "]", r->superseded_by);
     printf("\n");

@@ -136,8 +136,12 @@ int lc_cmd_roadmap(int argc, char **argv)
         char seq[24];
         snprintf(seq, sizeof seq, "#%" PRIu64, p->project->seq);
         seq_list(p->evidence_seqs, p->n_evidence_seqs, 4, evid, sizeof evid);
-        printf("%-4u %-7s %12.1f %10g %6.2f %6g %6.3f %6.3f %6.3f %6.3f  %-12s %-22s %s%s\n",
-               p->rank, seq, p->score, p->reach, p->impact, p->effort, p->confidence,
+        char score[32], reach[32], impact[32], effort[32];
+        printf("%-4u %-7s %12s %10s %6s %6s %6.3f %6.3f %6.3f %6.3f  %-12s %-22s %s%s\n",
+               p->rank, seq, lc_fmt_num(p->score, score, sizeof score),
+               lc_fmt_num(p->reach, reach, sizeof reach),
+               lc_fmt_num(p->impact, impact, sizeof impact),
+               lc_fmt_num(p->effort, effort, sizeof effort), p->confidence,
                p->evidence_weight, p->decay, p->refutation_penalty,
                lc_pbjson_enum_name(&loopledger__v1__application__descriptor, p->application,
                                    app, sizeof app),

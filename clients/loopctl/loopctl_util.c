@@ -7,6 +7,7 @@
  * the status codes scripts rely on (1 usage/local, 3 gRPC) in one place.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -193,4 +194,50 @@ const char *lc_level_name(int level)
     default:
         return "?";
     }
+}
+
+char *lc_fmt_num(double v, char *out, size_t cap)
+{
+    double a = v < 0 ? -v : v;
+    if (v != v) {
+        snprintf(out, cap, "-");
+    } else if (a >= 1000 && a < 1e18) {
+        /* Whole numbers with thousands separators: 3,500,000 not 3.5e+06. */
+        char digits[32], *o = out;
+        long long n = llround(v);
+        int len = snprintf(digits, sizeof digits, "%lld", n < 0 ? -n : n);
+        size_t used = 0;
+        if (n < 0 && used + 1 < cap)
+            o[used++] = '-';
+        for (int i = 0; i < len && used + 2 < cap; i++) {
+            if (i && (len - i) % 3 == 0)
+                o[used++] = ',';
+            o[used++] = digits[i];
+        }
+        o[used] = 0;
+    } else if (a >= 100 || a == (double)(long long)a) {
+        snprintf(out, cap, "%.0f", v);
+    } else if (a >= 1) {
+        snprintf(out, cap, "%.2f", v); /* 2.50 -> 2.5 */
+        char *e = out + strlen(out);
+        while (e > out && e[-1] == '0')
+            *--e = 0;
+        if (e > out && e[-1] == '.')
+            e[-1] = 0;
+    } else {
+        snprintf(out, cap, "%.3g", v);
+    }
+    return out;
+}
+
+char *lc_fit(const char *s, int width, char *out, size_t cap)
+{
+    size_t n = strlen(s);
+    if (width < 3 || n <= (size_t)width || (size_t)width >= cap) {
+        snprintf(out, cap, "%s", s);
+        return out;
+    }
+    memcpy(out, s, (size_t)width - 2);
+    memcpy(out + width - 2, "..", 3);
+    return out;
 }

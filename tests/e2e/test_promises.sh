@@ -169,5 +169,33 @@ check "$T/al.json" "d['kind'] == 'alert' and d['author'] == 'loopledgerd' and d[
 measure 7 --json >"$T/m2.json" || fail "measurement"
 check "$T/m2.json" "d['effects'] == []" "the detector fires once per episode"
 
+# Item 13: KIND --help goes to stdout with the names the flags take, enum
+# values and nested fields.
+"$LOOPCTL" scaling-plan --help >"$T/help.txt" 2>"$T/help.err" || fail "scaling-plan --help"
+[[ -s $T/help.err ]] && fail "--help wrote to stderr: $(cat "$T/help.err")"
+grep -q "^  --considerations.change-management.training TEXT$" "$T/help.txt" || fail "nested field: $(cat "$T/help.txt")"
+grep -q "^  --scenario VALUE .* one of: category_expansion traffic_share warehouse_network geography$" "$T/help.txt" ||
+    fail "enum values: $(cat "$T/help.txt")"
+grep -q "^  --from-scope TEXT$" "$T/help.txt" || fail "hyphen names: $(cat "$T/help.txt")"
+grep -q "^  --phases.FIELD .*repeated" "$T/help.txt" || fail "repeated message: $(cat "$T/help.txt")"
+
+# Item 13: numbers for people, columns that line up.
+as ana roadmap-project --key "$T/ana.key" --author ana --initiative pricing \
+    --title "Reprice the long tail" --status proposed --reach 3500000 --impact 2 --effort 3 >"$T/rp.txt" 2>&1 || fail "project: $(cat "$T/rp.txt")"
+as admin roadmap >"$T/rm.txt"
+grep -q "466,667 *3,500,000 *2 *3 " "$T/rm.txt" || fail "roadmap numbers: $(cat "$T/rm.txt")"
+grep -q "e+0" "$T/rm.txt" && fail "exponent in roadmap: $(cat "$T/rm.txt")"
+as admin lineage $((s1 + 1)) --back 3 --forward 0 >"$T/lin.txt"
+/usr/bin/python3 - "$T/lin.txt" <<'PY' || fail "lineage columns: $(cat "$T/lin.txt")"
+import sys
+lines = open(sys.argv[1]).read().splitlines()
+head = [l for l in lines if l.strip().startswith("SEQ")][0]
+col = head.index("SUMMARY")
+rows = [l for l in lines if l.strip().startswith(("#", "* #")) and "-> #" not in l]
+assert rows and any("loopledgerd" in r for r in rows), rows
+for r in rows:
+    assert r[col - 1] == " " and r[col] != " ", (col, r)
+PY
+
 stop_server
 echo "e2e promises: ok"
