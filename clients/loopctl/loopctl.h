@@ -52,6 +52,10 @@ uint64_t lc_parse_u64(const char *s, const char *what);
 /* RFC 3339 ("2026-11-28T07:00:00Z", fraction and offset allowed) or unix
  * nanoseconds. */
 int64_t lc_parse_time(const char *s, const char *what);
+/* An --as-of argument: a tree size (digits), or an RFC 3339 time, which
+ * means the size ending with the last entry at or before that time (found
+ * by binary search over GetEntry; exits when there is none). */
+uint64_t lc_parse_as_of(const char *s, const char *what);
 /* Finishes jw and prints it with a newline. */
 void lc_print_json(ll_jw_t *jw);
 /* Lowercase approval status for people: "pending", "rejected", or "" when

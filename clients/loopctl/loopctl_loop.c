@@ -107,13 +107,15 @@ int lc_cmd_state(int argc, char **argv)
             req.list_limit = (uint32_t)lc_parse_u64(argv[++i], "--limit");
         else if (!strcmp(argv[i], "--now") && i + 1 < argc)
             req.now_unix_nanos = lc_parse_time(argv[++i], "--now");
+        else if (!strcmp(argv[i], "--as-of") && i + 1 < argc)
+            req.as_of_size = lc_parse_as_of(argv[++i], "--as-of");
         else if (argv[i][0] != '-' && !ini)
             ini = argv[i];
         else
             lc_die("state: unexpected argument %s", argv[i]);
     }
     if (!ini)
-        lc_die("usage: loopctl state INITIATIVE [--limit N] [--now T]");
+        lc_die("usage: loopctl state INITIATIVE [--limit N] [--now T] [--as-of SIZE|TIME]");
     req.initiative = (char *)ini;
     Loopledger__V1__InitiativeState *s =
         lc_rpc(SVC "GetInitiative", &req.base, &loopledger__v1__initiative_state__descriptor);

@@ -7,6 +7,7 @@
  * the status codes scripts rely on (1 usage/local, 3 gRPC) in one place.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -240,4 +241,54 @@ char *lc_fit(const char *s, int width, char *out, size_t cap)
     memcpy(out, s, (size_t)width - 2);
     memcpy(out + width - 2, "..", 3);
     return out;
+}
+
+/* Server time of entry seq (GetEntry). */
+static int64_t entry_time(uint64_t seq)
+{
+    Loopledger__V1__GetEntryRequest req = LOOPLEDGER__V1__GET_ENTRY_REQUEST__INIT;
+    req.seq = seq;
+    Loopledger__V1__GetEntryResponse *r = lc_rpc("/loopledger.v1.LedgerService/GetEntry",
+                                                 &req.base,
+                                                 &loopledger__v1__get_entry_response__descriptor);
+    Loopledger__V1__LogEntry *le = loopledger__v1__log_entry__unpack(NULL, r->leaf.len, r->leaf.data);
+    if (!le)
+        lc_die("entry %" PRIu64 " is not a valid LogEntry", seq);
+    int64_t t = le->server_time_unix_nanos;
+    loopledger__v1__log_entry__free_unpacked(le, NULL);
+    loopledger__v1__get_entry_response__free_unpacked(r, NULL);
+    return t;
+}
+
+uint64_t lc_parse_as_of(const char *s, const char *what)
+{
+    int digits = s[0] != 0;
+    for (const char *p = s; *p; p++)
+        digits &= *p >= '0' && *p <= '9';
+    if (digits)
+        return lc_parse_u64(s, what);
+    int64_t t = lc_parse_time(s, what);
+    Loopledger__V1__GetCheckpointRequest creq = LOOPLEDGER__V1__GET_CHECKPOINT_REQUEST__INIT;
+    Loopledger__V1__GetCheckpointResponse *c = lc_rpc(
+        "/loopledger.v1.LedgerService/GetCheckpoint", &creq.base,
+        &loopledger__v1__get_checkpoint_response__descriptor);
+    uint64_t n = c->tree_size;
+    loopledger__v1__get_checkpoint_response__free_unpacked(c, NULL);
+    /* Server time strictly increases with seq: binary search for the last
+     * entry at or before t, O(log n) GetEntry calls. */
+    uint64_t lo = 0, hi = n; /* entries [0, lo) are at or before t; [hi, n) after */
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        if (entry_time(mid) <= t)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == 0) {
+        char first[40];
+        lc_format_time(n ? entry_time(0) : 0, first);
+        lc_die("%s %s: the ledger has no entry at or before that time (its first is at %s)",
+               what, s, first);
+    }
+    return lo; /* the size whose last entry is the one at or before t */
 }

@@ -169,6 +169,27 @@ check "$T/al.json" "d['kind'] == 'alert' and d['author'] == 'loopledgerd' and d[
 measure 7 --json >"$T/m2.json" || fail "measurement"
 check "$T/m2.json" "d['effects'] == []" "the detector fires once per episode"
 
+# Item 14: --as-of takes a tree size or an RFC 3339 time (the last entry at
+# or before it), for state, roadmap, readout and loop-health.
+rfc3339() { # rfc3339 SEQ [DELTA_NS]: the entry's server time (+ delta), RFC 3339 with nanoseconds
+    as admin --json get "$1" | /usr/bin/python3 -c '
+import json, sys, time
+ns = json.load(sys.stdin)["server_time_unix_nanos"] + int(sys.argv[1])
+print(time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ns // 10**9)) + ".%09dZ" % (ns % 10**9))' "${2:-0}"
+}
+as admin --json state pricing --as-of $((A1 + 1)) >"$T/st-size.json"
+as admin --json state pricing --as-of "$(rfc3339 "$A1")" >"$T/st-time.json" || fail "state --as-of TIME"
+cmp -s "$T/st-size.json" "$T/st-time.json" || fail "state as of A1's time differs from as of its size"
+as admin --json state pricing --as-of "$(rfc3339 $((A1 + 1)) -1)" >"$T/st-time2.json"
+cmp -s "$T/st-size.json" "$T/st-time2.json" || fail "a time just before the next entry is not the same size"
+as admin --json state pricing --as-of "$(rfc3339 $((A1 + 1)))" >"$T/st-next.json"
+cmp -s "$T/st-size.json" "$T/st-next.json" && fail "as of the next entry's time nothing changed"
+check "$T/st-size.json" "d['adjustments_awaiting_approval_count'] == 1" "state as of A1"
+[[ $(as admin --json roadmap --as-of "$(rfc3339 "$A1")" | json as_of_size) == $((A1 + 1)) ]] || fail "roadmap --as-of TIME"
+as admin --json loop-health pricing --as-of "$(rfc3339 "$A1")" >/dev/null || fail "loop-health --as-of TIME"
+out=$(as admin state pricing --as-of 2000-01-01T00:00:00Z 2>&1) && fail "as of a time before the ledger"
+grep -q "the ledger has no entry at or before that time" <<<"$out" || fail "as-of before the ledger: $out"
+
 # Item 13: KIND --help goes to stdout with the names the flags take, enum
 # values and nested fields.
 "$LOOPCTL" scaling-plan --help >"$T/help.txt" 2>"$T/help.err" || fail "scaling-plan --help"
