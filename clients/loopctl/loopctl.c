@@ -23,6 +23,7 @@
  *   health                        grpc.health.v1 check
  */
 #include <errno.h>
+#include <grpc/support/log.h>
 #include <inttypes.h>
 #include <libgen.h>
 #include <stdarg.h>
@@ -39,6 +40,7 @@
 #include "ll_note.h"
 #include "grpc/health/v1/health.pb-c.h"
 #include "lc_pbjson.h"
+
 #include "loopctl.h"
 #include "loopledger/v1/ledger.pb-c.h"
 
@@ -629,8 +631,18 @@ static void usage(FILE *f)
             "The server defaults to $LOOPLEDGER_SERVER or 127.0.0.1:7600.\n");
 }
 
+/* gRPC's own log lines (E1130 ... Invalid private key) are not for
+ * loopctl's users: every failure reaches them as a status and a message.
+ * GRPC_VERBOSITY set in the environment lets them through for debugging. */
+static void quiet_grpc_log(gpr_log_func_args *args)
+{
+    (void)args;
+}
+
 int main(int argc, char **argv)
 {
+    if (!getenv("GRPC_VERBOSITY"))
+        gpr_set_log_function(quiet_grpc_log);
     lc_opts.server = getenv("LOOPLEDGER_SERVER") ? getenv("LOOPLEDGER_SERVER") : "127.0.0.1:7600";
     lc_opts.timeout_ms = 30000;
     lc_opts.ca = getenv("LOOPLEDGER_CA");

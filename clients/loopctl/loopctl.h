@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "ll_client.h"
+#include "ll_crypto.h"
 #include "ll_json.h"
 #include "loopledger/v1/entry.pb-c.h"
 #include "loopledger/v1/ledger.pb-c.h"
@@ -72,6 +73,16 @@ char *lc_fit(const char *s, int width, char *out, size_t cap);
 const char *lc_level_name(int level);
 /* Whole file, NUL-terminated, malloc'd; NULL with errno on failure. */
 char *lc_read_file(const char *path, size_t *len);
+
+/* ---- loopctl_tls.c ---- */
+
+/* Checks the mTLS files before dialling (given, readable, PEM, key matches
+ * certificate, certificate within its validity); exits with a message
+ * naming the variable or flag to set otherwise. */
+void lc_tls_check(const char *ca, const char *cert, const char *key);
+/* Loads the signing key of --key; exits with a precise message when the
+ * file is missing, unreadable, a public key or not a private key. */
+ll_key_t *lc_load_signing_key(const char *path);
 
 /* ---- loopctl_entry.c ---- */
 

@@ -127,8 +127,7 @@ void lc_append_body(const Loopledger__V1__EntryBody *body, const char *keyfile)
     size_t env_len;
     int rc;
 
-    if ((rc = ll_key_load(keyfile, &key)))
-        lc_die("cannot load key %s: %s", keyfile, ll_strerror(rc));
+    key = lc_load_signing_key(keyfile);
     rc = ll_entry_seal(body, key, &env, &env_len);
     ll_key_free(key);
     if (rc)

@@ -45,8 +45,7 @@ const char *lc_status_name(grpc_status_code c)
 ll_client_t *lc_client(void)
 {
     if (!client && (lc_opts.ca || lc_opts.cert || lc_opts.key)) {
-        if (!lc_opts.ca || !lc_opts.cert || !lc_opts.key)
-            lc_die("mTLS needs --tls-ca, --tls-cert and --tls-key (or LOOPLEDGER_CA/_CERT/_KEY)");
+        lc_tls_check(lc_opts.ca, lc_opts.cert, lc_opts.key);
         if (ll_client_open_tls(lc_opts.server, lc_opts.ca, lc_opts.cert, lc_opts.key, &client))
             lc_die("cannot read the TLS files %s, %s, %s", lc_opts.ca, lc_opts.cert,
                    lc_opts.key);
@@ -68,6 +67,15 @@ void lc_call(const char *method, const uint8_t *req, size_t len, ll_reply_t *r)
         lc_die("%s: call failed", method);
     if (r->code != GRPC_STATUS_OK) {
         fprintf(stderr, "loopctl: %s: %s\n", lc_status_name(r->code), r->message);
+        if (r->code == GRPC_STATUS_UNAVAILABLE && !lc_opts.cert)
+            fprintf(stderr, "loopctl: no client certificate was presented; if %s serves mTLS, "
+                            "set LOOPLEDGER_CA, LOOPLEDGER_CERT and LOOPLEDGER_KEY "
+                            "(or --tls-ca, --tls-cert, --tls-key)\n",
+                    lc_opts.server);
+        else if (r->code == GRPC_STATUS_UNAVAILABLE)
+            fprintf(stderr, "loopctl: %s refused or could not be reached over mTLS: is it running, "
+                            "and does it trust the CA that issued %s?\n",
+                    lc_opts.server, lc_opts.cert);
         exit(3);
     }
 }

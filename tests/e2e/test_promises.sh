@@ -10,6 +10,8 @@ source "$(dirname "$0")/lib.sh"
 OPS=$(cd "$(dirname "$0")/../../ops" && pwd)
 C=$T/certs
 "$OPS/certs" "$C" admin ana paula quinn dash >/dev/null
+"$OPS/certs" "$C" --expired ana >/dev/null
+"$OPS/certs" "$C" --rogue ana >/dev/null
 
 start_server --tls-cert "$C/server.crt" --tls-key "$C/server.key" --tls-ca "$C/ca.crt" \
     --drift-baseline 3 --drift-recent 2 --drift-threshold 0.10
@@ -34,6 +36,47 @@ register() { # register ID ROLE...
 JSON
     as admin append --key "$T/admin.key" "$T/reg-$id.json" >/dev/null || fail "registering $id"
 }
+# Item 15: TLS and key files are checked before dialling, with a message
+# naming what to set; gRPC's own log lines never reach the user.
+local_err() { # local_err NEEDLE loopctl-args...: exit 1, the message, nothing from gRPC
+    local needle=$1 rc=0
+    shift
+    env -u LOOPLEDGER_CA -u LOOPLEDGER_CERT -u LOOPLEDGER_KEY "$LOOPCTL" "$@" >"$T/o.txt" 2>"$T/e.txt" || rc=$?
+    [[ $rc == 1 ]] || fail "expected a local refusal (exit 1) from $*, got $rc: $(cat "$T/e.txt")"
+    grep -qF -- "$needle" "$T/e.txt" || fail "expected '$needle' from $*, got: $(cat "$T/e.txt")"
+    no_grpc_noise
+}
+no_grpc_noise() {
+    grep -Eq "^[EIWD][0-9]{4} |empty address list|ssl_transport" "$T/e.txt" &&
+        fail "gRPC's log reached the user: $(cat "$T/e.txt")"
+    return 0
+}
+local_err "mTLS needs your client certificate (CN = your actor id): set LOOPLEDGER_CERT (or --tls-cert)" \
+    --tls-ca "$C/ca.crt" --tls-key "$C/ana.key" list
+local_err "mTLS needs the CA certificate that signed the server's certificate: set LOOPLEDGER_CA (or --tls-ca)" \
+    --tls-cert "$C/ana.crt" --tls-key "$C/ana.key" list
+local_err "LOOPLEDGER_KEY (or --tls-key) is $T/nope.key: No such file or directory" \
+    --tls-ca "$C/ca.crt" --tls-cert "$C/ana.crt" --tls-key "$T/nope.key" list
+local_err "LOOPLEDGER_KEY (or --tls-key) ($C/paula.key) is not the private key of the certificate in LOOPLEDGER_CERT (or --tls-cert) (CN=ana)" \
+    --tls-ca "$C/ca.crt" --tls-cert "$C/ana.crt" --tls-key "$C/paula.key" list
+local_err "LOOPLEDGER_CERT (or --tls-cert) ($C/ana-expired.crt, CN=ana) expired on 2020-02-01" \
+    --tls-ca "$C/ca.crt" --tls-cert "$C/ana-expired.crt" --tls-key "$C/ana-expired.key" list
+local_err "is $C/ana.crt, which is not a PEM private key" \
+    --tls-ca "$C/ca.crt" --tls-cert "$C/ana.crt" --tls-key "$C/ana.crt" list
+"$LOOPCTL" keygen "$T/solo.key" >/dev/null
+local_err "--key $T/solo.key.pub is a public key: give the private key (the file without .pub)" \
+    append --key "$T/solo.key.pub" --author ana --note x
+local_err "--key $T/missing.key: No such file or directory" append --key "$T/missing.key" --author ana --note x
+# What only the server can judge fails as before, with a hint and no gRPC log.
+"$LOOPCTL" --timeout 3000 list >"$T/o.txt" 2>"$T/e.txt" && fail "plaintext to an mTLS server"
+grep -q "^loopctl: UNAVAILABLE" "$T/e.txt" && grep -q "set LOOPLEDGER_CA, LOOPLEDGER_CERT and LOOPLEDGER_KEY" "$T/e.txt" ||
+    fail "plaintext hint: $(cat "$T/e.txt")"
+no_grpc_noise
+"$LOOPCTL" --timeout 3000 --tls-ca "$C/ca.crt" --tls-cert "$C/ana-rogue.crt" --tls-key "$C/ana-rogue.key" list \
+    >"$T/o.txt" 2>"$T/e.txt" && fail "a rogue certificate was accepted"
+grep -q "does it trust the CA that issued" "$T/e.txt" || fail "rogue hint: $(cat "$T/e.txt")"
+no_grpc_noise
+
 register ana contributor
 register paula approver
 register quinn approver
