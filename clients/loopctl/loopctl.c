@@ -594,6 +594,7 @@ static void usage(FILE *f)
             "                                   linked entries around SEQ (default back 5)\n"
             "  open-loops [--initiative ID] [--kind finding|hypothesis|experiment|alert]\n"
             "                                   loops left open across initiatives\n"
+            "  relations                        which relation may link which kinds (the link table)\n"
             "  roadmap [--initiative I] [--application A] [--status S] [--half-life DAYS]\n"
             "          [--as-of SIZE|TIME] [--limit N] [--page TOKEN] [--explain]\n"
             "                                   projects ranked by evidence-weighted RICE, with\n"
@@ -681,6 +682,7 @@ int main(int argc, char **argv)
         {"list", cmd_list}, {"checkpoint", cmd_checkpoint}, {"prove", cmd_prove},
         {"verify", cmd_verify}, {"watch", cmd_watch}, {"health", cmd_health},
         {"state", lc_cmd_state}, {"lineage", lc_cmd_lineage}, {"open-loops", lc_cmd_open_loops},
+        {"relations", lc_cmd_relations},
         {"roadmap", lc_cmd_roadmap}, {"readout", lc_cmd_readout},
         {"loop-health", lc_cmd_loop_health},
         {"decisions", lc_cmd_decisions}, {"pending", lc_cmd_pending}, {"actor", lc_cmd_actor},

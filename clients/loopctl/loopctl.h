@@ -150,6 +150,9 @@ int lc_superseded(uint64_t seq, uint64_t *by);
 int lc_cmd_state(int argc, char **argv);
 int lc_cmd_lineage(int argc, char **argv);
 int lc_cmd_open_loops(int argc, char **argv);
+/* The link table (source kind, relation, target kinds), from the server's
+ * own definition. */
+int lc_cmd_relations(int argc, char **argv);
 
 /* ---- loopctl_gov.c ---- */
 

@@ -309,3 +309,64 @@ int lc_cmd_open_loops(int argc, char **argv)
     }
     return 0;
 }
+
+/* `loopctl relations`: the link table, printed from the one definition the
+ * server checks appends against (ll_loop_link_rules), so the two cannot
+ * drift apart. */
+int lc_cmd_relations(int argc, char **argv)
+{
+    size_t n;
+    const ll_link_rule_t *rules = ll_loop_link_rules(&n);
+    (void)argv;
+    if (argc != 1)
+        lc_die("usage: loopctl relations");
+    ll_jw_t jw;
+    if (lc_opts.json) {
+        ll_jw_init(&jw, 0);
+        ll_jw_begin_array(&jw);
+    } else {
+        printf("%-16s %-13s %-7s %s\n", "SOURCE", "RELATION", "CROSS", "TARGET KINDS");
+    }
+    for (size_t i = 0; i < n; i++) {
+        const ll_link_rule_t *r = &rules[i];
+        const char *src = r->source ? ll_kind_name(r->source) : "any loop kind";
+        char targets[400];
+        size_t tl = 0;
+        targets[0] = 0;
+        if (lc_opts.json) {
+            ll_jw_begin_object(&jw);
+            ll_jw_key(&jw, "source");
+            ll_jw_string(&jw, r->source ? src : "*");
+            ll_jw_key(&jw, "relation");
+            ll_jw_string(&jw, ll_relation_name(r->relation));
+            ll_jw_key(&jw, "cross_initiative");
+            ll_jw_bool(&jw, r->cross_initiative);
+            ll_jw_key(&jw, "targets");
+            ll_jw_begin_array(&jw);
+        }
+        for (uint32_t k = 1; k < LL_KIND_MAX; k++) {
+            if (!(r->targets & (1ull << k)))
+                continue;
+            if (lc_opts.json)
+                ll_jw_string(&jw, ll_kind_name(k));
+            else if (tl < sizeof targets)
+                tl += (size_t)snprintf(targets + tl, sizeof targets - tl, "%s%s", tl ? " " : "",
+                                       ll_kind_name(k));
+        }
+        if (lc_opts.json) {
+            ll_jw_end_array(&jw);
+            ll_jw_end_object(&jw);
+        } else {
+            printf("%-16s %-13s %-7s %s\n", src, ll_relation_name(r->relation),
+                   r->cross_initiative ? "yes" : "no", targets);
+        }
+    }
+    if (lc_opts.json) {
+        ll_jw_end_array(&jw);
+        lc_print_json(&jw);
+    } else {
+        printf("Links point from the new entry (SOURCE) to older ones; CROSS: the target may "
+               "belong to another initiative.\n");
+    }
+    return 0;
+}

@@ -261,5 +261,23 @@ for r in rows:
     assert r[col - 1] == " " and r[col] != " ", (col, r)
 PY
 
+# Item 16: the link table from its one definition, documented in the README.
+"$LOOPCTL" relations >"$T/rel.txt" || fail "relations"
+grep -Eq "^deployment +implements +no +experiment adjustment scaling_plan$" "$T/rel.txt" || fail "relations: $(cat "$T/rel.txt")"
+grep -Eq "^roadmap_project +spawned_by +yes +finding$" "$T/rel.txt" || fail "relations: $(cat "$T/rel.txt")"
+"$LOOPCTL" --json relations >"$T/rel.json"
+check "$T/rel.json" "{'source': 'adjustment', 'relation': 'addresses', 'cross_initiative': False, 'targets': ['alert', 'finding']} in d and len(d) == $(grep -c "^[a-z]" "$T/rel.txt") - 0" "relations --json"
+README=$(dirname "$0")/../../README.md
+while IFS= read -r line; do
+    grep -qxF -- "$line" "$README" || fail "README does not show the link table line: $line"
+done <"$T/rel.txt"
+# ... and every loop rule's message, as the server words it.
+for msg in "diagnose before prescribing: an adjustment must ADDRESS a finding with a diagnosis or a diagnosed alert" \
+    "tested against a control before full deployment: widening" "at most 10% of traffic" \
+    "has no charter yet: append an initiative entry first" "supersede that correction instead" \
+    "its application is fixed by its first charter" "only note links may cross initiatives"; do
+    grep -qF -- "$msg" "$README" || fail "README does not document: $msg"
+done
+
 stop_server
 echo "e2e promises: ok"
