@@ -4,7 +4,9 @@
  *   loopctl_util.c    global options, RPC helpers, error exits
  *   loopctl_entry.c   JSON -> EntryBody, leaf printing
  *   loopctl_append.c  append and the per-kind commands
- *   loopctl_loop.c    LoopService commands (state, lineage, open-loops)
+ *   loopctl_loop.c    LoopService commands (state, lineage, open-loops),
+ *                     relations (the link table)
+ *   loopctl_tls.c     local checks of TLS and key files before dialling
  *   lc_pbjson.c       descriptor-driven protobuf <-> JSON
  * A CLI: every helper that cannot go on exits with a message (lc_die,
  * status 1; a gRPC error exits 3 with "CODE: message").

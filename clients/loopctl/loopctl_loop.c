@@ -278,7 +278,7 @@ int lc_cmd_open_loops(int argc, char **argv)
                 continue;
             }
             if (shown == 0)
-                printf("%-24s %-6s %-16s %-10s %s\n", "OPEN LOOP", "SEQ", "INITIATIVE", "AUTHOR",
+                printf("%-24s %-6s %-16s %-11s %s\n", "OPEN LOOP", "SEQ", "INITIATIVE", "AUTHOR",
                        "SUMMARY");
             ename(&loopledger__v1__open_loop_kind__descriptor, l->kind, kname, sizeof kname);
             for (char *p = kname; *p; p++)
@@ -287,8 +287,12 @@ int lc_cmd_open_loops(int argc, char **argv)
             if (l->entry) {
                 char seq[24];
                 snprintf(seq, sizeof seq, "#%" PRIu64, l->entry->seq);
-                printf("%-24s %-6s %-16s %-10s %s%s\n", kname, seq, l->entry->initiative,
-                       l->entry->author, l->entry->summary,
+                char ini[24], au[24];
+                const char *st = lc_status_word(l->entry->status);
+                printf("%-24s %-6s %-16s %-11s %s%s%s%s%s\n", kname, seq,
+                       lc_fit(l->entry->initiative, 16, ini, sizeof ini),
+                       lc_fit(l->entry->author, 11, au, sizeof au), l->entry->summary,
+                       st[0] ? "  [" : "", st, st[0] ? "]" : "",
                        l->entry->superseded ? "  [superseded]" : "");
             }
         }
