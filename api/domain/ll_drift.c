@@ -134,7 +134,7 @@ static size_t follow_up(void *ctx, ll_txn_t *txn, uint64_t mseq,
         return 0;
     for (size_t i = 0; i < b->measurement->n_observations && out < cap; i++) {
         const Loopledger__V1__Observation *o = b->measurement->observations[i];
-        uint8_t prefix[1 + 129 + 320], from[sizeof prefix + 10];
+        uint8_t prefix[1 + LL_ID_SIZE + 320], from[sizeof prefix + 10];
         size_t pl = 0;
         collect_t c = {.want = d->cfg.baseline + d->cfg.recent + 1};
         const char *parts[] = {b->initiative, o->metric, o->segment, o->arm};

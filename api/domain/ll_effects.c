@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "ll_loop.h"
+#include "ll_index.h"
 
 #define K(x) LOOPLEDGER__V1__ENTRY_BODY__KIND_##x
 #define ST(x) LOOPLEDGER__V1__APPROVAL_STATUS__APPROVAL_STATUS_##x
@@ -55,7 +55,7 @@ void ll_effects_before(ll_txn_t *txn, const Loopledger__V1__EntryBody *b, ll_eff
         if (!decides(b->links[i]))
             continue;
         s->seq[s->n] = b->links[i]->target_seq;
-        s->has[s->n] = ll_gov_hitl(txn, b->links[i]->target_seq, &s->hitl[s->n]) == 0;
+        s->has[s->n] = ll_index_hitl(txn, b->links[i]->target_seq, &s->hitl[s->n]) == 0;
         s->n++;
     }
 }
@@ -73,7 +73,7 @@ void ll_effects_after(ll_txn_t *txn, const Loopledger__V1__EntryBody *b, uint64_
 {
     ll_hitl_t h;
     ll_effect_t *e;
-    if (ll_gov_hitl(txn, seq, &h) == 0 && h.status == ST(PENDING) &&
+    if (ll_index_hitl(txn, seq, &h) == 0 && h.status == ST(PENDING) &&
         (e = ll_effects_add(out, LL_EFFECT_PENDING, seq))) {
         hitl_fields(e, &h);
         snprintf(e->text, sizeof e->text,
@@ -84,7 +84,7 @@ void ll_effects_after(ll_txn_t *txn, const Loopledger__V1__EntryBody *b, uint64_
     for (unsigned i = 0; i < s->n; i++) {
         const ll_hitl_t *was = &s->hitl[i];
         uint64_t t = s->seq[i];
-        if (!s->has[i] || was->status != ST(PENDING) || ll_gov_hitl(txn, t, &h))
+        if (!s->has[i] || was->status != ST(PENDING) || ll_index_hitl(txn, t, &h))
             continue;
         if (h.status == ST(EFFECTIVE) && (e = ll_effects_add(out, LL_EFFECT_BECAME_EFFECTIVE, t))) {
             hitl_fields(e, &h);
@@ -111,7 +111,7 @@ void ll_effects_after(ll_txn_t *txn, const Loopledger__V1__EntryBody *b, uint64_
             uint64_t by;
             uint64_t t = b->links[i]->target_seq;
             if (b->links[i]->relation != LOOPLEDGER__V1__RELATION__SUPERSEDES ||
-                ll_loop_superseded_by(txn, t, &by) || by != seq ||
+                ll_index_superseded_by(txn, t, &by) || by != seq ||
                 !(e = ll_effects_add(out, LL_EFFECT_SUPERSEDES, t)))
                 continue;
             snprintf(e->text, sizeof e->text, "#%llu is superseded by #%llu",

@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ll_gov.h"
+#include "ll_index.h"
 #include "ll_store.h"
 #include "loopledger/v1/entry.pb-c.h"
 

@@ -17,14 +17,10 @@
 
 #include "ll_asof.h"
 #include "ll_err.h"
+#include "ll_index.h"
+#include "ll_kinds.h"
 #include "ll_loop.h"
 #include "ll_query.h"
-
-#define FAIL(code, ...)                  \
-    do {                                 \
-        snprintf(msg, cap, __VA_ARGS__); \
-        return (code);                   \
-    } while (0)
 
 typedef struct meas_ctx {
     uint64_t as_of;
@@ -242,14 +238,14 @@ static int not_an_experiment(ll_txn_t *txn, uint64_t seq, uint64_t n, int as_of,
                              size_t cap)
 {
     ll_entry_meta_t m;
-    if (seq < n && ll_loop_meta(txn, seq, &m) == LL_OK) {
+    if (seq < n && ll_index_meta(txn, seq, &m) == LL_OK) {
         const char *k = ll_kind_name(m.kind);
-        FAIL(LL_ERR_INVALID, "#%llu is a%s %s, not an experiment", (unsigned long long)seq,
+        LL_FAIL(LL_ERR_INVALID, "#%llu is a%s %s, not an experiment", (unsigned long long)seq,
              strchr("aeiou", k[0]) ? "n" : "", k);
     }
     if (seq < n)
-        FAIL(LL_ERR_INVALID, "#%llu is not an experiment", (unsigned long long)seq);
-    FAIL(LL_ERR_NOT_FOUND, "no entry #%llu%s (the ledger has %llu entries)",
+        LL_FAIL(LL_ERR_INVALID, "#%llu is not an experiment", (unsigned long long)seq);
+    LL_FAIL(LL_ERR_NOT_FOUND, "no entry #%llu%s (the ledger has %llu entries)",
          (unsigned long long)seq, as_of ? " as of that size" : "", (unsigned long long)n);
 }
 
@@ -280,7 +276,7 @@ static int segment_measured(ll_txn_t *txn, const ll_readout_t *r, const char *se
     }
     if (!found)
         return LL_OK; /* nothing measured yet in any segment: an empty readout is the truth */
-    FAIL(LL_ERR_NOT_FOUND, "no observations of %s in segment \"%s\"; segments measured: %s",
+    LL_FAIL(LL_ERR_NOT_FOUND, "no observations of %s in segment \"%s\"; segments measured: %s",
          r->metric, segment, list);
 }
 
@@ -293,15 +289,15 @@ int ll_readout_query(ll_txn_t *txn, ll_arena_t *a,
     int err;
 
     if (strlen(req->metric) > 128 || strlen(req->segment) > 128)
-        FAIL(LL_ERR_INVALID, "metric and segment are at most 128 characters");
+        LL_FAIL(LL_ERR_INVALID, "metric and segment are at most 128 characters");
     if ((err = ll_asof_resolve(txn, req->as_of_size, &n, NULL)))
-        FAIL(err, "as_of_size %llu is beyond the tree size %llu",
+        LL_FAIL(err, "as_of_size %llu is beyond the tree size %llu",
              (unsigned long long)req->as_of_size, (unsigned long long)ll_store_size(txn));
     err = ll_readout_compute(txn, req->experiment_seq, n, req->metric, req->segment, &r);
     if (err == LL_ERR_NOT_FOUND)
         return not_an_experiment(txn, req->experiment_seq, n, req->as_of_size != 0, msg, cap);
     if (err)
-        FAIL(err, "readout of #%llu: %s", (unsigned long long)req->experiment_seq,
+        LL_FAIL(err, "readout of #%llu: %s", (unsigned long long)req->experiment_seq,
              ll_strerror(err));
     if (req->segment[0] && (err = segment_measured(txn, &r, req->segment, msg, cap))) {
         ll_readout_free(&r);
@@ -381,7 +377,7 @@ int ll_readout_query(ll_txn_t *txn, ll_arena_t *a,
 out:
     ll_readout_free(&r);
     if (err)
-        FAIL(err, "readout of #%llu: %s", (unsigned long long)req->experiment_seq,
+        LL_FAIL(err, "readout of #%llu: %s", (unsigned long long)req->experiment_seq,
              ll_strerror(err));
     return LL_OK;
 }

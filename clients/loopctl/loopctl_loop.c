@@ -18,6 +18,7 @@
 
 #include "lc_pbjson.h"
 #include "ll_err.h"
+#include "ll_kinds.h"
 #include "ll_loop.h"
 #include "loopctl.h"
 #include "loopledger/v1/loop.pb-c.h"
