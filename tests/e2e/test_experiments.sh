@@ -87,7 +87,7 @@ lc readout "$B" | head -1 | grep -q "^UNTRUSTWORTHY" || fail "the readout table 
 F=$(add ana finding '{"summary": "b wins", "evidence": "quantitative", "source": "ab_test", "verdict": "ship", "variant": "b"}' \
     --link "concludes:$B")
 lc --json pending >"$T/p.json"
-check "$T/p.json" 'p = [x for x in d if x["entry"]["seq"] == '"$F"']; p and p[0]["policy_seq"] == '"$B"' and "contradicts" in p[0]["policy"] and p[0]["level"] == "REVIEW_AND_APPROVAL"' \
+check "$T/p.json" 'p = [x for x in d if x["entry"]["seq"] == '"$F"']; p and p[0]["policy_seq"] == '"$B"' and "contradicts" in p[0]["policy"] and p[0]["level"].lower() == "review_and_approval"' \
     "a ship conclusion on an SRM-failed test is not pending"
 W='{"version": "v2", "scope": "all", "rollout_percent": 75}'
 printf '%s\n' "$W" >"$T/w.json"
