@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ll_assert.h"
 #include "ll_audit.h"
 #include "ll_bytes.h"
 #include "ll_entry.h"
@@ -499,6 +500,7 @@ static int apply(ll_txn_t *txn, ll_job_t *job, uint8_t **buf,
         *bufcap = need;
     }
     size_t len = ll_leaf_build(size, t, e->raw_env, e->raw_env_len, *buf);
+    LL_ASSERT(len <= need && t > ll_store_last_time(txn));
     uint8_t sv[8];
     ll_put_be64(sv, size);
     if ((err = ll_store_append(txn, *buf, len, t, r->leaf_hash)) ||
@@ -618,6 +620,9 @@ static void run_batch(ll_ledger_t *lg, ll_job_t *batch)
 {
     uint64_t size = 0;
     int wrote = 0, full = 0, err;
+    /* cp_persisted, the single write transaction and ll_store_grow belong
+     * to the writer thread. */
+    LL_ASSERT(pthread_equal(pthread_self(), lg->writer));
     /* Map full: nothing was committed. Grow the map and retry; when it
      * cannot grow (at --map-max, disk full), refuse the entries that ran
      * out of space (or all, if the commit itself did) and retry the rest.
