@@ -18,6 +18,7 @@
 #include "ll_audit.h"
 #include "ll_bytes.h"
 #include "ll_entry.h"
+#include "ll_format.h"
 #include "ll_authz.h"
 #include "ll_gov.h"
 #include "ll_loop.h"
@@ -97,6 +98,12 @@ int ll_ledger_open(ll_store_t *st, const ll_ledger_config_t *cfg,
     lg->actor_key = cfg->actor_key;
     lg->max_batch = cfg->max_batch ? cfg->max_batch : 4096;
     lg->cp_size = UINT64_MAX;
+    /* Records of an older data format are upgraded before anything reads
+     * them; a newer format is refused (callers that want the reason call
+     * ll_format_prepare first). */
+    char fmsg[LL_MSG_MAX];
+    if ((err = ll_format_prepare(st, NULL, fmsg, sizeof fmsg)))
+        goto fail;
     if ((err = ll_store_begin_read(st, &txn)))
         goto fail;
     err = ll_store_get(txn, LL_TBL_META, "origin", 6, &v, &vlen);
