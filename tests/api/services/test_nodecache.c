@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <cmocka.h>
 
-#include "../support/ll_testutil.h"
+#include "../../support/ll_testutil.h"
 #include "ll_err.h"
 #include "ll_merkle.h"
 #include "ll_nodecache.h"
