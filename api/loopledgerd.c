@@ -41,6 +41,7 @@
 #include <openssl/crypto.h>
 
 #include "ll_audit.h"
+#include "ll_format.h"
 #include "ll_crypto.h"
 #include "ll_drift.h"
 #include "ll_err.h"
@@ -341,6 +342,11 @@ static int cmd_verify(const opts_t *o)
         logf_("opening store %s: %s (%s)", o->data, ll_strerror(err), ll_store_last_error());
         goto out;
     }
+    char fmsg[LL_MSG_MAX];
+    if ((err = ll_format_check(st, fmsg, sizeof fmsg))) {
+        logf_("%s: %s", o->data, fmsg);
+        goto out;
+    }
     if ((err = ll_audit_run(st, pub, o->threads, &rep))) {
         logf_("audit could not run: %s (%s)", ll_strerror(err), ll_store_last_error());
         goto out;
@@ -506,6 +512,14 @@ int main(int argc, char **argv)
     sigaddset(&sigs, SIGINT);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
+    char fmsg[LL_MSG_MAX];
+    uint32_t from = 0;
+    if ((err = ll_format_prepare(st, &from, fmsg, sizeof fmsg))) {
+        logf_("%s: %s", o.data, fmsg);
+        goto out;
+    }
+    if (from < LL_FORMAT_VERSION)
+        logf_("%s: upgraded the data format from %u to %u", o.data, from, LL_FORMAT_VERSION);
     if ((err = ll_ledger_open(st, &lc, &lg))) {
         logf_("opening ledger: %s", ll_strerror(err));
         goto out;

@@ -19,6 +19,7 @@
 #include <sys/statvfs.h>
 #include <time.h>
 
+#include "ll_assert.h"
 #include "ll_bytes.h"
 #include "ll_err.h"
 
@@ -52,6 +53,7 @@ struct ll_txn {
     MDB_txn *txn;
     ll_txn_t *parent;
     int write;
+    int child_open; /* a child is open: this transaction must not be used */
     /* Write transactions carry their own view of the tree's right edge. */
     ll_merkle_frontier_t frontier;
     int64_t last_time;
@@ -209,6 +211,7 @@ void ll_store_close(ll_store_t *st)
 {
     if (!st)
         return;
+    LL_ASSERT(atomic_load(&st->active) == 0); /* all transactions ended */
     mdb_env_close(st->env);
     pthread_mutex_destroy(&st->lock);
     pthread_mutex_destroy(&st->gate_lock);
@@ -245,8 +248,11 @@ static void gate_leave(ll_store_t *st)
 
 static void txn_free(ll_txn_t *t)
 {
-    if (!t->parent)
+    if (!t->parent) {
         gate_leave(t->st);
+    } else {
+        t->parent->child_open = 0;
+    }
     free(t);
 }
 
@@ -258,8 +264,13 @@ static int begin(ll_store_t *st, ll_txn_t *parent, int write, ll_txn_t **out)
     t->st = st;
     t->parent = parent;
     t->write = write;
-    if (!parent)
+    t->child_open = 0;
+    if (!parent) {
         gate_enter(st);
+    } else {
+        LL_ASSERT(!parent->child_open); /* one child at a time */
+        parent->child_open = 1;
+    }
     int rc = mdb_txn_begin(st->env, parent ? parent->txn : NULL,
                            write ? 0 : MDB_RDONLY, &t->txn);
     if (rc) {
@@ -301,6 +312,7 @@ int ll_store_begin_child(ll_txn_t *parent, ll_txn_t **out)
 int ll_store_commit(ll_txn_t *txn)
 {
     ll_store_t *st = txn->st;
+    LL_ASSERT(!txn->child_open);
     int rc = mdb_txn_commit(txn->txn);
     int err = map_err(rc, "commit");
     if (!err && txn->write) {
@@ -410,6 +422,7 @@ int ll_store_append(ll_txn_t *txn, const uint8_t *leaf, size_t len, int64_t t,
 {
     if (!txn->write)
         return LL_ERR_INVALID;
+    LL_ASSERT(!txn->child_open);
     uint64_t seq = txn->frontier.size;
     uint8_t kb[8];
     ll_put_be64(kb, seq);
@@ -438,6 +451,7 @@ int ll_store_get(ll_txn_t *txn, enum ll_table tbl, const void *key, size_t klen,
 {
     if ((unsigned)tbl >= LL_TBL__COUNT)
         return LL_ERR_INVALID;
+    LL_ASSERT(!txn->child_open);
     MDB_val k = {klen, (void *)key}, v;
     int rc = mdb_get(txn->txn, txn->st->aux[tbl], &k, &v);
     if (rc)
@@ -452,6 +466,7 @@ int ll_store_put(ll_txn_t *txn, enum ll_table tbl, const void *key, size_t klen,
 {
     if ((unsigned)tbl >= LL_TBL__COUNT || !txn->write)
         return LL_ERR_INVALID;
+    LL_ASSERT(!txn->child_open);
     MDB_val k = {klen, (void *)key}, v = {vlen, (void *)val};
     return map_err(mdb_put(txn->txn, txn->st->aux[tbl], &k, &v, 0), "write table");
 }
@@ -533,6 +548,7 @@ int ll_store_del(ll_txn_t *txn, enum ll_table tbl, const void *key, size_t klen)
 {
     if ((unsigned)tbl >= LL_TBL__COUNT || !txn->write)
         return LL_ERR_INVALID;
+    LL_ASSERT(!txn->child_open);
     MDB_val k = {klen, (void *)key};
     int rc = mdb_del(txn->txn, txn->st->aux[tbl], &k, NULL);
     return rc == MDB_NOTFOUND ? LL_OK : map_err(rc, "delete from table");

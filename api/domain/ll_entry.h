@@ -49,8 +49,9 @@ int ll_entry_find_envelope(const uint8_t *req, size_t len, const uint8_t **env,
 int ll_entry_decode(const uint8_t *raw, size_t len, ll_entry_t *out, char *msg,
                     size_t cap);
 
-/* Verifies the entry's signature with pub. */
-int ll_entry_verify(const ll_entry_t *e, const uint8_t pub[LL_PUBKEY_LEN]);
+/* Verifies the entry's signature with pub: LL_OK, LL_ERR_BAD_SIGNATURE,
+ * LL_ERR_NOMEM or LL_ERR_CRYPTO. */
+LL_MUST_CHECK int ll_entry_verify(const ll_entry_t *e, const uint8_t pub[LL_PUBKEY_LEN]);
 
 void ll_entry_free(ll_entry_t *e);
 

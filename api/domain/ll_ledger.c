@@ -14,10 +14,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "ll_assert.h"
 #include "ll_audit.h"
 #include "ll_bytes.h"
 #include "ll_entry.h"
 #include "ll_experiment.h"
+#include "ll_format.h"
 #include "ll_authz.h"
 #include "ll_gov.h"
 #include "ll_loop.h"
@@ -102,6 +104,12 @@ int ll_ledger_open(ll_store_t *st, const ll_ledger_config_t *cfg,
     lg->actor_key = cfg->actor_key;
     lg->max_batch = cfg->max_batch ? cfg->max_batch : 4096;
     lg->cp_size = UINT64_MAX;
+    /* Records of an older data format are upgraded before anything reads
+     * them; a newer format is refused (callers that want the reason call
+     * ll_format_prepare first). */
+    char fmsg[LL_MSG_MAX];
+    if ((err = ll_format_prepare(st, NULL, fmsg, sizeof fmsg)))
+        goto fail;
     if ((err = ll_store_begin_read(st, &txn)))
         goto fail;
     err = ll_store_get(txn, LL_TBL_META, "origin", 6, &v, &vlen);
@@ -541,6 +549,7 @@ static int apply(ll_txn_t *txn, ll_job_t *job, uint8_t **buf,
         *bufcap = need;
     }
     size_t len = ll_leaf_build(size, t, e->raw_env, e->raw_env_len, *buf);
+    LL_ASSERT(len <= need && t > ll_store_last_time(txn));
     uint8_t sv[8];
     ll_put_be64(sv, size);
     if ((err = ll_store_append(txn, *buf, len, t, r->leaf_hash)) ||
@@ -723,6 +732,9 @@ static void run_batch(ll_ledger_t *lg, ll_job_t *batch)
 {
     uint64_t size = 0;
     int wrote = 0, full = 0, err;
+    /* cp_persisted, the single write transaction and ll_store_grow belong
+     * to the writer thread. */
+    LL_ASSERT(pthread_equal(pthread_self(), lg->writer));
     /* Map full: nothing was committed. Grow the map and retry; when it
      * cannot grow (at --map-max, disk full), refuse the entries that ran
      * out of space (or all, if the commit itself did) and retry the rest.
