@@ -14,6 +14,7 @@
 #include "ll_err.h"
 #include "ll_gov.h"
 #include "ll_loop.h"
+#include "ll_pbcheck.h"
 
 static int read_varint(const uint8_t **p, const uint8_t *end, uint64_t *out)
 {
@@ -137,11 +138,19 @@ int ll_entry_decode(const uint8_t *raw, size_t len, ll_entry_t *out, char *msg,
     memset(out, 0, sizeof *out);
     out->raw_env = raw;
     out->raw_env_len = len;
+    /* One reading of every byte (ll_pbcheck.h): checked on the wire, before
+     * protobuf-c's C strings could hide a NUL or its merging hide a
+     * duplicate. After this, every string below is NUL-free, so strlen()
+     * is its length. */
+    char why[200];
+    if (ll_pbcheck(&loopledger__v1__envelope__descriptor, raw, len, why, sizeof why))
+        FAIL(LL_ERR_INVALID, "envelope refused: %s", why);
     out->env = loopledger__v1__envelope__unpack(NULL, len, raw);
     if (!out->env)
         FAIL(LL_ERR_INVALID, "envelope is not a valid loopledger.v1.Envelope protobuf");
     Loopledger__V1__Envelope *env = out->env;
-    if (strcmp(env->payload_type, LL_DSSE_PAYLOAD_TYPE) != 0)
+    if (strlen(env->payload_type) != sizeof LL_DSSE_PAYLOAD_TYPE - 1 ||
+        memcmp(env->payload_type, LL_DSSE_PAYLOAD_TYPE, sizeof LL_DSSE_PAYLOAD_TYPE - 1))
         FAIL(LL_ERR_INVALID, "payload_type must be \"%s\", got \"%.80s\"",
              LL_DSSE_PAYLOAD_TYPE, env->payload_type);
     if (env->n_signatures != 1)
@@ -161,10 +170,19 @@ int ll_entry_decode(const uint8_t *raw, size_t len, ll_entry_t *out, char *msg,
     out->sig_len = sig->sig.len;
     if (env->payload.len == 0)
         FAIL(LL_ERR_INVALID, "payload is empty");
+    if (ll_pbcheck(&loopledger__v1__entry_body__descriptor, env->payload.data,
+                   env->payload.len, why, sizeof why))
+        FAIL(LL_ERR_INVALID, "payload refused: %s", why);
     out->body = loopledger__v1__entry_body__unpack(NULL, env->payload.len,
                                                    env->payload.data);
     if (!out->body)
         FAIL(LL_ERR_INVALID, "payload is not a valid loopledger.v1.EntryBody protobuf");
+    /* Belt and braces for the walker: protobuf-c's own reading must give
+     * the signed bytes back. Cheap next to the signature check. */
+    if (ll_pbcheck_reencodes(&env->base, raw, len) != 1 ||
+        ll_pbcheck_reencodes(&out->body->base, env->payload.data, env->payload.len) != 1)
+        FAIL(LL_ERR_INVALID, "envelope or payload is not in canonical protobuf encoding "
+                             "(fields in number order, no defaults, no duplicates)");
     Loopledger__V1__EntryBody *b = out->body;
     if (!id_valid(b->author))
         FAIL(LL_ERR_INVALID, "author must be a registered actor id (1-%d characters of [A-Za-z0-9-_.@:/])",
@@ -200,7 +218,7 @@ int ll_entry_decode(const uint8_t *raw, size_t len, ll_entry_t *out, char *msg,
         break;
     }
     /* The dedup key is the hash of what was signed. */
-    size_t tl = strlen(env->payload_type);
+    size_t tl = sizeof LL_DSSE_PAYLOAD_TYPE - 1;
     size_t pl = ll_dsse_pae_len(tl, env->payload.len);
     uint8_t *pae = malloc(pl);
     size_t got;

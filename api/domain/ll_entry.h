@@ -41,7 +41,10 @@ int ll_entry_find_envelope(const uint8_t *req, size_t len, const uint8_t **env,
                            size_t *env_len);
 
 /* Decodes and checks an envelope without looking at ledger state:
- * protobuf well-formed, payloadType, exactly one signature with a 64-byte
+ * envelope and payload in canonical protobuf encoding (ll_pbcheck.h: no
+ * unknown fields, no duplicate or out-of-order fields, one oneof member,
+ * NUL-free UTF-8 strings; so every protobuf reader sees the same values),
+ * payloadType exactly LL_DSSE_PAYLOAD_TYPE, exactly one signature with a 64-byte
  * sig and a 64-hex keyid, body well-formed with an author, a kind, valid
  * ids and link relations. On error a message goes to msg[cap].
  * On success the caller owns out (ll_entry_free); raw must outlive it. */
