@@ -326,6 +326,49 @@ size_t ll_leaf_build(uint64_t seq, int64_t time_ns, const uint8_t *env,
     return n + env_len;
 }
 
+int ll_leaf_parse(const uint8_t *leaf, size_t len, uint64_t *seq, int64_t *time_ns,
+                  const uint8_t **env, size_t *env_len)
+{
+    const uint8_t *p = leaf, *end = leaf + len;
+    uint64_t f[3] = {0, 0, 0}, key, v;
+    *env = NULL;
+    while (p < end) {
+        if (read_varint(&p, end, &key) || read_varint(&p, end, &v))
+            return LL_ERR_INVALID;
+        if (key == 0x08 || key == 0x10) {
+            f[key >> 3] = v;
+        } else if (key == 0x1a && !*env && v <= (uint64_t)(end - p)) {
+            *env = p;
+            *env_len = (size_t)v;
+            p += v;
+        } else {
+            return LL_ERR_INVALID;
+        }
+    }
+    if (!*env)
+        return LL_ERR_INVALID;
+    /* Byte for byte what ll_leaf_build writes, so no other encoding of
+     * the same values (padding, order, repeats) passes. */
+    size_t n = 0;
+    uint8_t head[33], *hp = head;
+    if (f[1]) {
+        *hp++ = 0x08;
+        hp += put_varint(hp, f[1]);
+    }
+    if (f[2]) {
+        *hp++ = 0x10;
+        hp += put_varint(hp, f[2]);
+    }
+    *hp++ = 0x1a;
+    hp += put_varint(hp, *env_len);
+    n = (size_t)(hp - head);
+    if (n + *env_len != len || memcmp(head, leaf, n))
+        return LL_ERR_INVALID;
+    *seq = f[1];
+    *time_ns = (int64_t)f[2];
+    return LL_OK;
+}
+
 const char *ll_entry_kind_name(const Loopledger__V1__EntryBody *body)
 {
     return ll_kind_name(body->kind_case);

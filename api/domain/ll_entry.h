@@ -69,6 +69,13 @@ size_t ll_leaf_max_len(size_t env_len);
 size_t ll_leaf_build(uint64_t seq, int64_t time_ns, const uint8_t *env,
                      size_t env_len, uint8_t *out);
 
+/* Splits a leaf into its sequence number, server time and envelope bytes
+ * (pointing into leaf), accepting only the exact layout ll_leaf_build
+ * writes. LL_ERR_INVALID otherwise. For readers of leaves (the audit,
+ * loopctl verify) before they call ll_entry_decode on the envelope. */
+int ll_leaf_parse(const uint8_t *leaf, size_t len, uint64_t *seq, int64_t *time_ns,
+                  const uint8_t **env, size_t *env_len);
+
 /* Name of the body's kind ("note", "actor", "genesis", ...). */
 const char *ll_entry_kind_name(const Loopledger__V1__EntryBody *body);
 
