@@ -1,7 +1,7 @@
 """Issue 18 items 1-2 over gRPC: correctly signed envelopes whose bytes
 other protobuf readers would read differently, sent raw to a real server.
 
-Usage: sigbytes_attacks.py SERVER ADMIN_KEY_PEM
+Usage: sigbytes_attacks.py SERVER ADMIN_KEY_PEM [DUMP_DIR]
 Prints one line per case and "refused N/N"; exits 1 if an attack was not
 refused with INVALID_ARGUMENT or the canonical control was not accepted.
 The protobuf bytes are written by hand (no generated code), so that every
@@ -62,6 +62,7 @@ def envelope(key, payload, type_sent=TYPE, type_signed=TYPE, keyid_suffix=b"", t
 def main():
     server, keyfile = sys.argv[1], sys.argv[2]
     key = serialization.load_pem_private_key(open(keyfile, "rb").read(), None)
+    dump = sys.argv[3] if len(sys.argv) > 3 else None  # DIR: also write each attack there
     chan = grpc.insecure_channel(server)
     append = chan.unary_unary("/loopledger.v1.LedgerService/Append")
 
@@ -97,6 +98,11 @@ def main():
          envelope(key, ld(1, b"admin") + tag(3, 0) + b"\x85\x80\x00" + ld(10, ld(1, b"x"))),
          "shortest form"),
     ]
+    if dump:  # the fuzz regressions (tests/fuzz/regressions/entry) come from here
+        import os, re
+        for name, env, _ in attacks:
+            fn = "sigbytes-" + re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:48]
+            open(os.path.join(dump, fn), "wb").write(env)
     refused = 0
     for name, env, why in attacks:
         code, details = send(env)
