@@ -21,6 +21,8 @@
  *   ll-flipcheck poke DIR meta NAME key|value  flips a byte of the meta
  *       record NAME's key or value
  *       poke edits DIR/data.mdb in place (the server must not be running).
+ *   ll-flipcheck plant DIR ENVELOPE_FILE      appends ENVELOPE_FILE's bytes
+ *       as the next leaf without the server's checks (prints its seq)
  *
  * Every record's bytes are found through LMDB (cursor values point into
  * the read-only map), so offsets are exact, never guessed.
@@ -38,6 +40,7 @@
 #include "ll_audit.h"
 #include "ll_crypto.h"
 #include "ll_derive.h"
+#include "ll_entry.h"
 #include "ll_err.h"
 #include "ll_ledger.h"
 #include "ll_store.h"
@@ -355,8 +358,39 @@ static void poke(const char *dir, const char *table, const void *key, size_t kle
     printf("poked %s at file offset %zu\n", table, off);
 }
 
+/* Appends env (a file of envelope bytes) as the next leaf, as an older
+ * server (or someone with the data file) could have: the leaf, its Merkle
+ * nodes and the signer record ('s' index) that GetEntry serves, signer key
+ * registered at #0 (the admin's). Nothing else is derived. */
+static int cmd_plant(const char *dir, const char *envfile)
+{
+    size_t len;
+    uint8_t *env = read_file(envfile, &len), hash[LL_HASH_LEN];
+    ll_store_t *st;
+    ll_txn_t *txn;
+    if (ll_store_open(dir, NULL, &st) || ll_store_begin_write(st, &txn))
+        die("cannot open the store");
+    uint64_t seq = ll_store_size(txn);
+    int64_t t = ll_store_last_time(txn) + 1;
+    uint8_t *leaf = malloc(ll_leaf_max_len(len));
+    uint8_t k[9] = {'s'}, v[8] = {0};
+    size_t n = ll_leaf_build(seq, t, env, len, leaf);
+    for (int i = 8; i >= 1; i--)
+        k[i] = (uint8_t)(seq >> (8 * (8 - i)));
+    if (ll_store_append(txn, leaf, n, t, hash) ||
+        ll_store_put(txn, LL_TBL_INDEX, k, sizeof k, v, sizeof v) || ll_store_commit(txn))
+        die("cannot plant the leaf");
+    ll_store_close(st);
+    printf("%llu\n", (unsigned long long)seq);
+    free(leaf);
+    free(env);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 4 && !strcmp(argv[1], "plant"))
+        return cmd_plant(argv[2], argv[3]);
     if (argc == 5 && !strcmp(argv[1], "random"))
         return cmd_random(argv[2], (unsigned)strtoul(argv[3], NULL, 10),
                           strtoull(argv[4], NULL, 10));
@@ -383,6 +417,7 @@ int main(int argc, char **argv)
         }
     }
     fprintf(stderr, "usage: ll-flipcheck random DIR FLIPS_PER_TABLE SEED\n"
+                    "       ll-flipcheck plant DIR ENVELOPE_FILE\n"
                     "       ll-flipcheck poke DIR role ACTOR VALUE | dedup SEQ | "
                     "meta NAME key|value\n");
     return 2;

@@ -19,3 +19,27 @@ after=$("$LOOPCTL" --json checkpoint | json tree_size)
 stop_server
 out=$("$LOOPLEDGERD" verify --data "$T/ledger") || fail "loopledgerd verify: $out"
 echo "ok   sigbytes: $(tail -n 1 "$T/attacks.out"), control accepted, verify OK"
+
+# Such an envelope planted in a log anyway (an older server, or someone
+# with the data file): both verifiers refuse it.
+mkdir -p "$T/dump"
+start_server
+"$PY" "$(dirname "$0")/sigbytes_attacks.py" "$SERVER" "$T/admin.key" "$T/dump" >/dev/null
+stop_server
+for attack in author-admin-0evil payloadtype-0evil-signed-over-the-truncated-type; do
+    rm -rf "$T/planted"
+    "$LOOPLEDGERD" backup --data "$T/ledger" --to "$T/planted" >/dev/null || fail "backup"
+    seq=$("$LL_BIN/tests/e2e/ll-flipcheck" plant "$T/planted" "$T/dump/sigbytes-$attack")
+    out=$("$LOOPLEDGERD" verify --data "$T/planted") && fail "loopledgerd verify passed a planted $attack: $out"
+    grep -q "first damaged entry #$seq: .*NUL byte" <<<"$out" || fail "loopledgerd verify: $out"
+    "$LOOPLEDGERD" serve --data "$T/planted" --listen 127.0.0.1:0 --port-file "$T/planted/port" \
+        --plaintext >>"$T/server.log" 2>&1 &
+    SERVER_PID=$!
+    for _ in $(seq 1 200); do [[ -s $T/planted/port ]] && break; sleep 0.05; done
+    export LOOPLEDGER_SERVER=127.0.0.1:$(cat "$T/planted/port")
+    out=$("$LOOPCTL" verify --vkey "$VKEY" "$seq" 2>&1) && fail "loopctl verify passed a planted $attack: $out"
+    grep -q "FAIL: entry $seq: the server would refuse this envelope: .*NUL byte" <<<"$out" ||
+        fail "loopctl verify: $out"
+    stop_server
+    echo "ok   planted $attack at #$seq: loopledgerd verify and loopctl verify refuse it"
+done
