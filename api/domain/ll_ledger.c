@@ -154,10 +154,18 @@ int ll_ledger_open(ll_store_t *st, const ll_ledger_config_t *cfg,
      * (one flipped role byte made a contributor an admin). */
     if (!lg->refuse_writes) {
         err = ll_derive_startup_check(st, ll_ledger_replay, lg->damage, sizeof lg->damage);
-        if (err == LL_ERR_CORRUPT)
+        if (err == LL_ERR_CORRUPT) {
             lg->refuse_writes = 1;
-        else if (err)
+        } else if (err == LL_ERR_IO || err == LL_ERR_FULL || err == LL_ERR_STORE) {
+            /* No room for the scratch copy: unchecked trust records must
+             * not authorise writes, but reads can go on. */
+            snprintf(lg->damage, sizeof lg->damage,
+                     "cannot check the actor and key records (%s: %s); is $TMPDIR writable "
+                     "with free space?", ll_strerror(err), ll_store_last_error());
+            lg->refuse_writes = 1;
+        } else if (err) {
             goto fail;
+        }
     }
     pthread_mutex_init(&lg->lock, NULL);
     pthread_mutex_init(&lg->hook_lock, NULL);
