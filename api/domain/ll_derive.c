@@ -354,8 +354,30 @@ int ll_derive_startup_check(ll_store_t *st, ll_derive_replay_fn replay, char *ms
         err = LL_ERR_CORRUPT;
         goto out;
     }
-    if (ll_store_size(stored) == 0)
+    uint64_t size = ll_store_size(stored);
+    if (size == 0)
         goto out; /* nothing written yet */
+    /* meta "size" and "last_time" against the last leaf: O(1). */
+    {
+        const uint8_t *leaf, *env;
+        size_t len, env_len;
+        uint64_t ls;
+        int64_t lt;
+        if (ll_store_leaf(stored, size - 1, &leaf, &len) ||
+            ll_leaf_parse(leaf, len, &ls, &lt, &env, &env_len) || ls != size - 1) {
+            snprintf(msg, cap, "meta \"size\" says %llu entries but entry #%llu is missing or "
+                               "malformed", (unsigned long long)size,
+                     (unsigned long long)(size - 1));
+            err = LL_ERR_CORRUPT;
+            goto out;
+        }
+        if (lt != ll_store_last_time(stored)) {
+            snprintf(msg, cap, "meta \"last_time\" is %lld but the last entry's server time is %lld",
+                     (long long)ll_store_last_time(stored), (long long)lt);
+            err = LL_ERR_CORRUPT;
+            goto out;
+        }
+    }
     for (size_t i = 0; i < sizeof kinds; i++) {
         uint8_t prefix[2] = {LL_IX_KIND, kinds[i]};
         if ((err = ll_store_scan(stored, LL_TBL_INDEX, prefix, 2, NULL, 0, 0, seq_cb, &s)))
@@ -388,6 +410,17 @@ int ll_derive_startup_check(ll_store_t *st, ll_derive_replay_fn replay, char *ms
     if ((err = compare_table(stored, rebuilt, LL_TBL_ACTORS, &records, &diffs, msg, cap)) ||
         (err = compare_table(stored, rebuilt, LL_TBL_KEYS, &records, &diffs, msg, cap)))
         goto out;
+    /* The origin, which names the log in every checkpoint, is the genesis's. */
+    {
+        const uint8_t *a, *b;
+        size_t an, bn;
+        int ea = ll_store_get(stored, LL_TBL_META, "origin", 6, &a, &an);
+        int eb = ll_store_get(rebuilt, LL_TBL_META, "origin", 6, &b, &bn);
+        if (!diffs && (ea || eb || an != bn || memcmp(a, b, an))) {
+            snprintf(msg, cap, "meta \"origin\" differs from the origin of the genesis entry");
+            diffs++;
+        }
+    }
     if (diffs)
         err = LL_ERR_CORRUPT;
 out:

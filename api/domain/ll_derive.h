@@ -26,7 +26,8 @@
  * The start-up check (ll_derive_startup_check) is the cheap part of this,
  * what authorisation relies on: it replays only the entries that change
  * actors and keys (found by the kind index), compares the actor and key
- * records, and checks that meta holds no record but the known ones.
+ * records and the origin, checks meta "size" and "last_time" against the
+ * last leaf, and checks that meta holds no record but the known ones.
  * Hiding an entry from the kind index makes it disagree too; only damage
  * to the index and the trust records that agrees with itself escapes it,
  * and the full check finds that.
