@@ -18,8 +18,10 @@
  * calls finish (appends are answered once durable), then exit 0.
  *
  * verify audits a data directory offline (ll_audit.h): every leaf,
- * signature and tree node, and the last signed checkpoint; it names the
- * first damaged sequence number and exits 1 if anything is wrong. backup
+ * signature and tree node, and the last signed checkpoint; then rebuilds
+ * every derived table from the entries and compares (ll_derive.h); it
+ * names the first damaged sequence number or table record and exits 1 if
+ * anything is wrong. backup
  * copies a (possibly live) ledger with compaction, plus its keys, into a
  * new directory that `serve --data` accepts as is. Both work beside a
  * running server: LMDB coordinates processes through its lock file.
@@ -111,8 +113,8 @@ static void usage(FILE *f)
             "  --drift-baseline N  drift detector: baseline window in points (default 7)\n"
             "  --drift-recent N    drift detector: points that must all be low (default 3)\n"
             "  --drift-threshold F drift detector: relative decline, 0..1 (default 0.10)\n"
-            "verify: audits every entry, signature and tree node; names the first damaged\n"
-            "  entry; --threads is the number of verifying threads (default: all CPUs).\n"
+            "verify: audits every entry, signature and tree node, rebuilds every derived table\n"
+            "  from the entries and compares; names the first damaged entry or record; --threads is the number of verifying threads (default: all CPUs).\n"
             "backup: online copy with compaction (and the server keys) into NEWDIR.\n");
 }
 
@@ -355,8 +357,29 @@ static int cmd_verify(const opts_t *o)
            ", tree nodes checked %" PRIu64 ", signed checkpoint size %" PRIu64 ", %.2f s\n",
            rep.size, rep.leaf_bytes, rep.signatures, rep.nodes, rep.cp_size, rep.seconds);
     if (!rep.damaged) {
-        printf("OK: every entry, signature and tree node verifies\n");
-        rc = 0;
+        /* The leaves are sound: now what was derived from them. */
+        ll_derive_report_t d;
+        if ((err = ll_ledger_check_derived(st, &d))) {
+            logf_("derived-table check could not run: %s (%s)", ll_strerror(err),
+                  ll_store_last_error());
+            goto out;
+        }
+        printf("derived tables: %" PRIu64 " entries replayed, records compared:", d.replayed);
+        for (int t = 0; t < LL_TBL__COUNT; t++)
+            printf(" %s %" PRIu64 "%s", ll_derive_table_name((enum ll_table)t), d.records[t],
+                   d.diffs[t] ? " (DIFFERS)" : "");
+        printf(", %.2f s\n", d.seconds);
+        if (!d.damaged) {
+            printf("OK: every entry, signature and tree node verifies, and every derived table "
+                   "matches the entries\n");
+            rc = 0;
+        } else if (d.bad_seq != LL_DERIVE_NO_SEQ) {
+            printf("DAMAGED: first damaged entry #%" PRIu64 ": %s\n", d.bad_seq, d.what);
+            rc = 1;
+        } else {
+            printf("DAMAGED: a derived table differs from the entries: %s\n", d.what);
+            rc = 1;
+        }
     } else if (rep.first_bad_seq != LL_AUDIT_NO_SEQ) {
         printf("DAMAGED: first damaged entry #%" PRIu64 ": %s\n", rep.first_bad_seq, rep.what);
         rc = 1;

@@ -17,6 +17,7 @@
 #include "ll_assert.h"
 #include "ll_audit.h"
 #include "ll_bytes.h"
+#include "ll_derive.h"
 #include "ll_entry.h"
 #include "ll_experiment.h"
 #include "ll_format.h"
@@ -143,6 +144,23 @@ int ll_ledger_open(ll_store_t *st, const ll_ledger_config_t *cfg,
         lg->refuse_writes = 1;
     else if (err)
         goto fail;
+    /* Nor on actor, key and role records that the entries do not justify
+     * (one flipped role byte made a contributor an admin). */
+    if (!lg->refuse_writes) {
+        err = ll_derive_startup_check(st, ll_ledger_replay, lg->damage, sizeof lg->damage);
+        if (err == LL_ERR_CORRUPT) {
+            lg->refuse_writes = 1;
+        } else if (err == LL_ERR_IO || err == LL_ERR_FULL || err == LL_ERR_STORE) {
+            /* No room for the scratch copy: unchecked trust records must
+             * not authorise writes, but reads can go on. */
+            snprintf(lg->damage, sizeof lg->damage,
+                     "cannot check the actor and key records (%s: %s); is $TMPDIR writable "
+                     "with free space?", ll_strerror(err), ll_store_last_error());
+            lg->refuse_writes = 1;
+        } else if (err) {
+            goto fail;
+        }
+    }
     pthread_mutex_init(&lg->lock, NULL);
     pthread_mutex_init(&lg->hook_lock, NULL);
     pthread_cond_init(&lg->wake, NULL);
@@ -436,27 +454,36 @@ static void duplicate_result(ll_txn_t *txn, uint64_t seq, ll_append_result_t *r)
     }
 }
 
+/* How apply() runs: for the writer, or replaying a recorded leaf (ll_derive
+ * rebuilds the derived tables from the leaves with this same code). */
+typedef struct apply_mode {
+    int64_t t;      /* 0: now (the writer); else the leaf's server time */
+    int trust_only; /* only the actor and key records (no leaf, no indexes) */
+    uint64_t seq;   /* trust_only: the entry's sequence number (txn has no leaves) */
+} apply_mode_t;
+
 /* Applies one job inside child transaction txn. Returns LL_OK to commit it. */
 static int apply(ll_txn_t *txn, ll_job_t *job, uint8_t **buf,
-                 size_t *bufcap)
+                 size_t *bufcap, apply_mode_t mode)
 {
     ll_append_result_t *r = &job->res;
     ll_entry_t *e = &job->entry;
     Loopledger__V1__EntryBody *b = e->body;
-    uint64_t size = ll_store_size(txn);
+    uint64_t size = mode.trust_only ? mode.seq : ll_store_size(txn);
     const uint8_t *v;
     size_t vlen;
     ll_trust_key_t k;
     int err;
 
     r->validate_only = job->validate_only; /* survives a batch retry's reset */
-    err = ll_store_get(txn, LL_TBL_DEDUP, e->dedup, LL_HASH_LEN, &v, &vlen);
+    err = mode.trust_only ? LL_ERR_NOT_FOUND
+                          : ll_store_get(txn, LL_TBL_DEDUP, e->dedup, LL_HASH_LEN, &v, &vlen);
     if (err == LL_OK && vlen == 8) {
         duplicate_result(txn, ll_get_be64(v), r);
         return LL_ERR_EXISTS; /* nothing to write; reported as success */
     }
     if (job->genesis) {
-        if (size != 0) {
+        if (size != 0 && !mode.trust_only) {
             snprintf(r->msg, sizeof r->msg, "ledger already has a genesis entry");
             return LL_ERR_EXISTS;
         }
@@ -469,7 +496,7 @@ static int apply(ll_txn_t *txn, ll_job_t *job, uint8_t **buf,
             return LL_ERR_UNAUTHENTICATED;
         }
     }
-    for (size_t i = 0; i < b->n_links; i++) {
+    for (size_t i = 0; i < b->n_links && !mode.trust_only; i++) {
         if (b->links[i]->target_seq >= size) {
             snprintf(r->msg, sizeof r->msg,
                      "link %zu: target entry %llu does not exist (the ledger has %llu entries; links point to older entries)",
@@ -479,8 +506,13 @@ static int apply(ll_txn_t *txn, ll_job_t *job, uint8_t **buf,
         }
     }
     uint64_t key_seq = job->genesis ? 0 : k.reg_seq;
-    int64_t t = now_ns();
+    int64_t t = mode.t ? mode.t : now_ns();
     int64_t last = ll_store_last_time(txn);
+    if (t <= last && mode.t && !mode.trust_only) {
+        snprintf(r->msg, sizeof r->msg, "server time %lld is not after the previous entry's %lld",
+                 (long long)t, (long long)last);
+        return LL_ERR_CORRUPT;
+    }
     if (t <= last)
         t = last + 1; /* server time is strictly increasing with seq */
     uint32_t roles = 0;
@@ -524,6 +556,8 @@ static int apply(ll_txn_t *txn, ll_job_t *job, uint8_t **buf,
         break;
     }
 
+    if (mode.trust_only)
+        return LL_OK;
     /* A widening rollout needs a ship verdict (ll_experiment.h). */
     if ((err = ll_experiment_check_rollout(txn, b, r->msg, sizeof r->msg)))
         return err;
@@ -567,6 +601,61 @@ store_fail:
     return err;
 }
 
+int ll_ledger_check_derived(ll_store_t *st, ll_derive_report_t *rep)
+{
+    return ll_derive_check(st, ll_ledger_replay, rep);
+}
+
+int ll_ledger_replay(ll_txn_t *txn, const uint8_t *env, size_t len, uint64_t seq, int64_t t,
+                     int trust_only, char *msg, size_t cap)
+{
+    ll_job_t job;
+    uint8_t *buf = NULL;
+    size_t bufcap = 0;
+    ll_trust_key_t k;
+    int err;
+    memset(&job, 0, sizeof job);
+    job.genesis = seq == 0;
+    if ((err = ll_entry_decode(env, len, &job.entry, msg, cap)))
+        return LL_ERR_CORRUPT;
+    const Loopledger__V1__EntryBody *b = job.entry.body;
+    if ((b->kind_case == LOOPLEDGER__V1__ENTRY_BODY__KIND_GENESIS) != job.genesis) {
+        snprintf(msg, cap, job.genesis ? "entry #0 is not a genesis entry"
+                                       : "a genesis entry after #0");
+        err = LL_ERR_CORRUPT;
+        goto out;
+    }
+    if (!trust_only && ll_store_size(txn) != seq) {
+        snprintf(msg, cap, "replayed out of order");
+        err = LL_ERR_CORRUPT;
+        goto out;
+    }
+    /* What the submitting thread checked (authenticate), minus the
+     * signature, which the audit verifies. */
+    if (!job.genesis && ll_trust_key(txn, job.entry.keyid, &k) == LL_OK &&
+        (k.actor_len != strlen(b->author) || memcmp(k.actor, b->author, k.actor_len))) {
+        snprintf(msg, cap, "signed with a key of \"%.*s\", not of its author \"%s\"",
+                 (int)k.actor_len, k.actor, b->author);
+        err = LL_ERR_CORRUPT;
+        goto out;
+    }
+    err = apply(txn, &job, &buf, &bufcap, (apply_mode_t){t, trust_only, seq});
+    if (err == LL_ERR_EXISTS && job.res.duplicate) {
+        snprintf(msg, cap, "repeats the signed statement of entry #%llu (one envelope appended "
+                           "twice)", (unsigned long long)job.res.seq);
+        err = LL_ERR_CORRUPT;
+    } else if (err) {
+        snprintf(msg, cap, "the ledger's rules refuse it now: %s (%s)", job.res.msg,
+                 ll_strerror(err));
+        if (err != LL_ERR_NOMEM && err != LL_ERR_STORE && err != LL_ERR_FULL)
+            err = LL_ERR_CORRUPT;
+    }
+out:
+    free(buf);
+    ll_entry_free(&job.entry);
+    return err;
+}
+
 /* Applies the follow-up entries of job (just applied in txn) right after
  * it, each in a child transaction of txn, and names them in its effects.
  * A follow-up that is refused is logged and dropped (the entry that caused
@@ -592,7 +681,7 @@ static int follow_up(ll_ledger_t *lg, ll_txn_t *txn, ll_job_t *job, uint8_t **bu
         if (err == LL_OK &&
             (rc = ll_entry_decode(f.raw, f.raw_len, &f.entry, f.res.msg, sizeof f.res.msg)) == LL_OK) {
             if ((rc = ll_store_begin_child(txn, &child)) == LL_OK) {
-                rc = apply(child, &f, buf, bufcap);
+                rc = apply(child, &f, buf, bufcap, (apply_mode_t){0, 0, 0});
                 rc = rc == LL_OK ? ll_store_commit(child) : (ll_store_abort(child), rc);
             }
             if (rc == LL_OK) {
@@ -668,7 +757,7 @@ static int write_batch(ll_ledger_t *lg, ll_job_t *batch, uint64_t *out_size,
             snprintf(j->res.msg, sizeof j->res.msg, "cannot write: %s", ll_strerror(cerr));
             continue;
         }
-        int rc = apply(child, j, &buf, &bufcap);
+        int rc = apply(child, j, &buf, &bufcap, (apply_mode_t){0, 0, 0});
         if (rc == LL_OK && (rc = follow_up(lg, child, j, &buf, &bufcap)) != LL_OK)
             j->res.err = rc;
         if (rc == LL_OK && j->validate_only) {
