@@ -34,6 +34,7 @@ typedef struct ll_job {
     size_t raw_len;
     int genesis;
     int refused; /* refused for lack of space; skipped by later attempts */
+    size_t reserved; /* bytes counted in the append budget (0: not counted) */
     ll_append_cb cb;
     void *ctx;
     ll_append_result_t res;
@@ -50,6 +51,10 @@ struct ll_ledger {
     pthread_cond_t wake;
     ll_job_t *head, *tail;
     int stopping;
+    /* Append budget (under lock): appends between submit and result, and
+     * their envelope bytes, so a flood is refused at once instead of
+     * queueing without bound. */
+    size_t inflight_n, inflight_bytes, max_inflight_n, max_inflight_bytes;
     pthread_t writer;
 
     /* Commit hooks (Watch streams, drift detection); slot i is free when
@@ -115,6 +120,8 @@ int ll_ledger_open(ll_store_t *st, const ll_ledger_config_t *cfg,
     lg->note_key = cfg->note_key;
     lg->actor_key = cfg->actor_key;
     lg->max_batch = cfg->max_batch ? cfg->max_batch : 4096;
+    lg->max_inflight_n = cfg->max_queue_entries ? cfg->max_queue_entries : LL_LEDGER_QUEUE_ENTRIES;
+    lg->max_inflight_bytes = cfg->max_queue_bytes ? cfg->max_queue_bytes : LL_LEDGER_QUEUE_BYTES;
     lg->cp_size = UINT64_MAX;
     if ((err = ll_store_begin_read(st, &txn)))
         goto fail;
@@ -326,6 +333,24 @@ int ll_ledger_key_info(ll_txn_t *txn, const uint8_t keyid[LL_HASH_LEN], uint64_t
         return err;
     *reg_seq = k.reg_seq;
     *revoked_at = k.revoked_at;
+    return LL_OK;
+}
+
+int ll_ledger_actor_key_live(ll_txn_t *txn, const char *actor, int64_t now, int *live)
+{
+    const uint8_t *v;
+    size_t n;
+    keyrec_t k;
+    int err = ll_store_get(txn, LL_TBL_ACTORS, actor, strlen(actor), &v, &n);
+    if (err)
+        return err;
+    if (n != ACTORREC_LEN)
+        return LL_ERR_CORRUPT;
+    /* Rotation revokes the replaced key, so the current key is the only
+     * one that can still be valid. */
+    if ((err = get_key(txn, v + 12, &k)))
+        return err == LL_ERR_NOT_FOUND ? LL_ERR_CORRUPT : err;
+    *live = !(k.revoked_at && now >= k.revoked_at);
     return LL_OK;
 }
 
@@ -565,8 +590,18 @@ out:
     return err;
 }
 
-static void fail_job(ll_job_t *job, ll_append_cb cb, void *ctx)
+static void release_budget(ll_ledger_t *lg, size_t bytes)
 {
+    pthread_mutex_lock(&lg->lock);
+    lg->inflight_n--;
+    lg->inflight_bytes -= bytes;
+    pthread_mutex_unlock(&lg->lock);
+}
+
+static void fail_job(ll_ledger_t *lg, ll_job_t *job, ll_append_cb cb, void *ctx)
+{
+    if (job->reserved)
+        release_budget(lg, job->reserved);
     cb(ctx, &job->res);
     ll_entry_free(&job->entry);
     free(job->raw);
@@ -580,7 +615,7 @@ static void enqueue(ll_ledger_t *lg, ll_job_t *job)
         pthread_mutex_unlock(&lg->lock);
         job->res.err = LL_ERR_UNAVAILABLE;
         snprintf(job->res.msg, sizeof job->res.msg, "server is shutting down");
-        fail_job(job, job->cb, job->ctx);
+        fail_job(lg, job, job->cb, job->ctx);
         return;
     }
     if (lg->tail)
@@ -618,13 +653,36 @@ void ll_ledger_submit(ll_ledger_t *lg, const uint8_t *env, size_t len,
 void ll_ledger_submit_as(ll_ledger_t *lg, const uint8_t *env, size_t len, const char *caller,
                          ll_append_cb cb, void *ctx)
 {
+    /* Count the append before copying or verifying anything: beyond the
+     * budget the answer is immediate and costs nothing. */
+    size_t cost = len ? len : 1;
+    pthread_mutex_lock(&lg->lock);
+    int over = lg->inflight_n + 1 > lg->max_inflight_n ||
+               lg->inflight_bytes + cost > lg->max_inflight_bytes;
+    size_t qn = lg->inflight_n, qb = lg->inflight_bytes;
+    if (!over) {
+        lg->inflight_n++;
+        lg->inflight_bytes += cost;
+    }
+    pthread_mutex_unlock(&lg->lock);
+    if (over) {
+        ll_append_result_t r = {.err = LL_ERR_TOO_LARGE};
+        snprintf(r.msg, sizeof r.msg,
+                 "append queue is full (%zu entries, %zu bytes pending; limits %zu entries, "
+                 "%zu bytes): nothing was written, retry shortly",
+                 qn, qb, lg->max_inflight_n, lg->max_inflight_bytes);
+        cb(ctx, &r);
+        return;
+    }
     ll_job_t *job = new_job(env, len, cb, ctx);
     if (!job) {
+        release_budget(lg, cost);
         ll_append_result_t r = {.err = LL_ERR_NOMEM};
         snprintf(r.msg, sizeof r.msg, "out of memory");
         cb(ctx, &r);
         return;
     }
+    job->reserved = cost;
     ll_append_result_t *r = &job->res;
     if (lg->refuse_writes) {
         r->err = LL_ERR_CORRUPT;
@@ -655,7 +713,7 @@ void ll_ledger_submit_as(ll_ledger_t *lg, const uint8_t *env, size_t len, const 
     enqueue(lg, job);
     return;
 fail:
-    fail_job(job, cb, ctx);
+    fail_job(lg, job, cb, ctx);
 }
 
 /* ---- writer thread ---- */
@@ -949,7 +1007,7 @@ static void run_batch(ll_ledger_t *lg, ll_job_t *batch)
     }
     while (batch) {
         ll_job_t *next = batch->next;
-        fail_job(batch, batch->cb, batch->ctx);
+        fail_job(lg, batch, batch->cb, batch->ctx);
         batch = next;
     }
 }
@@ -1075,7 +1133,7 @@ int ll_ledger_genesis(ll_ledger_t *lg, const char *admin_id,
         snprintf(job->res.msg, sizeof job->res.msg, "genesis self-check failed");
     }
     if (job->res.err)
-        fail_job(job, wake_waiter, &w);
+        fail_job(lg, job, wake_waiter, &w);
     else
         enqueue(lg, job);
     wait_for(&w);

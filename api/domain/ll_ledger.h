@@ -38,6 +38,8 @@
 
 #define LL_SERVER_ACTOR "loopledgerd"
 #define LL_MSG_MAX 256
+#define LL_LEDGER_QUEUE_ENTRIES 4096
+#define LL_LEDGER_QUEUE_BYTES (64u << 20)
 
 typedef struct ll_ledger ll_ledger_t;
 
@@ -67,6 +69,12 @@ typedef struct ll_ledger_config {
     const char *origin;
     /* Largest batch one commit takes; 0 means 4096. */
     unsigned max_batch;
+    /* Append budget: at most this many submitted appends, and this many
+     * envelope bytes, between ll_ledger_submit and their result; beyond
+     * it a submit is answered at once with LL_ERR_TOO_LARGE (nothing is
+     * copied, verified or written). 0 means the LL_LEDGER_QUEUE_* default. */
+    size_t max_queue_entries;
+    size_t max_queue_bytes;
 } ll_ledger_config_t;
 
 /* Opens the ledger over st (borrowed; must outlive the ledger) and starts
@@ -84,7 +92,8 @@ int ll_ledger_genesis(ll_ledger_t *lg, const char *admin_id,
                       ll_append_result_t *res);
 
 /* Submits envelope bytes (copied; the caller may free them on return).
- * cb is called exactly once. */
+ * cb is called exactly once. When the append budget (max_queue_*) is
+ * used up, cb runs at once on the caller's thread with LL_ERR_TOO_LARGE. */
 void ll_ledger_submit(ll_ledger_t *lg, const uint8_t *env, size_t len,
                       ll_append_cb cb, void *ctx);
 
@@ -107,6 +116,12 @@ int ll_ledger_actor_roles(ll_txn_t *txn, const char *actor, uint32_t *roles);
  * (0 = valid). LL_ERR_NOT_FOUND if unknown. */
 int ll_ledger_key_info(ll_txn_t *txn, const uint8_t keyid[LL_HASH_LEN], uint64_t *reg_seq,
                        int64_t *revoked_at);
+
+/* Whether a registered actor still holds a valid key at time now (ns):
+ * its current key is not revoked (rotation revokes the key it replaces).
+ * An actor without one can neither sign nor, over mTLS, read. *live is
+ * set on LL_OK; LL_ERR_NOT_FOUND if the actor is unknown. */
+int ll_ledger_actor_key_live(ll_txn_t *txn, const char *actor, int64_t now, int *live);
 
 #define LL_LEDGER_MAX_HOOKS 4
 

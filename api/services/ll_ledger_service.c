@@ -28,6 +28,10 @@
 
 #define LIST_DEFAULT 100
 #define LIST_MAX 1000
+/* A page also stops at this many bytes of leaves (at least one entry is
+ * always returned): 1 MB entries would otherwise make the default page
+ * 100 MB, over the send limit, and 1000 of them a gigabyte per caller. */
+#define LIST_MAX_BYTES (4u << 20)
 
 typedef struct watch watch_t;
 
@@ -182,6 +186,7 @@ LL_SVC_QUERY(ll_ledger_service_list_entries)
     char *token = ll_arena_alloc(a, 24);
     if (!out || !leaves || !sup || !stat || !token)
         return LL_ERR_NOMEM;
+    size_t bytes = 0;
     for (size_t i = 0; i < n; i++) {
         const uint8_t *leaf;
         size_t ll;
@@ -190,6 +195,13 @@ LL_SVC_QUERY(ll_ledger_service_list_entries)
             snprintf(msg, cap, "reading entry %" PRIu64 ": %s", seq, ll_strerror(err));
             return LL_ERR_CORRUPT;
         }
+        if (i > 0 && bytes + ll > LIST_MAX_BYTES) {
+            /* Page full by size: the rest comes with the token. */
+            n = i;
+            next = seq;
+            break;
+        }
+        bytes += ll;
         leaves[i].data = (uint8_t *)leaf;
         leaves[i].len = ll;
         if (ll_loop_superseded_by(txn, seq, &sup[i]) != LL_OK)
