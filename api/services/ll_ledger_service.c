@@ -6,10 +6,13 @@
  * answers from the writer thread once the batch is durable.
  *
  * Watch keeps one send in flight per stream. When a stream has caught up it
- * parks on the service's list; the ledger's commit hook (writer thread)
- * unparks every parked stream, which then reads and sends the new entries.
- * Parking re-checks the committed size under the same lock the hook takes,
- * so no commit is missed.
+ * parks on the service's list. The ledger's commit hook runs on the writer
+ * thread and only publishes that there is a new size (one flag, its own
+ * lock): the fan-out thread then unparks every parked stream and starts
+ * its next send, so appends do not slow down with the number of watchers.
+ * Parking re-checks the committed size under the lock the fan-out thread
+ * takes to collect the parked list, and the size is published before the
+ * hook runs, so no commit is missed.
  */
 #include <inttypes.h>
 #include <pthread.h>
@@ -43,6 +46,12 @@ struct ll_ledger_service {
     watch_t *all;    /* every live stream, for stop */
     int stopped;
     ll_nodecache_t *nc; /* upper tree levels for proofs (ll_nodecache.h) */
+    /* Fan-out: the writer sets fan_pending; the fan-out thread feeds the
+     * parked watchers. fan_lock is never held with lock by the writer. */
+    pthread_mutex_t fan_lock;
+    pthread_cond_t fan_cond;
+    int fan_pending, fan_stop;
+    pthread_t fanout;
 };
 
 struct watch {
@@ -443,21 +452,45 @@ static void watch_pump(watch_t *w)
     free(buf);
 }
 
+/* Writer thread: publish and return; O(1) whatever the watchers. */
 static void on_commit(void *ctx, uint64_t size)
 {
     (void)size;
     ll_ledger_service_t *svc = ctx;
-    pthread_mutex_lock(&svc->lock);
-    watch_t *list = svc->parked;
-    svc->parked = NULL;
-    for (watch_t *w = list; w; w = w->pnext)
-        w->parked = 0;
-    pthread_mutex_unlock(&svc->lock);
-    while (list) {
-        watch_t *next = list->pnext;
-        watch_pump(list);
-        list = next;
+    pthread_mutex_lock(&svc->fan_lock);
+    svc->fan_pending = 1;
+    pthread_cond_signal(&svc->fan_cond);
+    pthread_mutex_unlock(&svc->fan_lock);
+}
+
+static void *fanout_main(void *arg)
+{
+    ll_ledger_service_t *svc = arg;
+    pthread_mutex_lock(&svc->fan_lock);
+    for (;;) {
+        while (!svc->fan_pending && !svc->fan_stop)
+            pthread_cond_wait(&svc->fan_cond, &svc->fan_lock);
+        if (svc->fan_stop)
+            break;
+        /* Commits that land while this round runs set the flag again; a
+         * watcher fed here reads up to the newest size anyway. */
+        svc->fan_pending = 0;
+        pthread_mutex_unlock(&svc->fan_lock);
+        pthread_mutex_lock(&svc->lock);
+        watch_t *list = svc->parked;
+        svc->parked = NULL;
+        for (watch_t *w = list; w; w = w->pnext)
+            w->parked = 0;
+        pthread_mutex_unlock(&svc->lock);
+        while (list) {
+            watch_t *next = list->pnext;
+            watch_pump(list);
+            list = next;
+        }
+        pthread_mutex_lock(&svc->fan_lock);
     }
+    pthread_mutex_unlock(&svc->fan_lock);
+    return NULL;
 }
 
 static void watch_cancelled(ll_call_t *call, void *arg)
@@ -546,6 +579,16 @@ int ll_ledger_service_create(ll_ledger_t *lg, ll_ledger_service_t **out)
         return LL_ERR_NOMEM;
     }
     pthread_mutex_init(&svc->lock, NULL);
+    pthread_mutex_init(&svc->fan_lock, NULL);
+    pthread_cond_init(&svc->fan_cond, NULL);
+    if (pthread_create(&svc->fanout, NULL, fanout_main, svc)) {
+        pthread_cond_destroy(&svc->fan_cond);
+        pthread_mutex_destroy(&svc->fan_lock);
+        pthread_mutex_destroy(&svc->lock);
+        ll_nodecache_free(svc->nc);
+        free(svc);
+        return LL_ERR_NOMEM;
+    }
     ll_ledger_add_commit_hook(lg, on_commit, svc);
     *out = svc;
     return LL_OK;
@@ -556,6 +599,13 @@ void ll_ledger_service_free(ll_ledger_service_t *svc)
     if (!svc)
         return;
     ll_ledger_remove_commit_hook(svc->lg, on_commit, svc);
+    pthread_mutex_lock(&svc->fan_lock);
+    svc->fan_stop = 1;
+    pthread_cond_signal(&svc->fan_cond);
+    pthread_mutex_unlock(&svc->fan_lock);
+    pthread_join(svc->fanout, NULL);
+    pthread_cond_destroy(&svc->fan_cond);
+    pthread_mutex_destroy(&svc->fan_lock);
     pthread_mutex_destroy(&svc->lock);
     ll_nodecache_free(svc->nc);
     free(svc);
