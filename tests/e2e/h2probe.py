@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""Raw-socket and raw-gRPC probes for tests/e2e/test_edges.sh (issue 18).
+
+  h2probe.py settings PORT            prints the server's HTTP/2 SETTINGS as
+                                      id=value lines (3 = MAX_CONCURRENT_STREAMS)
+  h2probe.py idle PORT N SECS         opens N TCP connections that never send a
+                                      byte; prints how many the server closed
+                                      within SECS, and when the last one closed
+  h2probe.py list ADDR                one ListEntries call with the default
+                                      page; prints "entries bytes has_token"
+"""
+import socket
+import struct
+import sys
+import time
+
+
+def settings(port):
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    s.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+    buf = b""
+    while True:
+        while len(buf) < 9:
+            buf += s.recv(65536)
+        length, typ, flags = int.from_bytes(buf[:3], "big"), buf[3], buf[4]
+        while len(buf) < 9 + length:
+            buf += s.recv(65536)
+        payload, buf = buf[9:9 + length], buf[9 + length:]
+        if typ == 4 and not flags & 1:  # SETTINGS, not an ACK
+            for i in range(0, len(payload), 6):
+                ident, value = struct.unpack(">HI", payload[i:i + 6])
+                print("%d=%d" % (ident, value))
+            return
+
+
+def idle(port, n, secs):
+    conns = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(n)]
+    t0 = time.monotonic()
+    closed, last = 0, 0.0
+    for c in conns:
+        left = secs - (time.monotonic() - t0)
+        if left <= 0:
+            break
+        c.settimeout(left)
+        try:
+            data = c.recv(1)
+            if data == b"":
+                closed += 1
+            else:  # a server that speaks first is still open: wait for EOF
+                while c.recv(65536):
+                    pass
+                closed += 1
+        except (ConnectionResetError, BrokenPipeError):
+            closed += 1
+        except socket.timeout:
+            continue
+        last = time.monotonic() - t0
+    print("%d %.1f" % (closed, last))
+
+
+def fields(buf):
+    i = 0
+    while i < len(buf):
+        key, i = varint(buf, i)
+        num, wt = key >> 3, key & 7
+        if wt == 0:
+            _, i = varint(buf, i)
+        elif wt == 2:
+            n, i = varint(buf, i)
+            yield num, buf[i:i + n]
+            i += n
+        elif wt == 1:
+            i += 8
+        elif wt == 5:
+            i += 4
+        else:
+            raise ValueError("wire type %d" % wt)
+
+
+def varint(buf, i):
+    v = shift = 0
+    while True:
+        b = buf[i]
+        i += 1
+        v |= (b & 0x7F) << shift
+        shift += 7
+        if not b & 0x80:
+            return v, i
+
+
+def list_page(addr):
+    import grpc
+    ch = grpc.insecure_channel(addr, options=[("grpc.max_receive_message_length", 256 << 20)])
+    call = ch.unary_unary("/loopledger.v1.LedgerService/ListEntries")
+    resp = call(b"", timeout=60)
+    leaves = [v for f, v in fields(resp) if f == 1]
+    token = any(f == 2 and v for f, v in fields(resp))
+    print(len(leaves), sum(len(v) for v in leaves), int(token))
+
+
+if __name__ == "__main__":
+    cmd = sys.argv[1]
+    if cmd == "settings":
+        settings(int(sys.argv[2]))
+    elif cmd == "idle":
+        idle(int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]))
+    elif cmd == "list":
+        list_page(sys.argv[2])
