@@ -13,9 +13,17 @@
  * Parking re-checks the committed size under the lock the fan-out thread
  * takes to collect the parked list, and the size is published before the
  * hook runs, so no commit is missed.
+ *
+ * All Watch reads and sends run on that one thread, at a lower priority
+ * (nice +10): a completed send only queues its stream there. So thousands
+ * of watchers cost the RPC threads one completion each, and Append's own
+ * work (verify, commit, reply) is not queued behind theirs.
  */
 #include <inttypes.h>
 #include <pthread.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +59,7 @@ struct ll_ledger_service {
     pthread_mutex_t fan_lock;
     pthread_cond_t fan_cond;
     int fan_pending, fan_stop;
+    watch_t *ready, **ready_tail; /* streams whose last send completed */
     pthread_t fanout;
 };
 
@@ -59,6 +68,7 @@ struct watch {
     ll_call_t *call;
     uint64_t next;
     watch_t *pnext;            /* parked list */
+    watch_t *rnext;            /* ready list (fan-out thread's work) */
     watch_t *anext, **aprev;   /* all list */
     int parked, done;
 };
@@ -401,7 +411,14 @@ static void watch_sent(ll_call_t *call, int ok, void *arg)
         return;
     }
     w->next++;
-    watch_pump(w);
+    /* Continue on the fan-out thread, not on this RPC thread. */
+    ll_ledger_service_t *svc = w->svc;
+    w->rnext = NULL;
+    pthread_mutex_lock(&svc->fan_lock);
+    *svc->ready_tail = w;
+    svc->ready_tail = &w->rnext;
+    pthread_cond_signal(&svc->fan_cond);
+    pthread_mutex_unlock(&svc->fan_lock);
 }
 
 static void watch_pump(watch_t *w)
@@ -466,31 +483,45 @@ static void on_commit(void *ctx, uint64_t size)
 static void *fanout_main(void *arg)
 {
     ll_ledger_service_t *svc = arg;
+    /* Below the RPC and writer threads: watchers get what is left. Best
+     * effort; nothing depends on it for correctness. */
+    setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10);
     pthread_mutex_lock(&svc->fan_lock);
     for (;;) {
-        while (!svc->fan_pending && !svc->fan_stop)
+        while (!svc->fan_pending && !svc->ready && !svc->fan_stop)
             pthread_cond_wait(&svc->fan_cond, &svc->fan_lock);
-        if (svc->fan_stop)
-            break;
+        int commit = svc->fan_pending;
         /* Commits that land while this round runs set the flag again; a
          * watcher fed here reads up to the newest size anyway. */
         svc->fan_pending = 0;
+        watch_t *ready = svc->ready;
+        svc->ready = NULL;
+        svc->ready_tail = &svc->ready;
+        int stop = svc->fan_stop;
         pthread_mutex_unlock(&svc->fan_lock);
-        pthread_mutex_lock(&svc->lock);
-        watch_t *list = svc->parked;
-        svc->parked = NULL;
-        for (watch_t *w = list; w; w = w->pnext)
-            w->parked = 0;
-        pthread_mutex_unlock(&svc->lock);
+        watch_t *list = NULL;
+        if (commit) {
+            pthread_mutex_lock(&svc->lock);
+            list = svc->parked;
+            svc->parked = NULL;
+            for (watch_t *w = list; w; w = w->pnext)
+                w->parked = 0;
+            pthread_mutex_unlock(&svc->lock);
+        }
+        while (ready) {
+            watch_t *next = ready->rnext;
+            watch_pump(ready);
+            ready = next;
+        }
         while (list) {
             watch_t *next = list->pnext;
             watch_pump(list);
             list = next;
         }
+        if (stop)
+            return NULL;
         pthread_mutex_lock(&svc->fan_lock);
     }
-    pthread_mutex_unlock(&svc->fan_lock);
-    return NULL;
 }
 
 static void watch_cancelled(ll_call_t *call, void *arg)
@@ -581,6 +612,7 @@ int ll_ledger_service_create(ll_ledger_t *lg, ll_ledger_service_t **out)
     pthread_mutex_init(&svc->lock, NULL);
     pthread_mutex_init(&svc->fan_lock, NULL);
     pthread_cond_init(&svc->fan_cond, NULL);
+    svc->ready_tail = &svc->ready;
     if (pthread_create(&svc->fanout, NULL, fanout_main, svc)) {
         pthread_cond_destroy(&svc->fan_cond);
         pthread_mutex_destroy(&svc->fan_lock);
