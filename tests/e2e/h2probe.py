@@ -8,6 +8,11 @@
                                       within SECS, and when the last one closed
   h2probe.py list ADDR                one ListEntries call with the default
                                       page; prints "entries bytes has_token"
+  h2probe.py streams PORT N SECS      one connection opening N streams that send
+                                      headers and never a message; holds them
+                                      SECS s; prints "sent N reset R"
+  h2probe.py hold PORT N SECS         holds N idle TCP connections for SECS s;
+                                      prints how many could be opened
 """
 import socket
 import struct
@@ -98,6 +103,61 @@ def list_page(addr):
     print(len(leaves), sum(len(v) for v in leaves), int(token))
 
 
+def hpack_literal(name, value):
+    # Literal header field without indexing, new name, no Huffman (RFC 7541 6.2.2).
+    return b"\x00" + bytes([len(name)]) + name + bytes([len(value)]) + value
+
+
+def streams(port, n, secs):
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+    block = b"".join(hpack_literal(k, v) for k, v in [
+        (b":method", b"POST"), (b":scheme", b"http"), (b":authority", b"x"),
+        (b":path", b"/grpc.health.v1.Health/Check"), (b"content-type", b"application/grpc"),
+        (b"te", b"trailers")])
+    out = bytearray()
+    for i in range(n):
+        sid = 2 * i + 1
+        out += len(block).to_bytes(3, "big") + b"\x01\x04" + sid.to_bytes(4, "big") + block
+        if len(out) > 1 << 20:
+            s.sendall(out)
+            out = bytearray()
+    s.sendall(out)
+    s.setblocking(False)
+    reset, buf, t0 = 0, b"", time.monotonic()
+    while time.monotonic() - t0 < secs:
+        try:
+            data = s.recv(1 << 20)
+            if not data:
+                break
+            buf += data
+        except BlockingIOError:
+            time.sleep(0.05)
+        while len(buf) >= 9:
+            length = int.from_bytes(buf[:3], "big")
+            if len(buf) < 9 + length:
+                break
+            if buf[3] == 3:
+                reset += 1
+            elif buf[3] == 4 and not buf[4] & 1:  # ack the server's SETTINGS
+                s.setblocking(True)
+                s.sendall(b"\x00\x00\x00\x04\x01\x00\x00\x00\x00")
+                s.setblocking(False)
+            buf = buf[9 + length:]
+    print("sent %d reset %d" % (n, reset))
+
+
+def hold(port, n, secs):
+    conns = []
+    for _ in range(n):
+        try:
+            conns.append(socket.create_connection(("127.0.0.1", port), timeout=5))
+        except OSError:
+            break
+    print(len(conns), flush=True)
+    time.sleep(secs)
+
+
 if __name__ == "__main__":
     cmd = sys.argv[1]
     if cmd == "settings":
@@ -106,3 +166,7 @@ if __name__ == "__main__":
         idle(int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]))
     elif cmd == "list":
         list_page(sys.argv[2])
+    elif cmd == "streams":
+        streams(int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]))
+    elif cmd == "hold":
+        hold(int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]))
