@@ -8,9 +8,13 @@
                                       within SECS, and when the last one closed
   h2probe.py list ADDR                one ListEntries call with the default
                                       page; prints "entries bytes has_token"
-  h2probe.py streams PORT N SECS      one connection opening N streams that send
+  h2probe.py streams PORT N SECS [ack|noack] [CERTDIR WHO]
+                                      one connection opening N streams that send
                                       headers and never a message; holds them
-                                      SECS s; prints "sent N reset R"
+                                      SECS s; prints "sent N reset R closed C".
+                                      ack: first acknowledge the server's
+                                      SETTINGS, as conforming clients do; with
+                                      CERTDIR WHO: over mTLS as WHO
   h2probe.py hold PORT N SECS         holds N idle TCP connections for SECS s;
                                       prints how many could be opened
 """
@@ -108,30 +112,74 @@ def hpack_literal(name, value):
     return b"\x00" + bytes([len(name)]) + name + bytes([len(value)]) + value
 
 
-def streams(port, n, secs):
+def connect(port, certdir=None, who=None):
     s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    if certdir:
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.load_verify_locations(certdir + "/ca.crt")
+        ctx.load_cert_chain(certdir + "/%s.crt" % who, certdir + "/%s.key" % who)
+        ctx.set_alpn_protocols(["h2"])
+        s = ctx.wrap_socket(s, server_hostname="localhost")
+    return s
+
+
+def read_frame(s, buf):
+    while len(buf) < 9:
+        data = s.recv(65536)
+        if not data:
+            raise EOFError
+        buf += data
+    length = int.from_bytes(buf[:3], "big")
+    while len(buf) < 9 + length:
+        data = s.recv(65536)
+        if not data:
+            raise EOFError
+        buf += data
+    return buf[3], buf[4], buf[9:9 + length], buf[9 + length:]
+
+
+def streams(port, n, secs, ack="noack", certdir=None, who=None):
+    s = connect(port, certdir, who)
     s.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+    buf = b""
+    if ack == "ack":
+        while True:
+            typ, flags, _, buf = read_frame(s, buf)
+            if typ == 4 and not flags & 1:
+                s.sendall(b"\x00\x00\x00\x04\x01\x00\x00\x00\x00")
+                break
     block = b"".join(hpack_literal(k, v) for k, v in [
         (b":method", b"POST"), (b":scheme", b"http"), (b":authority", b"x"),
         (b":path", b"/grpc.health.v1.Health/Check"), (b"content-type", b"application/grpc"),
         (b"te", b"trailers")])
     out = bytearray()
-    for i in range(n):
-        sid = 2 * i + 1
-        out += len(block).to_bytes(3, "big") + b"\x01\x04" + sid.to_bytes(4, "big") + block
-        if len(out) > 1 << 20:
-            s.sendall(out)
-            out = bytearray()
-    s.sendall(out)
+    closed = 0
+    try:
+        for i in range(n):
+            sid = 2 * i + 1
+            out += len(block).to_bytes(3, "big") + b"\x01\x04" + sid.to_bytes(4, "big") + block
+            if len(out) > 1 << 20:
+                s.sendall(out)
+                out = bytearray()
+        s.sendall(out)
+    except OSError:
+        closed = 1
     s.setblocking(False)
-    reset, buf, t0 = 0, b"", time.monotonic()
-    while time.monotonic() - t0 < secs:
+    reset, t0 = 0, time.monotonic()
+    while not closed and time.monotonic() - t0 < secs:
         try:
             data = s.recv(1 << 20)
             if not data:
+                closed = 1
                 break
             buf += data
-        except BlockingIOError:
+        except (BlockingIOError, ConnectionResetError) as e:
+            if isinstance(e, ConnectionResetError):
+                closed = 1
+                break
+            time.sleep(0.05)
+        except Exception:  # ssl.SSLWantReadError and friends
             time.sleep(0.05)
         while len(buf) >= 9:
             length = int.from_bytes(buf[:3], "big")
@@ -144,7 +192,7 @@ def streams(port, n, secs):
                 s.sendall(b"\x00\x00\x00\x04\x01\x00\x00\x00\x00")
                 s.setblocking(False)
             buf = buf[9 + length:]
-    print("sent %d reset %d" % (n, reset))
+    print("sent %d reset %d closed %d" % (n, reset, closed))
 
 
 def hold(port, n, secs):
@@ -167,6 +215,6 @@ if __name__ == "__main__":
     elif cmd == "list":
         list_page(sys.argv[2])
     elif cmd == "streams":
-        streams(int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]))
+        streams(int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), *sys.argv[5:8])
     elif cmd == "hold":
         hold(int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]))
