@@ -10,6 +10,7 @@
 #include "ll_authz.h"
 #include "ll_err.h"
 #include "ll_services.h"
+#include "ll_trust.h"
 
 static int64_t now_ns(void)
 {
@@ -28,10 +29,7 @@ int ll_rpc_identity(void *ctx, const char *identity, char *msg, size_t cap)
         snprintf(msg, cap, "cannot read ledger: %s", ll_strerror(err));
         return LL_ERR_UNAVAILABLE;
     }
-    int live = 1;
-    err = ll_ledger_actor_roles(txn, identity, &roles);
-    if (!err)
-        err = ll_ledger_actor_key_live(txn, identity, now_ns(), &live);
+    err = ll_trust_actor_roles(txn, identity, &roles);
     ll_store_abort(txn);
     if (err == LL_ERR_NOT_FOUND) {
         snprintf(msg, cap, "certificate subject \"%.100s\" is not a registered actor", identity);
@@ -67,9 +65,9 @@ int ll_rpc_authorize(void *ctx, const char *path, const char *identity, char *ms
         return LL_ERR_UNAVAILABLE;
     }
     int live = 1;
-    err = ll_ledger_actor_roles(txn, identity, &roles);
+    err = ll_trust_actor_roles(txn, identity, &roles);
     if (!err)
-        err = ll_ledger_actor_key_live(txn, identity, now_ns(), &live);
+        err = ll_trust_actor_key_live(txn, identity, now_ns(), &live);
     ll_store_abort(txn);
     if (err == LL_ERR_NOT_FOUND) {
         snprintf(msg, cap, "certificate subject \"%.100s\" is not a registered actor", identity);
