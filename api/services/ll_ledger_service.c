@@ -60,6 +60,11 @@ struct ll_ledger_service {
     pthread_mutex_t fan_lock;
     pthread_cond_t fan_cond;
     int fan_pending, fan_stop;
+    /* Set by stop: no stream is queued any more (sends complete inline on
+     * the RPC threads, which outlive no server); fan_drained once the
+     * thread has ended what was queued, so nothing touches a call after
+     * ll_server_shutdown. */
+    int fan_closed, fan_drained;
     watch_t *ready, **ready_tail; /* streams whose last send completed */
     pthread_t fanout;
 };
@@ -445,9 +450,14 @@ static void watch_sent(ll_call_t *call, int ok, void *arg)
     ll_ledger_service_t *svc = w->svc;
     w->rnext = NULL;
     pthread_mutex_lock(&svc->fan_lock);
+    if (svc->fan_closed) {
+        pthread_mutex_unlock(&svc->fan_lock);
+        watch_pump(w); /* stopping: ends the stream here */
+        return;
+    }
     *svc->ready_tail = w;
     svc->ready_tail = &w->rnext;
-    pthread_cond_signal(&svc->fan_cond);
+    pthread_cond_broadcast(&svc->fan_cond);
     pthread_mutex_unlock(&svc->fan_lock);
 }
 
@@ -506,7 +516,7 @@ static void on_commit(void *ctx, uint64_t size)
     ll_ledger_service_t *svc = ctx;
     pthread_mutex_lock(&svc->fan_lock);
     svc->fan_pending = 1;
-    pthread_cond_signal(&svc->fan_cond);
+    pthread_cond_broadcast(&svc->fan_cond);
     pthread_mutex_unlock(&svc->fan_lock);
 }
 
@@ -518,8 +528,10 @@ static void *fanout_main(void *arg)
     setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10);
     pthread_mutex_lock(&svc->fan_lock);
     for (;;) {
-        while (!svc->fan_pending && !svc->ready && !svc->fan_stop)
+        while (!svc->fan_pending && !svc->ready && !svc->fan_stop &&
+               !(svc->fan_closed && !svc->fan_drained))
             pthread_cond_wait(&svc->fan_cond, &svc->fan_lock);
+        int closed = svc->fan_closed;
         int commit = svc->fan_pending;
         /* Commits that land while this round runs set the flag again; a
          * watcher fed here reads up to the newest size anyway. */
@@ -548,9 +560,15 @@ static void *fanout_main(void *arg)
             watch_pump(list);
             list = next;
         }
-        if (stop)
-            return NULL;
         pthread_mutex_lock(&svc->fan_lock);
+        if (closed && !svc->ready && !svc->fan_drained) {
+            svc->fan_drained = 1;
+            pthread_cond_broadcast(&svc->fan_cond);
+        }
+        if (stop) {
+            pthread_mutex_unlock(&svc->fan_lock);
+            return NULL;
+        }
     }
 }
 
@@ -625,6 +643,14 @@ void ll_ledger_service_stop(ll_ledger_service_t *svc)
         watch_end(list, LL_ERR_UNAVAILABLE, "server is shutting down");
         list = next;
     }
+    /* Streams queued for the fan-out thread are ended by it; wait for
+     * that, so that after this returns only RPC threads touch calls. */
+    pthread_mutex_lock(&svc->fan_lock);
+    svc->fan_closed = 1;
+    pthread_cond_broadcast(&svc->fan_cond);
+    while (!svc->fan_drained)
+        pthread_cond_wait(&svc->fan_cond, &svc->fan_lock);
+    pthread_mutex_unlock(&svc->fan_lock);
 }
 
 int ll_ledger_service_create(ll_ledger_t *lg, ll_ledger_service_t **out)
@@ -663,7 +689,7 @@ void ll_ledger_service_free(ll_ledger_service_t *svc)
     ll_ledger_remove_commit_hook(svc->lg, on_commit, svc);
     pthread_mutex_lock(&svc->fan_lock);
     svc->fan_stop = 1;
-    pthread_cond_signal(&svc->fan_cond);
+    pthread_cond_broadcast(&svc->fan_cond);
     pthread_mutex_unlock(&svc->fan_lock);
     pthread_join(svc->fanout, NULL);
     pthread_cond_destroy(&svc->fan_cond);
