@@ -34,6 +34,7 @@ typedef struct ll_job {
     size_t raw_len;
     int genesis;
     int refused; /* refused for lack of space; skipped by later attempts */
+    size_t reserved; /* bytes counted in the append budget (0: not counted) */
     int validate_only; /* LL_SUBMIT_VALIDATE_ONLY: applied, then rolled back */
     ll_append_cb cb;
     void *ctx;
@@ -51,6 +52,10 @@ struct ll_ledger {
     pthread_cond_t wake;
     ll_job_t *head, *tail;
     int stopping;
+    /* Append budget (under lock): appends between submit and result, and
+     * their envelope bytes, so a flood is refused at once instead of
+     * queueing without bound. */
+    size_t inflight_n, inflight_bytes, max_inflight_n, max_inflight_bytes;
     pthread_t writer;
 
     /* Commit hooks (Watch streams, drift detection); slot i is free when
@@ -104,6 +109,8 @@ int ll_ledger_open(ll_store_t *st, const ll_ledger_config_t *cfg,
     lg->note_key = cfg->note_key;
     lg->actor_key = cfg->actor_key;
     lg->max_batch = cfg->max_batch ? cfg->max_batch : 4096;
+    lg->max_inflight_n = cfg->max_queue_entries ? cfg->max_queue_entries : LL_LEDGER_QUEUE_ENTRIES;
+    lg->max_inflight_bytes = cfg->max_queue_bytes ? cfg->max_queue_bytes : LL_LEDGER_QUEUE_BYTES;
     lg->cp_size = UINT64_MAX;
     /* Records of an older data format are upgraded before anything reads
      * them; a newer format is refused (callers that want the reason call
@@ -324,8 +331,18 @@ out:
     return err;
 }
 
-static void fail_job(ll_job_t *job, ll_append_cb cb, void *ctx)
+static void release_budget(ll_ledger_t *lg, size_t bytes)
 {
+    pthread_mutex_lock(&lg->lock);
+    lg->inflight_n--;
+    lg->inflight_bytes -= bytes;
+    pthread_mutex_unlock(&lg->lock);
+}
+
+static void fail_job(ll_ledger_t *lg, ll_job_t *job, ll_append_cb cb, void *ctx)
+{
+    if (job->reserved)
+        release_budget(lg, job->reserved);
     cb(ctx, &job->res);
     ll_entry_free(&job->entry);
     free(job->raw);
@@ -339,7 +356,7 @@ static void enqueue(ll_ledger_t *lg, ll_job_t *job)
         pthread_mutex_unlock(&lg->lock);
         job->res.err = LL_ERR_UNAVAILABLE;
         snprintf(job->res.msg, sizeof job->res.msg, "server is shutting down");
-        fail_job(job, job->cb, job->ctx);
+        fail_job(lg, job, job->cb, job->ctx);
         return;
     }
     if (lg->tail)
@@ -383,13 +400,36 @@ void ll_ledger_submit_as(ll_ledger_t *lg, const uint8_t *env, size_t len, const 
 void ll_ledger_submit_opts(ll_ledger_t *lg, const uint8_t *env, size_t len,
                            const char *caller, unsigned flags, ll_append_cb cb, void *ctx)
 {
+    /* Count the append before copying or verifying anything: beyond the
+     * budget the answer is immediate and costs nothing. */
+    size_t cost = len ? len : 1;
+    pthread_mutex_lock(&lg->lock);
+    int over = lg->inflight_n + 1 > lg->max_inflight_n ||
+               lg->inflight_bytes + cost > lg->max_inflight_bytes;
+    size_t qn = lg->inflight_n, qb = lg->inflight_bytes;
+    if (!over) {
+        lg->inflight_n++;
+        lg->inflight_bytes += cost;
+    }
+    pthread_mutex_unlock(&lg->lock);
+    if (over) {
+        ll_append_result_t r = {.err = LL_ERR_TOO_LARGE};
+        snprintf(r.msg, sizeof r.msg,
+                 "append queue is full (%zu entries, %zu bytes pending; limits %zu entries, "
+                 "%zu bytes): nothing was written, retry shortly",
+                 qn, qb, lg->max_inflight_n, lg->max_inflight_bytes);
+        cb(ctx, &r);
+        return;
+    }
     ll_job_t *job = new_job(env, len, cb, ctx);
     if (!job) {
+        release_budget(lg, cost);
         ll_append_result_t r = {.err = LL_ERR_NOMEM};
         snprintf(r.msg, sizeof r.msg, "out of memory");
         cb(ctx, &r);
         return;
     }
+    job->reserved = cost;
     ll_append_result_t *r = &job->res;
     job->validate_only = (flags & LL_SUBMIT_VALIDATE_ONLY) != 0;
     r->validate_only = job->validate_only;
@@ -432,7 +472,7 @@ void ll_ledger_submit_opts(ll_ledger_t *lg, const uint8_t *env, size_t len,
     enqueue(lg, job);
     return;
 fail:
-    fail_job(job, cb, ctx);
+    fail_job(lg, job, cb, ctx);
 }
 
 /* ---- writer thread ---- */
@@ -873,7 +913,7 @@ static void run_batch(ll_ledger_t *lg, ll_job_t *batch)
     }
     while (batch) {
         ll_job_t *next = batch->next;
-        fail_job(batch, batch->cb, batch->ctx);
+        fail_job(lg, batch, batch->cb, batch->ctx);
         batch = next;
     }
 }
@@ -999,7 +1039,7 @@ int ll_ledger_genesis(ll_ledger_t *lg, const char *admin_id,
         snprintf(job->res.msg, sizeof job->res.msg, "genesis self-check failed");
     }
     if (job->res.err)
-        fail_job(job, wake_waiter, &w);
+        fail_job(lg, job, wake_waiter, &w);
     else
         enqueue(lg, job);
     wait_for(&w);

@@ -42,6 +42,8 @@
 #include "ll_store.h"
 
 #define LL_SERVER_ACTOR "loopledgerd"
+#define LL_LEDGER_QUEUE_ENTRIES 4096
+#define LL_LEDGER_QUEUE_BYTES (64u << 20)
 
 typedef struct ll_ledger ll_ledger_t;
 
@@ -74,6 +76,12 @@ typedef struct ll_ledger_config {
     const char *origin;
     /* Largest batch one commit takes; 0 means 4096. */
     unsigned max_batch;
+    /* Append budget: at most this many submitted appends, and this many
+     * envelope bytes, between ll_ledger_submit and their result; beyond
+     * it a submit is answered at once with LL_ERR_TOO_LARGE (nothing is
+     * copied, verified or written). 0 means the LL_LEDGER_QUEUE_* default. */
+    size_t max_queue_entries;
+    size_t max_queue_bytes;
 } ll_ledger_config_t;
 
 /* Opens the ledger over st (borrowed; must outlive the ledger) and starts
@@ -91,7 +99,8 @@ int ll_ledger_genesis(ll_ledger_t *lg, const char *admin_id,
                       ll_append_result_t *res);
 
 /* Submits envelope bytes (copied; the caller may free them on return).
- * cb is called exactly once. */
+ * cb is called exactly once. When the append budget (max_queue_*) is
+ * used up, cb runs at once on the caller's thread with LL_ERR_TOO_LARGE. */
 void ll_ledger_submit(ll_ledger_t *lg, const uint8_t *env, size_t len,
                       ll_append_cb cb, void *ctx);
 
