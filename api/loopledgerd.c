@@ -45,6 +45,7 @@
 #include "ll_drift.h"
 #include "ll_err.h"
 #include "ll_ledger.h"
+#include "ll_reflection.h"
 #include "ll_server.h"
 #include "ll_services.h"
 #include "ll_store.h"
@@ -449,6 +450,7 @@ int main(int argc, char **argv)
     ll_loop_service_t *loopsvc = NULL;
     ll_governance_service_t *govsvc = NULL;
     ll_roadmap_service_t *roadmapsvc = NULL;
+    ll_reflection_t *reflection = NULL;
     ll_drift_t *drift = NULL;
     int rc = 1, err;
 
@@ -581,9 +583,13 @@ int main(int argc, char **argv)
         (err = ll_loop_service_register(srv, lg, &loopsvc)) ||
         (err = ll_governance_service_register(srv, lg, &govsvc)) ||
         (err = ll_roadmap_service_register(srv, lg, &roadmapsvc)) ||
+        /* Last: reflection lists the services registered before it. */
+        (err = ll_reflection_create(ll_descriptor_set, ll_descriptor_set_len, &reflection)) ||
+        (err = ll_reflection_register(srv, reflection)) ||
         (err = ll_server_start(srv, &port))) {
         logf_("cannot serve on %s: %s", o.listen, ll_strerror(err));
         ll_server_destroy(srv);
+        ll_reflection_destroy(reflection);
         srv = NULL;
         goto shutdown_grpc;
     }
@@ -605,6 +611,7 @@ int main(int argc, char **argv)
     ll_loop_service_free(loopsvc);
     ll_governance_service_free(govsvc);
     ll_roadmap_service_free(roadmapsvc);
+    ll_reflection_destroy(reflection);
     logf_("stopped cleanly at %" PRIu64 " entries", ll_store_committed_size(st));
     rc = 0;
 shutdown_grpc:
