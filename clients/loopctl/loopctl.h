@@ -118,6 +118,8 @@ int lc_cmd_open_loops(int argc, char **argv);
 /* ---- loopctl_gov.c ---- */
 
 int lc_cmd_decisions(int argc, char **argv);
+/* loopctl_export.c */
+int lc_cmd_export(int argc, char **argv);
 int lc_cmd_pending(int argc, char **argv);
 int lc_cmd_actor(int argc, char **argv);
 int lc_cmd_export_audit(int argc, char **argv);

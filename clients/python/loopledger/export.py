@@ -2,7 +2,6 @@
 streamed page by page (constant memory), with the columns of rows.py."""
 import csv
 import io
-import json
 
 from . import rows as _rows
 
@@ -28,7 +27,8 @@ def export(client, out, format="csv", observations=False, as_of=0, **filters):
     try:
         w = None
         if format == "csv":
-            w = csv.DictWriter(out, fieldnames=cols, lineterminator="\n", extrasaction="raise")
+            w = csv.DictWriter(out, fieldnames=cols, lineterminator="\n", extrasaction="raise",
+                               restval="")
             w.writeheader()
         for e in client.list_entries(**filters):
             rows = (_rows.observation_rows(e, typed=format != "csv", as_of=as_of)
@@ -38,8 +38,7 @@ def export(client, out, format="csv", observations=False, as_of=0, **filters):
                 if w:
                     w.writerow(r)
                 else:
-                    out.write(json.dumps({k: v for k, v in r.items()}, ensure_ascii=False,
-                                         separators=(",", ":")) + "\n")
+                    out.write(_rows.dumps(r) + "\n")
                 n += 1
     finally:
         if close:

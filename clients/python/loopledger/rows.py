@@ -94,8 +94,13 @@ def body_columns(kind_field):
     return out
 
 
+def _fields(md):
+    """Fields in field-number order (loopctl's protobuf-c order)."""
+    return sorted(md.fields, key=lambda f: f.number)
+
+
 def _columns(md, prefix, out):
-    for f in md.fields:
+    for f in _fields(md):
         if f.type == FieldDescriptor.TYPE_MESSAGE and f.label != FieldDescriptor.LABEL_REPEATED:
             _columns(f.message_type, prefix + f.name + ".", out)
         else:
@@ -105,11 +110,17 @@ def _columns(md, prefix, out):
 def kind_fields(kind=None):
     """EntryBody kind fields in .proto order, or the one of kind ("finding")."""
     body = _proto.msg("EntryBody").DESCRIPTOR
-    fields = [f.name for f in body.oneofs_by_name["kind"].fields]
+    fields = [f.name for f in sorted(body.oneofs_by_name["kind"].fields, key=lambda f: f.number)]
     if kind:
         n = _proto.enum_number(_proto.POOL.FindEnumTypeByName("loopledger.v1.Kind"), kind)
         return [body.fields_by_number[n].name]
     return fields
+
+
+def _subcolumns(md, prefix):
+    out = []
+    _columns(md, prefix, out)
+    return out
 
 
 def entry_columns(kind=None):
@@ -123,7 +134,7 @@ def _jsonable(m):
     """A message as loopctl's JSON writes it: .proto order, defaults in,
     unset sub-messages and oneof members out, enums by name, bytes base64."""
     out = {}
-    for f in m.DESCRIPTOR.fields:
+    for f in _fields(m.DESCRIPTOR):
         if f.containing_oneof is not None and m.WhichOneof(f.containing_oneof.name) != f.name:
             continue
         v = getattr(m, f.name)
@@ -140,14 +151,35 @@ def _jsonable(m):
 
 def _json_scalar(f, v):
     if f.type == FieldDescriptor.TYPE_ENUM:
-        return _proto.enum_name(f.enum_type, v) or ""
+        # As loopctl's JSON: the value's name without the enum's common
+        # prefix, "unspecified" included; unknown values as numbers.
+        ev = f.enum_type.values_by_number.get(v)
+        return v if ev is None else ev.name[len(_c_prefix(f.enum_type)):].lower()
     if f.type == FieldDescriptor.TYPE_BYTES:
         return base64.b64encode(v).decode()
     return v
 
 
-class _Raw(str):
-    """Already-formatted JSON number text."""
+def _c_prefix(ed):
+    """loopctl's enum prefix: the common leading characters of every value
+    name, cut back to an underscore."""
+    names = [v.name for v in ed.values]
+    if len(names) < 2:
+        return ""
+    n = len(names[0])
+    for x in names[1:]:
+        k = 0
+        while k < n and k < len(x) and names[0][k] == x[k]:
+            k += 1
+        n = k
+    while n > 0 and names[0][n - 1] != "_":
+        n -= 1
+    return names[0][:n]
+
+
+def dumps(v):
+    """Compact JSON as loopctl writes it (doubles in their shortest exact form)."""
+    return _dumps(v)
 
 
 def _dumps(v):
@@ -164,7 +196,7 @@ def _dumps(v):
 
 def _cells(m, prefix, out, typed):
     """Flattens message m into out[prefix + dotted name]."""
-    for f in m.DESCRIPTOR.fields:
+    for f in _fields(m.DESCRIPTOR):
         key = prefix + f.name
         v = getattr(m, f.name)
         if f.label == FieldDescriptor.LABEL_REPEATED:
@@ -177,6 +209,9 @@ def _cells(m, prefix, out, typed):
         elif f.type == FieldDescriptor.TYPE_MESSAGE:
             if m.HasField(f.name):
                 _cells(v, key + ".", out, typed)
+            elif not typed:
+                for c in _subcolumns(f.message_type, key + "."):
+                    out[c] = ""
         else:
             out[key] = _cell(f, v, typed)
 
