@@ -94,14 +94,18 @@ def test_python_export_is_byte_identical(ledger, admin, tmp_path):
 
 
 def test_as_of_hides_later_corrections(ledger, admin):
+    with ledger.client("maya") as c:
+        c.append.initiative(initiative="export-asof", title="as-of export", phase="pilot",
+                            application="search")
     with ledger.client("ana") as c:
-        target = c.append.note(initiative="export-asof", text="frist draft").seq
-        fix = c.append.correction(initiative="export-asof", reason="typo",
+        target = c.append.measurement(initiative="export-asof", source="job",
+                                      observations=[{"metric": "m", "value": 1.5}]).seq
+        fix = c.append.correction(initiative="export-asof", reason="wrong unit",
                                   links=[("supersedes", target)]).seq
-    now = list(csv.DictReader(io.StringIO(loopctl_export(ledger, "--kind", "note"))))
+    now = list(csv.DictReader(io.StringIO(loopctl_export(ledger, "--kind", "measurement"))))
     assert next(r for r in now if int(r["seq"]) == target)["superseded_by"] == str(fix)
     then = list(csv.DictReader(io.StringIO(
-        loopctl_export(ledger, "--kind", "note", "--as-of", str(fix)))))
+        loopctl_export(ledger, "--kind", "measurement", "--as-of", str(fix)))))
     assert next(r for r in then if int(r["seq"]) == target)["superseded_by"] == ""
     assert all(int(r["seq"]) < fix for r in then)
 
