@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "ll_err.h"
+#include "ll_status.h"
 
 #define LL_MAX_METHODS 32
 
@@ -175,10 +176,10 @@ static int authorized(ll_call_t *c)
 {
     if (c->srv->authorize) {
         char msg[200] = "";
-        grpc_status_code code = c->srv->authorize(c->srv->authorize_ctx, c->method->path,
-                                                  ll_call_identity(c), msg, sizeof msg);
-        if (code != GRPC_STATUS_OK) {
-            ll_call_fail(c, code, "%s", msg);
+        int err = c->srv->authorize(c->srv->authorize_ctx, c->method->path,
+                                    ll_call_identity(c), msg, sizeof msg);
+        if (err) {
+            ll_call_fail(c, ll_status_from_err(err), "%s", msg[0] ? msg : ll_strerror(err));
             return 0;
         }
     }
@@ -575,17 +576,6 @@ int ll_server_add_bidi_method(ll_server_t *srv, const char *path, ll_handler_fn 
         return LL_ERR_INVALID;
     srv->nmethods++;
     return LL_OK;
-}
-
-int ll_server_has_service(const ll_server_t *srv, const char *service)
-{
-    size_t n = strlen(service);
-    for (unsigned i = 0; i < srv->nmethods; i++) {
-        const char *p = srv->methods[i].path;
-        if (p[0] == '/' && !strncmp(p + 1, service, n) && p[n + 1] == '/')
-            return 1;
-    }
-    return 0;
 }
 
 int ll_server_start(ll_server_t *srv, int *port)

@@ -18,6 +18,7 @@
 
 #include "grpc/reflection/v1/reflection.pb-c.h"
 #include "ll_err.h"
+#include "ll_svc.h"
 
 typedef struct {
     const uint8_t *p;
@@ -41,7 +42,7 @@ struct ll_reflection {
     size_t nfiles;
     rf_symbol_t *syms;
     size_t nsyms, capsyms;
-    char **services;
+    const char *const *services;
     size_t nservices;
 };
 
@@ -250,7 +251,16 @@ static int index_file(ll_reflection_t *r, size_t fi)
     return err ? err : rc < 0 ? LL_ERR_INVALID : LL_OK;
 }
 
-int ll_reflection_create(const uint8_t *set, size_t len, ll_reflection_t **out)
+static int has_symbol(const ll_reflection_t *r, const char *name)
+{
+    for (size_t i = 0; i < r->nsyms; i++)
+        if (!strcmp(r->syms[i].name, name))
+            return 1;
+    return 0;
+}
+
+int ll_reflection_create(const uint8_t *set, size_t len, const char *const *services, size_t n,
+                         ll_reflection_t **out)
 {
     ll_reflection_t *r = calloc(1, sizeof *r);
     rf_reader_t rd = {set, set + len};
@@ -279,6 +289,14 @@ int ll_reflection_create(const uint8_t *set, size_t len, ll_reflection_t **out)
         err = LL_ERR_INVALID;
         goto fail;
     }
+    /* A service the server lists but cannot describe is a build error. */
+    for (size_t i = 0; i < n; i++)
+        if (!has_symbol(r, services[i])) {
+            err = LL_ERR_INVALID;
+            goto fail;
+        }
+    r->services = services;
+    r->nservices = n;
     *out = r;
     return LL_OK;
 fail:
@@ -294,17 +312,9 @@ void ll_reflection_destroy(ll_reflection_t *r)
         free(r->files[i].deps);
     for (size_t i = 0; i < r->nsyms; i++)
         free(r->syms[i].name);
-    for (size_t i = 0; i < r->nservices; i++)
-        free(r->services[i]);
     free(r->files);
     free(r->syms);
-    free(r->services);
     free(r);
-}
-
-size_t ll_reflection_service_count(const ll_reflection_t *r)
-{
-    return r->nservices;
 }
 
 /* ---- the stream ---- */
@@ -345,10 +355,10 @@ static void on_sent(ll_call_t *call, int ok, void *arg)
     if (ok)
         ll_call_read_next(call);
     else
-        ll_call_finish(call, GRPC_STATUS_CANCELLED, "reflection stream broke");
+        ll_svc_finish(call, LL_ERR_CANCELLED, "reflection stream broke");
 }
 
-static void reflection_info(ll_call_t *call, const uint8_t *req, size_t len, void *svc)
+void ll_reflection_info(ll_call_t *call, const uint8_t *req, size_t len, void *svc)
 {
     ll_reflection_t *r = svc;
     rf_stream_t *s = NULL;
@@ -369,13 +379,12 @@ static void reflection_info(ll_call_t *call, const uint8_t *req, size_t len, voi
     long fi = -1;
 
     if (!req) {
-        ll_call_finish(call, GRPC_STATUS_OK, NULL);
+        ll_svc_finish(call, LL_OK, NULL);
         return;
     }
     q = grpc__reflection__v1__server_reflection_request__unpack(NULL, len, req);
     if (!q) {
-        ll_call_finish(call, GRPC_STATUS_INVALID_ARGUMENT,
-                       "malformed ServerReflectionRequest");
+        ll_svc_finish(call, LL_ERR_INVALID, "malformed ServerReflectionRequest");
         return;
     }
     s = calloc(1, sizeof *s);
@@ -397,7 +406,7 @@ static void reflection_info(ll_call_t *call, const uint8_t *req, size_t len, voi
             goto nomem;
         for (size_t i = 0; i < r->nservices; i++) {
             grpc__reflection__v1__service_response__init(&svcs[i]);
-            svcs[i].name = r->services[i];
+            svcs[i].name = (char *)r->services[i];
             svcp[i] = &svcs[i];
         }
         list.n_service = r->nservices;
@@ -455,7 +464,7 @@ static void reflection_info(ll_call_t *call, const uint8_t *req, size_t len, voi
         resp.file_descriptor_response = &files;
     } else if (resp.message_response_case ==
                GRPC__REFLECTION__V1__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE__NOT_SET) {
-        error.error_code = GRPC_STATUS_NOT_FOUND;
+        error.error_code = GRPC_STATUS_NOT_FOUND; /* a field of the answer, not the call's status */
         error.error_message = msg;
         resp.message_response_case =
             GRPC__REFLECTION__V1__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_ERROR_RESPONSE;
@@ -468,7 +477,7 @@ static void reflection_info(ll_call_t *call, const uint8_t *req, size_t len, voi
     ll_call_send(call, buf, n, on_sent, NULL);
     goto out;
 nomem:
-    ll_call_finish(call, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+    ll_svc_finish(call, LL_ERR_NOMEM, "out of memory");
 out:
     free(buf);
     free(fds);
@@ -476,38 +485,4 @@ out:
     free(svcp);
     grpc__reflection__v1__server_reflection_request__free_unpacked(q, NULL);
     stream_free(s);
-}
-
-static const char *const reflection_services[] = {
-    "grpc.reflection.v1.ServerReflection",
-    "grpc.reflection.v1alpha.ServerReflection",
-};
-
-int ll_reflection_register(ll_server_t *srv, ll_reflection_t *r)
-{
-    int err;
-
-    r->services = calloc(r->nsyms + 2, sizeof *r->services);
-    if (!r->services)
-        return LL_ERR_NOMEM;
-    /* Services are the symbols with a method child "Svc.Method" that the
-     * server serves; the set also describes messages, which never match. */
-    for (size_t i = 0; i < r->nsyms; i++) {
-        const char *name = r->syms[i].name;
-        if (ll_server_has_service(srv, name)) {
-            if (!(r->services[r->nservices] = strdup(name)))
-                return LL_ERR_NOMEM;
-            r->nservices++;
-        }
-    }
-    for (size_t i = 0; i < 2; i++) {
-        char path[128];
-        snprintf(path, sizeof path, "/%s/ServerReflectionInfo", reflection_services[i]);
-        if ((err = ll_server_add_bidi_method(srv, path, reflection_info, r)))
-            return err;
-        if (!(r->services[r->nservices] = strdup(reflection_services[i])))
-            return LL_ERR_NOMEM;
-        r->nservices++;
-    }
-    return LL_OK;
 }

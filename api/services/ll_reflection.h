@@ -12,9 +12,8 @@
  * declares: messages, nested messages, enums, services and methods); the
  * index only points into the embedded bytes.
  *
- * Answers: list_services gives the services of the set that the server
- * actually serves (ll_server_has_service at registration, so register this
- * service last) plus reflection itself; file_by_filename and
+ * Answers: list_services gives the services the server serves (the names
+ * of the method table, ll_methods.h, reflection included); file_by_filename and
  * file_containing_symbol give the file and its transitive imports, each
  * file once per answer; all_extension_numbers_of_type gives an empty list
  * for a known message (the contract declares no extensions);
@@ -32,17 +31,17 @@
 typedef struct ll_reflection ll_reflection_t;
 
 /* Indexes the serialized FileDescriptorSet set[len], which must outlive
- * the result (it is not copied). LL_ERR_INVALID if set is not a descriptor
- * set, LL_ERR_NOMEM. Caller owns *out (ll_reflection_destroy). */
-int ll_reflection_create(const uint8_t *set, size_t len, ll_reflection_t **out);
+ * the result (it is not copied), and the names of the services to list,
+ * services[0 .. n) (borrowed too: static names). LL_ERR_INVALID if set is
+ * not a descriptor set or lacks a listed service, LL_ERR_NOMEM. Caller
+ * owns *out (ll_reflection_destroy). */
+int ll_reflection_create(const uint8_t *set, size_t len, const char *const *services, size_t n,
+                         ll_reflection_t **out);
 
-/* Registers both reflection services on srv, listing the services srv
- * serves at this point (so call it after every other service). r must
- * outlive the server. */
-int ll_reflection_register(ll_server_t *srv, ll_reflection_t *r);
-
-/* Number of services list_services answers (after register). */
-size_t ll_reflection_service_count(const ll_reflection_t *r);
+/* The ServerReflectionInfo handler for both package names, registered as a
+ * bidi method (ll_server_add_bidi_method) with svc = the ll_reflection_t,
+ * which must outlive the server. */
+void ll_reflection_info(ll_call_t *call, const uint8_t *req, size_t len, void *svc);
 
 void ll_reflection_destroy(ll_reflection_t *r);
 
