@@ -50,3 +50,21 @@ def test_lines_of_python_per_question():
         n[f.__name__] = len(body)
     print("lines of Python per seed question:", n)
     assert all(1 <= v <= 3 for v in n.values())
+
+
+def test_dashboard_example_runs(ledger, tmp_path):
+    """examples/dashboard.py, as a user runs it: environment, not code."""
+    import subprocess
+    t = ledger.tls("dashboards")
+    env = dict(os.environ, LOOPLEDGER_SERVER=ledger.server, LOOPLEDGER_CA=t["ca"],
+               LOOPLEDGER_CERT=t["cert"], LOOPLEDGER_KEY=t["key"], LOOPLEDGER_VKEY=ledger.vkey)
+    r = subprocess.run([sys.executable, os.path.join(os.path.dirname(__file__), "..", "examples",
+                                                     "dashboard.py"),
+                        "--key", ledger.key_file("dashboards"), "--initiative", "reco-engine",
+                        "--measures", str(ledger.seqs["widening"]),
+                        "--state", str(tmp_path / "state")],
+                       capture_output=True, text=True, env=env, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "recorded measurement #" in r.stdout and "verified in the log" in r.stdout
+    assert "reco-engine: Recommendation engine pilot, phase pilot" in r.stdout
+    assert "roadmap #1: Identify underperforming product content across the catalog" in r.stdout
