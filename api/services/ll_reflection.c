@@ -35,6 +35,7 @@ typedef struct {
 typedef struct {
     char *name; /* fully qualified, no leading dot */
     size_t file;
+    int service; /* a service (not a message, enum or method) */
 } rf_symbol_t;
 
 struct ll_reflection {
@@ -129,6 +130,7 @@ static int add_symbol(ll_reflection_t *r, const char *scope, rf_bytes_t name, si
     full[sl + name.n] = 0;
     r->syms[r->nsyms].name = full;
     r->syms[r->nsyms].file = file;
+    r->syms[r->nsyms].service = 0;
     r->nsyms++;
     return LL_OK;
 }
@@ -187,6 +189,7 @@ static int index_service(ll_reflection_t *r, const char *scope, rf_bytes_t svc, 
         return LL_ERR_INVALID;
     if ((err = add_symbol(r, scope, name, file)))
         return err;
+    r->syms[r->nsyms - 1].service = 1;
     char *inner = strdup(r->syms[r->nsyms - 1].name);
     if (!inner)
         return LL_ERR_NOMEM;
@@ -251,10 +254,10 @@ static int index_file(ll_reflection_t *r, size_t fi)
     return err ? err : rc < 0 ? LL_ERR_INVALID : LL_OK;
 }
 
-static int has_symbol(const ll_reflection_t *r, const char *name)
+static int has_service(const ll_reflection_t *r, const char *name)
 {
     for (size_t i = 0; i < r->nsyms; i++)
-        if (!strcmp(r->syms[i].name, name))
+        if (r->syms[i].service && !strcmp(r->syms[i].name, name))
             return 1;
     return 0;
 }
@@ -291,7 +294,7 @@ int ll_reflection_create(const uint8_t *set, size_t len, const char *const *serv
     }
     /* A service the server lists but cannot describe is a build error. */
     for (size_t i = 0; i < n; i++)
-        if (!has_symbol(r, services[i])) {
+        if (!has_service(r, services[i])) {
             err = LL_ERR_INVALID;
             goto fail;
         }
@@ -390,10 +393,8 @@ void ll_reflection_info(ll_call_t *call, const uint8_t *req, size_t len, void *s
     s = calloc(1, sizeof *s);
     if (s)
         s->sent = calloc(r->nfiles, 1);
-    if (!s || !s->sent) {
-        stream_free(s);
-        goto nomem;
-    }
+    if (!s || !s->sent)
+        goto nomem; /* out: frees s */
     s->r = r;
 
     resp.valid_host = q->host;

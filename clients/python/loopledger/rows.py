@@ -48,7 +48,7 @@ def entry(leaf, status=0, superseded_by=0, verified=False):
     body = _proto.msg("EntryBody").FromString(le.envelope.payload)
     kf = body.WhichOneof("kind")
     kind_num = body.DESCRIPTOR.fields_by_name[kf].number if kf else 0
-    e = Record(seq=le.seq, server_time_unix_nanos=le.server_time_unix_nanos,
+    e = Entry(seq=le.seq, server_time_unix_nanos=le.server_time_unix_nanos,
                kind=_kind_name(kind_num), kind_field=kf, author=body.author,
                initiative=body.initiative,
                client_time_unix_nanos=body.client_time_unix_nanos,
@@ -61,6 +61,17 @@ def entry(leaf, status=0, superseded_by=0, verified=False):
     e["log_entry"] = le
     e["body_msg"] = body
     return e
+
+
+class Entry(Record):
+    """A decoded log entry (see entry()); to_records() gives its export row."""
+
+    def to_records(self):
+        return [entry_row(self)]
+
+    def observations(self):
+        """Its observations as rows, when it is a measurement."""
+        return list(observation_rows(self))
 
 
 def _kind_name(n):
