@@ -83,13 +83,21 @@ class Ledger:
             return f.read()[-3000:]
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
+        if self.proc and self.proc.poll() is not None:
+            raise RuntimeError("loopledgerd died during the tests (status %d): %s" % (
+                self.proc.returncode, self.server_log()))
+        if self.proc:
             self.proc.send_signal(signal.SIGTERM)
             try:
-                self.proc.wait(20)
+                self.proc.wait(60)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+                raise RuntimeError("loopledgerd did not stop on SIGTERM: " + self.server_log())
+            # A clean exit, also under the sanitizers (leaks, errors).
+            if self.proc.returncode != 0:
+                raise RuntimeError("loopledgerd exited with %d: %s" % (self.proc.returncode,
+                                                                      self.server_log()))
 
     def tls(self, actor):
         return dict(ca=os.path.join(self.certs, "ca.crt"),
