@@ -24,19 +24,24 @@ def export(client, out, format="csv", observations=False, as_of=0, **filters):
         out = open(out, "w", newline="")
         close = True
     n = 0
+    index = {c: i for i, c in enumerate(cols)}
     try:
         w = None
         if format == "csv":
-            w = csv.DictWriter(out, fieldnames=cols, lineterminator="\n", extrasaction="raise",
-                               restval="")
-            w.writeheader()
+            w = csv.writer(out, lineterminator="\n")
+            w.writerow(cols)
         for e in client.list_entries(**filters):
             rows = (_rows.observation_rows(e, typed=format != "csv", as_of=as_of)
                     if observations else
                     [_rows.entry_row(e, typed=format != "csv", as_of=as_of)])
             for r in rows:
                 if w:
-                    w.writerow(r)
+                    # Most columns belong to other kinds: start from an empty
+                    # row and place this row's own cells.
+                    cells = [""] * len(cols)
+                    for k, v in r.items():
+                        cells[index[k]] = v
+                    w.writerow(cells)
                 else:
                     out.write(_rows.dumps(r) + "\n")
                 n += 1
