@@ -27,11 +27,18 @@ def test_import_shadows_nothing():
 
 
 def test_pip_install_into_a_venv(tmp_path):
+    # From a copy laid out like the repository (setup.py reads ../../proto),
+    # so the build writes nothing into the source tree.
+    import shutil
+    repo = tmp_path / "repo"
+    shutil.copytree(PKG, repo / "clients" / "python",
+                    ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__", "_pb"))
+    shutil.copytree(os.path.join(PKG, "..", "..", "proto"), repo / "proto")
     venv = str(tmp_path / "venv")
     subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", venv], check=True)
     py = os.path.join(venv, "bin", "python")
     r = subprocess.run([py, "-m", "pip", "install", "--no-index", "--no-build-isolation",
-                        "--quiet", PKG],
+                        "--quiet", str(repo / "clients" / "python")],
                        capture_output=True, text=True, cwd=str(tmp_path))
     assert r.returncode == 0, r.stderr
     env = dict(os.environ)
