@@ -11,7 +11,7 @@ from .errors import VerificationError, from_grpc
 from .records import Rows
 from .signing import Signer, build_body, kinds
 from .verify import (Checkpoint, State, VerifierKey, leaf_hash, parse_checkpoint,
-                     verify_consistency, verify_inclusion)
+                     verify_consistency, verify_envelope, verify_inclusion)
 from . import rows as _rows
 
 
@@ -269,13 +269,18 @@ class Client:
 
     def get_entry(self, seq, verify=False):
         """Entry #seq decoded (kind, body, links, status, superseded_by...).
-        verify=True proves its inclusion under a verified checkpoint first."""
+        verify=True proves its inclusion under a verified checkpoint, and
+        its author's signature with the key registered by entry
+        #signer_key_seq (itself proved included) first."""
         m = self.ledger.methods["GetEntry"]
         r = m.call(m.req_cls(seq=seq))
         if verify:
             self.verify_leaf(seq, r.leaf)
         e = _rows.entry(r.leaf, status=r.status, superseded_by=r.superseded_by, verified=verify)
         e["signer_key_seq"] = r.signer_key_seq
+        if verify:
+            keys = e if r.signer_key_seq == seq else self.get_entry(r.signer_key_seq, verify=True)
+            verify_envelope(e["log_entry"].envelope, keys)
         return e
 
     def list_entries(self, verify=False, **filters):

@@ -202,3 +202,37 @@ class State:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, self.path)
+
+
+def registered_keys(e):
+    """The raw public keys an entry registers: an actor registration's, a
+    key rotation's new key, the genesis's server and admin keys."""
+    b = e["body"]
+    kind = e["kind"]
+    if kind == "actor":
+        return [b["public_key"]]
+    if kind == "key_rotation":
+        return [b["new_public_key"]]
+    if kind == "genesis":
+        return [x["public_key"] for x in (b.get("server"), b.get("admin")) if x]
+    return []
+
+
+def verify_envelope(env, key_entry):
+    """Checks env's signature (DSSE PAE, Ed25519) with the key key_entry
+    registered under the signature's keyid; raises VerificationError."""
+    from .signing import keyid_of, pae
+    if len(env.signatures) != 1:
+        raise VerificationError("an entry carries exactly one signature")
+    sig = env.signatures[0]
+    for k in registered_keys(key_entry):
+        if keyid_of(k) == sig.keyid:
+            try:
+                Ed25519PublicKey.from_public_bytes(k).verify(
+                    sig.sig, pae(env.payload_type, env.payload))
+            except (InvalidSignature, ValueError):
+                raise VerificationError("signature of keyid %s... does not verify" %
+                                        sig.keyid[:12]) from None
+            return
+    raise VerificationError("entry #%d does not register key %s..." % (key_entry["seq"],
+                                                                        sig.keyid[:12]))

@@ -133,3 +133,22 @@ def test_inconsistent_checkpoint_is_refused(ledger, tmp_path):
     with ledger.client("ana", state_file=state) as c:
         with pytest.raises(ll.VerificationError, match="smaller than the remembered"):
             c.checkpoint()
+
+
+def test_verified_read_checks_the_authors_signature(ledger, admin):
+    s = ledger.seqs
+    e = admin.get_entry(s["conclusion"], verify=True)
+    assert e.verified and e.author == "ana"
+    key_entry = admin.get_entry(e.signer_key_seq, verify=True)
+    assert key_entry.kind == "actor" and key_entry.body.actor_id == "ana"
+    assert admin.get_entry(0, verify=True).kind == "genesis"  # signed by a key it registers
+    # The same envelope with another payload, or checked against another
+    # actor's registration, is refused.
+    env = type(e.log_entry.envelope)()
+    env.CopyFrom(e.log_entry.envelope)
+    env.payload = env.payload + b"\x00"
+    with pytest.raises(ll.VerificationError, match="does not verify"):
+        verify.verify_envelope(env, key_entry)
+    dana = next(x for x in admin.list_entries(kind="actor") if x.body.actor_id == "dana")
+    with pytest.raises(ll.VerificationError, match="does not register key"):
+        verify.verify_envelope(e.log_entry.envelope, dana)
