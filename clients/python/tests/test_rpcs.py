@@ -112,7 +112,7 @@ def test_roadmap_service(ledger, admin):
 
 def test_governance_service(ledger, admin):
     s = ledger.seqs
-    ds = admin.governance.decision_history(approver="dana").list()
+    ds = admin.governance.decision_history(approver="dana", initiative="reco-engine").list()
     called("loopledger.v1.GovernanceService/DecisionHistory")
     assert [d.decision.seq for d in ds] == [s["approval"]]
     assert ds[0].outcome == "approved" and ds[0].decided[0].entry.seq == s["adjustment"]
