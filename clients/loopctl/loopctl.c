@@ -19,6 +19,8 @@
  *                                 auditor: checks the checkpoint signature,
  *                                 consistency with the remembered checkpoint,
  *                                 and each entry's signature and inclusion
+ *   export [--format csv|jsonl] [--observations] [filters of list] [--as-of N]
+ *                                 entries for BI tools (loopctl_export.c)
  *   watch [--from N] [--count N]  follow new entries
  *   health                        grpc.health.v1 check
  */
@@ -632,6 +634,10 @@ static void usage(FILE *f)
             "  export-audit --out FILE [--size N]\n"
             "                                   every entry with its inclusion proof against one\n"
             "                                   signed checkpoint, for offline verification\n"
+            "  export [--format csv|jsonl] [--out FILE] [--observations] [--as-of SIZE]\n"
+            "         [--initiative I] [--kind K] [--author A] [--since T] [--until T]\n"
+            "                                   entries (or one row per measurement\n"
+            "                                   observation) for BI tools, streamed\n"
             "  checkpoint [--size N]            signed checkpoint (C2SP signed note)\n"
             "  prove SEQ [--size N]             inclusion proof\n"
             "  prove --consistency OLD [NEW]    consistency proof\n"
@@ -701,7 +707,7 @@ int main(int argc, char **argv)
         {"roadmap", lc_cmd_roadmap}, {"readout", lc_cmd_readout},
         {"loop-health", lc_cmd_loop_health},
         {"decisions", lc_cmd_decisions}, {"pending", lc_cmd_pending}, {"actor", lc_cmd_actor},
-        {"export-audit", lc_cmd_export_audit}, {"resubmit", lc_cmd_resubmit},
+        {"export-audit", lc_cmd_export_audit}, {"export", lc_cmd_export}, {"resubmit", lc_cmd_resubmit},
     };
     int rc = -1;
     for (size_t k = 0; k < sizeof cmds / sizeof cmds[0]; k++)
