@@ -45,6 +45,8 @@
 #include "ll_drift.h"
 #include "ll_err.h"
 #include "ll_ledger.h"
+#include "ll_publish.h"
+#include "ll_tiles.h"
 #include "ll_server.h"
 #include "ll_services.h"
 #include "ll_store.h"
@@ -64,6 +66,7 @@ typedef struct opts {
     ll_drift_config_t drift;
     const char *tls_cert, *tls_key, *tls_ca;
     int plaintext;
+    const char *tiles;
 } opts_t;
 
 static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -80,6 +83,11 @@ static void logf_(const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
+}
+
+static void log_line(const char *msg)
+{
+    logf_("%s", msg);
 }
 
 static void usage(FILE *f)
@@ -106,6 +114,8 @@ static void usage(FILE *f)
             "  --tls-key FILE      server private key (PEM, must not be group/world readable)\n"
             "  --tls-ca FILE       CA certificate(s) that sign client certificates (PEM)\n"
             "  --plaintext         serve without TLS (loopback addresses only)\n"
+            "  --tiles DIR         publish the log as C2SP tlog-tiles into DIR after each commit\n"
+            "                      (entries are then capped at 64 KiB: see README, Scaling out)\n"
             "  --drift-baseline N  drift detector: baseline window in points (default 7)\n"
             "  --drift-recent N    drift detector: points that must all be low (default 3)\n"
             "  --drift-threshold F drift detector: relative decline, 0..1 (default 0.10)\n"
@@ -170,6 +180,7 @@ static int parse_opts(int argc, char **argv, opts_t *o)
         else if (!strcmp(a, "--tls-cert")) o->tls_cert = v;
         else if (!strcmp(a, "--tls-key")) o->tls_key = v;
         else if (!strcmp(a, "--tls-ca")) o->tls_ca = v;
+        else if (!strcmp(a, "--tiles")) o->tiles = v;
         else if (!strcmp(a, "--drift-baseline")) o->drift.baseline = (unsigned)atoi(v);
         else if (!strcmp(a, "--drift-recent")) o->drift.recent = (unsigned)atoi(v);
         else if (!strcmp(a, "--drift-threshold")) o->drift.threshold = atof(v);
@@ -450,6 +461,7 @@ int main(int argc, char **argv)
     ll_governance_service_t *govsvc = NULL;
     ll_roadmap_service_t *roadmapsvc = NULL;
     ll_drift_t *drift = NULL;
+    ll_publish_t *pub = NULL;
     int rc = 1, err;
 
     if (parse_opts(argc, argv, &o)) {
@@ -499,7 +511,8 @@ int main(int argc, char **argv)
         snprintf(origin, sizeof origin, "loopledger/%s", hex);
         o.origin = origin;
     }
-    ll_ledger_config_t lc = {.note_key = note_key, .actor_key = actor_key, .origin = o.origin};
+    ll_ledger_config_t lc = {.note_key = note_key, .actor_key = actor_key, .origin = o.origin,
+                             .max_leaf = o.tiles ? LL_TILES_MAX_ENTRY : 0};
     /* Signals go to the main thread only: block them before any thread
      * (the ledger's writer starts in ll_ledger_open). */
     sigset_t sigs;
@@ -565,6 +578,10 @@ int main(int argc, char **argv)
     }
 
 
+    if (o.tiles && (err = ll_publish_start(lg, o.tiles, log_line, &pub))) {
+        logf_("cannot publish tiles to %s: %s", o.tiles, ll_strerror(err));
+        goto out;
+    }
     if ((err = ll_drift_open(lg, actor_key, &o.drift, &drift))) {
         logf_("drift detector: %s (check --drift-* options)", ll_strerror(err));
         goto out;
@@ -608,12 +625,15 @@ int main(int argc, char **argv)
     logf_("stopped cleanly at %" PRIu64 " entries", ll_store_committed_size(st));
     rc = 0;
 shutdown_grpc:
+    ll_publish_stop(pub);
+    pub = NULL;
     ll_drift_close(drift);
     drift = NULL;
     ll_ledger_close(lg);
     lg = NULL;
     grpc_shutdown();
 out:
+    ll_publish_stop(pub);
     ll_drift_close(drift);
     ll_ledger_close(lg);
     ll_store_close(st);

@@ -45,6 +45,7 @@ struct ll_ledger {
     const ll_key_t *actor_key;
     char origin[LL_NOTE_MAX_NAME + 1];
     unsigned max_batch;
+    size_t max_leaf; /* 0: no limit (see ll_ledger_config_t) */
 
     pthread_mutex_t lock;
     pthread_cond_t wake;
@@ -115,6 +116,7 @@ int ll_ledger_open(ll_store_t *st, const ll_ledger_config_t *cfg,
     lg->note_key = cfg->note_key;
     lg->actor_key = cfg->actor_key;
     lg->max_batch = cfg->max_batch ? cfg->max_batch : 4096;
+    lg->max_leaf = cfg->max_leaf;
     lg->cp_size = UINT64_MAX;
     if ((err = ll_store_begin_read(st, &txn)))
         goto fail;
@@ -630,6 +632,14 @@ void ll_ledger_submit_as(ll_ledger_t *lg, const uint8_t *env, size_t len, const 
         r->err = LL_ERR_CORRUPT;
         snprintf(r->msg, sizeof r->msg, "ledger refuses writes: %.180s; see loopledgerd verify",
                  lg->damage);
+        goto fail;
+    }
+    if (lg->max_leaf && ll_leaf_max_len(len) > lg->max_leaf) {
+        r->err = LL_ERR_TOO_LARGE;
+        snprintf(r->msg, sizeof r->msg,
+                 "envelope is %zu bytes; this ledger publishes tlog-tiles, whose entries hold at "
+                 "most %zu bytes: keep envelopes under %zu bytes (link large artifacts by digest)",
+                 len, lg->max_leaf, lg->max_leaf - (ll_leaf_max_len(0)));
         goto fail;
     }
     r->err = ll_entry_decode(job->raw, job->raw_len, &job->entry, r->msg, sizeof r->msg);

@@ -67,6 +67,12 @@ typedef struct ll_ledger_config {
     const char *origin;
     /* Largest batch one commit takes; 0 means 4096. */
     unsigned max_batch;
+    /* Largest leaf (serialized LogEntry) accepted; 0 means no limit but
+     * the transport's. Set to LL_TILES_MAX_ENTRY when the log is published
+     * as tlog-tiles, whose entry bundles frame a leaf with 2 bytes: Append
+     * then refuses, with LL_ERR_TOO_LARGE, an envelope whose leaf could
+     * exceed it (ll_leaf_max_len: the envelope plus 33 bytes). */
+    size_t max_leaf;
 } ll_ledger_config_t;
 
 /* Opens the ledger over st (borrowed; must outlive the ledger) and starts
