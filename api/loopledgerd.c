@@ -46,6 +46,8 @@
 #include "ll_err.h"
 #include "ll_ledger.h"
 #include "ll_publish.h"
+#include "ll_scale_cmd.h"
+#include "ll_wsubmit.h"
 #include "ll_tiles.h"
 #include "ll_server.h"
 #include "ll_services.h"
@@ -67,6 +69,8 @@ typedef struct opts {
     const char *tls_cert, *tls_key, *tls_ca;
     int plaintext;
     const char *tiles;
+    const char *witness[16]; /* --witness URL=VKEY */
+    size_t nwitness;
 } opts_t;
 
 static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -88,6 +92,16 @@ static void logf_(const char *fmt, ...)
 static void log_line(const char *msg)
 {
     logf_("%s", msg);
+}
+
+static int cosig_lines(void *ctx, uint64_t size, char *note, size_t cap)
+{
+    return ll_wsubmit_lines(ctx, size, note, cap);
+}
+
+static uint64_t cosig_latest(void *ctx)
+{
+    return ll_wsubmit_cosigned_size(ctx);
 }
 
 static void usage(FILE *f)
@@ -116,6 +130,9 @@ static void usage(FILE *f)
             "  --plaintext         serve without TLS (loopback addresses only)\n"
             "  --tiles DIR         publish the log as C2SP tlog-tiles into DIR after each commit\n"
             "                      (entries are then capped at 64 KiB: see README, Scaling out)\n"
+            "  --witness URL=VKEY  submit each checkpoint to this C2SP tlog-witness (repeatable);\n"
+            "                      GetCheckpoint then carries the cosignatures collected\n"
+            "witness: loopledgerd witness --help; witness-key --key FILE --name NAME\n"
             "  --drift-baseline N  drift detector: baseline window in points (default 7)\n"
             "  --drift-recent N    drift detector: points that must all be low (default 3)\n"
             "  --drift-threshold F drift detector: relative decline, 0..1 (default 0.10)\n"
@@ -181,6 +198,7 @@ static int parse_opts(int argc, char **argv, opts_t *o)
         else if (!strcmp(a, "--tls-key")) o->tls_key = v;
         else if (!strcmp(a, "--tls-ca")) o->tls_ca = v;
         else if (!strcmp(a, "--tiles")) o->tiles = v;
+        else if (!strcmp(a, "--witness") && o->nwitness < 16) o->witness[o->nwitness++] = v;
         else if (!strcmp(a, "--drift-baseline")) o->drift.baseline = (unsigned)atoi(v);
         else if (!strcmp(a, "--drift-recent")) o->drift.recent = (unsigned)atoi(v);
         else if (!strcmp(a, "--drift-threshold")) o->drift.threshold = atof(v);
@@ -462,7 +480,11 @@ int main(int argc, char **argv)
     ll_roadmap_service_t *roadmapsvc = NULL;
     ll_drift_t *drift = NULL;
     ll_publish_t *pub = NULL;
+    ll_wsubmit_t *wsub = NULL;
     int rc = 1, err;
+
+    if (argc > 1 && (!strcmp(argv[1], "witness") || !strcmp(argv[1], "witness-key")))
+        return ll_witness_cmd(argc - 1, argv + 1);
 
     if (parse_opts(argc, argv, &o)) {
         usage(stderr);
@@ -582,12 +604,18 @@ int main(int argc, char **argv)
         logf_("cannot publish tiles to %s: %s", o.tiles, ll_strerror(err));
         goto out;
     }
+    if (o.nwitness &&
+        (err = ll_wsubmit_start(lg, o.witness, o.nwitness, log_line, &wsub))) {
+        logf_("cannot start witness submission: %s", ll_strerror(err));
+        goto out;
+    }
     if ((err = ll_drift_open(lg, actor_key, &o.drift, &drift))) {
         logf_("drift detector: %s (check --drift-* options)", ll_strerror(err));
         goto out;
     }
     grpc_init();
     ll_rpc_authz_t authz = {.st = st, .tls = tls};
+    ll_cosig_source_t cosigs = {.lines = cosig_lines, .latest = cosig_latest, .ctx = wsub};
     ll_server_config_t sc = {.listen = o.listen, .threads = o.threads,
                              .max_message = o.max_message, .creds = creds,
                              .authorize = ll_rpc_authorize, .authorize_ctx = &authz};
@@ -595,6 +623,7 @@ int main(int argc, char **argv)
     if ((err = ll_server_create(&sc, &srv)) ||
         (err = ll_health_service_register(srv)) ||
         (err = ll_ledger_service_register(srv, lg, &lsvc)) ||
+        (err = (ll_ledger_service_set_cosigs(lsvc, wsub ? &cosigs : NULL), LL_OK)) ||
         (err = ll_loop_service_register(srv, lg, &loopsvc)) ||
         (err = ll_governance_service_register(srv, lg, &govsvc)) ||
         (err = ll_roadmap_service_register(srv, lg, &roadmapsvc)) ||
@@ -625,6 +654,8 @@ int main(int argc, char **argv)
     logf_("stopped cleanly at %" PRIu64 " entries", ll_store_committed_size(st));
     rc = 0;
 shutdown_grpc:
+    ll_wsubmit_stop(wsub);
+    wsub = NULL;
     ll_publish_stop(pub);
     pub = NULL;
     ll_drift_close(drift);
@@ -633,6 +664,7 @@ shutdown_grpc:
     lg = NULL;
     grpc_shutdown();
 out:
+    ll_wsubmit_stop(wsub);
     ll_publish_stop(pub);
     ll_drift_close(drift);
     ll_ledger_close(lg);

@@ -40,6 +40,7 @@ struct ll_ledger_service {
     watch_t *all;    /* every live stream, for stop */
     int stopped;
     ll_nodecache_t *nc; /* upper tree levels for proofs (ll_nodecache.h) */
+    const ll_cosig_source_t *cosigs; /* witness cosignatures, or NULL */
 };
 
 struct watch {
@@ -259,6 +260,11 @@ out:
 
 /* ---- checkpoints and proofs ---- */
 
+void ll_ledger_service_set_cosigs(ll_ledger_service_t *svc, const ll_cosig_source_t *src)
+{
+    svc->cosigs = src;
+}
+
 static void do_get_checkpoint(ll_call_t *call, const uint8_t *req, size_t len, void *arg)
 {
     ll_ledger_service_t *svc = arg;
@@ -275,7 +281,19 @@ static void do_get_checkpoint(ll_call_t *call, const uint8_t *req, size_t len, v
     size_t note_len;
     uint8_t root[LL_HASH_LEN];
     uint64_t size;
-    int err = ll_ledger_checkpoint(svc->lg, txn, r->tree_size, note, sizeof note,
+    uint64_t want = r->tree_size;
+    if (r->cosigned) {
+        /* The newest checkpoint that witnesses cosigned, whatever the size
+         * asked for: what a client needs to check a quorum. */
+        want = svc->cosigs ? svc->cosigs->latest(svc->cosigs->ctx) : 0;
+        if (!want) {
+            ll_call_fail(call, GRPC_STATUS_FAILED_PRECONDITION,
+                         "no witness has cosigned a checkpoint of this ledger yet "
+                         "(loopledgerd --witness URL=VKEY configures witnesses)");
+            goto out;
+        }
+    }
+    int err = ll_ledger_checkpoint(svc->lg, txn, want, note, sizeof note,
                                    &note_len, &size, root);
     if (err == LL_ERR_RANGE) {
         ll_call_fail(call, GRPC_STATUS_OUT_OF_RANGE,
@@ -285,6 +303,10 @@ static void do_get_checkpoint(ll_call_t *call, const uint8_t *req, size_t len, v
     }
     if (err) {
         ll_call_fail(call, ll_status_from_err(err), "checkpoint: %s", ll_strerror(err));
+        goto out;
+    }
+    if (svc->cosigs && svc->cosigs->lines(svc->cosigs->ctx, size, note, sizeof note) < 0) {
+        ll_call_fail(call, GRPC_STATUS_INTERNAL, "checkpoint with cosignatures too large");
         goto out;
     }
     Loopledger__V1__GetCheckpointResponse resp = LOOPLEDGER__V1__GET_CHECKPOINT_RESPONSE__INIT;

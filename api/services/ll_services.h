@@ -21,6 +21,19 @@ void ll_ledger_service_stop(ll_ledger_service_t *svc);
 /* Frees the service (after ll_server_shutdown). */
 void ll_ledger_service_free(ll_ledger_service_t *svc);
 
+/* Witness cosignatures served by GetCheckpoint (api/scale/ll_wsubmit.h):
+ * lines() appends to note[cap] the cosignature lines held for tree size
+ * (count, or LL_ERR_BUFFER); latest() is the newest cosigned size (0:
+ * none). Borrowed; must outlive the service. */
+typedef struct ll_cosig_source {
+    int (*lines)(void *ctx, uint64_t size, char *note, size_t cap);
+    uint64_t (*latest)(void *ctx);
+    void *ctx;
+} ll_cosig_source_t;
+
+/* Sets the source before the server starts (NULL: no witnesses). */
+void ll_ledger_service_set_cosigs(ll_ledger_service_t *svc, const ll_cosig_source_t *src);
+
 typedef struct ll_loop_service ll_loop_service_t;
 
 /* Registers loopledger.v1.LoopService (GetInitiative, GetLineage,
