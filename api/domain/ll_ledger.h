@@ -148,4 +148,21 @@ int ll_ledger_checkpoint(ll_ledger_t *lg, ll_txn_t *txn, uint64_t size,
  * seq (kept per entry at append time). LL_ERR_NOT_FOUND if seq is absent. */
 int ll_ledger_signer_key_seq(ll_txn_t *txn, uint64_t seq, uint64_t *key_seq);
 
+/* Mirrors. Makes lg a read-only mirror of primary (a name for messages):
+ * Append is refused with LL_ERR_PRECONDITION naming it. NULL or "" undoes
+ * it (promotion). Call before serving. */
+void ll_ledger_set_replica_of(ll_ledger_t *lg, const char *primary);
+
+/* Applies a primary's leaf (the exact bytes its GetEntry returns) through
+ * the same write path as Append: the envelope's signature is checked
+ * against the key history at the leaf's time (the genesis against the
+ * server key it registers), every domain rule and index applies, and the
+ * entry gets the primary's seq and time. It must land at the leaf's seq
+ * and its rebuilt leaf must hash like the given one, or nothing is written
+ * (LL_ERR_PRECONDITION / LL_ERR_CORRUPT; LL_ERR_UNAUTHENTICATED for an
+ * unknown or revoked key). cb as for ll_ledger_submit; leaves submitted
+ * in order are group-committed like appends. */
+void ll_ledger_replicate(ll_ledger_t *lg, const uint8_t *leaf, size_t len, ll_append_cb cb,
+                         void *ctx);
+
 #endif

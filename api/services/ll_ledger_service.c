@@ -40,7 +40,7 @@ struct ll_ledger_service {
     watch_t *all;    /* every live stream, for stop */
     int stopped;
     ll_nodecache_t *nc; /* upper tree levels for proofs (ll_nodecache.h) */
-    const ll_cosig_source_t *cosigs; /* witness cosignatures, or NULL */
+    const ll_cp_source_t *cosigs; /* cosignatures, mirror notes, or NULL */
 };
 
 struct watch {
@@ -260,7 +260,7 @@ out:
 
 /* ---- checkpoints and proofs ---- */
 
-void ll_ledger_service_set_cosigs(ll_ledger_service_t *svc, const ll_cosig_source_t *src)
+void ll_ledger_service_set_cp_source(ll_ledger_service_t *svc, const ll_cp_source_t *src)
 {
     svc->cosigs = src;
 }
@@ -285,7 +285,7 @@ static void do_get_checkpoint(ll_call_t *call, const uint8_t *req, size_t len, v
     if (r->cosigned) {
         /* The newest checkpoint that witnesses cosigned, whatever the size
          * asked for: what a client needs to check a quorum. */
-        want = svc->cosigs ? svc->cosigs->latest(svc->cosigs->ctx) : 0;
+        want = svc->cosigs && svc->cosigs->latest ? svc->cosigs->latest(svc->cosigs->ctx) : 0;
         if (!want) {
             ll_call_fail(call, GRPC_STATUS_FAILED_PRECONDITION,
                          "no witness has cosigned a checkpoint of this ledger yet "
@@ -293,8 +293,11 @@ static void do_get_checkpoint(ll_call_t *call, const uint8_t *req, size_t len, v
             goto out;
         }
     }
-    int err = ll_ledger_checkpoint(svc->lg, txn, want, note, sizeof note,
-                                   &note_len, &size, root);
+    int err = svc->cosigs && svc->cosigs->checkpoint
+                  ? svc->cosigs->checkpoint(svc->cosigs->ctx, want, note, sizeof note,
+                                            &note_len, &size, root)
+                  : ll_ledger_checkpoint(svc->lg, txn, want, note, sizeof note, &note_len,
+                                         &size, root);
     if (err == LL_ERR_RANGE) {
         ll_call_fail(call, GRPC_STATUS_OUT_OF_RANGE,
                      "tree_size %" PRIu64 " is beyond the ledger's size %" PRIu64,
@@ -305,7 +308,8 @@ static void do_get_checkpoint(ll_call_t *call, const uint8_t *req, size_t len, v
         ll_call_fail(call, ll_status_from_err(err), "checkpoint: %s", ll_strerror(err));
         goto out;
     }
-    if (svc->cosigs && svc->cosigs->lines(svc->cosigs->ctx, size, note, sizeof note) < 0) {
+    if (svc->cosigs && svc->cosigs->lines &&
+        svc->cosigs->lines(svc->cosigs->ctx, size, note, sizeof note) < 0) {
         ll_call_fail(call, GRPC_STATUS_INTERNAL, "checkpoint with cosignatures too large");
         goto out;
     }

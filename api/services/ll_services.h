@@ -21,18 +21,23 @@ void ll_ledger_service_stop(ll_ledger_service_t *svc);
 /* Frees the service (after ll_server_shutdown). */
 void ll_ledger_service_free(ll_ledger_service_t *svc);
 
-/* Witness cosignatures served by GetCheckpoint (api/scale/ll_wsubmit.h):
- * lines() appends to note[cap] the cosignature lines held for tree size
- * (count, or LL_ERR_BUFFER); latest() is the newest cosigned size (0:
- * none). Borrowed; must outlive the service. */
-typedef struct ll_cosig_source {
+/* Where GetCheckpoint's notes come from beyond the ledger's own signing
+ * (api/scale/). Every member may be NULL. Witness cosignatures
+ * (ll_wsubmit.h): lines() appends to note[cap] the cosignature lines held
+ * for tree size (count, or LL_ERR_BUFFER); latest() is the newest cosigned
+ * size (0: none). Mirrors (ll_mirror.h): checkpoint() replaces
+ * ll_ledger_checkpoint (a mirror serves the primary's signed notes, it
+ * cannot sign them). Borrowed; must outlive the service. */
+typedef struct ll_cp_source {
     int (*lines)(void *ctx, uint64_t size, char *note, size_t cap);
     uint64_t (*latest)(void *ctx);
+    int (*checkpoint)(void *ctx, uint64_t size, char *note, size_t cap, size_t *note_len,
+                      uint64_t *out_size, uint8_t root[LL_HASH_LEN]);
     void *ctx;
-} ll_cosig_source_t;
+} ll_cp_source_t;
 
-/* Sets the source before the server starts (NULL: no witnesses). */
-void ll_ledger_service_set_cosigs(ll_ledger_service_t *svc, const ll_cosig_source_t *src);
+/* Sets the source before the server starts (NULL: the ledger's own). */
+void ll_ledger_service_set_cp_source(ll_ledger_service_t *svc, const ll_cp_source_t *src);
 
 typedef struct ll_loop_service ll_loop_service_t;
 
