@@ -51,6 +51,7 @@
 #include "ll_wsubmit.h"
 #include "ll_tiles.h"
 #include "ll_server.h"
+#include "ll_methods.h"
 #include "ll_services.h"
 #include "ll_store.h"
 
@@ -526,10 +527,7 @@ int main(int argc, char **argv)
     ll_store_t *st = NULL;
     ll_ledger_t *lg = NULL;
     ll_server_t *srv = NULL;
-    ll_ledger_service_t *lsvc = NULL;
-    ll_loop_service_t *loopsvc = NULL;
-    ll_governance_service_t *govsvc = NULL;
-    ll_roadmap_service_t *roadmapsvc = NULL;
+    ll_services_t *svcs = NULL;
     ll_drift_t *drift = NULL;
     ll_publish_t *pub = NULL;
     ll_wsubmit_t *wsub = NULL;
@@ -717,17 +715,14 @@ int main(int argc, char **argv)
                              .max_message = o.max_message, .creds = creds,
                              .authorize = ll_rpc_authorize, .authorize_ctx = &authz};
     int port = 0;
+    ll_ledger_set_cp_source(lg, cpsrc);
     if ((err = ll_server_create(&sc, &srv)) ||
-        (err = ll_health_service_register(srv)) ||
-        (err = ll_ledger_service_register(srv, lg, &lsvc)) ||
-        (err = (ll_ledger_service_set_cp_source(lsvc, cpsrc), LL_OK)) ||
-        (err = ll_loop_service_register(srv, lg, &loopsvc)) ||
-        (err = ll_governance_service_register(srv, lg, &govsvc)) ||
-        (err = ll_roadmap_service_register(srv, lg, &roadmapsvc)) ||
+        (err = ll_services_register(srv, lg, &svcs)) ||
         (err = ll_server_start(srv, &port))) {
         logf_("cannot serve on %s: %s", o.listen, ll_strerror(err));
         ll_server_destroy(srv);
         srv = NULL;
+        ll_services_free(svcs);
         goto shutdown_grpc;
     }
     char vkey[512];
@@ -741,13 +736,10 @@ int main(int argc, char **argv)
     int sig = 0;
     sigwait(&sigs, &sig);
     logf_("received %s: draining", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-    ll_ledger_service_stop(lsvc);
+    ll_services_stop(svcs);
     ll_server_shutdown(srv, 10000);
     ll_server_destroy(srv);
-    ll_ledger_service_free(lsvc);
-    ll_loop_service_free(loopsvc);
-    ll_governance_service_free(govsvc);
-    ll_roadmap_service_free(roadmapsvc);
+    ll_services_free(svcs);
     logf_("stopped cleanly at %" PRIu64 " entries", ll_store_committed_size(st));
     rc = 0;
 shutdown_grpc:

@@ -85,6 +85,7 @@ struct ll_ledger {
     char damage[LL_MSG_MAX];
     /* Set on a mirror: Append is refused with this primary's name. */
     char replica_of[LL_MSG_MAX / 2];
+    const ll_cp_source_t *cp_source; /* set before serving; see header */
 };
 
 static void be64(uint8_t *out, uint64_t v)
@@ -1210,7 +1211,17 @@ int ll_ledger_signer_key_seq(ll_txn_t *txn, uint64_t seq, uint64_t *key_seq)
     return LL_OK;
 }
 
-/* ---- mirrors ---- */
+/* ---- mirrors and witnesses ---- */
+
+void ll_ledger_set_cp_source(ll_ledger_t *lg, const ll_cp_source_t *src)
+{
+    lg->cp_source = src;
+}
+
+const ll_cp_source_t *ll_ledger_cp_source(ll_ledger_t *lg)
+{
+    return lg->cp_source;
+}
 
 void ll_ledger_set_replica_of(ll_ledger_t *lg, const char *primary)
 {

@@ -148,6 +148,26 @@ int ll_ledger_checkpoint(ll_ledger_t *lg, ll_txn_t *txn, uint64_t size,
  * seq (kept per entry at append time). LL_ERR_NOT_FOUND if seq is absent. */
 int ll_ledger_signer_key_seq(ll_txn_t *txn, uint64_t seq, uint64_t *key_seq);
 
+/* Where GetCheckpoint's notes come from beyond the ledger's own signing
+ * (api/scale/). Every member may be NULL. Witness cosignatures
+ * (ll_wsubmit.h): lines() appends to note[cap] the cosignature lines held
+ * for tree size (count, or LL_ERR_BUFFER); latest() is the newest cosigned
+ * size (0: none). Mirrors (ll_mirror.h): checkpoint() replaces
+ * ll_ledger_checkpoint (a mirror serves the primary's signed notes, it
+ * cannot sign them). */
+typedef struct ll_cp_source {
+    int (*lines)(void *ctx, uint64_t size, char *note, size_t cap);
+    uint64_t (*latest)(void *ctx);
+    int (*checkpoint)(void *ctx, uint64_t size, char *note, size_t cap, size_t *note_len,
+                      uint64_t *out_size, uint8_t root[LL_HASH_LEN]);
+    void *ctx;
+} ll_cp_source_t;
+
+/* Sets the source (borrowed; must outlive the ledger's readers; NULL: the
+ * ledger's own) before serving; ll_ledger_cp_source returns it. */
+void ll_ledger_set_cp_source(ll_ledger_t *lg, const ll_cp_source_t *src);
+const ll_cp_source_t *ll_ledger_cp_source(ll_ledger_t *lg);
+
 /* Mirrors. Makes lg a read-only mirror of primary (a name for messages):
  * Append is refused with LL_ERR_PRECONDITION naming it. NULL or "" undoes
  * it (promotion). Call before serving. */

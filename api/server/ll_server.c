@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "ll_err.h"
+#include "ll_status.h"
 
 #define LL_MAX_METHODS 32
 
@@ -210,10 +211,10 @@ static void on_new_call(ll_tag_t *tag, int ok)
     c->have_req = 1;
     if (c->srv->authorize) {
         char msg[200] = "";
-        grpc_status_code code = c->srv->authorize(c->srv->authorize_ctx, c->method->path,
-                                                  ll_call_identity(c), msg, sizeof msg);
-        if (code != GRPC_STATUS_OK) {
-            ll_call_fail(c, code, "%s", msg);
+        int err = c->srv->authorize(c->srv->authorize_ctx, c->method->path,
+                                    ll_call_identity(c), msg, sizeof msg);
+        if (err) {
+            ll_call_fail(c, ll_status_from_err(err), "%s", msg[0] ? msg : ll_strerror(err));
             return;
         }
     }
