@@ -233,6 +233,17 @@ static void on_applied(void *ctx, const ll_append_result_t *r)
     pthread_mutex_unlock(&w->mu);
 }
 
+/* 1 once ll_mirror_close asked the thread to stop: a long catch-up ends
+ * at the next bundle (nothing half-applied: what was applied is a prefix
+ * of a verified tree, and the next round resumes from it). */
+static int stopping(ll_mirror_t *m)
+{
+    pthread_mutex_lock(&m->mu);
+    int s = m->stop;
+    pthread_mutex_unlock(&m->mu);
+    return s;
+}
+
 enum ll_mirror_state ll_mirror_round(ll_mirror_t *m)
 {
     buf_t b = {0};
@@ -287,6 +298,8 @@ enum ll_mirror_state ll_mirror_round(ll_mirror_t *m)
     for (uint64_t s = have; s < cp.size;) {
         uint64_t n = s / LL_TILES_WIDTH, end = (n + 1) * LL_TILES_WIDTH;
         unsigned width = end <= cp.size ? LL_TILES_WIDTH : (unsigned)(cp.size - n * LL_TILES_WIDTH);
+        if (stopping(m))
+            goto out;
         if ((err = fetch_bundle(m, n, width, &b, leaf, llen))) {
             if (err == LL_ERR_INVALID) {
                 diverge(m, note, nlen, "entry bundle %" PRIu64 " is malformed", n);
@@ -317,6 +330,10 @@ enum ll_mirror_state ll_mirror_round(ll_mirror_t *m)
     for (uint64_t s = have; s < cp.size && !w.err;) {
         uint64_t n = s / LL_TILES_WIDTH, end = (n + 1) * LL_TILES_WIDTH;
         unsigned width = end <= cp.size ? LL_TILES_WIDTH : (unsigned)(cp.size - n * LL_TILES_WIDTH);
+        if (stopping(m)) {
+            err = LL_ERR_UNAVAILABLE;
+            goto wait;
+        }
         if ((err = fetch_bundle(m, n, width, &b, leaf, llen)))
             goto wait;
         for (; s < n * LL_TILES_WIDTH + width; s++) {
