@@ -17,6 +17,8 @@
 
 #include "ll_asof.h"
 #include "ll_err.h"
+#include "ll_index.h"
+#include "ll_kinds.h"
 #include "ll_loop.h"
 #include "ll_query.h"
 
@@ -230,6 +232,54 @@ static int concl_cb(void *ctx, const uint8_t *key, size_t klen, const uint8_t *v
     return 0;
 }
 
+/* Why there is no readout of seq: what it is instead, or that it does not
+ * exist (below n). */
+static int not_an_experiment(ll_txn_t *txn, uint64_t seq, uint64_t n, int as_of, char *msg,
+                             size_t cap)
+{
+    ll_entry_meta_t m;
+    if (seq < n && ll_index_meta(txn, seq, &m) == LL_OK) {
+        const char *k = ll_kind_name(m.kind);
+        LL_FAIL(LL_ERR_INVALID, "#%llu is a%s %s, not an experiment", (unsigned long long)seq,
+             strchr("aeiou", k[0]) ? "n" : "", k);
+    }
+    if (seq < n)
+        LL_FAIL(LL_ERR_INVALID, "#%llu is not an experiment", (unsigned long long)seq);
+    LL_FAIL(LL_ERR_NOT_FOUND, "no entry #%llu%s (the ledger has %llu entries)",
+         (unsigned long long)seq, as_of ? " as of that size" : "", (unsigned long long)n);
+}
+
+/* A segment nobody measured gives a readout of nothing; say which
+ * segments the experiment's measurements (of the readout's metric) have. */
+static int segment_measured(ll_txn_t *txn, const ll_readout_t *r, const char *segment,
+                            char *msg, size_t cap)
+{
+    for (size_t i = 0; i < r->n_arms; i++)
+        if (r->arms[i].obs)
+            return LL_OK;
+    char list[200] = "";
+    size_t len = 0, found = 0;
+    for (size_t i = 0; i < r->n_meas && len < sizeof list; i++) {
+        Loopledger__V1__EntryBody *b;
+        if (ll_asof_load_body(txn, r->meas[i], &b, NULL, NULL))
+            continue;
+        for (size_t j = 0; j < b->measurement->n_observations && len < sizeof list; j++) {
+            const Loopledger__V1__Observation *o = b->measurement->observations[j];
+            char quoted[140];
+            snprintf(quoted, sizeof quoted, "\"%s\"", o->segment);
+            if (strcmp(o->metric, r->metric) || strstr(list, quoted))
+                continue;
+            len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", found++ ? ", " : "",
+                                    quoted);
+        }
+        loopledger__v1__entry_body__free_unpacked(b, NULL);
+    }
+    if (!found)
+        return LL_OK; /* nothing measured yet in any segment: an empty readout is the truth */
+    LL_FAIL(LL_ERR_NOT_FOUND, "no observations of %s in segment \"%s\"; segments measured: %s",
+         r->metric, segment, list);
+}
+
 int ll_readout_query(ll_txn_t *txn, ll_arena_t *a,
                      const Loopledger__V1__GetExperimentReadoutRequest *req,
                      Loopledger__V1__ExperimentReadout **out, char *msg, size_t cap)
@@ -245,11 +295,14 @@ int ll_readout_query(ll_txn_t *txn, ll_arena_t *a,
              (unsigned long long)req->as_of_size, (unsigned long long)ll_store_size(txn));
     err = ll_readout_compute(txn, req->experiment_seq, n, req->metric, req->segment, &r);
     if (err == LL_ERR_NOT_FOUND)
-        LL_FAIL(err, "no experiment #%llu%s", (unsigned long long)req->experiment_seq,
-             req->as_of_size ? " as of that size" : "");
+        return not_an_experiment(txn, req->experiment_seq, n, req->as_of_size != 0, msg, cap);
     if (err)
         LL_FAIL(err, "readout of #%llu: %s", (unsigned long long)req->experiment_seq,
              ll_strerror(err));
+    if (req->segment[0] && (err = segment_measured(txn, &r, req->segment, msg, cap))) {
+        ll_readout_free(&r);
+        return err;
+    }
 
     Loopledger__V1__ExperimentReadout *x = ll_arena_alloc(a, sizeof *x);
     if (!x) {

@@ -3,9 +3,9 @@
  * as the answer messages (lc_pbjson) for scripts (--json).
  *
  *   roadmap [--initiative I] [--application A] [--status S] [--half-life DAYS]
- *           [--as-of SIZE] [--limit N] [--page TOKEN] [--explain]
- *   readout EXPERIMENT_SEQ [--metric M] [--segment S] [--as-of SIZE]
- *   loop-health [INITIATIVE] [--as-of SIZE] [--now T]
+ *           [--as-of SIZE|TIME] [--limit N] [--page TOKEN] [--explain]
+ *   readout EXPERIMENT_SEQ [--metric M] [--segment S] [--as-of SIZE|TIME]
+ *   loop-health [INITIATIVE] [--as-of SIZE|TIME] [--now T]
  *
  * `loop-health`, not `health`: `health` already is the server's
  * grpc.health.v1 check.
@@ -110,7 +110,7 @@ int lc_cmd_roadmap(int argc, char **argv)
             req.half_life_days = strtod(v, &end);
             if (*end || end == v)
                 lc_die("--half-life: not a number of days: %s", v);
-        } else if (!strcmp(a, "--as-of")) req.as_of_size = lc_parse_u64(v, a);
+        } else if (!strcmp(a, "--as-of")) req.as_of_size = lc_parse_as_of(v, a);
         else if (!strcmp(a, "--limit")) req.page_size = (uint32_t)lc_parse_u64(v, a);
         else if (!strcmp(a, "--page")) req.page_token = (char *)v;
         else lc_die("roadmap: unknown option %s", a);
@@ -136,8 +136,12 @@ int lc_cmd_roadmap(int argc, char **argv)
         char seq[24];
         snprintf(seq, sizeof seq, "#%" PRIu64, p->project->seq);
         seq_list(p->evidence_seqs, p->n_evidence_seqs, 4, evid, sizeof evid);
-        printf("%-4u %-7s %12.1f %10g %6.2f %6g %6.3f %6.3f %6.3f %6.3f  %-12s %-22s %s%s\n",
-               p->rank, seq, p->score, p->reach, p->impact, p->effort, p->confidence,
+        char score[32], reach[32], impact[32], effort[32];
+        printf("%-4u %-7s %12s %10s %6s %6s %6.3f %6.3f %6.3f %6.3f  %-12s %-22s %s%s\n",
+               p->rank, seq, lc_fmt_num(p->score, score, sizeof score),
+               lc_fmt_num(p->reach, reach, sizeof reach),
+               lc_fmt_num(p->impact, impact, sizeof impact),
+               lc_fmt_num(p->effort, effort, sizeof effort), p->confidence,
                p->evidence_weight, p->decay, p->refutation_penalty,
                lc_pbjson_enum_name(&loopledger__v1__application__descriptor, p->application,
                                    app, sizeof app),
@@ -168,11 +172,11 @@ int lc_cmd_readout(int argc, char **argv)
         i++;
         if (!strcmp(a, "--metric")) req.metric = (char *)v;
         else if (!strcmp(a, "--segment")) req.segment = (char *)v;
-        else if (!strcmp(a, "--as-of")) req.as_of_size = lc_parse_u64(v, a);
+        else if (!strcmp(a, "--as-of")) req.as_of_size = lc_parse_as_of(v, a);
         else lc_die("readout: unknown option %s", a);
     }
     if (!have)
-        lc_die("usage: loopctl readout EXPERIMENT_SEQ [--metric M] [--segment S] [--as-of SIZE]");
+        lc_die("usage: loopctl readout EXPERIMENT_SEQ [--metric M] [--segment S] [--as-of SIZE|TIME]");
     Loopledger__V1__ExperimentReadout *r = lc_rpc(
         SVC "GetExperimentReadout", &req.base, &loopledger__v1__experiment_readout__descriptor);
     if (lc_opts.json) {
@@ -224,7 +228,7 @@ int lc_cmd_loop_health(int argc, char **argv)
         if (!v)
             lc_die("loop-health: unexpected argument %s", a);
         i++;
-        if (!strcmp(a, "--as-of")) req.as_of_size = lc_parse_u64(v, a);
+        if (!strcmp(a, "--as-of")) req.as_of_size = lc_parse_as_of(v, a);
         else if (!strcmp(a, "--now")) req.now_unix_nanos = lc_parse_time(v, a);
         else lc_die("loop-health: unknown option %s", a);
     }
