@@ -6,7 +6,7 @@ LL_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 LL_DEBS=(build-essential cmake pkg-config libgrpc-dev protobuf-c-compiler
          libprotobuf-c-dev liblmdb-dev lmdb-utils libssl-dev libcmocka-dev
          golang-go golang-golang-x-mod-dev nodejs npm clang nginx curl
-         libmicrohttpd-dev libcurl4-openssl-dev)
+         libmicrohttpd-dev libcurl4-openssl-dev python3-scipy python3-mpmath)
 
 ll_install_deps() {
     local missing=()
