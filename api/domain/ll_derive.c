@@ -14,6 +14,7 @@
 #include "ll_audit.h"
 #include "ll_entry.h"
 #include "ll_err.h"
+#include "ll_format.h"
 #include "ll_loop.h"
 
 /* Leaves replayed per scratch commit: big enough that fsyncs do not
@@ -31,13 +32,19 @@ static const char *const names[LL_TBL__COUNT] = {
 /* Meta records that are not derived from the leaves. */
 static int meta_not_derived(const uint8_t *key, size_t klen)
 {
-    return klen == strlen(LL_AUDIT_CP_KEY) && !memcmp(key, LL_AUDIT_CP_KEY, klen);
+    /* The audit checkpoint and the format stamp (ll_format.h) say nothing
+     * the leaves say. */
+    return (klen == strlen(LL_AUDIT_CP_KEY) && !memcmp(key, LL_AUDIT_CP_KEY, klen)) ||
+           (klen == strlen(LL_FORMAT_KEY) && !memcmp(key, LL_FORMAT_KEY, klen));
 }
 
 /* Meta records the ledger writes at all. */
 static int meta_known(const uint8_t *key, size_t klen)
 {
-    static const char *const known[] = {"size", "last_time", "origin", LL_AUDIT_CP_KEY};
+    /* LL_FORMAT_KEY: the on-disk format stamp (ll_format.h), written when a
+     * directory is created or upgraded. */
+    static const char *const known[] = {"size", "last_time", "origin", LL_AUDIT_CP_KEY,
+                                        LL_FORMAT_KEY};
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
         if (klen == strlen(known[i]) && !memcmp(key, known[i], klen))
             return 1;
