@@ -452,6 +452,10 @@ static int cmd_verify(const opts_t *o)
             printf(" %s %" PRIu64 "%s", ll_derive_table_name((enum ll_table)t), d.records[t],
                    d.diffs[t] ? " (DIFFERS)" : "");
         printf(", %.2f s\n", d.seconds);
+        if (d.old_format)
+            printf("note: data format %u (current %u): state, approval and series records are "
+                   "in the old encoding and were not compared; `loopledgerd serve` upgrades "
+                   "them in place\n", d.old_format, LL_FORMAT_VERSION);
         if (!d.damaged) {
             printf("OK: every entry, signature and tree node verifies, and every derived table "
                    "matches the entries\n");
