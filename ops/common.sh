@@ -5,7 +5,8 @@ set -euo pipefail
 LL_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 LL_DEBS=(build-essential cmake pkg-config libgrpc-dev protobuf-c-compiler
          libprotobuf-c-dev liblmdb-dev lmdb-utils libssl-dev libcmocka-dev
-         golang-go golang-golang-x-mod-dev nodejs npm clang)
+         golang-go golang-golang-x-mod-dev nodejs npm clang
+         python3-scipy python3-mpmath)
 
 ll_install_deps() {
     local missing=()

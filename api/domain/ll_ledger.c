@@ -17,6 +17,7 @@
 #include "ll_audit.h"
 #include "ll_bytes.h"
 #include "ll_entry.h"
+#include "ll_experiment.h"
 #include "ll_authz.h"
 #include "ll_gov.h"
 #include "ll_loop.h"
@@ -515,6 +516,9 @@ static int apply(ll_txn_t *txn, ll_job_t *job, uint8_t **buf,
         break;
     }
 
+    /* A widening rollout needs a ship verdict (ll_experiment.h). */
+    if ((err = ll_experiment_check_rollout(txn, b, r->msg, sizeof r->msg)))
+        return err;
     ll_effects_snap_t snap;
     ll_effects_before(txn, b, &snap);
     /* Kinds, links and loop rules; indexes in this same transaction. */
@@ -522,6 +526,9 @@ static int apply(ll_txn_t *txn, ll_job_t *job, uint8_t **buf,
         return err;
     /* Approval policies and decisions, governance indexes. */
     if ((err = ll_gov_apply(txn, b, size, roles, r->msg, sizeof r->msg)))
+        return err;
+    /* A conclusion against its experiment's verdict waits for an approver. */
+    if ((err = ll_experiment_hold(txn, b, size, r->msg, sizeof r->msg)))
         return err;
     size_t need = ll_leaf_max_len(e->raw_env_len);
     if (need > *bufcap) {

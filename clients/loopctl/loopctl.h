@@ -150,6 +150,9 @@ int lc_is_kind_command(const char *name);
  * not, -1 when the server cannot say (the caller then says nothing). */
 int lc_superseded(uint64_t seq, uint64_t *by);
 int lc_cmd_state(int argc, char **argv);
+/* KPIs against their targets, as `state` prints them (loopctl_roadmap.c). */
+struct Loopledger__V1__InitiativeState;
+void lc_print_kpis(const struct Loopledger__V1__InitiativeState *s);
 int lc_cmd_lineage(int argc, char **argv);
 int lc_cmd_open_loops(int argc, char **argv);
 /* The link table (source kind, relation, target kinds), from the server's

@@ -108,6 +108,8 @@ int lc_cmd_state(int argc, char **argv)
             req.list_limit = (uint32_t)lc_parse_u64(argv[++i], "--limit");
         else if (!strcmp(argv[i], "--now") && i + 1 < argc)
             req.now_unix_nanos = lc_parse_time(argv[++i], "--now");
+        else if (!strcmp(argv[i], "--kpi-window") && i + 1 < argc)
+            req.kpi_window = (uint32_t)lc_parse_u64(argv[++i], "--kpi-window");
         else if (!strcmp(argv[i], "--as-of") && i + 1 < argc)
             req.as_of_size = lc_parse_as_of(argv[++i], "--as-of");
         else if (argv[i][0] != '-' && !ini)
@@ -116,7 +118,7 @@ int lc_cmd_state(int argc, char **argv)
             lc_die("state: unexpected argument %s", argv[i]);
     }
     if (!ini)
-        lc_die("usage: loopctl state INITIATIVE [--limit N] [--now T] [--as-of SIZE|TIME]");
+        lc_die("usage: loopctl state INITIATIVE [--limit N] [--now T] [--as-of SIZE|TIME] [--kpi-window N]");
     req.initiative = (char *)ini;
     Loopledger__V1__InitiativeState *s =
         lc_rpc(SVC "GetInitiative", &req.base, &loopledger__v1__initiative_state__descriptor);
@@ -140,6 +142,7 @@ int lc_cmd_state(int argc, char **argv)
             printf(" [superseded by #%" PRIu64 "]", s->charter->superseded_by);
     }
     printf("\n");
+    lc_print_kpis(s);
     ref_list("open hypotheses", s->open_hypotheses, s->n_open_hypotheses,
              s->open_hypotheses_count);
     ref_list("running experiments", s->running_experiments, s->n_running_experiments,
