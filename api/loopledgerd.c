@@ -18,8 +18,10 @@
  * calls finish (appends are answered once durable), then exit 0.
  *
  * verify audits a data directory offline (ll_audit.h): every leaf,
- * signature and tree node, and the last signed checkpoint; it names the
- * first damaged sequence number and exits 1 if anything is wrong. backup
+ * signature and tree node, and the last signed checkpoint; then rebuilds
+ * every derived table from the entries and compares (ll_derive.h); it
+ * names the first damaged sequence number or table record and exits 1 if
+ * anything is wrong. backup
  * copies a (possibly live) ledger with compaction, plus its keys, into a
  * new directory that `serve --data` accepts as is. Both work beside a
  * running server: LMDB coordinates processes through its lock file.
@@ -41,11 +43,13 @@
 #include <openssl/crypto.h>
 
 #include "ll_audit.h"
+#include "ll_format.h"
 #include "ll_crypto.h"
 #include "ll_drift.h"
 #include "ll_err.h"
 #include "ll_ledger.h"
 #include "ll_server.h"
+#include "ll_listen.h"
 #include "ll_methods.h"
 #include "ll_services.h"
 #include "ll_store.h"
@@ -65,6 +69,10 @@ typedef struct opts {
     ll_drift_config_t drift;
     const char *tls_cert, *tls_key, *tls_ca;
     int plaintext;
+    /* Resource limits (0: the library defaults, see ll_server.h, ll_ledger.h). */
+    unsigned max_streams, max_calls;
+    int handshake_ms, idle_ms;
+    size_t memory_quota, queue_entries, queue_bytes;
 } opts_t;
 
 static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -107,11 +115,19 @@ static void usage(FILE *f)
             "  --tls-key FILE      server private key (PEM, must not be group/world readable)\n"
             "  --tls-ca FILE       CA certificate(s) that sign client certificates (PEM)\n"
             "  --plaintext         serve without TLS (loopback addresses only)\n"
+            "limits (each refusal is RESOURCE_EXHAUSTED at once, nothing written):\n"
+            "  --max-streams N     concurrent HTTP/2 streams per connection (default 100)\n"
+            "  --max-calls N       calls in flight, whole server (default 16384)\n"
+            "  --max-queue N       appends between submit and result (default 4096)\n"
+            "  --max-queue-bytes N[KMG]  their envelope bytes (default 64M)\n"
+            "  --memory-quota N[KMG]     gRPC buffer memory (default 1G)\n"
+            "  --handshake-timeout MS    close connections not set up by then (default 5000)\n"
+            "  --idle-timeout MS   close connections without calls for that long (default 600000)\n"
             "  --drift-baseline N  drift detector: baseline window in points (default 7)\n"
             "  --drift-recent N    drift detector: points that must all be low (default 3)\n"
             "  --drift-threshold F drift detector: relative decline, 0..1 (default 0.10)\n"
-            "verify: audits every entry, signature and tree node; names the first damaged\n"
-            "  entry; --threads is the number of verifying threads (default: all CPUs).\n"
+            "verify: audits every entry, signature and tree node, rebuilds every derived table\n"
+            "  from the entries and compares; names the first damaged entry or record; --threads is the number of verifying threads (default: all CPUs).\n"
             "backup: online copy with compaction (and the server keys) into NEWDIR.\n");
 }
 
@@ -174,6 +190,19 @@ static int parse_opts(int argc, char **argv, opts_t *o)
         else if (!strcmp(a, "--drift-baseline")) o->drift.baseline = (unsigned)atoi(v);
         else if (!strcmp(a, "--drift-recent")) o->drift.recent = (unsigned)atoi(v);
         else if (!strcmp(a, "--drift-threshold")) o->drift.threshold = atof(v);
+        else if (!strcmp(a, "--max-streams")) o->max_streams = (unsigned)atoi(v);
+        else if (!strcmp(a, "--max-calls")) o->max_calls = (unsigned)atoi(v);
+        else if (!strcmp(a, "--max-queue")) o->queue_entries = (size_t)atol(v);
+        else if (!strcmp(a, "--handshake-timeout")) o->handshake_ms = atoi(v);
+        else if (!strcmp(a, "--idle-timeout")) o->idle_ms = atoi(v);
+        else if (!strcmp(a, "--max-queue-bytes") || !strcmp(a, "--memory-quota")) {
+            size_t n = parse_size(v);
+            if (!n) {
+                fprintf(stderr, "loopledgerd: bad size for %s: %s\n", a, v);
+                return -1;
+            }
+            *(!strcmp(a, "--max-queue-bytes") ? &o->queue_bytes : &o->memory_quota) = n;
+        }
         else if (!strcmp(a, "--map-size") || !strcmp(a, "--map-max")) {
             size_t n = parse_size(v);
             if (!n) {
@@ -254,10 +283,23 @@ out:
     return rc;
 }
 
-static int is_loopback(const char *listen)
+/* A server's secret key file must be readable by its owner only, as the
+ * TLS key is: anyone who reads note.key can sign checkpoints in the
+ * server's name, and actor.key signs entries as the server actor. Returns
+ * LL_ERR_PERMISSION (logged, with the command that fixes it) otherwise;
+ * LL_OK when the file is private or does not exist. */
+static int key_file_private(const char *path)
 {
-    return !strncmp(listen, "127.", 4) || !strncmp(listen, "localhost:", 10) ||
-           !strncmp(listen, "[::1]:", 6) || !strncmp(listen, "ipv4:127.", 9);
+    struct stat sb;
+    if (stat(path, &sb))
+        return LL_OK; /* missing: the caller creates it 0600, or fails reading it */
+    if (sb.st_mode & 077) {
+        logf_("%s is readable by group or others (mode %03o); refusing to use it. "
+              "Fix: chmod 600 %s",
+              path, (unsigned)(sb.st_mode & 0777), path);
+        return LL_ERR_PERMISSION;
+    }
+    return LL_OK;
 }
 
 /* Loads dir/name, creating it (0600) on first start. */
@@ -265,7 +307,10 @@ static int load_or_make_key(const char *dir, const char *name, ll_key_t **out)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    int err = ll_key_load(path, out);
+    int err = key_file_private(path);
+    if (err)
+        return err;
+    err = ll_key_load(path, out);
     if (err != LL_ERR_IO || access(path, F_OK) == 0)
         return err;
     if ((err = ll_key_generate(out)))
@@ -332,13 +377,18 @@ static int cmd_verify(const opts_t *o)
     if (!has_ledger(o->data))
         return 2;
     snprintf(path, sizeof path, "%s/note.key", o->data);
-    if ((err = ll_key_load(path, &note_key))) {
+    if ((err = key_file_private(path)) || (err = ll_key_load(path, &note_key))) {
         logf_("reading the checkpoint key %s: %s", path, ll_strerror(err));
         goto out;
     }
     ll_key_public(note_key, pub);
     if ((err = ll_store_open(o->data, NULL, &st))) {
         logf_("opening store %s: %s (%s)", o->data, ll_strerror(err), ll_store_last_error());
+        goto out;
+    }
+    char fmsg[LL_MSG_MAX];
+    if ((err = ll_format_check(st, fmsg, sizeof fmsg))) {
+        logf_("%s: %s", o->data, fmsg);
         goto out;
     }
     if ((err = ll_audit_run(st, pub, o->threads, &rep))) {
@@ -349,8 +399,29 @@ static int cmd_verify(const opts_t *o)
            ", tree nodes checked %" PRIu64 ", signed checkpoint size %" PRIu64 ", %.2f s\n",
            rep.size, rep.leaf_bytes, rep.signatures, rep.nodes, rep.cp_size, rep.seconds);
     if (!rep.damaged) {
-        printf("OK: every entry, signature and tree node verifies\n");
-        rc = 0;
+        /* The leaves are sound: now what was derived from them. */
+        ll_derive_report_t d;
+        if ((err = ll_ledger_check_derived(st, &d))) {
+            logf_("derived-table check could not run: %s (%s)", ll_strerror(err),
+                  ll_store_last_error());
+            goto out;
+        }
+        printf("derived tables: %" PRIu64 " entries replayed, records compared:", d.replayed);
+        for (int t = 0; t < LL_TBL__COUNT; t++)
+            printf(" %s %" PRIu64 "%s", ll_derive_table_name((enum ll_table)t), d.records[t],
+                   d.diffs[t] ? " (DIFFERS)" : "");
+        printf(", %.2f s\n", d.seconds);
+        if (!d.damaged) {
+            printf("OK: every entry, signature and tree node verifies, and every derived table "
+                   "matches the entries\n");
+            rc = 0;
+        } else if (d.bad_seq != LL_DERIVE_NO_SEQ) {
+            printf("DAMAGED: first damaged entry #%" PRIu64 ": %s\n", d.bad_seq, d.what);
+            rc = 1;
+        } else {
+            printf("DAMAGED: a derived table differs from the entries: %s\n", d.what);
+            rc = 1;
+        }
     } else if (rep.first_bad_seq != LL_AUDIT_NO_SEQ) {
         printf("DAMAGED: first damaged entry #%" PRIu64 ": %s\n", rep.first_bad_seq, rep.what);
         rc = 1;
@@ -497,7 +568,9 @@ int main(int argc, char **argv)
         snprintf(origin, sizeof origin, "loopledger/%s", hex);
         o.origin = origin;
     }
-    ll_ledger_config_t lc = {.note_key = note_key, .actor_key = actor_key, .origin = o.origin};
+    ll_ledger_config_t lc = {.note_key = note_key, .actor_key = actor_key, .origin = o.origin,
+                             .max_queue_entries = o.queue_entries,
+                             .max_queue_bytes = o.queue_bytes};
     /* Signals go to the main thread only: block them before any thread
      * (the ledger's writer starts in ll_ledger_open). */
     sigset_t sigs;
@@ -506,6 +579,14 @@ int main(int argc, char **argv)
     sigaddset(&sigs, SIGINT);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
+    char fmsg[LL_MSG_MAX];
+    uint32_t from = 0;
+    if ((err = ll_format_prepare(st, &from, fmsg, sizeof fmsg))) {
+        logf_("%s: %s", o.data, fmsg);
+        goto out;
+    }
+    if (from < LL_FORMAT_VERSION)
+        logf_("%s: upgraded the data format from %u to %u", o.data, from, LL_FORMAT_VERSION);
     if ((err = ll_ledger_open(st, &lc, &lg))) {
         logf_("opening ledger: %s", ll_strerror(err));
         goto out;
@@ -556,12 +637,19 @@ int main(int argc, char **argv)
               "(mTLS), or --plaintext for a loopback-only test server");
         goto out;
     }
-    if (!tls && !is_loopback(o.listen)) {
-        logf_("refusing to serve plaintext gRPC on non-loopback address %s (give --tls-*)",
-              o.listen);
-        goto out;
+    char bind_addr[300], why[400];
+    if (!tls) {
+        /* Bind the numeric address that was checked, not the name again. */
+        if (ll_listen_loopback(o.listen, bind_addr, sizeof bind_addr, why, sizeof why)) {
+            logf_("refusing to serve plaintext gRPC: %s (give --tls-* to serve beyond loopback)",
+                  why);
+            goto out;
+        }
+        o.listen = bind_addr;
     }
-
+    unsigned long nofile = 0;
+    if (ll_listen_raise_nofile(&nofile))
+        logf_("cannot raise the open-file limit: %s", strerror(errno));
 
     if ((err = ll_drift_open(lg, actor_key, &o.drift, &drift))) {
         logf_("drift detector: %s (check --drift-* options)", ll_strerror(err));
@@ -571,7 +659,11 @@ int main(int argc, char **argv)
     ll_rpc_authz_t authz = {.st = st, .tls = tls};
     ll_server_config_t sc = {.listen = o.listen, .threads = o.threads,
                              .max_message = o.max_message, .creds = creds,
-                             .authorize = ll_rpc_authorize, .authorize_ctx = &authz};
+                             .authorize = ll_rpc_authorize, .authorize_ctx = &authz,
+                             .identity = ll_rpc_identity, .identity_ctx = &authz,
+                             .max_streams = o.max_streams, .max_calls = o.max_calls,
+                             .handshake_timeout_ms = o.handshake_ms, .max_idle_ms = o.idle_ms,
+                             .memory_quota = o.memory_quota};
     int port = 0;
     if ((err = ll_server_create(&sc, &srv)) ||
         (err = ll_services_register(srv, lg, &svcs)) ||
@@ -584,6 +676,7 @@ int main(int argc, char **argv)
     }
     char vkey[512];
     ll_ledger_verifier_key(lg, vkey, sizeof vkey);
+    logf_("open-file limit %lu", nofile);
     logf_("serving %s on port %d: %" PRIu64 " entries, verifier key %s", ll_ledger_origin(lg),
           port, ll_store_committed_size(st), vkey);
     if (o.port_file && write_port_file(o.port_file, port)) {

@@ -14,10 +14,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "ll_assert.h"
 #include "ll_audit.h"
 #include "ll_bytes.h"
+#include "ll_derive.h"
 #include "ll_entry.h"
 #include "ll_experiment.h"
+#include "ll_format.h"
 #include "ll_authz.h"
 #include "ll_gov.h"
 #include "ll_loop.h"
@@ -31,6 +34,7 @@ typedef struct ll_job {
     size_t raw_len;
     int genesis;
     int refused; /* refused for lack of space; skipped by later attempts */
+    size_t reserved; /* bytes counted in the append budget (0: not counted) */
     int validate_only; /* LL_SUBMIT_VALIDATE_ONLY: applied, then rolled back */
     ll_append_cb cb;
     void *ctx;
@@ -48,6 +52,10 @@ struct ll_ledger {
     pthread_cond_t wake;
     ll_job_t *head, *tail;
     int stopping;
+    /* Append budget (under lock): appends between submit and result, and
+     * their envelope bytes, so a flood is refused at once instead of
+     * queueing without bound. */
+    size_t inflight_n, inflight_bytes, max_inflight_n, max_inflight_bytes;
     pthread_t writer;
 
     /* Commit hooks (Watch streams, drift detection); slot i is free when
@@ -101,7 +109,15 @@ int ll_ledger_open(ll_store_t *st, const ll_ledger_config_t *cfg,
     lg->note_key = cfg->note_key;
     lg->actor_key = cfg->actor_key;
     lg->max_batch = cfg->max_batch ? cfg->max_batch : 4096;
+    lg->max_inflight_n = cfg->max_queue_entries ? cfg->max_queue_entries : LL_LEDGER_QUEUE_ENTRIES;
+    lg->max_inflight_bytes = cfg->max_queue_bytes ? cfg->max_queue_bytes : LL_LEDGER_QUEUE_BYTES;
     lg->cp_size = UINT64_MAX;
+    /* Records of an older data format are upgraded before anything reads
+     * them; a newer format is refused (callers that want the reason call
+     * ll_format_prepare first). */
+    char fmsg[LL_MSG_MAX];
+    if ((err = ll_format_prepare(st, NULL, fmsg, sizeof fmsg)))
+        goto fail;
     if ((err = ll_store_begin_read(st, &txn)))
         goto fail;
     err = ll_store_get(txn, LL_TBL_META, "origin", 6, &v, &vlen);
@@ -135,6 +151,23 @@ int ll_ledger_open(ll_store_t *st, const ll_ledger_config_t *cfg,
         lg->refuse_writes = 1;
     else if (err)
         goto fail;
+    /* Nor on actor, key and role records that the entries do not justify
+     * (one flipped role byte made a contributor an admin). */
+    if (!lg->refuse_writes) {
+        err = ll_derive_startup_check(st, ll_ledger_replay, lg->damage, sizeof lg->damage);
+        if (err == LL_ERR_CORRUPT) {
+            lg->refuse_writes = 1;
+        } else if (err == LL_ERR_IO || err == LL_ERR_FULL || err == LL_ERR_STORE) {
+            /* No room for the scratch copy: unchecked trust records must
+             * not authorise writes, but reads can go on. */
+            snprintf(lg->damage, sizeof lg->damage,
+                     "cannot check the actor and key records (%s: %s); is $TMPDIR writable "
+                     "with free space?", ll_strerror(err), ll_store_last_error());
+            lg->refuse_writes = 1;
+        } else if (err) {
+            goto fail;
+        }
+    }
     pthread_mutex_init(&lg->lock, NULL);
     pthread_mutex_init(&lg->hook_lock, NULL);
     pthread_cond_init(&lg->wake, NULL);
@@ -298,8 +331,18 @@ out:
     return err;
 }
 
-static void fail_job(ll_job_t *job, ll_append_cb cb, void *ctx)
+static void release_budget(ll_ledger_t *lg, size_t bytes)
 {
+    pthread_mutex_lock(&lg->lock);
+    lg->inflight_n--;
+    lg->inflight_bytes -= bytes;
+    pthread_mutex_unlock(&lg->lock);
+}
+
+static void fail_job(ll_ledger_t *lg, ll_job_t *job, ll_append_cb cb, void *ctx)
+{
+    if (job->reserved)
+        release_budget(lg, job->reserved);
     cb(ctx, &job->res);
     ll_entry_free(&job->entry);
     free(job->raw);
@@ -313,7 +356,7 @@ static void enqueue(ll_ledger_t *lg, ll_job_t *job)
         pthread_mutex_unlock(&lg->lock);
         job->res.err = LL_ERR_UNAVAILABLE;
         snprintf(job->res.msg, sizeof job->res.msg, "server is shutting down");
-        fail_job(job, job->cb, job->ctx);
+        fail_job(lg, job, job->cb, job->ctx);
         return;
     }
     if (lg->tail)
@@ -357,13 +400,36 @@ void ll_ledger_submit_as(ll_ledger_t *lg, const uint8_t *env, size_t len, const 
 void ll_ledger_submit_opts(ll_ledger_t *lg, const uint8_t *env, size_t len,
                            const char *caller, unsigned flags, ll_append_cb cb, void *ctx)
 {
+    /* Count the append before copying or verifying anything: beyond the
+     * budget the answer is immediate and costs nothing. */
+    size_t cost = len ? len : 1;
+    pthread_mutex_lock(&lg->lock);
+    int over = lg->inflight_n + 1 > lg->max_inflight_n ||
+               lg->inflight_bytes + cost > lg->max_inflight_bytes;
+    size_t qn = lg->inflight_n, qb = lg->inflight_bytes;
+    if (!over) {
+        lg->inflight_n++;
+        lg->inflight_bytes += cost;
+    }
+    pthread_mutex_unlock(&lg->lock);
+    if (over) {
+        ll_append_result_t r = {.err = LL_ERR_TOO_LARGE};
+        snprintf(r.msg, sizeof r.msg,
+                 "append queue is full (%zu entries, %zu bytes pending; limits %zu entries, "
+                 "%zu bytes): nothing was written, retry shortly",
+                 qn, qb, lg->max_inflight_n, lg->max_inflight_bytes);
+        cb(ctx, &r);
+        return;
+    }
     ll_job_t *job = new_job(env, len, cb, ctx);
     if (!job) {
+        release_budget(lg, cost);
         ll_append_result_t r = {.err = LL_ERR_NOMEM};
         snprintf(r.msg, sizeof r.msg, "out of memory");
         cb(ctx, &r);
         return;
     }
+    job->reserved = cost;
     ll_append_result_t *r = &job->res;
     job->validate_only = (flags & LL_SUBMIT_VALIDATE_ONLY) != 0;
     r->validate_only = job->validate_only;
@@ -406,7 +472,7 @@ void ll_ledger_submit_opts(ll_ledger_t *lg, const uint8_t *env, size_t len,
     enqueue(lg, job);
     return;
 fail:
-    fail_job(job, cb, ctx);
+    fail_job(lg, job, cb, ctx);
 }
 
 /* ---- writer thread ---- */
@@ -428,27 +494,36 @@ static void duplicate_result(ll_txn_t *txn, uint64_t seq, ll_append_result_t *r)
     }
 }
 
+/* How apply() runs: for the writer, or replaying a recorded leaf (ll_derive
+ * rebuilds the derived tables from the leaves with this same code). */
+typedef struct apply_mode {
+    int64_t t;      /* 0: now (the writer); else the leaf's server time */
+    int trust_only; /* only the actor and key records (no leaf, no indexes) */
+    uint64_t seq;   /* trust_only: the entry's sequence number (txn has no leaves) */
+} apply_mode_t;
+
 /* Applies one job inside child transaction txn. Returns LL_OK to commit it. */
 static int apply(ll_txn_t *txn, ll_job_t *job, uint8_t **buf,
-                 size_t *bufcap)
+                 size_t *bufcap, apply_mode_t mode)
 {
     ll_append_result_t *r = &job->res;
     ll_entry_t *e = &job->entry;
     Loopledger__V1__EntryBody *b = e->body;
-    uint64_t size = ll_store_size(txn);
+    uint64_t size = mode.trust_only ? mode.seq : ll_store_size(txn);
     const uint8_t *v;
     size_t vlen;
     ll_trust_key_t k;
     int err;
 
     r->validate_only = job->validate_only; /* survives a batch retry's reset */
-    err = ll_store_get(txn, LL_TBL_DEDUP, e->dedup, LL_HASH_LEN, &v, &vlen);
+    err = mode.trust_only ? LL_ERR_NOT_FOUND
+                          : ll_store_get(txn, LL_TBL_DEDUP, e->dedup, LL_HASH_LEN, &v, &vlen);
     if (err == LL_OK && vlen == 8) {
         duplicate_result(txn, ll_get_be64(v), r);
         return LL_ERR_EXISTS; /* nothing to write; reported as success */
     }
     if (job->genesis) {
-        if (size != 0) {
+        if (size != 0 && !mode.trust_only) {
             snprintf(r->msg, sizeof r->msg, "ledger already has a genesis entry");
             return LL_ERR_EXISTS;
         }
@@ -461,7 +536,7 @@ static int apply(ll_txn_t *txn, ll_job_t *job, uint8_t **buf,
             return LL_ERR_UNAUTHENTICATED;
         }
     }
-    for (size_t i = 0; i < b->n_links; i++) {
+    for (size_t i = 0; i < b->n_links && !mode.trust_only; i++) {
         if (b->links[i]->target_seq >= size) {
             snprintf(r->msg, sizeof r->msg,
                      "link %zu: target entry %llu does not exist (the ledger has %llu entries; links point to older entries)",
@@ -471,8 +546,13 @@ static int apply(ll_txn_t *txn, ll_job_t *job, uint8_t **buf,
         }
     }
     uint64_t key_seq = job->genesis ? 0 : k.reg_seq;
-    int64_t t = now_ns();
+    int64_t t = mode.t ? mode.t : now_ns();
     int64_t last = ll_store_last_time(txn);
+    if (t <= last && mode.t && !mode.trust_only) {
+        snprintf(r->msg, sizeof r->msg, "server time %lld is not after the previous entry's %lld",
+                 (long long)t, (long long)last);
+        return LL_ERR_CORRUPT;
+    }
     if (t <= last)
         t = last + 1; /* server time is strictly increasing with seq */
     uint32_t roles = 0;
@@ -516,6 +596,8 @@ static int apply(ll_txn_t *txn, ll_job_t *job, uint8_t **buf,
         break;
     }
 
+    if (mode.trust_only)
+        return LL_OK;
     /* A widening rollout needs a ship verdict (ll_experiment.h). */
     if ((err = ll_experiment_check_rollout(txn, b, r->msg, sizeof r->msg)))
         return err;
@@ -541,6 +623,7 @@ static int apply(ll_txn_t *txn, ll_job_t *job, uint8_t **buf,
         *bufcap = need;
     }
     size_t len = ll_leaf_build(size, t, e->raw_env, e->raw_env_len, *buf);
+    LL_ASSERT(len <= need && t > ll_store_last_time(txn));
     uint8_t sv[8];
     ll_put_be64(sv, size);
     if ((err = ll_store_append(txn, *buf, len, t, r->leaf_hash)) ||
@@ -555,6 +638,61 @@ static int apply(ll_txn_t *txn, ll_job_t *job, uint8_t **buf,
 store_fail:
     snprintf(r->msg, sizeof r->msg, "cannot store entry: %s (%s)", ll_strerror(err),
              ll_store_last_error());
+    return err;
+}
+
+int ll_ledger_check_derived(ll_store_t *st, ll_derive_report_t *rep)
+{
+    return ll_derive_check(st, ll_ledger_replay, rep);
+}
+
+int ll_ledger_replay(ll_txn_t *txn, const uint8_t *env, size_t len, uint64_t seq, int64_t t,
+                     int trust_only, char *msg, size_t cap)
+{
+    ll_job_t job;
+    uint8_t *buf = NULL;
+    size_t bufcap = 0;
+    ll_trust_key_t k;
+    int err;
+    memset(&job, 0, sizeof job);
+    job.genesis = seq == 0;
+    if ((err = ll_entry_decode(env, len, &job.entry, msg, cap)))
+        return LL_ERR_CORRUPT;
+    const Loopledger__V1__EntryBody *b = job.entry.body;
+    if ((b->kind_case == LOOPLEDGER__V1__ENTRY_BODY__KIND_GENESIS) != job.genesis) {
+        snprintf(msg, cap, job.genesis ? "entry #0 is not a genesis entry"
+                                       : "a genesis entry after #0");
+        err = LL_ERR_CORRUPT;
+        goto out;
+    }
+    if (!trust_only && ll_store_size(txn) != seq) {
+        snprintf(msg, cap, "replayed out of order");
+        err = LL_ERR_CORRUPT;
+        goto out;
+    }
+    /* What the submitting thread checked (authenticate), minus the
+     * signature, which the audit verifies. */
+    if (!job.genesis && ll_trust_key(txn, job.entry.keyid, &k) == LL_OK &&
+        (k.actor_len != strlen(b->author) || memcmp(k.actor, b->author, k.actor_len))) {
+        snprintf(msg, cap, "signed with a key of \"%.*s\", not of its author \"%s\"",
+                 (int)k.actor_len, k.actor, b->author);
+        err = LL_ERR_CORRUPT;
+        goto out;
+    }
+    err = apply(txn, &job, &buf, &bufcap, (apply_mode_t){t, trust_only, seq});
+    if (err == LL_ERR_EXISTS && job.res.duplicate) {
+        snprintf(msg, cap, "repeats the signed statement of entry #%llu (one envelope appended "
+                           "twice)", (unsigned long long)job.res.seq);
+        err = LL_ERR_CORRUPT;
+    } else if (err) {
+        snprintf(msg, cap, "the ledger's rules refuse it now: %s (%s)", job.res.msg,
+                 ll_strerror(err));
+        if (err != LL_ERR_NOMEM && err != LL_ERR_STORE && err != LL_ERR_FULL)
+            err = LL_ERR_CORRUPT;
+    }
+out:
+    free(buf);
+    ll_entry_free(&job.entry);
     return err;
 }
 
@@ -583,7 +721,7 @@ static int follow_up(ll_ledger_t *lg, ll_txn_t *txn, ll_job_t *job, uint8_t **bu
         if (err == LL_OK &&
             (rc = ll_entry_decode(f.raw, f.raw_len, &f.entry, f.res.msg, sizeof f.res.msg)) == LL_OK) {
             if ((rc = ll_store_begin_child(txn, &child)) == LL_OK) {
-                rc = apply(child, &f, buf, bufcap);
+                rc = apply(child, &f, buf, bufcap, (apply_mode_t){0, 0, 0});
                 rc = rc == LL_OK ? ll_store_commit(child) : (ll_store_abort(child), rc);
             }
             if (rc == LL_OK) {
@@ -659,7 +797,7 @@ static int write_batch(ll_ledger_t *lg, ll_job_t *batch, uint64_t *out_size,
             snprintf(j->res.msg, sizeof j->res.msg, "cannot write: %s", ll_strerror(cerr));
             continue;
         }
-        int rc = apply(child, j, &buf, &bufcap);
+        int rc = apply(child, j, &buf, &bufcap, (apply_mode_t){0, 0, 0});
         if (rc == LL_OK && (rc = follow_up(lg, child, j, &buf, &bufcap)) != LL_OK)
             j->res.err = rc;
         if (rc == LL_OK && j->validate_only) {
@@ -723,6 +861,9 @@ static void run_batch(ll_ledger_t *lg, ll_job_t *batch)
 {
     uint64_t size = 0;
     int wrote = 0, full = 0, err;
+    /* cp_persisted, the single write transaction and ll_store_grow belong
+     * to the writer thread. */
+    LL_ASSERT(pthread_equal(pthread_self(), lg->writer));
     /* Map full: nothing was committed. Grow the map and retry; when it
      * cannot grow (at --map-max, disk full), refuse the entries that ran
      * out of space (or all, if the commit itself did) and retry the rest.
@@ -772,7 +913,7 @@ static void run_batch(ll_ledger_t *lg, ll_job_t *batch)
     }
     while (batch) {
         ll_job_t *next = batch->next;
-        fail_job(batch, batch->cb, batch->ctx);
+        fail_job(lg, batch, batch->cb, batch->ctx);
         batch = next;
     }
 }
@@ -898,7 +1039,7 @@ int ll_ledger_genesis(ll_ledger_t *lg, const char *admin_id,
         snprintf(job->res.msg, sizeof job->res.msg, "genesis self-check failed");
     }
     if (job->res.err)
-        fail_job(job, wake_waiter, &w);
+        fail_job(lg, job, wake_waiter, &w);
     else
         enqueue(lg, job);
     wait_for(&w);

@@ -20,7 +20,9 @@
  * commit; at open the stored tree is checked against it, and on mismatch
  * the ledger refuses appends and new checkpoints (LL_ERR_CORRUPT, reads go
  * on): it never builds on, or signs, a tree that contradicts its own
- * signature.
+ * signature. Nor when the actor, key and role records disagree with the
+ * entries that wrote them (ll_derive_startup_check), or meta holds a
+ * record the ledger never writes.
  *
  * Space. A batch that runs out of map is rolled back whole, the map grows
  * (ll_store_grow) and the batch is retried; entries that still do not fit
@@ -33,12 +35,15 @@
 #include <stdint.h>
 
 #include "ll_crypto.h"
+#include "ll_derive.h"
 #include "ll_effects.h"
 #include "ll_err.h"
 #include "ll_note.h"
 #include "ll_store.h"
 
 #define LL_SERVER_ACTOR "loopledgerd"
+#define LL_LEDGER_QUEUE_ENTRIES 4096
+#define LL_LEDGER_QUEUE_BYTES (64u << 20)
 
 typedef struct ll_ledger ll_ledger_t;
 
@@ -71,6 +76,12 @@ typedef struct ll_ledger_config {
     const char *origin;
     /* Largest batch one commit takes; 0 means 4096. */
     unsigned max_batch;
+    /* Append budget: at most this many submitted appends, and this many
+     * envelope bytes, between ll_ledger_submit and their result; beyond
+     * it a submit is answered at once with LL_ERR_TOO_LARGE (nothing is
+     * copied, verified or written). 0 means the LL_LEDGER_QUEUE_* default. */
+    size_t max_queue_entries;
+    size_t max_queue_bytes;
 } ll_ledger_config_t;
 
 /* Opens the ledger over st (borrowed; must outlive the ledger) and starts
@@ -88,7 +99,8 @@ int ll_ledger_genesis(ll_ledger_t *lg, const char *admin_id,
                       ll_append_result_t *res);
 
 /* Submits envelope bytes (copied; the caller may free them on return).
- * cb is called exactly once. */
+ * cb is called exactly once. When the append budget (max_queue_*) is
+ * used up, cb runs at once on the caller's thread with LL_ERR_TOO_LARGE. */
 void ll_ledger_submit(ll_ledger_t *lg, const uint8_t *env, size_t len,
                       ll_append_cb cb, void *ctx);
 
@@ -162,5 +174,21 @@ int ll_ledger_verifier_key(ll_ledger_t *lg, char *out, size_t cap);
 int ll_ledger_checkpoint(ll_ledger_t *lg, ll_txn_t *txn, uint64_t size,
                          char *note, size_t cap, size_t *note_len,
                          uint64_t *out_size, uint8_t root[LL_HASH_LEN]);
+
+/* Replays one recorded entry into txn (a scratch store being rebuilt by
+ * ll_derive), through the writer's own code: env is the leaf's envelope,
+ * seq and t the sequence number and server time recorded in the leaf.
+ * With trust_only, only the actor and key records are written (txn need
+ * hold no leaves; for the start-up check); otherwise the leaf, its Merkle
+ * nodes, dedup record and every index, and seq must equal txn's size.
+ * LL_OK; LL_ERR_CORRUPT when the writer could not have written this entry
+ * there (why in msg[cap]: undecodable, refused by the rules, a duplicate,
+ * server time not increasing); other codes for store failures. */
+int ll_ledger_replay(ll_txn_t *txn, const uint8_t *env, size_t len, uint64_t seq, int64_t t,
+                     int trust_only, char *msg, size_t cap);
+
+/* `loopledgerd verify`'s second half: every derived table rebuilt from the
+ * leaves with ll_ledger_replay and compared (ll_derive_check). */
+int ll_ledger_check_derived(ll_store_t *st, ll_derive_report_t *rep);
 
 #endif

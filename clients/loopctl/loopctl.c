@@ -459,6 +459,21 @@ static int cmd_verify(int argc, char **argv)
         if (seq >= c.size)
             lc_die("FAIL: entry %" PRIu64 " is not in the checkpoint (size %" PRIu64 ")", seq, c.size);
         Loopledger__V1__GetEntryResponse *e = fetch_entry(seq);
+        {
+            /* The server's rules for what may be signed (one reading of
+             * every byte: ll_entry_decode), applied to what it serves. */
+            const uint8_t *raw;
+            size_t raw_len;
+            uint64_t ls;
+            int64_t lt;
+            ll_entry_t de;
+            char why[256];
+            if (ll_leaf_parse(e->leaf.data, e->leaf.len, &ls, &lt, &raw, &raw_len))
+                lc_die("FAIL: entry %" PRIu64 ": the leaf is not a LogEntry as the server writes it", seq);
+            if (ll_entry_decode(raw, raw_len, &de, why, sizeof why))
+                lc_die("FAIL: entry %" PRIu64 ": the server would refuse this envelope: %s", seq, why);
+            ll_entry_free(&de);
+        }
         Loopledger__V1__LogEntry *le =
             loopledger__v1__log_entry__unpack(NULL, e->leaf.len, e->leaf.data);
         if (!le || !le->envelope || le->envelope->n_signatures != 1 || le->seq != seq)
