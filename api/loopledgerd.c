@@ -48,6 +48,11 @@
 #include "ll_drift.h"
 #include "ll_err.h"
 #include "ll_ledger.h"
+#include "ll_mirror.h"
+#include "ll_publish.h"
+#include "ll_scale_cmd.h"
+#include "ll_wsubmit.h"
+#include "ll_tiles.h"
 #include "ll_server.h"
 #include "ll_listen.h"
 #include "ll_methods.h"
@@ -73,6 +78,11 @@ typedef struct opts {
     unsigned max_streams, max_calls;
     int handshake_ms, idle_ms;
     size_t memory_quota, queue_entries, queue_bytes;
+    const char *tiles;
+    const char *witness[16]; /* --witness URL=VKEY */
+    size_t nwitness;
+    const char *from, *vkey, *note_key, *actor_key; /* mirror, promote */
+    int once, force, interval_ms;
 } opts_t;
 
 static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -89,6 +99,21 @@ static void logf_(const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
+}
+
+static void log_line(const char *msg)
+{
+    logf_("%s", msg);
+}
+
+static int cosig_lines(void *ctx, uint64_t size, char *note, size_t cap)
+{
+    return ll_wsubmit_lines(ctx, size, note, cap);
+}
+
+static uint64_t cosig_latest(void *ctx)
+{
+    return ll_wsubmit_cosigned_size(ctx);
 }
 
 static void usage(FILE *f)
@@ -123,6 +148,15 @@ static void usage(FILE *f)
             "  --memory-quota N[KMG]     gRPC buffer memory (default 1G)\n"
             "  --handshake-timeout MS    close connections not set up by then (default 5000)\n"
             "  --idle-timeout MS   close connections without calls for that long (default 600000)\n"
+            "  --tiles DIR         publish the log as C2SP tlog-tiles into DIR after each commit\n"
+            "                      (entries are then capped at 64 KiB: see README, Scaling out)\n"
+            "  --witness URL=VKEY  submit each checkpoint to this C2SP tlog-witness (repeatable);\n"
+            "                      GetCheckpoint then carries the cosignatures collected\n"
+            "witness: loopledgerd witness --help; witness-key --key FILE --name NAME\n"
+            "mirror:  loopledgerd mirror --from TILES-URL|DIR --vkey PRIMARY-VKEY --data DIR\n"
+            "         [--once] [--interval-ms N] [serve options]: a verifying read-only replica\n"
+            "promote: loopledgerd promote --data DIR [--force] [--note-key FILE --actor-key FILE]\n"
+            "         turns a mirror's directory into a primary's (see README, Scaling out)\n"
             "  --drift-baseline N  drift detector: baseline window in points (default 7)\n"
             "  --drift-recent N    drift detector: points that must all be low (default 3)\n"
             "  --drift-threshold F drift detector: relative decline, 0..1 (default 0.10)\n"
@@ -166,8 +200,8 @@ static int parse_opts(int argc, char **argv, opts_t *o)
             usage(stdout);
             exit(0);
         }
-        if (!strcmp(a, "--plaintext")) {
-            o->plaintext = 1;
+        if (!strcmp(a, "--plaintext") || !strcmp(a, "--once") || !strcmp(a, "--force")) {
+            *(a[2] == 'p' ? &o->plaintext : a[2] == 'o' ? &o->once : &o->force) = 1;
             continue;
         }
         if (!v) {
@@ -187,6 +221,13 @@ static int parse_opts(int argc, char **argv, opts_t *o)
         else if (!strcmp(a, "--tls-cert")) o->tls_cert = v;
         else if (!strcmp(a, "--tls-key")) o->tls_key = v;
         else if (!strcmp(a, "--tls-ca")) o->tls_ca = v;
+        else if (!strcmp(a, "--tiles")) o->tiles = v;
+        else if (!strcmp(a, "--from")) o->from = v;
+        else if (!strcmp(a, "--vkey")) o->vkey = v;
+        else if (!strcmp(a, "--note-key")) o->note_key = v;
+        else if (!strcmp(a, "--actor-key")) o->actor_key = v;
+        else if (!strcmp(a, "--interval-ms")) o->interval_ms = atoi(v);
+        else if (!strcmp(a, "--witness") && o->nwitness < 16) o->witness[o->nwitness++] = v;
         else if (!strcmp(a, "--drift-baseline")) o->drift.baseline = (unsigned)atoi(v);
         else if (!strcmp(a, "--drift-recent")) o->drift.recent = (unsigned)atoi(v);
         else if (!strcmp(a, "--drift-threshold")) o->drift.threshold = atof(v);
@@ -411,6 +452,10 @@ static int cmd_verify(const opts_t *o)
             printf(" %s %" PRIu64 "%s", ll_derive_table_name((enum ll_table)t), d.records[t],
                    d.diffs[t] ? " (DIFFERS)" : "");
         printf(", %.2f s\n", d.seconds);
+        if (d.old_format)
+            printf("note: data format %u (current %u): state, approval and series records are "
+                   "in the old encoding and were not compared; `loopledgerd serve` upgrades "
+                   "them in place\n", d.old_format, LL_FORMAT_VERSION);
         if (!d.damaged) {
             printf("OK: every entry, signature and tree node verifies, and every derived table "
                    "matches the entries\n");
@@ -510,6 +555,46 @@ out:
     return rc;
 }
 
+/* loopledgerd promote: a mirror's directory becomes a primary's. With the
+ * primary's keys (kept off-site), clients' pinned verifier key and their
+ * remembered checkpoints keep working; without, the directory keeps the
+ * mirror's own keys and clients must pin the new verifier key. */
+static int cmd_promote(const opts_t *o)
+{
+    ll_store_t *st = NULL;
+    char p[4096];
+    int err;
+    if (!has_ledger(o->data))
+        return 1;
+    if ((err = ll_store_open(o->data, NULL, &st))) {
+        logf_("opening store %s: %s (%s)", o->data, ll_strerror(err), ll_store_last_error());
+        return 1;
+    }
+    uint64_t size = ll_store_committed_size(st);
+    ll_store_close(st);
+    if ((err = ll_mirror_promote(o->data, size, o->force, log_line)))
+        return 1;
+    for (int i = 0; i < 2; i++) {
+        const char *src = i ? o->actor_key : o->note_key;
+        if (!src)
+            continue;
+        ll_key_t *k = NULL;
+        if ((err = ll_key_load(src, &k))) {
+            logf_("promote: %s is not a readable key: %s", src, ll_strerror(err));
+            return 1;
+        }
+        ll_key_free(k);
+        snprintf(p, sizeof p, "%s/%s", o->data, i ? "actor.key" : "note.key");
+        unlink(p);
+        if (copy_file(src, p)) {
+            logf_("promote: installing %s as %s: %s", src, p, strerror(errno));
+            return 1;
+        }
+    }
+    printf("promoted %s: serve it with `loopledgerd serve --data %s`\n", o->data, o->data);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     opts_t o;
@@ -519,7 +604,14 @@ int main(int argc, char **argv)
     ll_server_t *srv = NULL;
     ll_services_t *svcs = NULL;
     ll_drift_t *drift = NULL;
+    ll_publish_t *pub = NULL;
+    ll_wsubmit_t *wsub = NULL;
+    ll_mirror_t *mir = NULL;
+    static char mirror_origin[LL_NOTE_MAX_NAME + 1];
     int rc = 1, err;
+
+    if (argc > 1 && (!strcmp(argv[1], "witness") || !strcmp(argv[1], "witness-key")))
+        return ll_witness_cmd(argc - 1, argv + 1);
 
     if (parse_opts(argc, argv, &o)) {
         usage(stderr);
@@ -530,7 +622,28 @@ int main(int argc, char **argv)
         return cmd_verify(&o);
     if (!strcmp(o.cmd, "backup"))
         return cmd_backup(&o);
-    if (strcmp(o.cmd, "serve") && strcmp(o.cmd, "verifier-key")) {
+    if (!strcmp(o.cmd, "promote"))
+        return cmd_promote(&o);
+    int mirror = !strcmp(o.cmd, "mirror");
+    if (mirror) {
+        char name[LL_NOTE_MAX_NAME + 1];
+        uint8_t pk[LL_PUBKEY_LEN];
+        if (!o.from || !o.vkey || ll_note_parse_verifier_key(o.vkey, name, sizeof name, pk)) {
+            logf_("mirror needs --from TILES-URL|DIR and --vkey (the primary's verifier key)");
+            return 2;
+        }
+        if (o.tiles || o.nwitness || o.admin_pub) {
+            logf_("a mirror neither publishes, submits to witnesses nor creates a ledger");
+            return 2;
+        }
+        snprintf(mirror_origin, sizeof mirror_origin, "%s", name);
+        o.origin = mirror_origin;
+    } else if (!strcmp(o.cmd, "serve") && ll_mirror_is_mirror_dir(o.data)) {
+        logf_("%s is a mirror's data directory: serve it with `loopledgerd mirror`, or make it "
+              "a primary with `loopledgerd promote --data %s`", o.data, o.data);
+        return 1;
+    }
+    if (strcmp(o.cmd, "serve") && strcmp(o.cmd, "verifier-key") && !mirror) {
         fprintf(stderr, "loopledgerd: unknown command %s\n", o.cmd);
         usage(stderr);
         return 2;
@@ -570,7 +683,8 @@ int main(int argc, char **argv)
     }
     ll_ledger_config_t lc = {.note_key = note_key, .actor_key = actor_key, .origin = o.origin,
                              .max_queue_entries = o.queue_entries,
-                             .max_queue_bytes = o.queue_bytes};
+                             .max_queue_bytes = o.queue_bytes,
+                             .max_leaf = o.tiles ? LL_TILES_MAX_ENTRY : 0};
     /* Signals go to the main thread only: block them before any thread
      * (the ledger's writer starts in ll_ledger_open). */
     sigset_t sigs;
@@ -601,7 +715,23 @@ int main(int argc, char **argv)
         rc = 0;
         goto out;
     }
-    if (ll_store_committed_size(st) == 0) {
+    if (mirror) {
+        ll_ledger_set_replica_of(lg, o.from);
+        ll_mirror_config_t mc = {.from = o.from, .vkey = o.vkey, .data = o.data,
+                                 .interval_ms = o.interval_ms, .log_fn = log_line};
+        if ((err = ll_mirror_open(lg, &mc, &mir)))
+            goto out;
+        if (o.once) {
+            /* For scripts: 0 caught up, 1 diverged (evidence written),
+             * 3 source unreachable. */
+            enum ll_mirror_state ms = ll_mirror_round(mir);
+            rc = ms == LL_MIRROR_CAUGHT_UP ? 0 : ms == LL_MIRROR_DIVERGED ? 1 : 3;
+            logf_("mirror --once: %s at %" PRIu64 " entries",
+                  rc == 0 ? "caught up" : rc == 1 ? "DIVERGED" : "source unreachable",
+                  ll_store_committed_size(st));
+            goto out;
+        }
+    } else if (ll_store_committed_size(st) == 0) {
         uint8_t pub[LL_PUBKEY_LEN];
         ll_append_result_t res;
         if (!o.admin_pub) {
@@ -632,7 +762,7 @@ int main(int argc, char **argv)
         goto out;
     /* Plaintext only when asked for, and only on loopback: an operator
      * who forgets the TLS options gets an error, not an open port. */
-    if (!tls && !strcmp(o.cmd, "serve") && !o.plaintext) {
+    if (!tls && strcmp(o.cmd, "verifier-key") && !o.plaintext) {
         logf_("no transport security configured: give --tls-cert, --tls-key and --tls-ca "
               "(mTLS), or --plaintext for a loopback-only test server");
         goto out;
@@ -651,12 +781,28 @@ int main(int argc, char **argv)
     if (ll_listen_raise_nofile(&nofile))
         logf_("cannot raise the open-file limit: %s", strerror(errno));
 
-    if ((err = ll_drift_open(lg, actor_key, &o.drift, &drift))) {
+    if (mirror && (err = ll_mirror_start(mir))) {
+        logf_("mirror: %s", ll_strerror(err));
+        goto out;
+    }
+    if (o.tiles && (err = ll_publish_start(lg, o.tiles, log_line, &pub))) {
+        logf_("cannot publish tiles to %s: %s", o.tiles, ll_strerror(err));
+        goto out;
+    }
+    if (o.nwitness &&
+        (err = ll_wsubmit_start(lg, o.witness, o.nwitness, log_line, &wsub))) {
+        logf_("cannot start witness submission: %s", ll_strerror(err));
+        goto out;
+    }
+    if (!mirror && (err = ll_drift_open(lg, actor_key, &o.drift, &drift))) {
         logf_("drift detector: %s (check --drift-* options)", ll_strerror(err));
         goto out;
     }
     grpc_init();
     ll_rpc_authz_t authz = {.st = st, .tls = tls};
+    ll_cp_source_t cosigs = {.lines = cosig_lines, .latest = cosig_latest, .ctx = wsub};
+    ll_cp_source_t mirror_cps = {.checkpoint = ll_mirror_checkpoint, .ctx = mir};
+    const ll_cp_source_t *cpsrc = mir ? &mirror_cps : wsub ? &cosigs : NULL;
     ll_server_config_t sc = {.listen = o.listen, .threads = o.threads,
                              .max_message = o.max_message, .creds = creds,
                              .authorize = ll_rpc_authorize, .authorize_ctx = &authz,
@@ -665,6 +811,7 @@ int main(int argc, char **argv)
                              .handshake_timeout_ms = o.handshake_ms, .max_idle_ms = o.idle_ms,
                              .memory_quota = o.memory_quota};
     int port = 0;
+    ll_ledger_set_cp_source(lg, cpsrc);
     if ((err = ll_server_create(&sc, &srv)) ||
         (err = ll_services_register(srv, lg, &svcs)) ||
         (err = ll_server_start(srv, &port))) {
@@ -693,12 +840,21 @@ int main(int argc, char **argv)
     logf_("stopped cleanly at %" PRIu64 " entries", ll_store_committed_size(st));
     rc = 0;
 shutdown_grpc:
+    ll_mirror_close(mir);
+    mir = NULL;
+    ll_wsubmit_stop(wsub);
+    wsub = NULL;
+    ll_publish_stop(pub);
+    pub = NULL;
     ll_drift_close(drift);
     drift = NULL;
     ll_ledger_close(lg);
     lg = NULL;
     grpc_shutdown();
 out:
+    ll_mirror_close(mir);
+    ll_wsubmit_stop(wsub);
+    ll_publish_stop(pub);
     ll_drift_close(drift);
     ll_ledger_close(lg);
     ll_store_close(st);

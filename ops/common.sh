@@ -5,7 +5,10 @@ set -euo pipefail
 LL_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 LL_DEBS=(build-essential cmake pkg-config libgrpc-dev protobuf-c-compiler
          libprotobuf-c-dev liblmdb-dev lmdb-utils libssl-dev libcmocka-dev
-         golang-go golang-golang-x-mod-dev nodejs npm clang
+         golang-go golang-golang-x-mod-dev nodejs npm clang nginx curl
+         libmicrohttpd-dev libcurl4-openssl-dev
+         python3-grpcio python3-protobuf python3-cryptography python3-pytest
+         python3-pandas python3-venv python3-pip python3-setuptools
          python3-scipy python3-mpmath)
 
 ll_install_deps() {

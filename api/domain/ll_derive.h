@@ -55,6 +55,10 @@ typedef struct ll_derive_report {
      * found 00000006..." or the replay failure. */
     char what[512];
     double seconds;
+    /* The stored format version when older than LL_FORMAT_VERSION (else 0):
+     * the records re-encoded since (state, approval, series) were not
+     * compared; a server upgrades them in place at its next start. */
+    uint32_t old_format;
 } ll_derive_report_t;
 
 /* Applies one recorded entry (envelope env, sequence number seq, server

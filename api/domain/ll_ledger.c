@@ -8,6 +8,7 @@
  */
 #include "ll_ledger.h"
 
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +36,13 @@ typedef struct ll_job {
     int genesis;
     int refused; /* refused for lack of space; skipped by later attempts */
     size_t reserved; /* bytes counted in the append budget (0: not counted) */
+    /* A mirror's copy of a primary's entry (ll_ledger_replicate): applied at
+     * want_seq with the primary's time, and its leaf must hash to
+     * want_leaf, or nothing is written. */
+    int replica;
+    uint64_t want_seq;
+    int64_t fixed_time;
+    uint8_t want_leaf[LL_HASH_LEN];
     int validate_only; /* LL_SUBMIT_VALIDATE_ONLY: applied, then rolled back */
     ll_append_cb cb;
     void *ctx;
@@ -47,6 +55,7 @@ struct ll_ledger {
     const ll_key_t *actor_key;
     char origin[LL_NOTE_MAX_NAME + 1];
     unsigned max_batch;
+    size_t max_leaf; /* 0: no limit (see ll_ledger_config_t) */
 
     pthread_mutex_t lock;
     pthread_cond_t wake;
@@ -84,6 +93,9 @@ struct ll_ledger {
      * checkpoint: appends are refused, reads go on. */
     int refuse_writes;
     char damage[LL_MSG_MAX];
+    /* Set on a mirror: Append is refused with this primary's name. */
+    char replica_of[LL_MSG_MAX / 2];
+    const ll_cp_source_t *cp_source; /* set before serving; see header */
 };
 
 static int64_t now_ns(void)
@@ -111,6 +123,7 @@ int ll_ledger_open(ll_store_t *st, const ll_ledger_config_t *cfg,
     lg->max_batch = cfg->max_batch ? cfg->max_batch : 4096;
     lg->max_inflight_n = cfg->max_queue_entries ? cfg->max_queue_entries : LL_LEDGER_QUEUE_ENTRIES;
     lg->max_inflight_bytes = cfg->max_queue_bytes ? cfg->max_queue_bytes : LL_LEDGER_QUEUE_BYTES;
+    lg->max_leaf = cfg->max_leaf;
     lg->cp_size = UINT64_MAX;
     /* Records of an older data format are upgraded before anything reads
      * them; a newer format is refused (callers that want the reason call
@@ -287,7 +300,8 @@ static int authorize_kind(const Loopledger__V1__EntryBody *b, uint32_t roles, ch
 
 /* ---- verification (submitting thread) ---- */
 
-static int authenticate(ll_ledger_t *lg, const ll_entry_t *e, char *msg, size_t cap)
+static int authenticate(ll_ledger_t *lg, const ll_entry_t *e, int64_t at, char *msg,
+                        size_t cap)
 {
     ll_txn_t *txn;
     ll_trust_key_t k;
@@ -314,7 +328,7 @@ static int authenticate(ll_ledger_t *lg, const ll_entry_t *e, char *msg, size_t 
         err = LL_ERR_UNAUTHENTICATED;
         goto out;
     }
-    if (k.revoked_at && now_ns() >= k.revoked_at) {
+    if (k.revoked_at && at >= k.revoked_at) {
         snprintf(msg, cap, "key %.16s... of \"%s\" was revoked", e->env->signatures[0]->keyid,
                  e->body->author);
         err = LL_ERR_UNAUTHENTICATED;
@@ -439,6 +453,20 @@ void ll_ledger_submit_opts(ll_ledger_t *lg, const uint8_t *env, size_t len,
                  lg->damage);
         goto fail;
     }
+    if (lg->replica_of[0]) {
+        r->err = LL_ERR_PRECONDITION;
+        snprintf(r->msg, sizeof r->msg,
+                 "this server is a read-only mirror of %s: append to the primary", lg->replica_of);
+        goto fail;
+    }
+    if (lg->max_leaf && ll_leaf_max_len(len) > lg->max_leaf) {
+        r->err = LL_ERR_TOO_LARGE;
+        snprintf(r->msg, sizeof r->msg,
+                 "envelope is %zu bytes; this ledger publishes tlog-tiles, whose entries hold at "
+                 "most %zu bytes: keep envelopes under %zu bytes (link large artifacts by digest)",
+                 len, lg->max_leaf, lg->max_leaf - (ll_leaf_max_len(0)));
+        goto fail;
+    }
     r->err = ll_entry_decode(job->raw, job->raw_len, &job->entry, r->msg, sizeof r->msg);
     if (r->err)
         goto fail;
@@ -467,7 +495,7 @@ void ll_ledger_submit_opts(ll_ledger_t *lg, const uint8_t *env, size_t len,
                  caller, job->entry.body->author);
         goto fail;
     }
-    if ((r->err = authenticate(lg, &job->entry, r->msg, sizeof r->msg)))
+    if ((r->err = authenticate(lg, &job->entry, now_ns(), r->msg, sizeof r->msg)))
         goto fail;
     enqueue(lg, job);
     return;
@@ -518,6 +546,16 @@ static int apply(ll_txn_t *txn, ll_job_t *job, uint8_t **buf,
     r->validate_only = job->validate_only; /* survives a batch retry's reset */
     err = mode.trust_only ? LL_ERR_NOT_FOUND
                           : ll_store_get(txn, LL_TBL_DEDUP, e->dedup, LL_HASH_LEN, &v, &vlen);
+    if (job->replica && err == LL_OK) {
+        snprintf(r->msg, sizeof r->msg, "primary's entry #%" PRIu64 " repeats entry #%" PRIu64,
+                 job->want_seq, vlen == 8 ? ll_get_be64(v) : 0);
+        return LL_ERR_CORRUPT;
+    }
+    if (job->replica && size != job->want_seq) {
+        snprintf(r->msg, sizeof r->msg, "primary's entry #%" PRIu64 " arrives at size %" PRIu64,
+                 job->want_seq, size);
+        return LL_ERR_PRECONDITION;
+    }
     if (err == LL_OK && vlen == 8) {
         duplicate_result(txn, ll_get_be64(v), r);
         return LL_ERR_EXISTS; /* nothing to write; reported as success */
@@ -535,6 +573,15 @@ static int apply(ll_txn_t *txn, ll_job_t *job, uint8_t **buf,
                      b->author);
             return LL_ERR_UNAUTHENTICATED;
         }
+        /* A mirror's entries are authenticated here, not on submission:
+         * each may depend on keys registered earlier in the same batch. */
+        if (job->replica &&
+            (k.actor_len != strlen(b->author) || memcmp(k.actor, b->author, k.actor_len) ||
+             ll_entry_verify(e, k.pub))) {
+            snprintf(r->msg, sizeof r->msg, "entry is not signed by a registered key of \"%s\"",
+                     b->author);
+            return LL_ERR_UNAUTHENTICATED;
+        }
     }
     for (size_t i = 0; i < b->n_links && !mode.trust_only; i++) {
         if (b->links[i]->target_seq >= size) {
@@ -546,8 +593,13 @@ static int apply(ll_txn_t *txn, ll_job_t *job, uint8_t **buf,
         }
     }
     uint64_t key_seq = job->genesis ? 0 : k.reg_seq;
-    int64_t t = mode.t ? mode.t : now_ns();
+    int64_t t = job->replica ? job->fixed_time : mode.t ? mode.t : now_ns();
     int64_t last = ll_store_last_time(txn);
+    if (job->replica && t <= last) {
+        snprintf(r->msg, sizeof r->msg, "primary's entry #%" PRIu64 " is not later than the last",
+                 job->want_seq);
+        return LL_ERR_CORRUPT;
+    }
     if (t <= last && mode.t && !mode.trust_only) {
         snprintf(r->msg, sizeof r->msg, "server time %lld is not after the previous entry's %lld",
                  (long long)t, (long long)last);
@@ -626,8 +678,16 @@ static int apply(ll_txn_t *txn, ll_job_t *job, uint8_t **buf,
     LL_ASSERT(len <= need && t > ll_store_last_time(txn));
     uint8_t sv[8];
     ll_put_be64(sv, size);
-    if ((err = ll_store_append(txn, *buf, len, t, r->leaf_hash)) ||
-        (err = ll_store_put(txn, LL_TBL_DEDUP, e->dedup, LL_HASH_LEN, sv, 8)) ||
+    if ((err = ll_store_append(txn, *buf, len, t, r->leaf_hash)))
+        goto store_fail;
+    if (job->replica && memcmp(r->leaf_hash, job->want_leaf, LL_HASH_LEN)) {
+        /* Same envelope, seq and time must give the same bytes: a leaf
+         * laid out otherwise would not hash as the primary's tree says. */
+        snprintf(r->msg, sizeof r->msg, "primary's leaf #%" PRIu64 " is not laid out as "
+                 "loopledger writes leaves", job->want_seq);
+        return LL_ERR_CORRUPT;
+    }
+    if ((err = ll_store_put(txn, LL_TBL_DEDUP, e->dedup, LL_HASH_LEN, sv, 8)) ||
         (err = ll_trust_put_signer(txn, size, key_seq)))
         goto store_fail;
     r->seq = size;
@@ -1098,4 +1158,90 @@ int ll_ledger_checkpoint(ll_ledger_t *lg, ll_txn_t *txn, uint64_t size,
         pthread_mutex_unlock(&lg->cp_lock);
     }
     return LL_OK;
+}
+
+/* ---- mirrors and witnesses ---- */
+
+void ll_ledger_set_cp_source(ll_ledger_t *lg, const ll_cp_source_t *src)
+{
+    lg->cp_source = src;
+}
+
+const ll_cp_source_t *ll_ledger_cp_source(ll_ledger_t *lg)
+{
+    return lg->cp_source;
+}
+
+void ll_ledger_set_replica_of(ll_ledger_t *lg, const char *primary)
+{
+    snprintf(lg->replica_of, sizeof lg->replica_of, "%s", primary ? primary : "");
+}
+
+/* Reads a protobuf varint; 0 on malformed input, else bytes used. */
+static size_t get_varint(const uint8_t *p, size_t n, uint64_t *v)
+{
+    *v = 0;
+    for (size_t i = 0; i < n && i < 10; i++) {
+        *v |= (uint64_t)(p[i] & 0x7f) << (7 * i);
+        if (!(p[i] & 0x80))
+            return i + 1;
+    }
+    return 0;
+}
+
+void ll_ledger_replicate(ll_ledger_t *lg, const uint8_t *leaf, size_t len, ll_append_cb cb,
+                         void *ctx)
+{
+    uint64_t seq = 0, t = 0, elen = 0;
+    size_t off = 0, k;
+    ll_append_result_t r0 = {.err = LL_ERR_CORRUPT};
+    /* The layout ll_leaf_build writes: [0x08 seq] [0x10 time] 0x1a len env. */
+    if (off < len && leaf[off] == 0x08) {
+        if (!(k = get_varint(leaf + off + 1, len - off - 1, &seq)))
+            goto malformed;
+        off += 1 + k;
+    }
+    if (off < len && leaf[off] == 0x10) {
+        if (!(k = get_varint(leaf + off + 1, len - off - 1, &t)))
+            goto malformed;
+        off += 1 + k;
+    }
+    if (off >= len || leaf[off] != 0x1a || !(k = get_varint(leaf + off + 1, len - off - 1, &elen)) ||
+        elen != len - off - 1 - k || t > INT64_MAX)
+        goto malformed;
+    off += 1 + k;
+
+    ll_job_t *job = new_job(leaf + off, (size_t)elen, cb, ctx);
+    if (!job) {
+        r0.err = LL_ERR_NOMEM;
+        snprintf(r0.msg, sizeof r0.msg, "out of memory");
+        cb(ctx, &r0);
+        return;
+    }
+    ll_append_result_t *r = &job->res;
+    job->replica = 1;
+    job->want_seq = seq;
+    job->fixed_time = (int64_t)t;
+    ll_merkle_leaf_hash(leaf, len, job->want_leaf);
+    if ((r->err = ll_entry_decode(job->raw, job->raw_len, &job->entry, r->msg, sizeof r->msg)))
+        goto fail;
+    if (job->entry.body->kind_case == LOOPLEDGER__V1__ENTRY_BODY__KIND_GENESIS) {
+        /* The genesis is signed by the server actor it registers. */
+        const Loopledger__V1__Genesis *g = job->entry.body->genesis;
+        if (seq != 0 || !g->server || g->server->public_key.len != LL_PUBKEY_LEN ||
+            ll_entry_verify(&job->entry, g->server->public_key.data)) {
+            r->err = LL_ERR_UNAUTHENTICATED;
+            snprintf(r->msg, sizeof r->msg, "primary's genesis is not signed by its server key");
+            goto fail;
+        }
+        job->genesis = 1;
+    }
+    enqueue(lg, job);
+    return;
+fail:
+    fail_job(lg, job, cb, ctx);
+    return;
+malformed:
+    snprintf(r0.msg, sizeof r0.msg, "primary's leaf is not a loopledger LogEntry");
+    cb(ctx, &r0);
 }

@@ -82,6 +82,12 @@ typedef struct ll_ledger_config {
      * copied, verified or written). 0 means the LL_LEDGER_QUEUE_* default. */
     size_t max_queue_entries;
     size_t max_queue_bytes;
+    /* Largest leaf (serialized LogEntry) accepted; 0 means no limit but
+     * the transport's. Set to LL_TILES_MAX_ENTRY when the log is published
+     * as tlog-tiles, whose entry bundles frame a leaf with 2 bytes: Append
+     * then refuses, with LL_ERR_TOO_LARGE, an envelope whose leaf could
+     * exceed it (ll_leaf_max_len: the envelope plus 33 bytes). */
+    size_t max_leaf;
 } ll_ledger_config_t;
 
 /* Opens the ledger over st (borrowed; must outlive the ledger) and starts
@@ -190,5 +196,41 @@ int ll_ledger_replay(ll_txn_t *txn, const uint8_t *env, size_t len, uint64_t seq
 /* `loopledgerd verify`'s second half: every derived table rebuilt from the
  * leaves with ll_ledger_replay and compared (ll_derive_check). */
 int ll_ledger_check_derived(ll_store_t *st, ll_derive_report_t *rep);
+/* Where GetCheckpoint's notes come from beyond the ledger's own signing
+ * (api/scale/). Every member may be NULL. Witness cosignatures
+ * (ll_wsubmit.h): lines() appends to note[cap] the cosignature lines held
+ * for tree size (count, or LL_ERR_BUFFER); latest() is the newest cosigned
+ * size (0: none). Mirrors (ll_mirror.h): checkpoint() replaces
+ * ll_ledger_checkpoint (a mirror serves the primary's signed notes, it
+ * cannot sign them). */
+typedef struct ll_cp_source {
+    int (*lines)(void *ctx, uint64_t size, char *note, size_t cap);
+    uint64_t (*latest)(void *ctx);
+    int (*checkpoint)(void *ctx, uint64_t size, char *note, size_t cap, size_t *note_len,
+                      uint64_t *out_size, uint8_t root[LL_HASH_LEN]);
+    void *ctx;
+} ll_cp_source_t;
+
+/* Sets the source (borrowed; must outlive the ledger's readers; NULL: the
+ * ledger's own) before serving; ll_ledger_cp_source returns it. */
+void ll_ledger_set_cp_source(ll_ledger_t *lg, const ll_cp_source_t *src);
+const ll_cp_source_t *ll_ledger_cp_source(ll_ledger_t *lg);
+
+/* Mirrors. Makes lg a read-only mirror of primary (a name for messages):
+ * Append is refused with LL_ERR_PRECONDITION naming it. NULL or "" undoes
+ * it (promotion). Call before serving. */
+void ll_ledger_set_replica_of(ll_ledger_t *lg, const char *primary);
+
+/* Applies a primary's leaf (the exact bytes its GetEntry returns) through
+ * the same write path as Append: the envelope's signature is checked
+ * against the key history at the leaf's time (the genesis against the
+ * server key it registers), every domain rule and index applies, and the
+ * entry gets the primary's seq and time. It must land at the leaf's seq
+ * and its rebuilt leaf must hash like the given one, or nothing is written
+ * (LL_ERR_PRECONDITION / LL_ERR_CORRUPT; LL_ERR_UNAUTHENTICATED for an
+ * unknown or revoked key). cb as for ll_ledger_submit; leaves submitted
+ * in order are group-committed like appends. */
+void ll_ledger_replicate(ll_ledger_t *lg, const uint8_t *leaf, size_t len, ll_append_cb cb,
+                         void *ctx);
 
 #endif

@@ -32,7 +32,8 @@ typedef struct ll_tag {
 
 typedef struct ll_method {
     char *path;
-    int streaming;
+    int streaming; /* server streaming, or bidi */
+    int bidi;      /* messages are read one by one (ll_call_read_next) */
     ll_handler_fn fn;
     void *svc;
     void *handle;
@@ -85,7 +86,8 @@ struct ll_call {
     atomic_int ended;
     int counted; /* included in srv->calls */
 
-    ll_tag_t tag_new, tag_done, tag_send, tag_close;
+    ll_tag_t tag_new, tag_done, tag_send, tag_close, tag_recv;
+    grpc_byte_buffer *recv_buf; /* bidi: the message being read */
     int cancelled;
     int sent_initial;
     grpc_byte_buffer *out;
@@ -121,6 +123,8 @@ static void call_unref(ll_call_t *c)
         grpc_byte_buffer_destroy(c->out);
     if (c->send_buf)
         grpc_byte_buffer_destroy(c->send_buf);
+    if (c->recv_buf)
+        grpc_byte_buffer_destroy(c->recv_buf);
     if (c->have_details)
         grpc_slice_unref(c->status_details);
     if (c->peer)
@@ -138,6 +142,7 @@ static void on_new_call(ll_tag_t *tag, int ok);
 static void on_done(ll_tag_t *tag, int ok);
 static void on_send(ll_tag_t *tag, int ok);
 static void on_close(ll_tag_t *tag, int ok);
+static void on_recv(ll_tag_t *tag, int ok);
 
 static void request_call(ll_server_t *srv, ll_method_t *m, ll_cq_t *q)
 {
@@ -156,10 +161,13 @@ static void request_call(ll_server_t *srv, ll_method_t *m, ll_cq_t *q)
     c->tag_done.fn = on_done;
     c->tag_send.fn = on_send;
     c->tag_close.fn = on_close;
+    c->tag_recv.fn = on_recv;
     grpc_call_error e;
     if (m->handle) {
+        /* A bidi method reads its messages itself: no initial payload. */
         e = grpc_server_request_registered_call(srv->server, m->handle, &c->call,
-                                                &c->deadline, &c->md, &c->payload,
+                                                &c->deadline, &c->md,
+                                                m->bidi ? NULL : &c->payload,
                                                 q->cq, q->cq, &c->tag_new);
     } else {
         grpc_call_details_init(&c->details);
@@ -168,6 +176,21 @@ static void request_call(ll_server_t *srv, ll_method_t *m, ll_cq_t *q)
     }
     if (e != GRPC_CALL_OK)
         call_unref(c);
+}
+
+/* Runs the server's authorizer; on refusal ends the call and returns 0. */
+static int authorized(ll_call_t *c)
+{
+    if (c->srv->authorize) {
+        char msg[200] = "";
+        int err = c->srv->authorize(c->srv->authorize_ctx, c->method->path,
+                                    ll_call_identity(c), msg, sizeof msg);
+        if (err) {
+            ll_call_fail(c, ll_status_from_err(err), "%s", msg[0] ? msg : ll_strerror(err));
+            return 0;
+        }
+    }
+    return 1;
 }
 
 static void on_new_call(ll_tag_t *tag, int ok)
@@ -205,6 +228,12 @@ static void on_new_call(ll_tag_t *tag, int ok)
                      c->srv->max_calls);
         return;
     }
+    if (c->method->bidi) {
+        if (!authorized(c))
+            return;
+        ll_call_read_next(c);
+        return;
+    }
     if (!c->payload) {
         ll_call_fail(c, GRPC_STATUS_INVALID_ARGUMENT, "request message missing");
         return;
@@ -226,17 +255,53 @@ static void on_new_call(ll_tag_t *tag, int ok)
         grpc_byte_buffer_reader_destroy(&r);
     }
     c->have_req = 1;
-    if (c->srv->authorize) {
-        char msg[200] = "";
-        int err = c->srv->authorize(c->srv->authorize_ctx, c->method->path,
-                                    ll_call_identity(c), msg, sizeof msg);
-        if (err) {
-            ll_call_fail(c, ll_status_from_err(err), "%s", msg[0] ? msg : ll_strerror(err));
-            return;
-        }
-    }
+    if (!authorized(c))
+        return;
     c->method->fn(c, GRPC_SLICE_START_PTR(c->req), GRPC_SLICE_LENGTH(c->req),
                   c->method->svc);
+}
+
+void ll_call_read_next(ll_call_t *c)
+{
+    grpc_op op;
+    memset(&op, 0, sizeof op);
+    op.op = GRPC_OP_RECV_MESSAGE;
+    op.data.recv_message.recv_message = &c->recv_buf;
+    atomic_fetch_add(&c->refs, 1);
+    if (grpc_call_start_batch(c->call, &op, 1, &c->tag_recv, NULL) != GRPC_CALL_OK) {
+        /* Treated like the end of the client's stream: the handler ends
+         * the call. */
+        c->method->fn(c, NULL, 0, c->method->svc);
+        call_unref(c);
+    }
+}
+
+static void on_recv(ll_tag_t *tag, int ok)
+{
+    ll_call_t *c = CONTAINER(tag, ll_call_t, tag_recv);
+    grpc_byte_buffer *bb = c->recv_buf;
+    grpc_byte_buffer_reader r;
+
+    c->recv_buf = NULL;
+    if (c->have_req) {
+        /* The previous message's bytes: the handler was done with them
+         * when it asked for the next one. */
+        grpc_slice_unref(c->req);
+        c->have_req = 0;
+    }
+    if (ok && bb && grpc_byte_buffer_reader_init(&r, bb)) {
+        c->req = grpc_byte_buffer_reader_readall(&r);
+        grpc_byte_buffer_reader_destroy(&r);
+        c->have_req = 1;
+    }
+    if (bb)
+        grpc_byte_buffer_destroy(bb);
+    if (c->have_req)
+        c->method->fn(c, GRPC_SLICE_START_PTR(c->req), GRPC_SLICE_LENGTH(c->req),
+                      c->method->svc);
+    else
+        c->method->fn(c, NULL, 0, c->method->svc); /* half-close, or the call broke */
+    call_unref(c);
 }
 
 static void on_done(ll_tag_t *tag, int ok)
@@ -569,6 +634,25 @@ static void identity_process(void *state, grpc_auth_context *ctx, const grpc_met
         cb(user_data, NULL, 0, NULL, 0, ll_status_from_err(err), msg[0] ? msg : ll_strerror(err));
     else
         cb(user_data, NULL, 0, NULL, 0, GRPC_STATUS_OK, NULL);
+}
+
+int ll_server_add_bidi_method(ll_server_t *srv, const char *path, ll_handler_fn fn,
+                              void *svc)
+{
+    if (srv->nmethods == LL_MAX_METHODS)
+        return LL_ERR_RANGE;
+    ll_method_t *m = &srv->methods[srv->nmethods];
+    m->path = strdup(path);
+    m->streaming = 1;
+    m->bidi = 1;
+    m->fn = fn;
+    m->svc = svc;
+    m->handle = grpc_server_register_method(srv->server, m->path, NULL,
+                                            GRPC_SRM_PAYLOAD_NONE, 0);
+    if (!m->path || !m->handle)
+        return LL_ERR_INVALID;
+    srv->nmethods++;
+    return LL_OK;
 }
 
 int ll_server_start(ll_server_t *srv, int *port)

@@ -82,6 +82,17 @@ int ll_server_create(const ll_server_config_t *cfg, ll_server_t **out);
 int ll_server_add_method(ll_server_t *srv, const char *path, int streaming,
                          ll_handler_fn fn, void *svc);
 
+/* Registers a bidirectional-streaming method: fn runs once per client
+ * message, in order, and once more with req == NULL, len == 0 when the
+ * client half-closes the stream (or the call breaks). The runtime reads the
+ * first message by itself; after that the handler asks for each next one
+ * with ll_call_read_next(), typically once its answer was sent, so a
+ * handler never sees two messages at once. It answers with ll_call_send()
+ * and ends the call with ll_call_finish(), exactly once. Before
+ * ll_server_start only. */
+int ll_server_add_bidi_method(ll_server_t *srv, const char *path, ll_handler_fn fn,
+                              void *svc);
+
 /* Binds and starts serving; *port receives the bound port. */
 int ll_server_start(ll_server_t *srv, int *port);
 
@@ -110,6 +121,11 @@ void ll_call_fail(ll_call_t *call, grpc_status_code code, const char *fmt, ...)
 typedef void (*ll_sent_fn)(ll_call_t *call, int ok, void *arg);
 void ll_call_send(ll_call_t *call, const uint8_t *msg, size_t len,
                   ll_sent_fn done, void *arg);
+
+/* Bidi streaming: reads the next client message; the handler runs again
+ * (on a queue thread) with it, or with req == NULL at the end of the
+ * client's stream. At most one read in flight. */
+void ll_call_read_next(ll_call_t *call);
 
 /* Streaming: ends the call with status (message may be NULL). */
 void ll_call_finish(ll_call_t *call, grpc_status_code code, const char *msg);

@@ -288,11 +288,26 @@ LL_SVC_QUERY(ll_ledger_service_get_checkpoint)
     uint8_t *root = ll_arena_alloc(a, LL_HASH_LEN);
     size_t note_len;
     uint64_t size;
+    const ll_cp_source_t *src = ll_ledger_cp_source(ls->lg);
+    uint64_t want = r->tree_size;
     int err;
     if (!out || !note || !root)
         return LL_ERR_NOMEM;
-    err = ll_ledger_checkpoint(ls->lg, txn, r->tree_size, note, LL_NOTE_MAX, &note_len, &size,
-                               root);
+    if (r->cosigned) {
+        /* The newest checkpoint that witnesses cosigned, whatever the size
+         * asked for: what a client needs to check a quorum. */
+        want = src && src->latest ? src->latest(src->ctx) : 0;
+        if (!want) {
+            snprintf(msg, cap, "no witness has cosigned a checkpoint of this ledger yet "
+                               "(loopledgerd --witness URL=VKEY configures witnesses)");
+            return LL_ERR_PRECONDITION;
+        }
+    }
+    /* A mirror serves the primary's signed notes; it cannot sign. */
+    err = src && src->checkpoint
+              ? src->checkpoint(src->ctx, want, note, LL_NOTE_MAX, &note_len, &size, root)
+              : ll_ledger_checkpoint(ls->lg, txn, want, note, LL_NOTE_MAX, &note_len, &size,
+                                     root);
     if (err == LL_ERR_RANGE) {
         snprintf(msg, cap, "tree_size %" PRIu64 " is beyond the ledger's size %" PRIu64,
                  r->tree_size, ll_store_size(txn));
@@ -301,6 +316,10 @@ LL_SVC_QUERY(ll_ledger_service_get_checkpoint)
     if (err) {
         snprintf(msg, cap, "checkpoint: %s", ll_strerror(err));
         return err;
+    }
+    if (src && src->lines && src->lines(src->ctx, size, note, LL_NOTE_MAX) < 0) {
+        snprintf(msg, cap, "checkpoint with cosignatures too large");
+        return LL_ERR_BUFFER;
     }
     loopledger__v1__get_checkpoint_response__init(out);
     out->checkpoint = note;
