@@ -16,6 +16,8 @@
 #include "ll_authz.h"
 #include "ll_crypto.h"
 #include "ll_err.h"
+#include "ll_effects.h"
+#include "ll_kinds.h"
 #include "ll_loop.h"
 
 #define K(x) LOOPLEDGER__V1__ENTRY_BODY__KIND_##x
@@ -197,14 +199,134 @@ static int policy_cb(void *ctx, const uint8_t *key, size_t klen, const uint8_t *
     return 0;
 }
 
+/* ---- gating: what acts on an entry needs it in effect ---- */
+
+typedef struct rejecter {
+    ll_txn_t *txn;
+    uint32_t level;
+    char entry_author[LL_ID_SIZE];
+    char who[LL_ID_SIZE];
+} rejecter_t;
+
+static int rejecter_cb(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+    rejecter_t *r = ctx;
+    Loopledger__V1__EntryBody *b;
+    (void)klen;
+    (void)val;
+    (void)vlen;
+    if (ll_entry_load_body(r->txn, ll_get_be64(key + 10), &b))
+        return 0;
+    /* The decision that counted (decide()): same level, not the author's. */
+    if (b->kind_case == K(DECISION) && (uint32_t)b->decision->level == r->level &&
+        b->decision->outcome == LOOPLEDGER__V1__OUTCOME__OUTCOME_REJECTED &&
+        strcmp(b->author, r->entry_author))
+        snprintf(r->who, sizeof r->who, "%s", b->author);
+    loopledger__v1__entry_body__free_unpacked(b, NULL);
+    return r->who[0] != 0;
+}
+
+/* LL_OK if target is in effect; else LL_ERR_PRECONDITION with msg naming
+ * what is missing ("#55 was rejected by ben", "#76 needs 1 more approval
+ * at exception_handling"). */
+static int require_effective(ll_txn_t *txn, const Loopledger__V1__EntryBody *b, size_t i,
+                             uint64_t target, char *msg, size_t cap)
+{
+    ll_hitl_t h;
+    int err = ll_index_hitl(txn, target, &h);
+    if (err == LL_ERR_NOT_FOUND || (err == LL_OK && h.status == ST(EFFECTIVE)))
+        return LL_OK;
+    if (err)
+        LL_FAIL(err, "reading approval state of #%llu: %s", (unsigned long long)target,
+             ll_strerror(err));
+    const char *rel = ll_relation_name(b->links[i]->relation);
+    if (h.status == ST(REJECTED)) {
+        rejecter_t r = {.txn = txn, .level = h.level};
+        ll_entry_meta_t m;
+        uint8_t prefix[10] = {LL_IX_LINK_IN};
+        if (ll_index_meta(txn, target, &m) == LL_OK)
+            snprintf(r.entry_author, sizeof r.entry_author, "%s", m.author);
+        ll_put_be64(prefix + 1, target);
+        prefix[9] = LOOPLEDGER__V1__RELATION__DECIDES;
+        ll_store_scan(txn, LL_TBL_INDEX, prefix, sizeof prefix, NULL, 0, 0, rejecter_cb, &r);
+        LL_FAIL(LL_ERR_PRECONDITION,
+             "link %zu: #%llu was rejected by %s; a %s may not %s a rejected entry "
+             "(supersede it with a correction and act on that)",
+             i, (unsigned long long)target, r.who[0] ? r.who : "an approver",
+             ll_kind_name(b->kind_case), rel);
+    }
+    uint32_t left = h.required > h.approvals ? h.required - h.approvals : 1;
+    LL_FAIL(LL_ERR_PRECONDITION,
+         "link %zu: #%llu needs %u more approval%s at %s (policy #%llu); a %s may %s it only "
+         "once it is in effect",
+         i, (unsigned long long)target, left, left == 1 ? "" : "s",
+         ll_effects_level_name(h.level), (unsigned long long)h.policy_seq,
+         ll_kind_name(b->kind_case), rel);
+}
+
+/* Refuses an entry whose links act on (ll_link_rule_t.acts_on) an entry
+ * that is not in effect. */
+static int check_acts_on(ll_txn_t *txn, const Loopledger__V1__EntryBody *b, char *msg, size_t cap)
+{
+    for (size_t i = 0; i < b->n_links; i++) {
+        ll_entry_meta_t tm;
+        const ll_link_rule_t *r;
+        int err;
+        if (ll_index_meta(txn, b->links[i]->target_seq, &tm))
+            continue; /* ll_loop_apply already refused unknown targets */
+        r = ll_loop_link_rule(b->kind_case, b->links[i]->relation, tm.kind);
+        if (r && r->acts_on &&
+            (err = require_effective(txn, b, i, b->links[i]->target_seq, msg, cap)))
+            return err;
+    }
+    return LL_OK;
+}
+
+/* Has actor already decided target? One decision per actor and entry, so
+ * the log itself shows how many distinct actors decided. */
+typedef struct again {
+    ll_txn_t *txn;
+    const char *actor;
+    uint64_t self, found;
+} again_t;
+
+static int again_cb(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+    again_t *a = ctx;
+    ll_entry_meta_t m;
+    uint64_t src = ll_get_be64(key + 10);
+    (void)klen;
+    (void)val;
+    (void)vlen;
+    if (src != a->self && ll_index_meta(a->txn, src, &m) == LL_OK && m.kind == K(DECISION) &&
+        !strcmp(m.author, a->actor)) {
+        a->found = src;
+        return 1;
+    }
+    return 0;
+}
+
 /* ---- decisions ---- */
 
-static int decide(ll_txn_t *txn, const Loopledger__V1__EntryBody *b, uint64_t target,
-                  uint32_t author_roles, char *msg, size_t cap)
+static int decide(ll_txn_t *txn, const Loopledger__V1__EntryBody *b, uint64_t seq,
+                  uint64_t target, uint32_t author_roles, char *msg, size_t cap)
 {
     ll_hitl_t h;
     ll_entry_meta_t tm;
-    int err = ll_index_hitl(txn, target, &h);
+    again_t ag = {.txn = txn, .actor = b->author, .self = seq, .found = UINT64_MAX};
+    uint8_t prefix[10] = {LL_IX_LINK_IN};
+    ll_put_be64(prefix + 1, target);
+    prefix[9] = LOOPLEDGER__V1__RELATION__DECIDES;
+    int err = ll_store_scan(txn, LL_TBL_INDEX, prefix, sizeof prefix, NULL, 0, 0, again_cb, &ag);
+    if (err)
+        LL_FAIL(err, "reading decisions about #%llu: %s", (unsigned long long)target,
+             ll_strerror(err));
+    if (ag.found != UINT64_MAX)
+        LL_FAIL(LL_ERR_EXISTS,
+             "\"%s\" already decided #%llu (decision #%llu): one decision per actor and "
+             "entry, so the log shows how many distinct actors decided",
+             b->author, (unsigned long long)target, (unsigned long long)ag.found);
+    err = ll_index_hitl(txn, target, &h);
     if (err == LL_ERR_NOT_FOUND)
         return LL_OK; /* no policy: a plain decision */
     if (err || (err = ll_index_meta(txn, target, &tm)))
@@ -257,6 +379,16 @@ static int decide(ll_txn_t *txn, const Loopledger__V1__EntryBody *b, uint64_t ta
             (err = ll_loop_close_open(txn, LL_OPEN_ADJUSTMENT_AWAITING, tm.initiative, target)))
             return err;
     }
+    if (h.status == ST(EFFECTIVE)) {
+        /* Now it takes effect: stage, cycle, rollout (ll_loop_effect). */
+        Loopledger__V1__EntryBody *tb;
+        if ((err = ll_entry_load_body(txn, target, &tb)))
+            return err;
+        err = ll_loop_take_effect(txn, target, tb);
+        loopledger__v1__entry_body__free_unpacked(tb, NULL);
+        if (err)
+            return err;
+    }
     return LL_OK;
 }
 
@@ -274,6 +406,8 @@ int ll_gov_apply(ll_txn_t *txn, const Loopledger__V1__EntryBody *b, uint64_t seq
     uint32_t kind = b->kind_case;
     int err = LL_OK;
 
+    if ((err = check_acts_on(txn, b, msg, cap)))
+        return err;
     switch (kind) {
     case K(POLICY): {
         uint8_t k[9] = {LL_IX_POLICY};
@@ -301,9 +435,25 @@ int ll_gov_apply(ll_txn_t *txn, const Loopledger__V1__EntryBody *b, uint64_t seq
     case K(DECISION):
         for (size_t i = 0; i < b->n_links; i++)
             if (b->links[i]->relation == LOOPLEDGER__V1__RELATION__DECIDES &&
-                (err = decide(txn, b, b->links[i]->target_seq, author_roles, msg, cap)))
+                (err = decide(txn, b, seq, b->links[i]->target_seq, author_roles, msg, cap)))
                 return err;
         return LL_OK;
+    case K(CORRECTION):
+        /* A superseded entry awaits nothing: its correction stands in for
+         * it (the same rule closes its open loops in ll_loop). */
+        for (size_t i = 0; i < b->n_links && !err; i++) {
+            ll_entry_meta_t tm;
+            uint64_t tgt = b->links[i]->target_seq;
+            if (b->links[i]->relation != LOOPLEDGER__V1__RELATION__SUPERSEDES ||
+                ll_index_status(txn, tgt) != ST(PENDING) || ll_index_meta(txn, tgt, &tm))
+                continue;
+            uint8_t pk[1 + LL_ID_SIZE + 8];
+            size_t pl = pending_key(pk, tm.initiative, tgt);
+            err = ll_store_del(txn, LL_TBL_INDEX, pk, pl);
+            if (err == LL_ERR_NOT_FOUND)
+                err = LL_OK;
+        }
+        break;
     default:
         break;
     }
@@ -318,12 +468,19 @@ int ll_gov_apply(ll_txn_t *txn, const Loopledger__V1__EntryBody *b, uint64_t seq
     if ((err = ll_store_scan(txn, LL_TBL_INDEX, prefix, 1, NULL, 0, 0, policy_cb, &m)) ||
         (err = m.err))
         goto store_fail;
-    if (!m.found)
+    if (!m.found) {
+        if ((err = ll_loop_take_effect(txn, seq, b)))
+            goto store_fail;
         return LL_OK;
+    }
     uint8_t pk[1 + LL_ID_SIZE + 8];
     size_t pl = pending_key(pk, b->initiative, seq);
     if ((err = ll_index_put_hitl(txn, seq, &m.best)) ||
         (err = ll_store_put(txn, LL_TBL_INDEX, pk, pl, "", 0)))
+        goto store_fail;
+    /* "Awaiting approval" means held by a policy, nothing else. */
+    if (kind == K(ADJUSTMENT) && b->initiative[0] &&
+        (err = ll_loop_open(txn, LL_OPEN_ADJUSTMENT_AWAITING, b->initiative, seq)))
         goto store_fail;
     return LL_OK;
 store_fail:

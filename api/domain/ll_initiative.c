@@ -340,6 +340,11 @@ static int close_cb(void *ctx, const uint8_t *key, size_t klen, const uint8_t *v
     (void)vlen;
     if (src >= c->n)
         return 0; /* sorted by relation first: later relations may still count */
+    if (rel == R(SUPERSEDES)) {
+        /* A superseded entry is not open, whatever its category. */
+        c->closed = 1;
+        return 1;
+    }
     if ((c->err = ll_index_meta(c->txn, src, &m)))
         return c->err;
     /* The closing rules of ll_loop.c's apply_link. */
@@ -358,19 +363,11 @@ static int close_cb(void *ctx, const uint8_t *key, size_t klen, const uint8_t *v
                     (rel == R(DERIVED_FROM) && m.kind == K(HYPOTHESIS));
         break;
     case LL_OPEN_ADJUSTMENT_AWAITING:
-        if (rel == R(DECIDES) && m.kind == K(DECISION) && c->policy) {
-            /* Under a policy: closed once effective or rejected as of n. */
+        /* Opened only under a policy: closed once effective or rejected as
+         * of n. */
+        if (rel == R(DECIDES) && m.kind == K(DECISION) && c->policy)
             c->closed = ll_gov_status_as_of(c->txn, c->seq, c->n) !=
                         LOOPLEDGER__V1__APPROVAL_STATUS__APPROVAL_STATUS_PENDING;
-        } else if (rel == R(DECIDES) && m.kind == K(DECISION)) {
-            Loopledger__V1__EntryBody *b;
-            if ((c->err = ll_entry_load_body(c->txn, src, &b)))
-                return c->err;
-            int o = b->decision->outcome;
-            c->closed = o == LOOPLEDGER__V1__OUTCOME__OUTCOME_APPROVED ||
-                        o == LOOPLEDGER__V1__OUTCOME__OUTCOME_REJECTED;
-            loopledger__v1__entry_body__free_unpacked(b, NULL);
-        }
         break;
     default: break;
     }
@@ -451,20 +448,43 @@ static int replay_one(replay_t *p, uint64_t seq, uint32_t kind)
         ll_loop_state_init(st, seq, m.time_ns);
         p->have = 1;
     }
-    /* The step reads the body of alerts and deployments only; the others
-     * need no unpacking. */
-    if (kind == K(ALERT) || kind == K(DEPLOYMENT)) {
+    /* The step reads the body of alerts and deployments only, the effect
+     * that of deployments; decisions are read for what they make
+     * effective. The others need no unpacking. */
+    if (kind == K(ALERT) || kind == K(DEPLOYMENT) || kind == K(DECISION)) {
         if ((err = ll_entry_load_body(p->txn, seq, &b)))
             return err;
     } else {
         stub.kind_case = (Loopledger__V1__EntryBody__KindCase)kind;
     }
+    ll_hitl_t h;
+    int held = ll_index_hitl(p->txn, seq, &h) == LL_OK;
     unsigned opens = ll_loop_step(st, seq, b ? b : &stub);
-    if (b)
-        loopledger__v1__entry_body__free_unpacked(b, NULL);
+    if (kind == K(ADJUSTMENT) && held)
+        opens |= 1u << LL_OPEN_ADJUSTMENT_AWAITING;
+    if (!held)
+        ll_loop_effect(st, seq, b ? b : &stub);
     for (int cat = 1; cat < LL_OPEN__COUNT && !err; cat++)
         if (opens & (1u << cat))
             err = open_if(p, cat, seq);
+    /* A held entry takes effect at the decision that makes it effective,
+     * as ll_gov's decide() applies it live. */
+    for (size_t i = 0; !err && kind == K(DECISION) && i < b->n_links; i++) {
+        uint64_t tgt = b->links[i]->target_seq;
+        Loopledger__V1__EntryBody *tb;
+        if (b->links[i]->relation != R(DECIDES) || ll_index_hitl(p->txn, tgt, &h) != LL_OK ||
+            ll_gov_status_as_of(p->txn, tgt, seq) !=
+                LOOPLEDGER__V1__APPROVAL_STATUS__APPROVAL_STATUS_PENDING ||
+            ll_gov_status_as_of(p->txn, tgt, seq + 1) !=
+                LOOPLEDGER__V1__APPROVAL_STATUS__APPROVAL_STATUS_EFFECTIVE)
+            continue;
+        if (!(err = ll_entry_load_body(p->txn, tgt, &tb))) {
+            ll_loop_effect(st, tgt, tb);
+            loopledger__v1__entry_body__free_unpacked(tb, NULL);
+        }
+    }
+    if (b)
+        loopledger__v1__entry_body__free_unpacked(b, NULL);
     return err;
 }
 

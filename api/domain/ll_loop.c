@@ -50,30 +50,30 @@
 /* The one table of allowed links. Relations not listed for a source kind
  * are refused; RELATES_TO is the generic, same-initiative cross-reference. */
 static const ll_link_rule_t link_rules[] = {
-    {0, R(RELATES_TO), DOMAIN_KINDS | B(K_NOTE), 0},
-    {K_NOTE, R(RELATES_TO), ANY_KIND, 1},
-    {K_NOTE, R(SUPPORTS), ANY_KIND, 1},
-    {K_NOTE, R(REFUTES), ANY_KIND, 1},
-    {K_NOTE, R(FOLLOWS), ANY_KIND, 1},
-    {K_INITIATIVE, R(FOLLOWS), B(K_INITIATIVE), 0},
-    {K_HYPOTHESIS, R(DERIVED_FROM), B(K_FINDING) | B(K_ALERT) | B(K_MEASUREMENT), 0},
-    {K_EXPERIMENT, R(TESTS), B(K_HYPOTHESIS), 0},
-    {K_DEPLOYMENT, R(IMPLEMENTS), B(K_EXPERIMENT) | B(K_ADJUSTMENT) | B(K_SCALING), 0},
-    {K_DEPLOYMENT, R(CITES), B(K_EXPERIMENT) | B(K_DECISION), 0},
-    {K_DEPLOYMENT, R(FOLLOWS), B(K_DEPLOYMENT), 0},
-    {K_MEASUREMENT, R(MEASURES), B(K_DEPLOYMENT) | B(K_EXPERIMENT), 0},
-    {K_ALERT, R(DERIVED_FROM), B(K_MEASUREMENT), 0},
-    {K_FINDING, R(DERIVED_FROM), B(K_MEASUREMENT) | B(K_ALERT) | B(K_FINDING) | B(K_REVIEW), 0},
-    {K_FINDING, R(SUPPORTS), B(K_HYPOTHESIS), 0},
-    {K_FINDING, R(REFUTES), B(K_HYPOTHESIS), 0},
-    {K_FINDING, R(CONCLUDES), B(K_EXPERIMENT), 0},
-    {K_FINDING, R(DIAGNOSES), B(K_ALERT), 0},
-    {K_ADJUSTMENT, R(ADDRESSES), B(K_FINDING) | B(K_ALERT), 0},
-    {K_DECISION, R(DECIDES), DOMAIN_KINDS, 0},
-    {K_REVIEW, R(REVIEWS), DOMAIN_KINDS, 0},
-    {K_SCALING, R(DERIVED_FROM), B(K_FINDING) | B(K_EXPERIMENT) | B(K_REVIEW), 0},
-    {K_ROADMAP, R(SPAWNED_BY), B(K_FINDING), 1},
-    {K_CORRECTION, R(SUPERSEDES), DOMAIN_KINDS, 0},
+    {0, R(RELATES_TO), DOMAIN_KINDS | B(K_NOTE), 0, 0},
+    {K_NOTE, R(RELATES_TO), ANY_KIND, 1, 0},
+    {K_NOTE, R(SUPPORTS), ANY_KIND, 1, 0},
+    {K_NOTE, R(REFUTES), ANY_KIND, 1, 0},
+    {K_NOTE, R(FOLLOWS), ANY_KIND, 1, 0},
+    {K_INITIATIVE, R(FOLLOWS), B(K_INITIATIVE), 0, 1},
+    {K_HYPOTHESIS, R(DERIVED_FROM), B(K_FINDING) | B(K_ALERT) | B(K_MEASUREMENT), 0, 1},
+    {K_EXPERIMENT, R(TESTS), B(K_HYPOTHESIS), 0, 1},
+    {K_DEPLOYMENT, R(IMPLEMENTS), B(K_EXPERIMENT) | B(K_ADJUSTMENT) | B(K_SCALING), 0, 1},
+    {K_DEPLOYMENT, R(CITES), B(K_EXPERIMENT) | B(K_DECISION), 0, 1},
+    {K_DEPLOYMENT, R(FOLLOWS), B(K_DEPLOYMENT), 0, 1},
+    {K_MEASUREMENT, R(MEASURES), B(K_DEPLOYMENT) | B(K_EXPERIMENT), 0, 0},
+    {K_ALERT, R(DERIVED_FROM), B(K_MEASUREMENT), 0, 0},
+    {K_FINDING, R(DERIVED_FROM), B(K_MEASUREMENT) | B(K_ALERT) | B(K_FINDING) | B(K_REVIEW), 0, 0},
+    {K_FINDING, R(SUPPORTS), B(K_HYPOTHESIS), 0, 0},
+    {K_FINDING, R(REFUTES), B(K_HYPOTHESIS), 0, 0},
+    {K_FINDING, R(CONCLUDES), B(K_EXPERIMENT), 0, 0},
+    {K_FINDING, R(DIAGNOSES), B(K_ALERT), 0, 0},
+    {K_ADJUSTMENT, R(ADDRESSES), B(K_FINDING) | B(K_ALERT), 0, 1},
+    {K_DECISION, R(DECIDES), DOMAIN_KINDS, 0, 0},
+    {K_REVIEW, R(REVIEWS), DOMAIN_KINDS, 0, 0},
+    {K_SCALING, R(DERIVED_FROM), B(K_FINDING) | B(K_EXPERIMENT) | B(K_REVIEW), 0, 1},
+    {K_ROADMAP, R(SPAWNED_BY), B(K_FINDING), 1, 1},
+    {K_CORRECTION, R(SUPERSEDES), DOMAIN_KINDS, 0, 0},
 };
 
 const ll_link_rule_t *ll_loop_link_rules(size_t *n)
@@ -141,7 +141,7 @@ int ll_loop_close_open(ll_txn_t *txn, int cat, const char *initiative, uint64_t 
 
 /* ---- rules ---- */
 
-static const ll_link_rule_t *find_rule(uint32_t src, int rel, uint32_t dst)
+const ll_link_rule_t *ll_loop_link_rule(uint32_t src, int rel, uint32_t dst)
 {
     const ll_link_rule_t *generic = NULL;
     for (size_t i = 0; i < sizeof link_rules / sizeof link_rules[0]; i++) {
@@ -225,16 +225,19 @@ unsigned ll_loop_step(ll_loop_state_t *st, uint64_t seq, const Loopledger__V1__E
         if (b->alert->diagnosis == 0)
             opens = 1u << LL_OPEN_ALERT_UNDIAGNOSED;
         break;
-    case K_ADJUSTMENT:
-        opens = 1u << LL_OPEN_ADJUSTMENT_AWAITING;
-        break;
-    case K_DEPLOYMENT:
-        if (b->deployment->rollout_percent > st->max_rollout)
-            st->max_rollout = b->deployment->rollout_percent;
-        break;
     default:
+        /* An adjustment awaits approval only when a policy holds it: ll_gov
+         * opens that loop (ll_loop_open). */
         break;
     }
+    return opens;
+}
+
+void ll_loop_effect(ll_loop_state_t *st, uint64_t seq, const Loopledger__V1__EntryBody *b)
+{
+    uint32_t kind = b->kind_case;
+    if (kind == K_DEPLOYMENT && b->deployment->rollout_percent > st->max_rollout)
+        st->max_rollout = b->deployment->rollout_percent;
     uint32_t stage = stage_of(kind);
     if (stage) {
         /* A deployment after an adjustment closes one turn of the loop. */
@@ -246,7 +249,28 @@ unsigned ll_loop_step(ll_loop_state_t *st, uint64_t seq, const Loopledger__V1__E
         st->stage = stage;
         st->stage_seq = seq;
     }
-    return opens;
+}
+
+int ll_loop_take_effect(ll_txn_t *txn, uint64_t seq, const Loopledger__V1__EntryBody *b)
+{
+    ll_loop_state_t st;
+    int err;
+    if (!b->initiative[0] || !IS_DOMAIN(b->kind_case) || !stage_of(b->kind_case))
+        return LL_OK;
+    if ((err = ll_index_state(txn, b->initiative, &st)))
+        return err == LL_ERR_NOT_FOUND ? LL_OK : err;
+    ll_loop_effect(&st, seq, b);
+    return ll_index_put_state(txn, b->initiative, &st);
+}
+
+int ll_loop_open(ll_txn_t *txn, int cat, const char *initiative, uint64_t seq)
+{
+    ll_loop_state_t st;
+    int err;
+    if ((err = ll_index_state(txn, initiative, &st)) ||
+        (err = open_add(txn, &st, cat, initiative, seq)))
+        return err;
+    return ll_index_put_state(txn, initiative, &st);
 }
 
 int ll_loop_exception_ok(ll_txn_t *txn, const Loopledger__V1__EntryBody *b, uint64_t seq)
@@ -395,27 +419,111 @@ static int apply_link(ll_txn_t *txn, const Loopledger__V1__EntryBody *b, uint64_
         if (kind == K_HYPOTHESIS && tm->kind == K_FINDING)
             err = open_close(txn, LL_OPEN_FINDING_UNACTED, ti, tgt, ci, st);
         break;
-    case R(DECIDES): {
-        int out = b->decision->outcome;
-        ll_hitl_t h;
-        /* Under a policy, approval is counted by ll_gov, which closes the
-         * loop when the entry becomes effective or rejected. */
-        if (ll_index_hitl(txn, tgt, &h) == LL_OK)
-            break;
-        if (tm->kind == K_ADJUSTMENT && (out == LOOPLEDGER__V1__OUTCOME__OUTCOME_APPROVED ||
-                                         out == LOOPLEDGER__V1__OUTCOME__OUTCOME_REJECTED))
-            err = open_close(txn, LL_OPEN_ADJUSTMENT_AWAITING, ti, tgt, ci, st);
-        break;
-    }
     case R(SUPERSEDES):
         k[0] = LL_IX_SUPERSEDED;
         ll_put_be64(k + 1, tgt);
         err = put(txn, k, 9, v, 8);
+        /* One meaning of "open": a superseded entry is not open (its
+         * correction stands in for it); every loop it held closes. */
+        for (int cat = 1; cat < LL_OPEN__COUNT && !err; cat++)
+            err = open_close(txn, cat, ti, tgt, ci, st);
         break;
     default:
         break;
     }
     return err;
+}
+
+/* ---- names of initiatives ---- */
+
+/* Edit distance (insertions, deletions, substitutions) between a and b,
+ * capped at LL_MAX_ID_LEN + 1. */
+static unsigned edit_distance(const char *a, const char *b)
+{
+    unsigned row[LL_ID_SIZE + 1];
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > LL_MAX_ID_LEN || lb > LL_MAX_ID_LEN)
+        return LL_MAX_ID_LEN + 1;
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = (unsigned)j;
+    for (size_t i = 1; i <= la; i++) {
+        unsigned diag = row[0];
+        row[0] = (unsigned)i;
+        for (size_t j = 1; j <= lb; j++) {
+            unsigned up = row[j];
+            unsigned best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+#define NEAREST 3
+
+typedef struct nearest {
+    const char *want;
+    char name[NEAREST][LL_ID_SIZE];
+    unsigned dist[NEAREST];
+    size_t n, total;
+} nearest_t;
+
+static int nearest_cb(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+    nearest_t *c = ctx;
+    char name[LL_ID_SIZE];
+    (void)val;
+    (void)vlen;
+    if (klen < 3 || klen - 2 > LL_MAX_ID_LEN)
+        return 0;
+    memcpy(name, key + 1, klen - 2); /* S ini 0 */
+    name[klen - 2] = 0;
+    unsigned d = edit_distance(c->want, name);
+    c->total++;
+    /* Keep the NEAREST closest, ties in name order (the scan's order). */
+    size_t at = c->n;
+    while (at > 0 && c->dist[at - 1] > d)
+        at--;
+    if (at >= NEAREST)
+        return 0;
+    size_t last = c->n < NEAREST ? c->n : NEAREST - 1;
+    for (size_t i = last; i > at; i--) {
+        c->dist[i] = c->dist[i - 1];
+        memcpy(c->name[i], c->name[i - 1], LL_ID_SIZE);
+    }
+    c->dist[at] = d;
+    snprintf(c->name[at], LL_ID_SIZE, "%s", name);
+    if (c->n < NEAREST)
+        c->n++;
+    return 0;
+}
+
+/* Refuses an entry naming an initiative that does not exist, with the
+ * closest existing names (edit distance), so a typo starts nothing. */
+static int unknown_initiative(ll_txn_t *txn, const char *ini, char *msg, size_t cap)
+{
+    nearest_t c = {.want = ini};
+    uint8_t prefix[1] = {LL_IX_STATE};
+    char list[3 * (LL_ID_SIZE + 4)];
+    size_t ll = 0;
+    int err = ll_store_scan(txn, LL_TBL_INDEX, prefix, 1, NULL, 0, 0, nearest_cb, &c);
+    if (err)
+        LL_FAIL(err, "reading initiatives: %s", ll_strerror(err));
+    list[0] = 0;
+    for (size_t i = 0; i < c.n; i++)
+        ll += (size_t)snprintf(list + ll, sizeof list - ll, "%s\"%s\"", i ? ", " : "", c.name[i]);
+    if (!c.n)
+        LL_FAIL(LL_ERR_NOT_FOUND,
+             "no initiative \"%s\" (the ledger has none yet): append its initiative charter first",
+             ini);
+    LL_FAIL(LL_ERR_NOT_FOUND,
+         "no initiative \"%s\"; closest: %s (an initiative charter or a roadmap project starts "
+         "a new one)",
+         ini, list);
 }
 
 int ll_loop_apply(ll_txn_t *txn, const Loopledger__V1__EntryBody *b, uint64_t seq, int64_t t,
@@ -437,7 +545,7 @@ int ll_loop_apply(ll_txn_t *txn, const Loopledger__V1__EntryBody *b, uint64_t se
             LL_FAIL(err == LL_ERR_NOT_FOUND ? LL_ERR_CORRUPT : err,
                  "link %zu: no index record for entry %llu", i,
                  (unsigned long long)l->target_seq);
-        r = find_rule(kind, l->relation, tm.kind);
+        r = ll_loop_link_rule(kind, l->relation, tm.kind);
         if (!r)
             LL_FAIL(LL_ERR_PRECONDITION, "link %zu: a %s may not link %s a %s (#%llu)", i,
                  ll_kind_name(kind), ll_relation_name(l->relation), ll_kind_name(tm.kind),
@@ -463,6 +571,10 @@ int ll_loop_apply(ll_txn_t *txn, const Loopledger__V1__EntryBody *b, uint64_t se
         else if (err != LL_ERR_NOT_FOUND)
             LL_FAIL(err, "reading initiative state: %s", ll_strerror(err));
     }
+    /* An entry names an existing initiative or none; only a charter or a
+     * roadmap project starts one. */
+    if (ini[0] && !have_state && kind != K_INITIATIVE && kind != K_ROADMAP)
+        return unknown_initiative(txn, ini, msg, cap);
     if (domain && kind != K_INITIATIVE && kind != K_ROADMAP &&
         (!have_state || st.charter_seq == UINT64_MAX))
         LL_FAIL(LL_ERR_PRECONDITION,

@@ -50,10 +50,21 @@ typedef struct ll_link_rule {
     int relation;               /* Loopledger__V1__Relation */
     uint64_t targets;           /* bit (1 << kind) per allowed target kind */
     int cross_initiative;
+    /* The source acts on the target (puts it into action or builds the
+     * loop's next step on it): the target must be in effect, not pending
+     * or rejected under a policy (ll_gov_apply refuses otherwise). Links
+     * that only record something about the target (measures, supports,
+     * concludes, diagnoses, decides, reviews, supersedes, relates_to) may
+     * point at any entry. */
+    int acts_on;
 } ll_link_rule_t;
 
 /* The link table and its length. */
 const ll_link_rule_t *ll_loop_link_rules(size_t *n);
+
+/* The row allowing a src kind to link rel to a dst kind (a row of its own
+ * kind before the generic one), or NULL if the table refuses the link. */
+const ll_link_rule_t *ll_loop_link_rule(uint32_t src, int rel, uint32_t dst);
 
 /* Rules and indexes for the entry about to be appended as seq at server
  * time t, inside the writer's child transaction. On error msg[cap] says
@@ -66,18 +77,30 @@ int ll_loop_apply(ll_txn_t *txn, const Loopledger__V1__EntryBody *b,
 void ll_loop_state_init(ll_loop_state_t *st, uint64_t first_seq, int64_t created_ns);
 
 /* The state transition of one entry of the initiative, appended as seq:
- * the entry count, the latest charter, the largest rollout, the stage and
- * the cycle (a deployment after an adjustment is a redeploy and starts the
- * next turn). The one definition of these rules: ll_loop_apply (live) and
- * the as-of replay (ll_initiative_state_as_of) both call it, so they
- * cannot disagree.
- * Reads only b->kind_case and, for an Alert or a Deployment, b->alert or
- * b->deployment, so a replay may pass a body with only kind_case set for
- * other kinds. Returns the open-loop categories the entry opens, as bits
- * (1u << enum ll_open); recording them (and st->open[]) is the caller's:
- * live adds index records, the replay counts those not closed below its
- * size. */
+ * the entry count, the latest charter, and the open-loop categories it
+ * opens, returned as bits (1u << enum ll_open); recording them (and
+ * st->open[]) is the caller's: live adds index records, the replay counts
+ * those not closed below its size.
+ * Reads only b->kind_case and, for an Alert, b->alert, so a replay may
+ * pass a body with only kind_case set for other kinds. */
 unsigned ll_loop_step(ll_loop_state_t *st, uint64_t seq, const Loopledger__V1__EntryBody *b);
+
+/* What an entry changes once it is in effect: the largest rollout, the
+ * stage and the cycle (a deployment after an adjustment is a redeploy and
+ * starts the next turn). An entry no policy holds takes effect when it is
+ * appended; one a policy holds, at the decision that makes it effective;
+ * a pending or rejected entry never moves them. ll_loop_step plus this are
+ * the one definition of these rules: live (ll_loop_apply, ll_gov) and the
+ * as-of replay (ll_initiative_state_as_of) both call them, so they cannot
+ * disagree. Reads b->kind_case and, for a Deployment, b->deployment. */
+void ll_loop_effect(ll_loop_state_t *st, uint64_t seq, const Loopledger__V1__EntryBody *b);
+
+/* ll_loop_effect on the stored state record of b's initiative (live). */
+int ll_loop_take_effect(ll_txn_t *txn, uint64_t seq, const Loopledger__V1__EntryBody *b);
+
+/* Opens loop (cat, initiative, seq), updating the initiative's counters
+ * (for loops opened outside ll_loop_apply: a held adjustment). */
+int ll_loop_open(ll_txn_t *txn, int cat, const char *initiative, uint64_t seq);
 
 /* Closes open loop (cat, initiative, seq) if it is open, updating that
  * initiative's counters (for rules decided outside ll_loop_apply). */

@@ -44,9 +44,9 @@ int ll_bench_entry(const ll_key_t *key, const char *author, uint64_t i,
         return err;
     snprintf(initiative, sizeof initiative, "initiative-%" PRIu64, i % 37);
     snprintf(text, sizeof text,
-             "measurement %" PRIu64 ": %s=%.4f (%+.1f%% vs control) segment=%s arm=variant-b "
+             "%s measurement %" PRIu64 ": %s=%.4f (%+.1f%% vs control) segment=%s arm=variant-b "
              "window=2026-11-%02d n=%" PRIu64 " source=monitoring-job",
-             i, metrics[i % 6], 0.01 + (double)(i % 997) / 1000.0,
+             initiative, i, metrics[i % 6], 0.01 + (double)(i % 997) / 1000.0,
              (double)(i % 41) - 20.0, segments[(i / 6) % 6], (int)(1 + i % 28),
              1000 + i % 50000);
     Loopledger__V1__Note note = LOOPLEDGER__V1__NOTE__INIT;
@@ -55,7 +55,9 @@ int ll_bench_entry(const ll_key_t *key, const char *author, uint64_t i,
     Loopledger__V1__Link *links[1] = {&l};
     Loopledger__V1__EntryBody b = LOOPLEDGER__V1__ENTRY_BODY__INIT;
     b.author = (char *)author;
-    b.initiative = initiative;
+    /* Notes name no initiative: only existing ones may be named, and the
+     * benchmark charters none. The initiative still varies the text. */
+    b.initiative = "";
     b.nonce.data = nonce;
     b.nonce.len = sizeof nonce;
     b.client_time_unix_nanos = (int64_t)time(NULL) * 1000000000;

@@ -333,7 +333,7 @@ int lc_cmd_relations(int argc, char **argv)
         ll_jw_init(&jw, 0);
         ll_jw_begin_array(&jw);
     } else {
-        printf("%-16s %-13s %-7s %s\n", "SOURCE", "RELATION", "CROSS", "TARGET KINDS");
+        printf("%-16s %-13s %-7s %-7s %s\n", "SOURCE", "RELATION", "CROSS", "ACTS", "TARGET KINDS");
     }
     for (size_t i = 0; i < n; i++) {
         const ll_link_rule_t *r = &rules[i];
@@ -349,6 +349,8 @@ int lc_cmd_relations(int argc, char **argv)
             ll_jw_string(&jw, ll_relation_name(r->relation));
             ll_jw_key(&jw, "cross_initiative");
             ll_jw_bool(&jw, r->cross_initiative);
+            ll_jw_key(&jw, "acts_on");
+            ll_jw_bool(&jw, r->acts_on);
             ll_jw_key(&jw, "targets");
             ll_jw_begin_array(&jw);
         }
@@ -365,8 +367,8 @@ int lc_cmd_relations(int argc, char **argv)
             ll_jw_end_array(&jw);
             ll_jw_end_object(&jw);
         } else {
-            printf("%-16s %-13s %-7s %s\n", src, ll_relation_name(r->relation),
-                   r->cross_initiative ? "yes" : "no", targets);
+            printf("%-16s %-13s %-7s %-7s %s\n", src, ll_relation_name(r->relation),
+                   r->cross_initiative ? "yes" : "no", r->acts_on ? "yes" : "no", targets);
         }
     }
     if (lc_opts.json) {
@@ -374,7 +376,8 @@ int lc_cmd_relations(int argc, char **argv)
         lc_print_json(&jw);
     } else {
         printf("Links point from the new entry (SOURCE) to older ones; CROSS: the target may "
-               "belong to another initiative.\n");
+               "belong to another initiative; ACTS: the source acts on the target, which must be "
+               "in effect (not pending or rejected under a policy).\n");
     }
     return 0;
 }

@@ -58,7 +58,7 @@ static void note(fx_t *f, const char *author, const ll_key_t *key, const char *t
     n.text = (char *)text;
     Loopledger__V1__EntryBody b = LOOPLEDGER__V1__ENTRY_BODY__INIT;
     b.author = (char *)author;
-    b.initiative = "derive";
+    b.initiative = ""; /* a note may name no initiative */
     b.kind_case = LOOPLEDGER__V1__ENTRY_BODY__KIND_NOTE;
     b.note = &n;
     append_ok(f, &b, key);

@@ -23,6 +23,7 @@
 #include "ll_ledger.h"
 #include "ll_loop.h"
 #include "ll_trust.h"
+#include "ll_govquery.h"
 #include "ll_initiative.h"
 
 #define KIND(x) LOOPLEDGER__V1__ENTRY_BODY__KIND_##x
@@ -284,14 +285,17 @@ static void test_policy_pending_until_two_distinct_approvers(void **state)
 
     refused(decide(f, f->paula, "paula", REV, APPROVED, big), LL_ERR_PRECONDITION, "requires a decision of level");
     ok(decide(f, f->paula, "paula", EXC, APPROVED, big));
-    ok(decide(f, f->paula, "paula", EXC, APPROVED, big)); /* counted once */
+    /* A second decision by the same actor is refused, so each decision in
+     * the log is a distinct actor's (issue 11 item 2). */
+    refused(decide(f, f->paula, "paula", EXC, APPROVED, big), LL_ERR_EXISTS, "already decided");
     assert_int_equal(status(f, big), ST(PENDING));
-    /* Still awaiting approval: small (no policy, never decided), big, the cut. */
-    assert_int_equal(awaiting(f), 3);
+    /* Awaiting approval means held by a policy: big and the cut; small is
+     * in effect (no policy covers it), so it awaits nothing (item 3). */
+    assert_int_equal(awaiting(f), 2);
     uint64_t before = ll_store_committed_size(f->st);
     ok(decide(f, f->quinn, "quinn", EXC, APPROVED, big));
     assert_int_equal(status(f, big), ST(EFFECTIVE));
-    assert_int_equal(awaiting(f), 2);
+    assert_int_equal(awaiting(f), 1);
     /* As of before the second approval it was pending, and still awaited;
      * as of now the replay agrees with the live state. */
     ll_txn_t *t;
@@ -301,8 +305,8 @@ static void test_policy_pending_until_two_distinct_approvers(void **state)
     assert_int_equal(ll_gov_status_as_of(t, big, ll_store_size(t)), ST(EFFECTIVE));
     assert_int_equal(ll_initiative_state_as_of(t, "pricing", before, &past), LL_OK);
     assert_int_equal(ll_initiative_state_as_of(t, "pricing", ll_store_size(t), &now), LL_OK);
-    assert_int_equal(past.open[LL_OPEN_ADJUSTMENT_AWAITING], 3);
-    assert_int_equal(now.open[LL_OPEN_ADJUSTMENT_AWAITING], 2);
+    assert_int_equal(past.open[LL_OPEN_ADJUSTMENT_AWAITING], 2);
+    assert_int_equal(now.open[LL_OPEN_ADJUSTMENT_AWAITING], 1);
     ll_store_abort(t);
 
     /* Self-approval, and rejection for good. */
@@ -311,6 +315,135 @@ static void test_policy_pending_until_two_distinct_approvers(void **state)
     ok(decide(f, f->paula, "paula", EXC, REJECTED, own));
     assert_int_equal(status(f, own), ST(REJECTED));
     refused(decide(f, f->admin, "admin", EXC, APPROVED, own), LL_ERR_PERMISSION, "approver role");
+}
+
+static ll_append_result_t deploy(fx_t *f, double share, int rel, uint64_t target)
+{
+    Loopledger__V1__Deployment x = LOOPLEDGER__V1__DEPLOYMENT__INIT;
+    x.version = "pricing-v2";
+    x.rollout_percent = share;
+    return add(f, f->ana, "ana", KIND(DEPLOYMENT), &x, rel, target);
+}
+
+static ll_loop_state_t state_at(fx_t *f, uint64_t n)
+{
+    ll_txn_t *t;
+    ll_loop_state_t st;
+    assert_int_equal(ll_store_begin_read(f->st, &t), LL_OK);
+    if (n)
+        assert_int_equal(ll_initiative_state_as_of(t, "pricing", n, &st), LL_OK);
+    else
+        assert_int_equal(ll_index_state(t, "pricing", &st), LL_OK);
+    ll_store_abort(t);
+    return st;
+}
+
+/* Live and replayed state agree on what counts (stage, cycle, rollout,
+ * open loops) at every size from..size. */
+static void replay_agrees(fx_t *f, uint64_t from)
+{
+    ll_loop_state_t live = state_at(f, 0), past;
+    past = state_at(f, ll_store_committed_size(f->st));
+    assert_int_equal(past.stage, live.stage);
+    assert_int_equal(past.stage_seq, live.stage_seq);
+    assert_int_equal(past.cycle, live.cycle);
+    assert_true(past.max_rollout == live.max_rollout);
+    assert_memory_equal(past.open, live.open, sizeof past.open);
+    for (uint64_t n = from; n < ll_store_committed_size(f->st); n++)
+        (void)state_at(f, n);
+}
+
+/* Issue 11 item 1: an entry that acts on a governed entry not yet in
+ * effect is refused, naming what is missing; nothing is written; pending
+ * and rejected entries never move the stage or the cycle. */
+static void test_governed_entries_gate_what_acts_on_them(void **state)
+{
+    fx_t *f = *state;
+    Loopledger__V1__Kind kinds[] = {LOOPLEDGER__V1__KIND__KIND_ADJUSTMENT};
+    Loopledger__V1__Policy p = LOOPLEDGER__V1__POLICY__INIT;
+    p.name = "price changes above 5%";
+    p.n_kinds = 1;
+    p.kinds = kinds;
+    p.threshold_field = "magnitude_percent";
+    p.threshold = 5;
+    p.level = EXC;
+    p.approvals = 2;
+    uint64_t pol = ok(add(f, f->admin, "admin", KIND(POLICY), &p, 0, 0));
+    uint64_t fi = finding(f, f->ana, "ana");
+    uint64_t from = ll_store_committed_size(f->st);
+    ok(deploy(f, 10, 0, 0)); /* the pilot */
+    ll_loop_state_t before = state_at(f, 0);
+    assert_int_equal(before.stage, LOOPLEDGER__V1__STAGE__STAGE_DEPLOY);
+
+    uint64_t big = ok(adjustment(f, f->ana, "ana", 8, fi));
+    uint64_t rej = ok(adjustment(f, f->ana, "ana", 12, fi));
+    /* Pending: in the log, but the loop did not move to "adjust". */
+    ll_loop_state_t st = state_at(f, 0);
+    assert_int_equal(st.stage, LOOPLEDGER__V1__STAGE__STAGE_DEPLOY);
+    assert_int_equal(st.stage_seq, before.stage_seq);
+
+    uint64_t size = ll_store_committed_size(f->st);
+    char want[160];
+    snprintf(want, sizeof want, "#%llu needs 2 more approvals at exception_handling (policy #%llu)",
+             (unsigned long long)big, (unsigned long long)pol);
+    refused(deploy(f, 10, LOOPLEDGER__V1__RELATION__IMPLEMENTS, big), LL_ERR_PRECONDITION, want);
+    assert_int_equal(ll_store_committed_size(f->st), size);
+    ok(decide(f, f->paula, "paula", EXC, APPROVED, big));
+    snprintf(want, sizeof want, "#%llu needs 1 more approval at exception_handling",
+             (unsigned long long)big);
+    refused(deploy(f, 10, LOOPLEDGER__V1__RELATION__IMPLEMENTS, big), LL_ERR_PRECONDITION, want);
+
+    ok(decide(f, f->paula, "paula", EXC, REJECTED, rej));
+    snprintf(want, sizeof want, "#%llu was rejected by paula", (unsigned long long)rej);
+    refused(deploy(f, 10, LOOPLEDGER__V1__RELATION__IMPLEMENTS, rej), LL_ERR_PRECONDITION, want);
+    st = state_at(f, 0);
+    assert_int_equal(st.stage, LOOPLEDGER__V1__STAGE__STAGE_DEPLOY); /* rejected: never */
+    assert_int_equal(st.cycle, 0);
+    assert_int_equal(ll_store_committed_size(f->st), size + 2);
+    replay_agrees(f, from);
+
+    /* Approved: it takes effect at the approving decision, and the
+     * deployment implementing it completes a turn of the loop. */
+    uint64_t eff = ok(decide(f, f->quinn, "quinn", EXC, APPROVED, big));
+    (void)eff;
+    st = state_at(f, 0);
+    assert_int_equal(st.stage, LOOPLEDGER__V1__STAGE__STAGE_ADJUST);
+    assert_int_equal(st.stage_seq, big);
+    replay_agrees(f, from);
+    ok(deploy(f, 10, LOOPLEDGER__V1__RELATION__IMPLEMENTS, big));
+    st = state_at(f, 0);
+    assert_int_equal(st.stage, LOOPLEDGER__V1__STAGE__STAGE_REDEPLOY);
+    assert_int_equal(st.cycle, 1);
+    replay_agrees(f, from);
+    /* A decision of the pilot size as of before the approval: still in
+     * "deploy", cycle 0. */
+    ll_loop_state_t past = state_at(f, eff);
+    assert_int_equal(past.stage, LOOPLEDGER__V1__STAGE__STAGE_DEPLOY);
+    assert_int_equal(past.cycle, 0);
+
+    /* A superseded pending entry awaits nothing: its correction stands in
+     * for it, in the pending list and the open loops alike (item 4). */
+    uint64_t late = ok(adjustment(f, f->ana, "ana", 20, fi));
+    assert_int_equal(awaiting(f), 1);
+    Loopledger__V1__Correction c = LOOPLEDGER__V1__CORRECTION__INIT;
+    c.reason = "wrong SKU list";
+    ok(add(f, f->ana, "ana", KIND(CORRECTION), &c, LOOPLEDGER__V1__RELATION__SUPERSEDES, late));
+    assert_int_equal(awaiting(f), 0);
+    assert_int_equal(status(f, late), ST(PENDING)); /* its own status stays */
+    {
+        ll_txn_t *t;
+        ll_arena_t a = LL_ARENA_INIT;
+        Loopledger__V1__PendingApprovalsRequest r = LOOPLEDGER__V1__PENDING_APPROVALS_REQUEST__INIT;
+        Loopledger__V1__PendingApprovalsResponse *resp;
+        char msg[256];
+        r.initiative = "pricing";
+        assert_int_equal(ll_store_begin_read(f->st, &t), LL_OK);
+        assert_int_equal(ll_govquery_pending(t, &a, &r, &resp, msg, sizeof msg), LL_OK);
+        assert_int_equal(resp->n_pending, 0);
+        ll_arena_free(&a);
+        ll_store_abort(t);
+    }
+    replay_agrees(f, from);
 }
 
 typedef struct digest_ctx {
@@ -546,6 +679,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_matrix_roles_by_kind_and_rpc),
         cmocka_unit_test_setup_teardown(test_policy_pending_until_two_distinct_approvers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_governed_entries_gate_what_acts_on_them, setup, teardown),
         cmocka_unit_test_setup_teardown(test_revoked_key_signs_nothing_and_rotation_replaces_it, setup, teardown),
         cmocka_unit_test_setup_teardown(test_validate_only_writes_nothing_and_effects_say_what_happened, setup, teardown),
     };

@@ -101,7 +101,7 @@ static uint8_t *seal_note(const ll_key_t *key, body_spec_t s, size_t *len)
     Loopledger__V1__Link *links[1] = {&link};
     Loopledger__V1__EntryBody b = LOOPLEDGER__V1__ENTRY_BODY__INIT;
     b.author = (char *)s.author;
-    b.initiative = "reco-engine";
+    b.initiative = ""; /* a note may name no initiative */
     b.nonce.data = (uint8_t *)&nonce;
     b.nonce.len = sizeof nonce;
     b.n_links = (size_t)s.nlinks;

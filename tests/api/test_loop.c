@@ -16,9 +16,27 @@ static void test_domain_entries_need_a_chartered_initiative(void **state)
     fx_t *f = *state;
     Loopledger__V1__Hypothesis h = LOOPLEDGER__V1__HYPOTHESIS__INIT;
     h.statement = "x";
-    refused(f, add(f, "reco", KIND(HYPOTHESIS), &h, NULL, 0), LL_ERR_PRECONDITION, "no charter");
+    refused(f, add(f, "reco", KIND(HYPOTHESIS), &h, NULL, 0), LL_ERR_NOT_FOUND,
+            "no initiative \"reco\" (the ledger has none yet)");
     refused(f, add(f, "", KIND(HYPOTHESIS), &h, NULL, 0), LL_ERR_INVALID, "initiative");
     charter(f, "reco");
+    charter(f, "pricing");
+    /* Issue 11 item 5: a typo names no initiative and starts nothing; the
+     * closest existing names come back, nearest first. Notes too. */
+    refused(f, add(f, "pricng", KIND(HYPOTHESIS), &h, NULL, 0), LL_ERR_NOT_FOUND,
+            "no initiative \"pricng\"; closest: \"pricing\", \"reco\"");
+    Loopledger__V1__Note nt = LOOPLEDGER__V1__NOTE__INIT;
+    nt.text = "typo";
+    refused(f, add(f, "pricng", KIND(NOTE), &nt, NULL, 0), LL_ERR_NOT_FOUND, "closest: \"pricing\"");
+    OK(add(f, "", KIND(NOTE), &nt, NULL, 0));
+    OK(add(f, "pricing", KIND(NOTE), &nt, NULL, 0));
+    {
+        ll_txn_t *t;
+        ll_loop_state_t st;
+        assert_int_equal(ll_store_begin_read(f->st, &t), LL_OK);
+        assert_int_equal(ll_index_state(t, "pricng", &st), LL_ERR_NOT_FOUND);
+        ll_store_abort(t);
+    }
     OK(add(f, "reco", KIND(HYPOTHESIS), &h, NULL, 0));
 }
 
@@ -139,7 +157,7 @@ static void test_widening_rollout_needs_a_controlled_experiment_or_exception(voi
     dx.level = EXCEPTION;
     dx.outcome = REJECTED;
     dx.rationale = "no";
-    uint64_t d1 = OK(add_signed(f, dana, "dana", "reco", KIND(DECISION), &dx, LINKS({REL(DECIDES), ex})));
+    uint64_t d1 = OK(add_signed(f, dana, "dana", "reco", KIND(DECISION), &dx, LINKS({REL(DECIDES), h})));
     refused(f, deployment(f, "reco", 100, LINKS({REL(CITES), d1})), LL_ERR_PRECONDITION,
             "exception-handling decision");
     uint64_t own = OK(decision(f, "reco", EXCEPTION, APPROVED, LINKS({REL(DECIDES), ex})));

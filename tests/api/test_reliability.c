@@ -85,7 +85,7 @@ static ll_append_result_t note(fx_t *f, size_t size)
     n.text = text;
     Loopledger__V1__EntryBody b = LOOPLEDGER__V1__ENTRY_BODY__INIT;
     b.author = "admin";
-    b.initiative = "reco-engine";
+    b.initiative = ""; /* a note may name no initiative */
     b.nonce.data = (uint8_t *)&nonce;
     b.nonce.len = sizeof nonce;
     b.kind_case = LOOPLEDGER__V1__ENTRY_BODY__KIND_NOTE;

@@ -95,8 +95,10 @@ static size_t body_bytes(const spec_t *s, uint8_t *out, size_t cap)
     pb_t p = {.n = 0}, note = {.n = 0};
     const char *author = s->author ? s->author : "admin";
     pb_len(&p, 1, author, s->author ? s->author_len : strlen(author));
-    const char *ini = s->initiative ? s->initiative : "reco-engine";
-    pb_len(&p, 2, ini, s->initiative ? s->initiative_len : strlen(ini));
+    /* Notes name no initiative unless the case says so (only an existing
+     * initiative may be named, and these ledgers charter none). */
+    if (s->initiative)
+        pb_len(&p, 2, s->initiative, s->initiative_len);
     if (s->time_padded) {
         pb_tag(&p, 3, 0);
         pb_raw(&p, "\x85\x80\x00", 3); /* 5, padded to 3 bytes */

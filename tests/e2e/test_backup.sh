@@ -16,7 +16,7 @@ writer() {
     local id=$1 n=0 out
     while [[ ! -e $T/stop ]]; do
         out=$(lc --timeout 5000 --json append --key "$T/admin.key" --author admin \
-            --initiative backup --note "writer $id n $n") || fail "append during backup"
+            --note "writer $id n $n") || fail "append during backup"
         [[ $out =~ \"seq\":([0-9]+).*\"leaf_hash\":\"([0-9a-f]{64})\" ]] || fail "output: $out"
         echo "${BASH_REMATCH[1]} ${BASH_REMATCH[2]}" >>"$T/acks.$id"
         n=$((n + 1))
@@ -61,7 +61,7 @@ sb = int(sys.argv[2])
 leaves = {e["seq"]: e["leaf_hash"] for e in json.load(sys.stdin)}
 bad = [l for l in open(sys.argv[1]) if int(l.split()[0]) < sb and leaves.get(int(l.split()[0])) != l.split()[1]]
 sys.exit("changed or lost: %s" % bad[:3] if bad else 0)' "$T/acks" "$sb" || fail "restored entries differ"
-lc --server "$R" append --key "$T/admin.key" --author admin --initiative backup \
+lc --server "$R" append --key "$T/admin.key" --author admin \
     --note "after restore" >/dev/null || fail "restored ledger refuses appends"
 kill -TERM "$RPID"
 wait "$RPID" || fail "restored server did not stop cleanly"

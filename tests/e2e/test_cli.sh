@@ -28,10 +28,10 @@ lc --json append --key "$T/admin.key" "$T/bob.json" >"$T/a1.json"
 [[ $(json seq <"$T/a1.json") == 1 ]] || fail "registration did not get seq 1"
 
 # Bob records an observation, then a follow-up linked to it.
-lc --json append --key "$T/bob.key" --author bob --initiative reco-engine \
+lc --json append --key "$T/bob.key" --author bob \
     --note "pilot: CTR up 12%, conversion flat in home & garden" >"$T/a2.json"
 [[ $(json seq <"$T/a2.json") == 2 ]] || fail "note did not get seq 2"
-lc --json append --key "$T/bob.key" --author bob --initiative reco-engine \
+lc --json append --key "$T/bob.key" --author bob \
     --link supports:2 --note "content hypothesis" >"$T/a3.json"
 [[ $(json seq <"$T/a3.json") == 3 ]] || fail "linked note did not get seq 3"
 lc --json get 3 >"$T/e3.json"
@@ -64,7 +64,7 @@ lc checkpoint >"$T/cp1.note"
 head -1 "$T/cp1.note" | grep -qx "e2e.test/ledger" || fail "checkpoint origin"
 lc verify --vkey "$VKEY" --state "$T/audit.state" 1 2 3 >"$T/v1.txt" || fail "verify failed: $(cat "$T/v1.txt")"
 for i in 1 2 3 4 5; do
-    lc append --key "$T/bob.key" --author bob --initiative reco-engine --note "batch $i" >/dev/null
+    lc append --key "$T/bob.key" --author bob --note "batch $i" >/dev/null
 done
 lc checkpoint >"$T/cp2.note"
 lc verify --vkey "$VKEY" --state "$T/audit.state" 3 8 >"$T/v2.txt" || fail "verify (consistency) failed: $(cat "$T/v2.txt")"

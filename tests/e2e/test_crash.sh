@@ -16,7 +16,7 @@ lc() { "$LOOPCTL" "$@"; }
 writer() { # writer ID ROUND: appends until the server goes away
     local id=$1 round=$2 n=0 out
     while out=$(lc --timeout 5000 --json append --key "$T/admin.key" --author admin \
-        --initiative crash --note "writer $id round $round n $n" 2>/dev/null); do
+        --note "writer $id round $round n $n" 2>/dev/null); do
         # bash, not python: a fast loop makes the kill land mid-commit more often
         [[ $out =~ \"seq\":([0-9]+).*\"leaf_hash\":\"([0-9a-f]{64})\" ]] ||
             fail "unexpected append output: $out"

@@ -36,7 +36,7 @@ size() { lc checkpoint | sed -n 2p; }
 writer() { # writer ID ROUND: appends until refused; records acks, then the refusal
     local id=$1 round=$2 n=0 out
     while out=$(lc --timeout 20000 --json append --key "$T/admin.key" --author admin \
-        --initiative disk --note "r$round w$id n$n $HUGE" 2>&1); do
+        --note "r$round w$id n$n $HUGE" 2>&1); do
         [[ $out =~ \"seq\":([0-9]+).*\"leaf_hash\":\"([0-9a-f]{64})\" ]] || fail "append output: $out"
         echo "${BASH_REMATCH[1]} ${BASH_REMATCH[2]}" >>"$T/acks"
         n=$((n + 1))
@@ -46,7 +46,7 @@ writer() { # writer ID ROUND: appends until refused; records acks, then the refu
 }
 
 start_data
-lc append --key "$T/admin.key" --author admin --initiative disk --note first >/dev/null || fail "first append"
+lc append --key "$T/admin.key" --author admin --note first >/dev/null || fail "first append"
 # Leave ~1.5 MB: the writers fill it within a few dozen appends.
 avail=$(df --output=avail -B1 "$FS" | tail -1)
 fallocate -l $((avail - 1500000)) "$FS/filler" 2>/dev/null ||
@@ -69,7 +69,7 @@ for round in 1 2 3; do
     # is refused, and check that the refusal wrote nothing.
     for _ in $(seq 1 50); do
         s1=$(size)
-        out=$(lc append --key "$T/admin.key" --author admin --initiative disk --note "more $HUGE" 2>&1) ||
+        out=$(lc append --key "$T/admin.key" --author admin --note "more $HUGE" 2>&1) ||
             break
     done
     grep -q RESOURCE_EXHAUSTED <<<"$out" && grep -qi "disk full" <<<"$out" || fail "probe refusal: ${out:0:300}"
@@ -85,7 +85,7 @@ echo "full disk: $refusals refusals, $((refusals - internal)) RESOURCE_EXHAUSTED
 # Recovery once space is freed: appends succeed and nothing acknowledged is lost.
 rm -f "$FS/filler"
 for i in 1 2 3; do
-    lc --json append --key "$T/admin.key" --author admin --initiative disk --note "after $i $HUGE" >/dev/null ||
+    lc --json append --key "$T/admin.key" --author admin --note "after $i $HUGE" >/dev/null ||
         fail "append after space was freed ($i)"
 done
 lc --json list | /usr/bin/python3 -c '

@@ -59,7 +59,7 @@ echo "idle connections: 40 of 40 closed by the server, the last after ${last}s"
 # ---- 8: a page of big entries stops at 4 MiB ----
 BIG=$(head -c 100000 /dev/zero | tr '\0' 'b')
 for i in $(seq 1 60); do
-    lc append --key "$T/admin.key" --author admin --initiative big --note "$i $BIG" >/dev/null ||
+    lc append --key "$T/admin.key" --author admin --note "$i $BIG" >/dev/null ||
         fail "append big $i"
 done
 read -r n bytes token < <($PROBE list "$SERVER")

@@ -90,8 +90,12 @@ nothing_written $((s1 + 1)) "approval rules"
 as paula decision --key "$T/paula.key" --author paula --initiative pricing --level exception_handling \
     --outcome approved --rationale "within margin policy" --link decides:$A1 >/dev/null
 as admin --json pending | grep -q "\"seq\":$A1," || fail "one approval of two made it effective"
-as paula decision --key "$T/paula.key" --author paula --initiative pricing --level exception_handling \
-    --outcome approved --rationale "again" --link decides:$A1 >/dev/null # counted once
+# A second decision by the same approver is refused: one decision per actor
+# and entry, so the log itself shows how many distinct approvers decided.
+s3=$(size)
+expect_status ALREADY_EXISTS as paula decision --key "$T/paula.key" --author paula --initiative pricing \
+    --level exception_handling --outcome approved --rationale "again" --link decides:$A1
+nothing_written "$s3" "second decision by the same approver"
 as admin --json pending | grep -q "\"seq\":$A1," || fail "the same approver counted twice"
 as quinn decision --key "$T/quinn.key" --author quinn --initiative pricing --level exception_handling \
     --outcome approved --rationale "margin ok" --link decides:$A1 >/dev/null

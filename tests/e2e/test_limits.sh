@@ -15,7 +15,7 @@ HUGE=$(head -c 60000 /dev/zero | tr '\0' 'y') # loopctl takes a note of < 128 Ki
 writer() { # writer ID: appends 6 KB notes until refused; records acks and the refusal
     local id=$1 n=0 out
     while out=$(lc --timeout 10000 --json append --key "$T/admin.key" --author admin \
-        --initiative full --note "w$id n$n $BIG" 2>&1); do
+        --note "w$id n$n $BIG" 2>&1); do
         [[ $out =~ \"seq\":([0-9]+).*\"leaf_hash\":\"([0-9a-f]{64})\" ]] || fail "append output: $out"
         echo "${BASH_REMATCH[1]} ${BASH_REMATCH[2]}" >>"$T/acks"
         n=$((n + 1))
@@ -41,7 +41,7 @@ for i in $(seq 1 200); do
     ((i < 200)) || fail "single appends never filled the map"
 done
 s1=$(size)
-expect_status RESOURCE_EXHAUSTED lc append --key "$T/admin.key" --author admin --initiative full --note "more $BIG"
+expect_status RESOURCE_EXHAUSTED lc append --key "$T/admin.key" --author admin --note "more $BIG"
 s2=$(size)
 ((s1 == s2)) || fail "tree moved after refusals: $s1 -> $s2"
 lc get $((s1 - 1)) >/dev/null || fail "reads stopped on a full map"
@@ -65,7 +65,7 @@ before=$(stat -c %s "$T/ledger/data.mdb")
 pids=()
 for w in 1 2 3 4; do
     (for i in $(seq 1 16); do
-        lc --timeout 10000 append --key "$T/admin.key" --author admin --initiative grow \
+        lc --timeout 10000 append --key "$T/admin.key" --author admin \
             --note "grow w$w $i $HUGE" >/dev/null || fail "append while growing (w$w $i)"
     done) &
     pids+=($!)
@@ -85,7 +85,7 @@ pids=()
 rss0=$(awk '/VmRSS/{print $2}' "/proc/$SERVER_PID/status")
 for w in 1 2 3 4; do
     (for i in $(seq 1 15); do
-        lc --timeout 5000 append --key "$T/admin.key" --author admin --initiative stall \
+        lc --timeout 5000 append --key "$T/admin.key" --author admin \
             --note "stall w$w $i $HUGE" >/dev/null || fail "append blocked by a stalled watcher"
         lc --timeout 5000 get 1 >/dev/null || fail "read blocked by a stalled watcher"
     done) &

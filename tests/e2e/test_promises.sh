@@ -263,10 +263,11 @@ PY
 
 # Item 16: the link table from its one definition, documented in the README.
 "$LOOPCTL" relations >"$T/rel.txt" || fail "relations"
-grep -Eq "^deployment +implements +no +experiment adjustment scaling_plan$" "$T/rel.txt" || fail "relations: $(cat "$T/rel.txt")"
-grep -Eq "^roadmap_project +spawned_by +yes +finding$" "$T/rel.txt" || fail "relations: $(cat "$T/rel.txt")"
+grep -Eq "^deployment +implements +no +yes +experiment adjustment scaling_plan$" "$T/rel.txt" || fail "relations: $(cat "$T/rel.txt")"
+grep -Eq "^roadmap_project +spawned_by +yes +yes +finding$" "$T/rel.txt" || fail "relations: $(cat "$T/rel.txt")"
+grep -Eq "^decision +decides +no +no +" "$T/rel.txt" || fail "relations: $(cat "$T/rel.txt")"
 "$LOOPCTL" --json relations >"$T/rel.json"
-check "$T/rel.json" "{'source': 'adjustment', 'relation': 'addresses', 'cross_initiative': False, 'targets': ['alert', 'finding']} in d and len(d) == $(grep -c "^[a-z]" "$T/rel.txt") - 0" "relations --json"
+check "$T/rel.json" "{'source': 'adjustment', 'relation': 'addresses', 'cross_initiative': False, 'acts_on': True, 'targets': ['alert', 'finding']} in d and len(d) == $(grep -c "^[a-z]" "$T/rel.txt") - 0" "relations --json"
 README=$(dirname "$0")/../../README.md
 while IFS= read -r line; do
     grep -qxF -- "$line" "$README" || fail "README does not show the link table line: $line"

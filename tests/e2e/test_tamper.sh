@@ -24,11 +24,11 @@ lc append --key "$T/admin.key" "$T/ana.json" >/dev/null # seq 1
 # One client, so entry i is seq i: 2..49, alternating authors.
 for i in $(seq 2 49); do
     if ((i % 2)); then who=ana; else who=admin; fi
-    lc append --key "$T/$who.key" --author "$who" --initiative tamper \
+    lc append --key "$T/$who.key" --author "$who" \
         --note "tamper-target-$i" >/dev/null
 done
 lc checkpoint >/dev/null                     # signs size 50
-lc append --key "$T/admin.key" --author admin --initiative tamper --note "persists the checkpoint" >/dev/null
+lc append --key "$T/admin.key" --author admin --note "persists the checkpoint" >/dev/null
 lc --json list >"$T/list.json"
 stop_server
 
@@ -119,7 +119,7 @@ flip node 1/24 >/dev/null
 mv "$T/t" "$T/ledger"
 start_server
 grep -q "REFUSING WRITES" "$T/server.log" || fail "server did not report the damage at start"
-expect_status DATA_LOSS lc append --key "$T/admin.key" --author admin --initiative tamper --note "after damage"
+expect_status DATA_LOSS lc append --key "$T/admin.key" --author admin --note "after damage"
 out=$(lc --json get 7) || fail "reads must continue on a damaged ledger"
 [[ $(json leaf_hash <<<"$out") == $(python3 -c 'import json,sys; print([e for e in json.load(open(sys.argv[1])) if e["seq"]==7][0]["leaf_hash"])' "$T/list.json") ]] ||
     fail "entry 7 changed"
@@ -136,7 +136,7 @@ set -e
 rm -rf "$T/ledger"
 mv "$T/t2" "$T/ledger"
 start_server
-lc append --key "$T/admin.key" --author admin --initiative tamper --note "fine" >/dev/null ||
+lc append --key "$T/admin.key" --author admin --note "fine" >/dev/null ||
     fail "undamaged copy refuses writes"
 stop_server
 echo "e2e tamper: ok ($detected single-byte flips detected and located)"

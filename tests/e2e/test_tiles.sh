@@ -26,7 +26,7 @@ wait_published() {
     fail "tiles checkpoint did not reach $1 (at $(sed -n 2p "$TILES/checkpoint" 2>/dev/null))"
 }
 
-lc append --key "$T/admin.key" --author admin --initiative t --note first >/dev/null
+lc append --key "$T/admin.key" --author admin --note first >/dev/null
 "$LOADGEN" --server "$SERVER" append --key "$T/admin.key" --author admin --count 300 \
     --concurrency 8 >/dev/null || fail "loadgen"
 size1=$(lc --json checkpoint | json tree_size)
@@ -40,7 +40,7 @@ stat -c '%i %a' "$TILES/tile/0/000" >"$T/tile0.stat"
 # Grow past several full level-0 tiles.
 "$LOADGEN" --server "$SERVER" append --key "$T/admin.key" --author admin --count 1100 \
     --concurrency 16 >/dev/null || fail "loadgen"
-lc append --key "$T/admin.key" --author admin --initiative t --note last >/dev/null
+lc append --key "$T/admin.key" --author admin --note last >/dev/null
 size2=$(lc --json checkpoint | json tree_size)
 wait_published "$size2"
 # The checkpoint note is byte-identical to GetCheckpoint's at that size.
@@ -80,15 +80,15 @@ hdr "tile/1/000.p/$((size2 / 256))" | grep -qi '^cache-control: public, max-age=
 
 # 64 KiB cap while tiles are on: refused with a clear status, nothing written.
 big=$(head -c 70000 /dev/zero | tr '\0' a)
-expect_status RESOURCE_EXHAUSTED lc append --key "$T/admin.key" --author admin --initiative t --note "$big"
-out=$(lc append --key "$T/admin.key" --author admin --initiative t --note "$big" 2>&1) || true
+expect_status RESOURCE_EXHAUSTED lc append --key "$T/admin.key" --author admin --note "$big"
+out=$(lc append --key "$T/admin.key" --author admin --note "$big" 2>&1) || true
 grep -q "tlog-tiles" <<<"$out" || fail "the refusal does not say why: $out"
 [[ $(lc --json checkpoint | json tree_size) == "$size2" ]] || fail "a refused entry was written"
 
 # Restart: publishing resumes from the directory's checkpoint.
 stop_server
 start_server --tiles "$TILES"
-lc append --key "$T/admin.key" --author admin --initiative t --note "after restart" >/dev/null
+lc append --key "$T/admin.key" --author admin --note "after restart" >/dev/null
 size3=$(lc --json checkpoint | json tree_size)
 wait_published "$size3"
 "$GOTILES" -url "$TILES_URL" -vkey "$VKEY" -checkpoint "$T/cp3.note" -old "$T/cp2.note" -bundles \

@@ -15,7 +15,7 @@ trap 'for p in "${WPIDS[@]}" $FORK_PID; do kill -KILL $p 2>/dev/null || true; do
 
 # The ledger exists first: witnesses are configured with its verifier key.
 start_server
-lc append --key "$T/admin.key" --author admin --initiative w --note one >/dev/null
+lc append --key "$T/admin.key" --author admin --note one >/dev/null
 stop_server
 
 start_witness() { # start_witness I: a restart keeps the witness's port
@@ -54,7 +54,7 @@ verify_until() {
     done
     fail "no checkpoint of size $size with quorum $q: $out"
 }
-lc append --key "$T/admin.key" --author admin --initiative w --note two >/dev/null
+lc append --key "$T/admin.key" --author admin --note two >/dev/null
 size=$(lc --json checkpoint | json tree_size)
 verify_until "$size" 3 "${WKEY[@]:1}" >/dev/null
 
@@ -103,14 +103,14 @@ lc verify --vkey "$VKEY" --witness "$VKEY" >/dev/null 2>&1 && fail "a log key ac
 
 # The witness comes back: it is caught up (409 teaches the log its size).
 start_witness 3
-lc append --key "$T/admin.key" --author admin --initiative w --note three >/dev/null
+lc append --key "$T/admin.key" --author admin --note three >/dev/null
 size3=$(lc --json checkpoint | json tree_size)
 verify_until "$size3" 3 "${WKEY[@]:1}" >/dev/null
 
 # A fork: a copy of the ledger, with the same origin and keys, that grows
 # differently. Witness 1 has cosigned the real history past the fork point.
 "$LOOPLEDGERD" backup --data "$T/ledger" --to "$T/fork" >/dev/null
-lc append --key "$T/admin.key" --author admin --initiative w --note "real history" >/dev/null
+lc append --key "$T/admin.key" --author admin --note "real history" >/dev/null
 size4=$(lc --json checkpoint | json tree_size)
 verify_until "$size4" 3 "${WKEY[@]:1}" >/dev/null
 "$LOOPLEDGERD" serve --data "$T/fork" --listen 127.0.0.1:0 --port-file "$T/fork.port" \
@@ -119,7 +119,7 @@ FORK_PID=$!
 for _ in $(seq 1 100); do [[ -s $T/fork.port ]] && break; sleep 0.05; done
 FORK=127.0.0.1:$(cat "$T/fork.port")
 for n in 1 2 3; do
-    lc --server "$FORK" append --key "$T/admin.key" --author admin --initiative w --note "forged $n" >/dev/null
+    lc --server "$FORK" append --key "$T/admin.key" --author admin --note "forged $n" >/dev/null
 done
 fsize=$(lc --server "$FORK" --json checkpoint | json tree_size)
 ((fsize > size4)) || fail "fork is not ahead ($fsize <= $size4)"
@@ -168,7 +168,7 @@ sed '1s/.*/other.test\/log/' "$T/fork.note" >"$T/other.note"
 body 0 "" "$T/other.note" >"$T/req"
 [[ $(post "$T/req") == 404* ]] || fail "unknown origin not 404"
 # The honest log still gets cosignatures after all this.
-lc append --key "$T/admin.key" --author admin --initiative w --note after >/dev/null
+lc append --key "$T/admin.key" --author admin --note after >/dev/null
 size5=$(lc --json checkpoint | json tree_size)
 verify_until "$size5" 3 "${WKEY[@]:1}" >/dev/null
 # Witness state survives a restart (durable): kill -9 and ask again.

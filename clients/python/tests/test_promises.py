@@ -21,7 +21,7 @@ def test_dry_run_writes_nothing_and_answers_like_append(ledger):
         # A dry run is refused exactly as the append would be.
         with pytest.raises(ll.errors.PermissionDenied):
             c.append.note(text="x", author="leo", dry_run=True)
-        with pytest.raises(ll.errors.FailedPrecondition):
+        with pytest.raises(ll.errors.NotFound):  # an initiative must be chartered first
             c.append.finding(initiative="no-such-initiative", summary="s",
                              evidence="qualitative", source="user_survey", dry_run=True)
         assert size(c) == before

@@ -124,7 +124,7 @@ static void test_watchers_are_fed_off_the_writer_thread(void **state)
     uint64_t nonce = 7;
     Loopledger__V1__EntryBody b = LOOPLEDGER__V1__ENTRY_BODY__INIT;
     b.author = "admin";
-    b.initiative = "w";
+    b.initiative = ""; /* a note may name no initiative */
     b.nonce.data = (uint8_t *)&nonce;
     b.nonce.len = sizeof nonce;
     b.kind_case = LOOPLEDGER__V1__ENTRY_BODY__KIND_NOTE;

@@ -133,7 +133,7 @@ async function main() {
   health.close();
 
   // A signed note from the admin.
-  const payload = body({ author: 'admin', initiative: 'chatbot', note: { text: 'escalation rate up after model swap' } });
+  const payload = body({ author: 'admin', note: { text: 'escalation rate up after model swap' } });
   const env = envelope(admin, payload);
   const a = await append(env);
   const seq = Number(a.seq);
@@ -191,7 +191,7 @@ async function main() {
 
   // Concurrent appends, then a consistency proof from the old size.
   const results = await Promise.all(Array.from({ length: 32 }, (_, i) =>
-    append(envelope(admin, body({ author: 'admin', initiative: 'pricing', note: { text: `burst ${i}` } })))));
+    append(envelope(admin, body({ author: 'admin', note: { text: `burst ${i}` } })))));
   const seqs = results.map((r) => Number(r.seq)).sort((x, y) => x - y);
   assert.deepEqual(seqs, Array.from({ length: 32 }, (_, i) => before + i), 'burst seqs are not contiguous'); checks++;
   const after = await treeSize();
