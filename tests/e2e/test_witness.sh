@@ -159,7 +159,7 @@ r=$(post "$T/req")
 body $((fsize + 1)) "" "$T/fork.note" >"$T/req"
 [[ $(post "$T/req") == 400* ]] || fail "old > size not 400"
 # 403: the signature does not verify (a flipped character in the root).
-sed '3s/^./A/;3s/^AA/BA/' "$T/fork.note" >"$T/bad.note"
+sed '3{/^A/{s/^A/B/;b};s/^./A/}' "$T/fork.note" >"$T/bad.note"
 cmp -s "$T/bad.note" "$T/fork.note" && fail "tamper did not change the note"
 body "$wsize" "" "$T/bad.note" >"$T/req"
 [[ $(post "$T/req") == 403* ]] || fail "bad signature not 403: $(post "$T/req")"
