@@ -43,8 +43,12 @@
 #include "ll_audit.h"
 #include "ll_crypto.h"
 #include "ll_drift.h"
+#include "ll_console.h"
 #include "ll_err.h"
+#include "ll_gateway.h"
+#include "ll_http.h"
 #include "ll_ledger.h"
+#include "ll_metrics.h"
 #include "ll_server.h"
 #include "ll_services.h"
 #include "ll_store.h"
@@ -64,6 +68,7 @@ typedef struct opts {
     ll_drift_config_t drift;
     const char *tls_cert, *tls_key, *tls_ca;
     int plaintext;
+    const char *http, *http_proxy, *http_header, *http_port_file, *http_assets;
 } opts_t;
 
 static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -106,6 +111,15 @@ static void usage(FILE *f)
             "  --tls-key FILE      server private key (PEM, must not be group/world readable)\n"
             "  --tls-ca FILE       CA certificate(s) that sign client certificates (PEM)\n"
             "  --plaintext         serve without TLS (loopback addresses only)\n"
+            "  --http HOST:PORT    also serve HTTP (off unless given): JSON gateway /v1/...,\n"
+            "                      web console /console/, /metrics, /healthz, /readyz; TLS\n"
+            "                      with the --tls-* files (client certificate = actor),\n"
+            "                      plaintext only on loopback with --plaintext\n"
+            "  --http-trusted-proxy ADDR  peer address of a reverse proxy whose identity\n"
+            "                      header names the actor (only that peer is believed)\n"
+            "  --http-identity-header NAME  that header (default X-Loopledger-Actor)\n"
+            "  --http-port-file FILE  write the bound HTTP port there once serving\n"
+            "  --http-assets DIR   serve the console from DIR instead of the built-in copy\n"
             "  --drift-baseline N  drift detector: baseline window in points (default 7)\n"
             "  --drift-recent N    drift detector: points that must all be low (default 3)\n"
             "  --drift-threshold F drift detector: relative decline, 0..1 (default 0.10)\n"
@@ -170,6 +184,11 @@ static int parse_opts(int argc, char **argv, opts_t *o)
         else if (!strcmp(a, "--tls-cert")) o->tls_cert = v;
         else if (!strcmp(a, "--tls-key")) o->tls_key = v;
         else if (!strcmp(a, "--tls-ca")) o->tls_ca = v;
+        else if (!strcmp(a, "--http")) o->http = v;
+        else if (!strcmp(a, "--http-trusted-proxy")) o->http_proxy = v;
+        else if (!strcmp(a, "--http-identity-header")) o->http_header = v;
+        else if (!strcmp(a, "--http-port-file")) o->http_port_file = v;
+        else if (!strcmp(a, "--http-assets")) o->http_assets = v;
         else if (!strcmp(a, "--drift-baseline")) o->drift.baseline = (unsigned)atoi(v);
         else if (!strcmp(a, "--drift-recent")) o->drift.recent = (unsigned)atoi(v);
         else if (!strcmp(a, "--drift-threshold")) o->drift.threshold = atof(v);
@@ -438,6 +457,44 @@ out:
     return rc;
 }
 
+/* The HTTP face (ll_http.h): same TLS files and authorizer as gRPC. */
+static int start_http(const opts_t *o, ll_server_t *srv, ll_ledger_t *lg,
+                      ll_ledger_service_t *lsvc, ll_rpc_authz_t *authz, ll_http_t **http,
+                      ll_metrics_t **metrics, ll_console_t **console)
+{
+    char msg[300] = "";
+    int port = 0, err;
+    ll_http_config_t hc = {.listen = o->http, .tls_cert = o->tls_cert, .tls_key = o->tls_key,
+                           .tls_ca = o->tls_ca, .trusted_proxy = o->http_proxy,
+                           .identity_header = o->http_header, .authorize = ll_rpc_authorize,
+                           .authorize_ctx = authz};
+    if ((err = ll_http_create(&hc, http, msg, sizeof msg))) {
+        logf_("http: %s", msg[0] ? msg : ll_strerror(err));
+        return -1;
+    }
+    if ((err = ll_gateway_register(*http, srv)) ||
+        (err = ll_metrics_register(*http, srv, lg, lsvc, metrics)) ||
+        (err = ll_console_register(*http, srv, lg, o->http_assets, console)) ||
+        (err = ll_http_start(*http, &port))) {
+        logf_("cannot serve HTTP on %s: %s", o->http, ll_strerror(err));
+        ll_http_free(*http);
+        ll_metrics_free(*metrics);
+        ll_console_free(*console);
+        *http = NULL;
+        *metrics = NULL;
+        *console = NULL;
+        return -1;
+    }
+    {
+        const char *colon = strrchr(o->http, ':');
+        logf_("HTTP on port %d: console at %s://%.*s:%d/console/", port,
+              ll_http_tls(*http) ? "https" : "http", (int)(colon - o->http), o->http, port);
+    }
+    if (o->http_port_file && write_port_file(o->http_port_file, port))
+        logf_("cannot write port file %s: %s", o->http_port_file, strerror(errno));
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     opts_t o;
@@ -450,6 +507,9 @@ int main(int argc, char **argv)
     ll_governance_service_t *govsvc = NULL;
     ll_roadmap_service_t *roadmapsvc = NULL;
     ll_drift_t *drift = NULL;
+    ll_http_t *http = NULL;
+    ll_metrics_t *metrics = NULL;
+    ll_console_t *console = NULL;
     int rc = 1, err;
 
     if (parse_opts(argc, argv, &o)) {
@@ -591,6 +651,16 @@ int main(int argc, char **argv)
     ll_ledger_verifier_key(lg, vkey, sizeof vkey);
     logf_("serving %s on port %d: %" PRIu64 " entries, verifier key %s", ll_ledger_origin(lg),
           port, ll_store_committed_size(st), vkey);
+    if (o.http && start_http(&o, srv, lg, lsvc, &authz, &http, &metrics, &console)) {
+        ll_ledger_service_stop(lsvc);
+        ll_server_shutdown(srv, 1000);
+        ll_server_destroy(srv);
+        ll_ledger_service_free(lsvc);
+        ll_loop_service_free(loopsvc);
+        ll_governance_service_free(govsvc);
+        ll_roadmap_service_free(roadmapsvc);
+        goto shutdown_grpc;
+    }
     if (o.port_file && write_port_file(o.port_file, port)) {
         logf_("cannot write port file %s: %s", o.port_file, strerror(errno));
     }
@@ -598,6 +668,10 @@ int main(int argc, char **argv)
     int sig = 0;
     sigwait(&sigs, &sig);
     logf_("received %s: draining", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    /* HTTP first: its handlers call into the RPC server in-process. */
+    ll_http_free(http);
+    ll_metrics_free(metrics);
+    ll_console_free(console);
     ll_ledger_service_stop(lsvc);
     ll_server_shutdown(srv, 10000);
     ll_server_destroy(srv);

@@ -33,6 +33,7 @@
 #include <stdint.h>
 
 #include "ll_crypto.h"
+#include "ll_hist.h"
 #include "ll_note.h"
 #include "ll_store.h"
 
@@ -141,5 +142,9 @@ int ll_ledger_checkpoint(ll_ledger_t *lg, ll_txn_t *txn, uint64_t size,
 /* Sequence number of the entry that registered the key which signed entry
  * seq (kept per entry at append time). LL_ERR_NOT_FOUND if seq is absent. */
 int ll_ledger_signer_key_seq(ll_txn_t *txn, uint64_t seq, uint64_t *key_seq);
+
+/* Writer metrics: entries written per durable commit, and each commit's
+ * duration in nanoseconds (LMDB write + fsync). Any thread. */
+void ll_ledger_metrics(ll_ledger_t *lg, ll_hist_snap_t *batch, ll_hist_snap_t *commit_ns);
 
 #endif

@@ -14,6 +14,7 @@
 #include "ll_loophealth.h"
 #include "ll_readout.h"
 #include "ll_roadmap.h"
+#include "ll_portfolio.h"
 #include "ll_services.h"
 #include "ll_svc.h"
 #include "ll_status.h"
@@ -49,6 +50,22 @@ static int q_health(ll_txn_t *txn, ll_arena_t *a, const ProtobufCMessage *req,
                                (Loopledger__V1__GetLoopHealthResponse **)resp, msg, cap);
 }
 
+static int q_portfolio(ll_txn_t *txn, ll_arena_t *a, const ProtobufCMessage *req,
+                       ProtobufCMessage **resp, char *msg, size_t cap)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return ll_portfolio_list(txn, a, (const void *)req,
+                             (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec,
+                             (Loopledger__V1__ListInitiativesResponse **)resp, msg, cap);
+}
+
+static void do_portfolio(ll_call_t *call, const uint8_t *req, size_t len, void *arg)
+{
+    ll_svc_serve(call, ((ll_roadmap_service_t *)arg)->st, req, len,
+                 &loopledger__v1__list_initiatives_request__descriptor, q_portfolio);
+}
+
 static void do_prioritize(ll_call_t *call, const uint8_t *req, size_t len, void *arg)
 {
     ll_svc_serve(call, ((ll_roadmap_service_t *)arg)->st, req, len,
@@ -78,6 +95,8 @@ int ll_roadmap_service_register(ll_server_t *srv, ll_ledger_t *lg, ll_roadmap_se
                                     do_prioritize, svc)) ||
         (err = ll_server_add_method(srv, "/loopledger.v1.RoadmapService/GetExperimentReadout", 0,
                                     do_readout, svc)) ||
+        (err = ll_server_add_method(srv, "/loopledger.v1.RoadmapService/ListInitiatives", 0,
+                                    do_portfolio, svc)) ||
         (err = ll_server_add_method(srv, "/loopledger.v1.RoadmapService/GetLoopHealth", 0,
                                     do_health, svc))) {
         free(svc);

@@ -21,6 +21,9 @@ void ll_ledger_service_stop(ll_ledger_service_t *svc);
 /* Frees the service (after ll_server_shutdown). */
 void ll_ledger_service_free(ll_ledger_service_t *svc);
 
+/* Live Watch streams (metrics). Any thread. */
+unsigned ll_ledger_service_watches(ll_ledger_service_t *svc);
+
 typedef struct ll_loop_service ll_loop_service_t;
 
 /* Registers loopledger.v1.LoopService (GetInitiative, GetLineage,
@@ -32,7 +35,7 @@ void ll_loop_service_free(ll_loop_service_t *svc);
 typedef struct ll_roadmap_service ll_roadmap_service_t;
 
 /* Registers loopledger.v1.RoadmapService (Prioritize, GetExperimentReadout,
- * GetLoopHealth) on srv. Caller owns *out (free after ll_server_shutdown). */
+ * GetLoopHealth, ListInitiatives) on srv. Caller owns *out (free after ll_server_shutdown). */
 int ll_roadmap_service_register(ll_server_t *srv, ll_ledger_t *lg,
                                 ll_roadmap_service_t **out);
 void ll_roadmap_service_free(ll_roadmap_service_t *svc);

@@ -1,0 +1,366 @@
+/*
+ * ll_portfolio: the portfolio and ledger totals (ll_portfolio.h).
+ */
+#include "ll_portfolio.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ll_err.h"
+#include "ll_gov.h"
+#include "ll_loophealth.h"
+#include "ll_query.h"
+
+#define PAGE_DEFAULT 100
+#define PAGE_MAX 1000
+#define POINTS_MAX 1000
+
+#define FAIL(code, ...)                      \
+    do {                                     \
+        snprintf(msg, cap, __VA_ARGS__);     \
+        return (code);                       \
+    } while (0)
+
+static size_t key_str(uint8_t *k, size_t at, const char *s)
+{
+    size_t n = strlen(s);
+    memcpy(k + at, s, n);
+    k[at + n] = 0;
+    return at + n + 1;
+}
+
+/* ---- KPIs ---- */
+
+typedef struct series_scan {
+    ll_txn_t *txn;
+    ll_arena_t *a;
+    size_t plen;
+    uint32_t want;   /* points to collect, newest first */
+    uint32_t have;
+    Loopledger__V1__KpiPoint **pts;
+    uint64_t count;
+    int err;
+} series_scan_t;
+
+static int series_visit(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val,
+                        size_t vlen)
+{
+    series_scan_t *s = ctx;
+    ll_entry_meta_t m;
+    uint64_t seq, by;
+    double v;
+    if (klen != s->plen + 10 || vlen != sizeof v)
+        return LL_ERR_CORRUPT;
+    s->count++;
+    if (s->have == s->want)
+        return 0; /* counting only */
+    seq = ll_get_be64(key + s->plen);
+    if (ll_loop_superseded_by(s->txn, seq, &by) == LL_OK)
+        return 0; /* a corrected measurement is not the KPI's value */
+    if (ll_gov_status(s->txn, seq) != LOOPLEDGER__V1__APPROVAL_STATUS__APPROVAL_STATUS_EFFECTIVE)
+        return 0;
+    if ((s->err = ll_loop_meta(s->txn, seq, &m)))
+        return s->err;
+    memcpy(&v, val, sizeof v);
+    Loopledger__V1__KpiPoint *p = ll_arena_alloc(s->a, sizeof *p);
+    if (!p)
+        return LL_ERR_NOMEM;
+    loopledger__v1__kpi_point__init(p);
+    p->seq = seq;
+    p->server_time_unix_nanos = m.time_ns;
+    p->value = v;
+    s->pts[s->have++] = p;
+    return 0;
+}
+
+int ll_portfolio_kpi(ll_txn_t *txn, ll_arena_t *a, const char *initiative,
+                     const Loopledger__V1__Kpi *kpi, uint32_t points,
+                     Loopledger__V1__KpiStatus **out)
+{
+    uint8_t k[1 + 129 + 257 + 2];
+    Loopledger__V1__KpiStatus *st = ll_arena_alloc(a, sizeof *st);
+    size_t n;
+    int err;
+    if (!st)
+        return LL_ERR_NOMEM;
+    loopledger__v1__kpi_status__init(st);
+    st->kpi = (Loopledger__V1__Kpi *)kpi;
+    st->verdict = LOOPLEDGER__V1__KPI_VERDICT__KPI_NO_DATA;
+    if (strlen(initiative) > 128 || strlen(kpi->metric) > 256) {
+        *out = st;
+        return LL_OK;
+    }
+    k[0] = LL_IX_SERIES;
+    n = key_str(k, 1, initiative);
+    n = key_str(k, n, kpi->metric);
+    n = key_str(k, n, ""); /* overall: no segment */
+    n = key_str(k, n, ""); /* no arm */
+    /* At least one point is collected: the latest is the KPI's value. */
+    series_scan_t s = {.txn = txn, .a = a, .plen = n, .want = points ? points : 1};
+    if (!(s.pts = ll_arena_alloc(a, s.want * sizeof *s.pts)))
+        return LL_ERR_NOMEM;
+    if ((err = ll_store_scan(txn, LL_TBL_INDEX, k, n, NULL, 0, 1, series_visit, &s)))
+        return s.err ? s.err : err;
+    st->measurements = s.count;
+    if (s.have) {
+        const Loopledger__V1__KpiPoint *last = s.pts[0];
+        int dec = kpi->direction == LOOPLEDGER__V1__DIRECTION__DIRECTION_DECREASE;
+        st->latest_value = last->value;
+        st->latest_seq = last->seq;
+        st->latest_unix_nanos = last->server_time_unix_nanos;
+        st->verdict = (dec ? last->value <= kpi->target : last->value >= kpi->target)
+                          ? LOOPLEDGER__V1__KPI_VERDICT__KPI_ON_TRACK
+                          : LOOPLEDGER__V1__KPI_VERDICT__KPI_OFF_TRACK;
+    }
+    if (points && s.have) {
+        /* Collected newest first; the answer is oldest first. */
+        for (uint32_t i = 0; i < s.have / 2; i++) {
+            Loopledger__V1__KpiPoint *t = s.pts[i];
+            s.pts[i] = s.pts[s.have - 1 - i];
+            s.pts[s.have - 1 - i] = t;
+        }
+        st->n_series = s.have;
+        st->series = s.pts;
+    }
+    *out = st;
+    return LL_OK;
+}
+
+/* ---- counting helpers ---- */
+
+static int count_visit(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val,
+                       size_t vlen)
+{
+    (void)key, (void)klen, (void)val, (void)vlen;
+    (*(uint64_t *)ctx)++;
+    return 0;
+}
+
+static int pending_count(ll_txn_t *txn, const char *initiative, uint64_t *out)
+{
+    uint8_t k[2 + 128];
+    size_t n = 1;
+    k[0] = LL_IX_PENDING;
+    if (initiative)
+        n = key_str(k, 1, initiative);
+    *out = 0;
+    return ll_store_scan(txn, LL_TBL_INDEX, k, n, NULL, 0, 0, count_visit, out);
+}
+
+/* ---- ListInitiatives ---- */
+
+typedef struct names {
+    ll_arena_t *a;
+    char **v;
+    size_t n, cap;
+} names_t;
+
+static int name_visit(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val,
+                      size_t vlen)
+{
+    names_t *ns = ctx;
+    (void)val, (void)vlen;
+    if (klen < 3 || key[klen - 1] != 0)
+        return LL_ERR_CORRUPT;
+    if (ns->n == ns->cap)
+        return 1;
+    ns->v[ns->n++] = ll_arena_strdup(ns->a, (const char *)key + 1);
+    return 0;
+}
+
+static int summarize(ll_txn_t *txn, ll_arena_t *a, const char *ini, int64_t now,
+                     uint32_t points, Loopledger__V1__InitiativeSummary **out, char *msg,
+                     size_t cap)
+{
+    Loopledger__V1__GetInitiativeRequest gr = LOOPLEDGER__V1__GET_INITIATIVE_REQUEST__INIT;
+    Loopledger__V1__GetLoopHealthRequest hr = LOOPLEDGER__V1__GET_LOOP_HEALTH_REQUEST__INIT;
+    Loopledger__V1__InitiativeState *st;
+    Loopledger__V1__GetLoopHealthResponse *h;
+    Loopledger__V1__EntryBody *charter = NULL;
+    int err;
+
+    gr.initiative = (char *)ini;
+    gr.now_unix_nanos = now;
+    gr.list_limit = 1; /* counts are complete; the lists are not shown */
+    if ((err = ll_query_initiative(txn, a, &gr, now, &st, msg, cap)))
+        return err;
+    hr.initiative = (char *)ini;
+    hr.now_unix_nanos = now;
+    if ((err = ll_loophealth_query(txn, a, &hr, now, &h, msg, cap)))
+        return err;
+    Loopledger__V1__InitiativeSummary *s = ll_arena_alloc(a, sizeof *s);
+    if (!s)
+        return LL_ERR_NOMEM;
+    loopledger__v1__initiative_summary__init(s);
+    s->initiative = st->initiative;
+    s->title = st->title;
+    s->application = st->application;
+    s->phase = st->phase;
+    s->stage = st->stage;
+    s->cycle = st->cycle;
+    s->charter = st->charter;
+    s->entries = st->entries;
+    s->max_rollout_percent = st->max_rollout_percent;
+    s->unacted_findings = st->unacted_findings_count;
+    s->untested_hypotheses = st->open_hypotheses_count;
+    s->running_experiments = st->running_experiments_count;
+    s->undiagnosed_alerts = st->undiagnosed_alerts_count;
+    s->open_loops = s->unacted_findings + s->untested_hypotheses + s->running_experiments +
+                    s->undiagnosed_alerts;
+    s->n_overdue_reviews = st->n_overdue_reviews;
+    s->overdue_reviews = st->overdue_reviews;
+    if (h->n_initiatives)
+        s->health = h->initiatives[0];
+    if ((err = pending_count(txn, ini, &s->pending_approvals)))
+        goto store_fail;
+    if (st->charter && (err = ll_loop_load_body(txn, st->charter->seq, &charter)))
+        goto store_fail;
+    if (charter && charter->charter && charter->charter->n_kpis) {
+        size_t nk = charter->charter->n_kpis;
+        s->kpis = ll_arena_alloc(a, nk * sizeof *s->kpis);
+        if (!s->kpis) {
+            err = LL_ERR_NOMEM;
+            goto store_fail;
+        }
+        for (size_t i = 0; i < nk; i++) {
+            /* The KPI must outlive the unpacked charter: copy it. */
+            const Loopledger__V1__Kpi *src = charter->charter->kpis[i];
+            Loopledger__V1__Kpi *k = ll_arena_alloc(a, sizeof *k);
+            if (!k) {
+                err = LL_ERR_NOMEM;
+                goto store_fail;
+            }
+            loopledger__v1__kpi__init(k);
+            k->metric = ll_arena_strdup(a, src->metric);
+            k->unit = ll_arena_strdup(a, src->unit);
+            k->target = src->target;
+            k->direction = src->direction;
+            if (!k->metric || !k->unit) {
+                err = LL_ERR_NOMEM;
+                goto store_fail;
+            }
+            if ((err = ll_portfolio_kpi(txn, a, ini, k, points, &s->kpis[i])))
+                goto store_fail;
+            s->n_kpis++;
+        }
+    }
+    loopledger__v1__entry_body__free_unpacked(charter, NULL);
+    *out = s;
+    return LL_OK;
+store_fail:
+    loopledger__v1__entry_body__free_unpacked(charter, NULL);
+    snprintf(msg, cap, "initiative \"%s\": %s", ini, ll_strerror(err));
+    return err;
+}
+
+int ll_portfolio_list(ll_txn_t *txn, ll_arena_t *a,
+                      const Loopledger__V1__ListInitiativesRequest *r, int64_t clock_ns,
+                      Loopledger__V1__ListInitiativesResponse **out, char *msg, size_t cap)
+{
+    uint32_t page = r->page_size ? r->page_size : PAGE_DEFAULT;
+    int64_t now = r->now_unix_nanos ? r->now_unix_nanos : clock_ns;
+    uint8_t from[2 + 128];
+    size_t flen = 0;
+    int err;
+
+    if (r->page_size > PAGE_MAX)
+        FAIL(LL_ERR_INVALID, "page_size %u exceeds %d", r->page_size, PAGE_MAX);
+    if (r->series_points > POINTS_MAX)
+        FAIL(LL_ERR_INVALID, "series_points %u exceeds %d", r->series_points, POINTS_MAX);
+    if (strlen(r->initiative) > 128 || strlen(r->page_token) > 128)
+        FAIL(LL_ERR_INVALID, "initiative and page_token have at most 128 characters");
+    if (r->page_token[0] && r->initiative[0])
+        FAIL(LL_ERR_INVALID, "page_token is not one this request was issued (one initiative "
+                             "has one page)");
+    Loopledger__V1__ListInitiativesResponse *resp = ll_arena_alloc(a, sizeof *resp);
+    if (!resp)
+        return LL_ERR_NOMEM;
+    loopledger__v1__list_initiatives_response__init(resp);
+    resp->tree_size = ll_store_size(txn);
+
+    if (r->initiative[0]) {
+        ll_loop_state_t ls;
+        if ((err = ll_loop_state(txn, r->initiative, &ls)))
+            FAIL(err, err == LL_ERR_NOT_FOUND ? "no initiative \"%s\"" : "initiative \"%s\": %s",
+                 r->initiative, ll_strerror(err));
+        if (!(resp->initiatives = ll_arena_alloc(a, sizeof *resp->initiatives)))
+            return LL_ERR_NOMEM;
+        if ((err = summarize(txn, a, r->initiative, now, r->series_points,
+                             &resp->initiatives[0], msg, cap)))
+            return err;
+        resp->n_initiatives = 1;
+        *out = resp;
+        return LL_OK;
+    }
+    if (r->page_token[0]) {
+        from[0] = LL_IX_STATE;
+        flen = key_str(from, 1, r->page_token);
+    }
+    /* Filters are on the charter, so names are read in chunks and
+     * summarized until the page is full or the index ends. */
+    if (!(resp->initiatives = ll_arena_alloc(a, page * sizeof *resp->initiatives)))
+        return LL_ERR_NOMEM;
+    names_t ns = {.a = a, .cap = page + 1};
+    if (!(ns.v = ll_arena_alloc(a, ns.cap * sizeof *ns.v)))
+        return LL_ERR_NOMEM;
+    uint8_t prefix = LL_IX_STATE;
+    for (;;) {
+        ns.n = 0;
+        if ((err = ll_store_scan(txn, LL_TBL_INDEX, &prefix, 1, flen ? from : NULL, flen, 0,
+                                 name_visit, &ns)))
+            FAIL(err, "reading initiatives: %s", ll_strerror(err));
+        if (a->failed)
+            return LL_ERR_NOMEM;
+        size_t i = 0;
+        for (; i < ns.n && resp->n_initiatives < page; i++) {
+            Loopledger__V1__InitiativeSummary *s;
+            if ((err = summarize(txn, a, ns.v[i], now, r->series_points, &s, msg, cap)))
+                return err;
+            if ((r->application && s->application != r->application) ||
+                (r->phase && s->phase != r->phase))
+                continue;
+            resp->initiatives[resp->n_initiatives++] = s;
+        }
+        if (resp->n_initiatives == page && i < ns.n) {
+            resp->next_page_token = ns.v[i];
+            break;
+        }
+        if (ns.n < ns.cap)
+            break; /* the index ended */
+        from[0] = LL_IX_STATE;
+        flen = key_str(from, 1, ns.v[ns.n - 1]);
+        /* The last name is read again as the next chunk's first: skip it
+         * by continuing just after it (its key plus a zero byte sorts next). */
+        from[flen++] = 0;
+    }
+    *out = resp;
+    return LL_OK;
+}
+
+/* ---- totals ---- */
+
+static int state_visit(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val,
+                       size_t vlen)
+{
+    ll_portfolio_totals_t *t = ctx;
+    ll_loop_state_t st;
+    (void)key, (void)klen;
+    if (vlen != sizeof st)
+        return LL_ERR_CORRUPT;
+    memcpy(&st, val, sizeof st);
+    t->initiatives++;
+    for (int i = 0; i < LL_OPEN__COUNT; i++)
+        t->open[i] += st.open[i];
+    return 0;
+}
+
+int ll_portfolio_totals(ll_txn_t *txn, ll_portfolio_totals_t *out)
+{
+    uint8_t prefix = LL_IX_STATE;
+    int err;
+    memset(out, 0, sizeof *out);
+    if ((err = ll_store_scan(txn, LL_TBL_INDEX, &prefix, 1, NULL, 0, 0, state_visit, out)))
+        return err;
+    return pending_count(txn, NULL, &out->pending_approvals);
+}
