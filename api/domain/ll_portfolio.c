@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "ll_err.h"
 #include "ll_gov.h"
@@ -74,6 +75,41 @@ static int series_visit(void *ctx, const uint8_t *key, size_t klen, const uint8_
     return 0;
 }
 
+/* Finds the KPI's overall series among the metric's (segment, arm)
+ * series: arm-less, and the segment empty or naming the whole ("all",
+ * "all categories"); an empty segment wins. */
+typedef struct overall {
+    size_t plen;
+    int found;
+    char segment[257];
+} overall_t;
+
+static int overall_visit(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val,
+                         size_t vlen)
+{
+    overall_t *o = ctx;
+    const char *seg = (const char *)key + o->plen, *arm;
+    size_t sl;
+    (void)val, (void)vlen;
+    if (klen < o->plen + 12 || !memchr(seg, 0, klen - o->plen))
+        return LL_ERR_CORRUPT;
+    sl = strlen(seg);
+    arm = seg + sl + 1;
+    if ((size_t)(arm - (const char *)key) >= klen || arm[0] != 0)
+        return 0; /* an experiment arm, not the KPI */
+    if (sl == 0) {
+        o->found = 1;
+        o->segment[0] = 0;
+        return 1;
+    }
+    if (!o->found && sl < sizeof o->segment && !strncasecmp(seg, "all", 3) &&
+        (seg[3] == 0 || seg[3] == ' ')) {
+        o->found = 1;
+        memcpy(o->segment, seg, sl + 1);
+    }
+    return 0;
+}
+
 int ll_portfolio_kpi(ll_txn_t *txn, ll_arena_t *a, const char *initiative,
                      const Loopledger__V1__Kpi *kpi, uint32_t points,
                      Loopledger__V1__KpiStatus **out)
@@ -94,7 +130,14 @@ int ll_portfolio_kpi(ll_txn_t *txn, ll_arena_t *a, const char *initiative,
     k[0] = LL_IX_SERIES;
     n = key_str(k, 1, initiative);
     n = key_str(k, n, kpi->metric);
-    n = key_str(k, n, ""); /* overall: no segment */
+    overall_t ov = {.plen = n};
+    if ((err = ll_store_scan(txn, LL_TBL_INDEX, k, n, NULL, 0, 0, overall_visit, &ov)))
+        return err;
+    if (!ov.found) {
+        *out = st;
+        return LL_OK;
+    }
+    n = key_str(k, n, ov.segment);
     n = key_str(k, n, ""); /* no arm */
     /* At least one point is collected: the latest is the KPI's value. */
     series_scan_t s = {.txn = txn, .a = a, .plen = n, .want = points ? points : 1};

@@ -29,8 +29,11 @@ int ll_portfolio_list(ll_txn_t *txn, ll_arena_t *a,
                       const Loopledger__V1__ListInitiativesRequest *r, int64_t clock_ns,
                       Loopledger__V1__ListInitiativesResponse **out, char *msg, size_t cap);
 
-/* One charter KPI against the initiative's measurements of its metric
- * (overall series: empty segment and arm), with the last `points` points.
+/* One charter KPI against the initiative's measurements of its metric,
+ * with the last `points` points. The KPI's series is the overall one:
+ * observations without an experiment arm whose segment is empty or names
+ * the whole ("all", "all categories"; empty wins). Corrected (superseded)
+ * and not yet approved measurements are left out of the points.
  * The one place the portfolio decides "on track": the latest value meets
  * the target in the KPI's direction (>= for INCREASE or unspecified, <= for
  * DECREASE). */
