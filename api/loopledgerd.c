@@ -50,6 +50,7 @@
 #include "ll_ledger.h"
 #include "ll_metrics.h"
 #include "ll_server.h"
+#include "ll_methods.h"
 #include "ll_services.h"
 #include "ll_store.h"
 
@@ -502,10 +503,7 @@ int main(int argc, char **argv)
     ll_store_t *st = NULL;
     ll_ledger_t *lg = NULL;
     ll_server_t *srv = NULL;
-    ll_ledger_service_t *lsvc = NULL;
-    ll_loop_service_t *loopsvc = NULL;
-    ll_governance_service_t *govsvc = NULL;
-    ll_roadmap_service_t *roadmapsvc = NULL;
+    ll_services_t *svcs = NULL;
     ll_drift_t *drift = NULL;
     ll_http_t *http = NULL;
     ll_metrics_t *metrics = NULL;
@@ -636,29 +634,24 @@ int main(int argc, char **argv)
                              .authorize = ll_rpc_authorize, .authorize_ctx = &authz};
     int port = 0;
     if ((err = ll_server_create(&sc, &srv)) ||
-        (err = ll_health_service_register(srv)) ||
-        (err = ll_ledger_service_register(srv, lg, &lsvc)) ||
-        (err = ll_loop_service_register(srv, lg, &loopsvc)) ||
-        (err = ll_governance_service_register(srv, lg, &govsvc)) ||
-        (err = ll_roadmap_service_register(srv, lg, &roadmapsvc)) ||
+        (err = ll_services_register(srv, lg, &svcs)) ||
         (err = ll_server_start(srv, &port))) {
         logf_("cannot serve on %s: %s", o.listen, ll_strerror(err));
         ll_server_destroy(srv);
         srv = NULL;
+        ll_services_free(svcs);
         goto shutdown_grpc;
     }
     char vkey[512];
     ll_ledger_verifier_key(lg, vkey, sizeof vkey);
     logf_("serving %s on port %d: %" PRIu64 " entries, verifier key %s", ll_ledger_origin(lg),
           port, ll_store_committed_size(st), vkey);
-    if (o.http && start_http(&o, srv, lg, lsvc, &authz, &http, &metrics, &console)) {
-        ll_ledger_service_stop(lsvc);
+    if (o.http && start_http(&o, srv, lg, ll_services_ledger(svcs), &authz, &http, &metrics,
+                             &console)) {
+        ll_services_stop(svcs);
         ll_server_shutdown(srv, 1000);
         ll_server_destroy(srv);
-        ll_ledger_service_free(lsvc);
-        ll_loop_service_free(loopsvc);
-        ll_governance_service_free(govsvc);
-        ll_roadmap_service_free(roadmapsvc);
+        ll_services_free(svcs);
         goto shutdown_grpc;
     }
     if (o.port_file && write_port_file(o.port_file, port)) {
@@ -672,13 +665,10 @@ int main(int argc, char **argv)
     ll_http_free(http);
     ll_metrics_free(metrics);
     ll_console_free(console);
-    ll_ledger_service_stop(lsvc);
+    ll_services_stop(svcs);
     ll_server_shutdown(srv, 10000);
     ll_server_destroy(srv);
-    ll_ledger_service_free(lsvc);
-    ll_loop_service_free(loopsvc);
-    ll_governance_service_free(govsvc);
-    ll_roadmap_service_free(roadmapsvc);
+    ll_services_free(svcs);
     logf_("stopped cleanly at %" PRIu64 " entries", ll_store_committed_size(st));
     rc = 0;
 shutdown_grpc:

@@ -23,6 +23,7 @@ const char *ll_strerror(int err)
     case LL_ERR_TOO_LARGE: return "too large";
     case LL_ERR_UNAVAILABLE: return "unavailable";
     case LL_ERR_BUFFER: return "buffer too small";
+    case LL_ERR_CANCELLED: return "cancelled";
     }
     return "unknown error";
 }

@@ -29,7 +29,8 @@ enum ll_err {
     LL_ERR_CORRUPT = -15,       /* stored data fails its own checks */
     LL_ERR_TOO_LARGE = -16,     /* input exceeds a configured limit */
     LL_ERR_UNAVAILABLE = -17,   /* shutting down or temporarily unable */
-    LL_ERR_BUFFER = -18         /* caller's buffer too small */
+    LL_ERR_BUFFER = -18,        /* caller's buffer too small */
+    LL_ERR_CANCELLED = -19      /* the caller went away (broken or cancelled stream) */
 };
 
 /* Returns a static, human-readable name for an ll_err code. Never NULL. */

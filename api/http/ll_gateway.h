@@ -32,7 +32,10 @@
  *   /v1/decisions                      GovernanceService.DecisionHistory
  *   /v1/pending-approvals              GovernanceService.PendingApprovals
  *   /v1/actors/{actor_id}              GovernanceService.ActorHistory
- * Streaming RPCs (Watch, ExportAudit) and Append are not served.
+ * Streaming RPCs (Watch, ExportAudit) and Append are not served. The
+ * request/response descriptors are the method table's (ll_methods.h);
+ * ll_gateway_register refuses (LL_ERR_INVALID) when a unary read of the
+ * table has no route or a route names no such read.
  */
 #ifndef LL_GATEWAY_H
 #define LL_GATEWAY_H

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "ll_err.h"
+#include "ll_status.h"
 
 #define LL_HTTP_MAX_ROUTES 32
 #define LL_HTTP_MAX_FILE (16 << 20) /* largest static file served */
@@ -429,9 +430,16 @@ void ll_http_error(ll_http_resp_t *resp, grpc_status_code c, const char *fmt, ..
 grpc_status_code ll_http_authorize(ll_http_t *h, const char *rpc_path, const char *identity,
                                    char *msg, size_t cap)
 {
+    int err;
+    if (cap)
+        msg[0] = 0;
     if (!h->authorize)
         return GRPC_STATUS_OK;
-    return h->authorize(h->authorize_ctx, rpc_path, identity, msg, cap);
+    if (!(err = h->authorize(h->authorize_ctx, rpc_path, identity, msg, cap)))
+        return GRPC_STATUS_OK;
+    if (!msg[0])
+        snprintf(msg, cap, "%s", ll_strerror(err));
+    return ll_status_from_err(err);
 }
 
 const char *ll_http_query(const ll_http_req_t *req, const char *key)

@@ -24,6 +24,7 @@
 
 #include "ll_err.h"
 #include "ll_hist.h"
+#include "ll_status.h"
 
 #define LL_MAX_METHODS 32
 
@@ -183,6 +184,23 @@ static void request_call(ll_server_t *srv, ll_method_t *m, ll_cq_t *q)
         call_unref(c);
 }
 
+/* The one path from a received request to its handler, for gRPC calls and
+ * in-process ones (ll_server_invoke): the authorizer, then the method. */
+static void authorize_and_run(ll_call_t *c)
+{
+    if (c->srv->authorize) {
+        char msg[200] = "";
+        int err = c->srv->authorize(c->srv->authorize_ctx, c->method->path,
+                                    ll_call_identity(c), msg, sizeof msg);
+        if (err) {
+            ll_call_fail(c, ll_status_from_err(err), "%s", msg[0] ? msg : ll_strerror(err));
+            return;
+        }
+    }
+    c->method->fn(c, GRPC_SLICE_START_PTR(c->req), GRPC_SLICE_LENGTH(c->req),
+                  c->method->svc);
+}
+
 static void on_new_call(ll_tag_t *tag, int ok)
 {
     ll_call_t *c = CONTAINER(tag, ll_call_t, tag_new);
@@ -230,17 +248,7 @@ static void on_new_call(ll_tag_t *tag, int ok)
         grpc_byte_buffer_reader_destroy(&r);
     }
     c->have_req = 1;
-    if (c->srv->authorize) {
-        char msg[200] = "";
-        grpc_status_code code = c->srv->authorize(c->srv->authorize_ctx, c->method->path,
-                                                  ll_call_identity(c), msg, sizeof msg);
-        if (code != GRPC_STATUS_OK) {
-            ll_call_fail(c, code, "%s", msg);
-            return;
-        }
-    }
-    c->method->fn(c, GRPC_SLICE_START_PTR(c->req), GRPC_SLICE_LENGTH(c->req),
-                  c->method->svc);
+    authorize_and_run(c);
 }
 
 static void on_done(ll_tag_t *tag, int ok)
@@ -650,16 +658,7 @@ int ll_server_invoke(ll_server_t *srv, const char *path, const uint8_t *req, siz
     }
     c->req = grpc_slice_from_copied_buffer((const char *)req, len);
     c->have_req = 1;
-    if (srv->authorize) {
-        char msg[200] = "";
-        grpc_status_code code = srv->authorize(srv->authorize_ctx, m->path, c->identity, msg,
-                                               sizeof msg);
-        if (code != GRPC_STATUS_OK) {
-            ll_call_fail(c, code, "%s", msg);
-            return LL_OK;
-        }
-    }
-    m->fn(c, GRPC_SLICE_START_PTR(c->req), GRPC_SLICE_LENGTH(c->req), m->svc);
+    authorize_and_run(c);
     return LL_OK;
 }
 

@@ -35,11 +35,11 @@ typedef void (*ll_handler_fn)(ll_call_t *call, const uint8_t *req, size_t len,
                               void *svc);
 
 /* Decides whether identity (the verified client certificate's common name,
- * or NULL on a plaintext listener) may call method path. Returns
- * GRPC_STATUS_OK, or a status with a message in msg[cap]. Runs on a queue
- * thread before the handler; must not block for long. */
-typedef grpc_status_code (*ll_authorize_fn)(void *ctx, const char *path, const char *identity,
-                                            char *msg, size_t cap);
+ * or NULL on a plaintext listener) may call method path. Returns LL_OK, or
+ * an ll_err (its status per ll_status.h) with a message in msg[cap]. Runs
+ * on a queue thread before the handler; must not block for long. */
+typedef int (*ll_authorize_fn)(void *ctx, const char *path, const char *identity, char *msg,
+                               size_t cap);
 
 typedef struct ll_server_config {
     const char *listen;       /* "127.0.0.1:7600"; port 0 picks a free one */

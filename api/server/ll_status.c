@@ -21,6 +21,7 @@ grpc_status_code ll_status_from_err(int err)
     case LL_ERR_UNAVAILABLE: return GRPC_STATUS_UNAVAILABLE;
     case LL_ERR_CORRUPT: return GRPC_STATUS_DATA_LOSS;
     case LL_ERR_BAD_PROOF: return GRPC_STATUS_FAILED_PRECONDITION;
+    case LL_ERR_CANCELLED: return GRPC_STATUS_CANCELLED;
     default: return GRPC_STATUS_INTERNAL;
     }
 }

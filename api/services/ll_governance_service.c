@@ -18,61 +18,33 @@
 #include "ll_merkle.h"
 #include "ll_note.h"
 #include "ll_services.h"
-#include "ll_svc.h"
-#include "ll_status.h"
 #include "loopledger/v1/governance.pb-c.h"
 
-struct ll_governance_service {
-    ll_ledger_t *lg;
-    ll_store_t *st;
-};
-
-
-
-
-static int q_decisions(ll_txn_t *t, ll_arena_t *a, const ProtobufCMessage *req,
-                       ProtobufCMessage **resp, char *msg, size_t cap)
+LL_SVC_QUERY(ll_governance_service_decisions)
 {
-    return ll_govquery_decisions(t, a, (const void *)req,
+    (void)ctx;
+    return ll_govquery_decisions(txn, a, (const void *)req,
                                  (Loopledger__V1__DecisionHistoryResponse **)resp, msg, cap);
 }
 
-static int q_pending(ll_txn_t *t, ll_arena_t *a, const ProtobufCMessage *req,
-                     ProtobufCMessage **resp, char *msg, size_t cap)
+LL_SVC_QUERY(ll_governance_service_pending)
 {
-    return ll_govquery_pending(t, a, (const void *)req,
+    (void)ctx;
+    return ll_govquery_pending(txn, a, (const void *)req,
                                (Loopledger__V1__PendingApprovalsResponse **)resp, msg, cap);
 }
 
-static int q_actor(ll_txn_t *t, ll_arena_t *a, const ProtobufCMessage *req,
-                   ProtobufCMessage **resp, char *msg, size_t cap)
+LL_SVC_QUERY(ll_governance_service_actor)
 {
-    return ll_govquery_actor(t, a, (const void *)req,
+    (void)ctx;
+    return ll_govquery_actor(txn, a, (const void *)req,
                              (Loopledger__V1__ActorHistoryResponse **)resp, msg, cap);
-}
-
-static void do_decisions(ll_call_t *call, const uint8_t *req, size_t len, void *arg)
-{
-    ll_svc_serve(call, ((ll_governance_service_t *)arg)->st, req, len,
-                 &loopledger__v1__decision_history_request__descriptor, q_decisions);
-}
-
-static void do_pending(ll_call_t *call, const uint8_t *req, size_t len, void *arg)
-{
-    ll_svc_serve(call, ((ll_governance_service_t *)arg)->st, req, len,
-                 &loopledger__v1__pending_approvals_request__descriptor, q_pending);
-}
-
-static void do_actor(ll_call_t *call, const uint8_t *req, size_t len, void *arg)
-{
-    ll_svc_serve(call, ((ll_governance_service_t *)arg)->st, req, len,
-                 &loopledger__v1__actor_history_request__descriptor, q_actor);
 }
 
 /* ---- ExportAudit ---- */
 
 typedef struct export {
-    ll_governance_service_t *svc;
+    ll_store_t *st;
     ll_call_t *call;
     uint64_t size, next;
 } export_t;
@@ -83,7 +55,7 @@ static void export_sent(ll_call_t *call, int ok, void *arg)
 {
     export_t *x = arg;
     if (!ok) {
-        ll_call_finish(call, GRPC_STATUS_CANCELLED, "stream broken");
+        ll_svc_finish(call, LL_ERR_CANCELLED, "stream broken");
         return;
     }
     export_pump(x);
@@ -100,15 +72,15 @@ static void export_pump(export_t *x)
     int err;
 
     if (x->next == x->size) {
-        ll_call_finish(x->call, GRPC_STATUS_OK, NULL);
+        ll_svc_finish(x->call, LL_OK, NULL);
         return;
     }
-    if ((err = ll_store_begin_read(x->svc->st, &txn)) ||
+    if ((err = ll_store_begin_read(x->st, &txn)) ||
         (err = ll_store_leaf(txn, x->next, &leaf, &leaf_len)) ||
         (err = ll_merkle_inclusion_proof(ll_store_node_fn, txn, x->next, x->size, proof, &count))) {
         ll_store_abort(txn);
-        ll_call_finish(x->call, ll_status_from_err(err == LL_ERR_NOT_FOUND ? LL_ERR_CORRUPT : err),
-                       "reading the log for the export");
+        ll_svc_finish(x->call, err == LL_ERR_NOT_FOUND ? LL_ERR_CORRUPT : err,
+                      "reading the log for the export");
         return;
     }
     for (size_t i = 0; i < count; i++) {
@@ -127,7 +99,7 @@ static void export_pump(export_t *x)
         loopledger__v1__audit_record__pack(&rec, buf);
     ll_store_abort(txn);
     if (!buf) {
-        ll_call_finish(x->call, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+        ll_svc_finish(x->call, LL_ERR_NOMEM, "out of memory");
         return;
     }
     x->next++;
@@ -135,9 +107,10 @@ static void export_pump(export_t *x)
     free(buf);
 }
 
-static void do_export(ll_call_t *call, const uint8_t *req, size_t len, void *arg)
+LL_SVC_HANDLER(ll_governance_service_export)
 {
-    ll_governance_service_t *svc = arg;
+    ll_ledger_t *lg = svc;
+    ll_store_t *st = ll_ledger_store(lg);
     Loopledger__V1__ExportAuditRequest *r =
         loopledger__v1__export_audit_request__unpack(NULL, len, req);
     char note[LL_NOTE_MAX];
@@ -151,25 +124,25 @@ static void do_export(ll_call_t *call, const uint8_t *req, size_t len, void *arg
         ll_call_finish(call, GRPC_STATUS_INVALID_ARGUMENT, "malformed ExportAuditRequest");
         return;
     }
-    if ((err = ll_store_begin_read(svc->st, &txn)) ||
-        (err = ll_ledger_checkpoint(svc->lg, txn, r->tree_size, note, sizeof note, &note_len,
+    if ((err = ll_store_begin_read(st, &txn)) ||
+        (err = ll_ledger_checkpoint(lg, txn, r->tree_size, note, sizeof note, &note_len,
                                     &size, root))) {
         char msg[120];
         snprintf(msg, sizeof msg, "checkpoint of size %" PRIu64 ": %s", r->tree_size,
                  ll_strerror(err));
         ll_store_abort(txn);
         loopledger__v1__export_audit_request__free_unpacked(r, NULL);
-        ll_call_finish(call, ll_status_from_err(err), msg);
+        ll_svc_finish(call, err, msg);
         return;
     }
     ll_store_abort(txn);
     loopledger__v1__export_audit_request__free_unpacked(r, NULL);
     export_t *x = calloc(1, sizeof *x);
     if (!x) {
-        ll_call_finish(call, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+        ll_svc_finish(call, LL_ERR_NOMEM, "out of memory");
         return;
     }
-    x->svc = svc;
+    x->st = st;
     x->call = call;
     x->size = size;
     ll_call_set_data(call, x, free);
@@ -179,39 +152,10 @@ static void do_export(ll_call_t *call, const uint8_t *req, size_t len, void *arg
     size_t n = loopledger__v1__audit_record__get_packed_size(&rec);
     uint8_t *buf = malloc(n);
     if (!buf) {
-        ll_call_finish(call, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+        ll_svc_finish(call, LL_ERR_NOMEM, "out of memory");
         return;
     }
     loopledger__v1__audit_record__pack(&rec, buf);
     ll_call_send(call, buf, n, export_sent, x);
     free(buf);
-}
-
-int ll_governance_service_register(ll_server_t *srv, ll_ledger_t *lg,
-                                   ll_governance_service_t **out)
-{
-    ll_governance_service_t *svc = calloc(1, sizeof *svc);
-    int err;
-    if (!svc)
-        return LL_ERR_NOMEM;
-    svc->lg = lg;
-    svc->st = ll_ledger_store(lg);
-    if ((err = ll_server_add_method(srv, "/loopledger.v1.GovernanceService/DecisionHistory", 0,
-                                    do_decisions, svc)) ||
-        (err = ll_server_add_method(srv, "/loopledger.v1.GovernanceService/PendingApprovals", 0,
-                                    do_pending, svc)) ||
-        (err = ll_server_add_method(srv, "/loopledger.v1.GovernanceService/ActorHistory", 0,
-                                    do_actor, svc)) ||
-        (err = ll_server_add_method(srv, "/loopledger.v1.GovernanceService/ExportAudit", 1,
-                                    do_export, svc))) {
-        free(svc);
-        return err;
-    }
-    *out = svc;
-    return LL_OK;
-}
-
-void ll_governance_service_free(ll_governance_service_t *svc)
-{
-    free(svc);
 }

@@ -9,8 +9,7 @@
 #include "ll_err.h"
 #include "ll_services.h"
 
-grpc_status_code ll_rpc_authorize(void *ctx, const char *path, const char *identity,
-                                  char *msg, size_t cap)
+int ll_rpc_authorize(void *ctx, const char *path, const char *identity, char *msg, size_t cap)
 {
     ll_rpc_authz_t *a = ctx;
     ll_rpc_class_t cls;
@@ -20,32 +19,32 @@ grpc_status_code ll_rpc_authorize(void *ctx, const char *path, const char *ident
     int err;
 
     if (!a->tls || !path)
-        return GRPC_STATUS_OK; /* plaintext loopback; unknown methods fail anyway */
+        return LL_OK; /* plaintext loopback; unknown methods fail anyway */
     cls = ll_authz_rpc_class(path);
     if (cls == LL_RPC_PUBLIC)
-        return GRPC_STATUS_OK;
+        return LL_OK;
     if (!identity) {
         snprintf(msg, cap, "a verified client certificate naming a registered actor is required");
-        return GRPC_STATUS_UNAUTHENTICATED;
+        return LL_ERR_UNAUTHENTICATED;
     }
     if ((err = ll_store_begin_read(a->st, &txn))) {
         snprintf(msg, cap, "cannot read ledger: %s", ll_strerror(err));
-        return GRPC_STATUS_UNAVAILABLE;
+        return LL_ERR_UNAVAILABLE;
     }
     err = ll_ledger_actor_roles(txn, identity, &roles);
     ll_store_abort(txn);
     if (err == LL_ERR_NOT_FOUND) {
         snprintf(msg, cap, "certificate subject \"%.100s\" is not a registered actor", identity);
-        return GRPC_STATUS_UNAUTHENTICATED;
+        return LL_ERR_UNAUTHENTICATED;
     }
     if (err) {
         snprintf(msg, cap, "reading actor: %s", ll_strerror(err));
-        return GRPC_STATUS_INTERNAL;
+        return LL_ERR_STORE; /* the server's fault, whatever the cause */
     }
     if (!ll_authz_may_call(roles, cls)) {
         ll_authz_roles_text(roles, have);
         snprintf(msg, cap, "\"%.100s\" (%s) may not call %s", identity, have, path);
-        return GRPC_STATUS_PERMISSION_DENIED;
+        return LL_ERR_PERMISSION;
     }
-    return GRPC_STATUS_OK;
+    return LL_OK;
 }

@@ -1,7 +1,19 @@
 /*
- * ll_svc: the shape every read-only query method shares - unpack the
- * request, answer from one LMDB read snapshot with a per-call arena, map an
- * ll_err to its gRPC status with the query's own message, pack the reply.
+ * ll_svc: the one path every RPC method takes from request bytes to an
+ * answer (the method table, ll_methods.h, says which method takes which
+ * branch).
+ *
+ * A unary read method is a query (ll_svc_query_fn): ll_svc_serve() unpacks
+ * the request with the method's descriptor, opens one LMDB read snapshot,
+ * runs the query with a per-call arena, and either packs its answer into
+ * the reply or ends the call with the query's ll_err and message. Methods
+ * that cannot be a query (Append hands raw envelope bytes to the writer;
+ * Watch and ExportAudit stream) end their calls with ll_svc_fail() and
+ * ll_svc_finish(), which take an ll_err too.
+ *
+ * So no service picks a gRPC status code: ll_err -> status is decided in
+ * ll_status.c alone. The only literal code a service may use is
+ * INVALID_ARGUMENT for a request it cannot decode.
  */
 #ifndef LL_SVC_H
 #define LL_SVC_H
@@ -15,17 +27,31 @@
 #include "ll_server.h"
 #include "ll_store.h"
 
-/* A query: reads in txn, allocates its answer in a, or returns an ll_err
- * with a message in msg[cap]. */
-typedef int (*ll_svc_query_fn)(ll_txn_t *txn, ll_arena_t *a, const ProtobufCMessage *req,
-                               ProtobufCMessage **resp, char *msg, size_t cap);
+/* A query. ctx is the method's service context (ll_methods.h). txn is a
+ * read snapshot (NULL for methods served without one). The answer, and
+ * everything it points to, is allocated in a or points into txn; both stay
+ * valid until the reply is packed. On failure returns an ll_err and may
+ * write a message for the caller into msg[cap] (empty: ll_strerror). */
+typedef int (*ll_svc_query_fn)(void *ctx, ll_txn_t *txn, ll_arena_t *a,
+                               const ProtobufCMessage *req, ProtobufCMessage **resp,
+                               char *msg, size_t cap);
 
-/* Packs msg and replies OK (RESOURCE_EXHAUSTED if it cannot allocate). */
+/* Packs msg straight into the slice gRPC sends and replies OK. */
 void ll_svc_reply(ll_call_t *call, const ProtobufCMessage *msg);
 
-/* Unpacks req as desc (INVALID_ARGUMENT if malformed), runs fn in a read
- * transaction of st and replies with its answer or its error. */
-void ll_svc_serve(ll_call_t *call, ll_store_t *st, const uint8_t *req, size_t len,
+/* Unpacks req as desc (INVALID_ARGUMENT "malformed <Message>" if it does
+ * not decode), runs fn in a read transaction of st (st NULL: no snapshot,
+ * txn NULL), and replies with its answer or ends the call with its error.
+ * Ends the call exactly once. */
+void ll_svc_serve(ll_call_t *call, ll_store_t *st, void *ctx, const uint8_t *req, size_t len,
                   const ProtobufCMessageDescriptor *desc, ll_svc_query_fn fn);
+
+/* Ends a unary call with err's status (ll_status.h) and a printf-style
+ * message. err must not be LL_OK. */
+void ll_svc_fail(ll_call_t *call, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Ends a streaming call: LL_OK, or err's status, with msg (may be NULL). */
+void ll_svc_finish(ll_call_t *call, int err, const char *msg);
 
 #endif
