@@ -30,6 +30,14 @@ bash "$ROOT/ops/demo/load" --server "$SERVER" --admin-key "$T/admin.key" --keys 
     >"$T/gw.log" 2>&1 || fail "gateway: $(tail -5 "$T/gw.log")"
 tail -1 "$T/gw.log"
 
+# The console in headless Chromium: every page, the content users rely on,
+# no console errors, in-browser verification (and its failure through a
+# proxy that flips a proof byte); screenshots kept under the build dir.
+SHOTS=$LL_BIN/console-screenshots
+"$PY" "$ROOT/tests/e2e/http/console_check.py" "$H" "$T/seqs" "$SHOTS" >"$T/console.log" 2>&1 ||
+    fail "console: $(tail -8 "$T/console.log")"
+tail -1 "$T/console.log"
+
 # The HTTP face never writes and takes no bodies.
 [[ $(code -X POST "$H/v1/entries") == 405 ]] || fail "POST is not 405"
 [[ $(code -X PUT "$H/v1/entries/0") == 405 ]] || fail "PUT is not 405"
