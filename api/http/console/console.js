@@ -158,7 +158,7 @@ async function pageInitiative(id) {
   const a = asOf();
   const st = await get(`/v1/initiatives/${encodeURIComponent(id)}` + q({ asOfSize: a }));
   const port = a ? null : (await get(`/v1/initiatives?initiative=${encodeURIComponent(id)}&seriesPoints=500`)).initiatives[0];
-  const entries = await allPages("/console/api/entries", { initiative: id, pageSize: 1000, toSeq: a }, "entries", 5000);
+  const entries = await allPages("/console/api/entries", { initiative: id, pageSize: 1000, toSeq: a }, "entries", 2000);
   const ents = entries.filter((e) => e.body).map((e) => ({
     seq: Number(e.seq), kind: kindOf(e.body), t: Number(BigInt(e.serverTimeUnixNanos) / 1000000n), body: e.body,
     summary: summaryOf(e.body),
@@ -294,7 +294,7 @@ async function pageLineage(seq) {
 }
 
 async function pageDecisions() {
-  const ds = await allPages("/v1/decisions", { evidenceHops: 2, toTimeUnixNanos: undefined }, "decisions");
+  const ds = await allPages("/v1/decisions", { evidenceHops: 2 }, "decisions", 200);
   show(title("Decision history"),
     h("table", { id: "decisions" }, h("thead", {}, h("tr", {}, ["Decision", "Who", "HITL level", "Outcome", "Rationale", "Decided", "Evidence"].map((t) => h("th", {}, t)))),
       h("tbody", {}, ds.map((d) => h("tr", {},
@@ -307,7 +307,7 @@ async function pageDecisions() {
 }
 
 async function pagePending() {
-  const ps = await allPages("/v1/pending-approvals", {}, "pending");
+  const ps = await allPages("/v1/pending-approvals", {}, "pending", 200);
   show(title("Pending approvals"),
     ps.length ? h("table", { id: "pending" }, h("thead", {}, h("tr", {}, ["Entry", "Policy", "HITL level", "Approvals", "Waiting for"].map((t) => h("th", {}, t)))),
       h("tbody", {}, ps.map((p) => h("tr", {}, h("td", {}, ref(p.entry)),
