@@ -64,7 +64,7 @@ function route() {
   const raw = location.hash.slice(1) || "/";
   const [path, query] = raw.split("?");
   const params = new URLSearchParams(query || "");
-  return { parts: path.split("/").filter(Boolean).map(decodeURIComponent), asof: params.get("asof") || "" };
+  return { parts: path.split("/").filter(Boolean).map(decodeURIComponent), asof: params.get("asof") || "", after: params.get("after") || "" };
 }
 function link(hash) {
   const a = route().asof;
@@ -115,7 +115,10 @@ function kpiCell(k) {
 async function pagePortfolio() {
   const a = asOf();
   const rows = [];
-  const list = await allPages("/v1/initiatives", {}, "initiatives");
+  // 25 per page: each summary computes loop health and KPIs live.
+  const after = route().after;
+  const resp = await get("/v1/initiatives" + q({ pageSize: 25, pageToken: after }));
+  const list = resp.initiatives || [];
   for (const s of list) {
     let st = s;
     if (a) {
@@ -151,14 +154,16 @@ async function pagePortfolio() {
     h("table", { id: "portfolio" },
       h("thead", {}, h("tr", {}, ["Initiative", "Application", "Phase", "Loop stage", "Cycle", "KPIs vs target", "Open loops", "Pending approvals", "Overdue reviews", "Drift alerts", "Loop health"].map((t) => h("th", {}, t)))),
       h("tbody", {}, rows)),
-    rows.length ? null : h("p", { class: "muted" }, "No initiative yet."));
+    rows.length ? null : h("p", { class: "muted" }, "No initiative yet."),
+    resp.nextPageToken ? h("p", {}, h("a", { id: "next-page", href: link("#/") + (asOf() ? "&" : "?") + "after=" + encodeURIComponent(resp.nextPageToken) }, "next initiatives →")) : null);
 }
 
 async function pageInitiative(id) {
   const a = asOf();
   const st = await get(`/v1/initiatives/${encodeURIComponent(id)}` + q({ asOfSize: a }));
   const port = a ? null : (await get(`/v1/initiatives?initiative=${encodeURIComponent(id)}&seriesPoints=500`)).initiatives[0];
-  const entries = await allPages("/console/api/entries", { initiative: id, pageSize: 1000, toSeq: a }, "entries", 2000);
+  // The timeline shows the first 500 entries (a page of the log's order).
+  const entries = (await get("/console/api/entries" + q({ initiative: id, pageSize: 500, toSeq: a }))).entries;
   const ents = entries.filter((e) => e.body).map((e) => ({
     seq: Number(e.seq), kind: kindOf(e.body), t: Number(BigInt(e.serverTimeUnixNanos) / 1000000n), body: e.body,
     summary: summaryOf(e.body),
@@ -194,7 +199,7 @@ async function pageInitiative(id) {
   }
   sections.push(h("h2", {}, "KPIs against target"), port ? (port.kpis.length ? kpiBox : h("p", { class: "muted" }, "The charter names no KPI.")) : h("p", { class: "muted" }, "KPI series are shown for the latest state."));
   // Experiments with readouts.
-  const exps = ents.filter((e) => e.kind === "KIND_EXPERIMENT");
+  const exps = ents.filter((e) => e.kind === "KIND_EXPERIMENT").slice(-10); // the latest ten
   const expBox = h("div", { id: "experiments" });
   for (const e of exps) {
     let ro;
