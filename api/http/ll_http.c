@@ -255,7 +255,10 @@ static void serve_dir(void *ctx, const ll_http_req_t *req, ll_http_resp_t *resp)
         ll_http_error(resp, GRPC_STATUS_NOT_FOUND, "no such file");
         return;
     }
-    snprintf(path, sizeof path, "%s/%s", r->dir, rel);
+    if (!*rel) /* an exact-path route ("/checkpoint") serves one file */
+        snprintf(path, sizeof path, "%s", r->dir);
+    else
+        snprintf(path, sizeof path, "%s/%s", r->dir, rel);
     if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0 || fstat(fd, &sb) ||
         !S_ISREG(sb.st_mode) || sb.st_size > LL_HTTP_MAX_FILE) {
         ll_http_error(resp, GRPC_STATUS_NOT_FOUND, "no such file");

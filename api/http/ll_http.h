@@ -109,8 +109,11 @@ int ll_http_add_route(ll_http_t *h, const char *prefix, enum ll_http_access acce
                       const char *rpc_path, ll_http_handler_fn fn, void *ctx);
 
 /* Serves files under dir for paths under prefix ("/tile/" -> dir/...):
- * regular files only, no "..", no hidden files; public (the C2SP tiles
- * and checkpoint are public by design). dir is copied. */
+ * regular files only, no "..", no hidden files, no symlink as the last
+ * component; public (the C2SP tiles and checkpoint are public by design).
+ * A prefix without a trailing '/' is one exact path and dir is then the
+ * file it serves (e.g. "/checkpoint" -> DIR/checkpoint). dir is copied.
+ * This is the hook for the tlog-tiles publisher. */
 int ll_http_add_static_dir(ll_http_t *h, const char *prefix, const char *dir);
 
 /* Starts the thread pool; *port receives the bound port. */

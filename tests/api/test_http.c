@@ -14,6 +14,13 @@
 
 #include <cmocka.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "lc_pbjson.h"
 #include "ll_err.h"
 #include "ll_http.h"
@@ -127,6 +134,74 @@ static void test_create_refuses_plaintext_off_loopback_and_half_tls(void **st)
     ll_http_free(h);
 }
 
+/* One GET over a fresh connection; the status code, body into out. */
+static int http_get(int port, const char *path, char *out, size_t cap)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    char req[512];
+    size_t n = 0;
+    ssize_t k;
+    int fd = socket(AF_INET, SOCK_STREAM, 0), code = -1;
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a))
+        goto out;
+    snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", path);
+    if (write(fd, req, strlen(req)) != (ssize_t)strlen(req))
+        goto out;
+    while (n + 1 < cap && (k = read(fd, out + n, cap - 1 - n)) > 0)
+        n += (size_t)k;
+    out[n] = 0;
+    sscanf(out, "HTTP/1.1 %d", &code);
+out:
+    if (fd >= 0)
+        close(fd);
+    return code;
+}
+
+static void test_static_dir_serves_files_and_refuses_escapes(void **st)
+{
+    char dir[] = "/tmp/ll-test-http-XXXXXX", p[300], buf[4096], msg[300];
+    ll_http_t *h = NULL;
+    int port = 0;
+    FILE *f;
+    (void)st;
+    assert_non_null(mkdtemp(dir));
+    snprintf(p, sizeof p, "%s/tiles", dir);
+    assert_int_equal(mkdir(p, 0700), 0);
+    snprintf(p, sizeof p, "%s/tiles/0", dir);
+    assert_non_null(f = fopen(p, "w"));
+    fputs("tile-bytes", f);
+    fclose(f);
+    snprintf(p, sizeof p, "%s/checkpoint", dir);
+    assert_non_null(f = fopen(p, "w"));
+    fputs("origin\n1\nroot\n", f);
+    fclose(f);
+    snprintf(p, sizeof p, "%s/secret", dir);
+    assert_non_null(f = fopen(p, "w"));
+    fclose(f);
+
+    ll_http_config_t c = {.listen = "127.0.0.1:0"};
+    assert_int_equal(ll_http_create(&c, &h, msg, sizeof msg), LL_OK);
+    snprintf(p, sizeof p, "%s/tiles", dir);
+    assert_int_equal(ll_http_add_static_dir(h, "/tile/", p), LL_OK);
+    snprintf(p, sizeof p, "%s/checkpoint", dir);
+    assert_int_equal(ll_http_add_static_dir(h, "/checkpoint", p), LL_OK);
+    assert_int_equal(ll_http_start(h, &port), LL_OK);
+    assert_true(port > 0);
+    assert_int_equal(http_get(port, "/tile/0", buf, sizeof buf), 200);
+    assert_non_null(strstr(buf, "\r\n\r\ntile-bytes"));
+    assert_int_equal(http_get(port, "/checkpoint", buf, sizeof buf), 200);
+    assert_non_null(strstr(buf, "origin\n1\n"));
+    assert_int_equal(http_get(port, "/tile/../secret", buf, sizeof buf), 404);
+    assert_int_equal(http_get(port, "/tile/%2e%2e/secret", buf, sizeof buf), 404);
+    assert_int_equal(http_get(port, "/tile/", buf, sizeof buf), 404);
+    assert_int_equal(http_get(port, "/nothing", buf, sizeof buf), 404);
+    assert_non_null(strstr(buf, "\"code\":5"));
+    ll_http_free(h);
+    snprintf(p, sizeof p, "rm -rf %s", dir);
+    assert_int_equal(system(p), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -136,6 +211,7 @@ int main(void)
         cmocka_unit_test(test_proto3_json_non_finite_doubles_are_strings),
         cmocka_unit_test(test_json_names_parse_back),
         cmocka_unit_test(test_create_refuses_plaintext_off_loopback_and_half_tls),
+        cmocka_unit_test(test_static_dir_serves_files_and_refuses_escapes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
