@@ -10,6 +10,22 @@
 #ifndef LL_ERR_H
 #define LL_ERR_H
 
+#include <stdio.h>
+
+/* Room for a human-readable error message: every function that explains a
+ * refusal takes char *msg, size_t cap and writes at most this much. */
+#define LL_MSG_MAX 256
+
+/* In a function with parameters (or locals) `char *msg, size_t cap`:
+ * writes the formatted message to msg and returns code. The one macro for
+ * "refuse with a reason"; functions that must clean up first set msg with
+ * snprintf and goto their fail label instead. */
+#define LL_FAIL(code, ...)                   \
+    do {                                     \
+        snprintf(msg, cap, __VA_ARGS__);     \
+        return (code);                       \
+    } while (0)
+
 enum ll_err {
     LL_OK = 0,
     LL_ERR_NOMEM = -1,          /* allocation failed */

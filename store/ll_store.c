@@ -19,6 +19,7 @@
 #include <sys/statvfs.h>
 #include <time.h>
 
+#include "ll_bytes.h"
 #include "ll_err.h"
 
 #define LL_DEFAULT_MAP (16ULL << 30)
@@ -97,22 +98,6 @@ const char *ll_store_last_error(void)
     return store_err;
 }
 
-static void be64(uint8_t out[8], uint64_t v)
-{
-    for (int i = 7; i >= 0; i--) {
-        out[i] = (uint8_t)v;
-        v >>= 8;
-    }
-}
-
-static uint64_t rd_be64(const uint8_t in[8])
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = (v << 8) | in[i];
-    return v;
-}
-
 static int meta_u64(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t *out)
 {
     MDB_val k = {strlen(name), (void *)name}, v;
@@ -125,14 +110,14 @@ static int meta_u64(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t *out)
         return map_err(rc, "read meta");
     if (v.mv_size != 8)
         return LL_ERR_CORRUPT;
-    *out = rd_be64(v.mv_data);
+    *out = ll_get_be64(v.mv_data);
     return LL_OK;
 }
 
 static int put_meta_u64(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t val)
 {
     uint8_t b[8];
-    be64(b, val);
+    ll_put_be64(b, val);
     MDB_val k = {strlen(name), (void *)name}, v = {8, b};
     return map_err(mdb_put(txn, dbi, &k, &v, 0), "write meta");
 }
@@ -366,7 +351,7 @@ int64_t ll_store_last_time(ll_txn_t *txn)
 int ll_store_leaf(ll_txn_t *txn, uint64_t seq, const uint8_t **leaf, size_t *len)
 {
     uint8_t kb[8];
-    be64(kb, seq);
+    ll_put_be64(kb, seq);
     MDB_val k = {8, kb}, v;
     int rc = mdb_get(txn->txn, txn->st->leaves, &k, &v);
     if (rc)
@@ -381,7 +366,7 @@ int ll_store_node(ll_txn_t *txn, unsigned level, uint64_t index,
 {
     uint8_t kb[9];
     kb[0] = (uint8_t)level;
-    be64(kb + 1, index);
+    ll_put_be64(kb + 1, index);
     MDB_val k = {9, kb}, v;
     int rc = mdb_get(txn->txn, txn->st->nodes, &k, &v);
     if (rc)
@@ -415,7 +400,7 @@ static int emit_node(void *ctx, unsigned level, uint64_t index,
     ll_txn_t *txn = ctx;
     uint8_t kb[9];
     kb[0] = (uint8_t)level;
-    be64(kb + 1, index);
+    ll_put_be64(kb + 1, index);
     MDB_val k = {9, kb}, v = {LL_HASH_LEN, (void *)hash};
     return map_err(mdb_put(txn->txn, txn->st->nodes, &k, &v, 0), "write node");
 }
@@ -427,7 +412,7 @@ int ll_store_append(ll_txn_t *txn, const uint8_t *leaf, size_t len, int64_t t,
         return LL_ERR_INVALID;
     uint64_t seq = txn->frontier.size;
     uint8_t kb[8];
-    be64(kb, seq);
+    ll_put_be64(kb, seq);
     MDB_val k = {8, kb}, v = {len, (void *)leaf};
     /* Leaves arrive in key order, so MDB_APPEND skips the search and keeps
      * pages full. */

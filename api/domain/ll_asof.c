@@ -1,11 +1,8 @@
 /*
- * ll_asof: initiative state and references as of a tree size (ll_asof.h).
- *
- * Why replay instead of snapshots of the state record: snapshots would
- * cost a write per entry forever to serve a rare governance question; the
- * replay reads only the initiative's own entries and their incoming links,
- * and it is checked against the live incremental state by the unit tests
- * (as of the latest size, both must give the same answer).
+ * ll_asof: the building blocks of answers as of a tree size (ll_asof.h):
+ * resolving the size, supersession and approval status as of it, and a
+ * fast body loader for the replays. The initiative state replay itself is
+ * in ll_initiative.c, beside the live answer it must equal.
  */
 #include "ll_asof.h"
 #include "ll_gov.h"
@@ -14,18 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ll_bytes.h"
 #include "ll_err.h"
 #include "ll_query.h"
 
-#define FAIL(code, ...)                  \
-    do {                                 \
-        snprintf(msg, cap, __VA_ARGS__); \
-        return (code);                   \
-    } while (0)
-
 #define K(x) LOOPLEDGER__V1__ENTRY_BODY__KIND_##x
 #define R(x) LOOPLEDGER__V1__RELATION__##x
-#define NS_PER_DAY (86400LL * 1000000000LL)
 
 int ll_asof_resolve(ll_txn_t *txn, uint64_t as_of, uint64_t *n, int64_t *t)
 {
@@ -38,7 +29,7 @@ int ll_asof_resolve(ll_txn_t *txn, uint64_t as_of, uint64_t *n, int64_t *t)
     if (t) {
         *t = 0;
         if (*n) {
-            if ((err = ll_loop_meta(txn, *n - 1, &m)))
+            if ((err = ll_index_meta(txn, *n - 1, &m)))
                 return err;
             *t = m.time_ns;
         }
@@ -49,7 +40,7 @@ int ll_asof_resolve(ll_txn_t *txn, uint64_t as_of, uint64_t *n, int64_t *t)
 int ll_asof_superseded(ll_txn_t *txn, uint64_t seq, uint64_t n, uint64_t *by)
 {
     uint64_t b;
-    int err = ll_loop_superseded_by(txn, seq, &b);
+    int err = ll_index_superseded_by(txn, seq, &b);
     if (err == LL_ERR_NOT_FOUND)
         return 0;
     if (err)
@@ -59,21 +50,6 @@ int ll_asof_superseded(ll_txn_t *txn, uint64_t seq, uint64_t n, uint64_t *by)
     if (by)
         *by = b;
     return 1;
-}
-
-/* Protobuf wire walking: a varint at *p (< end), advancing *p. */
-static int varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
-{
-    uint64_t x = 0;
-    for (int shift = 0; shift < 64 && *p < end; shift += 7) {
-        uint8_t b = *(*p)++;
-        x |= (uint64_t)(b & 0x7f) << shift;
-        if (!(b & 0x80)) {
-            *v = x;
-            return 0;
-        }
-    }
-    return -1;
 }
 
 /* Finds length-delimited field `want` in msg[len]; also the varint field
@@ -86,11 +62,11 @@ static int field(const uint8_t *msg, size_t len, uint32_t want, const uint8_t **
     int found = -1;
     while (p < end) {
         uint64_t tag, v;
-        if (varint(&p, end, &tag))
+        if (ll_get_varint(&p, end, &tag))
             return -1;
         switch (tag & 7) {
         case 0:
-            if (varint(&p, end, &v))
+            if (ll_get_varint(&p, end, &v))
                 return -1;
             if (want_varint && (tag >> 3) == want_varint && vout)
                 *vout = v;
@@ -101,7 +77,7 @@ static int field(const uint8_t *msg, size_t len, uint32_t want, const uint8_t **
             p += 8;
             break;
         case 2:
-            if (varint(&p, end, &v) || v > (uint64_t)(end - p))
+            if (ll_get_varint(&p, end, &v) || v > (uint64_t)(end - p))
                 return -1;
             if ((tag >> 3) == want) {
                 *out = p;
@@ -253,423 +229,4 @@ int ll_asof_ref(ll_txn_t *txn, ll_arena_t *a, uint64_t seq, uint64_t n,
     if (!err)
         (*out)->status = (Loopledger__V1__ApprovalStatus)ll_gov_status_as_of(txn, seq, n);
     return err;
-}
-
-/* ---- open loops as of n, from the incoming links below n ---- */
-
-typedef struct close_ctx {
-    ll_txn_t *txn;
-    uint64_t n, seq;
-    int cat; /* enum ll_open */
-    int policy; /* seq is held by a HITL policy */
-    int closed, err;
-} close_ctx_t;
-
-static int close_cb(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
-{
-    close_ctx_t *c = ctx;
-    int rel = key[9];
-    uint64_t src = ll_get_be64(key + 10);
-    ll_entry_meta_t m;
-    (void)klen;
-    (void)val;
-    (void)vlen;
-    if (src >= c->n)
-        return 0; /* sorted by relation first: later relations may still count */
-    if ((c->err = ll_loop_meta(c->txn, src, &m)))
-        return c->err;
-    /* The closing rules of ll_loop.c's apply_link. */
-    switch (c->cat) {
-    case LL_OPEN_HYPOTHESIS_UNTESTED:
-        c->closed = rel == R(TESTS) ||
-                    ((rel == R(SUPPORTS) || rel == R(REFUTES)) && m.kind == K(FINDING));
-        break;
-    case LL_OPEN_HYPOTHESIS_UNRESOLVED:
-        c->closed = (rel == R(SUPPORTS) || rel == R(REFUTES)) && m.kind == K(FINDING);
-        break;
-    case LL_OPEN_EXPERIMENT_RUNNING: c->closed = rel == R(CONCLUDES); break;
-    case LL_OPEN_ALERT_UNDIAGNOSED: c->closed = rel == R(DIAGNOSES); break;
-    case LL_OPEN_FINDING_UNACTED:
-        c->closed = rel == R(ADDRESSES) || rel == R(SPAWNED_BY) ||
-                    (rel == R(DERIVED_FROM) && m.kind == K(HYPOTHESIS));
-        break;
-    case LL_OPEN_ADJUSTMENT_AWAITING:
-        if (rel == R(DECIDES) && m.kind == K(DECISION) && c->policy) {
-            /* Under a policy: closed once effective or rejected as of n. */
-            c->closed = ll_gov_status_as_of(c->txn, c->seq, c->n) !=
-                        LOOPLEDGER__V1__APPROVAL_STATUS__APPROVAL_STATUS_PENDING;
-        } else if (rel == R(DECIDES) && m.kind == K(DECISION)) {
-            Loopledger__V1__EntryBody *b;
-            if ((c->err = ll_loop_load_body(c->txn, src, &b)))
-                return c->err;
-            int o = b->decision->outcome;
-            c->closed = o == LOOPLEDGER__V1__OUTCOME__OUTCOME_APPROVED ||
-                        o == LOOPLEDGER__V1__OUTCOME__OUTCOME_REJECTED;
-            loopledger__v1__entry_body__free_unpacked(b, NULL);
-        }
-        break;
-    default: break;
-    }
-    return c->closed ? 1 : 0;
-}
-
-/* 1 if open-loop category cat of entry seq was closed below n, 0 if not,
- * or a negative ll_err code. */
-static int closed_before(ll_txn_t *txn, int cat, uint64_t seq, uint64_t n)
-{
-    uint8_t prefix[9] = {LL_IX_LINK_IN};
-    close_ctx_t c = {.txn = txn, .n = n, .seq = seq, .cat = cat};
-    ll_hitl_t h;
-    c.policy = cat == LL_OPEN_ADJUSTMENT_AWAITING && ll_gov_hitl(txn, seq, &h) == LL_OK;
-    ll_put_be64(prefix + 1, seq);
-    int err = ll_store_scan(txn, LL_TBL_INDEX, prefix, sizeof prefix, NULL, 0, 0, close_cb, &c);
-    if (err || (err = c.err))
-        return err;
-    return c.closed;
-}
-
-/* Seqs per open category, in ascending order. */
-typedef struct seqvec {
-    uint64_t *v;
-    size_t n, cap;
-} seqvec_t;
-
-static int vec_push(seqvec_t *s, uint64_t x)
-{
-    if (s->n == s->cap) {
-        size_t ncap = s->cap ? 2 * s->cap : 16;
-        uint64_t *p = realloc(s->v, ncap * sizeof *p);
-        if (!p)
-            return LL_ERR_NOMEM;
-        s->v = p;
-        s->cap = ncap;
-    }
-    s->v[s->n++] = x;
-    return LL_OK;
-}
-
-typedef struct replay {
-    ll_txn_t *txn;
-    const char *ini;
-    uint64_t n;
-    int have;
-    ll_loop_state_t st;
-    seqvec_t open[LL_OPEN__COUNT];
-    int err;
-} replay_t;
-
-static uint32_t stage_of(uint32_t kind)
-{
-    switch (kind) {
-    case K(DEPLOYMENT): return LOOPLEDGER__V1__STAGE__STAGE_DEPLOY;
-    case K(MEASUREMENT):
-    case K(ALERT): return LOOPLEDGER__V1__STAGE__STAGE_MEASURE;
-    case K(FINDING): return LOOPLEDGER__V1__STAGE__STAGE_LEARN;
-    case K(ADJUSTMENT): return LOOPLEDGER__V1__STAGE__STAGE_ADJUST;
-    default: return 0;
-    }
-}
-
-/* Adds seq to category cat unless a link below n closed it. */
-static int open_if(replay_t *p, int cat, uint64_t seq)
-{
-    int c = closed_before(p->txn, cat, seq, p->n);
-    if (c < 0)
-        return c;
-    if (c)
-        return LL_OK;
-    p->st.open[cat]++;
-    return vec_push(&p->open[cat], seq);
-}
-
-/* One entry of the initiative, in seq order: ll_loop_apply's state rules. */
-static int replay_one(replay_t *p, uint64_t seq, uint32_t kind)
-{
-    ll_loop_state_t *st = &p->st;
-    Loopledger__V1__EntryBody *b = NULL;
-    int err = LL_OK;
-
-    if (!p->have) {
-        ll_entry_meta_t m;
-        if (kind < K(CHARTER) || kind > K(CORRECTION))
-            return LL_OK; /* no state yet: notes do not start one */
-        if ((err = ll_loop_meta(p->txn, seq, &m)))
-            return err;
-        memset(st, 0, sizeof *st);
-        st->first_seq = seq;
-        st->charter_seq = UINT64_MAX;
-        st->stage_seq = UINT64_MAX;
-        st->created_ns = m.time_ns;
-        p->have = 1;
-    }
-    st->entries++;
-    switch (kind) {
-    case K(CHARTER): st->charter_seq = seq; break;
-    case K(HYPOTHESIS):
-        if (!(err = open_if(p, LL_OPEN_HYPOTHESIS_UNTESTED, seq)))
-            err = open_if(p, LL_OPEN_HYPOTHESIS_UNRESOLVED, seq);
-        break;
-    case K(EXPERIMENT): err = open_if(p, LL_OPEN_EXPERIMENT_RUNNING, seq); break;
-    case K(FINDING): err = open_if(p, LL_OPEN_FINDING_UNACTED, seq); break;
-    case K(ADJUSTMENT): err = open_if(p, LL_OPEN_ADJUSTMENT_AWAITING, seq); break;
-    case K(ALERT):
-        if ((err = ll_loop_load_body(p->txn, seq, &b)))
-            return err;
-        if (b->alert->diagnosis == 0)
-            err = open_if(p, LL_OPEN_ALERT_UNDIAGNOSED, seq);
-        break;
-    case K(DEPLOYMENT):
-        if ((err = ll_loop_load_body(p->txn, seq, &b)))
-            return err;
-        if (b->deployment->rollout_percent > st->max_rollout)
-            st->max_rollout = b->deployment->rollout_percent;
-        break;
-    default: break;
-    }
-    if (b)
-        loopledger__v1__entry_body__free_unpacked(b, NULL);
-    if (err)
-        return err;
-    uint32_t stage = stage_of(kind);
-    if (stage) {
-        if (stage == LOOPLEDGER__V1__STAGE__STAGE_DEPLOY &&
-            st->stage == LOOPLEDGER__V1__STAGE__STAGE_ADJUST) {
-            st->cycle++;
-            stage = LOOPLEDGER__V1__STAGE__STAGE_REDEPLOY;
-        }
-        st->stage = stage;
-        st->stage_seq = seq;
-    }
-    return LL_OK;
-}
-
-static int replay_cb(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
-{
-    replay_t *p = ctx;
-    uint64_t seq = ll_get_be64(key + klen - 8);
-    if (seq >= p->n)
-        return 1;
-    if (vlen != 1)
-        return p->err = LL_ERR_CORRUPT;
-    return (p->err = replay_one(p, seq, val[0])) ? p->err : 0;
-}
-
-static void replay_free(replay_t *p)
-{
-    for (int i = 0; i < LL_OPEN__COUNT; i++)
-        free(p->open[i].v);
-}
-
-static int replay_run(ll_txn_t *txn, const char *ini, uint64_t n, replay_t *p)
-{
-    uint8_t prefix[2 + 129];
-    size_t il = strlen(ini);
-    int err;
-    memset(p, 0, sizeof *p);
-    p->txn = txn;
-    p->ini = ini;
-    p->n = n;
-    if (il == 0 || il > 128)
-        return LL_ERR_INVALID;
-    prefix[0] = LL_IX_INITIATIVE;
-    memcpy(prefix + 1, ini, il + 1);
-    err = ll_store_scan(txn, LL_TBL_INDEX, prefix, il + 2, NULL, 0, 0, replay_cb, p);
-    if (!err)
-        err = p->err;
-    if (!err && !p->have)
-        err = LL_ERR_NOT_FOUND;
-    return err;
-}
-
-int ll_asof_state(ll_txn_t *txn, const char *initiative, uint64_t n, ll_loop_state_t *out)
-{
-    replay_t p;
-    int err = replay_run(txn, initiative, n, &p);
-    if (!err)
-        *out = p.st;
-    replay_free(&p);
-    return err;
-}
-
-/* ---- GetInitiative as of n ---- */
-
-typedef struct kind_ctx {
-    ll_txn_t *txn;
-    ll_arena_t *a;
-    uint64_t n;
-    size_t count, limit;
-    int64_t last[LOOPLEDGER__V1__CADENCE__CADENCE_POST_CAMPAIGN + 1];
-    Loopledger__V1__ScalingReadiness **plans;
-    int err;
-} kind_ctx_t;
-
-static int reviews_cb(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
-{
-    kind_ctx_t *c = ctx;
-    uint64_t seq = ll_get_be64(key + klen - 8);
-    Loopledger__V1__EntryBody *b;
-    ll_entry_meta_t m;
-    (void)val;
-    (void)vlen;
-    if (seq >= c->n)
-        return 1;
-    if ((c->err = ll_loop_meta(c->txn, seq, &m)) || (c->err = ll_loop_load_body(c->txn, seq, &b)))
-        return c->err;
-    int cd = b->review->cadence;
-    if (cd > 0 && cd <= LOOPLEDGER__V1__CADENCE__CADENCE_POST_CAMPAIGN)
-        c->last[cd] = m.time_ns; /* ascending: the last one wins */
-    loopledger__v1__entry_body__free_unpacked(b, NULL);
-    return 0;
-}
-
-static int plans_cb(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
-{
-    kind_ctx_t *c = ctx;
-    uint64_t seq = ll_get_be64(key + klen - 8);
-    Loopledger__V1__EntryBody *b;
-    (void)val;
-    (void)vlen;
-    if (c->count == c->limit)
-        return 1;
-    int sup = ll_asof_superseded(c->txn, seq, c->n, NULL);
-    if (sup)
-        return sup < 0 ? (c->err = sup) : 0;
-    Loopledger__V1__ScalingReadiness *r = ll_arena_alloc(c->a, sizeof *r);
-    if (!r)
-        return c->err = LL_ERR_NOMEM;
-    loopledger__v1__scaling_readiness__init(r);
-    if ((c->err = ll_asof_ref(c->txn, c->a, seq, c->n, &r->plan)) ||
-        (c->err = ll_loop_load_body(c->txn, seq, &b)))
-        return c->err;
-    c->err = ll_query_readiness(c->a, b->scaling_plan, r);
-    loopledger__v1__entry_body__free_unpacked(b, NULL);
-    if (c->err)
-        return c->err;
-    c->plans[c->count++] = r;
-    return 0;
-}
-
-static size_t ini_kind_prefix(uint8_t *k, const char *ini, uint32_t kind)
-{
-    size_t il = strlen(ini) + 1;
-    k[0] = LL_IX_INI_KIND;
-    memcpy(k + 1, ini, il);
-    k[1 + il] = (uint8_t)kind;
-    return il + 2;
-}
-
-static int refs_of(ll_txn_t *txn, ll_arena_t *a, const seqvec_t *s, size_t limit, uint64_t n,
-                   Loopledger__V1__EntryRef ***refs, size_t *nrefs)
-{
-    size_t k = s->n < limit ? s->n : limit;
-    int err;
-    *refs = ll_arena_alloc(a, (k ? k : 1) * sizeof **refs);
-    if (!*refs)
-        return LL_ERR_NOMEM;
-    for (size_t i = 0; i < k; i++)
-        if ((err = ll_asof_ref(txn, a, s->v[i], n, &(*refs)[i])))
-            return err;
-    *nrefs = k;
-    return LL_OK;
-}
-
-int ll_asof_initiative(ll_txn_t *txn, ll_arena_t *a,
-                       const Loopledger__V1__GetInitiativeRequest *r, int64_t now_ns,
-                       Loopledger__V1__InitiativeState **out, char *msg, size_t cap)
-{
-    Loopledger__V1__EntryBody *charter = NULL;
-    size_t limit = r->list_limit ? r->list_limit : 50;
-    uint64_t n;
-    int64_t t;
-    replay_t p;
-    int err;
-
-    if (!r->initiative[0] || strlen(r->initiative) > 128)
-        FAIL(LL_ERR_INVALID, "initiative is required (at most 128 characters)");
-    if (r->list_limit > 1000)
-        FAIL(LL_ERR_INVALID, "list_limit %u exceeds 1000", r->list_limit);
-    if ((err = ll_asof_resolve(txn, r->as_of_size, &n, &t)))
-        FAIL(err, "as_of_size %llu is beyond the tree size %llu",
-             (unsigned long long)r->as_of_size, (unsigned long long)ll_store_size(txn));
-    if (!now_ns)
-        now_ns = t;
-    if ((err = replay_run(txn, r->initiative, n, &p))) {
-        replay_free(&p);
-        FAIL(err, err == LL_ERR_NOT_FOUND ? "no initiative \"%s\" as of size %llu"
-                                          : "initiative \"%s\" as of size %llu: %s",
-             r->initiative, (unsigned long long)n, ll_strerror(err));
-    }
-    const ll_loop_state_t *st = &p.st;
-    Loopledger__V1__InitiativeState *s = ll_arena_alloc(a, sizeof *s);
-    if (!s) {
-        err = LL_ERR_NOMEM;
-        goto fail;
-    }
-    loopledger__v1__initiative_state__init(s);
-    s->initiative = ll_arena_strdup(a, r->initiative);
-    s->cycle = st->cycle;
-    s->stage = (Loopledger__V1__Stage)st->stage;
-    s->max_rollout_percent = st->max_rollout;
-    s->entries = st->entries;
-    s->phase = LOOPLEDGER__V1__PHASE__PHASE_PROPOSED;
-    if (st->charter_seq != UINT64_MAX) {
-        if ((err = ll_asof_ref(txn, a, st->charter_seq, n, &s->charter)) ||
-            (err = ll_loop_load_body(txn, st->charter_seq, &charter)))
-            goto fail;
-        s->title = ll_arena_strdup(a, charter->charter->title);
-        s->application = charter->charter->application;
-        s->phase = charter->charter->phase;
-    }
-    if (st->stage_seq != UINT64_MAX &&
-        (err = ll_asof_ref(txn, a, st->stage_seq, n, &s->stage_entry)))
-        goto fail;
-
-    ll_query_open_list_t lists[5];
-    size_t nlists = ll_query_open_lists(s, lists);
-    for (size_t i = 0; i < nlists; i++) {
-        *lists[i].count = st->open[lists[i].cat];
-        if ((err = refs_of(txn, a, &p.open[lists[i].cat], limit, n, lists[i].refs, lists[i].n)))
-            goto fail;
-    }
-
-    /* Reviews: the charter's cadences and every cadence used below n. */
-    kind_ctx_t kc = {.txn = txn, .a = a, .n = n};
-    uint8_t prefix[2 + 129 + 1], from[2 + 129 + 1 + 8];
-    size_t pl = ini_kind_prefix(prefix, r->initiative, K(REVIEW));
-    if ((err = ll_store_scan(txn, LL_TBL_INDEX, prefix, pl, NULL, 0, 0, reviews_cb, &kc)) ||
-        (err = kc.err))
-        goto fail;
-    if ((err = ll_query_overdue(a, s, charter ? charter->charter : NULL, kc.last,
-                                st->created_ns, now_ns)))
-        goto fail;
-
-    /* The latest scaling plans in force as of n. */
-    pl = ini_kind_prefix(prefix, r->initiative, K(SCALING_PLAN));
-    memcpy(from, prefix, pl);
-    ll_put_be64(from + pl, n - 1);
-    kc.limit = 5;
-    kc.plans = ll_arena_alloc(a, kc.limit * sizeof *kc.plans);
-    if (!kc.plans) {
-        err = LL_ERR_NOMEM;
-        goto fail;
-    }
-    if ((err = ll_store_scan(txn, LL_TBL_INDEX, prefix, pl, from, pl + 8, 1, plans_cb, &kc)) ||
-        (err = kc.err))
-        goto fail;
-    s->scaling_plans = kc.plans;
-    s->n_scaling_plans = kc.count;
-
-    if (charter)
-        loopledger__v1__entry_body__free_unpacked(charter, NULL);
-    replay_free(&p);
-    if (a->failed)
-        return LL_ERR_NOMEM;
-    *out = s;
-    return LL_OK;
-fail:
-    if (charter)
-        loopledger__v1__entry_body__free_unpacked(charter, NULL);
-    replay_free(&p);
-    FAIL(err, "initiative \"%s\" as of size %llu: %s", r->initiative, (unsigned long long)n,
-         ll_strerror(err));
 }

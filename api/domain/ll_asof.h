@@ -15,11 +15,11 @@
  *   - the per-initiative 'I' and per-kind 'K'/'J' indexes end with the
  *     seq (scan while seq < N).
  * So an initiative's state as of N is recomputed from its entries below N
- * (ll_asof_state), replaying ll_loop_apply's state rules; the open loops
- * are derived from the incoming links below N. Cost: linear in the
- * initiative's entries below N (plus their incoming links), which is why
- * the live path keeps its incremental indexes and only as_of != 0 comes
- * here.
+ * (ll_initiative_state_as_of, ll_initiative.h), replaying ll_loop_step;
+ * the open loops are derived from the incoming links below N. Cost: linear
+ * in the initiative's entries below N (plus their incoming links), which
+ * is why the live path keeps its incremental indexes and only as_of != 0
+ * replays.
  *
  * "Now" for as-of answers defaults to the server time of entry N - 1, so
  * the same N always gives the same answer.
@@ -31,7 +31,7 @@
 #include <stdint.h>
 
 #include "ll_arena.h"
-#include "ll_loop.h"
+#include "ll_index.h"
 #include "ll_store.h"
 #include "loopledger/v1/loop.pb-c.h"
 
@@ -44,7 +44,7 @@ int ll_asof_resolve(ll_txn_t *txn, uint64_t as_of, uint64_t *n, int64_t *t);
  * 0 if none does, or a negative ll_err code. */
 int ll_asof_superseded(ll_txn_t *txn, uint64_t seq, uint64_t n, uint64_t *by);
 
-/* ll_loop_load_body for hot loops (ranking reads tens of thousands of
+/* ll_entry_load_body for hot loops (ranking reads tens of thousands of
  * entries per call): walks the LogEntry and Envelope framing of the leaf
  * instead of unpacking them, so only the EntryBody is unpacked, and gives
  * the entry's server time (time_ns may be NULL). The body is unpacked with
@@ -71,20 +71,5 @@ void ll_asof_sups_free(ll_asof_sups_t *s);
  * below n. */
 int ll_asof_ref(ll_txn_t *txn, ll_arena_t *a, uint64_t seq, uint64_t n,
                 Loopledger__V1__EntryRef **out);
-
-/* The initiative's derived state record as ll_loop_apply would have left
- * it after entry n - 1 (open[] counts included). LL_ERR_NOT_FOUND if the
- * initiative had no state below n. */
-int ll_asof_state(ll_txn_t *txn, const char *initiative, uint64_t n,
-                  ll_loop_state_t *out);
-
-/* GetInitiative with r->as_of_size != 0: the InitiativeState as of that
- * size, in arena a. now_ns = 0 means the server time of entry
- * as_of_size - 1. Errors as ll_query_initiative, plus LL_ERR_RANGE for a
- * size beyond the tree. */
-int ll_asof_initiative(ll_txn_t *txn, ll_arena_t *a,
-                       const Loopledger__V1__GetInitiativeRequest *r,
-                       int64_t now_ns, Loopledger__V1__InitiativeState **out,
-                       char *msg, size_t cap);
 
 #endif

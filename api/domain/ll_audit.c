@@ -1,11 +1,10 @@
 /*
  * ll_audit: whole-ledger verification from the raw store (ll_audit.h).
  *
- * The record layouts read here are ll_ledger.c's (see its header comment):
- *   keys   keyid[32] -> pub[32] || reg_seq u64 || revoked_at i64 || actor id
- *   index  's' || seq u64 -> signer's key registration seq u64
- * They are re-read rather than shared because the audit must not trust the
- * ledger's code paths any more than its data.
+ * The key records and the signer index are read through ll_trust, the one
+ * module that knows their layout; what the audit does not take on the
+ * ledger's word is their content: every key record is checked against the
+ * entry that registered it, and every signature is verified again.
  */
 #include "ll_audit.h"
 
@@ -17,22 +16,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ll_bytes.h"
 #include "ll_entry.h"
 #include "ll_err.h"
-#include "ll_ledger.h"
 #include "ll_merkle.h"
 #include "ll_note.h"
+#include "ll_trust.h"
 
-#define KEYREC_FIXED (LL_PUBKEY_LEN + 8 + 8)
 #define BLOCK 64 /* sequence numbers a worker takes at once */
-
-static uint64_t rd64(const uint8_t *in)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = (v << 8) | in[i];
-    return v;
-}
 
 static double now_s(void)
 {
@@ -121,27 +112,19 @@ static int leaf_split(const uint8_t *leaf, size_t len, uint64_t *seq,
                       const uint8_t **env, size_t *env_len)
 {
     uint64_t f[3] = {0, 0, 0};
-    size_t i = 0;
+    const uint8_t *p = leaf, *end = leaf + len;
     *env = NULL;
-    while (i < len) {
-        uint8_t tag = leaf[i++];
+    while (p < end) {
+        uint8_t tag = *p++;
         uint64_t v = 0;
-        int shift = 0;
-        for (;;) {
-            if (i >= len || shift > 63)
-                return LL_ERR_INVALID;
-            uint8_t b = leaf[i++];
-            v |= (uint64_t)(b & 0x7f) << shift;
-            shift += 7;
-            if (!(b & 0x80))
-                break;
-        }
+        if (ll_get_varint(&p, end, &v))
+            return LL_ERR_INVALID;
         if (tag == 0x08 || tag == 0x10) {
             f[tag >> 3] = v;
-        } else if (tag == 0x1a && v <= len - i) {
-            *env = leaf + i;
+        } else if (tag == 0x1a && v <= (uint64_t)(end - p)) {
+            *env = p;
             *env_len = (size_t)v;
-            i += (size_t)v;
+            p += (size_t)v;
         } else {
             return LL_ERR_INVALID;
         }
@@ -195,10 +178,11 @@ typedef struct keycache {
 static int check_entry(audit_t *a, ll_txn_t *txn, uint64_t seq, keycache_t *kc,
                        char *why, size_t cap)
 {
-    const uint8_t *leaf, *env, *v;
-    size_t len, env_len, vlen;
+    const uint8_t *leaf, *env;
+    size_t len, env_len;
     uint8_t lh[LL_HASH_LEN], node[LL_HASH_LEN];
     uint64_t s, key_seq;
+    ll_trust_key_t k;
     ll_entry_t e;
     char msg[LL_MSG_MAX];
     int err, bad = 1;
@@ -226,19 +210,17 @@ static int check_entry(audit_t *a, ll_txn_t *txn, uint64_t seq, keycache_t *kc,
         snprintf(why, cap, "envelope no longer decodes: %s", msg);
         return 1;
     }
-    if ((err = ll_ledger_signer_key_seq(txn, seq, &key_seq))) {
+    if ((err = ll_trust_signer_key_seq(txn, seq, &key_seq))) {
         snprintf(why, cap, "signer key record (index) missing or malformed");
         goto out;
     }
-    err = ll_store_get(txn, LL_TBL_KEYS, e.keyid, LL_HASH_LEN, &v, &vlen);
-    if (err || vlen < KEYREC_FIXED) {
+    if (ll_trust_key(txn, e.keyid, &k)) {
         snprintf(why, cap, "no key record for the signing keyid");
         goto out;
     }
-    const uint8_t *pub = v;
-    uint64_t reg = rd64(v + LL_PUBKEY_LEN);
-    size_t alen = vlen - KEYREC_FIXED;
-    if (alen != strlen(e.body->author) || memcmp(v + KEYREC_FIXED, e.body->author, alen)) {
+    const uint8_t *pub = k.pub;
+    uint64_t reg = k.reg_seq;
+    if (k.actor_len != strlen(e.body->author) || memcmp(k.actor, e.body->author, k.actor_len)) {
         snprintf(why, cap, "signing key is not registered to author \"%s\"", e.body->author);
         goto out;
     }

@@ -132,11 +132,11 @@ static void raise_alert(ll_drift_t *d, uint64_t mseq, const char *ini,
 static void examine(ll_drift_t *d, ll_txn_t *txn, uint64_t mseq)
 {
     Loopledger__V1__EntryBody *b;
-    if (ll_loop_load_body(txn, mseq, &b))
+    if (ll_entry_load_body(txn, mseq, &b))
         return;
     for (size_t i = 0; i < b->measurement->n_observations; i++) {
         const Loopledger__V1__Observation *o = b->measurement->observations[i];
-        uint8_t prefix[1 + 129 + 320], from[sizeof prefix + 10];
+        uint8_t prefix[1 + LL_ID_SIZE + 320], from[sizeof prefix + 10];
         size_t pl = 0;
         collect_t c = {.want = d->cfg.baseline + d->cfg.recent + 1};
         const char *parts[] = {b->initiative, o->metric, o->segment, o->arm};

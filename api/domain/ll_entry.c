@@ -10,24 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ll_bytes.h"
 #include "ll_dsse.h"
 #include "ll_err.h"
-#include "ll_gov.h"
-#include "ll_loop.h"
-
-static int read_varint(const uint8_t **p, const uint8_t *end, uint64_t *out)
-{
-    uint64_t v = 0;
-    for (unsigned shift = 0; shift < 64 && *p < end; shift += 7) {
-        uint8_t b = *(*p)++;
-        v |= (uint64_t)(b & 0x7f) << shift;
-        if (!(b & 0x80)) {
-            *out = v;
-            return LL_OK;
-        }
-    }
-    return LL_ERR_INVALID;
-}
+#include "ll_check.h"
+#include "ll_kinds.h"
 
 int ll_entry_find_envelope(const uint8_t *req, size_t len, const uint8_t **env,
                            size_t *env_len)
@@ -40,11 +27,11 @@ int ll_entry_find_envelope(const uint8_t *req, size_t len, const uint8_t **env,
      * than store something other than what was signed. */
     while (p < end) {
         uint64_t key, n;
-        if (read_varint(&p, end, &key))
+        if (ll_get_varint(&p, end, &key))
             return LL_ERR_INVALID;
         switch (key & 7) {
         case 0:
-            if (read_varint(&p, end, &n))
+            if (ll_get_varint(&p, end, &n))
                 return LL_ERR_INVALID;
             break;
         case 1:
@@ -58,7 +45,7 @@ int ll_entry_find_envelope(const uint8_t *req, size_t len, const uint8_t **env,
             p += 4;
             break;
         case 2:
-            if (read_varint(&p, end, &n) || n > (uint64_t)(end - p))
+            if (ll_get_varint(&p, end, &n) || n > (uint64_t)(end - p))
                 return LL_ERR_INVALID;
             if (key >> 3 == 1) {
                 if (found)
@@ -96,13 +83,6 @@ static int id_valid(const char *s)
     return 1;
 }
 
-#define FAIL(code, ...)                                 \
-    do {                                                \
-        snprintf(msg, cap, __VA_ARGS__);                \
-        err = (code);                                   \
-        goto fail;                                      \
-    } while (0)
-
 static int check_registration(const Loopledger__V1__ActorRegistration *r,
                               const char *what, char *msg, size_t cap)
 {
@@ -130,8 +110,9 @@ static int check_registration(const Loopledger__V1__ActorRegistration *r,
     return LL_OK;
 }
 
-int ll_entry_decode(const uint8_t *raw, size_t len, ll_entry_t *out, char *msg,
-                    size_t cap)
+/* ll_entry_decode without the cleanup: on error out may hold what was
+ * unpacked so far, which the caller frees. */
+static int decode(const uint8_t *raw, size_t len, ll_entry_t *out, char *msg, size_t cap)
 {
     int err;
     memset(out, 0, sizeof *out);
@@ -139,64 +120,64 @@ int ll_entry_decode(const uint8_t *raw, size_t len, ll_entry_t *out, char *msg,
     out->raw_env_len = len;
     out->env = loopledger__v1__envelope__unpack(NULL, len, raw);
     if (!out->env)
-        FAIL(LL_ERR_INVALID, "envelope is not a valid loopledger.v1.Envelope protobuf");
+        LL_FAIL(LL_ERR_INVALID, "envelope is not a valid loopledger.v1.Envelope protobuf");
     Loopledger__V1__Envelope *env = out->env;
     if (strcmp(env->payload_type, LL_DSSE_PAYLOAD_TYPE) != 0)
-        FAIL(LL_ERR_INVALID, "payload_type must be \"%s\", got \"%.80s\"",
+        LL_FAIL(LL_ERR_INVALID, "payload_type must be \"%s\", got \"%.80s\"",
              LL_DSSE_PAYLOAD_TYPE, env->payload_type);
     if (env->n_signatures != 1)
-        FAIL(LL_ERR_INVALID, "envelope must carry exactly one signature, got %zu",
+        LL_FAIL(LL_ERR_INVALID, "envelope must carry exactly one signature, got %zu",
              env->n_signatures);
     Loopledger__V1__Signature *sig = env->signatures[0];
     if (sig->sig.len != LL_SIG_LEN)
-        FAIL(LL_ERR_INVALID, "signature must be 64 bytes (Ed25519), got %zu",
+        LL_FAIL(LL_ERR_INVALID, "signature must be 64 bytes (Ed25519), got %zu",
              sig->sig.len);
     if (strlen(sig->keyid) != LL_KEYID_HEX_LEN ||
         ll_hex_decode(sig->keyid, LL_KEYID_HEX_LEN, out->keyid, LL_HASH_LEN))
-        FAIL(LL_ERR_INVALID, "keyid must be 64 lowercase hex digits (SHA-256 of the public key)");
+        LL_FAIL(LL_ERR_INVALID, "keyid must be 64 lowercase hex digits (SHA-256 of the public key)");
     for (size_t i = 0; i < LL_KEYID_HEX_LEN; i++)
         if (sig->keyid[i] >= 'A' && sig->keyid[i] <= 'F')
-            FAIL(LL_ERR_INVALID, "keyid must be lowercase hex");
+            LL_FAIL(LL_ERR_INVALID, "keyid must be lowercase hex");
     out->sig = sig->sig.data;
     out->sig_len = sig->sig.len;
     if (env->payload.len == 0)
-        FAIL(LL_ERR_INVALID, "payload is empty");
+        LL_FAIL(LL_ERR_INVALID, "payload is empty");
     out->body = loopledger__v1__entry_body__unpack(NULL, env->payload.len,
                                                    env->payload.data);
     if (!out->body)
-        FAIL(LL_ERR_INVALID, "payload is not a valid loopledger.v1.EntryBody protobuf");
+        LL_FAIL(LL_ERR_INVALID, "payload is not a valid loopledger.v1.EntryBody protobuf");
     Loopledger__V1__EntryBody *b = out->body;
     if (!id_valid(b->author))
-        FAIL(LL_ERR_INVALID, "author must be a registered actor id (1-%d characters of [A-Za-z0-9-_.@:/])",
+        LL_FAIL(LL_ERR_INVALID, "author must be a registered actor id (1-%d characters of [A-Za-z0-9-_.@:/])",
              LL_MAX_ID_LEN);
     if (b->initiative[0] && !id_valid(b->initiative))
-        FAIL(LL_ERR_INVALID, "initiative id must be 1-%d characters of [A-Za-z0-9-_.@:/]",
+        LL_FAIL(LL_ERR_INVALID, "initiative id must be 1-%d characters of [A-Za-z0-9-_.@:/]",
              LL_MAX_ID_LEN);
     if (b->n_links > LL_MAX_LINKS)
-        FAIL(LL_ERR_INVALID, "too many links (%zu, limit %d)", b->n_links, LL_MAX_LINKS);
+        LL_FAIL(LL_ERR_INVALID, "too many links (%zu, limit %d)", b->n_links, LL_MAX_LINKS);
     for (size_t i = 0; i < b->n_links; i++) {
         int r = (int)b->links[i]->relation;
         if (r <= LOOPLEDGER__V1__RELATION__RELATION_UNSPECIFIED ||
             r > LOOPLEDGER__V1__RELATION__IMPLEMENTS)
-            FAIL(LL_ERR_INVALID, "link %zu: unknown relation %d", i, r);
+            LL_FAIL(LL_ERR_INVALID, "link %zu: unknown relation %d", i, r);
     }
     switch (b->kind_case) {
     case LOOPLEDGER__V1__ENTRY_BODY__KIND_NOTE:
         break;
     case LOOPLEDGER__V1__ENTRY_BODY__KIND_ACTOR:
         if ((err = check_registration(b->actor, "actor registration", msg, cap)))
-            goto fail;
+            return err;
         break;
     case LOOPLEDGER__V1__ENTRY_BODY__KIND_GENESIS:
         if ((err = check_registration(b->genesis->server, "genesis server", msg, cap)) ||
             (err = check_registration(b->genesis->admin, "genesis admin", msg, cap)))
-            goto fail;
+            return err;
         break;
     case LOOPLEDGER__V1__ENTRY_BODY__KIND__NOT_SET:
-        FAIL(LL_ERR_INVALID, "entry body has no kind (set exactly one of its oneof fields)");
+        LL_FAIL(LL_ERR_INVALID, "entry body has no kind (set exactly one of its oneof fields)");
     default:
-        if ((err = ll_loop_check_body(b, msg, cap)) || (err = ll_gov_check_body(b, msg, cap)))
-            goto fail;
+        if ((err = ll_check_body(b, msg, cap)))
+            return err;
         break;
     }
     /* The dedup key is the hash of what was signed. */
@@ -205,13 +186,19 @@ int ll_entry_decode(const uint8_t *raw, size_t len, ll_entry_t *out, char *msg,
     uint8_t *pae = malloc(pl);
     size_t got;
     if (!pae)
-        FAIL(LL_ERR_NOMEM, "out of memory");
+        LL_FAIL(LL_ERR_NOMEM, "out of memory");
     ll_dsse_pae(env->payload_type, tl, env->payload.data, env->payload.len, pae, pl, &got);
     ll_sha256(pae, got, out->dedup);
     free(pae);
     return LL_OK;
-fail:
-    ll_entry_free(out);
+}
+
+int ll_entry_decode(const uint8_t *raw, size_t len, ll_entry_t *out, char *msg,
+                    size_t cap)
+{
+    int err = decode(raw, len, out, msg, cap);
+    if (err)
+        ll_entry_free(out);
     return err;
 }
 
@@ -272,17 +259,6 @@ out:
     return err;
 }
 
-static size_t put_varint(uint8_t *p, uint64_t v)
-{
-    size_t n = 0;
-    while (v >= 0x80) {
-        p[n++] = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    p[n++] = (uint8_t)v;
-    return n;
-}
-
 size_t ll_leaf_max_len(size_t env_len)
 {
     return 3 * 11 + env_len;
@@ -296,14 +272,14 @@ size_t ll_leaf_build(uint64_t seq, int64_t time_ns, const uint8_t *env,
      * re-serialises a leaf gets these bytes back. */
     if (seq) {
         out[n++] = 0x08;
-        n += put_varint(out + n, seq);
+        n += ll_put_varint(out + n, seq);
     }
     if (time_ns) {
         out[n++] = 0x10;
-        n += put_varint(out + n, (uint64_t)time_ns);
+        n += ll_put_varint(out + n, (uint64_t)time_ns);
     }
     out[n++] = 0x1a;
-    n += put_varint(out + n, env_len);
+    n += ll_put_varint(out + n, env_len);
     memcpy(out + n, env, env_len);
     return n + env_len;
 }
@@ -311,4 +287,24 @@ size_t ll_leaf_build(uint64_t seq, int64_t time_ns, const uint8_t *env,
 const char *ll_entry_kind_name(const Loopledger__V1__EntryBody *body)
 {
     return ll_kind_name(body->kind_case);
+}
+
+int ll_entry_load_body(ll_txn_t *txn, uint64_t seq, Loopledger__V1__EntryBody **out)
+{
+    const uint8_t *leaf;
+    size_t len;
+    int err;
+
+    if ((err = ll_store_leaf(txn, seq, &leaf, &len)))
+        return err;
+    Loopledger__V1__LogEntry *le = loopledger__v1__log_entry__unpack(NULL, len, leaf);
+    if (!le || !le->envelope) {
+        if (le)
+            loopledger__v1__log_entry__free_unpacked(le, NULL);
+        return LL_ERR_CORRUPT;
+    }
+    *out = loopledger__v1__entry_body__unpack(NULL, le->envelope->payload.len,
+                                              le->envelope->payload.data);
+    loopledger__v1__log_entry__free_unpacked(le, NULL);
+    return *out ? LL_OK : LL_ERR_CORRUPT;
 }

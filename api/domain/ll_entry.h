@@ -18,10 +18,11 @@
 #include <stdint.h>
 
 #include "ll_crypto.h"
+#include "ll_index.h"
+#include "ll_store.h"
 #include "loopledger/v1/entry.pb-c.h"
 
 #define LL_MAX_LINKS 256
-#define LL_MAX_ID_LEN 128 /* actor and initiative ids */
 
 /* A decoded, statelessly valid entry. Owns its protobuf-c objects. */
 typedef struct ll_entry {
@@ -68,5 +69,11 @@ size_t ll_leaf_build(uint64_t seq, int64_t time_ns, const uint8_t *env,
 
 /* Name of the body's kind ("note", "actor", "genesis", ...). */
 const char *ll_entry_kind_name(const Loopledger__V1__EntryBody *body);
+
+/* Unpacks the EntryBody of entry seq from its leaf (LogEntry, then
+ * Envelope payload). Caller frees *out with
+ * loopledger__v1__entry_body__free_unpacked(*out, NULL). LL_ERR_NOT_FOUND
+ * if there is no such entry, LL_ERR_CORRUPT if the leaf does not parse. */
+int ll_entry_load_body(ll_txn_t *txn, uint64_t seq, Loopledger__V1__EntryBody **out);
 
 #endif

@@ -21,110 +21,14 @@
 #define K(x) LOOPLEDGER__V1__ENTRY_BODY__KIND_##x
 #define ST(x) LOOPLEDGER__V1__APPROVAL_STATUS__APPROVAL_STATUS_##x
 
-#define FAIL(code, ...)                  \
-    do {                                 \
-        snprintf(msg, cap, __VA_ARGS__); \
-        return (code);                   \
-    } while (0)
-
-static int id_ok(const char *s)
-{
-    size_t n = s ? strlen(s) : 0;
-    return n > 0 && n <= 128;
-}
-
-int ll_gov_check_body(const Loopledger__V1__EntryBody *b, char *msg, size_t cap)
-{
-    switch (b->kind_case) {
-    case K(KEY_ROTATION):
-        if (!id_ok(b->key_rotation->actor_id))
-            FAIL(LL_ERR_INVALID, "key_rotation: actor_id is required");
-        if (b->key_rotation->new_public_key.len != LL_PUBKEY_LEN)
-            FAIL(LL_ERR_INVALID, "key_rotation: new_public_key must be 32 raw bytes, got %zu",
-                 b->key_rotation->new_public_key.len);
-        break;
-    case K(REVOCATION): {
-        uint8_t kid[LL_HASH_LEN];
-        const char *k = b->revocation->keyid;
-        if (!id_ok(b->revocation->actor_id))
-            FAIL(LL_ERR_INVALID, "revocation: actor_id is required");
-        if (strlen(k) != 2 * LL_HASH_LEN || ll_hex_decode(k, strlen(k), kid, LL_HASH_LEN))
-            FAIL(LL_ERR_INVALID, "revocation: keyid must be 64 hex digits");
-        if (b->revocation->effective_unix_nanos < 0)
-            FAIL(LL_ERR_INVALID, "revocation: effective time must not be negative");
-        break;
-    }
-    case K(ROLE_GRANT):
-        if (!id_ok(b->role_grant->actor_id))
-            FAIL(LL_ERR_INVALID, "role_grant: actor_id is required");
-        if (b->role_grant->n_roles == 0)
-            FAIL(LL_ERR_INVALID, "role_grant: at least one role is required (revoke keys to retire an actor)");
-        for (size_t i = 0; i < b->role_grant->n_roles; i++)
-            if (b->role_grant->roles[i] <= 0 || b->role_grant->roles[i] > 5)
-                FAIL(LL_ERR_INVALID, "role_grant: unknown role %d", b->role_grant->roles[i]);
-        break;
-    case K(POLICY): {
-        const Loopledger__V1__Policy *p = b->policy;
-        const char *f = p->threshold_field;
-        if (!id_ok(p->name))
-            FAIL(LL_ERR_INVALID, "policy: name is required");
-        if (p->n_kinds == 0)
-            FAIL(LL_ERR_INVALID, "policy: it must name the entry kinds it governs");
-        for (size_t i = 0; i < p->n_kinds; i++)
-            if ((int)p->kinds[i] < (int)K(CHARTER) || (int)p->kinds[i] > (int)K(CORRECTION) ||
-                (int)p->kinds[i] == (int)K(DECISION))
-                FAIL(LL_ERR_INVALID, "policy: kinds[%zu] is not a loop entry kind it can govern", i);
-        if (p->level == 0 || p->approvals == 0 || p->approvals > LL_GOV_MAX_APPROVALS)
-            FAIL(LL_ERR_INVALID, "policy: a level and 1..%d approvals are required",
-                 LL_GOV_MAX_APPROVALS);
-        if (f[0] && strcmp(f, "rollout_percent") && strcmp(f, "magnitude_percent"))
-            FAIL(LL_ERR_INVALID, "policy: threshold_field must be rollout_percent or magnitude_percent");
-        break;
-    }
-    default:
-        break;
-    }
-    return LL_OK;
-}
-
 /* ---- records ---- */
-
-int ll_gov_hitl(ll_txn_t *txn, uint64_t seq, ll_hitl_t *out)
-{
-    uint8_t k[9] = {LL_IX_HITL};
-    const uint8_t *v;
-    size_t vl;
-    int err;
-    ll_put_be64(k + 1, seq);
-    if ((err = ll_store_get(txn, LL_TBL_INDEX, k, sizeof k, &v, &vl)))
-        return err;
-    if (vl != sizeof *out)
-        return LL_ERR_CORRUPT;
-    memcpy(out, v, sizeof *out);
-    return LL_OK;
-}
-
-static int put_hitl(ll_txn_t *txn, uint64_t seq, const ll_hitl_t *h)
-{
-    uint8_t k[9] = {LL_IX_HITL};
-    ll_put_be64(k + 1, seq);
-    return ll_store_put(txn, LL_TBL_INDEX, k, sizeof k, h, sizeof *h);
-}
-
-uint32_t ll_gov_status(ll_txn_t *txn, uint64_t seq)
-{
-    ll_hitl_t h;
-    int err = ll_gov_hitl(txn, seq, &h);
-    /* Fail closed: an unreadable record is not "effective". */
-    return err == LL_OK ? h.status : err == LL_ERR_NOT_FOUND ? ST(EFFECTIVE) : ST(PENDING);
-}
 
 typedef struct replay {
     ll_txn_t *txn;
     uint64_t n;
     ll_hitl_t h;
-    char author[129];      /* of the decided entry */
-    char who[LL_GOV_MAX_APPROVALS][129];
+    char author[LL_ID_SIZE];      /* of the decided entry */
+    char who[LL_GOV_MAX_APPROVALS][LL_ID_SIZE];
     uint32_t status;
 } replay_t;
 
@@ -138,7 +42,7 @@ static int replay_cb(void *ctx, const uint8_t *key, size_t klen, const uint8_t *
     (void)vlen;
     if (src >= r->n)
         return 1; /* incoming links are in source order */
-    if (ll_loop_load_body(r->txn, src, &b))
+    if (ll_entry_load_body(r->txn, src, &b))
         return 1;
     const Loopledger__V1__Decision *d = b->decision;
     /* Only decisions that counted when they were appended (see decide()). */
@@ -166,9 +70,9 @@ uint32_t ll_gov_status_as_of(ll_txn_t *txn, uint64_t seq, uint64_t n)
     replay_t r;
     ll_entry_meta_t m;
     uint8_t prefix[10] = {LL_IX_LINK_IN};
-    if (ll_gov_hitl(txn, seq, &r.h) == LL_ERR_NOT_FOUND)
+    if (ll_index_hitl(txn, seq, &r.h) == LL_ERR_NOT_FOUND)
         return ST(EFFECTIVE);
-    if (ll_loop_meta(txn, seq, &m))
+    if (ll_index_meta(txn, seq, &m))
         return ST(PENDING);
     memset(r.who, 0, sizeof r.who);
     r.txn = txn;
@@ -194,7 +98,7 @@ static size_t pending_key(uint8_t *k, const char *ini, uint64_t seq)
 
 static int put_subject(ll_txn_t *txn, const char *actor, uint64_t seq)
 {
-    uint8_t k[1 + 129 + 8];
+    uint8_t k[1 + LL_ID_SIZE + 8];
     size_t n = strlen(actor);
     k[0] = LL_IX_SUBJECT;
     memcpy(k + 1, actor, n);
@@ -235,8 +139,8 @@ static uint32_t initiative_application(ll_txn_t *txn, const Loopledger__V1__Entr
     uint32_t app = 0;
     if (b->kind_case == K(CHARTER))
         return (uint32_t)b->charter->application;
-    if (!b->initiative[0] || ll_loop_state(txn, b->initiative, &st) ||
-        st.charter_seq == UINT64_MAX || ll_loop_load_body(txn, st.charter_seq, &c))
+    if (!b->initiative[0] || ll_index_state(txn, b->initiative, &st) ||
+        st.charter_seq == UINT64_MAX || ll_entry_load_body(txn, st.charter_seq, &c))
         return 0;
     app = (uint32_t)c->charter->application;
     loopledger__v1__entry_body__free_unpacked(c, NULL);
@@ -278,7 +182,7 @@ static int policy_cb(void *ctx, const uint8_t *key, size_t klen, const uint8_t *
     (void)klen;
     (void)val;
     (void)vlen;
-    if ((m->err = ll_loop_load_body(m->txn, seq, &pb)))
+    if ((m->err = ll_entry_load_body(m->txn, seq, &pb)))
         return m->err;
     const Loopledger__V1__Policy *p = pb->policy;
     if (policy_matches(p, m) && (!m->found || p->approvals > m->best.required)) {
@@ -300,26 +204,26 @@ static int decide(ll_txn_t *txn, const Loopledger__V1__EntryBody *b, uint64_t ta
 {
     ll_hitl_t h;
     ll_entry_meta_t tm;
-    int err = ll_gov_hitl(txn, target, &h);
+    int err = ll_index_hitl(txn, target, &h);
     if (err == LL_ERR_NOT_FOUND)
         return LL_OK; /* no policy: a plain decision */
-    if (err || (err = ll_loop_meta(txn, target, &tm)))
-        FAIL(err, "reading approval state of #%llu: %s", (unsigned long long)target,
+    if (err || (err = ll_index_meta(txn, target, &tm)))
+        LL_FAIL(err, "reading approval state of #%llu: %s", (unsigned long long)target,
              ll_strerror(err));
     if (!strcmp(tm.author, b->author))
-        FAIL(LL_ERR_PERMISSION, "an approver never decides their own entry: #%llu is by \"%s\"",
+        LL_FAIL(LL_ERR_PERMISSION, "an approver never decides their own entry: #%llu is by \"%s\"",
              (unsigned long long)target, b->author);
     if (!(author_roles & LL_ROLE_BIT(LOOPLEDGER__V1__ROLE__ROLE_APPROVER)))
-        FAIL(LL_ERR_PERMISSION,
+        LL_FAIL(LL_ERR_PERMISSION,
              "#%llu is pending under a policy: only actors with the approver role decide it",
              (unsigned long long)target);
     if (h.status == ST(REJECTED))
-        FAIL(LL_ERR_PRECONDITION, "#%llu was rejected; a rejected entry stays rejected",
+        LL_FAIL(LL_ERR_PRECONDITION, "#%llu was rejected; a rejected entry stays rejected",
              (unsigned long long)target);
     if ((uint32_t)b->decision->level != h.level) {
         const ProtobufCEnumValue *lv = protobuf_c_enum_descriptor_get_value(
             &loopledger__v1__hitl_level__descriptor, (int)h.level);
-        FAIL(LL_ERR_PRECONDITION, "the policy behind #%llu requires a decision of level %s",
+        LL_FAIL(LL_ERR_PRECONDITION, "the policy behind #%llu requires a decision of level %s",
              (unsigned long long)target, lv ? lv->name : "?");
     }
     if (h.status == ST(EFFECTIVE))
@@ -327,7 +231,7 @@ static int decide(ll_txn_t *txn, const Loopledger__V1__EntryBody *b, uint64_t ta
     if (b->decision->outcome == LOOPLEDGER__V1__OUTCOME__OUTCOME_REJECTED) {
         h.status = ST(REJECTED);
     } else if (b->decision->outcome == LOOPLEDGER__V1__OUTCOME__OUTCOME_APPROVED) {
-        uint8_t k[9 + 129];
+        uint8_t k[9 + LL_ID_SIZE];
         const uint8_t *v;
         size_t vl, n = strlen(b->author);
         k[0] = LL_IX_APPROVAL;
@@ -342,10 +246,10 @@ static int decide(ll_txn_t *txn, const Loopledger__V1__EntryBody *b, uint64_t ta
     } else {
         return LL_OK; /* escalated or deferred: still pending */
     }
-    if ((err = put_hitl(txn, target, &h)))
+    if ((err = ll_index_put_hitl(txn, target, &h)))
         return err;
     if (h.status != ST(PENDING)) {
-        uint8_t pk[1 + 129 + 8];
+        uint8_t pk[1 + LL_ID_SIZE + 8];
         size_t pl = pending_key(pk, tm.initiative, target);
         if ((err = ll_store_del(txn, LL_TBL_INDEX, pk, pl)))
             return err;
@@ -408,12 +312,12 @@ int ll_gov_apply(ll_txn_t *txn, const Loopledger__V1__EntryBody *b, uint64_t seq
         goto store_fail;
     if (!m.found)
         return LL_OK;
-    uint8_t pk[1 + 129 + 8];
+    uint8_t pk[1 + LL_ID_SIZE + 8];
     size_t pl = pending_key(pk, b->initiative, seq);
-    if ((err = put_hitl(txn, seq, &m.best)) ||
+    if ((err = ll_index_put_hitl(txn, seq, &m.best)) ||
         (err = ll_store_put(txn, LL_TBL_INDEX, pk, pl, "", 0)))
         goto store_fail;
     return LL_OK;
 store_fail:
-    FAIL(err, "cannot write governance indexes: %s", ll_strerror(err));
+    LL_FAIL(err, "cannot write governance indexes: %s", ll_strerror(err));
 }

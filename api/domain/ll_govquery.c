@@ -17,17 +17,13 @@
 #include "ll_ledger.h"
 #include "ll_loop.h"
 #include "ll_query.h"
+#include "ll_trust.h"
+#include "ll_lineage.h"
 
 /* Work bounds of one DecisionHistory call. */
 #define DH_MAX_EXAMINED 5000
 #define DH_MAX_REFS 20000
 #define DH_MAX_DECIDED 32
-
-#define FAIL(code, ...)                  \
-    do {                                 \
-        snprintf(msg, cap, __VA_ARGS__); \
-        return (code);                   \
-    } while (0)
 
 static int parse_seq_token(const char *tok, uint64_t *out)
 {
@@ -51,7 +47,7 @@ static int evidence_of(ll_txn_t *txn, ll_arena_t *a, uint64_t seq, unsigned hops
     lr.seq = seq;
     lr.back_hops = hops;
     lr.max_nodes = 50;
-    if ((err = ll_query_lineage(txn, a, &lr, &L, msg, cap)))
+    if ((err = ll_lineage_get(txn, a, &lr, &L, msg, cap)))
         return err;
     d->evidence = ll_arena_alloc(a, (L->n_nodes ? L->n_nodes : 1) * sizeof *d->evidence);
     if (!d->evidence)
@@ -76,11 +72,11 @@ int ll_govquery_decisions(ll_txn_t *txn, ll_arena_t *a,
     int err;
 
     if (r->page_size > 500)
-        FAIL(LL_ERR_INVALID, "page_size %u exceeds 500", r->page_size);
+        LL_FAIL(LL_ERR_INVALID, "page_size %u exceeds 500", r->page_size);
     if (r->evidence_hops > 5)
-        FAIL(LL_ERR_INVALID, "evidence_hops %u exceeds 5", r->evidence_hops);
+        LL_FAIL(LL_ERR_INVALID, "evidence_hops %u exceeds 5", r->evidence_hops);
     if (parse_seq_token(r->page_token, &from))
-        FAIL(LL_ERR_INVALID, "page_token is not one this server issued");
+        LL_FAIL(LL_ERR_INVALID, "page_token is not one this server issued");
     lr.kind = LOOPLEDGER__V1__KIND__KIND_DECISION;
     lr.initiative = r->initiative;
     lr.author = r->approver;
@@ -112,8 +108,8 @@ int ll_govquery_decisions(ll_txn_t *txn, ll_arena_t *a,
                 break;
             }
             examined++;
-            if ((err = ll_loop_load_body(txn, seqs[i], &b)))
-                FAIL(err, "reading decision #%" PRIu64 ": %s", seqs[i], ll_strerror(err));
+            if ((err = ll_entry_load_body(txn, seqs[i], &b)))
+                LL_FAIL(err, "reading decision #%" PRIu64 ": %s", seqs[i], ll_strerror(err));
             const Loopledger__V1__Decision *d = b->decision;
             if ((r->level && d->level != r->level) || (r->outcome && d->outcome != r->outcome)) {
                 loopledger__v1__entry_body__free_unpacked(b, NULL);
@@ -172,7 +168,7 @@ typedef struct pend_ctx {
     ll_arena_t *a;
     Loopledger__V1__PendingApprovalsResponse *resp;
     size_t page;
-    uint8_t next_key[1 + 129 + 8];
+    uint8_t next_key[1 + LL_ID_SIZE + 8];
     size_t next_len;
     int err;
 } pend_ctx_t;
@@ -212,8 +208,8 @@ static int pend_cb(void *ctx, const uint8_t *key, size_t klen, const uint8_t *va
         return c->err = LL_ERR_NOMEM;
     loopledger__v1__pending_approval__init(p);
     if ((c->err = ll_query_ref(c->txn, c->a, seq, &p->entry)) ||
-        (c->err = ll_gov_hitl(c->txn, seq, &h)) ||
-        (c->err = ll_loop_load_body(c->txn, h.policy_seq, &pb)))
+        (c->err = ll_index_hitl(c->txn, seq, &h)) ||
+        (c->err = ll_entry_load_body(c->txn, h.policy_seq, &pb)))
         return c->err;
     p->policy_seq = h.policy_seq;
     p->policy_name = ll_arena_strdup(c->a, pb->policy->name);
@@ -237,14 +233,14 @@ int ll_govquery_pending(ll_txn_t *txn, ll_arena_t *a,
                         Loopledger__V1__PendingApprovalsResponse **out, char *msg, size_t cap)
 {
     pend_ctx_t c = {.txn = txn, .a = a, .page = r->page_size ? r->page_size : 100};
-    uint8_t prefix[1 + 129], start[1 + 129 + 8];
+    uint8_t prefix[1 + LL_ID_SIZE], start[1 + LL_ID_SIZE + 8];
     size_t pl = 1, sl = 0;
     int err;
 
     if (r->page_size > 1000)
-        FAIL(LL_ERR_INVALID, "page_size %u exceeds 1000", r->page_size);
-    if (strlen(r->initiative) > 128)
-        FAIL(LL_ERR_INVALID, "initiative is at most 128 characters");
+        LL_FAIL(LL_ERR_INVALID, "page_size %u exceeds 1000", r->page_size);
+    if (strlen(r->initiative) > LL_MAX_ID_LEN)
+        LL_FAIL(LL_ERR_INVALID, "initiative is at most %d characters", LL_MAX_ID_LEN);
     prefix[0] = LL_IX_PENDING;
     if (r->initiative[0]) {
         memcpy(prefix + 1, r->initiative, strlen(r->initiative) + 1);
@@ -254,7 +250,7 @@ int ll_govquery_pending(ll_txn_t *txn, ll_arena_t *a,
         size_t tl = strlen(r->page_token);
         if (tl % 2 || tl / 2 > sizeof start || tl / 2 < pl ||
             ll_hex_decode(r->page_token, tl, start, tl / 2) || memcmp(start, prefix, pl))
-            FAIL(LL_ERR_INVALID, "page_token is not one this server issued");
+            LL_FAIL(LL_ERR_INVALID, "page_token is not one this server issued");
         sl = tl / 2;
     }
     c.resp = ll_arena_alloc(a, sizeof *c.resp);
@@ -269,7 +265,7 @@ int ll_govquery_pending(ll_txn_t *txn, ll_arena_t *a,
     if (!err)
         err = c.err;
     if (err)
-        FAIL(err, "pending approvals: %s", ll_strerror(err));
+        LL_FAIL(err, "pending approvals: %s", ll_strerror(err));
     if (c.next_len) {
         char *tok = ll_arena_alloc(a, 2 * c.next_len + 1);
         if (!tok)
@@ -309,7 +305,7 @@ static int add_key(actor_ctx_t *c, const uint8_t *pub, uint64_t reg_seq)
     ll_hex_encode(kid, LL_HASH_LEN, hex);
     k->keyid = hex;
     k->registered_seq = reg_seq;
-    if (ll_ledger_key_info(c->txn, kid, &rs, &revoked) == LL_OK)
+    if (ll_trust_key_info(c->txn, kid, &rs, &revoked) == LL_OK)
         k->revoked_unix_nanos = revoked;
     c->resp->keys[c->resp->n_keys++] = k;
     return LL_OK;
@@ -327,7 +323,7 @@ static int subject_cb(void *ctx, const uint8_t *key, size_t klen, const uint8_t 
     if (c->resp->n_governance == c->cap_gov)
         return 1;
     if ((c->err = ll_query_ref(c->txn, c->a, seq, &ref)) ||
-        (c->err = ll_loop_load_body(c->txn, seq, &b)))
+        (c->err = ll_entry_load_body(c->txn, seq, &b)))
         return c->err;
     c->resp->governance[c->resp->n_governance++] = ref;
     switch (b->kind_case) {
@@ -379,14 +375,14 @@ int ll_govquery_actor(ll_txn_t *txn, ll_arena_t *a, const Loopledger__V1__ActorH
 {
     actor_ctx_t c = {.txn = txn, .a = a, .actor = r->actor_id, .cap_gov = 200, .cap_keys = 32};
     uint32_t roles;
-    uint8_t prefix[1 + 129];
+    uint8_t prefix[1 + LL_ID_SIZE];
     size_t n = strlen(r->actor_id);
     int err;
 
-    if (n == 0 || n > 128)
-        FAIL(LL_ERR_INVALID, "actor_id is required (at most 128 characters)");
-    if ((err = ll_ledger_actor_roles(txn, r->actor_id, &roles)))
-        FAIL(err, err == LL_ERR_NOT_FOUND ? "no actor \"%s\"" : "actor \"%s\": %s", r->actor_id,
+    if (n == 0 || n > LL_MAX_ID_LEN)
+        LL_FAIL(LL_ERR_INVALID, "actor_id is required (at most %d characters)", LL_MAX_ID_LEN);
+    if ((err = ll_trust_actor_roles(txn, r->actor_id, &roles)))
+        LL_FAIL(err, err == LL_ERR_NOT_FOUND ? "no actor \"%s\"" : "actor \"%s\": %s", r->actor_id,
              ll_strerror(err));
     c.resp = ll_arena_alloc(a, sizeof *c.resp);
     if (!c.resp)
@@ -406,12 +402,12 @@ int ll_govquery_actor(ll_txn_t *txn, ll_arena_t *a, const Loopledger__V1__ActorH
     memcpy(prefix + 1, r->actor_id, n + 1);
     if ((err = ll_store_scan(txn, LL_TBL_INDEX, prefix, n + 2, NULL, 0, 0, subject_cb, &c)) ||
         (err = c.err))
-        FAIL(err, "actor history: %s", ll_strerror(err));
+        LL_FAIL(err, "actor history: %s", ll_strerror(err));
     prefix[0] = LL_IX_AUTHOR;
     if ((err = ll_store_scan(txn, LL_TBL_INDEX, prefix, n + 2, NULL, 0, 0, count_cb, &c)) ||
         (err = ll_store_scan(txn, LL_TBL_INDEX, prefix, n + 2, NULL, 0, 1, recent_cb, &c)) ||
         (err = c.err))
-        FAIL(err, "actor history: %s", ll_strerror(err));
+        LL_FAIL(err, "actor history: %s", ll_strerror(err));
     c.resp->authored_count = c.count;
     if (!c.resp->display_name)
         c.resp->display_name = (char *)"";

@@ -2,11 +2,9 @@
  * ll_ledger: verification, group commit and trust rules (ll_ledger.h).
  *
  * Records kept beside the log, in the same transaction as the leaf:
- *   keys   keyid[32] -> pub[32] || reg_seq u64 || revoked_at i64 || actor id
- *   actors actor id  -> roles u32 (bit per Role) || reg_seq u64
- *   dedup  SHA-256(PAE) -> seq u64
- *   index  's' || seq u64 -> signer's key registration seq u64
- * All integers big-endian.
+ *   dedup  SHA-256(PAE) -> seq u64 (big-endian)
+ * plus the trust records (keys, actors, signer index: ll_trust.c) and the
+ * index records (ll_index.h) the entry derives.
  */
 #include "ll_ledger.h"
 
@@ -17,16 +15,14 @@
 #include <time.h>
 
 #include "ll_audit.h"
+#include "ll_bytes.h"
 #include "ll_entry.h"
 #include "ll_authz.h"
 #include "ll_gov.h"
 #include "ll_loop.h"
+#include "ll_trust.h"
 #include "ll_err.h"
 #include "ll_hist.h"
-
-#define KEYREC_FIXED (LL_PUBKEY_LEN + 8 + 8)
-/* Actor record: roles u32, registration seq u64, current key id. */
-#define ACTORREC_LEN (4 + 8 + LL_HASH_LEN)
 
 typedef struct ll_job {
     struct ll_job *next;
@@ -80,22 +76,6 @@ struct ll_ledger {
      * time of the commit itself (LMDB's write and fsync). */
     ll_hist_t batch_hist, commit_hist;
 };
-
-static void be64(uint8_t *out, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--) {
-        out[i] = (uint8_t)v;
-        v >>= 8;
-    }
-}
-
-static uint64_t rd64(const uint8_t *in)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = (v << 8) | in[i];
-    return v;
-}
 
 static int64_t now_ns(void)
 {
@@ -245,267 +225,6 @@ int ll_ledger_verifier_key(ll_ledger_t *lg, char *out, size_t cap)
     return ll_note_verifier_key(lg->origin, pub, out, cap);
 }
 
-/* ---- records ---- */
-
-typedef struct keyrec {
-    uint8_t pub[LL_PUBKEY_LEN];
-    uint64_t reg_seq;
-    int64_t revoked_at;
-    const char *actor; /* not NUL-terminated: actor_len bytes */
-    size_t actor_len;
-} keyrec_t;
-
-static int get_key(ll_txn_t *txn, const uint8_t keyid[LL_HASH_LEN], keyrec_t *k)
-{
-    const uint8_t *v;
-    size_t n;
-    int err = ll_store_get(txn, LL_TBL_KEYS, keyid, LL_HASH_LEN, &v, &n);
-    if (err)
-        return err;
-    if (n < KEYREC_FIXED)
-        return LL_ERR_CORRUPT;
-    memcpy(k->pub, v, LL_PUBKEY_LEN);
-    k->reg_seq = rd64(v + LL_PUBKEY_LEN);
-    k->revoked_at = (int64_t)rd64(v + LL_PUBKEY_LEN + 8);
-    k->actor = (const char *)v + KEYREC_FIXED;
-    k->actor_len = n - KEYREC_FIXED;
-    return LL_OK;
-}
-
-static int get_roles(ll_txn_t *txn, const char *actor, uint32_t *roles)
-{
-    const uint8_t *v;
-    size_t n;
-    int err = ll_store_get(txn, LL_TBL_ACTORS, actor, strlen(actor), &v, &n);
-    if (err)
-        return err;
-    if (n < 12)
-        return LL_ERR_CORRUPT;
-    *roles = (uint32_t)v[0] << 24 | (uint32_t)v[1] << 16 | (uint32_t)v[2] << 8 | v[3];
-    return LL_OK;
-}
-
-static int put_actor(ll_txn_t *txn, const Loopledger__V1__ActorRegistration *r,
-                     uint64_t seq, char *msg, size_t cap)
-{
-    const uint8_t *v;
-    size_t n;
-    uint8_t keyid[LL_HASH_LEN];
-    uint8_t arec[ACTORREC_LEN], krec[KEYREC_FIXED + LL_MAX_ID_LEN];
-    size_t alen = strlen(r->actor_id);
-    if (ll_store_get(txn, LL_TBL_ACTORS, r->actor_id, alen, &v, &n) == LL_OK) {
-        snprintf(msg, cap, "actor \"%s\" is already registered", r->actor_id);
-        return LL_ERR_EXISTS;
-    }
-    ll_sha256(r->public_key.data, LL_PUBKEY_LEN, keyid);
-    if (ll_store_get(txn, LL_TBL_KEYS, keyid, LL_HASH_LEN, &v, &n) == LL_OK) {
-        snprintf(msg, cap, "this public key is already registered to another actor");
-        return LL_ERR_EXISTS;
-    }
-    uint32_t roles = 0;
-    for (size_t i = 0; i < r->n_roles; i++)
-        roles |= 1u << r->roles[i];
-    arec[0] = (uint8_t)(roles >> 24);
-    arec[1] = (uint8_t)(roles >> 16);
-    arec[2] = (uint8_t)(roles >> 8);
-    arec[3] = (uint8_t)roles;
-    be64(arec + 4, seq);
-    memcpy(arec + 12, keyid, LL_HASH_LEN);
-    memcpy(krec, r->public_key.data, LL_PUBKEY_LEN);
-    be64(krec + LL_PUBKEY_LEN, seq);
-    be64(krec + LL_PUBKEY_LEN + 8, 0);
-    memcpy(krec + KEYREC_FIXED, r->actor_id, alen);
-    int err;
-    if ((err = ll_store_put(txn, LL_TBL_ACTORS, r->actor_id, alen, arec, sizeof arec)) ||
-        (err = ll_store_put(txn, LL_TBL_KEYS, keyid, LL_HASH_LEN, krec, KEYREC_FIXED + alen)))
-        snprintf(msg, cap, "storing actor: %s", ll_strerror(err));
-    return err;
-}
-
-int ll_ledger_actor_roles(ll_txn_t *txn, const char *actor, uint32_t *roles)
-{
-    return get_roles(txn, actor, roles);
-}
-
-int ll_ledger_key_info(ll_txn_t *txn, const uint8_t keyid[LL_HASH_LEN], uint64_t *reg_seq,
-                       int64_t *revoked_at)
-{
-    keyrec_t k;
-    int err = get_key(txn, keyid, &k);
-    if (err)
-        return err;
-    *reg_seq = k.reg_seq;
-    *revoked_at = k.revoked_at;
-    return LL_OK;
-}
-
-/* Rewrites the actor record with new roles and/or current key. */
-static int update_actor(ll_txn_t *txn, const char *actor, const uint32_t *roles,
-                        const uint8_t *keyid)
-{
-    const uint8_t *v;
-    size_t n;
-    uint8_t arec[ACTORREC_LEN];
-    int err = ll_store_get(txn, LL_TBL_ACTORS, actor, strlen(actor), &v, &n);
-    if (err)
-        return err;
-    if (n != ACTORREC_LEN)
-        return LL_ERR_CORRUPT;
-    memcpy(arec, v, n);
-    if (roles) {
-        arec[0] = (uint8_t)(*roles >> 24);
-        arec[1] = (uint8_t)(*roles >> 16);
-        arec[2] = (uint8_t)(*roles >> 8);
-        arec[3] = (uint8_t)*roles;
-    }
-    if (keyid)
-        memcpy(arec + 12, keyid, LL_HASH_LEN);
-    return ll_store_put(txn, LL_TBL_ACTORS, actor, strlen(actor), arec, sizeof arec);
-}
-
-/* Sets a key's revocation time. */
-static int revoke_key(ll_txn_t *txn, const uint8_t keyid[LL_HASH_LEN], int64_t at)
-{
-    const uint8_t *v;
-    size_t n;
-    uint8_t rec[KEYREC_FIXED + LL_MAX_ID_LEN];
-    int err = ll_store_get(txn, LL_TBL_KEYS, keyid, LL_HASH_LEN, &v, &n);
-    if (err)
-        return err;
-    if (n < KEYREC_FIXED || n > sizeof rec)
-        return LL_ERR_CORRUPT;
-    memcpy(rec, v, n);
-    be64(rec + LL_PUBKEY_LEN + 8, (uint64_t)at);
-    return ll_store_put(txn, LL_TBL_KEYS, keyid, LL_HASH_LEN, rec, n);
-}
-
-#define ADMIN_BIT (1u << LOOPLEDGER__V1__ROLE__ROLE_ADMIN)
-
-typedef struct admins {
-    const char *except;
-    int found;
-} admins_t;
-
-static int admin_cb(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
-{
-    admins_t *a = ctx;
-    if (vlen >= 4 && (val[3] & ADMIN_BIT) &&
-        !(klen == strlen(a->except) && !memcmp(key, a->except, klen))) {
-        a->found = 1;
-        return 1;
-    }
-    return 0;
-}
-
-/* Governance must stay possible: refuses a change that would leave no
- * admin but `subject` (whose admin role or current key is going). */
-static int keep_an_admin(ll_txn_t *txn, const char *subject, char *msg, size_t cap)
-{
-    uint32_t roles = 0;
-    admins_t a = {subject, 0};
-    int err;
-    if (get_roles(txn, subject, &roles) || !(roles & ADMIN_BIT))
-        return LL_OK;
-    if ((err = ll_store_scan(txn, LL_TBL_ACTORS, "", 0, NULL, 0, 0, admin_cb, &a)))
-        return err;
-    if (a.found)
-        return LL_OK;
-    snprintf(msg, cap, "\"%s\" is the last admin: register another admin first", subject);
-    return LL_ERR_PRECONDITION;
-}
-
-/* Revokes a replaced key at t, unless it was revoked earlier already (a
- * backdated revocation must not be moved later). */
-static int revoke_old(ll_txn_t *txn, const uint8_t keyid[LL_HASH_LEN], int64_t t)
-{
-    keyrec_t k;
-    int err = get_key(txn, keyid, &k);
-    if (err)
-        return err;
-    return k.revoked_at && k.revoked_at <= t ? LL_OK : revoke_key(txn, keyid, t);
-}
-
-/* Key rotation, revocation and role grants: the subject must exist, and
- * the author must be an admin or (key changes only) the subject itself. */
-static int apply_governance(ll_txn_t *txn, const ll_entry_t *e, uint64_t seq, int64_t t,
-                            char *msg, size_t cap)
-{
-    const Loopledger__V1__EntryBody *b = e->body;
-    const uint8_t *v;
-    size_t n;
-    keyrec_t k;
-    uint8_t keyid[LL_HASH_LEN];
-    const char *subject = b->kind_case == LOOPLEDGER__V1__ENTRY_BODY__KIND_KEY_ROTATION
-                              ? b->key_rotation->actor_id
-                          : b->kind_case == LOOPLEDGER__V1__ENTRY_BODY__KIND_REVOCATION
-                              ? b->revocation->actor_id
-                              : b->role_grant->actor_id;
-    int err;
-
-    if ((err = ll_store_get(txn, LL_TBL_ACTORS, subject, strlen(subject), &v, &n))) {
-        snprintf(msg, cap, "no actor \"%s\"", subject);
-        return err == LL_ERR_NOT_FOUND ? LL_ERR_PRECONDITION : err;
-    }
-    if (n != ACTORREC_LEN)
-        return LL_ERR_CORRUPT;
-    uint8_t arec_keyid[LL_HASH_LEN];
-    memcpy(arec_keyid, v + 12, LL_HASH_LEN);
-    switch (b->kind_case) {
-    case LOOPLEDGER__V1__ENTRY_BODY__KIND_KEY_ROTATION: {
-        const Loopledger__V1__KeyRotation *r = b->key_rotation;
-        uint8_t old[LL_HASH_LEN], krec[KEYREC_FIXED + LL_MAX_ID_LEN];
-        size_t alen = strlen(subject);
-        memcpy(old, v + 12, LL_HASH_LEN);
-        ll_sha256(r->new_public_key.data, LL_PUBKEY_LEN, keyid);
-        if (ll_store_get(txn, LL_TBL_KEYS, keyid, LL_HASH_LEN, &v, &n) == LL_OK) {
-            snprintf(msg, cap, "key_rotation: the new key is already registered");
-            return LL_ERR_EXISTS;
-        }
-        memcpy(krec, r->new_public_key.data, LL_PUBKEY_LEN);
-        be64(krec + LL_PUBKEY_LEN, seq);
-        be64(krec + LL_PUBKEY_LEN + 8, 0);
-        memcpy(krec + KEYREC_FIXED, subject, alen);
-        /* The old key stops signing now; what it signed stays valid. */
-        if ((err = ll_store_put(txn, LL_TBL_KEYS, keyid, LL_HASH_LEN, krec, KEYREC_FIXED + alen)) ||
-            (err = revoke_old(txn, old, t)) || (err = update_actor(txn, subject, NULL, keyid)))
-            goto store_fail;
-        return LL_OK;
-    }
-    case LOOPLEDGER__V1__ENTRY_BODY__KIND_REVOCATION: {
-        const Loopledger__V1__Revocation *r = b->revocation;
-        int64_t at = r->effective_unix_nanos ? r->effective_unix_nanos : t;
-        ll_hex_decode(r->keyid, 2 * LL_HASH_LEN, keyid, LL_HASH_LEN);
-        if ((err = get_key(txn, keyid, &k)) || k.actor_len != strlen(subject) ||
-            memcmp(k.actor, subject, k.actor_len)) {
-            snprintf(msg, cap, "revocation: key %.16s... is not a key of \"%s\"", r->keyid, subject);
-            return LL_ERR_PRECONDITION;
-        }
-        if (k.revoked_at && k.revoked_at <= at) {
-            snprintf(msg, cap, "revocation: key %.16s... is already revoked", r->keyid);
-            return LL_ERR_PRECONDITION;
-        }
-        if (!memcmp(arec_keyid, keyid, LL_HASH_LEN) && (err = keep_an_admin(txn, subject, msg, cap)))
-            return err;
-        if ((err = revoke_key(txn, keyid, at)))
-            goto store_fail;
-        return LL_OK;
-    }
-    default: {
-        uint32_t roles = 0;
-        for (size_t i = 0; i < b->role_grant->n_roles; i++)
-            roles |= 1u << b->role_grant->roles[i];
-        if (!(roles & ADMIN_BIT) && (err = keep_an_admin(txn, subject, msg, cap)))
-            return err;
-        if ((err = update_actor(txn, subject, &roles, NULL)))
-            goto store_fail;
-        return LL_OK;
-    }
-    }
-store_fail:
-    snprintf(msg, cap, "cannot store: %s", ll_strerror(err));
-    return err;
-}
-
 /* May the author write this entry? The matrix (ll_authz), plus changing
  * one's own key, which every role but a bare auditor may do. */
 static int authorize_kind(const Loopledger__V1__EntryBody *b, uint32_t roles, char *msg,
@@ -534,13 +253,13 @@ static int authorize_kind(const Loopledger__V1__EntryBody *b, uint32_t roles, ch
 static int authenticate(ll_ledger_t *lg, const ll_entry_t *e, char *msg, size_t cap)
 {
     ll_txn_t *txn;
-    keyrec_t k;
+    ll_trust_key_t k;
     int err = ll_store_begin_read(lg->st, &txn);
     if (err) {
         snprintf(msg, cap, "cannot read ledger: %s", ll_strerror(err));
         return err;
     }
-    err = get_key(txn, e->keyid, &k);
+    err = ll_trust_key(txn, e->keyid, &k);
     if (err == LL_ERR_NOT_FOUND) {
         snprintf(msg, cap, "author \"%s\" has no registered key with keyid %s",
                  e->body->author, e->env->signatures[0]->keyid);
@@ -696,12 +415,12 @@ static int apply(ll_txn_t *txn, ll_job_t *job, uint8_t **buf,
     uint64_t size = ll_store_size(txn);
     const uint8_t *v;
     size_t vlen;
-    keyrec_t k;
+    ll_trust_key_t k;
     int err;
 
     err = ll_store_get(txn, LL_TBL_DEDUP, e->dedup, LL_HASH_LEN, &v, &vlen);
     if (err == LL_OK && vlen == 8) {
-        duplicate_result(txn, rd64(v), r);
+        duplicate_result(txn, ll_get_be64(v), r);
         return LL_ERR_EXISTS; /* nothing to write; reported as success */
     }
     if (job->genesis) {
@@ -712,7 +431,7 @@ static int apply(ll_txn_t *txn, ll_job_t *job, uint8_t **buf,
     } else {
         /* Re-check under the writer: the key may have changed since the
          * submitting thread verified the signature. */
-        if ((err = get_key(txn, e->keyid, &k))) {
+        if ((err = ll_trust_key(txn, e->keyid, &k))) {
             snprintf(r->msg, sizeof r->msg, "author \"%s\" has no registered key with that keyid",
                      b->author);
             return LL_ERR_UNAUTHENTICATED;
@@ -738,7 +457,7 @@ static int apply(ll_txn_t *txn, ll_job_t *job, uint8_t **buf,
             snprintf(r->msg, sizeof r->msg, "the signing key of \"%s\" was revoked", b->author);
             return LL_ERR_UNAUTHENTICATED;
         }
-        if ((err = get_roles(txn, b->author, &roles)))
+        if ((err = ll_trust_actor_roles(txn, b->author, &roles)))
             goto store_fail;
         if ((err = authorize_kind(b, roles, r->msg, sizeof r->msg)))
             return err;
@@ -746,18 +465,18 @@ static int apply(ll_txn_t *txn, ll_job_t *job, uint8_t **buf,
     switch (b->kind_case) {
     case LOOPLEDGER__V1__ENTRY_BODY__KIND_ACTOR: {
         uint32_t roles = 0;
-        if (get_roles(txn, b->author, &roles) || !(roles & (1u << LOOPLEDGER__V1__ROLE__ROLE_ADMIN))) {
+        if (ll_trust_actor_roles(txn, b->author, &roles) || !(roles & (1u << LOOPLEDGER__V1__ROLE__ROLE_ADMIN))) {
             snprintf(r->msg, sizeof r->msg, "only an admin may register actors; \"%s\" is not an admin",
                      b->author);
             return LL_ERR_PERMISSION;
         }
-        if ((err = put_actor(txn, b->actor, size, r->msg, sizeof r->msg)))
+        if ((err = ll_trust_register(txn, b->actor, size, r->msg, sizeof r->msg)))
             return err;
         break;
     }
     case LOOPLEDGER__V1__ENTRY_BODY__KIND_GENESIS:
-        if ((err = put_actor(txn, b->genesis->server, 0, r->msg, sizeof r->msg)) ||
-            (err = put_actor(txn, b->genesis->admin, 0, r->msg, sizeof r->msg)))
+        if ((err = ll_trust_register(txn, b->genesis->server, 0, r->msg, sizeof r->msg)) ||
+            (err = ll_trust_register(txn, b->genesis->admin, 0, r->msg, sizeof r->msg)))
             return err;
         if ((err = ll_store_put(txn, LL_TBL_META, "origin", 6, b->genesis->origin,
                                 strlen(b->genesis->origin))))
@@ -766,7 +485,7 @@ static int apply(ll_txn_t *txn, ll_job_t *job, uint8_t **buf,
     case LOOPLEDGER__V1__ENTRY_BODY__KIND_KEY_ROTATION:
     case LOOPLEDGER__V1__ENTRY_BODY__KIND_REVOCATION:
     case LOOPLEDGER__V1__ENTRY_BODY__KIND_ROLE_GRANT:
-        if ((err = apply_governance(txn, e, size, t, r->msg, sizeof r->msg)))
+        if ((err = ll_trust_apply(txn, b, size, t, r->msg, sizeof r->msg)))
             return err;
         break;
     default:
@@ -790,12 +509,11 @@ static int apply(ll_txn_t *txn, ll_job_t *job, uint8_t **buf,
         *bufcap = need;
     }
     size_t len = ll_leaf_build(size, t, e->raw_env, e->raw_env_len, *buf);
-    uint8_t seqkey[9] = {'s'}, sv[8];
-    be64(seqkey + 1, size);
-    be64(sv, key_seq);
+    uint8_t sv[8];
+    ll_put_be64(sv, size);
     if ((err = ll_store_append(txn, *buf, len, t, r->leaf_hash)) ||
-        (err = ll_store_put(txn, LL_TBL_DEDUP, e->dedup, LL_HASH_LEN, seqkey + 1, 8)) ||
-        (err = ll_store_put(txn, LL_TBL_INDEX, seqkey, sizeof seqkey, sv, 8)))
+        (err = ll_store_put(txn, LL_TBL_DEDUP, e->dedup, LL_HASH_LEN, sv, 8)) ||
+        (err = ll_trust_put_signer(txn, size, key_seq)))
         goto store_fail;
     r->seq = size;
     r->time_ns = t;
@@ -1155,21 +873,6 @@ int ll_ledger_checkpoint(ll_ledger_t *lg, ll_txn_t *txn, uint64_t size,
         }
         pthread_mutex_unlock(&lg->cp_lock);
     }
-    return LL_OK;
-}
-
-int ll_ledger_signer_key_seq(ll_txn_t *txn, uint64_t seq, uint64_t *key_seq)
-{
-    uint8_t k[9] = {'s'};
-    const uint8_t *v;
-    size_t n;
-    be64(k + 1, seq);
-    int err = ll_store_get(txn, LL_TBL_INDEX, k, sizeof k, &v, &n);
-    if (err)
-        return err;
-    if (n != 8)
-        return LL_ERR_CORRUPT;
-    *key_seq = rd64(v);
     return LL_OK;
 }
 

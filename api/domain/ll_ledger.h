@@ -33,12 +33,12 @@
 #include <stdint.h>
 
 #include "ll_crypto.h"
+#include "ll_err.h"
 #include "ll_hist.h"
 #include "ll_note.h"
 #include "ll_store.h"
 
 #define LL_SERVER_ACTOR "loopledgerd"
-#define LL_MSG_MAX 256
 
 typedef struct ll_ledger ll_ledger_t;
 
@@ -100,14 +100,7 @@ void ll_ledger_append(ll_ledger_t *lg, const uint8_t *env, size_t len,
 void ll_ledger_submit_as(ll_ledger_t *lg, const uint8_t *env, size_t len,
                          const char *caller, ll_append_cb cb, void *ctx);
 
-/* Roles (bit per loopledger.v1.Role) of a registered actor;
- * LL_ERR_NOT_FOUND if unknown. */
-int ll_ledger_actor_roles(ll_txn_t *txn, const char *actor, uint32_t *roles);
-
-/* A registered key: the entry that registered it and when it was revoked
- * (0 = valid). LL_ERR_NOT_FOUND if unknown. */
-int ll_ledger_key_info(ll_txn_t *txn, const uint8_t keyid[LL_HASH_LEN], uint64_t *reg_seq,
-                       int64_t *revoked_at);
+/* Actors, keys, roles and the signer index are read with ll_trust.h. */
 
 #define LL_LEDGER_MAX_HOOKS 4
 
@@ -138,10 +131,6 @@ int ll_ledger_verifier_key(ll_ledger_t *lg, char *out, size_t cap);
 int ll_ledger_checkpoint(ll_ledger_t *lg, ll_txn_t *txn, uint64_t size,
                          char *note, size_t cap, size_t *note_len,
                          uint64_t *out_size, uint8_t root[LL_HASH_LEN]);
-
-/* Sequence number of the entry that registered the key which signed entry
- * seq (kept per entry at append time). LL_ERR_NOT_FOUND if seq is absent. */
-int ll_ledger_signer_key_seq(ll_txn_t *txn, uint64_t seq, uint64_t *key_seq);
 
 /* Writer metrics: entries written per durable commit, and each commit's
  * duration in nanoseconds (LMDB write + fsync). Any thread. */

@@ -17,9 +17,8 @@
 #include <string.h>
 
 #include "ll_err.h"
-#include "ll_gov.h"
-#include "ll_ledger.h"
 #include "loopledger/v1/loop.pb-c.h"
+#include "ll_trust.h"
 
 #define K_NOTE LOOPLEDGER__V1__ENTRY_BODY__KIND_NOTE
 #define K_ACTOR LOOPLEDGER__V1__ENTRY_BODY__KIND_ACTOR
@@ -40,19 +39,13 @@
 
 #define R(x) LOOPLEDGER__V1__RELATION__##x
 /* The closed loop's kinds; governance kinds (40+) belong to no initiative. */
-#define IS_DOMAIN(k) ((k) >= K_INITIATIVE && (k) <= K_CORRECTION)
+#define IS_DOMAIN(k) LL_KIND_IS_DOMAIN(k)
 #define B(k) (1ull << (k))
 /* Every domain kind (20..32). */
 #define DOMAIN_KINDS (((1ull << 33) - 1) & ~((1ull << 20) - 1))
 #define ANY_KIND (DOMAIN_KINDS | B(K_NOTE) | B(K_ACTOR) | B(K_GENESIS))
 
 #define EFFECTIVE LOOPLEDGER__V1__APPROVAL_STATUS__APPROVAL_STATUS_EFFECTIVE
-
-#define FAIL(code, ...)                  \
-    do {                                 \
-        snprintf(msg, cap, __VA_ARGS__); \
-        return (code);                   \
-    } while (0)
 
 /* The one table of allowed links. Relations not listed for a source kind
  * are refused; RELATES_TO is the generic, same-initiative cross-reference. */
@@ -89,370 +82,25 @@ const ll_link_rule_t *ll_loop_link_rules(size_t *n)
     return link_rules;
 }
 
-const char *ll_kind_name(uint32_t kind)
-{
-    switch (kind) {
-    case K_NOTE: return "note";
-    case K_ACTOR: return "actor";
-    case K_GENESIS: return "genesis";
-    case K_INITIATIVE: return "initiative";
-    case K_HYPOTHESIS: return "hypothesis";
-    case K_EXPERIMENT: return "experiment";
-    case K_DEPLOYMENT: return "deployment";
-    case K_MEASUREMENT: return "measurement";
-    case K_ALERT: return "alert";
-    case K_FINDING: return "finding";
-    case K_ADJUSTMENT: return "adjustment";
-    case K_DECISION: return "decision";
-    case K_REVIEW: return "review";
-    case K_SCALING: return "scaling_plan";
-    case K_ROADMAP: return "roadmap_project";
-    case K_CORRECTION: return "correction";
-    case LOOPLEDGER__V1__ENTRY_BODY__KIND_KEY_ROTATION: return "key_rotation";
-    case LOOPLEDGER__V1__ENTRY_BODY__KIND_REVOCATION: return "revocation";
-    case LOOPLEDGER__V1__ENTRY_BODY__KIND_ROLE_GRANT: return "role_grant";
-    case LOOPLEDGER__V1__ENTRY_BODY__KIND_POLICY: return "policy";
-    default: return "unknown";
-    }
-}
-
-const char *ll_relation_name(int relation)
-{
-    const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(
-        &loopledger__v1__relation__descriptor, relation);
-    static const char *const lower[] = {
-        "unspecified", "relates_to", "tests", "supports", "refutes",
-        "addresses", "decides", "reviews", "spawned_by", "supersedes",
-        "follows", "concludes", "measures", "cites", "diagnoses",
-        "derived_from", "implements"};
-    if (!v || relation < 0 || (size_t)relation >= sizeof lower / sizeof lower[0])
-        return "unknown";
-    return lower[relation];
-}
-
-void ll_put_be64(uint8_t *out, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--, v >>= 8)
-        out[i] = (uint8_t)v;
-}
-
-uint64_t ll_get_be64(const uint8_t *in)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = v << 8 | in[i];
-    return v;
-}
-
-/* ---- stateless checks ---- */
-
-static int nonempty(const char *s)
-{
-    return s && s[0];
-}
-
-static int share_valid(double p)
-{
-    return p > 0 && p <= 100;
-}
-
-static int check_arm(const Loopledger__V1__Arm *a, const char *what, char *msg, size_t cap)
-{
-    if (!a || !nonempty(a->name))
-        FAIL(LL_ERR_INVALID, "experiment: %s arm needs a name", what);
-    if (a->allocation_percent < 0 || a->allocation_percent > 100)
-        FAIL(LL_ERR_INVALID, "experiment: %s arm allocation must be within 0..100%%", what);
-    return LL_OK;
-}
-
-/* Every enum value in m must be one the contract names: proto3 parsers keep
- * unknown numbers, and a rule testing "phase != 0" must not accept 99. */
-static int check_enums(const ProtobufCMessage *m, const char *path, char *msg, size_t cap)
-{
-    const ProtobufCMessageDescriptor *d = m->descriptor;
-    for (unsigned i = 0; i < d->n_fields; i++) {
-        const ProtobufCFieldDescriptor *f = &d->fields[i];
-        const char *slot = (const char *)m + f->offset;
-        size_t n = 1;
-        char sub[160];
-        int err;
-        if (f->type != PROTOBUF_C_TYPE_ENUM && f->type != PROTOBUF_C_TYPE_MESSAGE)
-            continue;
-        if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
-            *(const uint32_t *)((const char *)m + f->quantifier_offset) != f->id)
-            continue;
-        if (f->label == PROTOBUF_C_LABEL_REPEATED) {
-            n = *(const size_t *)((const char *)m + f->quantifier_offset);
-            slot = *(const char *const *)slot;
-        }
-        snprintf(sub, sizeof sub, "%s.%s", path, f->name);
-        for (size_t j = 0; j < n; j++) {
-            if (f->type == PROTOBUF_C_TYPE_ENUM) {
-                int v = ((const int *)slot)[j];
-                if (!protobuf_c_enum_descriptor_get_value(f->descriptor, v))
-                    FAIL(LL_ERR_INVALID, "%s: %d is not a %s value", sub, v,
-                         ((const ProtobufCEnumDescriptor *)f->descriptor)->short_name);
-            } else {
-                const ProtobufCMessage *c = ((const ProtobufCMessage *const *)slot)[j];
-                if (c && (err = check_enums(c, sub, msg, cap)))
-                    return err;
-            }
-        }
-    }
-    return LL_OK;
-}
-
-int ll_loop_check_body(const Loopledger__V1__EntryBody *b, char *msg, size_t cap)
-{
-    uint32_t kind = b->kind_case;
-    int err;
-
-    if (IS_DOMAIN(kind) && !nonempty(b->initiative))
-        FAIL(LL_ERR_INVALID, "a %s entry must name its initiative", ll_kind_name(kind));
-    /* Domain and governance kinds: every enum value must be named. */
-    if (kind >= K_INITIATIVE) {
-        const ProtobufCFieldDescriptor *f =
-            protobuf_c_message_descriptor_get_field(&loopledger__v1__entry_body__descriptor, kind);
-        const ProtobufCMessage *part =
-            f ? *(const ProtobufCMessage *const *)((const char *)b + f->offset) : NULL;
-        if (!part)
-            FAIL(LL_ERR_INVALID, "a %s entry needs its body", ll_kind_name(kind));
-        if ((err = check_enums(part, f->name, msg, cap)))
-            return err;
-    }
-    switch (kind) {
-    case K_INITIATIVE: {
-        const Loopledger__V1__Initiative *x = b->charter;
-        if (!nonempty(x->title))
-            FAIL(LL_ERR_INVALID, "initiative: title is required");
-        if (x->application == 0 || x->phase == 0)
-            FAIL(LL_ERR_INVALID, "initiative: application and phase are required");
-        for (size_t i = 0; i < x->n_kpis; i++)
-            if (!nonempty(x->kpis[i]->metric))
-                FAIL(LL_ERR_INVALID, "initiative: kpis[%zu] needs a metric", i);
-        for (size_t i = 0; i < x->n_review_cadences; i++)
-            if (x->review_cadences[i] == 0)
-                FAIL(LL_ERR_INVALID, "initiative: review_cadences[%zu] is unspecified", i);
-        break;
-    }
-    case K_HYPOTHESIS:
-        if (!nonempty(b->hypothesis->statement))
-            FAIL(LL_ERR_INVALID, "hypothesis: statement is required");
-        if (b->hypothesis->expected_effect && b->hypothesis->expected_effect->direction == 0)
-            FAIL(LL_ERR_INVALID, "hypothesis: expected_effect needs a direction");
-        break;
-    case K_EXPERIMENT: {
-        const Loopledger__V1__Experiment *x = b->experiment;
-        if (!nonempty(x->title) || !nonempty(x->primary_metric))
-            FAIL(LL_ERR_INVALID, "experiment: title and primary_metric are required");
-        /* "tested against a control": no experiment without one. */
-        if ((err = check_arm(x->control, "control", msg, cap)))
-            return err;
-        if (x->n_variants == 0)
-            FAIL(LL_ERR_INVALID, "experiment: at least one variant is required");
-        for (size_t i = 0; i < x->n_variants; i++)
-            if ((err = check_arm(x->variants[i], "variant", msg, cap)))
-                return err;
-        break;
-    }
-    case K_DEPLOYMENT:
-        if (!nonempty(b->deployment->version))
-            FAIL(LL_ERR_INVALID, "deployment: version is required");
-        if (!share_valid(b->deployment->rollout_percent))
-            FAIL(LL_ERR_INVALID, "deployment: rollout_percent must be in (0, 100], got %g",
-                 b->deployment->rollout_percent);
-        break;
-    case K_MEASUREMENT: {
-        const Loopledger__V1__Measurement *x = b->measurement;
-        if (x->n_observations == 0 || x->n_observations > 1000)
-            FAIL(LL_ERR_INVALID, "measurement: 1 to 1000 observations are required, got %zu",
-                 x->n_observations);
-        for (size_t i = 0; i < x->n_observations; i++) {
-            const Loopledger__V1__Observation *o = x->observations[i];
-            if (!nonempty(o->metric))
-                FAIL(LL_ERR_INVALID, "measurement: observations[%zu] needs a metric", i);
-            if (o->value != o->value || o->stddev != o->stddev || o->stddev < 0)
-                FAIL(LL_ERR_INVALID, "measurement: observations[%zu] has a NaN or negative stddev", i);
-            if (o->window_end_unix_nanos < o->window_start_unix_nanos)
-                FAIL(LL_ERR_INVALID, "measurement: observations[%zu] window ends before it starts", i);
-            if (strlen(o->metric) + strlen(o->segment) + strlen(o->arm) > 300)
-                FAIL(LL_ERR_INVALID, "measurement: observations[%zu] names are too long", i);
-        }
-        break;
-    }
-    case K_ALERT:
-        if (!nonempty(b->alert->metric) || b->alert->detector == 0)
-            FAIL(LL_ERR_INVALID, "alert: metric and detector are required");
-        break;
-    case K_FINDING: {
-        const Loopledger__V1__Finding *x = b->finding;
-        if (!nonempty(x->summary) || x->evidence == 0 || x->source == 0)
-            FAIL(LL_ERR_INVALID, "finding: summary, evidence and source are required");
-        int quali = x->source == LOOPLEDGER__V1__FINDING_SOURCE__FINDING_SOURCE_CUSTOMER_SERVICE_REVIEW ||
-                    x->source == LOOPLEDGER__V1__FINDING_SOURCE__FINDING_SOURCE_USER_SURVEY ||
-                    x->source == LOOPLEDGER__V1__FINDING_SOURCE__FINDING_SOURCE_SOCIAL_MEDIA;
-        if (quali && x->evidence != LOOPLEDGER__V1__EVIDENCE__EVIDENCE_QUALITATIVE)
-            FAIL(LL_ERR_INVALID, "finding: customer-service reviews, surveys and social media are qualitative evidence");
-        for (size_t i = 0; i < b->n_links; i++)
-            if (b->links[i]->relation == R(DIAGNOSES) && x->diagnosis == 0)
-                FAIL(LL_ERR_INVALID, "finding: a finding that DIAGNOSES an alert must state its diagnosis");
-        break;
-    }
-    case K_ADJUSTMENT:
-        if (!isfinite(b->adjustment->magnitude_percent))
-            FAIL(LL_ERR_INVALID, "adjustment: magnitude_percent must be a finite number");
-        if (b->adjustment->category == 0 || !nonempty(b->adjustment->change))
-            FAIL(LL_ERR_INVALID, "adjustment: category and change are required");
-        break;
-    case K_DECISION:
-        if (b->decision->level == 0 || b->decision->outcome == 0)
-            FAIL(LL_ERR_INVALID, "decision: level and outcome are required");
-        if (b->n_links == 0)
-            FAIL(LL_ERR_INVALID, "decision: it must DECIDE at least one entry");
-        break;
-    case K_REVIEW:
-        if (b->review->cadence == 0)
-            FAIL(LL_ERR_INVALID, "review: cadence is required");
-        break;
-    case K_SCALING:
-        if (b->scaling_plan->scenario == 0 || !nonempty(b->scaling_plan->to_scope))
-            FAIL(LL_ERR_INVALID, "scaling_plan: scenario and to_scope are required");
-        for (size_t i = 0; i < b->scaling_plan->n_phases; i++)
-            if (!share_valid(b->scaling_plan->phases[i]->rollout_percent))
-                FAIL(LL_ERR_INVALID, "scaling_plan: phases[%zu] rollout_percent must be in (0, 100]", i);
-        break;
-    case K_ROADMAP: {
-        const Loopledger__V1__RoadmapProject *x = b->roadmap_project;
-        if (!nonempty(x->title) || x->status == 0)
-            FAIL(LL_ERR_INVALID, "roadmap_project: title and status are required");
-        if (x->reach < 0 || x->impact < 0 || x->effort <= 0 || x->reach != x->reach ||
-            x->impact != x->impact)
-            FAIL(LL_ERR_INVALID, "roadmap_project: reach and impact must be >= 0 and effort > 0");
-        break;
-    }
-    case K_CORRECTION: {
-        size_t n = 0;
-        if (!nonempty(b->correction->reason))
-            FAIL(LL_ERR_INVALID, "correction: reason is required");
-        for (size_t i = 0; i < b->n_links; i++)
-            n += b->links[i]->relation == R(SUPERSEDES);
-        if (n != 1)
-            FAIL(LL_ERR_INVALID, "correction: it must SUPERSEDE exactly one entry (has %zu)", n);
-        break;
-    }
-    default:
-        break;
-    }
-    return LL_OK;
-}
-
 /* ---- index primitives ---- */
-
-static size_t key_str(uint8_t *k, size_t at, const char *s)
-{
-    size_t n = strlen(s);
-    memcpy(k + at, s, n);
-    k[at + n] = 0;
-    return at + n + 1;
-}
 
 static int put(ll_txn_t *txn, const uint8_t *k, size_t kl, const void *v, size_t vl)
 {
     return ll_store_put(txn, LL_TBL_INDEX, k, kl, v, vl);
 }
 
-int ll_loop_meta(ll_txn_t *txn, uint64_t seq, ll_entry_meta_t *out)
-{
-    uint8_t k[9] = {LL_IX_META};
-    const uint8_t *v;
-    size_t vl;
-    int err;
-
-    ll_put_be64(k + 1, seq);
-    if ((err = ll_store_get(txn, LL_TBL_INDEX, k, sizeof k, &v, &vl)))
-        return err;
-    /* kind u8, time8, ini_len u8, ini, author_len u8, author */
-    if (vl < 11 || v[9] > 128 || vl < 11u + v[9] || v[10 + v[9]] > 128 ||
-        vl != 11u + v[9] + v[10 + v[9]])
-        return LL_ERR_CORRUPT;
-    out->kind = v[0];
-    out->time_ns = (int64_t)ll_get_be64(v + 1);
-    memcpy(out->initiative, v + 10, v[9]);
-    out->initiative[v[9]] = 0;
-    memcpy(out->author, v + 11 + v[9], v[10 + v[9]]);
-    out->author[v[10 + v[9]]] = 0;
-    return LL_OK;
-}
-
-static int put_meta(ll_txn_t *txn, uint64_t seq, uint32_t kind, int64_t t,
-                    const char *ini, const char *author)
-{
-    uint8_t k[9] = {LL_IX_META}, v[11 + 2 * 128];
-    size_t il = strlen(ini), al = strlen(author);
-
-    ll_put_be64(k + 1, seq);
-    v[0] = (uint8_t)kind;
-    ll_put_be64(v + 1, (uint64_t)t);
-    v[9] = (uint8_t)il;
-    memcpy(v + 10, ini, il);
-    v[10 + il] = (uint8_t)al;
-    memcpy(v + 11 + il, author, al);
-    return put(txn, k, sizeof k, v, 11 + il + al);
-}
-
-int ll_loop_state(ll_txn_t *txn, const char *initiative, ll_loop_state_t *out)
-{
-    uint8_t k[2 + 128];
-    const uint8_t *v;
-    size_t vl;
-    int err;
-
-    k[0] = LL_IX_STATE;
-    size_t kl = key_str(k, 1, initiative);
-    if ((err = ll_store_get(txn, LL_TBL_INDEX, k, kl, &v, &vl)))
-        return err;
-    if (vl != sizeof *out)
-        return LL_ERR_CORRUPT;
-    memcpy(out, v, sizeof *out);
-    return LL_OK;
-}
-
-static int put_state(ll_txn_t *txn, const char *initiative, const ll_loop_state_t *s)
-{
-    uint8_t k[2 + 128];
-    k[0] = LL_IX_STATE;
-    size_t kl = key_str(k, 1, initiative);
-    return put(txn, k, kl, s, sizeof *s);
-}
-
-int ll_loop_superseded_by(ll_txn_t *txn, uint64_t seq, uint64_t *by)
-{
-    uint8_t k[9] = {LL_IX_SUPERSEDED};
-    const uint8_t *v;
-    size_t vl;
-    int err;
-
-    ll_put_be64(k + 1, seq);
-    if ((err = ll_store_get(txn, LL_TBL_INDEX, k, sizeof k, &v, &vl)))
-        return err;
-    if (vl != 8)
-        return LL_ERR_CORRUPT;
-    *by = ll_get_be64(v);
-    return LL_OK;
-}
-
 static size_t open_key(uint8_t *k, int cat, const char *ini, uint64_t seq)
 {
     k[0] = LL_IX_OPEN;
     k[1] = (uint8_t)cat;
-    size_t n = key_str(k, 2, ini);
+    size_t n = ll_index_key_str(k, 2, ini);
     ll_put_be64(k + n, seq);
     return n + 8;
 }
 
 static int open_add(ll_txn_t *txn, ll_loop_state_t *st, int cat, const char *ini, uint64_t seq)
 {
-    uint8_t k[2 + 129 + 8];
+    uint8_t k[2 + LL_ID_SIZE + 8];
     size_t kl = open_key(k, cat, ini, seq);
     st->open[cat]++;
     return put(txn, k, kl, "", 0);
@@ -462,7 +110,7 @@ static int open_add(ll_txn_t *txn, ll_loop_state_t *st, int cat, const char *ini
 static int open_close(ll_txn_t *txn, int cat, const char *ini, uint64_t seq, const char *cur_ini,
                       ll_loop_state_t *cur)
 {
-    uint8_t k[2 + 129 + 8];
+    uint8_t k[2 + LL_ID_SIZE + 8];
     size_t kl = open_key(k, cat, ini, seq);
     const uint8_t *v;
     size_t vl;
@@ -479,36 +127,16 @@ static int open_close(ll_txn_t *txn, int cat, const char *ini, uint64_t seq, con
     }
     /* A cross-initiative link closed a loop of another initiative. */
     ll_loop_state_t other;
-    if ((err = ll_loop_state(txn, ini, &other)))
+    if ((err = ll_index_state(txn, ini, &other)))
         return err;
     if (other.open[cat])
         other.open[cat]--;
-    return put_state(txn, ini, &other);
+    return ll_index_put_state(txn, ini, &other);
 }
 
 int ll_loop_close_open(ll_txn_t *txn, int cat, const char *initiative, uint64_t seq)
 {
     return open_close(txn, cat, initiative, seq, "", NULL);
-}
-
-int ll_loop_load_body(ll_txn_t *txn, uint64_t seq, Loopledger__V1__EntryBody **out)
-{
-    const uint8_t *leaf;
-    size_t len;
-    int err;
-
-    if ((err = ll_store_leaf(txn, seq, &leaf, &len)))
-        return err;
-    Loopledger__V1__LogEntry *le = loopledger__v1__log_entry__unpack(NULL, len, leaf);
-    if (!le || !le->envelope) {
-        if (le)
-            loopledger__v1__log_entry__free_unpacked(le, NULL);
-        return LL_ERR_CORRUPT;
-    }
-    *out = loopledger__v1__entry_body__unpack(NULL, le->envelope->payload.len,
-                                              le->envelope->payload.data);
-    loopledger__v1__log_entry__free_unpacked(le, NULL);
-    return *out ? LL_OK : LL_ERR_CORRUPT;
 }
 
 /* ---- rules ---- */
@@ -539,7 +167,7 @@ static int alert_diagnosed(ll_txn_t *txn, uint64_t seq, const Loopledger__V1__Al
     ll_put_be64(k + 1, seq);
     /* The diagnosing finding counts only once it is in effect. */
     return ll_store_get(txn, LL_TBL_INDEX, k, sizeof k, &v, &vl) == LL_OK && vl == 8 &&
-           ll_gov_status(txn, ll_get_be64(v)) == EFFECTIVE;
+           ll_index_status(txn, ll_get_be64(v)) == EFFECTIVE;
 }
 
 static int is_concluded(ll_txn_t *txn, uint64_t exp)
@@ -550,7 +178,7 @@ static int is_concluded(ll_txn_t *txn, uint64_t exp)
     ll_put_be64(k + 1, exp);
     /* Concluded by a finding that is in effect (not pending, not rejected). */
     return ll_store_get(txn, LL_TBL_INDEX, k, sizeof k, &v, &vl) == LL_OK && vl == 8 &&
-           ll_gov_status(txn, ll_get_be64(v)) == EFFECTIVE;
+           ll_index_status(txn, ll_get_be64(v)) == EFFECTIVE;
 }
 
 static uint32_t stage_of(uint32_t kind)
@@ -563,6 +191,62 @@ static uint32_t stage_of(uint32_t kind)
     case K_ADJUSTMENT: return LOOPLEDGER__V1__STAGE__STAGE_ADJUST;
     default: return 0;
     }
+}
+
+void ll_loop_state_init(ll_loop_state_t *st, uint64_t first_seq, int64_t created_ns)
+{
+    memset(st, 0, sizeof *st);
+    st->first_seq = first_seq;
+    st->charter_seq = UINT64_MAX;
+    st->stage_seq = UINT64_MAX;
+    st->created_ns = created_ns;
+}
+
+unsigned ll_loop_step(ll_loop_state_t *st, uint64_t seq, const Loopledger__V1__EntryBody *b)
+{
+    uint32_t kind = b->kind_case;
+    unsigned opens = 0;
+
+    st->entries++;
+    switch (kind) {
+    case K_INITIATIVE:
+        st->charter_seq = seq;
+        break;
+    case K_HYPOTHESIS:
+        opens = 1u << LL_OPEN_HYPOTHESIS_UNTESTED | 1u << LL_OPEN_HYPOTHESIS_UNRESOLVED;
+        break;
+    case K_EXPERIMENT:
+        opens = 1u << LL_OPEN_EXPERIMENT_RUNNING;
+        break;
+    case K_FINDING:
+        opens = 1u << LL_OPEN_FINDING_UNACTED;
+        break;
+    case K_ALERT:
+        if (b->alert->diagnosis == 0)
+            opens = 1u << LL_OPEN_ALERT_UNDIAGNOSED;
+        break;
+    case K_ADJUSTMENT:
+        opens = 1u << LL_OPEN_ADJUSTMENT_AWAITING;
+        break;
+    case K_DEPLOYMENT:
+        if (b->deployment->rollout_percent > st->max_rollout)
+            st->max_rollout = b->deployment->rollout_percent;
+        break;
+    default:
+        break;
+    }
+    uint32_t stage = stage_of(kind);
+    if (stage) {
+        /* A deployment after an adjustment closes one turn of the loop. */
+        if (stage == LOOPLEDGER__V1__STAGE__STAGE_DEPLOY &&
+            st->stage == LOOPLEDGER__V1__STAGE__STAGE_ADJUST) {
+            st->cycle++;
+            stage = LOOPLEDGER__V1__STAGE__STAGE_REDEPLOY;
+        }
+        st->stage = stage;
+        st->stage_seq = seq;
+    }
+    return opens;
 }
 
 /* Checks a Deployment against "tested against a control before full
@@ -578,7 +262,7 @@ static int check_rollout(ll_txn_t *txn, const Loopledger__V1__EntryBody *b,
     for (size_t i = 0; i < b->n_links; i++) {
         const Loopledger__V1__Link *l = b->links[i];
         ll_entry_meta_t m;
-        if (l->relation != R(CITES) || ll_loop_meta(txn, l->target_seq, &m))
+        if (l->relation != R(CITES) || ll_index_meta(txn, l->target_seq, &m))
             continue;
         if (m.kind == K_EXPERIMENT && is_concluded(txn, l->target_seq))
             return LL_OK;
@@ -588,20 +272,20 @@ static int check_rollout(ll_txn_t *txn, const Loopledger__V1__EntryBody *b,
             uint32_t roles = 0;
             /* An exception needs someone else with the approver role, and
              * the decision itself in effect. */
-            if (ll_loop_load_body(txn, l->target_seq, &d) == LL_OK) {
+            if (ll_entry_load_body(txn, l->target_seq, &d) == LL_OK) {
                 ok = d->decision->level == LOOPLEDGER__V1__HITL_LEVEL__HITL_LEVEL_EXCEPTION_HANDLING &&
                      d->decision->outcome == LOOPLEDGER__V1__OUTCOME__OUTCOME_APPROVED &&
                      strcmp(d->author, b->author) != 0 &&
-                     ll_ledger_actor_roles(txn, d->author, &roles) == LL_OK &&
+                     ll_trust_actor_roles(txn, d->author, &roles) == LL_OK &&
                      (roles & (1u << LOOPLEDGER__V1__ROLE__ROLE_APPROVER)) &&
-                     ll_gov_status(txn, l->target_seq) == EFFECTIVE;
+                     ll_index_status(txn, l->target_seq) == EFFECTIVE;
                 loopledger__v1__entry_body__free_unpacked(d, NULL);
             }
             if (ok)
                 return LL_OK;
         }
     }
-    FAIL(LL_ERR_PRECONDITION,
+    LL_FAIL(LL_ERR_PRECONDITION,
          "tested against a control before full deployment: widening %s from %g%% to %g%% must "
          "CITE a concluded experiment or an approved exception-handling decision",
          b->initiative, st->max_rollout, share);
@@ -614,17 +298,17 @@ static int check_diagnosed(ll_txn_t *txn, const Loopledger__V1__EntryBody *b, ch
         const Loopledger__V1__Link *l = b->links[i];
         Loopledger__V1__EntryBody *t;
         int ok = 0;
-        if (l->relation != R(ADDRESSES) || ll_loop_load_body(txn, l->target_seq, &t))
+        if (l->relation != R(ADDRESSES) || ll_entry_load_body(txn, l->target_seq, &t))
             continue;
         if (t->kind_case == K_FINDING)
-            ok = t->finding->diagnosis != 0 && ll_gov_status(txn, l->target_seq) == EFFECTIVE;
+            ok = t->finding->diagnosis != 0 && ll_index_status(txn, l->target_seq) == EFFECTIVE;
         else if (t->kind_case == K_ALERT)
             ok = alert_diagnosed(txn, l->target_seq, t->alert);
         loopledger__v1__entry_body__free_unpacked(t, NULL);
         if (ok)
             return LL_OK;
     }
-    FAIL(LL_ERR_PRECONDITION,
+    LL_FAIL(LL_ERR_PRECONDITION,
          "diagnose before prescribing: an adjustment must ADDRESS a finding with a diagnosis or a "
          "diagnosed alert");
 }
@@ -634,10 +318,10 @@ static size_t series_key(uint8_t *k, const char *ini, const Loopledger__V1__Obse
 {
     size_t n;
     k[0] = LL_IX_SERIES;
-    n = key_str(k, 1, ini);
-    n = key_str(k, n, o->metric);
-    n = key_str(k, n, o->segment);
-    n = key_str(k, n, o->arm);
+    n = ll_index_key_str(k, 1, ini);
+    n = ll_index_key_str(k, n, o->metric);
+    n = ll_index_key_str(k, n, o->segment);
+    n = ll_index_key_str(k, n, o->arm);
     return n;
 }
 
@@ -650,7 +334,7 @@ static int put_evidence(ll_txn_t *txn, const uint8_t k[9], uint64_t seq)
     size_t vl;
     uint8_t sv[8];
     if (ll_store_get(txn, LL_TBL_INDEX, k, 9, &v, &vl) == LL_OK && vl == 8 &&
-        ll_gov_status(txn, ll_get_be64(v)) == EFFECTIVE)
+        ll_index_status(txn, ll_get_be64(v)) == EFFECTIVE)
         return LL_OK;
     ll_put_be64(sv, seq);
     return put(txn, k, 9, sv, 8);
@@ -712,7 +396,7 @@ static int apply_link(ll_txn_t *txn, const Loopledger__V1__EntryBody *b, uint64_
         ll_hitl_t h;
         /* Under a policy, approval is counted by ll_gov, which closes the
          * loop when the entry becomes effective or rejected. */
-        if (ll_gov_hitl(txn, tgt, &h) == LL_OK)
+        if (ll_index_hitl(txn, tgt, &h) == LL_OK)
             break;
         if (tm->kind == K_ADJUSTMENT && (out == LOOPLEDGER__V1__OUTCOME__OUTCOME_APPROVED ||
                                          out == LOOPLEDGER__V1__OUTCOME__OUTCOME_REJECTED))
@@ -737,7 +421,7 @@ int ll_loop_apply(ll_txn_t *txn, const Loopledger__V1__EntryBody *b, uint64_t se
     const char *ini = b->initiative;
     ll_loop_state_t st;
     int err, have_state = 0, domain = IS_DOMAIN(kind);
-    uint8_t k[2 + 2 * 129 + 16];
+    uint8_t k[2 + 2 * LL_ID_SIZE + 16];
     size_t kl;
 
     /* Links: the table, same initiative unless the row allows crossing. */
@@ -745,46 +429,42 @@ int ll_loop_apply(ll_txn_t *txn, const Loopledger__V1__EntryBody *b, uint64_t se
         const Loopledger__V1__Link *l = b->links[i];
         ll_entry_meta_t tm;
         const ll_link_rule_t *r;
-        if ((err = ll_loop_meta(txn, l->target_seq, &tm)))
-            FAIL(err == LL_ERR_NOT_FOUND ? LL_ERR_CORRUPT : err,
+        if ((err = ll_index_meta(txn, l->target_seq, &tm)))
+            LL_FAIL(err == LL_ERR_NOT_FOUND ? LL_ERR_CORRUPT : err,
                  "link %zu: no index record for entry %llu", i,
                  (unsigned long long)l->target_seq);
         r = find_rule(kind, l->relation, tm.kind);
         if (!r)
-            FAIL(LL_ERR_PRECONDITION, "link %zu: a %s may not link %s a %s (#%llu)", i,
+            LL_FAIL(LL_ERR_PRECONDITION, "link %zu: a %s may not link %s a %s (#%llu)", i,
                  ll_kind_name(kind), ll_relation_name(l->relation), ll_kind_name(tm.kind),
                  (unsigned long long)l->target_seq);
         if (!r->cross_initiative && strcmp(tm.initiative, ini))
-            FAIL(LL_ERR_PRECONDITION,
+            LL_FAIL(LL_ERR_PRECONDITION,
                  "link %zu: #%llu belongs to initiative \"%s\", not \"%s\"; only %s links may cross initiatives",
                  i, (unsigned long long)l->target_seq, tm.initiative, ini,
                  kind == K_NOTE ? "note" : "roadmap_project spawned_by");
         if (l->relation == R(SUPERSEDES)) {
             uint64_t by;
-            if (ll_loop_superseded_by(txn, l->target_seq, &by) == LL_OK)
-                FAIL(LL_ERR_PRECONDITION,
+            if (ll_index_superseded_by(txn, l->target_seq, &by) == LL_OK)
+                LL_FAIL(LL_ERR_PRECONDITION,
                      "#%llu is already superseded by #%llu; supersede that correction instead",
                      (unsigned long long)l->target_seq, (unsigned long long)by);
         }
     }
 
     if (ini[0]) {
-        err = ll_loop_state(txn, ini, &st);
+        err = ll_index_state(txn, ini, &st);
         if (err == LL_OK)
             have_state = 1;
         else if (err != LL_ERR_NOT_FOUND)
-            FAIL(err, "reading initiative state: %s", ll_strerror(err));
+            LL_FAIL(err, "reading initiative state: %s", ll_strerror(err));
     }
     if (domain && kind != K_INITIATIVE && kind != K_ROADMAP &&
         (!have_state || st.charter_seq == UINT64_MAX))
-        FAIL(LL_ERR_PRECONDITION,
+        LL_FAIL(LL_ERR_PRECONDITION,
              "initiative \"%s\" has no charter yet: append an initiative entry first", ini);
     if (ini[0] && !have_state && domain) {
-        memset(&st, 0, sizeof st);
-        st.first_seq = seq;
-        st.charter_seq = UINT64_MAX;
-        st.stage_seq = UINT64_MAX;
-        st.created_ns = t;
+        ll_loop_state_init(&st, seq, t);
         have_state = 1;
     }
 
@@ -797,17 +477,17 @@ int ll_loop_apply(ll_txn_t *txn, const Loopledger__V1__EntryBody *b, uint64_t se
         /* Policies select by application: a later charter may change the
          * phase or scope, never what kind of initiative it is. */
         Loopledger__V1__EntryBody *c;
-        if ((err = ll_loop_load_body(txn, st.charter_seq, &c)))
-            FAIL(err, "reading the charter: %s", ll_strerror(err));
+        if ((err = ll_entry_load_body(txn, st.charter_seq, &c)))
+            LL_FAIL(err, "reading the charter: %s", ll_strerror(err));
         int same = c->charter->application == b->charter->application;
         loopledger__v1__entry_body__free_unpacked(c, NULL);
         if (!same)
-            FAIL(LL_ERR_PRECONDITION,
+            LL_FAIL(LL_ERR_PRECONDITION,
                  "initiative \"%s\": its application is fixed by its first charter", ini);
     }
 
     /* Indexes. */
-    if ((err = put_meta(txn, seq, kind, t, ini, b->author)))
+    if ((err = ll_index_put_meta(txn, seq, kind, t, ini, b->author)))
         goto store_fail;
     k[0] = LL_IX_KIND;
     k[1] = (uint8_t)kind;
@@ -815,19 +495,19 @@ int ll_loop_apply(ll_txn_t *txn, const Loopledger__V1__EntryBody *b, uint64_t se
     if ((err = put(txn, k, 10, "", 0)))
         goto store_fail;
     k[0] = LL_IX_AUTHOR;
-    kl = key_str(k, 1, b->author);
+    kl = ll_index_key_str(k, 1, b->author);
     ll_put_be64(k + kl, seq);
     if ((err = put(txn, k, kl + 8, "", 0)))
         goto store_fail;
     if (ini[0]) {
         uint8_t kv = (uint8_t)kind;
         k[0] = LL_IX_INITIATIVE;
-        kl = key_str(k, 1, ini);
+        kl = ll_index_key_str(k, 1, ini);
         ll_put_be64(k + kl, seq);
         if ((err = put(txn, k, kl + 8, &kv, 1)))
             goto store_fail;
         k[0] = LL_IX_INI_KIND;
-        kl = key_str(k, 1, ini);
+        kl = ll_index_key_str(k, 1, ini);
         k[kl] = (uint8_t)kind;
         ll_put_be64(k + kl + 1, seq);
         if ((err = put(txn, k, kl + 9, "", 0)))
@@ -835,45 +515,24 @@ int ll_loop_apply(ll_txn_t *txn, const Loopledger__V1__EntryBody *b, uint64_t se
     }
     for (size_t i = 0; i < b->n_links; i++) {
         ll_entry_meta_t tm;
-        if ((err = ll_loop_meta(txn, b->links[i]->target_seq, &tm)) ||
+        if ((err = ll_index_meta(txn, b->links[i]->target_seq, &tm)) ||
             (err = apply_link(txn, b, seq, b->links[i], &tm, have_state ? &st : NULL)))
             goto store_fail;
     }
     if (!have_state)
         return LL_OK;
 
-    /* Derived state of the initiative. */
-    st.entries++;
+    /* Derived state of the initiative: the one step function, then the
+     * open-loop records of the categories the entry opens. */
+    unsigned opens = ll_loop_step(&st, seq, b);
+    for (int cat = 1; cat < LL_OPEN__COUNT; cat++)
+        if ((opens & (1u << cat)) && (err = open_add(txn, &st, cat, ini, seq)))
+            goto store_fail;
     switch (kind) {
-    case K_INITIATIVE:
-        st.charter_seq = seq;
-        break;
-    case K_HYPOTHESIS:
-        if ((err = open_add(txn, &st, LL_OPEN_HYPOTHESIS_UNTESTED, ini, seq)) ||
-            (err = open_add(txn, &st, LL_OPEN_HYPOTHESIS_UNRESOLVED, ini, seq)))
-            goto store_fail;
-        break;
-    case K_EXPERIMENT:
-        if ((err = open_add(txn, &st, LL_OPEN_EXPERIMENT_RUNNING, ini, seq)))
-            goto store_fail;
-        break;
-    case K_FINDING:
-        if ((err = open_add(txn, &st, LL_OPEN_FINDING_UNACTED, ini, seq)))
-            goto store_fail;
-        break;
-    case K_ALERT:
-        if (b->alert->diagnosis == 0 &&
-            (err = open_add(txn, &st, LL_OPEN_ALERT_UNDIAGNOSED, ini, seq)))
-            goto store_fail;
-        break;
-    case K_ADJUSTMENT:
-        if ((err = open_add(txn, &st, LL_OPEN_ADJUSTMENT_AWAITING, ini, seq)))
-            goto store_fail;
-        break;
     case K_REVIEW: {
         uint8_t v[16];
         k[0] = LL_IX_REVIEW;
-        kl = key_str(k, 1, ini);
+        kl = ll_index_key_str(k, 1, ini);
         k[kl++] = (uint8_t)b->review->cadence;
         ll_put_be64(v, (uint64_t)t);
         ll_put_be64(v + 8, seq);
@@ -884,7 +543,7 @@ int ll_loop_apply(ll_txn_t *txn, const Loopledger__V1__EntryBody *b, uint64_t se
     case K_MEASUREMENT:
         for (size_t i = 0; i < b->measurement->n_observations; i++) {
             const Loopledger__V1__Observation *o = b->measurement->observations[i];
-            uint8_t sk[1 + 129 + 320 + 10];
+            uint8_t sk[1 + LL_ID_SIZE + 320 + 10];
             size_t n = series_key(sk, ini, o);
             ll_put_be64(sk + n, seq);
             sk[n + 8] = (uint8_t)(i >> 8);
@@ -893,27 +552,12 @@ int ll_loop_apply(ll_txn_t *txn, const Loopledger__V1__EntryBody *b, uint64_t se
                 goto store_fail;
         }
         break;
-    case K_DEPLOYMENT:
-        if (b->deployment->rollout_percent > st.max_rollout)
-            st.max_rollout = b->deployment->rollout_percent;
-        break;
     default:
         break;
     }
-    uint32_t stage = stage_of(kind);
-    if (stage) {
-        /* A deployment after an adjustment closes one turn of the loop. */
-        if (stage == LOOPLEDGER__V1__STAGE__STAGE_DEPLOY &&
-            st.stage == LOOPLEDGER__V1__STAGE__STAGE_ADJUST) {
-            st.cycle++;
-            stage = LOOPLEDGER__V1__STAGE__STAGE_REDEPLOY;
-        }
-        st.stage = stage;
-        st.stage_seq = seq;
-    }
-    if ((err = put_state(txn, ini, &st)))
+    if ((err = ll_index_put_state(txn, ini, &st)))
         goto store_fail;
     return LL_OK;
 store_fail:
-    FAIL(err, "cannot write indexes: %s (%s)", ll_strerror(err), ll_store_last_error());
+    LL_FAIL(err, "cannot write indexes: %s (%s)", ll_strerror(err), ll_store_last_error());
 }

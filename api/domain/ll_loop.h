@@ -2,8 +2,9 @@
  * ll_loop: the closed loop's rules and indexes.
  *
  * Entry kinds (domain.proto) are checked in two steps:
- *   - ll_loop_check_body(): stateless field checks, on the RPC thread
- *     (called by ll_entry_decode), so bad input never reaches the writer;
+ *   - ll_check_body() (ll_check.h): stateless field checks, on the RPC
+ *     thread (called by ll_entry_decode), so bad input never reaches the
+ *     writer;
  *   - ll_loop_apply(): on the writer, inside the child transaction that
  *     appends the entry: the link table, the loop rules, and every index,
  *     so an entry and its index records commit or vanish together.
@@ -24,8 +25,9 @@
  *     came first); a RoadmapProject may name a new initiative, which it
  *     then starts.
  *
- * Index records live in LL_TBL_INDEX under one-byte prefixes (see
- * ll_loop.c); the queries in ll_query.c read them.
+ * Index records live in LL_TBL_INDEX under the one-byte prefixes of
+ * ll_index.h, which also reads and writes their values; the queries read
+ * them.
  */
 #ifndef LL_LOOP_H
 #define LL_LOOP_H
@@ -33,46 +35,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ll_bytes.h"
+#include "ll_entry.h"
+#include "ll_index.h"
+#include "ll_kinds.h"
 #include "ll_store.h"
 #include "loopledger/v1/entry.pb-c.h"
 
 /* Largest first rollout, in percent, that counts as a pilot. */
 #define LL_PILOT_MAX_PERCENT 10.0
-
-/* Kinds are the EntryBody oneof numbers (Kind enum values). */
-#define LL_KIND_MAX 64
-
-/* Internal open-loop categories; 1..4 equal the OpenLoopKind values. */
-enum ll_open {
-    LL_OPEN_FINDING_UNACTED = 1,
-    LL_OPEN_HYPOTHESIS_UNTESTED = 2,
-    LL_OPEN_EXPERIMENT_RUNNING = 3,
-    LL_OPEN_ALERT_UNDIAGNOSED = 4,
-    LL_OPEN_HYPOTHESIS_UNRESOLVED = 5, /* no Finding supports/refutes it */
-    LL_OPEN_ADJUSTMENT_AWAITING = 6,   /* no approving/rejecting Decision */
-    LL_OPEN__COUNT
-};
-
-/* Per-initiative derived counters, kept current by ll_loop_apply. */
-typedef struct ll_loop_state {
-    uint64_t first_seq;   /* first entry of the initiative */
-    uint64_t charter_seq; /* latest Initiative entry; UINT64_MAX if none */
-    uint64_t stage_seq;   /* entry that set the stage */
-    uint64_t entries;
-    uint64_t open[LL_OPEN__COUNT];
-    double max_rollout;
-    int64_t created_ns;
-    uint32_t cycle;
-    uint32_t stage; /* Loopledger__V1__Stage */
-} ll_loop_state_t;
-
-/* What the index knows of every entry. */
-typedef struct ll_entry_meta {
-    uint32_t kind;
-    int64_t time_ns;
-    char initiative[129];
-    char author[129];
-} ll_entry_meta_t;
 
 typedef struct ll_link_rule {
     uint32_t source;            /* kind, or 0 for any */
@@ -84,52 +55,32 @@ typedef struct ll_link_rule {
 /* The link table and its length. */
 const ll_link_rule_t *ll_loop_link_rules(size_t *n);
 
-/* Stateless checks of the body's kind fields. LL_OK or LL_ERR_INVALID
- * with a message in msg[cap]. */
-int ll_loop_check_body(const Loopledger__V1__EntryBody *b, char *msg,
-                       size_t cap);
-
 /* Rules and indexes for the entry about to be appended as seq at server
  * time t, inside the writer's child transaction. On error msg[cap] says
  * which rule refused (LL_ERR_PRECONDITION, LL_ERR_INVALID) or what failed. */
 int ll_loop_apply(ll_txn_t *txn, const Loopledger__V1__EntryBody *b,
                   uint64_t seq, int64_t t, char *msg, size_t cap);
 
-/* Index lookups shared with the queries. */
-int ll_loop_meta(ll_txn_t *txn, uint64_t seq, ll_entry_meta_t *out);
-int ll_loop_state(ll_txn_t *txn, const char *initiative, ll_loop_state_t *out);
-/* Seq of the Correction superseding seq; LL_ERR_NOT_FOUND if none. */
-int ll_loop_superseded_by(ll_txn_t *txn, uint64_t seq, uint64_t *by);
+/* A new initiative state record, as its first entry (first_seq, at server
+ * time created_ns) starts it: no charter, no stage yet. */
+void ll_loop_state_init(ll_loop_state_t *st, uint64_t first_seq, int64_t created_ns);
+
+/* The state transition of one entry of the initiative, appended as seq:
+ * the entry count, the latest charter, the largest rollout, the stage and
+ * the cycle (a deployment after an adjustment is a redeploy and starts the
+ * next turn). The one definition of these rules: ll_loop_apply (live) and
+ * the as-of replay (ll_initiative_state_as_of) both call it, so they
+ * cannot disagree.
+ * Reads only b->kind_case and, for an Alert or a Deployment, b->alert or
+ * b->deployment, so a replay may pass a body with only kind_case set for
+ * other kinds. Returns the open-loop categories the entry opens, as bits
+ * (1u << enum ll_open); recording them (and st->open[]) is the caller's:
+ * live adds index records, the replay counts those not closed below its
+ * size. */
+unsigned ll_loop_step(ll_loop_state_t *st, uint64_t seq, const Loopledger__V1__EntryBody *b);
 
 /* Closes open loop (cat, initiative, seq) if it is open, updating that
  * initiative's counters (for rules decided outside ll_loop_apply). */
 int ll_loop_close_open(ll_txn_t *txn, int cat, const char *initiative, uint64_t seq);
-
-/* Unpacks the EntryBody of entry seq; caller frees with
- * loopledger__v1__entry_body__free_unpacked. */
-int ll_loop_load_body(ll_txn_t *txn, uint64_t seq,
-                      Loopledger__V1__EntryBody **out);
-
-/* Name of kind ("hypothesis") and of relation ("supports"); "unknown". */
-const char *ll_kind_name(uint32_t kind);
-const char *ll_relation_name(int relation);
-
-/* Index key layouts (prefix byte first), shared with ll_query.c. */
-#define LL_IX_META 'E'       /* E seq8 -> meta */
-#define LL_IX_INITIATIVE 'I' /* I ini 0 seq8 -> kind u8 */
-#define LL_IX_KIND 'K'       /* K kind u8 seq8 */
-#define LL_IX_AUTHOR 'A'     /* A author 0 seq8 */
-#define LL_IX_INI_KIND 'J'   /* J ini 0 kind u8 seq8 */
-#define LL_IX_LINK_IN 'L'    /* L target8 relation u8 source8 */
-#define LL_IX_OPEN 'O'       /* O cat u8 ini 0 seq8 */
-#define LL_IX_STATE 'S'      /* S ini -> ll_loop_state_t */
-#define LL_IX_SUPERSEDED 'X' /* X seq8 -> correction seq8 */
-#define LL_IX_REVIEW 'R'     /* R ini 0 cadence u8 -> time8 seq8 */
-#define LL_IX_CONCLUDED 'C'  /* C experiment seq8 -> finding seq8 */
-#define LL_IX_DIAGNOSED 'D'  /* D alert seq8 -> finding seq8 */
-#define LL_IX_SERIES 'M'     /* M ini 0 metric 0 segment 0 arm 0 seq8 i16 -> double */
-
-void ll_put_be64(uint8_t *out, uint64_t v);
-uint64_t ll_get_be64(const uint8_t *in);
 
 #endif

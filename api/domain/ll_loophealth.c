@@ -19,12 +19,7 @@
 #include "ll_asof.h"
 #include "ll_err.h"
 #include "ll_loop.h"
-
-#define FAIL(code, ...)                  \
-    do {                                 \
-        snprintf(msg, cap, __VA_ARGS__); \
-        return (code);                   \
-    } while (0)
+#include "ll_initiative.h"
 
 #define K(x) LOOPLEDGER__V1__ENTRY_BODY__KIND_##x
 #define R(x) LOOPLEDGER__V1__RELATION__##x
@@ -73,7 +68,7 @@ static int links_cb(void *ctx, const uint8_t *key, size_t klen, const uint8_t *v
     case R(DIAGNOSES): c->diagnosed = 1; break;
     case R(DERIVED_FROM): {
         ll_entry_meta_t m;
-        if ((c->err = ll_loop_meta(c->txn, src, &m)))
+        if ((c->err = ll_index_meta(c->txn, src, &m)))
             return c->err;
         if (m.kind == K(HYPOTHESIS))
             c->acted = 1;
@@ -132,7 +127,7 @@ static int kind_cb(void *ctx, const uint8_t *key, size_t klen, const uint8_t *va
 
 static int each_of_kind(hctx_t *h, const char *ini, uint32_t kind, visit_fn fn)
 {
-    uint8_t prefix[2 + 129 + 1];
+    uint8_t prefix[2 + LL_ID_SIZE + 1];
     size_t pl = strlen(ini) + 1;
     kscan_t k = {h, fn};
     prefix[0] = LL_IX_INI_KIND;
@@ -153,7 +148,7 @@ static int on_finding(hctx_t *h, uint64_t seq)
     h->acted += c.acted;
     if (c.first_addr == UINT64_MAX)
         return LL_OK;
-    if ((err = ll_loop_meta(h->txn, seq, &f)) || (err = ll_loop_meta(h->txn, c.first_addr, &adj)) ||
+    if ((err = ll_index_meta(h->txn, seq, &f)) || (err = ll_index_meta(h->txn, c.first_addr, &adj)) ||
         (err = grow((void **)&h->delays, &h->cap_delays, h->n_delays + 1, sizeof *h->delays)))
         return err;
     h->delays[h->n_delays++] = (double)(adj.time_ns - f.time_ns) / 1e9;
@@ -172,7 +167,7 @@ static int on_review(hctx_t *h, uint64_t seq)
     Loopledger__V1__EntryBody *b;
     ll_entry_meta_t m;
     int err;
-    if ((err = ll_loop_meta(h->txn, seq, &m)) || (err = ll_loop_load_body(h->txn, seq, &b)))
+    if ((err = ll_index_meta(h->txn, seq, &m)) || (err = ll_entry_load_body(h->txn, seq, &b)))
         return err;
     int cd = b->review->cadence;
     loopledger__v1__entry_body__free_unpacked(b, NULL);
@@ -192,7 +187,7 @@ static int on_alert(hctx_t *h, uint64_t seq)
     Loopledger__V1__EntryBody *b;
     links_ctx_t c;
     int err;
-    if ((err = ll_loop_load_body(h->txn, seq, &b)))
+    if ((err = ll_entry_load_body(h->txn, seq, &b)))
         return err;
     int open = b->alert->detector == LOOPLEDGER__V1__DETECTOR__DETECTOR_DRIFT &&
                b->alert->diagnosis == 0;
@@ -224,18 +219,18 @@ static int health_one(ll_txn_t *txn, ll_arena_t *a, const char *ini, uint64_t n,
     Loopledger__V1__EntryBody *charter = NULL;
     int err;
 
-    err = n == ll_store_size(txn) ? ll_loop_state(txn, ini, &st) : ll_asof_state(txn, ini, n, &st);
+    err = n == ll_store_size(txn) ? ll_index_state(txn, ini, &st) : ll_initiative_state_as_of(txn, ini, n, &st);
     if (err)
         return err;
     h.start = st.created_ns;
-    if (st.charter_seq != UINT64_MAX && (err = ll_loop_load_body(txn, st.charter_seq, &charter)))
+    if (st.charter_seq != UINT64_MAX && (err = ll_entry_load_body(txn, st.charter_seq, &charter)))
         return err;
     for (int cd = 0; cd < NCAD; cd++)
         h.last_k[cd] = UINT64_MAX;
     if (charter)
         for (size_t i = 0; i < charter->charter->n_review_cadences; i++) {
             int cd = charter->charter->review_cadences[i];
-            if (cd > 0 && cd < NCAD && (h.period[cd] = ll_query_cadence_period(cd)))
+            if (cd > 0 && cd < NCAD && (h.period[cd] = ll_initiative_cadence_period(cd)))
                 h.periods[cd] = now > h.start ? (uint64_t)((now - h.start) / h.period[cd]) : 0;
         }
     if ((err = each_of_kind(&h, ini, K(FINDING), on_finding)) ||
@@ -332,10 +327,10 @@ int ll_loophealth_query(ll_txn_t *txn, ll_arena_t *a,
     int64_t t;
     int err;
 
-    if (strlen(r->initiative) > 128)
-        FAIL(LL_ERR_INVALID, "initiative is at most 128 characters");
+    if (strlen(r->initiative) > LL_MAX_ID_LEN)
+        LL_FAIL(LL_ERR_INVALID, "initiative is at most %d characters", LL_MAX_ID_LEN);
     if ((err = ll_asof_resolve(txn, r->as_of_size, &n, &t)))
-        FAIL(err, "as_of_size %" PRIu64 " is beyond the tree size %" PRIu64, r->as_of_size,
+        LL_FAIL(err, "as_of_size %" PRIu64 " is beyond the tree size %" PRIu64, r->as_of_size,
              ll_store_size(txn));
     int64_t now = r->now_unix_nanos ? r->now_unix_nanos : r->as_of_size ? t : clock_ns;
     Loopledger__V1__GetLoopHealthResponse *resp = ll_arena_alloc(a, sizeof *resp);
@@ -359,7 +354,7 @@ int ll_loophealth_query(ll_txn_t *txn, ll_arena_t *a,
         if ((err = ll_store_scan(txn, LL_TBL_INDEX, prefix, 1, NULL, 0, 0, names_cb, &names)) ||
             (err = names.err)) {
             free(names.v);
-            FAIL(err, "listing initiatives: %s", ll_strerror(err));
+            LL_FAIL(err, "listing initiatives: %s", ll_strerror(err));
         }
     }
     resp->initiatives = ll_arena_alloc(a, (names.n ? names.n : 1) * sizeof *resp->initiatives);

@@ -8,10 +8,12 @@
 #include <string.h>
 #include <strings.h>
 
+#include "ll_bytes.h"
 #include "ll_err.h"
-#include "ll_gov.h"
+#include "ll_entry.h"
+#include "ll_index.h"
+#include "ll_initiative.h"
 #include "ll_loophealth.h"
-#include "ll_query.h"
 
 #define PAGE_DEFAULT 100
 #define PAGE_MAX 1000
@@ -23,13 +25,6 @@
         return (code);                       \
     } while (0)
 
-static size_t key_str(uint8_t *k, size_t at, const char *s)
-{
-    size_t n = strlen(s);
-    memcpy(k + at, s, n);
-    k[at + n] = 0;
-    return at + n + 1;
-}
 
 /* ---- KPIs ---- */
 
@@ -57,11 +52,11 @@ static int series_visit(void *ctx, const uint8_t *key, size_t klen, const uint8_
     if (s->have == s->want)
         return 0; /* counting only */
     seq = ll_get_be64(key + s->plen);
-    if (ll_loop_superseded_by(s->txn, seq, &by) == LL_OK)
+    if (ll_index_superseded_by(s->txn, seq, &by) == LL_OK)
         return 0; /* a corrected measurement is not the KPI's value */
-    if (ll_gov_status(s->txn, seq) != LOOPLEDGER__V1__APPROVAL_STATUS__APPROVAL_STATUS_EFFECTIVE)
+    if (ll_index_status(s->txn, seq) != LOOPLEDGER__V1__APPROVAL_STATUS__APPROVAL_STATUS_EFFECTIVE)
         return 0;
-    if ((s->err = ll_loop_meta(s->txn, seq, &m)))
+    if ((s->err = ll_index_meta(s->txn, seq, &m)))
         return s->err;
     memcpy(&v, val, sizeof v);
     Loopledger__V1__KpiPoint *p = ll_arena_alloc(s->a, sizeof *p);
@@ -128,8 +123,8 @@ int ll_portfolio_kpi(ll_txn_t *txn, ll_arena_t *a, const char *initiative,
         return LL_OK;
     }
     k[0] = LL_IX_SERIES;
-    n = key_str(k, 1, initiative);
-    n = key_str(k, n, kpi->metric);
+    n = ll_index_key_str(k, 1, initiative);
+    n = ll_index_key_str(k, n, kpi->metric);
     overall_t ov = {.plen = n};
     if ((err = ll_store_scan(txn, LL_TBL_INDEX, k, n, NULL, 0, 0, overall_visit, &ov)))
         return err;
@@ -137,8 +132,8 @@ int ll_portfolio_kpi(ll_txn_t *txn, ll_arena_t *a, const char *initiative,
         *out = st;
         return LL_OK;
     }
-    n = key_str(k, n, ov.segment);
-    n = key_str(k, n, ""); /* no arm */
+    n = ll_index_key_str(k, n, ov.segment);
+    n = ll_index_key_str(k, n, ""); /* no arm */
     /* At least one point is collected: the latest is the KPI's value. */
     series_scan_t s = {.txn = txn, .a = a, .plen = n, .want = points ? points : 1};
     if (!(s.pts = ll_arena_alloc(a, s.want * sizeof *s.pts)))
@@ -186,7 +181,7 @@ static int pending_count(ll_txn_t *txn, const char *initiative, uint64_t *out)
     size_t n = 1;
     k[0] = LL_IX_PENDING;
     if (initiative)
-        n = key_str(k, 1, initiative);
+        n = ll_index_key_str(k, 1, initiative);
     *out = 0;
     return ll_store_scan(txn, LL_TBL_INDEX, k, n, NULL, 0, 0, count_visit, out);
 }
@@ -226,7 +221,7 @@ static int summarize(ll_txn_t *txn, ll_arena_t *a, const char *ini, int64_t now,
     gr.initiative = (char *)ini;
     gr.now_unix_nanos = now;
     gr.list_limit = 1; /* counts are complete; the lists are not shown */
-    if ((err = ll_query_initiative(txn, a, &gr, now, &st, msg, cap)))
+    if ((err = ll_initiative_get(txn, a, &gr, now, &st, msg, cap)))
         return err;
     hr.initiative = (char *)ini;
     hr.now_unix_nanos = now;
@@ -257,7 +252,7 @@ static int summarize(ll_txn_t *txn, ll_arena_t *a, const char *ini, int64_t now,
         s->health = h->initiatives[0];
     if ((err = pending_count(txn, ini, &s->pending_approvals)))
         goto store_fail;
-    if (st->charter && (err = ll_loop_load_body(txn, st->charter->seq, &charter)))
+    if (st->charter && (err = ll_entry_load_body(txn, st->charter->seq, &charter)))
         goto store_fail;
     if (charter && charter->charter && charter->charter->n_kpis) {
         size_t nk = charter->charter->n_kpis;
@@ -324,7 +319,7 @@ int ll_portfolio_list(ll_txn_t *txn, ll_arena_t *a,
 
     if (r->initiative[0]) {
         ll_loop_state_t ls;
-        if ((err = ll_loop_state(txn, r->initiative, &ls)))
+        if ((err = ll_index_state(txn, r->initiative, &ls)))
             FAIL(err, err == LL_ERR_NOT_FOUND ? "no initiative \"%s\"" : "initiative \"%s\": %s",
                  r->initiative, ll_strerror(err));
         if (!(resp->initiatives = ll_arena_alloc(a, sizeof *resp->initiatives)))
@@ -338,7 +333,7 @@ int ll_portfolio_list(ll_txn_t *txn, ll_arena_t *a,
     }
     if (r->page_token[0]) {
         from[0] = LL_IX_STATE;
-        flen = key_str(from, 1, r->page_token);
+        flen = ll_index_key_str(from, 1, r->page_token);
     }
     /* Filters are on the charter, so names are read in chunks and
      * summarized until the page is full or the index ends. */
@@ -372,7 +367,7 @@ int ll_portfolio_list(ll_txn_t *txn, ll_arena_t *a,
         if (ns.n < ns.cap)
             break; /* the index ended */
         from[0] = LL_IX_STATE;
-        flen = key_str(from, 1, ns.v[ns.n - 1]);
+        flen = ll_index_key_str(from, 1, ns.v[ns.n - 1]);
         /* The last name is read again as the next chunk's first: skip it
          * by continuing just after it (its key plus a zero byte sorts next). */
         from[flen++] = 0;

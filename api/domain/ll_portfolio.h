@@ -4,7 +4,7 @@
  *
  * An initiative's summary is assembled from the queries that already
  * define each figure, so the portfolio never disagrees with the detail
- * pages: ll_query_initiative (phase, stage, cycle, open-loop counts,
+ * pages: ll_initiative_get (phase, stage, cycle, open-loop counts,
  * overdue reviews), ll_loophealth_query (acted-on share, review
  * adherence, drift alerts), the pending-approval index (ll_gov.h 'Y') and
  * ll_portfolio_kpi for each charter KPI.
@@ -19,7 +19,7 @@
 #include <stdint.h>
 
 #include "ll_arena.h"
-#include "ll_loop.h"
+#include "ll_index.h"
 #include "ll_store.h"
 #include "loopledger/v1/roadmap.pb-c.h"
 

@@ -20,12 +20,6 @@
 #include "ll_loop.h"
 #include "ll_query.h"
 
-#define FAIL(code, ...)                  \
-    do {                                 \
-        snprintf(msg, cap, __VA_ARGS__); \
-        return (code);                   \
-    } while (0)
-
 typedef struct meas_ctx {
     uint64_t as_of;
     ll_readout_t *r;
@@ -245,16 +239,16 @@ int ll_readout_query(ll_txn_t *txn, ll_arena_t *a,
     int err;
 
     if (strlen(req->metric) > 128 || strlen(req->segment) > 128)
-        FAIL(LL_ERR_INVALID, "metric and segment are at most 128 characters");
+        LL_FAIL(LL_ERR_INVALID, "metric and segment are at most 128 characters");
     if ((err = ll_asof_resolve(txn, req->as_of_size, &n, NULL)))
-        FAIL(err, "as_of_size %llu is beyond the tree size %llu",
+        LL_FAIL(err, "as_of_size %llu is beyond the tree size %llu",
              (unsigned long long)req->as_of_size, (unsigned long long)ll_store_size(txn));
     err = ll_readout_compute(txn, req->experiment_seq, n, req->metric, req->segment, &r);
     if (err == LL_ERR_NOT_FOUND)
-        FAIL(err, "no experiment #%llu%s", (unsigned long long)req->experiment_seq,
+        LL_FAIL(err, "no experiment #%llu%s", (unsigned long long)req->experiment_seq,
              req->as_of_size ? " as of that size" : "");
     if (err)
-        FAIL(err, "readout of #%llu: %s", (unsigned long long)req->experiment_seq,
+        LL_FAIL(err, "readout of #%llu: %s", (unsigned long long)req->experiment_seq,
              ll_strerror(err));
 
     Loopledger__V1__ExperimentReadout *x = ll_arena_alloc(a, sizeof *x);
@@ -330,7 +324,7 @@ int ll_readout_query(ll_txn_t *txn, ll_arena_t *a,
 out:
     ll_readout_free(&r);
     if (err)
-        FAIL(err, "readout of #%llu: %s", (unsigned long long)req->experiment_seq,
+        LL_FAIL(err, "readout of #%llu: %s", (unsigned long long)req->experiment_seq,
              ll_strerror(err));
     return LL_OK;
 }

@@ -24,12 +24,6 @@
 #include "ll_readout.h"
 #include "ll_scratch.h"
 
-#define FAIL(code, ...)                  \
-    do {                                 \
-        snprintf(msg, cap, __VA_ARGS__); \
-        return (code);                   \
-    } while (0)
-
 #define K(x) LOOPLEDGER__V1__ENTRY_BODY__KIND_##x
 #define R(x) LOOPLEDGER__V1__RELATION__##x
 #define NS_PER_DAY 86400e9
@@ -568,7 +562,7 @@ static int explain(ctx_t *c, ll_arena_t *a, uint64_t seq, uint32_t rank, eval_t 
     if (!rp)
         return LL_ERR_NOMEM;
     loopledger__v1__ranked_project__init(rp);
-    if ((err = ll_loop_load_body(c->txn, seq, &b)))
+    if ((err = ll_entry_load_body(c->txn, seq, &b)))
         return err;
     if ((err = evaluate(c, b, e)) || (err = ll_asof_ref(c->txn, a, seq, c->n, &rp->project)))
         goto out;
@@ -667,35 +661,35 @@ int ll_roadmap_prioritize(ll_txn_t *txn, ll_arena_t *a, const Loopledger__V1__Pr
     int err;
 
     if (r->page_size > 1000)
-        FAIL(LL_ERR_INVALID, "page_size %u exceeds 1000", r->page_size);
-    if (strlen(r->initiative) > 128)
-        FAIL(LL_ERR_INVALID, "initiative is at most 128 characters");
+        LL_FAIL(LL_ERR_INVALID, "page_size %u exceeds 1000", r->page_size);
+    if (strlen(r->initiative) > LL_MAX_ID_LEN)
+        LL_FAIL(LL_ERR_INVALID, "initiative is at most %d characters", LL_MAX_ID_LEN);
     if (r->application && !protobuf_c_enum_descriptor_get_value(
                               &loopledger__v1__application__descriptor, r->application))
-        FAIL(LL_ERR_INVALID, "unknown application %d", r->application);
+        LL_FAIL(LL_ERR_INVALID, "unknown application %d", r->application);
     if (r->status && !protobuf_c_enum_descriptor_get_value(
                          &loopledger__v1__project_status__descriptor, r->status))
-        FAIL(LL_ERR_INVALID, "unknown status %d", r->status);
+        LL_FAIL(LL_ERR_INVALID, "unknown status %d", r->status);
     if (r->page_token[0]) {
         /* as_of:offset:half_life, so later pages rank the same state. */
         unsigned long long t_as_of, t_off;
         int used = 0;
         if (sscanf(r->page_token, "%llu:%llu:%lf%n", &t_as_of, &t_off, &half, &used) != 3 ||
             (size_t)used != strlen(r->page_token) || t_as_of == 0)
-            FAIL(LL_ERR_INVALID, "page_token is not one this server issued");
+            LL_FAIL(LL_ERR_INVALID, "page_token is not one this server issued");
         as_of = t_as_of;
         offset = t_off;
     }
     if (half == 0)
         half = LL_ROADMAP_DEFAULT_HALF_LIFE_DAYS;
     if (!(half > 0) || half > LL_ROADMAP_MAX_HALF_LIFE_DAYS)
-        FAIL(LL_ERR_INVALID, "half_life_days must be in (0, %g], got %g",
+        LL_FAIL(LL_ERR_INVALID, "half_life_days must be in (0, %g], got %g",
              LL_ROADMAP_MAX_HALF_LIFE_DAYS, half);
 
     ctx_t c = {.txn = txn, .half_life = half};
     ll_scratch_init(&c.scratch);
     if ((err = ll_asof_resolve(txn, as_of, &c.n, &c.t)))
-        FAIL(err, "as_of_size %" PRIu64 " is beyond the tree size %" PRIu64, as_of,
+        LL_FAIL(err, "as_of_size %" PRIu64 " is beyond the tree size %" PRIu64, as_of,
              ll_store_size(txn));
     eval_t *e = malloc(sizeof *e);
     scan_ctx_t s = {.c = &c, .r = r, .e = e};
@@ -709,7 +703,7 @@ int ll_roadmap_prioritize(ll_txn_t *txn, ll_arena_t *a, const Loopledger__V1__Pr
     loopledger__v1__prioritize_response__init(resp);
 
     /* The projects: by initiative and kind, or by kind alone. */
-    uint8_t prefix[2 + 129 + 1];
+    uint8_t prefix[2 + LL_ID_SIZE + 1];
     size_t pl;
     if (r->initiative[0]) {
         pl = strlen(r->initiative) + 1;
@@ -759,6 +753,6 @@ out:
     free(s.v);
     ctx_free(&c);
     if (err)
-        FAIL(err, "prioritize: %s", ll_strerror(err));
+        LL_FAIL(err, "prioritize: %s", ll_strerror(err));
     return LL_OK;
 }

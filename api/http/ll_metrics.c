@@ -11,7 +11,8 @@
 #include <string.h>
 
 #include "ll_err.h"
-#include "ll_loop.h"
+#include "ll_index.h"
+#include "ll_kinds.h"
 #include "ll_portfolio.h"
 
 struct ll_metrics {
@@ -118,7 +119,7 @@ static int count_kinds(ll_metrics_t *m, ll_txn_t *txn, uint64_t size)
     pthread_mutex_lock(&m->lock);
     for (uint64_t s = m->counted; s < size; s++) {
         ll_entry_meta_t meta;
-        if ((err = ll_loop_meta(txn, s, &meta)) && err != LL_ERR_NOT_FOUND)
+        if ((err = ll_index_meta(txn, s, &meta)) && err != LL_ERR_NOT_FOUND)
             break;
         /* The genesis and governance kinds have index records too; an
          * entry without one is counted under kind 0 ("unknown"). */

@@ -25,6 +25,7 @@
 #include "ll_query.h"
 #include "ll_services.h"
 #include "loopledger/v1/ledger.pb-c.h"
+#include "ll_trust.h"
 
 #define LIST_DEFAULT 100
 #define LIST_MAX 1000
@@ -116,9 +117,9 @@ LL_SVC_QUERY(ll_ledger_service_get_entry)
     loopledger__v1__get_entry_response__init(out);
     out->leaf.data = (uint8_t *)leaf; /* in txn's snapshot, valid until the reply */
     out->leaf.len = leaf_len;
-    ll_ledger_signer_key_seq(txn, r->seq, &out->signer_key_seq);
-    out->status = (Loopledger__V1__ApprovalStatus)ll_gov_status(txn, r->seq);
-    if (ll_loop_superseded_by(txn, r->seq, &out->superseded_by) != LL_OK)
+    ll_trust_signer_key_seq(txn, r->seq, &out->signer_key_seq);
+    out->status = (Loopledger__V1__ApprovalStatus)ll_index_status(txn, r->seq);
+    if (ll_index_superseded_by(txn, r->seq, &out->superseded_by) != LL_OK)
         out->superseded_by = 0;
     *resp = &out->base;
     return LL_OK;
@@ -192,9 +193,9 @@ LL_SVC_QUERY(ll_ledger_service_list_entries)
         }
         leaves[i].data = (uint8_t *)leaf;
         leaves[i].len = ll;
-        if (ll_loop_superseded_by(txn, seq, &sup[i]) != LL_OK)
+        if (ll_index_superseded_by(txn, seq, &sup[i]) != LL_OK)
             sup[i] = 0;
-        stat[i] = (Loopledger__V1__ApprovalStatus)ll_gov_status(txn, seq);
+        stat[i] = (Loopledger__V1__ApprovalStatus)ll_index_status(txn, seq);
     }
     loopledger__v1__list_entries_response__init(out);
     out->n_leaves = n;

@@ -10,6 +10,8 @@
 #include "ll_query.h"
 #include "ll_services.h"
 #include "loopledger/v1/loop.pb-c.h"
+#include "ll_initiative.h"
+#include "ll_lineage.h"
 
 static int64_t now_ns(void)
 {
@@ -23,16 +25,16 @@ LL_SVC_QUERY(ll_loop_service_get_initiative)
     (void)ctx;
     const Loopledger__V1__GetInitiativeRequest *r = (const void *)req;
     if (r->as_of_size) /* recomputed from the entries below that size */
-        return ll_asof_initiative(txn, a, r, r->now_unix_nanos,
+        return ll_initiative_get_as_of(txn, a, r, r->now_unix_nanos,
                                   (Loopledger__V1__InitiativeState **)resp, msg, cap);
-    return ll_query_initiative(txn, a, r, r->now_unix_nanos ? r->now_unix_nanos : now_ns(),
+    return ll_initiative_get(txn, a, r, r->now_unix_nanos ? r->now_unix_nanos : now_ns(),
                                (Loopledger__V1__InitiativeState **)resp, msg, cap);
 }
 
 LL_SVC_QUERY(ll_loop_service_get_lineage)
 {
     (void)ctx;
-    return ll_query_lineage(txn, a, (const void *)req, (Loopledger__V1__Lineage **)resp, msg,
+    return ll_lineage_get(txn, a, (const void *)req, (Loopledger__V1__Lineage **)resp, msg,
                             cap);
 }
 

@@ -8,6 +8,7 @@
 #include "ll_authz.h"
 #include "ll_err.h"
 #include "ll_services.h"
+#include "ll_trust.h"
 
 int ll_rpc_authorize(void *ctx, const char *path, const char *identity, char *msg, size_t cap)
 {
@@ -31,7 +32,7 @@ int ll_rpc_authorize(void *ctx, const char *path, const char *identity, char *ms
         snprintf(msg, cap, "cannot read ledger: %s", ll_strerror(err));
         return LL_ERR_UNAVAILABLE;
     }
-    err = ll_ledger_actor_roles(txn, identity, &roles);
+    err = ll_trust_actor_roles(txn, identity, &roles);
     ll_store_abort(txn);
     if (err == LL_ERR_NOT_FOUND) {
         snprintf(msg, cap, "certificate subject \"%.100s\" is not a registered actor", identity);

@@ -19,7 +19,7 @@
  * only the few nodes above chunk size are checked at the end, on one
  * thread. This is the bench's stand-in for `loopledgerd verify` (issue 7,
  * api/domain/ll_audit.c), which ops/bench uses instead once it exists. It
- * reads the keys record layout documented at the top of ll_ledger.c.
+ * reads the key records through ll_trust.h.
  *
  * Output: one key=value line.
  */
@@ -32,13 +32,14 @@
 #include <string.h>
 
 #include "ll_benchlib.h"
+#include "ll_bytes.h"
 #include "ll_entry.h"
 #include "ll_err.h"
 #include "ll_store.h"
+#include "ll_trust.h"
 
 #define LL_VERIFY_CHUNK_BITS 14
 #define LL_VERIFY_CHUNK (UINT64_C(1) << LL_VERIFY_CHUNK_BITS)
-#define KEYREC_FIXED (LL_PUBKEY_LEN + 8 + 8)
 
 static struct {
     ll_store_t *st;
@@ -63,18 +64,6 @@ static void fail(const char *fmt, ...)
     pthread_mutex_unlock(&g.lock);
 }
 
-static int varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
-{
-    *v = 0;
-    for (unsigned s = 0; *p < end && s < 64; s += 7) {
-        uint8_t b = *(*p)++;
-        *v |= (uint64_t)(b & 0x7f) << s;
-        if (!(b & 0x80))
-            return 0;
-    }
-    return -1;
-}
-
 /* Splits a leaf into its envelope, checking the framing and the seq. */
 static int unframe(const uint8_t *leaf, size_t len, uint64_t seq, const uint8_t **env,
                    size_t *env_len)
@@ -83,17 +72,17 @@ static int unframe(const uint8_t *leaf, size_t len, uint64_t seq, const uint8_t 
     uint64_t v = 0, n;
     if (p < end && *p == 0x08) {
         p++;
-        if (varint(&p, end, &v) || v == 0)
+        if (ll_get_varint(&p, end, &v) || v == 0)
             return -1;
     }
     if (v != seq)
         return -1;
     if (p < end && *p == 0x10) {
         p++;
-        if (varint(&p, end, &v))
+        if (ll_get_varint(&p, end, &v))
             return -1;
     }
-    if (p >= end || *p++ != 0x1a || varint(&p, end, &n) || n != (uint64_t)(end - p))
+    if (p >= end || *p++ != 0x1a || ll_get_varint(&p, end, &n) || n != (uint64_t)(end - p))
         return -1;
     *env = p;
     *env_len = (size_t)n;
@@ -102,8 +91,9 @@ static int unframe(const uint8_t *leaf, size_t len, uint64_t seq, const uint8_t 
 
 static void check_entry(ll_txn_t *txn, uint64_t seq, const uint8_t *leaf, size_t len)
 {
-    const uint8_t *raw, *k;
-    size_t raw_len, klen;
+    const uint8_t *raw;
+    size_t raw_len;
+    ll_trust_key_t k;
     ll_entry_t e;
     char msg[256];
     if (unframe(leaf, len, seq, &raw, &raw_len)) {
@@ -115,19 +105,17 @@ static void check_entry(ll_txn_t *txn, uint64_t seq, const uint8_t *leaf, size_t
         return;
     }
     size_t alen = strlen(e.body->author);
-    if (ll_store_get(txn, LL_TBL_KEYS, e.keyid, LL_HASH_LEN, &k, &klen) ||
-        klen != KEYREC_FIXED + alen || memcmp(k + KEYREC_FIXED, e.body->author, alen)) {
+    if (ll_trust_key(txn, e.keyid, &k) || k.actor_len != alen ||
+        memcmp(k.actor, e.body->author, alen)) {
         fail("entry %" PRIu64 ": no key of author \"%s\" with its keyid", seq, e.body->author);
         goto out;
     }
-    uint64_t reg = 0;
-    for (int i = 0; i < 8; i++)
-        reg = reg << 8 | k[LL_PUBKEY_LEN + i];
+    uint64_t reg = k.reg_seq;
     if (reg >= seq && !(reg == 0 && seq == 0)) {
         fail("entry %" PRIu64 ": signed with a key registered later (at %" PRIu64 ")", seq, reg);
         goto out;
     }
-    if (ll_entry_verify(&e, k)) {
+    if (ll_entry_verify(&e, k.pub)) {
         fail("entry %" PRIu64 ": signature does not verify", seq);
         goto out;
     }

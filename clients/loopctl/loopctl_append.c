@@ -24,7 +24,6 @@
 #include "ll_crypto.h"
 #include "ll_entry.h"
 #include "ll_err.h"
-#include "ll_loop.h"
 #include "loopctl.h"
 #include "loopledger/v1/ledger.pb-c.h"
 

@@ -25,7 +25,7 @@
 #include "lc_pbjson.h"
 #include "ll_crypto.h"
 #include "ll_err.h"
-#include "ll_loop.h"
+#include "ll_kinds.h"
 #include "ll_merkle.h"
 #include "loopctl.h"
 

@@ -18,7 +18,7 @@
 
 #include "lc_pbjson.h"
 #include "ll_err.h"
-#include "ll_loop.h"
+#include "ll_kinds.h"
 #include "loopctl.h"
 #include "loopledger/v1/loop.pb-c.h"
 

@@ -19,6 +19,8 @@
 #include "ll_gov.h"
 #include "ll_ledger.h"
 #include "ll_loop.h"
+#include "ll_trust.h"
+#include "ll_initiative.h"
 
 #define KIND(x) LOOPLEDGER__V1__ENTRY_BODY__KIND_##x
 #define ROLE(x) LL_ROLE_BIT(LOOPLEDGER__V1__ROLE__ROLE_##x)
@@ -190,7 +192,7 @@ static uint32_t status(fx_t *f, uint64_t seq)
 {
     ll_txn_t *t;
     assert_int_equal(ll_store_begin_read(f->st, &t), LL_OK);
-    uint32_t s = ll_gov_status(t, seq);
+    uint32_t s = ll_index_status(t, seq);
     ll_store_abort(t);
     return s;
 }
@@ -201,7 +203,7 @@ static uint64_t awaiting(fx_t *f)
     ll_txn_t *t;
     ll_loop_state_t st;
     assert_int_equal(ll_store_begin_read(f->st, &t), LL_OK);
-    assert_int_equal(ll_loop_state(t, "pricing", &st), LL_OK);
+    assert_int_equal(ll_index_state(t, "pricing", &st), LL_OK);
     ll_store_abort(t);
     return st.open[LL_OPEN_ADJUSTMENT_AWAITING];
 }
@@ -264,8 +266,8 @@ static void test_policy_pending_until_two_distinct_approvers(void **state)
     assert_int_equal(ll_store_begin_read(f->st, &t), LL_OK);
     assert_int_equal(ll_gov_status_as_of(t, big, before), ST(PENDING));
     assert_int_equal(ll_gov_status_as_of(t, big, ll_store_size(t)), ST(EFFECTIVE));
-    assert_int_equal(ll_asof_state(t, "pricing", before, &past), LL_OK);
-    assert_int_equal(ll_asof_state(t, "pricing", ll_store_size(t), &now), LL_OK);
+    assert_int_equal(ll_initiative_state_as_of(t, "pricing", before, &past), LL_OK);
+    assert_int_equal(ll_initiative_state_as_of(t, "pricing", ll_store_size(t), &now), LL_OK);
     assert_int_equal(past.open[LL_OPEN_ADJUSTMENT_AWAITING], 3);
     assert_int_equal(now.open[LL_OPEN_ADJUSTMENT_AWAITING], 2);
     ll_store_abort(t);
@@ -328,11 +330,11 @@ static void test_revoked_key_signs_nothing_and_rotation_replaces_it(void **state
     uint64_t ks;
     int64_t revoked;
     assert_int_equal(ll_store_begin_read(f->st, &t), LL_OK);
-    assert_int_equal(ll_ledger_signer_key_seq(t, after, &ks), LL_OK);
+    assert_int_equal(ll_trust_signer_key_seq(t, after, &ks), LL_OK);
     assert_int_equal(ks, rot);
-    assert_int_equal(ll_ledger_signer_key_seq(t, before, &ks), LL_OK);
+    assert_int_equal(ll_trust_signer_key_seq(t, before, &ks), LL_OK);
     assert_int_equal(ks, 1); /* ana's registration, after the genesis */
-    assert_int_equal(ll_ledger_key_info(t, kid, &ks, &revoked), LL_OK);
+    assert_int_equal(ll_trust_key_info(t, kid, &ks, &revoked), LL_OK);
     assert_true(revoked > 0);
     ll_store_abort(t);
 }

@@ -16,6 +16,7 @@
 #include "ll_entry.h"
 #include "ll_err.h"
 #include "ll_ledger.h"
+#include "ll_trust.h"
 
 /* Fails with the ledger's own message, which says which rule refused. */
 #define assert_appended(r)                                                  \
@@ -190,9 +191,9 @@ static void test_admin_registers_actor_who_can_then_append(void **state)
     ll_txn_t *t;
     uint64_t key_seq;
     assert_int_equal(ll_store_begin_read(f->st, &t), LL_OK);
-    assert_int_equal(ll_ledger_signer_key_seq(t, 2, &key_seq), LL_OK);
+    assert_int_equal(ll_trust_signer_key_seq(t, 2, &key_seq), LL_OK);
     assert_int_equal(key_seq, 1); /* bob's key was registered by entry 1 */
-    assert_int_equal(ll_ledger_signer_key_seq(t, 1, &key_seq), LL_OK);
+    assert_int_equal(ll_trust_signer_key_seq(t, 1, &key_seq), LL_OK);
     assert_int_equal(key_seq, 0); /* admin's key came with the genesis */
     ll_store_abort(t);
 }

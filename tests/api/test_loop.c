@@ -20,6 +20,8 @@
 #include "ll_ledger.h"
 #include "ll_loop.h"
 #include "ll_query.h"
+#include "ll_initiative.h"
+#include "ll_lineage.h"
 
 #define KIND(x) LOOPLEDGER__V1__ENTRY_BODY__KIND_##x
 #define REL(x) LOOPLEDGER__V1__RELATION__##x
@@ -300,10 +302,10 @@ static void test_links_stay_within_an_initiative_except_spawned_projects(void **
     ll_loop_state_t st;
     ll_txn_t *t;
     assert_int_equal(ll_store_begin_read(f->st, &t), LL_OK);
-    assert_int_equal(ll_loop_state(t, "catalog-content", &st), LL_OK);
+    assert_int_equal(ll_index_state(t, "catalog-content", &st), LL_OK);
     assert_int_equal(st.entries, 1);
     /* The finding it was spawned by counts as acted on. */
-    assert_int_equal(ll_loop_state(t, "reco", &st), LL_OK);
+    assert_int_equal(ll_index_state(t, "reco", &st), LL_OK);
     assert_int_equal(st.open[LL_OPEN_FINDING_UNACTED], 0);
     ll_store_abort(t);
     /* But the new initiative needs a charter for other kinds. */
@@ -412,7 +414,7 @@ static void test_correction_supersedes_once_and_never_deletes(void **state)
     Loopledger__V1__EntryRef *ref;
     uint64_t by;
     assert_int_equal(ll_store_begin_read(f->st, &t), LL_OK);
-    assert_int_equal(ll_loop_superseded_by(t, fi, &by), LL_OK);
+    assert_int_equal(ll_index_superseded_by(t, fi, &by), LL_OK);
     assert_int_equal(by, c1);
     /* Still there, marked. */
     assert_int_equal(ll_query_ref(t, &a, fi, &ref), LL_OK);
@@ -433,7 +435,7 @@ static Loopledger__V1__InitiativeState *state_of(fx_t *f, ll_txn_t **t, ll_arena
     char msg[256];
     r.initiative = (char *)ini;
     assert_int_equal(ll_store_begin_read(f->st, t), LL_OK);
-    int err = ll_query_initiative(*t, a, &r, now, &s, msg, sizeof msg);
+    int err = ll_initiative_get(*t, a, &r, now, &s, msg, sizeof msg);
     if (err)
         fail_msg("%s", msg);
     return s;
@@ -583,7 +585,7 @@ static void test_lineage_walks_back_and_forward(void **state)
     r.seq = rp;
     r.back_hops = 5;
     assert_int_equal(ll_store_begin_read(f->st, &t), LL_OK);
-    assert_int_equal(ll_query_lineage(t, &a, &r, &L, msg, sizeof msg), LL_OK);
+    assert_int_equal(ll_lineage_get(t, &a, &r, &L, msg, sizeof msg), LL_OK);
     /* project -> f2 -> {experiment, hypothesis} -> f1 */
     uint64_t want[] = {f1, h, ex, f2, rp};
     assert_int_equal(L->n_nodes, 5);
@@ -599,7 +601,7 @@ static void test_lineage_walks_back_and_forward(void **state)
 
     /* One hop back only. */
     r.back_hops = 1;
-    assert_int_equal(ll_query_lineage(t, &a, &r, &L, msg, sizeof msg), LL_OK);
+    assert_int_equal(ll_lineage_get(t, &a, &r, &L, msg, sizeof msg), LL_OK);
     assert_int_equal(L->n_nodes, 2);
     ll_arena_free(&a);
 
@@ -607,14 +609,14 @@ static void test_lineage_walks_back_and_forward(void **state)
     r.seq = f1;
     r.back_hops = 0;
     r.forward_hops = 5;
-    assert_int_equal(ll_query_lineage(t, &a, &r, &L, msg, sizeof msg), LL_OK);
+    assert_int_equal(ll_lineage_get(t, &a, &r, &L, msg, sizeof msg), LL_OK);
     assert_int_equal(L->n_nodes, 5);
     assert_int_equal(L->nodes[4]->seq, rp);
     ll_arena_free(&a);
 
     /* max_nodes truncates. */
     r.max_nodes = 3;
-    assert_int_equal(ll_query_lineage(t, &a, &r, &L, msg, sizeof msg), LL_OK);
+    assert_int_equal(ll_lineage_get(t, &a, &r, &L, msg, sizeof msg), LL_OK);
     assert_int_equal(L->n_nodes, 3);
     assert_true(L->truncated);
     ll_arena_free(&a);
@@ -634,7 +636,7 @@ static void test_lineage_walks_back_and_forward(void **state)
     r.back_hops = 1;
     r.forward_hops = 0;
     r.max_nodes = 2;
-    assert_int_equal(ll_query_lineage(t, &a, &r, &L, msg, sizeof msg), LL_OK);
+    assert_int_equal(ll_lineage_get(t, &a, &r, &L, msg, sizeof msg), LL_OK);
     assert_int_equal(L->n_nodes, 2);
     assert_int_equal(L->n_edges, 1);
     assert_true(L->truncated);
@@ -643,7 +645,7 @@ static void test_lineage_walks_back_and_forward(void **state)
     ll_arena_free(&a);
     r.max_nodes = 0;
     r.seq = 9999;
-    assert_int_equal(ll_query_lineage(t, &a, &r, &L, msg, sizeof msg), LL_ERR_NOT_FOUND);
+    assert_int_equal(ll_lineage_get(t, &a, &r, &L, msg, sizeof msg), LL_ERR_NOT_FOUND);
     ll_arena_free(&a);
     ll_store_abort(t);
 }
@@ -764,7 +766,7 @@ static void test_list_filters_use_indexes(void **state)
     assert_int_equal(next, UINT64_MAX);
     /* Time range: server time increases with seq. */
     ll_entry_meta_t m;
-    assert_int_equal(ll_loop_meta(t, ha, &m), LL_OK);
+    assert_int_equal(ll_index_meta(t, ha, &m), LL_OK);
     r.author = "";
     r.from_time_unix_nanos = m.time_ns;
     assert_int_equal(ll_query_list(t, &r, 0, size, 16, seqs, &n, &next, msg, sizeof msg), LL_OK);
@@ -857,10 +859,10 @@ static void test_drift_alert_is_recorded_by_the_server(void **state)
     assert_int_equal(ll_query_list(t, &lr, 0, 11, 4, seqs, &n, &next, msg, sizeof msg), LL_OK);
     assert_int_equal(n, 1);
     uint64_t last = seqs[0] - 1;
-    assert_int_equal(ll_loop_meta(t, last + 1, &m), LL_OK);
+    assert_int_equal(ll_index_meta(t, last + 1, &m), LL_OK);
     assert_string_equal(m.author, LL_SERVER_ACTOR);
     assert_int_equal(m.kind, KIND(ALERT));
-    assert_int_equal(ll_loop_load_body(t, last + 1, &b), LL_OK);
+    assert_int_equal(ll_entry_load_body(t, last + 1, &b), LL_OK);
     assert_int_equal(b->alert->detector, LOOPLEDGER__V1__DETECTOR__DETECTOR_DRIFT);
     assert_string_equal(b->alert->metric, "ctr");
     assert_string_equal(b->alert->segment, "home-garden");
@@ -872,7 +874,7 @@ static void test_drift_alert_is_recorded_by_the_server(void **state)
     loopledger__v1__entry_body__free_unpacked(b, NULL);
     /* It is an open, undiagnosed alert of the initiative. */
     ll_loop_state_t st;
-    assert_int_equal(ll_loop_state(t, "reco", &st), LL_OK);
+    assert_int_equal(ll_index_state(t, "reco", &st), LL_OK);
     assert_int_equal(st.open[LL_OPEN_ALERT_UNDIAGNOSED], 1);
     ll_store_abort(t);
 }

@@ -24,6 +24,7 @@
 #include "ll_query.h"
 #include "ll_readout.h"
 #include "ll_roadmap.h"
+#include "ll_initiative.h"
 
 #define KIND(x) LOOPLEDGER__V1__ENTRY_BODY__KIND_##x
 #define REL(x) LOOPLEDGER__V1__RELATION__##x
@@ -221,7 +222,7 @@ static int64_t time_of(fx_t *f, uint64_t seq)
     ll_txn_t *t;
     ll_entry_meta_t m;
     assert_int_equal(ll_store_begin_read(f->st, &t), LL_OK);
-    assert_int_equal(ll_loop_meta(t, seq, &m), LL_OK);
+    assert_int_equal(ll_index_meta(t, seq, &m), LL_OK);
     ll_store_abort(t);
     return m.time_ns;
 }
@@ -646,7 +647,7 @@ static void test_past_answers_stay_the_same_after_appends(void **state)
     Loopledger__V1__InitiativeState *st;
     x.a = (ll_arena_t)LL_ARENA_INIT;
     assert_int_equal(ll_store_begin_read(f->st, &x.t), LL_OK);
-    assert_int_equal(ll_asof_initiative(x.t, &x.a, &ir, 0, &st, msg, sizeof msg), LL_OK);
+    assert_int_equal(ll_initiative_get_as_of(x.t, &x.a, &ir, 0, &st, msg, sizeof msg), LL_OK);
     uint8_t *bi1 = packed(&st->base, &li1);
     assert_int_equal(st->running_experiments_count, 0);
     assert_int_equal(st->open_hypotheses_count, 0);
@@ -668,7 +669,7 @@ static void test_past_answers_stay_the_same_after_appends(void **state)
     done(&x);
     x.a = (ll_arena_t)LL_ARENA_INIT;
     assert_int_equal(ll_store_begin_read(f->st, &x.t), LL_OK);
-    assert_int_equal(ll_asof_initiative(x.t, &x.a, &ir, 0, &st, msg, sizeof msg), LL_OK);
+    assert_int_equal(ll_initiative_get_as_of(x.t, &x.a, &ir, 0, &st, msg, sizeof msg), LL_OK);
     uint8_t *bi2 = packed(&st->base, &li2);
     done(&x);
     assert_int_equal(lp1, lp2);
@@ -684,10 +685,10 @@ static void test_past_answers_stay_the_same_after_appends(void **state)
     x.a = (ll_arena_t)LL_ARENA_INIT;
     assert_int_equal(ll_store_begin_read(f->st, &x.t), LL_OK);
     ir.as_of_size = 1; /* only the genesis entry */
-    assert_int_equal(ll_asof_initiative(x.t, &x.a, &ir, 0, &st, msg, sizeof msg),
+    assert_int_equal(ll_initiative_get_as_of(x.t, &x.a, &ir, 0, &st, msg, sizeof msg),
                      LL_ERR_NOT_FOUND);
     ir.as_of_size = 100000;
-    assert_int_equal(ll_asof_initiative(x.t, &x.a, &ir, 0, &st, msg, sizeof msg), LL_ERR_RANGE);
+    assert_int_equal(ll_initiative_get_as_of(x.t, &x.a, &ir, 0, &st, msg, sizeof msg), LL_ERR_RANGE);
     done(&x);
 }
 
@@ -745,9 +746,9 @@ static void test_asof_at_latest_equals_live_state(void **state)
     Loopledger__V1__InitiativeState *live, *past;
     size_t l1, l2;
     assert_int_equal(ll_store_begin_read(f->st, &x.t), LL_OK);
-    assert_int_equal(ll_query_initiative(x.t, &x.a, &ir, now, &live, msg, sizeof msg), LL_OK);
+    assert_int_equal(ll_initiative_get(x.t, &x.a, &ir, now, &live, msg, sizeof msg), LL_OK);
     ir.as_of_size = ll_store_size(x.t);
-    assert_int_equal(ll_asof_initiative(x.t, &x.a, &ir, now, &past, msg, sizeof msg), LL_OK);
+    assert_int_equal(ll_initiative_get_as_of(x.t, &x.a, &ir, now, &past, msg, sizeof msg), LL_OK);
     assert_int_equal(live->cycle, 1);
     assert_int_equal(live->n_overdue_reviews, 2);
     assert_int_equal(live->n_scaling_plans, 1);
@@ -758,8 +759,8 @@ static void test_asof_at_latest_equals_live_state(void **state)
     free(b2);
     /* And the replayed state record equals the stored one. */
     ll_loop_state_t s1, s2;
-    assert_int_equal(ll_loop_state(x.t, "reco", &s1), LL_OK);
-    assert_int_equal(ll_asof_state(x.t, "reco", ll_store_size(x.t), &s2), LL_OK);
+    assert_int_equal(ll_index_state(x.t, "reco", &s1), LL_OK);
+    assert_int_equal(ll_initiative_state_as_of(x.t, "reco", ll_store_size(x.t), &s2), LL_OK);
     assert_memory_equal(&s1, &s2, sizeof s1);
     done(&x);
 }
