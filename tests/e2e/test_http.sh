@@ -47,6 +47,28 @@ big=$(head -c 40000 /dev/zero | tr '\0' a)
 c=$(code "$H/v1/entries?initiative=$big")
 [[ $c == 414 || $c == 431 || $c == 400 ]] || fail "a 40 kB URL got $c"
 [[ $(curl -s "$H/healthz") == ok ]] || fail "the server stopped serving after an oversized request"
+# Connections per peer address are bounded (64): idle connections up to the
+# limit do not starve the server forever, the next one is turned away, and
+# once they close the server answers again.
+"$PY" - "$(hport)" <<'PY' || fail "per-address connection limit"
+import socket, sys, time
+port = int(sys.argv[1])
+held = [socket.create_connection(("127.0.0.1", port)) for _ in range(64)]
+time.sleep(1.0)  # let the server accept them all
+s = socket.create_connection(("127.0.0.1", port))
+s.settimeout(10)
+try:
+    s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    got = s.recv(100)
+except (ConnectionResetError, BrokenPipeError, socket.timeout):
+    got = b""
+if got.startswith(b"HTTP/1.1 200"):
+    sys.exit("connection 65 from one address was served")
+for c in held:
+    c.close()
+PY
+for _ in $(seq 1 50); do [[ $(curl -s "$H/healthz") == ok ]] && break; sleep 0.1; done
+[[ $(curl -s "$H/healthz") == ok ]] || fail "the server does not answer after the held connections closed"
 
 # /metrics: valid exposition format, and values that match the ledger.
 curl -s "$H/metrics" >"$T/metrics.txt"
