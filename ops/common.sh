@@ -13,7 +13,8 @@ LL_DEBS=(build-essential cmake pkg-config libgrpc-dev protobuf-c-compiler
          # Its tests: promtool (metrics format), headless Chromium driven
          # by Selenium (console), Python gRPC/protobuf (gateway vs gRPC).
          prometheus chromium chromium-driver python3-selenium python3-grpcio
-         python3-protobuf protobuf-compiler curl)
+         python3-protobuf protobuf-compiler curl
+         python3-scipy python3-mpmath)
 
 ll_install_deps() {
     local missing=()

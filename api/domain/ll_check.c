@@ -15,6 +15,7 @@
 #include "ll_err.h"
 #include "ll_index.h"
 #include "ll_kinds.h"
+#include "ll_plan.h"
 
 #define K(x) LOOPLEDGER__V1__ENTRY_BODY__KIND_##x
 #define R(x) LOOPLEDGER__V1__RELATION__##x
@@ -141,6 +142,8 @@ static int check_loop(const Loopledger__V1__EntryBody *b, char *msg, size_t cap)
         for (size_t i = 0; i < x->n_variants; i++)
             if ((err = check_arm(x->variants[i], "variant", msg, cap)))
                 return err;
+        if ((err = ll_plan_check(x->plan, "experiment: plan", msg, cap)))
+            return err;
         break;
     }
     case K_DEPLOYMENT:
@@ -226,6 +229,8 @@ static int check_loop(const Loopledger__V1__EntryBody *b, char *msg, size_t cap)
             n += b->links[i]->relation == R(SUPERSEDES);
         if (n != 1)
             LL_FAIL(LL_ERR_INVALID, "correction: it must SUPERSEDE exactly one entry (has %zu)", n);
+        if ((err = ll_plan_check(b->correction->amended_plan, "correction: amended_plan", msg, cap)))
+            return err;
         break;
     }
     default:

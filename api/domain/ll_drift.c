@@ -1,10 +1,13 @@
 /*
  * ll_drift: sustained-decline detection on Measurement series (ll_drift.h).
  *
- * Runs as a ledger commit hook on the writer thread, so it sees each
- * Measurement exactly once, right after it became durable. It only reads
- * (the series index ll_loop maintains) and submits Alerts to the writer's
- * queue; it never waits for them, which would deadlock the writer.
+ * Runs as the ledger's follow-up function on the writer thread, right after
+ * each Measurement is applied and before it commits: it only reads (the
+ * series index ll_loop maintains, in the same transaction) and returns the
+ * Alerts to record, which the writer applies in the same commit. So the
+ * Alert is durable exactly when its Measurement is, the Append of the
+ * Measurement names it (AppendResponse.effects), and a validate-only
+ * Append says whether it would raise one.
  */
 #include "ll_drift.h"
 
@@ -23,7 +26,6 @@ struct ll_drift {
     ll_ledger_t *lg;
     const ll_key_t *key;
     ll_drift_config_t cfg;
-    uint64_t next_seq; /* first entry not yet examined */
     uint64_t alerts;
 };
 
@@ -78,23 +80,17 @@ static int collect_cb(void *ctx, const uint8_t *key, size_t klen, const uint8_t 
     return c->n == c->want;
 }
 
-static void alert_done(void *ctx, const ll_append_result_t *res)
+/* Seals the Alert for observation o of Measurement mseq into *env. */
+static int seal_alert(ll_drift_t *d, uint64_t mseq, const char *ini,
+                      const Loopledger__V1__Observation *o, double base, double cur,
+                      uint8_t **env, size_t *env_len)
 {
-    (void)ctx;
-    if (res->err)
-        fprintf(stderr, "loopledgerd: drift alert not recorded: %s\n", res->msg);
-}
-
-static void raise_alert(ll_drift_t *d, uint64_t mseq, const char *ini,
-                        const Loopledger__V1__Observation *o, double base, double cur)
-{
-    uint8_t nonce[16], *env;
-    size_t env_len;
+    uint8_t nonce[16];
     char detail[300];
     struct timespec ts;
 
     if (ll_random(nonce, sizeof nonce))
-        return;
+        return LL_ERR_CRYPTO;
     clock_gettime(CLOCK_REALTIME, &ts);
     snprintf(detail, sizeof detail,
              "sustained decline: last %u points below %.0f%% of the %u-point baseline%s%s",
@@ -121,20 +117,22 @@ static void raise_alert(ll_drift_t *d, uint64_t mseq, const char *ini,
     b.links = links;
     b.kind_case = LOOPLEDGER__V1__ENTRY_BODY__KIND_ALERT;
     b.alert = &a;
-    if (ll_entry_seal(&b, d->key, &env, &env_len))
-        return;
-    ll_ledger_submit(d->lg, env, env_len, alert_done, NULL);
-    free(env);
-    d->alerts++;
+    return ll_entry_seal(&b, d->key, env, env_len);
 }
 
-/* Evaluates every series the Measurement at mseq touched. */
-static void examine(ll_drift_t *d, ll_txn_t *txn, uint64_t mseq)
+/* Follow-up function (ll_ledger_set_follow_up): evaluates every series the
+ * Measurement just applied as mseq touches, in the writer's transaction
+ * (whose series index already holds its observations), and returns an
+ * Alert per series where the detector fires. */
+static size_t follow_up(void *ctx, ll_txn_t *txn, uint64_t mseq,
+                        const Loopledger__V1__EntryBody *b, uint8_t **envs, size_t *lens,
+                        size_t cap)
 {
-    Loopledger__V1__EntryBody *b;
-    if (ll_entry_load_body(txn, mseq, &b))
-        return;
-    for (size_t i = 0; i < b->measurement->n_observations; i++) {
+    ll_drift_t *d = ctx;
+    size_t out = 0;
+    if (b->kind_case != LOOPLEDGER__V1__ENTRY_BODY__KIND_MEASUREMENT)
+        return 0;
+    for (size_t i = 0; i < b->measurement->n_observations && out < cap; i++) {
         const Loopledger__V1__Observation *o = b->measurement->observations[i];
         uint8_t prefix[1 + LL_ID_SIZE + 320], from[sizeof prefix + 10];
         size_t pl = 0;
@@ -160,53 +158,19 @@ static void examine(ll_drift_t *d, ll_txn_t *txn, uint64_t mseq)
             c.v[r] = t;
         }
         double base, cur;
-        if (ll_drift_eval(c.v, c.n, &d->cfg, &base, &cur))
-            raise_alert(d, mseq, b->initiative, o, base, cur);
+        if (ll_drift_eval(c.v, c.n, &d->cfg, &base, &cur) &&
+            seal_alert(d, mseq, b->initiative, o, base, cur, &envs[out], &lens[out]) == LL_OK) {
+            out++;
+            d->alerts++;
+        }
     }
-    loopledger__v1__entry_body__free_unpacked(b, NULL);
-}
-
-typedef struct scan_ctx {
-    ll_drift_t *d;
-    ll_txn_t *txn;
-    uint64_t end;
-} scan_ctx_t;
-
-static int measurement_cb(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val,
-                          size_t vlen)
-{
-    scan_ctx_t *s = ctx;
-    uint64_t seq = ll_get_be64(key + klen - 8);
-    (void)val;
-    (void)vlen;
-    if (seq >= s->end)
-        return 1;
-    examine(s->d, s->txn, seq);
-    return 0;
-}
-
-static void on_commit(void *ctx, uint64_t new_size)
-{
-    ll_drift_t *d = ctx;
-    ll_txn_t *txn;
-    uint8_t prefix[2] = {LL_IX_KIND, LOOPLEDGER__V1__ENTRY_BODY__KIND_MEASUREMENT}, from[10];
-    scan_ctx_t s = {d, NULL, new_size};
-
-    if (new_size <= d->next_seq || ll_store_begin_read(ll_ledger_store(d->lg), &txn))
-        return;
-    s.txn = txn;
-    memcpy(from, prefix, 2);
-    ll_put_be64(from + 2, d->next_seq);
-    ll_store_scan(txn, LL_TBL_INDEX, prefix, 2, from, 10, 0, measurement_cb, &s);
-    ll_store_abort(txn);
-    d->next_seq = new_size;
+    return out;
 }
 
 int ll_drift_open(ll_ledger_t *lg, const ll_key_t *actor_key, const ll_drift_config_t *cfg,
                   ll_drift_t **out)
 {
     ll_drift_t *d;
-    int err;
     if (!cfg->baseline || !cfg->recent || cfg->baseline + cfg->recent + 1 > MAX_WINDOW ||
         !(cfg->threshold > 0 && cfg->threshold < 1))
         return LL_ERR_INVALID;
@@ -216,11 +180,7 @@ int ll_drift_open(ll_ledger_t *lg, const ll_key_t *actor_key, const ll_drift_con
     d->lg = lg;
     d->key = actor_key;
     d->cfg = *cfg;
-    d->next_seq = ll_store_committed_size(ll_ledger_store(lg));
-    if ((err = ll_ledger_add_commit_hook(lg, on_commit, d))) {
-        free(d);
-        return err;
-    }
+    ll_ledger_set_follow_up(lg, follow_up, d);
     *out = d;
     return LL_OK;
 }
@@ -229,7 +189,7 @@ void ll_drift_close(ll_drift_t *d)
 {
     if (!d)
         return;
-    ll_ledger_remove_commit_hook(d->lg, on_commit, d);
+    ll_ledger_set_follow_up(d->lg, NULL, NULL);
     free(d);
 }
 

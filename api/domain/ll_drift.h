@@ -11,7 +11,9 @@
  *
  * When it fires, the server records an Alert (detector DRIFT, baseline and
  * current means) signed by its own actor key, DERIVED_FROM the Measurement
- * that completed the window, through the ordinary append path.
+ * that completed the window, in the same commit as that Measurement (the
+ * ledger's follow-up entries, ll_ledger_set_follow_up): the Measurement's
+ * Append names the Alert among its effects.
  */
 #ifndef LL_DRIFT_H
 #define LL_DRIFT_H
@@ -38,14 +40,15 @@ int ll_drift_eval(const double *series, size_t n, const ll_drift_config_t *cfg,
 
 typedef struct ll_drift ll_drift_t;
 
-/* Attaches the detector to lg: after each commit it examines new
- * Measurements and appends Alerts signed with actor_key (borrowed; must
+/* Attaches the detector to lg: each Measurement applied is examined and
+ * Alerts signed with actor_key are appended with it (borrowed; must
  * outlive the detector). Caller frees with ll_drift_close. */
 int ll_drift_open(ll_ledger_t *lg, const ll_key_t *actor_key,
                   const ll_drift_config_t *cfg, ll_drift_t **out);
 void ll_drift_close(ll_drift_t *d);
 
-/* Alerts the detector has submitted (for logs and tests). */
+/* Alerts the detector has sealed, validate-only appends included (for
+ * logs and tests). */
 uint64_t ll_drift_alerts(ll_drift_t *d);
 
 #endif

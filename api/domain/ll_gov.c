@@ -260,6 +260,14 @@ static int decide(ll_txn_t *txn, const Loopledger__V1__EntryBody *b, uint64_t ta
     return LL_OK;
 }
 
+int ll_gov_hold(ll_txn_t *txn, uint64_t seq, const char *initiative, const ll_hitl_t *h)
+{
+    uint8_t pk[1 + LL_ID_SIZE + 8];
+    size_t pl = pending_key(pk, initiative, seq);
+    int err = ll_index_put_hitl(txn, seq, h);
+    return err ? err : ll_store_put(txn, LL_TBL_INDEX, pk, pl, "", 0);
+}
+
 int ll_gov_apply(ll_txn_t *txn, const Loopledger__V1__EntryBody *b, uint64_t seq,
                  uint32_t author_roles, char *msg, size_t cap)
 {

@@ -42,4 +42,9 @@ int ll_gov_apply(ll_txn_t *txn, const Loopledger__V1__EntryBody *b, uint64_t seq
  * decisions below n exactly as they were counted (for as-of answers). */
 uint32_t ll_gov_status_as_of(ll_txn_t *txn, uint64_t seq, uint64_t n);
 
+/* Holds entry seq of initiative for approval as h says (status PENDING),
+ * exactly as a matching policy would: for rules decided above ll_gov
+ * (ll_experiment: a conclusion against its experiment's verdict). */
+int ll_gov_hold(ll_txn_t *txn, uint64_t seq, const char *initiative, const ll_hitl_t *h);
+
 #endif

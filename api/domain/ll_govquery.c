@@ -212,7 +212,14 @@ static int pend_cb(void *ctx, const uint8_t *key, size_t klen, const uint8_t *va
         (c->err = ll_entry_load_body(c->txn, h.policy_seq, &pb)))
         return c->err;
     p->policy_seq = h.policy_seq;
-    p->policy_name = ll_arena_strdup(c->a, pb->policy->name);
+    if (pb->kind_case == LOOPLEDGER__V1__ENTRY_BODY__KIND_POLICY) {
+        p->policy_name = ll_arena_strdup(c->a, pb->policy->name);
+    } else { /* ll_gov: a conclusion against the experiment's verdict */
+        char nm[96];
+        snprintf(nm, sizeof nm, "contradicts the verdict of experiment #%llu",
+                 (unsigned long long)h.policy_seq);
+        p->policy_name = ll_arena_strdup(c->a, nm);
+    }
     loopledger__v1__entry_body__free_unpacked(pb, NULL);
     p->level = (Loopledger__V1__HitlLevel)h.level;
     p->approvals_required = h.required;

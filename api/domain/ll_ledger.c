@@ -17,6 +17,7 @@
 #include "ll_audit.h"
 #include "ll_bytes.h"
 #include "ll_entry.h"
+#include "ll_experiment.h"
 #include "ll_authz.h"
 #include "ll_gov.h"
 #include "ll_loop.h"
@@ -31,6 +32,7 @@ typedef struct ll_job {
     size_t raw_len;
     int genesis;
     int refused; /* refused for lack of space; skipped by later attempts */
+    int validate_only; /* LL_SUBMIT_VALIDATE_ONLY: applied, then rolled back */
     ll_append_cb cb;
     void *ctx;
     ll_append_result_t res;
@@ -55,6 +57,10 @@ struct ll_ledger {
     pthread_mutex_t hook_lock;
     ll_commit_hook hooks[LL_LEDGER_MAX_HOOKS];
     void *hook_ctx[LL_LEDGER_MAX_HOOKS];
+    /* Follow-up entries (ll_ledger_set_follow_up); called with hook_lock
+     * held, for the same reason. */
+    ll_follow_up_fn follow;
+    void *follow_ctx;
 
     /* Latest signed checkpoint, so polling clients do not cost a signature
      * each. Guarded by cp_lock. */
@@ -218,6 +224,14 @@ void ll_ledger_remove_commit_hook(ll_ledger_t *lg, ll_commit_hook fn, void *ctx)
     pthread_mutex_unlock(&lg->hook_lock);
 }
 
+void ll_ledger_set_follow_up(ll_ledger_t *lg, ll_follow_up_fn fn, void *ctx)
+{
+    pthread_mutex_lock(&lg->hook_lock);
+    lg->follow = fn;
+    lg->follow_ctx = ctx;
+    pthread_mutex_unlock(&lg->hook_lock);
+}
+
 int ll_ledger_verifier_key(ll_ledger_t *lg, char *out, size_t cap)
 {
     uint8_t pub[LL_PUBKEY_LEN];
@@ -347,6 +361,12 @@ void ll_ledger_submit(ll_ledger_t *lg, const uint8_t *env, size_t len,
 void ll_ledger_submit_as(ll_ledger_t *lg, const uint8_t *env, size_t len, const char *caller,
                          ll_append_cb cb, void *ctx)
 {
+    ll_ledger_submit_opts(lg, env, len, caller, 0, cb, ctx);
+}
+
+void ll_ledger_submit_opts(ll_ledger_t *lg, const uint8_t *env, size_t len,
+                           const char *caller, unsigned flags, ll_append_cb cb, void *ctx)
+{
     ll_job_t *job = new_job(env, len, cb, ctx);
     if (!job) {
         ll_append_result_t r = {.err = LL_ERR_NOMEM};
@@ -355,6 +375,8 @@ void ll_ledger_submit_as(ll_ledger_t *lg, const uint8_t *env, size_t len, const 
         return;
     }
     ll_append_result_t *r = &job->res;
+    job->validate_only = (flags & LL_SUBMIT_VALIDATE_ONLY) != 0;
+    r->validate_only = job->validate_only;
     if (lg->refuse_writes) {
         r->err = LL_ERR_CORRUPT;
         snprintf(r->msg, sizeof r->msg, "ledger refuses writes: %.180s; see loopledgerd verify",
@@ -368,6 +390,16 @@ void ll_ledger_submit_as(ll_ledger_t *lg, const uint8_t *env, size_t len, const 
         r->err = LL_ERR_PRECONDITION;
         snprintf(r->msg, sizeof r->msg,
                  "genesis entries are written only by the server when a ledger is created");
+        goto fail;
+    }
+    if (job->entry.body->update_mask) {
+        /* Reserved for the patch updates of long-lived records (entry.proto,
+         * UpdateMask): accepting it before it means anything would give
+         * those entries a different meaning once it does. */
+        r->err = LL_ERR_INVALID;
+        snprintf(r->msg, sizeof r->msg,
+                 "update_mask: patch updates are not served yet; send the whole record "
+                 "without update_mask");
         goto fail;
     }
     if (caller && strcmp(caller, job->entry.body->author)) {
@@ -395,6 +427,7 @@ static void duplicate_result(ll_txn_t *txn, uint64_t seq, ll_append_result_t *r)
     size_t len;
     r->seq = seq;
     r->duplicate = 1;
+    r->status = ll_index_status(txn, seq);
     if (ll_store_leaf(txn, seq, &leaf, &len) == LL_OK) {
         ll_merkle_leaf_hash(leaf, len, r->leaf_hash);
         Loopledger__V1__LogEntry *le = loopledger__v1__log_entry__unpack(NULL, len, leaf);
@@ -418,6 +451,7 @@ static int apply(ll_txn_t *txn, ll_job_t *job, uint8_t **buf,
     ll_trust_key_t k;
     int err;
 
+    r->validate_only = job->validate_only; /* survives a batch retry's reset */
     err = ll_store_get(txn, LL_TBL_DEDUP, e->dedup, LL_HASH_LEN, &v, &vlen);
     if (err == LL_OK && vlen == 8) {
         duplicate_result(txn, ll_get_be64(v), r);
@@ -492,11 +526,19 @@ static int apply(ll_txn_t *txn, ll_job_t *job, uint8_t **buf,
         break;
     }
 
+    /* A widening rollout needs a ship verdict (ll_experiment.h). */
+    if ((err = ll_experiment_check_rollout(txn, b, r->msg, sizeof r->msg)))
+        return err;
+    ll_effects_snap_t snap;
+    ll_effects_before(txn, b, &snap);
     /* Kinds, links and loop rules; indexes in this same transaction. */
     if ((err = ll_loop_apply(txn, b, size, t, r->msg, sizeof r->msg)))
         return err;
     /* Approval policies and decisions, governance indexes. */
     if ((err = ll_gov_apply(txn, b, size, roles, r->msg, sizeof r->msg)))
+        return err;
+    /* A conclusion against its experiment's verdict waits for an approver. */
+    if ((err = ll_experiment_hold(txn, b, size, r->msg, sizeof r->msg)))
         return err;
     size_t need = ll_leaf_max_len(e->raw_env_len);
     if (need > *bufcap) {
@@ -517,10 +559,65 @@ static int apply(ll_txn_t *txn, ll_job_t *job, uint8_t **buf,
         goto store_fail;
     r->seq = size;
     r->time_ns = t;
+    r->status = ll_index_status(txn, size);
+    ll_effects_after(txn, b, size, &snap, &r->effects);
     return LL_OK;
 store_fail:
     snprintf(r->msg, sizeof r->msg, "cannot store entry: %s (%s)", ll_strerror(err),
              ll_store_last_error());
+    return err;
+}
+
+/* Applies the follow-up entries of job (just applied in txn) right after
+ * it, each in a child transaction of txn, and names them in its effects.
+ * A follow-up that is refused is logged and dropped (the entry that caused
+ * it stands); LL_ERR_FULL is returned so that the batch grows the map and
+ * is retried whole. */
+static int follow_up(ll_ledger_t *lg, ll_txn_t *txn, ll_job_t *job, uint8_t **buf,
+                     size_t *bufcap)
+{
+    enum { CAP = 4 };
+    uint8_t *envs[CAP];
+    size_t lens[CAP], n = 0;
+    int err = LL_OK;
+    pthread_mutex_lock(&lg->hook_lock);
+    if (lg->follow)
+        n = lg->follow(lg->follow_ctx, txn, job->res.seq, job->entry.body, envs, lens, CAP);
+    pthread_mutex_unlock(&lg->hook_lock);
+    for (size_t i = 0; i < n; i++) {
+        ll_job_t f = {0};
+        ll_txn_t *child = NULL;
+        int rc;
+        f.raw = envs[i];
+        f.raw_len = lens[i];
+        if (err == LL_OK &&
+            (rc = ll_entry_decode(f.raw, f.raw_len, &f.entry, f.res.msg, sizeof f.res.msg)) == LL_OK) {
+            if ((rc = ll_store_begin_child(txn, &child)) == LL_OK) {
+                rc = apply(child, &f, buf, bufcap);
+                rc = rc == LL_OK ? ll_store_commit(child) : (ll_store_abort(child), rc);
+            }
+            if (rc == LL_OK) {
+                const Loopledger__V1__EntryBody *fb = f.entry.body;
+                ll_effect_t *e = ll_effects_add(&job->res.effects, LL_EFFECT_ALERT_RAISED, f.res.seq);
+                if (e && fb->kind_case == LOOPLEDGER__V1__ENTRY_BODY__KIND_ALERT)
+                    snprintf(e->text, sizeof e->text,
+                             "alert #%llu raised by the drift detector: %.40s%s%.40s %.4g -> %.4g",
+                             (unsigned long long)f.res.seq, fb->alert->metric,
+                             fb->alert->segment[0] ? "/" : "", fb->alert->segment,
+                             fb->alert->baseline, fb->alert->current);
+                else if (e)
+                    snprintf(e->text, sizeof e->text, "#%llu appended by the server",
+                             (unsigned long long)f.res.seq);
+            } else if (rc == LL_ERR_FULL) {
+                err = LL_ERR_FULL;
+            } else {
+                fprintf(stderr, "loopledgerd: follow-up of #%llu not recorded: %s\n",
+                        (unsigned long long)job->res.seq, f.res.msg);
+            }
+            ll_entry_free(&f.entry);
+        }
+        free(envs[i]);
+    }
     return err;
 }
 
@@ -573,6 +670,14 @@ static int write_batch(ll_ledger_t *lg, ll_job_t *batch, uint64_t *out_size,
             continue;
         }
         int rc = apply(child, j, &buf, &bufcap);
+        if (rc == LL_OK && (rc = follow_up(lg, child, j, &buf, &bufcap)) != LL_OK)
+            j->res.err = rc;
+        if (rc == LL_OK && j->validate_only) {
+            /* Every check ran and the effects are known: roll it back. */
+            ll_store_abort(child);
+            memset(j->res.leaf_hash, 0, sizeof j->res.leaf_hash);
+            continue;
+        }
         if (rc == LL_OK) {
             if ((rc = ll_store_commit(child)) == LL_OK) {
                 wrote = 1;
@@ -608,8 +713,10 @@ static int write_batch(ll_ledger_t *lg, ll_job_t *batch, uint64_t *out_size,
             clock_gettime(CLOCK_MONOTONIC, &t1);
             ll_hist_add(&lg->commit_hist, (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000LL +
                                                      (t1.tv_nsec - t0.tv_nsec)));
+            /* Validate-only appends were rolled back: not in the commit. */
             for (ll_job_t *j = batch; j; j = j->next)
-                if (!j->refused && j->res.err == LL_OK && !j->res.duplicate)
+                if (!j->refused && j->res.err == LL_OK && !j->res.duplicate &&
+                    !j->validate_only)
                     entries++;
             ll_hist_add(&lg->batch_hist, entries);
         }

@@ -33,6 +33,7 @@
 #include <stdint.h>
 
 #include "ll_crypto.h"
+#include "ll_effects.h"
 #include "ll_err.h"
 #include "ll_hist.h"
 #include "ll_note.h"
@@ -48,8 +49,11 @@ typedef struct ll_append_result {
     char msg[LL_MSG_MAX];
     uint64_t seq;
     int64_t time_ns;
-    uint8_t leaf_hash[LL_HASH_LEN];
+    uint8_t leaf_hash[LL_HASH_LEN]; /* zero for a validate-only append */
     int duplicate;
+    int validate_only; /* nothing was written: seq and time are what it would get */
+    uint32_t status;   /* Loopledger__V1__ApprovalStatus right after the append */
+    ll_effects_t effects; /* what the entry caused (none for a duplicate) */
 } ll_append_result_t;
 
 /* Receives the result; runs on the writer thread, or on the submitting
@@ -99,6 +103,34 @@ void ll_ledger_append(ll_ledger_t *lg, const uint8_t *env, size_t len,
  * identity (plaintext loopback). */
 void ll_ledger_submit_as(ll_ledger_t *lg, const uint8_t *env, size_t len,
                          const char *caller, ll_append_cb cb, void *ctx);
+
+/* Submit flags. */
+/* Validate only (AIP-163): the writer runs every check and applies the
+ * entry (and what it would cause) in a child transaction that it then
+ * rolls back; the result says what would happen, with validate_only set,
+ * and nothing is written or announced to commit hooks. */
+#define LL_SUBMIT_VALIDATE_ONLY 1u
+
+/* As ll_ledger_submit_as, with LL_SUBMIT_* flags. */
+void ll_ledger_submit_opts(ll_ledger_t *lg, const uint8_t *env, size_t len,
+                           const char *caller, unsigned flags, ll_append_cb cb,
+                           void *ctx);
+
+/* Follow-up entries: entries the server itself signs because of what an
+ * entry says (the drift detector's Alerts). After an entry is applied as
+ * seq, on the writer thread and inside its (child) transaction txn, fn may
+ * return up to cap sealed envelopes (envs[i], lens[i]; malloc'd, the
+ * writer frees them). The writer applies each right after the entry, in
+ * the same commit, each in its own child transaction (a refused follow-up
+ * leaves the entry intact), and names them in the entry's effects
+ * (ALERT_RAISED for an Alert). fn only reads txn; it must not submit or wait. */
+typedef size_t (*ll_follow_up_fn)(void *ctx, ll_txn_t *txn, uint64_t seq,
+                                  const Loopledger__V1__EntryBody *b, uint8_t **envs,
+                                  size_t *lens, size_t cap);
+
+/* Installs (fn) or removes (NULL) the one follow-up function. After it
+ * returns, a removed fn is not running and is not called again. */
+void ll_ledger_set_follow_up(ll_ledger_t *lg, ll_follow_up_fn fn, void *ctx);
 
 /* Actors, keys, roles and the signer index are read with ll_trust.h. */
 

@@ -249,6 +249,26 @@ unsigned ll_loop_step(ll_loop_state_t *st, uint64_t seq, const Loopledger__V1__E
     return opens;
 }
 
+int ll_loop_exception_ok(ll_txn_t *txn, const Loopledger__V1__EntryBody *b, uint64_t seq)
+{
+    Loopledger__V1__EntryBody *d;
+    int ok = 0;
+    uint32_t roles = 0;
+    /* An exception needs someone else with the approver role, and the
+     * decision itself in effect. */
+    if (ll_entry_load_body(txn, seq, &d) == LL_OK) {
+        ok = d->kind_case == LOOPLEDGER__V1__ENTRY_BODY__KIND_DECISION &&
+             d->decision->level == LOOPLEDGER__V1__HITL_LEVEL__HITL_LEVEL_EXCEPTION_HANDLING &&
+             d->decision->outcome == LOOPLEDGER__V1__OUTCOME__OUTCOME_APPROVED &&
+             strcmp(d->author, b->author) != 0 &&
+             ll_trust_actor_roles(txn, d->author, &roles) == LL_OK &&
+             (roles & (1u << LOOPLEDGER__V1__ROLE__ROLE_APPROVER)) &&
+             ll_index_status(txn, seq) == EFFECTIVE;
+        loopledger__v1__entry_body__free_unpacked(d, NULL);
+    }
+    return ok;
+}
+
 /* Checks a Deployment against "tested against a control before full
  * deployment". */
 static int check_rollout(ll_txn_t *txn, const Loopledger__V1__EntryBody *b,
@@ -266,24 +286,8 @@ static int check_rollout(ll_txn_t *txn, const Loopledger__V1__EntryBody *b,
             continue;
         if (m.kind == K_EXPERIMENT && is_concluded(txn, l->target_seq))
             return LL_OK;
-        if (m.kind == K_DECISION) {
-            Loopledger__V1__EntryBody *d;
-            int ok = 0;
-            uint32_t roles = 0;
-            /* An exception needs someone else with the approver role, and
-             * the decision itself in effect. */
-            if (ll_entry_load_body(txn, l->target_seq, &d) == LL_OK) {
-                ok = d->decision->level == LOOPLEDGER__V1__HITL_LEVEL__HITL_LEVEL_EXCEPTION_HANDLING &&
-                     d->decision->outcome == LOOPLEDGER__V1__OUTCOME__OUTCOME_APPROVED &&
-                     strcmp(d->author, b->author) != 0 &&
-                     ll_trust_actor_roles(txn, d->author, &roles) == LL_OK &&
-                     (roles & (1u << LOOPLEDGER__V1__ROLE__ROLE_APPROVER)) &&
-                     ll_index_status(txn, l->target_seq) == EFFECTIVE;
-                loopledger__v1__entry_body__free_unpacked(d, NULL);
-            }
-            if (ok)
-                return LL_OK;
-        }
+        if (m.kind == K_DECISION && ll_loop_exception_ok(txn, b, l->target_seq))
+            return LL_OK;
     }
     LL_FAIL(LL_ERR_PRECONDITION,
          "tested against a control before full deployment: widening %s from %g%% to %g%% must "

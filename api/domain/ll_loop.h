@@ -83,4 +83,9 @@ unsigned ll_loop_step(ll_loop_state_t *st, uint64_t seq, const Loopledger__V1__E
  * initiative's counters (for rules decided outside ll_loop_apply). */
 int ll_loop_close_open(ll_txn_t *txn, int cat, const char *initiative, uint64_t seq);
 
+/* Is decision seq an approved exception for entry b (a widening
+ * Deployment): exception-handling level, approved, by someone else with
+ * the approver role, in effect? 1 or 0. */
+int ll_loop_exception_ok(ll_txn_t *txn, const Loopledger__V1__EntryBody *b, uint64_t seq);
+
 #endif

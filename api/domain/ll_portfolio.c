@@ -3,21 +3,19 @@
  */
 #include "ll_portfolio.h"
 
-#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
 #include "ll_bytes.h"
 #include "ll_err.h"
 #include "ll_entry.h"
 #include "ll_index.h"
 #include "ll_initiative.h"
+#include "ll_kpi.h"
 #include "ll_loophealth.h"
 
 #define PAGE_DEFAULT 100
 #define PAGE_MAX 1000
-#define POINTS_MAX 1000
 
 #define FAIL(code, ...)                      \
     do {                                     \
@@ -25,145 +23,6 @@
         return (code);                       \
     } while (0)
 
-
-/* ---- KPIs ---- */
-
-typedef struct series_scan {
-    ll_txn_t *txn;
-    ll_arena_t *a;
-    size_t plen;
-    uint32_t want;   /* points to collect, newest first */
-    uint32_t have;
-    Loopledger__V1__KpiPoint **pts;
-    uint64_t count;
-    int err;
-} series_scan_t;
-
-static int series_visit(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val,
-                        size_t vlen)
-{
-    series_scan_t *s = ctx;
-    ll_entry_meta_t m;
-    uint64_t seq, by;
-    double v;
-    if (klen != s->plen + 10 || vlen != sizeof v)
-        return LL_ERR_CORRUPT;
-    s->count++;
-    if (s->have == s->want)
-        return 0; /* counting only */
-    seq = ll_get_be64(key + s->plen);
-    if (ll_index_superseded_by(s->txn, seq, &by) == LL_OK)
-        return 0; /* a corrected measurement is not the KPI's value */
-    if (ll_index_status(s->txn, seq) != LOOPLEDGER__V1__APPROVAL_STATUS__APPROVAL_STATUS_EFFECTIVE)
-        return 0;
-    if ((s->err = ll_index_meta(s->txn, seq, &m)))
-        return s->err;
-    memcpy(&v, val, sizeof v);
-    Loopledger__V1__KpiPoint *p = ll_arena_alloc(s->a, sizeof *p);
-    if (!p)
-        return LL_ERR_NOMEM;
-    loopledger__v1__kpi_point__init(p);
-    p->seq = seq;
-    p->server_time_unix_nanos = m.time_ns;
-    p->value = v;
-    s->pts[s->have++] = p;
-    return 0;
-}
-
-/* Finds the KPI's overall series among the metric's (segment, arm)
- * series: arm-less, and the segment empty or naming the whole ("all",
- * "all categories"); an empty segment wins. */
-typedef struct overall {
-    size_t plen;
-    int found;
-    char segment[257];
-} overall_t;
-
-static int overall_visit(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val,
-                         size_t vlen)
-{
-    overall_t *o = ctx;
-    const char *seg = (const char *)key + o->plen, *arm;
-    size_t sl;
-    (void)val, (void)vlen;
-    if (klen < o->plen + 12 || !memchr(seg, 0, klen - o->plen))
-        return LL_ERR_CORRUPT;
-    sl = strlen(seg);
-    arm = seg + sl + 1;
-    if ((size_t)(arm - (const char *)key) >= klen || arm[0] != 0)
-        return 0; /* an experiment arm, not the KPI */
-    if (sl == 0) {
-        o->found = 1;
-        o->segment[0] = 0;
-        return 1;
-    }
-    if (!o->found && sl < sizeof o->segment && !strncasecmp(seg, "all", 3) &&
-        (seg[3] == 0 || seg[3] == ' ')) {
-        o->found = 1;
-        memcpy(o->segment, seg, sl + 1);
-    }
-    return 0;
-}
-
-int ll_portfolio_kpi(ll_txn_t *txn, ll_arena_t *a, const char *initiative,
-                     const Loopledger__V1__Kpi *kpi, uint32_t points,
-                     Loopledger__V1__KpiStatus **out)
-{
-    uint8_t k[1 + 129 + 257 + 2];
-    Loopledger__V1__KpiStatus *st = ll_arena_alloc(a, sizeof *st);
-    size_t n;
-    int err;
-    if (!st)
-        return LL_ERR_NOMEM;
-    loopledger__v1__kpi_status__init(st);
-    st->kpi = (Loopledger__V1__Kpi *)kpi;
-    st->verdict = LOOPLEDGER__V1__KPI_VERDICT__KPI_NO_DATA;
-    if (strlen(initiative) > 128 || strlen(kpi->metric) > 256) {
-        *out = st;
-        return LL_OK;
-    }
-    k[0] = LL_IX_SERIES;
-    n = ll_index_key_str(k, 1, initiative);
-    n = ll_index_key_str(k, n, kpi->metric);
-    overall_t ov = {.plen = n};
-    if ((err = ll_store_scan(txn, LL_TBL_INDEX, k, n, NULL, 0, 0, overall_visit, &ov)))
-        return err;
-    if (!ov.found) {
-        *out = st;
-        return LL_OK;
-    }
-    n = ll_index_key_str(k, n, ov.segment);
-    n = ll_index_key_str(k, n, ""); /* no arm */
-    /* At least one point is collected: the latest is the KPI's value. */
-    series_scan_t s = {.txn = txn, .a = a, .plen = n, .want = points ? points : 1};
-    if (!(s.pts = ll_arena_alloc(a, s.want * sizeof *s.pts)))
-        return LL_ERR_NOMEM;
-    if ((err = ll_store_scan(txn, LL_TBL_INDEX, k, n, NULL, 0, 1, series_visit, &s)))
-        return s.err ? s.err : err;
-    st->measurements = s.count;
-    if (s.have) {
-        const Loopledger__V1__KpiPoint *last = s.pts[0];
-        int dec = kpi->direction == LOOPLEDGER__V1__DIRECTION__DIRECTION_DECREASE;
-        st->latest_value = last->value;
-        st->latest_seq = last->seq;
-        st->latest_unix_nanos = last->server_time_unix_nanos;
-        st->verdict = (dec ? last->value <= kpi->target : last->value >= kpi->target)
-                          ? LOOPLEDGER__V1__KPI_VERDICT__KPI_ON_TRACK
-                          : LOOPLEDGER__V1__KPI_VERDICT__KPI_OFF_TRACK;
-    }
-    if (points && s.have) {
-        /* Collected newest first; the answer is oldest first. */
-        for (uint32_t i = 0; i < s.have / 2; i++) {
-            Loopledger__V1__KpiPoint *t = s.pts[i];
-            s.pts[i] = s.pts[s.have - 1 - i];
-            s.pts[s.have - 1 - i] = t;
-        }
-        st->n_series = s.have;
-        st->series = s.pts;
-    }
-    *out = st;
-    return LL_OK;
-}
 
 /* ---- counting helpers ---- */
 
@@ -208,14 +67,13 @@ static int name_visit(void *ctx, const uint8_t *key, size_t klen, const uint8_t 
 }
 
 static int summarize(ll_txn_t *txn, ll_arena_t *a, const char *ini, int64_t now,
-                     uint32_t points, Loopledger__V1__InitiativeSummary **out, char *msg,
+                     uint32_t window, Loopledger__V1__InitiativeSummary **out, char *msg,
                      size_t cap)
 {
     Loopledger__V1__GetInitiativeRequest gr = LOOPLEDGER__V1__GET_INITIATIVE_REQUEST__INIT;
     Loopledger__V1__GetLoopHealthRequest hr = LOOPLEDGER__V1__GET_LOOP_HEALTH_REQUEST__INIT;
     Loopledger__V1__InitiativeState *st;
     Loopledger__V1__GetLoopHealthResponse *h;
-    Loopledger__V1__EntryBody *charter = NULL;
     int err;
 
     gr.initiative = (char *)ini;
@@ -252,42 +110,14 @@ static int summarize(ll_txn_t *txn, ll_arena_t *a, const char *ini, int64_t now,
         s->health = h->initiatives[0];
     if ((err = pending_count(txn, ini, &s->pending_approvals)))
         goto store_fail;
-    if (st->charter && (err = ll_entry_load_body(txn, st->charter->seq, &charter)))
-        goto store_fail;
-    if (charter && charter->charter && charter->charter->n_kpis) {
-        size_t nk = charter->charter->n_kpis;
-        s->kpis = ll_arena_alloc(a, nk * sizeof *s->kpis);
-        if (!s->kpis) {
-            err = LL_ERR_NOMEM;
-            goto store_fail;
-        }
-        for (size_t i = 0; i < nk; i++) {
-            /* The KPI must outlive the unpacked charter: copy it. */
-            const Loopledger__V1__Kpi *src = charter->charter->kpis[i];
-            Loopledger__V1__Kpi *k = ll_arena_alloc(a, sizeof *k);
-            if (!k) {
-                err = LL_ERR_NOMEM;
-                goto store_fail;
-            }
-            loopledger__v1__kpi__init(k);
-            k->metric = ll_arena_strdup(a, src->metric);
-            k->unit = ll_arena_strdup(a, src->unit);
-            k->target = src->target;
-            k->direction = src->direction;
-            if (!k->metric || !k->unit) {
-                err = LL_ERR_NOMEM;
-                goto store_fail;
-            }
-            if ((err = ll_portfolio_kpi(txn, a, ini, k, points, &s->kpis[i])))
-                goto store_fail;
-            s->n_kpis++;
-        }
-    }
-    loopledger__v1__entry_body__free_unpacked(charter, NULL);
+    /* KPIs exactly as GetInitiative answers them (ll_kpi.h). */
+    if ((err = ll_kpi_fill(txn, a, st, 0, window, msg, cap)))
+        return err;
+    s->n_kpis = st->n_kpis;
+    s->kpis = st->kpis;
     *out = s;
     return LL_OK;
 store_fail:
-    loopledger__v1__entry_body__free_unpacked(charter, NULL);
     snprintf(msg, cap, "initiative \"%s\": %s", ini, ll_strerror(err));
     return err;
 }
@@ -304,8 +134,8 @@ int ll_portfolio_list(ll_txn_t *txn, ll_arena_t *a,
 
     if (r->page_size > PAGE_MAX)
         FAIL(LL_ERR_INVALID, "page_size %u exceeds %d", r->page_size, PAGE_MAX);
-    if (r->series_points > POINTS_MAX)
-        FAIL(LL_ERR_INVALID, "series_points %u exceeds %d", r->series_points, POINTS_MAX);
+    if (r->kpi_window > LL_KPI_MAX_WINDOW)
+        FAIL(LL_ERR_INVALID, "kpi_window %u exceeds %d", r->kpi_window, LL_KPI_MAX_WINDOW);
     if (strlen(r->initiative) > 128 || strlen(r->page_token) > 128)
         FAIL(LL_ERR_INVALID, "initiative and page_token have at most 128 characters");
     if (r->page_token[0] && r->initiative[0])
@@ -324,7 +154,7 @@ int ll_portfolio_list(ll_txn_t *txn, ll_arena_t *a,
                  r->initiative, ll_strerror(err));
         if (!(resp->initiatives = ll_arena_alloc(a, sizeof *resp->initiatives)))
             return LL_ERR_NOMEM;
-        if ((err = summarize(txn, a, r->initiative, now, r->series_points,
+        if ((err = summarize(txn, a, r->initiative, now, r->kpi_window,
                              &resp->initiatives[0], msg, cap)))
             return err;
         resp->n_initiatives = 1;
@@ -353,7 +183,7 @@ int ll_portfolio_list(ll_txn_t *txn, ll_arena_t *a,
         size_t i = 0;
         for (; i < ns.n && resp->n_initiatives < page; i++) {
             Loopledger__V1__InitiativeSummary *s;
-            if ((err = summarize(txn, a, ns.v[i], now, r->series_points, &s, msg, cap)))
+            if ((err = summarize(txn, a, ns.v[i], now, r->kpi_window, &s, msg, cap)))
                 return err;
             if ((r->application && s->application != r->application) ||
                 (r->phase && s->phase != r->phase))

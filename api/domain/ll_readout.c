@@ -17,8 +17,8 @@
 
 #include "ll_asof.h"
 #include "ll_err.h"
-#include "ll_loop.h"
-#include "ll_query.h"
+#include "ll_bytes.h"
+#include "ll_index.h"
 
 typedef struct meas_ctx {
     uint64_t as_of;
@@ -89,12 +89,72 @@ static void finish_arm(ll_readout_arm_t *a)
 int ll_readout_compute(ll_txn_t *txn, uint64_t exp, uint64_t as_of, const char *metric,
                        const char *segment, ll_readout_t *out)
 {
-    return ll_readout_compute_with(txn, exp, as_of, metric, segment, NULL, NULL, out);
+    return ll_readout_compute_opts(txn, exp, as_of, metric, segment, NULL, NULL, NULL, out);
 }
 
 int ll_readout_compute_with(ll_txn_t *txn, uint64_t exp, uint64_t as_of, const char *metric,
                             const char *segment, const ll_asof_sups_t *sups,
                             ll_scratch_t *scratch, ll_readout_t *out)
+{
+    return ll_readout_compute_opts(txn, exp, as_of, metric, segment, sups, scratch, NULL, out);
+}
+
+int ll_readout_test(const ll_readout_arm_t *ctl, const ll_readout_arm_t *v,
+                    ll_stats_result_t *res, const char **note)
+{
+    *note = NULL;
+    if (!ctl->obs || !v->obs) {
+        *note = !ctl->obs ? "no observations of the control arm" : "no observations of this arm";
+        return LL_STATS_NONE;
+    }
+    if (ctl->all_sd && v->all_sd) {
+        if (ll_stats_welch(&ctl->s, &v->s, res) == LL_OK)
+            return LL_STATS_WELCH;
+        *note = "Welch's t-test needs at least 2 samples per arm and some variance";
+    } else if (ctl->all_rate && v->all_rate) {
+        if (ll_stats_two_proportion(&ctl->s, &v->s, res) == LL_OK)
+            return LL_STATS_TWO_PROPORTION;
+        *note = "the two-proportion test needs rates with some variance";
+    } else {
+        *note = "observations are neither all rates nor all means with a standard deviation";
+    }
+    return LL_STATS_NONE;
+}
+
+/* One look of a sequential plan (after each Measurement): the mSPRT on
+ * the data so far, folded into each variant's running always-valid p and
+ * interval. The arms are finished on copies; pooling goes on. */
+static void look(ll_readout_t *r)
+{
+    ll_readout_arm_t ctl = r->arms[0];
+    const char *note;
+    double alpha = r->plan.eff.alpha;
+    finish_arm(&ctl);
+    for (size_t i = 1; i < r->n_arms; i++) {
+        ll_readout_arm_t v = r->arms[i];
+        ll_readout_arm_t *dst = &r->arms[i];
+        ll_stats_result_t res;
+        double lo, hi;
+        finish_arm(&v);
+        if (ll_readout_test(&ctl, &v, &res, &note) == LL_STATS_NONE || !(res.se > 0))
+            continue;
+        double var = res.se * res.se;
+        double p = exp(-ll_stats_msprt_log_lr(res.diff, var, r->plan.tau2));
+        if (!(p < 1))
+            p = 1;
+        if (isnan(dst->seq_p) || p < dst->seq_p)
+            dst->seq_p = p;
+        ll_stats_msprt_ci(res.diff, var, r->plan.tau2, alpha, &lo, &hi);
+        if (isnan(dst->seq_lo) || lo > dst->seq_lo)
+            dst->seq_lo = lo;
+        if (isnan(dst->seq_hi) || hi < dst->seq_hi)
+            dst->seq_hi = hi;
+    }
+}
+
+int ll_readout_compute_opts(ll_txn_t *txn, uint64_t exp, uint64_t as_of, const char *metric,
+                            const char *segment, const ll_asof_sups_t *sups,
+                            ll_scratch_t *scratch, const ll_plan_t *plan, ll_readout_t *out)
 {
     ProtobufCAllocator *alloc = scratch ? &scratch->pb : NULL;
     ll_readout_t *r = out;
@@ -102,6 +162,8 @@ int ll_readout_compute_with(ll_txn_t *txn, uint64_t exp, uint64_t as_of, const c
 
     memset(r, 0, sizeof *r);
     r->min_p = NAN;
+    r->progress = NAN;
+    r->first_meas = UINT64_MAX;
     if (exp >= as_of)
         return LL_ERR_NOT_FOUND;
     r->scratch = scratch;
@@ -113,12 +175,16 @@ int ll_readout_compute_with(ll_txn_t *txn, uint64_t exp, uint64_t as_of, const c
     }
     const Loopledger__V1__Experiment *x = r->body->experiment;
     r->metric = metric && metric[0] ? metric : x->primary_metric;
+    r->segment = segment;
     r->arms[0].name = x->control->name;
     r->n_arms = 1;
     for (size_t i = 0; i < x->n_variants && r->n_arms < LL_READOUT_MAX_ARMS; i++)
         r->arms[r->n_arms++].name = x->variants[i]->name;
-    for (size_t i = 0; i < r->n_arms; i++)
-        r->arms[i].all_sd = r->arms[i].all_rate = 1;
+    for (size_t i = 0; i < r->n_arms; i++) {
+        ll_readout_arm_t *a = &r->arms[i];
+        a->all_sd = a->all_rate = 1;
+        a->p_corr = a->seq_p = a->seq_lo = a->seq_hi = a->power = NAN;
+    }
 
     /* L exp8 MEASURES source8 */
     uint8_t prefix[10] = {LL_IX_LINK_IN};
@@ -128,6 +194,11 @@ int ll_readout_compute_with(ll_txn_t *txn, uint64_t exp, uint64_t as_of, const c
     if ((err = ll_store_scan(txn, LL_TBL_INDEX, prefix, sizeof prefix, NULL, 0, 0, meas_cb, &c)) ||
         (err = c.err))
         goto fail;
+    /* Data arrived with the first measurement, superseded or not. */
+    if (r->n_meas)
+        r->first_meas = r->meas[0];
+    if (plan)
+        r->plan = *plan; /* for the looks; ll_experiment fills in the rest */
 
     size_t kept = 0;
     for (size_t i = 0; i < r->n_meas; i++) {
@@ -142,16 +213,21 @@ int ll_readout_compute_with(ll_txn_t *txn, uint64_t exp, uint64_t as_of, const c
             continue;
         if ((err = ll_asof_load_body(txn, r->meas[i], &b, NULL, alloc)))
             goto fail;
+        int pooled = 0;
         for (size_t j = 0; j < b->measurement->n_observations; j++) {
             const Loopledger__V1__Observation *o = b->measurement->observations[j];
             ll_readout_arm_t *a;
             if (strcmp(o->metric, r->metric) || (segment && segment[0] && strcmp(o->segment, segment)))
                 continue;
-            if (o->arm[0] && (a = arm_named(r, o->arm)))
+            if (o->arm[0] && (a = arm_named(r, o->arm))) {
                 pool(a, o);
+                pooled = 1;
+            }
         }
         if (!scratch)
             loopledger__v1__entry_body__free_unpacked(b, NULL);
+        if (pooled && r->plan.tau2 > 0)
+            look(r); /* each Measurement is a look */
         r->meas[kept++] = r->meas[i];
     }
     r->n_meas = kept;
@@ -161,28 +237,11 @@ int ll_readout_compute_with(ll_txn_t *txn, uint64_t exp, uint64_t as_of, const c
     const ll_readout_arm_t *ctl = &r->arms[0];
     for (size_t i = 1; i < r->n_arms; i++) {
         ll_readout_arm_t *v = &r->arms[i];
-        v->test = LL_STATS_NONE;
-        if (!ctl->obs || !v->obs) {
-            v->note = !ctl->obs ? "no observations of the control arm"
-                                : "no observations of this arm";
-            continue;
-        }
-        if (ctl->all_sd && v->all_sd) {
-            if (ll_stats_welch(&ctl->s, &v->s, &v->r) == LL_OK)
-                v->test = LL_STATS_WELCH;
-            else
-                v->note = "Welch's t-test needs at least 2 samples per arm and some variance";
-        } else if (ctl->all_rate && v->all_rate) {
-            if (ll_stats_two_proportion(&ctl->s, &v->s, &v->r) == LL_OK)
-                v->test = LL_STATS_TWO_PROPORTION;
-            else
-                v->note = "the two-proportion test needs rates with some variance";
-        } else {
-            v->note = "observations are neither all rates nor all means with a standard deviation";
-        }
+        v->test = ll_readout_test(ctl, v, &v->r, &v->note);
         if (v->test != LL_STATS_NONE && (isnan(r->min_p) || v->r.p < r->min_p))
             r->min_p = v->r.p;
     }
+    r->segment = NULL;
     return LL_OK;
 fail:
     ll_readout_free(r);
@@ -193,138 +252,12 @@ void ll_readout_free(ll_readout_t *r)
 {
     if (r->body && !r->scratch)
         loopledger__v1__entry_body__free_unpacked(r->body, NULL);
+    if (r->plan_body && !r->scratch)
+        loopledger__v1__entry_body__free_unpacked(r->plan_body, NULL);
     free(r->meas);
     r->body = NULL;
+    r->plan_body = NULL;
     r->meas = NULL;
     r->n_meas = r->cap_meas = 0;
 }
 
-static Loopledger__V1__ArmStats *arm_stats(ll_arena_t *a, const ll_readout_arm_t *x)
-{
-    Loopledger__V1__ArmStats *s = ll_arena_alloc(a, sizeof *s);
-    if (!s)
-        return NULL;
-    loopledger__v1__arm_stats__init(s);
-    s->arm = ll_arena_strdup(a, x->name);
-    s->sample_size = x->s.n;
-    s->value = x->s.value;
-    s->stddev = x->s.stddev;
-    s->observations = x->obs;
-    return s;
-}
-
-typedef struct concl_ctx {
-    uint64_t as_of, *seqs;
-    size_t n, cap;
-} concl_ctx_t;
-
-static int concl_cb(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
-{
-    concl_ctx_t *c = ctx;
-    uint64_t src = ll_get_be64(key + klen - 8);
-    (void)val;
-    (void)vlen;
-    if (src >= c->as_of || c->n == c->cap)
-        return 1;
-    c->seqs[c->n++] = src;
-    return 0;
-}
-
-int ll_readout_query(ll_txn_t *txn, ll_arena_t *a,
-                     const Loopledger__V1__GetExperimentReadoutRequest *req,
-                     Loopledger__V1__ExperimentReadout **out, char *msg, size_t cap)
-{
-    uint64_t n;
-    ll_readout_t r;
-    int err;
-
-    if (strlen(req->metric) > 128 || strlen(req->segment) > 128)
-        LL_FAIL(LL_ERR_INVALID, "metric and segment are at most 128 characters");
-    if ((err = ll_asof_resolve(txn, req->as_of_size, &n, NULL)))
-        LL_FAIL(err, "as_of_size %llu is beyond the tree size %llu",
-             (unsigned long long)req->as_of_size, (unsigned long long)ll_store_size(txn));
-    err = ll_readout_compute(txn, req->experiment_seq, n, req->metric, req->segment, &r);
-    if (err == LL_ERR_NOT_FOUND)
-        LL_FAIL(err, "no experiment #%llu%s", (unsigned long long)req->experiment_seq,
-             req->as_of_size ? " as of that size" : "");
-    if (err)
-        LL_FAIL(err, "readout of #%llu: %s", (unsigned long long)req->experiment_seq,
-             ll_strerror(err));
-
-    Loopledger__V1__ExperimentReadout *x = ll_arena_alloc(a, sizeof *x);
-    if (!x) {
-        err = LL_ERR_NOMEM;
-        goto out;
-    }
-    loopledger__v1__experiment_readout__init(x);
-    if ((err = ll_asof_ref(txn, a, req->experiment_seq, n, &x->experiment)))
-        goto out;
-    x->metric = ll_arena_strdup(a, r.metric);
-    x->segment = ll_arena_strdup(a, req->segment);
-    x->as_of_size = n;
-    x->control = arm_stats(a, &r.arms[0]);
-    x->variants = ll_arena_alloc(a, r.n_arms * sizeof *x->variants);
-    if (!x->control || !x->variants) {
-        err = LL_ERR_NOMEM;
-        goto out;
-    }
-    for (size_t i = 1; i < r.n_arms; i++) {
-        const ll_readout_arm_t *v = &r.arms[i];
-        Loopledger__V1__VariantReadout *o = ll_arena_alloc(a, sizeof *o);
-        if (!o) {
-            err = LL_ERR_NOMEM;
-            goto out;
-        }
-        loopledger__v1__variant_readout__init(o);
-        o->variant = arm_stats(a, v);
-        o->test = (Loopledger__V1__ReadoutTest)v->test;
-        o->note = ll_arena_strdup(a, v->note ? v->note : "");
-        if (v->test != LL_STATS_NONE) {
-            o->difference = v->r.diff;
-            o->ci_low = v->r.ci_low;
-            o->ci_high = v->r.ci_high;
-            o->lift_percent = 100 * v->r.lift;
-            o->lift_ci_low_percent = 100 * v->r.lift_ci_low;
-            o->lift_ci_high_percent = 100 * v->r.lift_ci_high;
-            o->statistic = v->r.stat;
-            o->degrees_of_freedom = v->r.df;
-            o->p_value = v->r.p;
-            o->significant = v->r.p < 0.05;
-        }
-        x->variants[x->n_variants++] = o;
-    }
-    x->measurement_seqs = ll_arena_alloc(a, (r.n_meas ? r.n_meas : 1) * sizeof(uint64_t));
-    if (!x->measurement_seqs) {
-        err = LL_ERR_NOMEM;
-        goto out;
-    }
-    if (r.n_meas)
-        memcpy(x->measurement_seqs, r.meas, r.n_meas * sizeof(uint64_t));
-    x->n_measurement_seqs = r.n_meas;
-    {
-        uint8_t prefix[10] = {LL_IX_LINK_IN};
-        concl_ctx_t c = {.as_of = n, .cap = 64};
-        ll_put_be64(prefix + 1, req->experiment_seq);
-        prefix[9] = LOOPLEDGER__V1__RELATION__CONCLUDES;
-        c.seqs = ll_arena_alloc(a, c.cap * sizeof *c.seqs);
-        if (!c.seqs) {
-            err = LL_ERR_NOMEM;
-            goto out;
-        }
-        if ((err = ll_store_scan(txn, LL_TBL_INDEX, prefix, sizeof prefix, NULL, 0, 0, concl_cb,
-                                 &c)))
-            goto out;
-        x->concluded_by = c.seqs;
-        x->n_concluded_by = c.n;
-    }
-    if (a->failed)
-        err = LL_ERR_NOMEM;
-    else
-        *out = x;
-out:
-    ll_readout_free(&r);
-    if (err)
-        LL_FAIL(err, "readout of #%llu: %s", (unsigned long long)req->experiment_seq,
-             ll_strerror(err));
-    return LL_OK;
-}

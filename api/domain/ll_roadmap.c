@@ -21,6 +21,7 @@
 #include "ll_asof.h"
 #include "ll_err.h"
 #include "ll_loop.h"
+#include "ll_experiment.h"
 #include "ll_readout.h"
 #include "ll_scratch.h"
 
@@ -126,12 +127,16 @@ typedef struct fnode {
     int64_t time_ns;
     double weight, p;
     int cls, source, is_finding;
+    int verdict;      /* of exp_seq's readout */
+    const char *note; /* why an experiment counts as observational (static) */
     uint32_t derived_off, n_derived, supports_off, n_supports, meas_off, n_meas;
 } fnode_t;
 
 /* An experiment's readout summary. */
 typedef struct xnode {
     double p; /* NAN: no test */
+    int verdict;
+    const char *demoted; /* untrustworthy / underpowered: why (static), else NULL */
     uint32_t meas_off, n_meas;
 } xnode_t;
 
@@ -212,9 +217,14 @@ static int experiment(ctx_t *c, uint64_t seq, uint32_t *idx)
     ll_readout_t r;
     memset(x, 0, sizeof *x);
     x->p = NAN;
-    err = ll_readout_compute_with(c->txn, seq, c->n, NULL, NULL, c->sups, &c->scratch, &r);
+    err = ll_experiment_readout(c->txn, seq, c->n, NULL, c->sups, &c->scratch, 0, &r);
     if (err == LL_OK) {
         x->p = r.min_p;
+        x->verdict = r.verdict;
+        if (r.verdict == LOOPLEDGER__V1__VERDICT__VERDICT_UNTRUSTWORTHY)
+            x->demoted = "sample ratio mismatch: the experiment is untrustworthy, counted as observational";
+        else if (r.underpowered)
+            x->demoted = "ended short of its planned sample (underpowered), counted as observational";
         err = meas_to_pool(c, &r, &x->meas_off, &x->n_meas);
         ll_readout_free(&r);
     } else if (err == LL_ERR_NOT_FOUND) {
@@ -295,11 +305,22 @@ static int finding(ctx_t *c, uint64_t seq, uint32_t *idx)
         }
     }
     f = &c->f[me];
-    if (best_exp != NONE) {
+    if (best_exp != NONE && c->x[best_x].demoted) {
+        /* The readout cannot carry experiment-class weight (ll_plan.h). */
+        f->cls = LOOPLEDGER__V1__EVIDENCE_CLASS__EVIDENCE_CLASS_OBSERVATIONAL;
+        f->weight = LL_ROADMAP_W_OBSERVATIONAL;
+        f->p = best;
+        f->exp_seq = best_exp;
+        f->verdict = c->x[best_x].verdict;
+        f->note = c->x[best_x].demoted;
+        f->meas_off = c->x[best_x].meas_off;
+        f->n_meas = c->x[best_x].n_meas;
+    } else if (best_exp != NONE) {
         f->cls = LOOPLEDGER__V1__EVIDENCE_CLASS__EVIDENCE_CLASS_EXPERIMENT;
         f->weight = ll_roadmap_experiment_weight(best);
         f->p = best;
         f->exp_seq = best_exp;
+        f->verdict = c->x[best_x].verdict;
         f->meas_off = c->x[best_x].meas_off;
         f->n_meas = c->x[best_x].n_meas;
     } else if (b->finding->evidence == LOOPLEDGER__V1__EVIDENCE__EVIDENCE_QUANTITATIVE) {
@@ -613,7 +634,9 @@ static int explain(ctx_t *c, ll_arena_t *a, uint64_t seq, uint32_t rank, eval_t 
         if (f->exp_seq != NONE) {
             it->experiment_seq = f->exp_seq;
             it->p_value = f->p;
+            it->verdict = (Loopledger__V1__Verdict)f->verdict;
         }
+        it->note = ll_arena_strdup(a, f->note ? f->note : "");
         if (f->superseded_by != NONE) {
             it->superseded = 1;
             it->superseded_by = f->superseded_by;

@@ -18,6 +18,10 @@
  *                    primary metric, all segments) has a test; graded by
  *                    the smallest p-value p of its variants:
  *                    p < 0.01: 1.0, p < 0.05: 0.85, p < 0.10: 0.7, else 0.4
+ *                    An experiment whose readout is untrustworthy (sample
+ *                    ratio mismatch) or underpowered (ended short of its
+ *                    plan's sample, ll_plan.h) counts as OBSERVATIONAL
+ *                    instead, and the evidence item's note says why.
  *     OBSERVATIONAL  otherwise, quantitative evidence: 0.6
  *     QUALITATIVE    otherwise (customer-service reviews, surveys, social
  *                    media): 0.3

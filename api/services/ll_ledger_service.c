@@ -61,11 +61,30 @@ static void append_done(void *ctx, const ll_append_result_t *res)
         return;
     }
     Loopledger__V1__AppendResponse r = LOOPLEDGER__V1__APPEND_RESPONSE__INIT;
+    Loopledger__V1__AppendEffect eff[LL_EFFECTS_MAX], *effp[LL_EFFECTS_MAX];
     r.seq = res->seq;
     r.server_time_unix_nanos = res->time_ns;
-    r.leaf_hash.data = (uint8_t *)res->leaf_hash;
-    r.leaf_hash.len = LL_HASH_LEN;
+    if (!res->validate_only) {
+        r.leaf_hash.data = (uint8_t *)res->leaf_hash;
+        r.leaf_hash.len = LL_HASH_LEN;
+    }
     r.duplicate = res->duplicate;
+    r.validate_only = res->validate_only;
+    r.status = (Loopledger__V1__ApprovalStatus)res->status;
+    for (unsigned i = 0; i < res->effects.n && i < LL_EFFECTS_MAX; i++) {
+        const ll_effect_t *e = &res->effects.e[i];
+        loopledger__v1__append_effect__init(&eff[i]);
+        eff[i].type = (Loopledger__V1__AppendEffect__Type)e->type;
+        eff[i].seq = e->seq;
+        eff[i].policy_seq = e->policy_seq;
+        eff[i].level = (Loopledger__V1__HitlLevel)e->level;
+        eff[i].approvals = e->approvals;
+        eff[i].approvals_required = e->required;
+        eff[i].description = (char *)e->text;
+        effp[i] = &eff[i];
+    }
+    r.n_effects = res->effects.n;
+    r.effects = effp;
     ll_svc_reply(call, &r.base);
 }
 
@@ -82,7 +101,17 @@ LL_SVC_HANDLER(ll_ledger_service_append)
                      "AppendRequest is malformed or has no envelope");
         return;
     }
-    ll_ledger_submit_as(ls->lg, env, env_len, ll_call_identity(call), append_done, call);
+    /* The envelope is borrowed from the request as received (never
+     * re-encoded); the request's other fields are read separately. */
+    Loopledger__V1__AppendRequest *ar = loopledger__v1__append_request__unpack(NULL, len, req);
+    if (!ar) {
+        ll_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "AppendRequest is malformed");
+        return;
+    }
+    unsigned flags = ar->validate_only ? LL_SUBMIT_VALIDATE_ONLY : 0;
+    loopledger__v1__append_request__free_unpacked(ar, NULL);
+    ll_ledger_submit_opts(ls->lg, env, env_len, ll_call_identity(call), flags, append_done,
+                          call);
 }
 
 /* ---- GetEntry / ListEntries ---- */

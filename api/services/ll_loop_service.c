@@ -7,6 +7,7 @@
 
 #include "ll_asof.h"
 #include "ll_err.h"
+#include "ll_kpi.h"
 #include "ll_query.h"
 #include "ll_services.h"
 #include "loopledger/v1/loop.pb-c.h"
@@ -24,11 +25,18 @@ LL_SVC_QUERY(ll_loop_service_get_initiative)
 {
     (void)ctx;
     const Loopledger__V1__GetInitiativeRequest *r = (const void *)req;
+    int err;
     if (r->as_of_size) /* recomputed from the entries below that size */
-        return ll_initiative_get_as_of(txn, a, r, r->now_unix_nanos,
-                                  (Loopledger__V1__InitiativeState **)resp, msg, cap);
-    return ll_initiative_get(txn, a, r, r->now_unix_nanos ? r->now_unix_nanos : now_ns(),
-                               (Loopledger__V1__InitiativeState **)resp, msg, cap);
+        err = ll_initiative_get_as_of(txn, a, r, r->now_unix_nanos,
+                                      (Loopledger__V1__InitiativeState **)resp, msg, cap);
+    else
+        err = ll_initiative_get(txn, a, r, r->now_unix_nanos ? r->now_unix_nanos : now_ns(),
+                                (Loopledger__V1__InitiativeState **)resp, msg, cap);
+    if (err)
+        return err;
+    /* KPIs against their targets (ll_kpi.h), live or as of the same size. */
+    return ll_kpi_fill(txn, a, (Loopledger__V1__InitiativeState *)*resp, r->as_of_size,
+                       r->kpi_window, msg, cap);
 }
 
 LL_SVC_QUERY(ll_loop_service_get_lineage)

@@ -9,6 +9,7 @@
 
 #include "ll_err.h"
 #include "ll_loophealth.h"
+#include "ll_experiment.h"
 #include "ll_readout.h"
 #include "ll_roadmap.h"
 #include "ll_portfolio.h"
@@ -25,7 +26,7 @@ LL_SVC_QUERY(ll_roadmap_service_prioritize)
 LL_SVC_QUERY(ll_roadmap_service_readout)
 {
     (void)ctx;
-    return ll_readout_query(txn, a, (const void *)req,
+    return ll_experiment_query(txn, a, (const void *)req,
                             (Loopledger__V1__ExperimentReadout **)resp, msg, cap);
 }
 

@@ -23,6 +23,7 @@
  *   health                        grpc.health.v1 check
  */
 #include <errno.h>
+#include <grpc/support/log.h>
 #include <inttypes.h>
 #include <libgen.h>
 #include <stdarg.h>
@@ -39,6 +40,7 @@
 #include "ll_note.h"
 #include "grpc/health/v1/health.pb-c.h"
 #include "lc_pbjson.h"
+
 #include "loopctl.h"
 #include "loopledger/v1/ledger.pb-c.h"
 
@@ -107,14 +109,14 @@ static int cmd_get(int argc, char **argv)
     uint64_t seq = lc_parse_u64(argv[1], "SEQ"), by;
     int sup = lc_superseded(seq, &by);
     if (lc_print_leaf(resp->leaf.data, resp->leaf.len, lc_opts.json ? &jw : NULL, 1,
-                      sup == 1 ? &by : NULL))
+                      sup == 1 ? &by : NULL, resp->status))
         lc_die("entry is not a valid LogEntry");
     if (lc_opts.json)
         lc_print_json(&jw);
     else if (resp->status == LOOPLEDGER__V1__APPROVAL_STATUS__APPROVAL_STATUS_PENDING)
-        printf("  approval: PENDING - under a HITL policy, not in effect yet (loopctl pending)\n");
+        printf("  approval: pending - under a HITL policy, not in effect yet (loopctl pending)\n");
     else if (resp->status == LOOPLEDGER__V1__APPROVAL_STATUS__APPROVAL_STATUS_REJECTED)
-        printf("  approval: REJECTED - an approver rejected it; it never takes effect\n");
+        printf("  approval: rejected - an approver rejected it; it never takes effect\n");
     loopledger__v1__get_entry_response__free_unpacked(resp, NULL);
     return 0;
 }
@@ -168,7 +170,8 @@ static int cmd_list(int argc, char **argv)
                               lc_opts.json ? &jw : NULL, full,
                               i < resp->n_superseded_by && resp->superseded_by[i]
                                   ? &resp->superseded_by[i]
-                                  : NULL))
+                                  : NULL,
+                              i < resp->n_status ? (int)resp->status[i] : 0))
                 lc_die("entry is not a valid LogEntry");
         free(token);
         if (!(token = strdup(resp->next_page_token)))
@@ -179,6 +182,8 @@ static int cmd_list(int argc, char **argv)
     if (lc_opts.json) {
         ll_jw_end_array(&jw);
         lc_print_json(&jw);
+    } else if (!shown) {
+        printf("0 entries\n");
     }
     return 0;
 }
@@ -511,7 +516,7 @@ static int on_watch(void *ctx, const uint8_t *msg, size_t len)
     ll_jw_t jw;
     if (lc_opts.json)
         ll_jw_init(&jw, 0);
-    if (lc_print_leaf(r->leaf.data, r->leaf.len, lc_opts.json ? &jw : NULL, 0, NULL))
+    if (lc_print_leaf(r->leaf.data, r->leaf.len, lc_opts.json ? &jw : NULL, 0, NULL, 0))
         lc_die("entry is not a valid LogEntry");
     if (lc_opts.json)
         lc_print_json(&jw);
@@ -568,7 +573,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: loopctl [--server HOST:PORT] [--json] [--timeout MS]\n"
             "               [--tls-ca CA.crt --tls-cert ME.crt --tls-key ME.key]\n"
-            "               [--save-request FILE] COMMAND [ARGS]\n"
+            "               [--save-request FILE] [--dry-run] COMMAND [ARGS]\n"
             "commands:\n"
             "  keygen OUT                       new Ed25519 key pair: OUT (0600), OUT.pub\n"
             "  append --key KEY FILE.json       sign an entry (JSON) and append it\n"
@@ -583,20 +588,25 @@ static void usage(FILE *f)
             "       [--author ID] [--since T] [--until T] [--long]\n"
             "                                   entries in [from, to) (to defaults to the tree\n"
             "                                   size), T is RFC 3339 or unix nanoseconds\n"
-            "  state INITIATIVE [--limit N]     derived loop state of an initiative\n"
+            "  state INITIATIVE [--limit N] [--as-of SIZE|TIME]\n"
+            "                                   derived loop state of an initiative\n"
             "  lineage SEQ [--back N] [--forward N] [--max N]\n"
             "                                   linked entries around SEQ (default back 5)\n"
             "  open-loops [--initiative ID] [--kind finding|hypothesis|experiment|alert]\n"
             "                                   loops left open across initiatives\n"
+            "  relations                        which relation may link which kinds (the link table)\n"
             "  roadmap [--initiative I] [--application A] [--status S] [--half-life DAYS]\n"
-            "          [--as-of SIZE] [--limit N] [--page TOKEN] [--explain]\n"
+            "          [--as-of SIZE|TIME] [--limit N] [--page TOKEN] [--explain]\n"
             "                                   projects ranked by evidence-weighted RICE, with\n"
             "                                   each score's components and evidence seqs\n"
-            "  readout EXPERIMENT [--metric M] [--segment S] [--as-of SIZE]\n"
+            "  readout EXPERIMENT [--metric M] [--segment S] [--as-of SIZE|TIME]\n"
             "                                   A/B readout: lift, 95%% CI, p-value per variant\n"
-            "  loop-health [INITIATIVE] [--as-of SIZE] [--now T]\n"
+            "  loop-health [INITIATIVE] [--as-of SIZE|TIME] [--now T]\n"
             "                                   finding->adjustment time, share acted on,\n"
             "                                   experiments per cycle, review adherence, drift\n"
+            "  --dry-run (before the command, or among append/KIND options): validate only;\n"
+            "                                   the server runs every check and says what the\n"
+            "                                   entry would cause, nothing is written\n"
             "  resubmit FILE                    send a request saved by --save-request again\n"
             "                                   (idempotent: the original seq is returned)\n"
             "  decisions [--initiative I] [--approver A] [--level L] [--outcome O]\n"
@@ -617,11 +627,23 @@ static void usage(FILE *f)
             "                                   entry's signature and inclusion\n"
             "  watch [--from N] [--count N]     follow entries as they are appended\n"
             "  health                           server health\n"
+            "--as-of takes a tree size, or an RFC 3339 time: the ledger as it stood after\n"
+            "its last entry at or before that time.\n"
             "The server defaults to $LOOPLEDGER_SERVER or 127.0.0.1:7600.\n");
+}
+
+/* gRPC's own log lines (E1130 ... Invalid private key) are not for
+ * loopctl's users: every failure reaches them as a status and a message.
+ * GRPC_VERBOSITY set in the environment lets them through for debugging. */
+static void quiet_grpc_log(gpr_log_func_args *args)
+{
+    (void)args;
 }
 
 int main(int argc, char **argv)
 {
+    if (!getenv("GRPC_VERBOSITY"))
+        gpr_set_log_function(quiet_grpc_log);
     lc_opts.server = getenv("LOOPLEDGER_SERVER") ? getenv("LOOPLEDGER_SERVER") : "127.0.0.1:7600";
     lc_opts.timeout_ms = 30000;
     lc_opts.ca = getenv("LOOPLEDGER_CA");
@@ -634,6 +656,7 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--timeout") && i + 1 < argc) lc_opts.timeout_ms = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--tls-ca") && i + 1 < argc) lc_opts.ca = argv[++i];
         else if (!strcmp(argv[i], "--save-request") && i + 1 < argc) lc_opts.save_request = argv[++i];
+        else if (!strcmp(argv[i], "--dry-run")) lc_opts.dry_run = 1;
         else if (!strcmp(argv[i], "--tls-cert") && i + 1 < argc) lc_opts.cert = argv[++i];
         else if (!strcmp(argv[i], "--tls-key") && i + 1 < argc) lc_opts.key = argv[++i];
         else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
@@ -659,6 +682,7 @@ int main(int argc, char **argv)
         {"list", cmd_list}, {"checkpoint", cmd_checkpoint}, {"prove", cmd_prove},
         {"verify", cmd_verify}, {"watch", cmd_watch}, {"health", cmd_health},
         {"state", lc_cmd_state}, {"lineage", lc_cmd_lineage}, {"open-loops", lc_cmd_open_loops},
+        {"relations", lc_cmd_relations},
         {"roadmap", lc_cmd_roadmap}, {"readout", lc_cmd_readout},
         {"loop-health", lc_cmd_loop_health},
         {"decisions", lc_cmd_decisions}, {"pending", lc_cmd_pending}, {"actor", lc_cmd_actor},

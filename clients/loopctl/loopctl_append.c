@@ -29,6 +29,96 @@
 
 #define SVC "/loopledger.v1.LedgerService/"
 
+static const char *effect_type_name(int t)
+{
+    const ProtobufCEnumValue *v =
+        protobuf_c_enum_descriptor_get_value(&loopledger__v1__append_effect__type__descriptor, t);
+    static char lower[40];
+    size_t i = 0;
+    if (!v)
+        return "unknown";
+    for (; v->name[i] && i + 1 < sizeof lower; i++)
+        lower[i] = (char)(v->name[i] >= 'A' && v->name[i] <= 'Z' ? v->name[i] + 32 : v->name[i]);
+    lower[i] = 0;
+    return lower;
+}
+
+void lc_print_append(const Loopledger__V1__AppendResponse *resp,
+                     const Loopledger__V1__EntryBody *body)
+{
+    char lh[65] = "";
+    const char *st = lc_status_word(resp->status);
+    if (resp->leaf_hash.len == LL_HASH_LEN)
+        ll_hex_encode(resp->leaf_hash.data, LL_HASH_LEN, lh);
+    if (lc_opts.json) {
+        ll_jw_t jw;
+        ll_jw_init(&jw, 0);
+        ll_jw_begin_object(&jw);
+        ll_jw_key(&jw, "seq");
+        ll_jw_uint64(&jw, resp->seq);
+        if (body) {
+            ll_jw_key(&jw, "kind");
+            ll_jw_string(&jw, lc_kind_name(body->kind_case));
+        }
+        ll_jw_key(&jw, "server_time_unix_nanos");
+        ll_jw_int64(&jw, resp->server_time_unix_nanos);
+        ll_jw_key(&jw, "leaf_hash");
+        ll_jw_string(&jw, lh);
+        ll_jw_key(&jw, "duplicate");
+        ll_jw_bool(&jw, resp->duplicate);
+        ll_jw_key(&jw, "validate_only");
+        ll_jw_bool(&jw, resp->validate_only);
+        ll_jw_key(&jw, "status");
+        ll_jw_string(&jw, st[0] ? st : "effective");
+        ll_jw_key(&jw, "effects");
+        ll_jw_begin_array(&jw);
+        for (size_t i = 0; i < resp->n_effects; i++) {
+            const Loopledger__V1__AppendEffect *e = resp->effects[i];
+            ll_jw_begin_object(&jw);
+            ll_jw_key(&jw, "type");
+            ll_jw_string(&jw, effect_type_name(e->type));
+            ll_jw_key(&jw, "seq");
+            ll_jw_uint64(&jw, e->seq);
+            if (e->policy_seq || e->level) {
+                ll_jw_key(&jw, "policy_seq");
+                ll_jw_uint64(&jw, e->policy_seq);
+                ll_jw_key(&jw, "level");
+                ll_jw_string(&jw, lc_level_name(e->level));
+                ll_jw_key(&jw, "approvals");
+                ll_jw_uint64(&jw, e->approvals);
+                ll_jw_key(&jw, "approvals_required");
+                ll_jw_uint64(&jw, e->approvals_required);
+            }
+            ll_jw_key(&jw, "description");
+            ll_jw_string(&jw, e->description);
+            ll_jw_end_object(&jw);
+        }
+        ll_jw_end_array(&jw);
+        ll_jw_end_object(&jw);
+        lc_print_json(&jw);
+        return;
+    }
+    char summary[200] = "";
+    const char *kind = body ? lc_kind_name(body->kind_case) : "entry";
+    if (body)
+        lc_summarize(body, summary, sizeof summary);
+    if (resp->validate_only)
+        printf("dry run: %s would be %s #%" PRIu64 "%s%s; nothing was written\n", kind,
+               resp->duplicate ? "a duplicate of" : "appended as", resp->seq,
+               summary[0] ? ": " : "", summary);
+    else if (resp->duplicate)
+        printf("already recorded: %s #%" PRIu64 "%s%s\n  leaf hash %s\n", kind, resp->seq,
+               summary[0] ? ": " : "", summary, lh);
+    else
+        printf("appended %s #%" PRIu64 "%s%s\n  leaf hash %s\n", kind, resp->seq,
+               summary[0] ? ": " : "", summary, lh);
+    if (st[0])
+        printf("  status: %s%s\n", st,
+               !strcmp(st, "pending") ? " (not in effect until approved; loopctl pending)" : "");
+    for (size_t i = 0; i < resp->n_effects; i++)
+        printf("  %s%s\n", resp->validate_only ? "would: " : "", resp->effects[i]->description);
+}
+
 void lc_append_body(const Loopledger__V1__EntryBody *body, const char *keyfile)
 {
     ll_key_t *key;
@@ -36,8 +126,7 @@ void lc_append_body(const Loopledger__V1__EntryBody *body, const char *keyfile)
     size_t env_len;
     int rc;
 
-    if ((rc = ll_key_load(keyfile, &key)))
-        lc_die("cannot load key %s: %s", keyfile, ll_strerror(rc));
+    key = lc_load_signing_key(keyfile);
     rc = ll_entry_seal(body, key, &env, &env_len);
     ll_key_free(key);
     if (rc)
@@ -49,6 +138,7 @@ void lc_append_body(const Loopledger__V1__EntryBody *body, const char *keyfile)
     if (!e)
         lc_die("internal: sealed envelope does not parse");
     req.envelope = e;
+    req.validate_only = lc_opts.dry_run;
     size_t rl = loopledger__v1__append_request__get_packed_size(&req);
     uint8_t *rb = malloc(rl);
     if (!rb)
@@ -70,35 +160,7 @@ void lc_append_body(const Loopledger__V1__EntryBody *body, const char *keyfile)
         loopledger__v1__append_response__unpack(NULL, r.resp_len, r.resp);
     if (!resp)
         lc_die("malformed AppendResponse");
-    char lh[65] = "";
-    if (resp->leaf_hash.len == LL_HASH_LEN)
-        ll_hex_encode(resp->leaf_hash.data, LL_HASH_LEN, lh);
-    if (lc_opts.json) {
-        ll_jw_t jw;
-        ll_jw_init(&jw, 0);
-        ll_jw_begin_object(&jw);
-        ll_jw_key(&jw, "seq");
-        ll_jw_uint64(&jw, resp->seq);
-        ll_jw_key(&jw, "kind");
-        ll_jw_string(&jw, lc_kind_name(body->kind_case));
-        ll_jw_key(&jw, "server_time_unix_nanos");
-        ll_jw_int64(&jw, resp->server_time_unix_nanos);
-        ll_jw_key(&jw, "leaf_hash");
-        ll_jw_string(&jw, lh);
-        ll_jw_key(&jw, "duplicate");
-        ll_jw_bool(&jw, resp->duplicate);
-        ll_jw_end_object(&jw);
-        lc_print_json(&jw);
-    } else if (body->kind_case >= LOOPLEDGER__V1__ENTRY_BODY__KIND_CHARTER) {
-        char summary[200];
-        lc_summarize(body, summary, sizeof summary);
-        printf("%s %s #%" PRIu64 ": %s\n  leaf hash %s\n",
-               resp->duplicate ? "already recorded:" : "appended", lc_kind_name(body->kind_case),
-               resp->seq, summary, lh);
-    } else {
-        printf("%s seq %" PRIu64 " (leaf hash %s)\n",
-               resp->duplicate ? "already recorded as" : "appended", resp->seq, lh);
-    }
+    lc_print_append(resp, body);
     loopledger__v1__append_response__free_unpacked(resp, NULL);
     ll_reply_free(&r);
 }
@@ -140,7 +202,8 @@ int lc_cmd_append(int argc, char **argv)
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (!strcmp(a, "--key") && i + 1 < argc) keyfile = argv[++i];
+        if (!strcmp(a, "--dry-run")) lc_opts.dry_run = 1;
+        else if (!strcmp(a, "--key") && i + 1 < argc) keyfile = argv[++i];
         else if (!strcmp(a, "--author") && i + 1 < argc) author = argv[++i];
         else if (!strcmp(a, "--initiative") && i + 1 < argc) initiative = argv[++i];
         else if (!strcmp(a, "--note") && i + 1 < argc) note = argv[++i];
@@ -189,16 +252,63 @@ int lc_is_kind_command(const char *name)
            (strcmp(name, "charter") != 0);
 }
 
-static void kind_usage(const char *kind, const ProtobufCFieldDescriptor *f)
+/* One line per settable field of d, nested messages dotted ("--expected-
+ * effect.metric"), with the value's type, an enum's values, and whether the
+ * flag repeats. */
+static void usage_fields(FILE *f, const ProtobufCMessageDescriptor *d, const char *prefix,
+                         int depth)
 {
-    const ProtobufCMessageDescriptor *d = f->descriptor;
-    fprintf(stderr,
+    for (unsigned i = 0; i < d->n_fields; i++) {
+        const ProtobufCFieldDescriptor *fd = &d->fields[i];
+        char name[160];
+        size_t n = (size_t)snprintf(name, sizeof name, "%s%s", prefix, fd->name);
+        for (size_t k = strlen(prefix); k < n; k++)
+            if (name[k] == '_')
+                name[k] = '-';
+        int rep = fd->label == PROTOBUF_C_LABEL_REPEATED;
+        if (fd->type == PROTOBUF_C_TYPE_MESSAGE) {
+            if (rep)
+                fprintf(f, "  --%s.FIELD   (repeated: setting a field again starts a new element)\n",
+                        name);
+            if (depth < 4) {
+                char sub[170];
+                snprintf(sub, sizeof sub, "%s.", name);
+                usage_fields(f, fd->descriptor, sub, depth + 1);
+            }
+            continue;
+        }
+        const char *type = fd->type == PROTOBUF_C_TYPE_STRING ? "TEXT"
+                           : fd->type == PROTOBUF_C_TYPE_BOOL ? "true|false"
+                           : fd->type == PROTOBUF_C_TYPE_ENUM ? "VALUE"
+                           : fd->type == PROTOBUF_C_TYPE_BYTES ? "BASE64"
+                           : fd->type == PROTOBUF_C_TYPE_DOUBLE || fd->type == PROTOBUF_C_TYPE_FLOAT
+                               ? "NUMBER"
+                               : "INTEGER";
+        int col = fprintf(f, "  --%s %s%s", name, type, rep ? " (repeat the flag)" : "");
+        if (fd->type == PROTOBUF_C_TYPE_ENUM) {
+            const ProtobufCEnumDescriptor *e = fd->descriptor;
+            fprintf(f, "%*s one of:", col < 44 ? 44 - col : 1, "");
+            for (unsigned k = 0; k < e->n_values; k++) {
+                char v[64];
+                if (e->values[k].value == 0)
+                    continue; /* UNSPECIFIED */
+                fprintf(f, " %s", lc_pbjson_enum_name(e, e->values[k].value, v, sizeof v));
+            }
+        }
+        fputc('\n', f);
+    }
+}
+
+/* `loopctl KIND --help`: stdout, since it was asked for. */
+static void kind_usage(FILE *f, const char *kind, const ProtobufCFieldDescriptor *fd)
+{
+    const ProtobufCMessageDescriptor *d = fd->descriptor;
+    fprintf(f,
             "usage: loopctl %s --key KEY --author ID --initiative ID [--link REL:SEQ]...\n"
-            "       [--json BODY.json] [--FIELD VALUE]...\nfields of %s:", kind, d->short_name);
-    for (unsigned i = 0; i < d->n_fields; i++)
-        fprintf(stderr, " --%s%s", d->fields[i].name,
-                d->fields[i].type == PROTOBUF_C_TYPE_MESSAGE ? ".FIELD" : "");
-    fputc('\n', stderr);
+            "       [--json BODY.json] [--dry-run] [--FIELD VALUE]...\n"
+            "fields of %s ('-' or '_' in names; nested fields dotted):\n",
+            kind, d->short_name);
+    usage_fields(f, d, "", 0);
 }
 
 int lc_cmd_kind(int argc, char **argv)
@@ -213,15 +323,27 @@ int lc_cmd_kind(int argc, char **argv)
 
     if (!f)
         lc_die("unknown kind %s", kind);
-    if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-        kind_usage(kind, f);
-        return 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            kind_usage(stdout, kind, f);
+            return 0;
+        }
     }
+    /* --dry-run is the one flag without a value: take it out first. */
+    int n = 1;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--dry-run") && (i == 1 || strncmp(argv[i - 1], "--", 2) ||
+                                              !strcmp(argv[i - 1], "--dry-run")))
+            lc_opts.dry_run = 1;
+        else
+            argv[n++] = argv[i];
+    }
+    argc = n;
     /* First pass: the entry's own options. */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strncmp(a, "--", 2) || i + 1 >= argc) {
-            kind_usage(kind, f);
+            kind_usage(stderr, kind, f);
             lc_die("%s: expected --NAME VALUE pairs, got %s", kind, a);
         }
         if (!strcmp(a, "--key")) keyfile = argv[i + 1];
@@ -272,7 +394,6 @@ int lc_cmd_resubmit(int argc, char **argv)
 {
     size_t len;
     ll_reply_t r;
-    char lh[65] = "";
     if (argc != 2)
         lc_die("usage: loopctl resubmit FILE (a request saved with --save-request)");
     char *req = lc_read_file(argv[1], &len);
@@ -284,24 +405,7 @@ int lc_cmd_resubmit(int argc, char **argv)
         loopledger__v1__append_response__unpack(NULL, r.resp_len, r.resp);
     if (!resp)
         lc_die("malformed AppendResponse");
-    if (resp->leaf_hash.len == LL_HASH_LEN)
-        ll_hex_encode(resp->leaf_hash.data, LL_HASH_LEN, lh);
-    if (lc_opts.json) {
-        ll_jw_t jw;
-        ll_jw_init(&jw, 0);
-        ll_jw_begin_object(&jw);
-        ll_jw_key(&jw, "seq");
-        ll_jw_uint64(&jw, resp->seq);
-        ll_jw_key(&jw, "leaf_hash");
-        ll_jw_string(&jw, lh);
-        ll_jw_key(&jw, "duplicate");
-        ll_jw_bool(&jw, resp->duplicate);
-        ll_jw_end_object(&jw);
-        lc_print_json(&jw);
-    } else {
-        printf("%s seq %" PRIu64 " (leaf hash %s)\n",
-               resp->duplicate ? "already recorded as" : "appended", resp->seq, lh);
-    }
+    lc_print_append(resp, NULL);
     loopledger__v1__append_response__free_unpacked(resp, NULL);
     ll_reply_free(&r);
     return 0;

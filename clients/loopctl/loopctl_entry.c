@@ -496,6 +496,40 @@ void lc_summarize(const Loopledger__V1__EntryBody *b, char *out, size_t cap)
                  enum_short(&loopledger__v1__project_status__descriptor, b->roadmap_project->status, e1, sizeof e1));
         break;
     case K(CORRECTION): snprintf(out, cap, "%s", b->correction->reason); break;
+    case K(POLICY): {
+        const Loopledger__V1__Policy *p = b->policy;
+        char kinds[120] = "", cond[160] = "";
+        size_t kl = 0, cl = 0;
+        for (size_t i = 0; i < p->n_kinds && kl < sizeof kinds; i++)
+            kl += (size_t)snprintf(kinds + kl, sizeof kinds - kl, "%s%s", i ? ", " : "",
+                                   lc_kind_name((uint32_t)p->kinds[i]));
+        if (p->application && cl < sizeof cond)
+            cl += (size_t)snprintf(cond + cl, sizeof cond - cl, "%sapplication %s", cl ? ", " : "",
+                                   enum_short(&loopledger__v1__application__descriptor,
+                                              p->application, e1, sizeof e1));
+        if (p->refinement && cl < sizeof cond)
+            cl += (size_t)snprintf(cond + cl, sizeof cond - cl, "%scategory %s", cl ? ", " : "",
+                                   enum_short(&loopledger__v1__refinement__descriptor,
+                                              p->refinement, e1, sizeof e1));
+        if (p->threshold_field[0] && cl < sizeof cond)
+            cl += (size_t)snprintf(cond + cl, sizeof cond - cl, "%s%s > %g", cl ? ", " : "",
+                                   p->threshold_field, p->threshold);
+        snprintf(out, cap, "%s: %s%s%s%s need %u approval%s at %s", p->name, kinds,
+                 cond[0] ? " (" : "", cond, cond[0] ? ")" : "", p->approvals,
+                 p->approvals == 1 ? "" : "s", lc_level_name(p->level));
+        break;
+    }
+    case K(KEY_ROTATION): snprintf(out, cap, "new key for %s", b->key_rotation->actor_id); break;
+    case K(REVOCATION):
+        snprintf(out, cap, "revokes key %.16s... of %s", b->revocation->keyid,
+                 b->revocation->actor_id);
+        break;
+    case K(ROLE_GRANT): {
+        size_t l = (size_t)snprintf(out, cap, "roles of %s:", b->role_grant->actor_id);
+        for (size_t i = 0; i < b->role_grant->n_roles && l < cap; i++)
+            l += (size_t)snprintf(out + l, cap - l, " %s", lc_role_name(b->role_grant->roles[i]));
+        break;
+    }
     default: snprintf(out, cap, "?"); break;
     }
     for (char *p = out; *p; p++)
@@ -518,8 +552,9 @@ static const ProtobufCMessage *domain_part(const Loopledger__V1__EntryBody *b,
 }
 
 int lc_print_leaf(const uint8_t *leaf, size_t len, ll_jw_t *jw, int full,
-                  const uint64_t *superseded_by)
+                  const uint64_t *superseded_by, int status)
 {
+    const char *st = lc_status_word(status);
     Loopledger__V1__LogEntry *le = loopledger__v1__log_entry__unpack(NULL, len, leaf);
     Loopledger__V1__EntryBody *b = NULL;
     const ProtobufCFieldDescriptor *df = NULL;
@@ -554,6 +589,10 @@ int lc_print_leaf(const uint8_t *leaf, size_t len, ll_jw_t *jw, int full,
         ll_jw_string(jw, b->initiative);
         ll_jw_key(jw, "summary");
         ll_jw_string(jw, summary);
+        if (status) {
+            ll_jw_key(jw, "status");
+            ll_jw_string(jw, st[0] ? st : "effective");
+        }
         if (superseded_by) {
             ll_jw_key(jw, "superseded");
             ll_jw_bool(jw, 1);
@@ -598,6 +637,8 @@ int lc_print_leaf(const uint8_t *leaf, size_t len, ll_jw_t *jw, int full,
             printf(" [%s]", b->initiative);
         if (b->kind_case >= K(CHARTER))
             printf("  %s", summary);
+        if (st[0])
+            printf("  [%s]", st);
         if (superseded_by)
             printf("  [superseded by #%" PRIu64 "]", *superseded_by);
         printf("\n");

@@ -10,6 +10,7 @@
  * rotations, revocations, role grants) and the role matrix - the same chain
  * of authority and the same permissions the server enforced.
  */
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,10 +27,22 @@
 
 #define GOV "/loopledger.v1.GovernanceService/"
 
+/* Lowercase enum value name without its prefix ("exception_handling"), as
+ * everywhere else in loopctl. Rotates over a few static buffers so that
+ * one printf can take several. */
 static const char *enum_short(const ProtobufCEnumDescriptor *d, int v, size_t prefix)
 {
+    static char bufs[4][48];
+    static unsigned next;
     const ProtobufCEnumValue *e = protobuf_c_enum_descriptor_get_value(d, v);
-    return e && strlen(e->name) > prefix ? e->name + prefix : "?";
+    if (!e || strlen(e->name) <= prefix)
+        return "?";
+    char *out = bufs[next++ % 4];
+    size_t i = 0;
+    for (const char *p = e->name + prefix; *p && i + 1 < sizeof bufs[0]; p++)
+        out[i++] = (char)tolower((unsigned char)*p);
+    out[i] = 0;
+    return out;
 }
 
 static int enum_from(const ProtobufCEnumDescriptor *d, const char *name, size_t prefix,
@@ -101,11 +114,13 @@ int lc_cmd_decisions(int argc, char **argv)
         ll_jw_begin_array(&jw);
     }
     char token[600] = "";
+    size_t total = 0;
     do {
         req.page_token = token;
         Loopledger__V1__DecisionHistoryResponse *resp =
             lc_rpc(GOV "DecisionHistory", &req.base,
                    &loopledger__v1__decision_history_response__descriptor);
+        total += resp->n_decisions;
         for (size_t i = 0; i < resp->n_decisions; i++) {
             const Loopledger__V1__DecisionRecord *d = resp->decisions[i];
             char when[40];
@@ -154,6 +169,8 @@ int lc_cmd_decisions(int argc, char **argv)
     if (lc_opts.json) {
         ll_jw_end_array(&jw);
         lc_print_json(&jw);
+    } else if (!total) {
+        printf("no decisions%s\n", req.initiative && req.initiative[0] ? " for that initiative" : "");
     }
     return 0;
 }
@@ -171,10 +188,12 @@ int lc_cmd_pending(int argc, char **argv)
         ll_jw_begin_array(&jw);
     }
     char token[600] = "";
+    size_t total = 0;
     do {
         req.page_token = token;
         Loopledger__V1__PendingApprovalsResponse *resp = lc_rpc(
             GOV "PendingApprovals", &req.base, &loopledger__v1__pending_approvals_response__descriptor);
+        total += resp->n_pending;
         for (size_t i = 0; i < resp->n_pending; i++) {
             const Loopledger__V1__PendingApproval *p = resp->pending[i];
             if (lc_opts.json) {
@@ -211,6 +230,8 @@ int lc_cmd_pending(int argc, char **argv)
     if (lc_opts.json) {
         ll_jw_end_array(&jw);
         lc_print_json(&jw);
+    } else if (!total) {
+        printf("no pending approvals\n");
     }
     return 0;
 }

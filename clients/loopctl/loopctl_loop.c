@@ -19,6 +19,7 @@
 #include "lc_pbjson.h"
 #include "ll_err.h"
 #include "ll_kinds.h"
+#include "ll_loop.h"
 #include "loopctl.h"
 #include "loopledger/v1/loop.pb-c.h"
 
@@ -39,15 +40,20 @@ static void print_json_message(const ProtobufCMessage *m)
 
 static void ref_header(void)
 {
-    printf("    %-6s %-15s %-16s %-10s %s\n", "SEQ", "KIND", "INITIATIVE", "AUTHOR", "SUMMARY");
+    printf("    %-6s %-15s %-16s %-11s %s\n", "SEQ", "KIND", "INITIATIVE", "AUTHOR", "SUMMARY");
 }
 
 static void ref_row(const Loopledger__V1__EntryRef *r, const char *mark)
 {
     char seq[24];
     snprintf(seq, sizeof seq, "#%" PRIu64, r->seq);
-    printf("  %-2s%-6s %-15s %-16s %-10s %s", mark, seq, lc_kind_name(r->kind), r->initiative,
-           r->author, r->summary);
+    char ini[24], au[24];
+    const char *st = lc_status_word(r->status);
+    printf("  %-2s%-6s %-15s %-16s %-11s %s", mark, seq, lc_kind_name(r->kind),
+           lc_fit(r->initiative, 16, ini, sizeof ini), lc_fit(r->author, 11, au, sizeof au),
+           r->summary);
+    if (st[0])
+        printf("  [%s]", st);
     if (r->superseded)
         printf("  [superseded by #%" PRIu64 "]", r->superseded_by);
     printf("\n");
@@ -102,13 +108,17 @@ int lc_cmd_state(int argc, char **argv)
             req.list_limit = (uint32_t)lc_parse_u64(argv[++i], "--limit");
         else if (!strcmp(argv[i], "--now") && i + 1 < argc)
             req.now_unix_nanos = lc_parse_time(argv[++i], "--now");
+        else if (!strcmp(argv[i], "--kpi-window") && i + 1 < argc)
+            req.kpi_window = (uint32_t)lc_parse_u64(argv[++i], "--kpi-window");
+        else if (!strcmp(argv[i], "--as-of") && i + 1 < argc)
+            req.as_of_size = lc_parse_as_of(argv[++i], "--as-of");
         else if (argv[i][0] != '-' && !ini)
             ini = argv[i];
         else
             lc_die("state: unexpected argument %s", argv[i]);
     }
     if (!ini)
-        lc_die("usage: loopctl state INITIATIVE [--limit N] [--now T]");
+        lc_die("usage: loopctl state INITIATIVE [--limit N] [--now T] [--as-of SIZE|TIME] [--kpi-window N]");
     req.initiative = (char *)ini;
     Loopledger__V1__InitiativeState *s =
         lc_rpc(SVC "GetInitiative", &req.base, &loopledger__v1__initiative_state__descriptor);
@@ -132,6 +142,7 @@ int lc_cmd_state(int argc, char **argv)
             printf(" [superseded by #%" PRIu64 "]", s->charter->superseded_by);
     }
     printf("\n");
+    lc_print_kpis(s);
     ref_list("open hypotheses", s->open_hypotheses, s->n_open_hypotheses,
              s->open_hypotheses_count);
     ref_list("running experiments", s->running_experiments, s->n_running_experiments,
@@ -271,7 +282,7 @@ int lc_cmd_open_loops(int argc, char **argv)
                 continue;
             }
             if (shown == 0)
-                printf("%-24s %-6s %-16s %-10s %s\n", "OPEN LOOP", "SEQ", "INITIATIVE", "AUTHOR",
+                printf("%-24s %-6s %-16s %-11s %s\n", "OPEN LOOP", "SEQ", "INITIATIVE", "AUTHOR",
                        "SUMMARY");
             ename(&loopledger__v1__open_loop_kind__descriptor, l->kind, kname, sizeof kname);
             for (char *p = kname; *p; p++)
@@ -280,8 +291,12 @@ int lc_cmd_open_loops(int argc, char **argv)
             if (l->entry) {
                 char seq[24];
                 snprintf(seq, sizeof seq, "#%" PRIu64, l->entry->seq);
-                printf("%-24s %-6s %-16s %-10s %s%s\n", kname, seq, l->entry->initiative,
-                       l->entry->author, l->entry->summary,
+                char ini[24], au[24];
+                const char *st = lc_status_word(l->entry->status);
+                printf("%-24s %-6s %-16s %-11s %s%s%s%s%s\n", kname, seq,
+                       lc_fit(l->entry->initiative, 16, ini, sizeof ini),
+                       lc_fit(l->entry->author, 11, au, sizeof au), l->entry->summary,
+                       st[0] ? "  [" : "", st, st[0] ? "]" : "",
                        l->entry->superseded ? "  [superseded]" : "");
             }
         }
@@ -299,6 +314,67 @@ int lc_cmd_open_loops(int argc, char **argv)
         printf("no open loops\n");
     } else {
         printf("%" PRIu64 " open loop%s\n", shown, shown == 1 ? "" : "s");
+    }
+    return 0;
+}
+
+/* `loopctl relations`: the link table, printed from the one definition the
+ * server checks appends against (ll_loop_link_rules), so the two cannot
+ * drift apart. */
+int lc_cmd_relations(int argc, char **argv)
+{
+    size_t n;
+    const ll_link_rule_t *rules = ll_loop_link_rules(&n);
+    (void)argv;
+    if (argc != 1)
+        lc_die("usage: loopctl relations");
+    ll_jw_t jw;
+    if (lc_opts.json) {
+        ll_jw_init(&jw, 0);
+        ll_jw_begin_array(&jw);
+    } else {
+        printf("%-16s %-13s %-7s %s\n", "SOURCE", "RELATION", "CROSS", "TARGET KINDS");
+    }
+    for (size_t i = 0; i < n; i++) {
+        const ll_link_rule_t *r = &rules[i];
+        const char *src = r->source ? ll_kind_name(r->source) : "any loop kind";
+        char targets[400];
+        size_t tl = 0;
+        targets[0] = 0;
+        if (lc_opts.json) {
+            ll_jw_begin_object(&jw);
+            ll_jw_key(&jw, "source");
+            ll_jw_string(&jw, r->source ? src : "*");
+            ll_jw_key(&jw, "relation");
+            ll_jw_string(&jw, ll_relation_name(r->relation));
+            ll_jw_key(&jw, "cross_initiative");
+            ll_jw_bool(&jw, r->cross_initiative);
+            ll_jw_key(&jw, "targets");
+            ll_jw_begin_array(&jw);
+        }
+        for (uint32_t k = 1; k < LL_KIND_MAX; k++) {
+            if (!(r->targets & (1ull << k)))
+                continue;
+            if (lc_opts.json)
+                ll_jw_string(&jw, ll_kind_name(k));
+            else if (tl < sizeof targets)
+                tl += (size_t)snprintf(targets + tl, sizeof targets - tl, "%s%s", tl ? " " : "",
+                                       ll_kind_name(k));
+        }
+        if (lc_opts.json) {
+            ll_jw_end_array(&jw);
+            ll_jw_end_object(&jw);
+        } else {
+            printf("%-16s %-13s %-7s %s\n", src, ll_relation_name(r->relation),
+                   r->cross_initiative ? "yes" : "no", targets);
+        }
+    }
+    if (lc_opts.json) {
+        ll_jw_end_array(&jw);
+        lc_print_json(&jw);
+    } else {
+        printf("Links point from the new entry (SOURCE) to older ones; CROSS: the target may "
+               "belong to another initiative.\n");
     }
     return 0;
 }

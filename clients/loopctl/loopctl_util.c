@@ -7,6 +7,8 @@
  * the status codes scripts rely on (1 usage/local, 3 gRPC) in one place.
  */
 #include <errno.h>
+#include <inttypes.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,8 +45,7 @@ const char *lc_status_name(grpc_status_code c)
 ll_client_t *lc_client(void)
 {
     if (!client && (lc_opts.ca || lc_opts.cert || lc_opts.key)) {
-        if (!lc_opts.ca || !lc_opts.cert || !lc_opts.key)
-            lc_die("mTLS needs --tls-ca, --tls-cert and --tls-key (or LOOPLEDGER_CA/_CERT/_KEY)");
+        lc_tls_check(lc_opts.ca, lc_opts.cert, lc_opts.key);
         if (ll_client_open_tls(lc_opts.server, lc_opts.ca, lc_opts.cert, lc_opts.key, &client))
             lc_die("cannot read the TLS files %s, %s, %s", lc_opts.ca, lc_opts.cert,
                    lc_opts.key);
@@ -66,6 +67,15 @@ void lc_call(const char *method, const uint8_t *req, size_t len, ll_reply_t *r)
         lc_die("%s: call failed", method);
     if (r->code != GRPC_STATUS_OK) {
         fprintf(stderr, "loopctl: %s: %s\n", lc_status_name(r->code), r->message);
+        if (r->code == GRPC_STATUS_UNAVAILABLE && !lc_opts.cert)
+            fprintf(stderr, "loopctl: no client certificate was presented; if %s serves mTLS, "
+                            "set LOOPLEDGER_CA, LOOPLEDGER_CERT and LOOPLEDGER_KEY "
+                            "(or --tls-ca, --tls-cert, --tls-key)\n",
+                    lc_opts.server);
+        else if (r->code == GRPC_STATUS_UNAVAILABLE)
+            fprintf(stderr, "loopctl: %s refused or could not be reached over mTLS: is it running, "
+                            "and does it trust the CA that issued %s?\n",
+                    lc_opts.server, lc_opts.cert);
         exit(3);
     }
 }
@@ -172,4 +182,121 @@ char *lc_read_file(const char *path, size_t *len)
         *len = n;
     }
     return buf;
+}
+
+const char *lc_status_word(int status)
+{
+    return status == LOOPLEDGER__V1__APPROVAL_STATUS__APPROVAL_STATUS_PENDING    ? "pending"
+           : status == LOOPLEDGER__V1__APPROVAL_STATUS__APPROVAL_STATUS_REJECTED ? "rejected"
+                                                                                  : "";
+}
+
+const char *lc_level_name(int level)
+{
+    switch (level) {
+    case LOOPLEDGER__V1__HITL_LEVEL__HITL_LEVEL_REVIEW_AND_APPROVAL:
+        return "review_and_approval";
+    case LOOPLEDGER__V1__HITL_LEVEL__HITL_LEVEL_EXCEPTION_HANDLING:
+        return "exception_handling";
+    case LOOPLEDGER__V1__HITL_LEVEL__HITL_LEVEL_DEEP_COLLABORATION:
+        return "deep_collaboration";
+    default:
+        return "?";
+    }
+}
+
+char *lc_fmt_num(double v, char *out, size_t cap)
+{
+    double a = v < 0 ? -v : v;
+    if (v != v) {
+        snprintf(out, cap, "-");
+    } else if (a >= 1000 && a < 1e18) {
+        /* Whole numbers with thousands separators: 3,500,000 not 3.5e+06. */
+        char digits[32], *o = out;
+        long long n = llround(v);
+        int len = snprintf(digits, sizeof digits, "%lld", n < 0 ? -n : n);
+        size_t used = 0;
+        if (n < 0 && used + 1 < cap)
+            o[used++] = '-';
+        for (int i = 0; i < len && used + 2 < cap; i++) {
+            if (i && (len - i) % 3 == 0)
+                o[used++] = ',';
+            o[used++] = digits[i];
+        }
+        o[used] = 0;
+    } else if (a >= 100 || a == (double)(long long)a) {
+        snprintf(out, cap, "%.0f", v);
+    } else if (a >= 1) {
+        snprintf(out, cap, "%.2f", v); /* 2.50 -> 2.5 */
+        char *e = out + strlen(out);
+        while (e > out && e[-1] == '0')
+            *--e = 0;
+        if (e > out && e[-1] == '.')
+            e[-1] = 0;
+    } else {
+        snprintf(out, cap, "%.3g", v);
+    }
+    return out;
+}
+
+char *lc_fit(const char *s, int width, char *out, size_t cap)
+{
+    size_t n = strlen(s);
+    if (width < 3 || n <= (size_t)width || (size_t)width >= cap) {
+        snprintf(out, cap, "%s", s);
+        return out;
+    }
+    memcpy(out, s, (size_t)width - 2);
+    memcpy(out + width - 2, "..", 3);
+    return out;
+}
+
+/* Server time of entry seq (GetEntry). */
+static int64_t entry_time(uint64_t seq)
+{
+    Loopledger__V1__GetEntryRequest req = LOOPLEDGER__V1__GET_ENTRY_REQUEST__INIT;
+    req.seq = seq;
+    Loopledger__V1__GetEntryResponse *r = lc_rpc("/loopledger.v1.LedgerService/GetEntry",
+                                                 &req.base,
+                                                 &loopledger__v1__get_entry_response__descriptor);
+    Loopledger__V1__LogEntry *le = loopledger__v1__log_entry__unpack(NULL, r->leaf.len, r->leaf.data);
+    if (!le)
+        lc_die("entry %" PRIu64 " is not a valid LogEntry", seq);
+    int64_t t = le->server_time_unix_nanos;
+    loopledger__v1__log_entry__free_unpacked(le, NULL);
+    loopledger__v1__get_entry_response__free_unpacked(r, NULL);
+    return t;
+}
+
+uint64_t lc_parse_as_of(const char *s, const char *what)
+{
+    int digits = s[0] != 0;
+    for (const char *p = s; *p; p++)
+        digits &= *p >= '0' && *p <= '9';
+    if (digits)
+        return lc_parse_u64(s, what);
+    int64_t t = lc_parse_time(s, what);
+    Loopledger__V1__GetCheckpointRequest creq = LOOPLEDGER__V1__GET_CHECKPOINT_REQUEST__INIT;
+    Loopledger__V1__GetCheckpointResponse *c = lc_rpc(
+        "/loopledger.v1.LedgerService/GetCheckpoint", &creq.base,
+        &loopledger__v1__get_checkpoint_response__descriptor);
+    uint64_t n = c->tree_size;
+    loopledger__v1__get_checkpoint_response__free_unpacked(c, NULL);
+    /* Server time strictly increases with seq: binary search for the last
+     * entry at or before t, O(log n) GetEntry calls. */
+    uint64_t lo = 0, hi = n; /* entries [0, lo) are at or before t; [hi, n) after */
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        if (entry_time(mid) <= t)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == 0) {
+        char first[40];
+        lc_format_time(n ? entry_time(0) : 0, first);
+        lc_die("%s %s: the ledger has no entry at or before that time (its first is at %s)",
+               what, s, first);
+    }
+    return lo; /* the size whose last entry is the one at or before t */
 }

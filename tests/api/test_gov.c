@@ -9,6 +9,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../support/ll_testutil.h"
@@ -57,7 +60,37 @@ typedef struct fx {
     ll_store_t *st;
     ll_ledger_t *lg;
     ll_key_t *note, *actor, *admin, *ana, *paula, *quinn, *ana2;
+    unsigned flags; /* LL_SUBMIT_* for the next appends */
 } fx_t;
+
+typedef struct waiter {
+    pthread_mutex_t m;
+    pthread_cond_t c;
+    int done;
+    ll_append_result_t r;
+} waiter_t;
+
+static void woken(void *ctx, const ll_append_result_t *res)
+{
+    waiter_t *w = ctx;
+    pthread_mutex_lock(&w->m);
+    w->r = *res;
+    w->done = 1;
+    pthread_cond_signal(&w->c);
+    pthread_mutex_unlock(&w->m);
+}
+
+/* ll_ledger_append with submit flags. */
+static void append_opts(fx_t *f, const uint8_t *env, size_t len, ll_append_result_t *r)
+{
+    waiter_t w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, {0}};
+    ll_ledger_submit_opts(f->lg, env, len, NULL, f->flags, woken, &w);
+    pthread_mutex_lock(&w.m);
+    while (!w.done)
+        pthread_cond_wait(&w.c, &w.m);
+    pthread_mutex_unlock(&w.m);
+    *r = w.r;
+}
 
 static ll_append_result_t add(fx_t *f, const ll_key_t *key, const char *author, int kind,
                               void *msg, int rel, uint64_t target)
@@ -80,7 +113,7 @@ static ll_append_result_t add(fx_t *f, const ll_key_t *key, const char *author, 
     b.kind_case = (Loopledger__V1__EntryBody__KindCase)kind;
     b.note = msg; /* the oneof members share one pointer slot */
     assert_int_equal(ll_entry_seal(&b, key, &env, &len), LL_OK);
-    ll_ledger_append(f->lg, env, len, &r);
+    append_opts(f, env, len, &r);
     free(env);
     return r;
 }
@@ -280,6 +313,175 @@ static void test_policy_pending_until_two_distinct_approvers(void **state)
     refused(decide(f, f->admin, "admin", EXC, APPROVED, own), LL_ERR_PERMISSION, "approver role");
 }
 
+typedef struct digest_ctx {
+    uint8_t *buf;
+    size_t len, cap;
+} digest_ctx_t;
+
+static int digest_cb(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+    digest_ctx_t *d = ctx;
+    size_t need = d->len + klen + vlen + 16;
+    if (need > d->cap) {
+        d->cap = need * 2;
+        d->buf = realloc(d->buf, d->cap);
+        assert_non_null(d->buf);
+    }
+    memcpy(d->buf + d->len, &klen, sizeof klen);
+    memcpy(d->buf + d->len + 8, key, klen);
+    memcpy(d->buf + d->len + 8 + klen, &vlen, sizeof vlen);
+    memcpy(d->buf + d->len + 16 + klen, val, vlen);
+    d->len = need;
+    return 0;
+}
+
+/* SHA-256 over every record of every table, the tree size and root: equal
+ * digests mean nothing was written. */
+static void digest(fx_t *f, uint8_t out[LL_HASH_LEN])
+{
+    ll_txn_t *t;
+    digest_ctx_t d = {0};
+    uint64_t size = ll_store_committed_size(f->st);
+    uint8_t root[LL_HASH_LEN];
+    assert_int_equal(ll_store_begin_read(f->st, &t), LL_OK);
+    for (int tbl = 0; tbl < LL_TBL__COUNT; tbl++)
+        assert_int_equal(ll_store_scan(t, (enum ll_table)tbl, "", 0, NULL, 0, 0, digest_cb, &d),
+                         LL_OK);
+    assert_int_equal(ll_store_size(t), size);
+    assert_int_equal(ll_store_root(t, size, root), LL_OK);
+    ll_store_abort(t);
+    digest_cb(&d, (const uint8_t *)&size, sizeof size, root, sizeof root);
+    ll_sha256(d.buf, d.len, out);
+    free(d.buf);
+}
+
+static void assert_digest(fx_t *f, const uint8_t want[LL_HASH_LEN], const char *what)
+{
+    uint8_t now[LL_HASH_LEN];
+    digest(f, now);
+    if (memcmp(now, want, LL_HASH_LEN))
+        fail_msg("a validate-only append wrote something (%s)", what);
+}
+
+/* Issue 11 items 8-9: a validate-only append runs every check (signature,
+ * authorisation, loop rules, policies, decisions), answers what a real
+ * append would (seq, status, effects), and leaves every table as it was;
+ * real appends name what they caused. */
+static void test_validate_only_writes_nothing_and_effects_say_what_happened(void **state)
+{
+    fx_t *f = *state;
+    uint8_t d0[LL_HASH_LEN];
+    Loopledger__V1__Kind kinds[] = {LOOPLEDGER__V1__KIND__KIND_ADJUSTMENT};
+    Loopledger__V1__Policy p = LOOPLEDGER__V1__POLICY__INIT;
+    p.name = "price changes above 5%";
+    p.n_kinds = 1;
+    p.kinds = kinds;
+    p.threshold_field = "magnitude_percent";
+    p.threshold = 5;
+    p.level = EXC;
+    p.approvals = 2;
+    uint64_t pol = ok(add(f, f->admin, "admin", KIND(POLICY), &p, 0, 0));
+    uint64_t fi = finding(f, f->ana, "ana");
+    uint64_t size = ll_store_committed_size(f->st);
+
+    f->flags = LL_SUBMIT_VALIDATE_ONLY;
+    digest(f, d0);
+    ll_append_result_t r = adjustment(f, f->ana, "ana", 8, fi);
+    assert_int_equal(r.err, LL_OK);
+    assert_true(r.validate_only);
+    assert_int_equal(r.seq, size);
+    assert_int_equal(r.status, ST(PENDING));
+    assert_int_equal(r.effects.n, 1);
+    assert_int_equal(r.effects.e[0].type, LL_EFFECT_PENDING);
+    assert_int_equal(r.effects.e[0].seq, size);
+    assert_int_equal(r.effects.e[0].policy_seq, pol);
+    assert_int_equal(r.effects.e[0].required, 2);
+    char want[LL_EFFECT_TEXT];
+    snprintf(want, sizeof want, "#%llu is pending under policy #%llu: needs 2 approvals at exception_handling",
+             (unsigned long long)size, (unsigned long long)pol);
+    assert_string_equal(r.effects.e[0].text, want);
+    assert_digest(f, d0, "pending adjustment");
+    /* Refusals are the real ones, and write nothing either. */
+    refused(adjustment(f, f->ana, "quinn", 8, fi), LL_ERR_UNAUTHENTICATED, "not to author");
+    refused(decide(f, f->ana, "ana", EXC, APPROVED, fi), LL_ERR_PERMISSION, "may not write decision");
+    refused(adjustment(f, f->ana, "ana", 8, 1), LL_ERR_PRECONDITION, "may not link");
+    assert_digest(f, d0, "refusals");
+
+    f->flags = 0;
+    r = adjustment(f, f->ana, "ana", 8, fi);
+    uint64_t big = ok(r);
+    assert_int_equal(big, size); /* the seq the dry run announced */
+    assert_false(r.validate_only);
+    assert_int_equal(r.effects.n, 1);
+    assert_int_equal(r.effects.e[0].type, LL_EFFECT_PENDING);
+
+    /* A validate-only approval says what it would do, and does not count. */
+    f->flags = LL_SUBMIT_VALIDATE_ONLY;
+    digest(f, d0);
+    r = decide(f, f->paula, "paula", EXC, APPROVED, big);
+    assert_int_equal(r.err, LL_OK);
+    assert_int_equal(r.effects.n, 1);
+    assert_int_equal(r.effects.e[0].type, LL_EFFECT_APPROVAL_RECORDED);
+    assert_int_equal(r.effects.e[0].approvals, 1);
+    assert_digest(f, d0, "approval");
+    assert_int_equal(status(f, big), ST(PENDING));
+    refused(decide(f, f->ana, "ana", EXC, APPROVED, big), LL_ERR_PERMISSION, "may not write decision");
+    assert_digest(f, d0, "own approval");
+
+    f->flags = 0;
+    r = decide(f, f->paula, "paula", EXC, APPROVED, big);
+    ok(r);
+    assert_int_equal(r.effects.n, 1);
+    assert_int_equal(r.effects.e[0].type, LL_EFFECT_APPROVAL_RECORDED);
+    assert_int_equal(r.effects.e[0].seq, big);
+    assert_int_equal(r.effects.e[0].approvals, 1);
+    assert_int_equal(r.effects.e[0].required, 2);
+    r = decide(f, f->quinn, "quinn", EXC, APPROVED, big);
+    ok(r);
+    assert_int_equal(r.status, ST(EFFECTIVE)); /* the decision itself */
+    assert_int_equal(r.effects.n, 1);
+    assert_int_equal(r.effects.e[0].type, LL_EFFECT_BECAME_EFFECTIVE);
+    assert_int_equal(r.effects.e[0].seq, big);
+    assert_int_equal(status(f, big), ST(EFFECTIVE));
+    uint64_t other = ok(adjustment(f, f->ana, "ana", 9, fi));
+    r = decide(f, f->paula, "paula", EXC, REJECTED, other);
+    ok(r);
+    assert_int_equal(r.effects.n, 1);
+    assert_int_equal(r.effects.e[0].type, LL_EFFECT_REJECTED);
+    assert_int_equal(r.effects.e[0].seq, other);
+    /* update_mask is reserved until patch updates are served. */
+    {
+        static uint64_t nonce = 4242;
+        char *paths[] = {"phase"};
+        Loopledger__V1__UpdateMask um = LOOPLEDGER__V1__UPDATE_MASK__INIT;
+        um.n_paths = 1;
+        um.paths = paths;
+        Loopledger__V1__Initiative ch = LOOPLEDGER__V1__INITIATIVE__INIT;
+        ch.title = "Dynamic pricing";
+        ch.application = LOOPLEDGER__V1__APPLICATION__APPLICATION_PRICING;
+        ch.phase = LOOPLEDGER__V1__PHASE__PHASE_SCALING;
+        Loopledger__V1__EntryBody b = LOOPLEDGER__V1__ENTRY_BODY__INIT;
+        b.author = "admin";
+        b.initiative = "pricing";
+        b.nonce.data = (uint8_t *)&nonce;
+        b.nonce.len = sizeof nonce;
+        b.update_mask = &um;
+        b.kind_case = KIND(CHARTER);
+        b.charter = &ch;
+        uint8_t *env;
+        size_t len;
+        assert_int_equal(ll_entry_seal(&b, f->admin, &env, &len), LL_OK);
+        append_opts(f, env, len, &r);
+        free(env);
+        refused(r, LL_ERR_INVALID, "update_mask: patch updates are not served yet");
+    }
+    /* A plain entry causes nothing. */
+    r = adjustment(f, f->ana, "ana", 2, fi);
+    ok(r);
+    assert_int_equal(r.effects.n, 0);
+    assert_int_equal(r.status, ST(EFFECTIVE));
+}
+
 static void test_revoked_key_signs_nothing_and_rotation_replaces_it(void **state)
 {
     fx_t *f = *state;
@@ -345,6 +547,7 @@ int main(void)
         cmocka_unit_test(test_matrix_roles_by_kind_and_rpc),
         cmocka_unit_test_setup_teardown(test_policy_pending_until_two_distinct_approvers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_revoked_key_signs_nothing_and_rotation_replaces_it, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_validate_only_writes_nothing_and_effects_say_what_happened, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

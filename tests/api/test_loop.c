@@ -837,12 +837,21 @@ static void test_drift_alert_is_recorded_by_the_server(void **state)
         m.source = "dashboard";
         m.n_observations = 1;
         m.observations = op;
-        mseq[i] = OK(add(f, "reco", KIND(MEASUREMENT), &m, NULL, 0));
+        ll_append_result_t r = add(f, "reco", KIND(MEASUREMENT), &m, NULL, 0);
+        mseq[i] = OK(r);
+        /* The 7th point fires: its Alert is in the same commit, right
+         * after it, and its answer names it (issue 11 item 8). */
+        if (i == 6) {
+            assert_int_equal(r.effects.n, 1);
+            assert_int_equal(r.effects.e[0].type, LL_EFFECT_ALERT_RAISED);
+            assert_int_equal(r.effects.e[0].seq, mseq[6] + 1);
+            assert_non_null(strstr(r.effects.e[0].text, "raised by the drift detector: ctr/home-garden"));
+            assert_int_equal(ll_store_committed_size(f->st), mseq[6] + 2);
+        } else {
+            assert_int_equal(r.effects.n, 0);
+        }
     }
-    /* The alert is appended asynchronously after the 7th point's commit:
-     * genesis, charter, 8 measurements, 1 alert. */
-    for (int i = 0; i < 300 && ll_store_committed_size(f->st) < 11; i++)
-        usleep(10000);
+    /* genesis, charter, 8 measurements, 1 alert. */
     assert_int_equal(ll_drift_alerts(d), 1);
     ll_drift_close(d);
     assert_int_equal(ll_store_committed_size(f->st), 11);

@@ -11,8 +11,11 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <string.h>
 
 #include "ll_err.h"
+#include "ll_kpi.h"
+#include "ll_plan.h"
 #include "ll_stats.h"
 
 #define NEAR(x, ref, tol)                                                              \
@@ -183,6 +186,100 @@ static void test_welch_refuses_degenerate_input(void **state)
     assert_int_equal(ll_stats_welch(&flat, &ok, &r), LL_OK);
 }
 
+static void test_holm_and_bh_by_hand(void **state)
+{
+    (void)state;
+    /* Sorted: 0.005, 0.01, 0.03, 0.04 (m = 4). Holm: 0.02, 0.03, 0.06,
+     * max(0.06, 0.04); BH from the top: 0.04, min(0.04, 0.04), 0.02, 0.02. */
+    double p[4] = {0.01, 0.04, 0.03, 0.005}, adj[4];
+    ll_stats_holm(p, 4, adj);
+    NEAR(adj[0], 0.03, 1e-15);
+    NEAR(adj[1], 0.06, 1e-15);
+    NEAR(adj[2], 0.06, 1e-15);
+    NEAR(adj[3], 0.02, 1e-15);
+    ll_stats_bh(p, 4, adj);
+    NEAR(adj[0], 0.02, 1e-15);
+    NEAR(adj[1], 0.04, 1e-15);
+    NEAR(adj[2], 0.04, 1e-15);
+    NEAR(adj[3], 0.02, 1e-15);
+    /* A variant without a test (NaN) is left out of m. */
+    double q[3] = {0.02, NAN, 0.04};
+    ll_stats_holm(q, 3, adj);
+    NEAR(adj[0], 0.04, 1e-15);
+    assert_true(isnan(adj[1]));
+    NEAR(adj[2], 0.04, 1e-15);
+}
+
+static void test_srm_on_the_demo_and_a_mismatch(void **state)
+{
+    (void)state;
+    uint64_t n[2] = {30100, 29900};
+    double share[2] = {50, 50}, chi2, p;
+    assert_int_equal(ll_stats_srm(n, share, 2, &chi2, &p), LL_OK);
+    NEAR(chi2, 2.0 * 100.0 * 100.0 / 30000.0, 1e-12);
+    NEAR(p, erfc(sqrt(chi2 / 2.0)), 1e-15);
+    uint64_t m[2] = {5000, 5600};
+    assert_int_equal(ll_stats_srm(m, share, 2, &chi2, &p), LL_OK);
+    assert_true(p < LL_PLAN_SRM_P);
+    double bad[2] = {50, 0};
+    assert_int_equal(ll_stats_srm(m, bad, 2, &chi2, &p), LL_ERR_INVALID);
+}
+
+static void test_sample_size_of_the_demo_plan(void **state)
+{
+    (void)state;
+    uint64_t n;
+    /* scipy.stats.norm.ppf in the textbook formula (README): 24910. */
+    assert_int_equal(ll_stats_sample_size_rate(0.0112, 0.25, 0.05, 0.8, &n), LL_OK);
+    assert_int_equal(n, 24910);
+    assert_int_equal(ll_stats_sample_size_rate(0.95, 0.1, 0.05, 0.8, &n), LL_ERR_INVALID);
+    assert_int_equal(ll_stats_sample_size_mean(100, 20, 0.05, 0.05, 0.8, &n), LL_OK);
+    /* 2 ((1.959964 + 0.841621) x 20 / 5)^2 = 251.17 -> 252 */
+    assert_int_equal(n, 252);
+    NEAR(ll_stats_norm_quantile(0.975), LL_STATS_Z975, 1e-15);
+}
+
+static void test_plan_check_refuses_with_the_field(void **state)
+{
+    (void)state;
+    char msg[256];
+    Loopledger__V1__AnalysisPlan p = LOOPLEDGER__V1__ANALYSIS_PLAN__INIT;
+    p.mde_percent = 10;
+    p.sample_size_per_arm = 100;
+    assert_int_equal(ll_plan_check(&p, "plan", msg, sizeof msg), LL_ERR_INVALID);
+    assert_non_null(strstr(msg, "direction"));
+    p.direction = LOOPLEDGER__V1__DIRECTION__DIRECTION_INCREASE;
+    assert_int_equal(ll_plan_check(&p, "plan", msg, sizeof msg), LL_OK);
+    p.sample_size_per_arm = 0;
+    assert_int_equal(ll_plan_check(&p, "plan", msg, sizeof msg), LL_ERR_INVALID);
+    assert_non_null(strstr(msg, "baseline"));
+    p.baseline_rate = 1.12; /* a percentage, not a rate */
+    assert_int_equal(ll_plan_check(&p, "plan", msg, sizeof msg), LL_ERR_INVALID);
+    p.baseline_rate = 0.0112;
+    assert_int_equal(ll_plan_check(&p, "plan", msg, sizeof msg), LL_OK);
+    ll_plan_t r;
+    ll_plan_resolve(&p, 7, &r);
+    assert_true(r.has && r.computed);
+    assert_int_equal(r.eff.sample_size_per_arm, 145435); /* MDE 10%: SciPy formula */
+    NEAR(r.eff.alpha, 0.05, 0);
+    NEAR(r.eff.power, 0.8, 0);
+    p.alpha = 0.6;
+    assert_int_equal(ll_plan_check(&p, "plan", msg, sizeof msg), LL_ERR_INVALID);
+}
+
+static void test_kpi_trend(void **state)
+{
+    (void)state;
+    double slope, v[3] = {7.0, 6.2, 5.5}, flat[3] = {6.0, 6.01, 6.0};
+    int up = LOOPLEDGER__V1__DIRECTION__DIRECTION_INCREASE;
+    int down = LOOPLEDGER__V1__DIRECTION__DIRECTION_DECREASE;
+    assert_string_equal(ll_kpi_trend(v, 3, up, 6.0, &slope), "worsening");
+    NEAR(slope, -0.75, 1e-12);
+    assert_string_equal(ll_kpi_trend(v, 3, down, 6.0, &slope), "improving");
+    assert_string_equal(ll_kpi_trend(flat, 3, up, 6.0, &slope), "flat");
+    assert_string_equal(ll_kpi_trend(v, 1, up, 6.0, &slope), "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -197,6 +294,11 @@ int main(void)
         cmocka_unit_test(test_welch_small_samples),
         cmocka_unit_test(test_welch_large_samples),
         cmocka_unit_test(test_welch_refuses_degenerate_input),
+        cmocka_unit_test(test_holm_and_bh_by_hand),
+        cmocka_unit_test(test_srm_on_the_demo_and_a_mismatch),
+        cmocka_unit_test(test_sample_size_of_the_demo_plan),
+        cmocka_unit_test(test_plan_check_refuses_with_the_field),
+        cmocka_unit_test(test_kpi_trend),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

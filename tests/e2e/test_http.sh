@@ -71,6 +71,10 @@ for _ in $(seq 1 50); do [[ $(curl -s "$H/healthz") == ok ]] && break; sleep 0.1
 [[ $(curl -s "$H/healthz") == ok ]] || fail "the server does not answer after the held connections closed"
 
 # /metrics: valid exposition format, and values that match the ledger.
+# A validate-only append (loopctl --dry-run) is checked by the writer but
+# rolled back: it is in no commit and no batch.
+"$LOOPCTL" append --dry-run --key "$T/admin.key" --author admin \
+    --note "metrics: a dry run writes nothing" >"$T/dry.log" 2>&1 || fail "dry run: $(cat "$T/dry.log")"
 curl -s "$H/metrics" >"$T/metrics.txt"
 promtool check metrics <"$T/metrics.txt" || fail "promtool rejects /metrics"
 m() { awk -v k="$1" '$1 == k {print $2}' "$T/metrics.txt"; }

@@ -130,6 +130,14 @@ lc loop-health | grep -q "reco-engine" || fail "human loop-health table"
 expect_status OUT_OF_RANGE lc roadmap --as-of 100000
 expect_status INVALID_ARGUMENT lc roadmap --half-life -3
 expect_status INVALID_ARGUMENT lc roadmap --page nonsense
-expect_status NOT_FOUND lc readout "$(s conclusion)"
+# Issue 11 item 12: say what the entry is, and which segments exist.
+expect_status INVALID_ARGUMENT lc readout "$(s conclusion)"
+{ lc readout "$(s conclusion)" 2>&1 || true; } | grep -q "INVALID_ARGUMENT: #$(s conclusion) is a finding, not an experiment" ||
+    fail "readout of a finding: $(lc readout "$(s conclusion)" 2>&1)"
+expect_status NOT_FOUND lc readout 100000
+{ lc readout "$(s experiment)" --segment DE 2>&1 || true; } |
+    grep -q 'NOT_FOUND: no observations of conversion_rate in segment "DE"; segments measured: "home & garden"' ||
+    fail "unknown segment: $(lc readout "$(s experiment)" --segment DE 2>&1)"
+lc --json readout "$(s experiment)" --segment "home & garden" >/dev/null || fail "a measured segment"
 expect_status NOT_FOUND lc loop-health no-such-initiative
 echo "e2e_roadmap: ok"

@@ -79,7 +79,7 @@ const LLCharts = (() => {
         el("title", {}, g).textContent = `#${p.seq}: ${fmt(p.v)}${kpi.unit || ""}`;
       }
     } else {
-      text(svg, W / 2, H / 2, "no overall measurement yet", { "text-anchor": "middle" });
+      text(svg, W / 2, H / 2, "not measured yet", { "text-anchor": "middle" });
     }
     text(svg, L, 15, `${kpi.metric} (${kpi.direction === "DIRECTION_DECREASE" ? "lower" : "higher"} is better)`, { "font-weight": "600" });
     return svg;

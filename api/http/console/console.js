@@ -38,7 +38,7 @@ function showStatus(msg, error) {
   statusEl.className = "status" + (msg ? " show" : "") + (error ? " error" : "");
 }
 function short(enumName) {
-  return String(enumName || "").replace(/^(KIND|PHASE|STAGE|APPLICATION|HITL_LEVEL|OUTCOME|CADENCE|APPROVAL_STATUS|OPEN_LOOP|PROJECT_STATUS|RELATION|ROLE|EVIDENCE_CLASS|EVIDENCE_ROLE|READOUT_TEST|KPI|DIRECTION)_/, "").toLowerCase().replace(/_/g, " ");
+  return String(enumName || "").replace(/^(KIND|PHASE|STAGE|APPLICATION|HITL_LEVEL|OUTCOME|CADENCE|APPROVAL_STATUS|OPEN_LOOP|PROJECT_STATUS|RELATION|ROLE|EVIDENCE_CLASS|EVIDENCE_ROLE|READOUT_TEST|KPI_TRACK|VERDICT|DIRECTION)_/, "").toLowerCase().replace(/_/g, " ");
 }
 function when(ns) {
   if (!ns || ns === "0") return "—";
@@ -103,13 +103,17 @@ function title(text, ...extra) {
   return h("h1", {}, text, ...extra, h("span", { class: "muted" }, a ? `  · as of tree size ${a}` : `  · latest (tree size ${config ? config.treeSize : "?"})`));
 }
 
+/* A KpiStatus (loop.proto; the same for GetInitiative and ListInitiatives):
+ * latest value against target, gap, on/off track, trend over the window. */
 function kpiCell(k) {
-  const cls = k.verdict === "KPI_ON_TRACK" ? "ok" : k.verdict === "KPI_OFF_TRACK" ? "bad" : "";
-  const label = k.verdict === "KPI_NO_DATA" ? "no data" : k.verdict === "KPI_ON_TRACK" ? "on track" : "off track";
-  return h("span", { class: "kpi" }, `${k.kpi.metric} `,
-    k.verdict === "KPI_NO_DATA" ? "" : `${num(k.latestValue)}${k.kpi.unit} `,
-    h("span", { class: "muted" }, `(target ${k.kpi.direction === "DIRECTION_DECREASE" ? "≤" : "≥"} ${k.kpi.target}${k.kpi.unit}) `),
-    h("span", { class: "badge " + cls }, label));
+  const measured = k.track === "KPI_TRACK_ON_TRACK" || k.track === "KPI_TRACK_OFF_TRACK";
+  const on = k.track === "KPI_TRACK_ON_TRACK";
+  const unit = k.kpi.unit || "";
+  return h("span", { class: "kpi" }, `${k.kpi.metric}${k.kpi.segment ? " (" + k.kpi.segment + ")" : ""} `,
+    measured ? `${num(k.latestValue)}${unit} ` : "",
+    h("span", { class: "muted" }, `(target ${k.kpi.direction === "DIRECTION_DECREASE" ? "≤" : "≥"} ${k.kpi.target}${unit}${measured ? ", gap " + (k.gap >= 0 ? "+" : "") + num(k.gap) + unit : ""}) `),
+    h("span", { class: "badge " + (measured ? (on ? "ok" : "bad") : "") }, measured ? (on ? "on track" : "off track") : "unmeasured"),
+    k.trend ? h("span", { class: "muted trend" }, ` ${k.trend}`) : "");
 }
 
 async function pagePortfolio() {
@@ -127,7 +131,7 @@ async function pagePortfolio() {
       try {
         const g = await get(`/v1/initiatives/${encodeURIComponent(s.initiative)}?asOfSize=${a}`);
         st = Object.assign({}, s, {
-          title: g.title, phase: g.phase, stage: g.stage, cycle: g.cycle, kpis: null,
+          title: g.title, phase: g.phase, stage: g.stage, cycle: g.cycle, kpis: g.kpis || [],
           unactedFindings: g.unactedFindingsCount, untestedHypotheses: g.openHypothesesCount,
           runningExperiments: g.runningExperimentsCount, undiagnosedAlerts: g.undiagnosedAlertsCount,
           pendingApprovals: g.adjustmentsAwaitingApprovalCount, overdueReviews: g.overdueReviews,
@@ -143,7 +147,7 @@ async function pagePortfolio() {
       h("td", {}, h("span", { class: "badge" }, short(st.phase))),
       h("td", { class: "stage" }, h("span", { class: "badge" }, short(st.stage) || "—")),
       h("td", { class: "num" }, st.cycle),
-      h("td", {}, st.kpis ? (st.kpis.length ? st.kpis.map(kpiCell) : h("span", { class: "muted" }, "none chartered")) : h("span", { class: "muted" }, "latest only")),
+      h("td", {}, (st.kpis || []).length ? st.kpis.map(kpiCell) : h("span", { class: "muted" }, "none chartered")),
       h("td", { class: "num" }, st.openLoops, h("div", { class: "muted" }, `${st.unactedFindings} unacted findings`)),
       h("td", { class: "num" }, st.pendingApprovals),
       h("td", { class: "num" }, (st.overdueReviews || []).length ? h("span", { class: "badge bad" }, (st.overdueReviews || []).map((o) => short(o.cadence)).join(", ")) : "0"),
@@ -160,8 +164,9 @@ async function pagePortfolio() {
 
 async function pageInitiative(id) {
   const a = asOf();
-  const st = await get(`/v1/initiatives/${encodeURIComponent(id)}` + q({ asOfSize: a }));
-  const port = a ? null : (await get(`/v1/initiatives?initiative=${encodeURIComponent(id)}&seriesPoints=500`)).initiatives[0];
+  // KPIs with their latest 50 measurements (the most GetInitiative gives).
+  const st = await get(`/v1/initiatives/${encodeURIComponent(id)}` + q({ asOfSize: a, kpiWindow: 50 }));
+  const health = (await get("/v1/loop-health" + q({ initiative: id, asOfSize: a }))).initiatives[0];
   // The timeline shows the first 500 entries (a page of the log's order).
   const entries = (await get("/console/api/entries" + q({ initiative: id, pageSize: 500, toSeq: a }))).entries;
   const ents = entries.filter((e) => e.body).map((e) => ({
@@ -187,17 +192,16 @@ async function pageInitiative(id) {
       h("h3", {}, "Adjustments awaiting approval"), refList(st.adjustmentsAwaitingApproval, st.adjustmentsAwaitingApprovalCount),
       h("h3", {}, "Alerts without diagnosis"), refList(st.undiagnosedAlerts, st.undiagnosedAlertsCount))));
   sections.push(h("h2", {}, "Timeline by loop stage"), h("div", { class: "card scroll", id: "timeline" }, LLCharts.timeline(ents)));
-  // KPI series with target line and alerts.
+  // KPI series with target line and alerts, as of the page's size too.
   const kpiBox = h("div", { class: "grid wide", id: "kpis" });
-  if (port) {
-    for (const k of port.kpis) {
-      const pts = (k.series || []).map((p) => ({ seq: Number(p.seq), v: p.value, t: Number(BigInt(p.serverTimeUnixNanos) / 1000000n) }));
-      const alerts = ents.filter((e) => e.kind === "KIND_ALERT" && e.body.alert.metric === k.kpi.metric)
-        .map((e) => ({ seq: e.seq, t: e.t, label: `${e.body.alert.baseline} → ${e.body.alert.current} (${short(e.body.alert.detector)})` }));
-      kpiBox.appendChild(h("div", { class: "card" }, kpiCell(k), LLCharts.kpiChart(k.kpi, pts, alerts)));
-    }
+  for (const k of st.kpis || []) {
+    const times = k.recentUnixNanos || [];
+    const pts = (k.recentValues || []).map((v, i) => ({ seq: Number(k.recentSeqs[i]), v, t: Number(BigInt(times[i]) / 1000000n) }));
+    const alerts = ents.filter((e) => e.kind === "KIND_ALERT" && e.body.alert.metric === k.kpi.metric)
+      .map((e) => ({ seq: e.seq, t: e.t, label: `${e.body.alert.baseline} → ${e.body.alert.current} (${short(e.body.alert.detector)})` }));
+    kpiBox.appendChild(h("div", { class: "card" }, kpiCell(k), LLCharts.kpiChart(k.kpi, pts, alerts)));
   }
-  sections.push(h("h2", {}, "KPIs against target"), port ? (port.kpis.length ? kpiBox : h("p", { class: "muted" }, "The charter names no KPI.")) : h("p", { class: "muted" }, "KPI series are shown for the latest state."));
+  sections.push(h("h2", {}, "KPIs against target"), (st.kpis || []).length ? kpiBox : h("p", { class: "muted" }, "The charter names no KPI."));
   // Experiments with readouts.
   const exps = ents.filter((e) => e.kind === "KIND_EXPERIMENT").slice(-10); // the latest ten
   const expBox = h("div", { id: "experiments" });
@@ -206,6 +210,10 @@ async function pageInitiative(id) {
     try { ro = await get(`/v1/experiments/${e.seq}/readout` + q({ asOfSize: a })); } catch (err) { expBox.appendChild(h("p", {}, `#${e.seq}: ${err.message}`)); continue; }
     expBox.appendChild(h("div", { class: "card" }, h("div", {}, ref(ro.experiment)),
       h("p", { class: "muted" }, `metric ${ro.metric}${ro.segment ? ", segment " + ro.segment : ""}; control ${ro.control ? ro.control.arm + " " + num(ro.control.value) + " (n=" + ro.control.sampleSize + ")" : "—"}; concluded by ${(ro.concludedBy || []).map((s) => "#" + s).join(", ") || "nothing yet"}`),
+      ro.verdict && ro.verdict !== "VERDICT_UNSPECIFIED" ? h("p", { class: "verdict" }, "verdict ",
+        h("span", { class: "badge " + (ro.verdict === "VERDICT_SHIP" ? "ok" : ro.verdict === "VERDICT_UNTRUSTWORTHY" || ro.verdict === "VERDICT_ROLL_BACK" ? "bad" : "warn") },
+          short(ro.verdict) + (ro.verdictVariant ? " " + ro.verdictVariant : "")),
+        ` ${ro.verdictReason || ""}`, ro.srm && ro.srm.mismatch ? h("span", { class: "badge bad" }, "sample ratio mismatch") : "") : null,
       h("table", {}, h("thead", {}, h("tr", {}, ["Variant", "Value", "n", "Effect (lift)", "95% interval", "p", "Test", ""].map((t) => h("th", {}, t)))),
         h("tbody", {}, (ro.variants || []).map((v) => h("tr", {},
           h("td", {}, v.variant.arm), h("td", { class: "num" }, num(v.variant.value, 3)), h("td", { class: "num" }, v.variant.sampleSize),
@@ -222,7 +230,7 @@ async function pageInitiative(id) {
       h("td", {}, (p.missing || []).join(", ") || "—"))))) : h("p", { class: "muted" }, "No scaling plan."));
   // Reviews against cadence.
   const reviews = ents.filter((e) => e.kind === "KIND_REVIEW");
-  const cad = port && port.health ? port.health.cadences : [];
+  const cad = health ? health.cadences : [];
   sections.push(h("h2", {}, "Reviews against cadence"),
     h("table", { id: "cadence" }, h("thead", {}, h("tr", {}, ["Cadence", "Periods elapsed", "Reviewed", "Adherence", "Overdue"].map((t) => h("th", {}, t)))),
       h("tbody", {}, (cad || []).map((c) => h("tr", {}, h("td", {}, short(c.cadence)), h("td", { class: "num" }, c.periods), h("td", { class: "num" }, c.reviewed),

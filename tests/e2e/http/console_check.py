@@ -83,9 +83,9 @@ try:
     row = driver.find_element(By.CSS_SELECTOR, "tr[data-initiative='reco-engine']").text
     if "redeploy" not in row or "pilot" not in row:
         fail("portfolio row does not show pilot/redeploy: %r" % row)
-    if "on track" not in row and "off track" not in row:
-        fail("portfolio row shows no KPI verdict: %r" % row)
-    print("portfolio: reco-engine pilot, stage redeploy, KPI verdicts shown")
+    if ("on track" not in row and "off track" not in row) or "gap" not in row:
+        fail("portfolio row shows no KPI track and gap: %r" % row)
+    print("portfolio: reco-engine pilot, stage redeploy, KPI tracks and gaps shown")
 
     # Initiative: stage, the unacted finding, charts, experiments, plans.
     t = load(BASE, "#/i/reco-engine", "initiative")
@@ -98,9 +98,11 @@ try:
         fail("initiative page: KPI charts missing")
     if not driver.find_elements(By.CSS_SELECTOR, "#kpis svg line.target"):
         fail("initiative page: no target line")
+    if not driver.find_elements(By.CSS_SELECTOR, "#kpis svg circle.point"):
+        fail("initiative page: KPI charts show no measurement")
     ex = driver.find_element(By.ID, "experiments").text
-    if "ai_content" not in ex or "%" not in ex:
-        fail("initiative page: experiment readout missing: %r" % ex)
+    if "ai_content" not in ex or "%" not in ex or "verdict" not in ex:
+        fail("initiative page: experiment readout or its verdict missing: %r" % ex)
     if "#%d" % s["scaling_plan"] not in driver.find_element(By.ID, "scaling").text:
         fail("initiative page: scaling plan missing")
     print("initiative: stage redeploy, unacted finding #%d, KPI charts with target, readout, scaling plan" % s["open_finding"])

@@ -63,8 +63,9 @@ cases = [
     ("/v1/initiatives/reco-engine?nowUnixNanos=" + NOW, P + "GetInitiative",
      loop.GetInitiativeRequest(initiative="reco-engine", now_unix_nanos=int(NOW)),
      loop.InitiativeState),
-    ("/v1/initiatives/reco-engine?asOfSize=%d" % (s["adjustment"] + 1), P + "GetInitiative",
-     loop.GetInitiativeRequest(initiative="reco-engine", as_of_size=s["adjustment"] + 1),
+    ("/v1/initiatives/reco-engine?asOfSize=%d&kpiWindow=2" % (s["adjustment"] + 1), P + "GetInitiative",
+     loop.GetInitiativeRequest(initiative="reco-engine", as_of_size=s["adjustment"] + 1,
+                               kpi_window=2),
      loop.InitiativeState),
     ("/v1/entries/%d/lineage?backHops=3&forwardHops=2" % s["conclusion"], P + "GetLineage",
      loop.GetLineageRequest(seq=s["conclusion"], back_hops=3, forward_hops=2), loop.Lineage),
@@ -72,8 +73,8 @@ cases = [
     ("/v1/open-loops?kind=OPEN_LOOP_FINDING_NOT_ACTED_ON&page_size=1", P + "ListOpenLoops",
      loop.ListOpenLoopsRequest(kind=loop.OPEN_LOOP_FINDING_NOT_ACTED_ON, page_size=1),
      loop.ListOpenLoopsResponse),
-    ("/v1/initiatives?nowUnixNanos=%s&seriesPoints=10" % NOW, R + "ListInitiatives",
-     rm.ListInitiativesRequest(now_unix_nanos=int(NOW), series_points=10), rm.ListInitiativesResponse),
+    ("/v1/initiatives?nowUnixNanos=%s&kpiWindow=10" % NOW, R + "ListInitiatives",
+     rm.ListInitiativesRequest(now_unix_nanos=int(NOW), kpi_window=10), rm.ListInitiativesResponse),
     ("/v1/initiatives?initiative=reco-engine&nowUnixNanos=" + NOW, R + "ListInitiatives",
      rm.ListInitiativesRequest(initiative="reco-engine", now_unix_nanos=int(NOW)),
      rm.ListInitiativesResponse),
@@ -138,6 +139,24 @@ for path, method, req, cls in cases:
     same(got, want, path)
     print("same answer: GET %s == %s" % (path, method))
 
+# One KPI definition: the portfolio's KPIs are GetInitiative's, field for
+# field (same message, same computation), and the demo's are measured.
+port = rpc(R + "ListInitiatives", rm.ListInitiativesRequest(initiative="reco-engine", kpi_window=7),
+           rm.ListInitiativesResponse).initiatives[0]
+state = rpc(P + "GetInitiative", loop.GetInitiativeRequest(initiative="reco-engine", kpi_window=7),
+            loop.InitiativeState)
+if len(state.kpis) < 2 or list(port.kpis) != list(state.kpis):
+    sys.exit("portfolio KPIs differ from GetInitiative's:\n%s\nvs\n%s" % (port.kpis, state.kpis))
+for k in state.kpis:
+    if k.track not in (loop.KPI_TRACK_ON_TRACK, loop.KPI_TRACK_OFF_TRACK) or \
+            len(k.recent_unix_nanos) != len(k.recent_seqs) or not k.recent_seqs or \
+            k.recent_unix_nanos[-1] != k.latest_unix_nanos or k.recent_seqs[-1] != k.latest_seq:
+        sys.exit("KPI %s: not measured, or its times do not match its measurements: %s"
+                 % (k.kpi.metric, k))
+print("KPIs: ListInitiatives == GetInitiative for %d KPIs (%s)"
+      % (len(state.kpis), ", ".join("%s %s" % (k.kpi.metric, loop.KpiTrack.Name(k.track))
+                                    for k in state.kpis)))
+
 # Paging by page_token: ListEntries pages cover the log exactly once.
 cp = rpc(L + "GetCheckpoint", led.GetCheckpointRequest(), led.GetCheckpointResponse)
 tok, n, pages = "", 0, 0
@@ -163,6 +182,8 @@ errors = [
     ("/v1/initiatives/no-such-initiative", P + "GetInitiative",
      loop.GetInitiativeRequest(initiative="no-such-initiative"), loop.InitiativeState, 5, 404),
     ("/v1/initiatives?pageSize=5000", R + "ListInitiatives", rm.ListInitiativesRequest(page_size=5000),
+     rm.ListInitiativesResponse, 3, 400),
+    ("/v1/initiatives?kpiWindow=51", R + "ListInitiatives", rm.ListInitiativesRequest(kpi_window=51),
      rm.ListInitiativesResponse, 3, 400),
 ]
 for path, method, req, cls, code, status in errors:
