@@ -46,9 +46,11 @@ const LLVerify = (() => {
 
   /* C2SP signed-note verifier key: "name+hash8hex+base64(0x01 || pub32)". */
   function parseVerifierKey(vkey) {
-    const parts = vkey.split("+");
-    if (parts.length !== 3) throw new Error("verifier key is not name+hash+key");
-    const [name, hash8, b64] = parts;
+    // The name has no "+" and the hash is 8 hex digits, but the base64 key
+    // may contain "+": split at the first two only.
+    const m = /^([^+\s]+)\+([0-9a-f]{8})\+([A-Za-z0-9+/]+=*)$/.exec(vkey);
+    if (!m) throw new Error("verifier key is not name+hash+key");
+    const [, name, hash8, b64] = m;
     const k = b64ToBytes(b64);
     if (k.length !== 33 || k[0] !== 1) throw new Error("verifier key is not an Ed25519 (type 0x01) key");
     return { name, hash: hash8, pub: k.slice(1) };
