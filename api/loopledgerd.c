@@ -18,8 +18,10 @@
  * calls finish (appends are answered once durable), then exit 0.
  *
  * verify audits a data directory offline (ll_audit.h): every leaf,
- * signature and tree node, and the last signed checkpoint; it names the
- * first damaged sequence number and exits 1 if anything is wrong. backup
+ * signature and tree node, and the last signed checkpoint; then rebuilds
+ * every derived table from the entries and compares (ll_derive.h); it
+ * names the first damaged sequence number or table record and exits 1 if
+ * anything is wrong. backup
  * copies a (possibly live) ledger with compaction, plus its keys, into a
  * new directory that `serve --data` accepts as is. Both work beside a
  * running server: LMDB coordinates processes through its lock file.
@@ -41,6 +43,7 @@
 #include <openssl/crypto.h>
 
 #include "ll_audit.h"
+#include "ll_format.h"
 #include "ll_crypto.h"
 #include "ll_drift.h"
 #include "ll_console.h"
@@ -49,7 +52,13 @@
 #include "ll_http.h"
 #include "ll_ledger.h"
 #include "ll_metrics.h"
+#include "ll_mirror.h"
+#include "ll_publish.h"
+#include "ll_scale_cmd.h"
+#include "ll_wsubmit.h"
+#include "ll_tiles.h"
 #include "ll_server.h"
+#include "ll_listen.h"
 #include "ll_methods.h"
 #include "ll_services.h"
 #include "ll_store.h"
@@ -70,6 +79,15 @@ typedef struct opts {
     const char *tls_cert, *tls_key, *tls_ca;
     int plaintext;
     const char *http, *http_proxy, *http_header, *http_port_file, *http_assets;
+    /* Resource limits (0: the library defaults, see ll_server.h, ll_ledger.h). */
+    unsigned max_streams, max_calls;
+    int handshake_ms, idle_ms;
+    size_t memory_quota, queue_entries, queue_bytes;
+    const char *tiles;
+    const char *witness[16]; /* --witness URL=VKEY */
+    size_t nwitness;
+    const char *from, *vkey, *note_key, *actor_key; /* mirror, promote */
+    int once, force, interval_ms;
 } opts_t;
 
 static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -86,6 +104,21 @@ static void logf_(const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
+}
+
+static void log_line(const char *msg)
+{
+    logf_("%s", msg);
+}
+
+static int cosig_lines(void *ctx, uint64_t size, char *note, size_t cap)
+{
+    return ll_wsubmit_lines(ctx, size, note, cap);
+}
+
+static uint64_t cosig_latest(void *ctx)
+{
+    return ll_wsubmit_cosigned_size(ctx);
 }
 
 static void usage(FILE *f)
@@ -121,11 +154,28 @@ static void usage(FILE *f)
             "  --http-identity-header NAME  that header (default X-Loopledger-Actor)\n"
             "  --http-port-file FILE  write the bound HTTP port there once serving\n"
             "  --http-assets DIR   serve the console from DIR instead of the built-in copy\n"
+            "limits (each refusal is RESOURCE_EXHAUSTED at once, nothing written):\n"
+            "  --max-streams N     concurrent HTTP/2 streams per connection (default 100)\n"
+            "  --max-calls N       calls in flight, whole server (default 16384)\n"
+            "  --max-queue N       appends between submit and result (default 4096)\n"
+            "  --max-queue-bytes N[KMG]  their envelope bytes (default 64M)\n"
+            "  --memory-quota N[KMG]     gRPC buffer memory (default 1G)\n"
+            "  --handshake-timeout MS    close connections not set up by then (default 5000)\n"
+            "  --idle-timeout MS   close connections without calls for that long (default 600000)\n"
+            "  --tiles DIR         publish the log as C2SP tlog-tiles into DIR after each commit\n"
+            "                      (entries are then capped at 64 KiB: see README, Scaling out)\n"
+            "  --witness URL=VKEY  submit each checkpoint to this C2SP tlog-witness (repeatable);\n"
+            "                      GetCheckpoint then carries the cosignatures collected\n"
+            "witness: loopledgerd witness --help; witness-key --key FILE --name NAME\n"
+            "mirror:  loopledgerd mirror --from TILES-URL|DIR --vkey PRIMARY-VKEY --data DIR\n"
+            "         [--once] [--interval-ms N] [serve options]: a verifying read-only replica\n"
+            "promote: loopledgerd promote --data DIR [--force] [--note-key FILE --actor-key FILE]\n"
+            "         turns a mirror's directory into a primary's (see README, Scaling out)\n"
             "  --drift-baseline N  drift detector: baseline window in points (default 7)\n"
             "  --drift-recent N    drift detector: points that must all be low (default 3)\n"
             "  --drift-threshold F drift detector: relative decline, 0..1 (default 0.10)\n"
-            "verify: audits every entry, signature and tree node; names the first damaged\n"
-            "  entry; --threads is the number of verifying threads (default: all CPUs).\n"
+            "verify: audits every entry, signature and tree node, rebuilds every derived table\n"
+            "  from the entries and compares; names the first damaged entry or record; --threads is the number of verifying threads (default: all CPUs).\n"
             "backup: online copy with compaction (and the server keys) into NEWDIR.\n");
 }
 
@@ -164,8 +214,8 @@ static int parse_opts(int argc, char **argv, opts_t *o)
             usage(stdout);
             exit(0);
         }
-        if (!strcmp(a, "--plaintext")) {
-            o->plaintext = 1;
+        if (!strcmp(a, "--plaintext") || !strcmp(a, "--once") || !strcmp(a, "--force")) {
+            *(a[2] == 'p' ? &o->plaintext : a[2] == 'o' ? &o->once : &o->force) = 1;
             continue;
         }
         if (!v) {
@@ -190,9 +240,29 @@ static int parse_opts(int argc, char **argv, opts_t *o)
         else if (!strcmp(a, "--http-identity-header")) o->http_header = v;
         else if (!strcmp(a, "--http-port-file")) o->http_port_file = v;
         else if (!strcmp(a, "--http-assets")) o->http_assets = v;
+        else if (!strcmp(a, "--tiles")) o->tiles = v;
+        else if (!strcmp(a, "--from")) o->from = v;
+        else if (!strcmp(a, "--vkey")) o->vkey = v;
+        else if (!strcmp(a, "--note-key")) o->note_key = v;
+        else if (!strcmp(a, "--actor-key")) o->actor_key = v;
+        else if (!strcmp(a, "--interval-ms")) o->interval_ms = atoi(v);
+        else if (!strcmp(a, "--witness") && o->nwitness < 16) o->witness[o->nwitness++] = v;
         else if (!strcmp(a, "--drift-baseline")) o->drift.baseline = (unsigned)atoi(v);
         else if (!strcmp(a, "--drift-recent")) o->drift.recent = (unsigned)atoi(v);
         else if (!strcmp(a, "--drift-threshold")) o->drift.threshold = atof(v);
+        else if (!strcmp(a, "--max-streams")) o->max_streams = (unsigned)atoi(v);
+        else if (!strcmp(a, "--max-calls")) o->max_calls = (unsigned)atoi(v);
+        else if (!strcmp(a, "--max-queue")) o->queue_entries = (size_t)atol(v);
+        else if (!strcmp(a, "--handshake-timeout")) o->handshake_ms = atoi(v);
+        else if (!strcmp(a, "--idle-timeout")) o->idle_ms = atoi(v);
+        else if (!strcmp(a, "--max-queue-bytes") || !strcmp(a, "--memory-quota")) {
+            size_t n = parse_size(v);
+            if (!n) {
+                fprintf(stderr, "loopledgerd: bad size for %s: %s\n", a, v);
+                return -1;
+            }
+            *(!strcmp(a, "--max-queue-bytes") ? &o->queue_bytes : &o->memory_quota) = n;
+        }
         else if (!strcmp(a, "--map-size") || !strcmp(a, "--map-max")) {
             size_t n = parse_size(v);
             if (!n) {
@@ -273,10 +343,23 @@ out:
     return rc;
 }
 
-static int is_loopback(const char *listen)
+/* A server's secret key file must be readable by its owner only, as the
+ * TLS key is: anyone who reads note.key can sign checkpoints in the
+ * server's name, and actor.key signs entries as the server actor. Returns
+ * LL_ERR_PERMISSION (logged, with the command that fixes it) otherwise;
+ * LL_OK when the file is private or does not exist. */
+static int key_file_private(const char *path)
 {
-    return !strncmp(listen, "127.", 4) || !strncmp(listen, "localhost:", 10) ||
-           !strncmp(listen, "[::1]:", 6) || !strncmp(listen, "ipv4:127.", 9);
+    struct stat sb;
+    if (stat(path, &sb))
+        return LL_OK; /* missing: the caller creates it 0600, or fails reading it */
+    if (sb.st_mode & 077) {
+        logf_("%s is readable by group or others (mode %03o); refusing to use it. "
+              "Fix: chmod 600 %s",
+              path, (unsigned)(sb.st_mode & 0777), path);
+        return LL_ERR_PERMISSION;
+    }
+    return LL_OK;
 }
 
 /* Loads dir/name, creating it (0600) on first start. */
@@ -284,7 +367,10 @@ static int load_or_make_key(const char *dir, const char *name, ll_key_t **out)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    int err = ll_key_load(path, out);
+    int err = key_file_private(path);
+    if (err)
+        return err;
+    err = ll_key_load(path, out);
     if (err != LL_ERR_IO || access(path, F_OK) == 0)
         return err;
     if ((err = ll_key_generate(out)))
@@ -351,13 +437,18 @@ static int cmd_verify(const opts_t *o)
     if (!has_ledger(o->data))
         return 2;
     snprintf(path, sizeof path, "%s/note.key", o->data);
-    if ((err = ll_key_load(path, &note_key))) {
+    if ((err = key_file_private(path)) || (err = ll_key_load(path, &note_key))) {
         logf_("reading the checkpoint key %s: %s", path, ll_strerror(err));
         goto out;
     }
     ll_key_public(note_key, pub);
     if ((err = ll_store_open(o->data, NULL, &st))) {
         logf_("opening store %s: %s (%s)", o->data, ll_strerror(err), ll_store_last_error());
+        goto out;
+    }
+    char fmsg[LL_MSG_MAX];
+    if ((err = ll_format_check(st, fmsg, sizeof fmsg))) {
+        logf_("%s: %s", o->data, fmsg);
         goto out;
     }
     if ((err = ll_audit_run(st, pub, o->threads, &rep))) {
@@ -368,8 +459,33 @@ static int cmd_verify(const opts_t *o)
            ", tree nodes checked %" PRIu64 ", signed checkpoint size %" PRIu64 ", %.2f s\n",
            rep.size, rep.leaf_bytes, rep.signatures, rep.nodes, rep.cp_size, rep.seconds);
     if (!rep.damaged) {
-        printf("OK: every entry, signature and tree node verifies\n");
-        rc = 0;
+        /* The leaves are sound: now what was derived from them. */
+        ll_derive_report_t d;
+        if ((err = ll_ledger_check_derived(st, &d))) {
+            logf_("derived-table check could not run: %s (%s)", ll_strerror(err),
+                  ll_store_last_error());
+            goto out;
+        }
+        printf("derived tables: %" PRIu64 " entries replayed, records compared:", d.replayed);
+        for (int t = 0; t < LL_TBL__COUNT; t++)
+            printf(" %s %" PRIu64 "%s", ll_derive_table_name((enum ll_table)t), d.records[t],
+                   d.diffs[t] ? " (DIFFERS)" : "");
+        printf(", %.2f s\n", d.seconds);
+        if (d.old_format)
+            printf("note: data format %u (current %u): state, approval and series records are "
+                   "in the old encoding and were not compared; `loopledgerd serve` upgrades "
+                   "them in place\n", d.old_format, LL_FORMAT_VERSION);
+        if (!d.damaged) {
+            printf("OK: every entry, signature and tree node verifies, and every derived table "
+                   "matches the entries\n");
+            rc = 0;
+        } else if (d.bad_seq != LL_DERIVE_NO_SEQ) {
+            printf("DAMAGED: first damaged entry #%" PRIu64 ": %s\n", d.bad_seq, d.what);
+            rc = 1;
+        } else {
+            printf("DAMAGED: a derived table differs from the entries: %s\n", d.what);
+            rc = 1;
+        }
     } else if (rep.first_bad_seq != LL_AUDIT_NO_SEQ) {
         printf("DAMAGED: first damaged entry #%" PRIu64 ": %s\n", rep.first_bad_seq, rep.what);
         rc = 1;
@@ -458,6 +574,21 @@ out:
     return rc;
 }
 
+/* With --tiles, the published tlog-tiles are public on the HTTP face too:
+ * /checkpoint and /tile/... from the publisher's directory. */
+static int add_tiles(ll_http_t *http, const char *dir)
+{
+    char p[4096];
+    int err;
+    if (!dir)
+        return LL_OK;
+    snprintf(p, sizeof p, "%s/checkpoint", dir);
+    if ((err = ll_http_add_static_dir(http, "/checkpoint", p)))
+        return err;
+    snprintf(p, sizeof p, "%s/tile", dir);
+    return ll_http_add_static_dir(http, "/tile/", p);
+}
+
 /* The HTTP face (ll_http.h): same TLS files and authorizer as gRPC. */
 static int start_http(const opts_t *o, ll_server_t *srv, ll_ledger_t *lg,
                       ll_ledger_service_t *lsvc, ll_rpc_authz_t *authz, ll_http_t **http,
@@ -476,7 +607,7 @@ static int start_http(const opts_t *o, ll_server_t *srv, ll_ledger_t *lg,
     if ((err = ll_gateway_register(*http, srv)) ||
         (err = ll_metrics_register(*http, srv, lg, lsvc, metrics)) ||
         (err = ll_console_register(*http, srv, lg, o->http_assets, console)) ||
-        (err = ll_http_start(*http, &port))) {
+        (err = add_tiles(*http, o->tiles)) || (err = ll_http_start(*http, &port))) {
         logf_("cannot serve HTTP on %s: %s", o->http, ll_strerror(err));
         ll_http_free(*http);
         ll_metrics_free(*metrics);
@@ -496,6 +627,46 @@ static int start_http(const opts_t *o, ll_server_t *srv, ll_ledger_t *lg,
     return 0;
 }
 
+/* loopledgerd promote: a mirror's directory becomes a primary's. With the
+ * primary's keys (kept off-site), clients' pinned verifier key and their
+ * remembered checkpoints keep working; without, the directory keeps the
+ * mirror's own keys and clients must pin the new verifier key. */
+static int cmd_promote(const opts_t *o)
+{
+    ll_store_t *st = NULL;
+    char p[4096];
+    int err;
+    if (!has_ledger(o->data))
+        return 1;
+    if ((err = ll_store_open(o->data, NULL, &st))) {
+        logf_("opening store %s: %s (%s)", o->data, ll_strerror(err), ll_store_last_error());
+        return 1;
+    }
+    uint64_t size = ll_store_committed_size(st);
+    ll_store_close(st);
+    if ((err = ll_mirror_promote(o->data, size, o->force, log_line)))
+        return 1;
+    for (int i = 0; i < 2; i++) {
+        const char *src = i ? o->actor_key : o->note_key;
+        if (!src)
+            continue;
+        ll_key_t *k = NULL;
+        if ((err = ll_key_load(src, &k))) {
+            logf_("promote: %s is not a readable key: %s", src, ll_strerror(err));
+            return 1;
+        }
+        ll_key_free(k);
+        snprintf(p, sizeof p, "%s/%s", o->data, i ? "actor.key" : "note.key");
+        unlink(p);
+        if (copy_file(src, p)) {
+            logf_("promote: installing %s as %s: %s", src, p, strerror(errno));
+            return 1;
+        }
+    }
+    printf("promoted %s: serve it with `loopledgerd serve --data %s`\n", o->data, o->data);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     opts_t o;
@@ -508,7 +679,14 @@ int main(int argc, char **argv)
     ll_http_t *http = NULL;
     ll_metrics_t *metrics = NULL;
     ll_console_t *console = NULL;
+    ll_publish_t *pub = NULL;
+    ll_wsubmit_t *wsub = NULL;
+    ll_mirror_t *mir = NULL;
+    static char mirror_origin[LL_NOTE_MAX_NAME + 1];
     int rc = 1, err;
+
+    if (argc > 1 && (!strcmp(argv[1], "witness") || !strcmp(argv[1], "witness-key")))
+        return ll_witness_cmd(argc - 1, argv + 1);
 
     if (parse_opts(argc, argv, &o)) {
         usage(stderr);
@@ -519,7 +697,28 @@ int main(int argc, char **argv)
         return cmd_verify(&o);
     if (!strcmp(o.cmd, "backup"))
         return cmd_backup(&o);
-    if (strcmp(o.cmd, "serve") && strcmp(o.cmd, "verifier-key")) {
+    if (!strcmp(o.cmd, "promote"))
+        return cmd_promote(&o);
+    int mirror = !strcmp(o.cmd, "mirror");
+    if (mirror) {
+        char name[LL_NOTE_MAX_NAME + 1];
+        uint8_t pk[LL_PUBKEY_LEN];
+        if (!o.from || !o.vkey || ll_note_parse_verifier_key(o.vkey, name, sizeof name, pk)) {
+            logf_("mirror needs --from TILES-URL|DIR and --vkey (the primary's verifier key)");
+            return 2;
+        }
+        if (o.tiles || o.nwitness || o.admin_pub) {
+            logf_("a mirror neither publishes, submits to witnesses nor creates a ledger");
+            return 2;
+        }
+        snprintf(mirror_origin, sizeof mirror_origin, "%s", name);
+        o.origin = mirror_origin;
+    } else if (!strcmp(o.cmd, "serve") && ll_mirror_is_mirror_dir(o.data)) {
+        logf_("%s is a mirror's data directory: serve it with `loopledgerd mirror`, or make it "
+              "a primary with `loopledgerd promote --data %s`", o.data, o.data);
+        return 1;
+    }
+    if (strcmp(o.cmd, "serve") && strcmp(o.cmd, "verifier-key") && !mirror) {
         fprintf(stderr, "loopledgerd: unknown command %s\n", o.cmd);
         usage(stderr);
         return 2;
@@ -557,7 +756,10 @@ int main(int argc, char **argv)
         snprintf(origin, sizeof origin, "loopledger/%s", hex);
         o.origin = origin;
     }
-    ll_ledger_config_t lc = {.note_key = note_key, .actor_key = actor_key, .origin = o.origin};
+    ll_ledger_config_t lc = {.note_key = note_key, .actor_key = actor_key, .origin = o.origin,
+                             .max_queue_entries = o.queue_entries,
+                             .max_queue_bytes = o.queue_bytes,
+                             .max_leaf = o.tiles ? LL_TILES_MAX_ENTRY : 0};
     /* Signals go to the main thread only: block them before any thread
      * (the ledger's writer starts in ll_ledger_open). */
     sigset_t sigs;
@@ -566,6 +768,14 @@ int main(int argc, char **argv)
     sigaddset(&sigs, SIGINT);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
+    char fmsg[LL_MSG_MAX];
+    uint32_t from = 0;
+    if ((err = ll_format_prepare(st, &from, fmsg, sizeof fmsg))) {
+        logf_("%s: %s", o.data, fmsg);
+        goto out;
+    }
+    if (from < LL_FORMAT_VERSION)
+        logf_("%s: upgraded the data format from %u to %u", o.data, from, LL_FORMAT_VERSION);
     if ((err = ll_ledger_open(st, &lc, &lg))) {
         logf_("opening ledger: %s", ll_strerror(err));
         goto out;
@@ -580,7 +790,23 @@ int main(int argc, char **argv)
         rc = 0;
         goto out;
     }
-    if (ll_store_committed_size(st) == 0) {
+    if (mirror) {
+        ll_ledger_set_replica_of(lg, o.from);
+        ll_mirror_config_t mc = {.from = o.from, .vkey = o.vkey, .data = o.data,
+                                 .interval_ms = o.interval_ms, .log_fn = log_line};
+        if ((err = ll_mirror_open(lg, &mc, &mir)))
+            goto out;
+        if (o.once) {
+            /* For scripts: 0 caught up, 1 diverged (evidence written),
+             * 3 source unreachable. */
+            enum ll_mirror_state ms = ll_mirror_round(mir);
+            rc = ms == LL_MIRROR_CAUGHT_UP ? 0 : ms == LL_MIRROR_DIVERGED ? 1 : 3;
+            logf_("mirror --once: %s at %" PRIu64 " entries",
+                  rc == 0 ? "caught up" : rc == 1 ? "DIVERGED" : "source unreachable",
+                  ll_store_committed_size(st));
+            goto out;
+        }
+    } else if (ll_store_committed_size(st) == 0) {
         uint8_t pub[LL_PUBKEY_LEN];
         ll_append_result_t res;
         if (!o.admin_pub) {
@@ -611,28 +837,56 @@ int main(int argc, char **argv)
         goto out;
     /* Plaintext only when asked for, and only on loopback: an operator
      * who forgets the TLS options gets an error, not an open port. */
-    if (!tls && !strcmp(o.cmd, "serve") && !o.plaintext) {
+    if (!tls && strcmp(o.cmd, "verifier-key") && !o.plaintext) {
         logf_("no transport security configured: give --tls-cert, --tls-key and --tls-ca "
               "(mTLS), or --plaintext for a loopback-only test server");
         goto out;
     }
-    if (!tls && !is_loopback(o.listen)) {
-        logf_("refusing to serve plaintext gRPC on non-loopback address %s (give --tls-*)",
-              o.listen);
+    char bind_addr[300], why[400];
+    if (!tls) {
+        /* Bind the numeric address that was checked, not the name again. */
+        if (ll_listen_loopback(o.listen, bind_addr, sizeof bind_addr, why, sizeof why)) {
+            logf_("refusing to serve plaintext gRPC: %s (give --tls-* to serve beyond loopback)",
+                  why);
+            goto out;
+        }
+        o.listen = bind_addr;
+    }
+    unsigned long nofile = 0;
+    if (ll_listen_raise_nofile(&nofile))
+        logf_("cannot raise the open-file limit: %s", strerror(errno));
+
+    if (mirror && (err = ll_mirror_start(mir))) {
+        logf_("mirror: %s", ll_strerror(err));
         goto out;
     }
-
-
-    if ((err = ll_drift_open(lg, actor_key, &o.drift, &drift))) {
+    if (o.tiles && (err = ll_publish_start(lg, o.tiles, log_line, &pub))) {
+        logf_("cannot publish tiles to %s: %s", o.tiles, ll_strerror(err));
+        goto out;
+    }
+    if (o.nwitness &&
+        (err = ll_wsubmit_start(lg, o.witness, o.nwitness, log_line, &wsub))) {
+        logf_("cannot start witness submission: %s", ll_strerror(err));
+        goto out;
+    }
+    if (!mirror && (err = ll_drift_open(lg, actor_key, &o.drift, &drift))) {
         logf_("drift detector: %s (check --drift-* options)", ll_strerror(err));
         goto out;
     }
     grpc_init();
     ll_rpc_authz_t authz = {.st = st, .tls = tls};
+    ll_cp_source_t cosigs = {.lines = cosig_lines, .latest = cosig_latest, .ctx = wsub};
+    ll_cp_source_t mirror_cps = {.checkpoint = ll_mirror_checkpoint, .ctx = mir};
+    const ll_cp_source_t *cpsrc = mir ? &mirror_cps : wsub ? &cosigs : NULL;
     ll_server_config_t sc = {.listen = o.listen, .threads = o.threads,
                              .max_message = o.max_message, .creds = creds,
-                             .authorize = ll_rpc_authorize, .authorize_ctx = &authz};
+                             .authorize = ll_rpc_authorize, .authorize_ctx = &authz,
+                             .identity = ll_rpc_identity, .identity_ctx = &authz,
+                             .max_streams = o.max_streams, .max_calls = o.max_calls,
+                             .handshake_timeout_ms = o.handshake_ms, .max_idle_ms = o.idle_ms,
+                             .memory_quota = o.memory_quota};
     int port = 0;
+    ll_ledger_set_cp_source(lg, cpsrc);
     if ((err = ll_server_create(&sc, &srv)) ||
         (err = ll_services_register(srv, lg, &svcs)) ||
         (err = ll_server_start(srv, &port))) {
@@ -644,6 +898,7 @@ int main(int argc, char **argv)
     }
     char vkey[512];
     ll_ledger_verifier_key(lg, vkey, sizeof vkey);
+    logf_("open-file limit %lu", nofile);
     logf_("serving %s on port %d: %" PRIu64 " entries, verifier key %s", ll_ledger_origin(lg),
           port, ll_store_committed_size(st), vkey);
     if (o.http && start_http(&o, srv, lg, ll_services_ledger(svcs), &authz, &http, &metrics,
@@ -672,12 +927,21 @@ int main(int argc, char **argv)
     logf_("stopped cleanly at %" PRIu64 " entries", ll_store_committed_size(st));
     rc = 0;
 shutdown_grpc:
+    ll_mirror_close(mir);
+    mir = NULL;
+    ll_wsubmit_stop(wsub);
+    wsub = NULL;
+    ll_publish_stop(pub);
+    pub = NULL;
     ll_drift_close(drift);
     drift = NULL;
     ll_ledger_close(lg);
     lg = NULL;
     grpc_shutdown();
 out:
+    ll_mirror_close(mir);
+    ll_wsubmit_stop(wsub);
+    ll_publish_stop(pub);
     ll_drift_close(drift);
     ll_ledger_close(lg);
     ll_store_close(st);

@@ -17,6 +17,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "ll_err.h"
 
@@ -48,6 +49,23 @@ static inline uint64_t ll_get_be64(const uint8_t *in)
     for (int i = 0; i < 8; i++)
         v = v << 8 | in[i];
     return v;
+}
+
+/* IEEE 754 binary64 as its bit pattern, big-endian (the byte order of the
+ * double is then the same on every machine). */
+static inline void ll_put_be_double(uint8_t *out, double d)
+{
+    uint64_t v;
+    memcpy(&v, &d, sizeof v);
+    ll_put_be64(out, v);
+}
+
+static inline double ll_get_be_double(const uint8_t *in)
+{
+    uint64_t v = ll_get_be64(in);
+    double d;
+    memcpy(&d, &v, sizeof d);
+    return d;
 }
 
 /* Writes v as a varint at p; returns the bytes written (1..10). */

@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ll_err.h"
+
 #define LL_HASH_LEN 32
 #define LL_PUBKEY_LEN 32
 #define LL_SIG_LEN 64
@@ -58,8 +60,8 @@ void ll_key_free(ll_key_t *key);
 
 /* Verifies an Ed25519 signature. LL_OK, LL_ERR_BAD_SIGNATURE (also for a
  * siglen other than 64 or an invalid public key), or LL_ERR_CRYPTO. */
-int ll_ed25519_verify(const uint8_t pub[LL_PUBKEY_LEN], const void *msg,
-                      size_t len, const uint8_t *sig, size_t siglen);
+LL_MUST_CHECK int ll_ed25519_verify(const uint8_t pub[LL_PUBKEY_LEN], const void *msg,
+                                    size_t len, const uint8_t *sig, size_t siglen);
 
 /* Key id: lowercase hex SHA-256 of the raw public key, NUL-terminated. */
 void ll_keyid(const uint8_t pub[LL_PUBKEY_LEN], char out[LL_KEYID_HEX_LEN + 1]);

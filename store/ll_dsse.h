@@ -29,8 +29,8 @@ int ll_dsse_sign(const ll_key_t *key, const char *type, size_t type_len,
 
 /* Verifies sig over PAE(type, body) with pub. LL_OK, LL_ERR_BAD_SIGNATURE,
  * LL_ERR_NOMEM or LL_ERR_CRYPTO. */
-int ll_dsse_verify(const uint8_t pub[LL_PUBKEY_LEN], const char *type,
-                   size_t type_len, const uint8_t *body, size_t body_len,
-                   const uint8_t *sig, size_t siglen);
+LL_MUST_CHECK int ll_dsse_verify(const uint8_t pub[LL_PUBKEY_LEN], const char *type,
+                                 size_t type_len, const uint8_t *body, size_t body_len,
+                                 const uint8_t *sig, size_t siglen);
 
 #endif

@@ -26,6 +26,11 @@
         return (code);                       \
     } while (0)
 
+/* On functions whose result is a verdict (a signature, a proof, a note
+ * verifies or not): ignoring it compiles to an error under -Werror, as
+ * libsodium does for its verify functions. */
+#define LL_MUST_CHECK __attribute__((warn_unused_result))
+
 enum ll_err {
     LL_OK = 0,
     LL_ERR_NOMEM = -1,          /* allocation failed */

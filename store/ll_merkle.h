@@ -63,7 +63,7 @@ int ll_merkle_consistency_proof(ll_merkle_node_fn get, void *ctx,
                                 uint8_t proof[][LL_HASH_LEN], size_t *count);
 
 /* RFC 9162 2.1.3.2. LL_OK or LL_ERR_BAD_PROOF (also for index >= size). */
-int ll_merkle_verify_inclusion(const uint8_t leaf_hash[LL_HASH_LEN],
+LL_MUST_CHECK int ll_merkle_verify_inclusion(const uint8_t leaf_hash[LL_HASH_LEN],
                                uint64_t index, uint64_t size,
                                const uint8_t proof[][LL_HASH_LEN], size_t count,
                                const uint8_t root[LL_HASH_LEN]);
@@ -71,7 +71,7 @@ int ll_merkle_verify_inclusion(const uint8_t leaf_hash[LL_HASH_LEN],
 /* RFC 9162 2.1.4.2. LL_OK or LL_ERR_BAD_PROOF. old_size == new_size needs
  * an empty proof and equal roots; old_size == 0 is accepted with an empty
  * proof and the empty-tree root (the empty tree is a prefix of every tree). */
-int ll_merkle_verify_consistency(uint64_t old_size, uint64_t new_size,
+LL_MUST_CHECK int ll_merkle_verify_consistency(uint64_t old_size, uint64_t new_size,
                                  const uint8_t old_root[LL_HASH_LEN],
                                  const uint8_t new_root[LL_HASH_LEN],
                                  const uint8_t proof[][LL_HASH_LEN],

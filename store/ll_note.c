@@ -174,7 +174,9 @@ int ll_note_verify(const char *note, size_t len, const char *name,
 
     for (p = sep + 2; p < end;) {
         const char *eol = memchr(p, '\n', (size_t)(end - p)), *sp, *sigtext;
-        uint8_t blob[SIGBLOB_LEN + 3];
+        /* Room for other algorithms' lines too: Ed25519 cosignatures
+         * (76 bytes), ML-DSA-44 ones (2,432 bytes). */
+        uint8_t blob[4096];
         size_t bloblen;
 
         if (!eol || (size_t)(eol - p) < strlen(EM_DASH) + 3 ||

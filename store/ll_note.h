@@ -51,7 +51,7 @@ int ll_note_sign(const char *body, size_t len, const char *name,
  * *body_len is the length of the body text (prefix of note).
  * LL_ERR_INVALID (malformed), LL_ERR_NOT_FOUND (no line for this key),
  * LL_ERR_BAD_SIGNATURE. */
-int ll_note_verify(const char *note, size_t len, const char *name,
+LL_MUST_CHECK int ll_note_verify(const char *note, size_t len, const char *name,
                    const uint8_t pub[LL_PUBKEY_LEN], size_t *body_len);
 
 typedef struct ll_checkpoint {

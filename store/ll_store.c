@@ -19,6 +19,7 @@
 #include <sys/statvfs.h>
 #include <time.h>
 
+#include "ll_assert.h"
 #include "ll_bytes.h"
 #include "ll_err.h"
 
@@ -52,12 +53,13 @@ struct ll_txn {
     MDB_txn *txn;
     ll_txn_t *parent;
     int write;
+    int child_open; /* a child is open: this transaction must not be used */
     /* Write transactions carry their own view of the tree's right edge. */
     ll_merkle_frontier_t frontier;
     int64_t last_time;
 };
 
-static _Thread_local char store_err[160];
+static _Thread_local char store_err[400];
 /* Whether this thread's last "full" error was the map limit (curable by
  * ll_store_grow) rather than a full disk or an oversized transaction. */
 static _Thread_local int store_map_full;
@@ -91,6 +93,32 @@ static int map_err(int rc, const char *what)
     case MDB_READERS_FULL: return LL_ERR_UNAVAILABLE;
     default: return LL_ERR_STORE;
     }
+}
+
+/* Below this much free space a failed write is a full disk. LMDB reports
+ * a short write (the file system filled up half-way through) as EIO, so
+ * the error code alone does not say "full": the file system does. */
+#define LL_DISK_LOW (16ULL << 20)
+
+static int write_err(ll_store_t *st, int rc, const char *what)
+{
+    int err = map_err(rc, what);
+    struct statvfs fs;
+    if (!err || rc == MDB_MAP_FULL || rc == MDB_TXN_FULL || err == LL_ERR_NOT_FOUND)
+        return err;
+    if (statvfs(st->dir, &fs) == 0 &&
+        (unsigned long long)fs.f_bavail * fs.f_frsize < LL_DISK_LOW) {
+        char was[160];
+        size_t n = strnlen(store_err, sizeof was - 1);
+        memcpy(was, store_err, n);
+        was[n] = 0;
+        snprintf(store_err, sizeof store_err,
+                 "disk full: free space on the file system of %s, then retry (%llu KiB left; %s)",
+                 st->dir, (unsigned long long)fs.f_bavail * fs.f_frsize >> 10, was);
+        store_map_full = 0; /* growing the map would not help */
+        return LL_ERR_FULL;
+    }
+    return err;
 }
 
 const char *ll_store_last_error(void)
@@ -209,6 +237,7 @@ void ll_store_close(ll_store_t *st)
 {
     if (!st)
         return;
+    LL_ASSERT(atomic_load(&st->active) == 0); /* all transactions ended */
     mdb_env_close(st->env);
     pthread_mutex_destroy(&st->lock);
     pthread_mutex_destroy(&st->gate_lock);
@@ -245,8 +274,11 @@ static void gate_leave(ll_store_t *st)
 
 static void txn_free(ll_txn_t *t)
 {
-    if (!t->parent)
+    if (!t->parent) {
         gate_leave(t->st);
+    } else {
+        t->parent->child_open = 0;
+    }
     free(t);
 }
 
@@ -258,8 +290,13 @@ static int begin(ll_store_t *st, ll_txn_t *parent, int write, ll_txn_t **out)
     t->st = st;
     t->parent = parent;
     t->write = write;
-    if (!parent)
+    t->child_open = 0;
+    if (!parent) {
         gate_enter(st);
+    } else {
+        LL_ASSERT(!parent->child_open); /* one child at a time */
+        parent->child_open = 1;
+    }
     int rc = mdb_txn_begin(st->env, parent ? parent->txn : NULL,
                            write ? 0 : MDB_RDONLY, &t->txn);
     if (rc) {
@@ -301,8 +338,9 @@ int ll_store_begin_child(ll_txn_t *parent, ll_txn_t **out)
 int ll_store_commit(ll_txn_t *txn)
 {
     ll_store_t *st = txn->st;
+    LL_ASSERT(!txn->child_open);
     int rc = mdb_txn_commit(txn->txn);
-    int err = map_err(rc, "commit");
+    int err = txn->write ? write_err(st, rc, "commit") : map_err(rc, "commit");
     if (!err && txn->write) {
         if (txn->parent) {
             txn->parent->frontier = txn->frontier;
@@ -402,7 +440,7 @@ static int emit_node(void *ctx, unsigned level, uint64_t index,
     kb[0] = (uint8_t)level;
     ll_put_be64(kb + 1, index);
     MDB_val k = {9, kb}, v = {LL_HASH_LEN, (void *)hash};
-    return map_err(mdb_put(txn->txn, txn->st->nodes, &k, &v, 0), "write node");
+    return write_err(txn->st, mdb_put(txn->txn, txn->st->nodes, &k, &v, 0), "write node");
 }
 
 int ll_store_append(ll_txn_t *txn, const uint8_t *leaf, size_t len, int64_t t,
@@ -410,14 +448,15 @@ int ll_store_append(ll_txn_t *txn, const uint8_t *leaf, size_t len, int64_t t,
 {
     if (!txn->write)
         return LL_ERR_INVALID;
+    LL_ASSERT(!txn->child_open);
     uint64_t seq = txn->frontier.size;
     uint8_t kb[8];
     ll_put_be64(kb, seq);
     MDB_val k = {8, kb}, v = {len, (void *)leaf};
     /* Leaves arrive in key order, so MDB_APPEND skips the search and keeps
      * pages full. */
-    int err = map_err(mdb_put(txn->txn, txn->st->leaves, &k, &v, MDB_APPEND),
-                      "write leaf");
+    int err = write_err(txn->st, mdb_put(txn->txn, txn->st->leaves, &k, &v, MDB_APPEND),
+                        "write leaf");
     if (err)
         return err;
     ll_merkle_leaf_hash(leaf, len, leaf_hash);
@@ -438,6 +477,7 @@ int ll_store_get(ll_txn_t *txn, enum ll_table tbl, const void *key, size_t klen,
 {
     if ((unsigned)tbl >= LL_TBL__COUNT)
         return LL_ERR_INVALID;
+    LL_ASSERT(!txn->child_open);
     MDB_val k = {klen, (void *)key}, v;
     int rc = mdb_get(txn->txn, txn->st->aux[tbl], &k, &v);
     if (rc)
@@ -452,8 +492,9 @@ int ll_store_put(ll_txn_t *txn, enum ll_table tbl, const void *key, size_t klen,
 {
     if ((unsigned)tbl >= LL_TBL__COUNT || !txn->write)
         return LL_ERR_INVALID;
+    LL_ASSERT(!txn->child_open);
     MDB_val k = {klen, (void *)key}, v = {vlen, (void *)val};
-    return map_err(mdb_put(txn->txn, txn->st->aux[tbl], &k, &v, 0), "write table");
+    return write_err(txn->st, mdb_put(txn->txn, txn->st->aux[tbl], &k, &v, 0), "write table");
 }
 
 size_t ll_store_map_size(ll_store_t *st)
@@ -486,7 +527,9 @@ int ll_store_grow(ll_store_t *st, size_t *new_size)
     struct statvfs fs;
     int err = LL_OK;
     if (!store_map_full) {
-        snprintf(store_err, sizeof store_err, "the disk or transaction is full, not the map");
+        /* Keep the failed write's own reason (e.g. "disk full: ..."). */
+        if (!store_err[0])
+            snprintf(store_err, sizeof store_err, "the disk or transaction is full, not the map");
         return LL_ERR_FULL;
     }
     if (st->map_max && cur >= st->map_max) {
@@ -542,6 +585,7 @@ int ll_store_del(ll_txn_t *txn, enum ll_table tbl, const void *key, size_t klen)
 {
     if ((unsigned)tbl >= LL_TBL__COUNT || !txn->write)
         return LL_ERR_INVALID;
+    LL_ASSERT(!txn->child_open);
     MDB_val k = {klen, (void *)key};
     int rc = mdb_del(txn->txn, txn->st->aux[tbl], &k, NULL);
     return rc == MDB_NOTFOUND ? LL_OK : map_err(rc, "delete from table");

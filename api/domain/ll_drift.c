@@ -74,9 +74,9 @@ static int collect_cb(void *ctx, const uint8_t *key, size_t klen, const uint8_t 
     collect_t *c = ctx;
     (void)key;
     (void)klen;
-    if (vlen != sizeof(double))
+    if (vlen != 8)
         return LL_ERR_CORRUPT;
-    memcpy(&c->v[c->n++], val, sizeof(double));
+    c->v[c->n++] = ll_get_be_double(val); /* 'M' values: ll_index.h */
     return c->n == c->want;
 }
 

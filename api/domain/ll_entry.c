@@ -15,6 +15,7 @@
 #include "ll_err.h"
 #include "ll_check.h"
 #include "ll_kinds.h"
+#include "ll_pbcheck.h"
 
 int ll_entry_find_envelope(const uint8_t *req, size_t len, const uint8_t **env,
                            size_t *env_len)
@@ -118,11 +119,19 @@ static int decode(const uint8_t *raw, size_t len, ll_entry_t *out, char *msg, si
     memset(out, 0, sizeof *out);
     out->raw_env = raw;
     out->raw_env_len = len;
+    /* One reading of every byte (ll_pbcheck.h): checked on the wire, before
+     * protobuf-c's C strings could hide a NUL or its merging hide a
+     * duplicate. After this, every string below is NUL-free, so strlen()
+     * is its length. */
+    char why[200];
+    if (ll_pbcheck(&loopledger__v1__envelope__descriptor, raw, len, why, sizeof why))
+        LL_FAIL(LL_ERR_INVALID, "envelope refused: %s", why);
     out->env = loopledger__v1__envelope__unpack(NULL, len, raw);
     if (!out->env)
         LL_FAIL(LL_ERR_INVALID, "envelope is not a valid loopledger.v1.Envelope protobuf");
     Loopledger__V1__Envelope *env = out->env;
-    if (strcmp(env->payload_type, LL_DSSE_PAYLOAD_TYPE) != 0)
+    if (strlen(env->payload_type) != sizeof LL_DSSE_PAYLOAD_TYPE - 1 ||
+        memcmp(env->payload_type, LL_DSSE_PAYLOAD_TYPE, sizeof LL_DSSE_PAYLOAD_TYPE - 1))
         LL_FAIL(LL_ERR_INVALID, "payload_type must be \"%s\", got \"%.80s\"",
              LL_DSSE_PAYLOAD_TYPE, env->payload_type);
     if (env->n_signatures != 1)
@@ -142,10 +151,19 @@ static int decode(const uint8_t *raw, size_t len, ll_entry_t *out, char *msg, si
     out->sig_len = sig->sig.len;
     if (env->payload.len == 0)
         LL_FAIL(LL_ERR_INVALID, "payload is empty");
+    if (ll_pbcheck(&loopledger__v1__entry_body__descriptor, env->payload.data,
+                   env->payload.len, why, sizeof why))
+        LL_FAIL(LL_ERR_INVALID, "payload refused: %s", why);
     out->body = loopledger__v1__entry_body__unpack(NULL, env->payload.len,
                                                    env->payload.data);
     if (!out->body)
         LL_FAIL(LL_ERR_INVALID, "payload is not a valid loopledger.v1.EntryBody protobuf");
+    /* Belt and braces for the walker: protobuf-c's own reading must give
+     * the signed bytes back. Cheap next to the signature check. */
+    if (ll_pbcheck_reencodes(&env->base, raw, len) != 1 ||
+        ll_pbcheck_reencodes(&out->body->base, env->payload.data, env->payload.len) != 1)
+        LL_FAIL(LL_ERR_INVALID, "envelope or payload is not in canonical protobuf encoding "
+                                "(fields in number order, no defaults, no duplicates)");
     Loopledger__V1__EntryBody *b = out->body;
     if (!id_valid(b->author))
         LL_FAIL(LL_ERR_INVALID, "author must be a registered actor id (1-%d characters of [A-Za-z0-9-_.@:/])",
@@ -181,7 +199,7 @@ static int decode(const uint8_t *raw, size_t len, ll_entry_t *out, char *msg, si
         break;
     }
     /* The dedup key is the hash of what was signed. */
-    size_t tl = strlen(env->payload_type);
+    size_t tl = sizeof LL_DSSE_PAYLOAD_TYPE - 1;
     size_t pl = ll_dsse_pae_len(tl, env->payload.len);
     uint8_t *pae = malloc(pl);
     size_t got;
@@ -282,6 +300,48 @@ size_t ll_leaf_build(uint64_t seq, int64_t time_ns, const uint8_t *env,
     n += ll_put_varint(out + n, env_len);
     memcpy(out + n, env, env_len);
     return n + env_len;
+}
+
+int ll_leaf_parse(const uint8_t *leaf, size_t len, uint64_t *seq, int64_t *time_ns,
+                  const uint8_t **env, size_t *env_len)
+{
+    const uint8_t *p = leaf, *end = leaf + len;
+    uint64_t f[3] = {0, 0, 0}, key, v;
+    *env = NULL;
+    while (p < end) {
+        if (ll_get_varint(&p, end, &key) || ll_get_varint(&p, end, &v))
+            return LL_ERR_INVALID;
+        if (key == 0x08 || key == 0x10) {
+            f[key >> 3] = v;
+        } else if (key == 0x1a && !*env && v <= (uint64_t)(end - p)) {
+            *env = p;
+            *env_len = (size_t)v;
+            p += v;
+        } else {
+            return LL_ERR_INVALID;
+        }
+    }
+    if (!*env)
+        return LL_ERR_INVALID;
+    /* Byte for byte what ll_leaf_build writes, so no other encoding of
+     * the same values (padding, order, repeats) passes. */
+    uint8_t head[3 + 3 * LL_VARINT_MAX], *hp = head;
+    if (f[1]) {
+        *hp++ = 0x08;
+        hp += ll_put_varint(hp, f[1]);
+    }
+    if (f[2]) {
+        *hp++ = 0x10;
+        hp += ll_put_varint(hp, f[2]);
+    }
+    *hp++ = 0x1a;
+    hp += ll_put_varint(hp, *env_len);
+    size_t n = (size_t)(hp - head);
+    if (n + *env_len != len || memcmp(head, leaf, n))
+        return LL_ERR_INVALID;
+    *seq = f[1];
+    *time_ns = (int64_t)f[2];
+    return LL_OK;
 }
 
 const char *ll_entry_kind_name(const Loopledger__V1__EntryBody *body)

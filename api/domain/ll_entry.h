@@ -42,15 +42,19 @@ int ll_entry_find_envelope(const uint8_t *req, size_t len, const uint8_t **env,
                            size_t *env_len);
 
 /* Decodes and checks an envelope without looking at ledger state:
- * protobuf well-formed, payloadType, exactly one signature with a 64-byte
+ * envelope and payload in canonical protobuf encoding (ll_pbcheck.h: no
+ * unknown fields, no duplicate or out-of-order fields, one oneof member,
+ * NUL-free UTF-8 strings; so every protobuf reader sees the same values),
+ * payloadType exactly LL_DSSE_PAYLOAD_TYPE, exactly one signature with a 64-byte
  * sig and a 64-hex keyid, body well-formed with an author, a kind, valid
  * ids and link relations. On error a message goes to msg[cap].
  * On success the caller owns out (ll_entry_free); raw must outlive it. */
 int ll_entry_decode(const uint8_t *raw, size_t len, ll_entry_t *out, char *msg,
                     size_t cap);
 
-/* Verifies the entry's signature with pub. */
-int ll_entry_verify(const ll_entry_t *e, const uint8_t pub[LL_PUBKEY_LEN]);
+/* Verifies the entry's signature with pub: LL_OK, LL_ERR_BAD_SIGNATURE,
+ * LL_ERR_NOMEM or LL_ERR_CRYPTO. */
+LL_MUST_CHECK int ll_entry_verify(const ll_entry_t *e, const uint8_t pub[LL_PUBKEY_LEN]);
 
 void ll_entry_free(ll_entry_t *e);
 
@@ -66,6 +70,13 @@ size_t ll_leaf_max_len(size_t env_len);
  * returns its length. */
 size_t ll_leaf_build(uint64_t seq, int64_t time_ns, const uint8_t *env,
                      size_t env_len, uint8_t *out);
+
+/* Splits a leaf into its sequence number, server time and envelope bytes
+ * (pointing into leaf), accepting only the exact layout ll_leaf_build
+ * writes. LL_ERR_INVALID otherwise. For readers of leaves (the audit,
+ * loopctl verify) before they call ll_entry_decode on the envelope. */
+int ll_leaf_parse(const uint8_t *leaf, size_t len, uint64_t *seq, int64_t *time_ns,
+                  const uint8_t **env, size_t *env_len);
 
 /* Name of the body's kind ("note", "actor", "genesis", ...). */
 const char *ll_entry_kind_name(const Loopledger__V1__EntryBody *body);

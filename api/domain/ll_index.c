@@ -17,6 +17,61 @@
 
 #define ST(x) LOOPLEDGER__V1__APPROVAL_STATUS__APPROVAL_STATUS_##x
 
+/* The state record's encoding names seven open-loop counters; a new
+ * category is a new format version (ll_format.h). */
+_Static_assert(LL_OPEN__COUNT == 7, "the 'S' record encodes 7 open-loop counters");
+
+void ll_index_encode_state(const ll_loop_state_t *s, uint8_t out[LL_INDEX_STATE_LEN])
+{
+    uint8_t *p = out;
+    ll_put_be64(p, s->first_seq);
+    ll_put_be64(p + 8, s->charter_seq);
+    ll_put_be64(p + 16, s->stage_seq);
+    ll_put_be64(p + 24, s->entries);
+    p += 32;
+    for (int i = 0; i < LL_OPEN__COUNT; i++, p += 8)
+        ll_put_be64(p, s->open[i]);
+    ll_put_be_double(p, s->max_rollout);
+    ll_put_be64(p + 8, (uint64_t)s->created_ns);
+    ll_put_be32(p + 16, s->cycle);
+    ll_put_be32(p + 20, s->stage);
+}
+
+void ll_index_decode_state(const uint8_t in[LL_INDEX_STATE_LEN], ll_loop_state_t *s)
+{
+    const uint8_t *p = in;
+    s->first_seq = ll_get_be64(p);
+    s->charter_seq = ll_get_be64(p + 8);
+    s->stage_seq = ll_get_be64(p + 16);
+    s->entries = ll_get_be64(p + 24);
+    p += 32;
+    for (int i = 0; i < LL_OPEN__COUNT; i++, p += 8)
+        s->open[i] = ll_get_be64(p);
+    s->max_rollout = ll_get_be_double(p);
+    s->created_ns = (int64_t)ll_get_be64(p + 8);
+    s->cycle = ll_get_be32(p + 16);
+    s->stage = ll_get_be32(p + 20);
+}
+
+void ll_index_encode_hitl(const ll_hitl_t *h, uint8_t out[LL_INDEX_HITL_LEN])
+{
+    ll_put_be32(out, h->status);
+    ll_put_be64(out + 4, h->policy_seq);
+    ll_put_be32(out + 12, h->level);
+    ll_put_be32(out + 16, h->required);
+    ll_put_be32(out + 20, h->approvals);
+}
+
+void ll_index_decode_hitl(const uint8_t in[LL_INDEX_HITL_LEN], ll_hitl_t *h)
+{
+    memset(h, 0, sizeof *h);
+    h->status = ll_get_be32(in);
+    h->policy_seq = ll_get_be64(in + 4);
+    h->level = ll_get_be32(in + 12);
+    h->required = ll_get_be32(in + 16);
+    h->approvals = ll_get_be32(in + 20);
+}
+
 size_t ll_index_key_str(uint8_t *k, size_t at, const char *s)
 {
     size_t n = strlen(s);
@@ -75,18 +130,19 @@ int ll_index_state(ll_txn_t *txn, const char *initiative, ll_loop_state_t *out)
     size_t kl = ll_index_key_str(k, 1, initiative);
     if ((err = ll_store_get(txn, LL_TBL_INDEX, k, kl, &v, &vl)))
         return err;
-    if (vl != sizeof *out)
+    if (vl != LL_INDEX_STATE_LEN)
         return LL_ERR_CORRUPT;
-    memcpy(out, v, sizeof *out);
+    ll_index_decode_state(v, out);
     return LL_OK;
 }
 
 int ll_index_put_state(ll_txn_t *txn, const char *initiative, const ll_loop_state_t *s)
 {
-    uint8_t k[1 + LL_ID_SIZE];
+    uint8_t k[1 + LL_ID_SIZE], v[LL_INDEX_STATE_LEN];
     k[0] = LL_IX_STATE;
     size_t kl = ll_index_key_str(k, 1, initiative);
-    return ll_store_put(txn, LL_TBL_INDEX, k, kl, s, sizeof *s);
+    ll_index_encode_state(s, v);
+    return ll_store_put(txn, LL_TBL_INDEX, k, kl, v, sizeof v);
 }
 
 int ll_index_superseded_by(ll_txn_t *txn, uint64_t seq, uint64_t *by)
@@ -114,17 +170,18 @@ int ll_index_hitl(ll_txn_t *txn, uint64_t seq, ll_hitl_t *out)
     ll_put_be64(k + 1, seq);
     if ((err = ll_store_get(txn, LL_TBL_INDEX, k, sizeof k, &v, &vl)))
         return err;
-    if (vl != sizeof *out)
+    if (vl != LL_INDEX_HITL_LEN)
         return LL_ERR_CORRUPT;
-    memcpy(out, v, sizeof *out);
+    ll_index_decode_hitl(v, out);
     return LL_OK;
 }
 
 int ll_index_put_hitl(ll_txn_t *txn, uint64_t seq, const ll_hitl_t *h)
 {
-    uint8_t k[9] = {LL_IX_HITL};
+    uint8_t k[9] = {LL_IX_HITL}, v[LL_INDEX_HITL_LEN];
     ll_put_be64(k + 1, seq);
-    return ll_store_put(txn, LL_TBL_INDEX, k, sizeof k, h, sizeof *h);
+    ll_index_encode_hitl(h, v);
+    return ll_store_put(txn, LL_TBL_INDEX, k, sizeof k, v, sizeof v);
 }
 
 uint32_t ll_index_status(ll_txn_t *txn, uint64_t seq)

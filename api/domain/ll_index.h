@@ -30,7 +30,20 @@
  * Records are written in the same transaction as the entry they derive
  * from, so an entry and its index records commit or vanish together.
  * Record values: the readers and writers below are the only code that
- * knows their byte layout.
+ * knows their byte layout. Data format 2 (ll_format.h), all integers
+ * big-endian, doubles as their IEEE 754 bits big-endian:
+ *
+ *   meta  'E': kind u8, time i64, ini_len u8, ini, author_len u8, author
+ *   state 'S' (LL_INDEX_STATE_LEN = 112 bytes): first_seq u64,
+ *         charter_seq u64, stage_seq u64, entries u64, open[7] u64 (by
+ *         enum ll_open, [0] unused), max_rollout f64, created_ns i64,
+ *         cycle u32, stage u32
+ *   hitl  'H' (LL_INDEX_HITL_LEN = 24 bytes): status u32, policy_seq u64,
+ *         level u32, required u32, approvals u32
+ *   series 'M': the observation's value f64
+ *
+ * Format 1 (before ll_format) stored 'S' and 'H' as the writer's in-memory
+ * structs and 'M' as a host-order double; ll_format upgrades it.
  */
 #ifndef LL_INDEX_H
 #define LL_INDEX_H
@@ -104,6 +117,15 @@ typedef struct ll_hitl {
     uint32_t required;
     uint32_t approvals;
 } ll_hitl_t;
+
+#define LL_INDEX_STATE_LEN 112
+#define LL_INDEX_HITL_LEN 24
+
+/* The explicit encodings above (exported for the format upgrade). */
+void ll_index_encode_state(const ll_loop_state_t *s, uint8_t out[LL_INDEX_STATE_LEN]);
+void ll_index_decode_state(const uint8_t in[LL_INDEX_STATE_LEN], ll_loop_state_t *s);
+void ll_index_encode_hitl(const ll_hitl_t *h, uint8_t out[LL_INDEX_HITL_LEN]);
+void ll_index_decode_hitl(const uint8_t in[LL_INDEX_HITL_LEN], ll_hitl_t *h);
 
 /* Appends id s and its NUL to key k at offset at; returns the new length.
  * The caller provides LL_ID_SIZE bytes of room (ids are checked on append). */

@@ -65,7 +65,7 @@ static int kpi_cb(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val
         return c->err = sup;
     if (sup)
         return 0;
-    memcpy(&x, val, sizeof x);
+    x = ll_get_be_double(val); /* series values are big-endian f64 (ll_index.h) */
     c->vals[c->got] = x;
     c->seqs[c->got] = seq;
     return ++c->got == c->want;

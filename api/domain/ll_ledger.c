@@ -8,16 +8,20 @@
  */
 #include "ll_ledger.h"
 
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "ll_assert.h"
 #include "ll_audit.h"
 #include "ll_bytes.h"
+#include "ll_derive.h"
 #include "ll_entry.h"
 #include "ll_experiment.h"
+#include "ll_format.h"
 #include "ll_authz.h"
 #include "ll_gov.h"
 #include "ll_loop.h"
@@ -32,6 +36,14 @@ typedef struct ll_job {
     size_t raw_len;
     int genesis;
     int refused; /* refused for lack of space; skipped by later attempts */
+    size_t reserved; /* bytes counted in the append budget (0: not counted) */
+    /* A mirror's copy of a primary's entry (ll_ledger_replicate): applied at
+     * want_seq with the primary's time, and its leaf must hash to
+     * want_leaf, or nothing is written. */
+    int replica;
+    uint64_t want_seq;
+    int64_t fixed_time;
+    uint8_t want_leaf[LL_HASH_LEN];
     int validate_only; /* LL_SUBMIT_VALIDATE_ONLY: applied, then rolled back */
     ll_append_cb cb;
     void *ctx;
@@ -44,11 +56,16 @@ struct ll_ledger {
     const ll_key_t *actor_key;
     char origin[LL_NOTE_MAX_NAME + 1];
     unsigned max_batch;
+    size_t max_leaf; /* 0: no limit (see ll_ledger_config_t) */
 
     pthread_mutex_t lock;
     pthread_cond_t wake;
     ll_job_t *head, *tail;
     int stopping;
+    /* Append budget (under lock): appends between submit and result, and
+     * their envelope bytes, so a flood is refused at once instead of
+     * queueing without bound. */
+    size_t inflight_n, inflight_bytes, max_inflight_n, max_inflight_bytes;
     pthread_t writer;
 
     /* Commit hooks (Watch streams, drift detection); slot i is free when
@@ -81,6 +98,9 @@ struct ll_ledger {
     /* Metrics (ll_ledger_metrics): entries per durable commit and the
      * time of the commit itself (LMDB's write and fsync). */
     ll_hist_t batch_hist, commit_hist;
+    /* Set on a mirror: Append is refused with this primary's name. */
+    char replica_of[LL_MSG_MAX / 2];
+    const ll_cp_source_t *cp_source; /* set before serving; see header */
 };
 
 static int64_t now_ns(void)
@@ -111,7 +131,16 @@ int ll_ledger_open(ll_store_t *st, const ll_ledger_config_t *cfg,
         ll_hist_init(&lg->batch_hist, batch_bounds, sizeof batch_bounds / sizeof *batch_bounds);
         ll_hist_init(&lg->commit_hist, ll_hist_latency_ns, 16);
     }
+    lg->max_inflight_n = cfg->max_queue_entries ? cfg->max_queue_entries : LL_LEDGER_QUEUE_ENTRIES;
+    lg->max_inflight_bytes = cfg->max_queue_bytes ? cfg->max_queue_bytes : LL_LEDGER_QUEUE_BYTES;
+    lg->max_leaf = cfg->max_leaf;
     lg->cp_size = UINT64_MAX;
+    /* Records of an older data format are upgraded before anything reads
+     * them; a newer format is refused (callers that want the reason call
+     * ll_format_prepare first). */
+    char fmsg[LL_MSG_MAX];
+    if ((err = ll_format_prepare(st, NULL, fmsg, sizeof fmsg)))
+        goto fail;
     if ((err = ll_store_begin_read(st, &txn)))
         goto fail;
     err = ll_store_get(txn, LL_TBL_META, "origin", 6, &v, &vlen);
@@ -145,6 +174,23 @@ int ll_ledger_open(ll_store_t *st, const ll_ledger_config_t *cfg,
         lg->refuse_writes = 1;
     else if (err)
         goto fail;
+    /* Nor on actor, key and role records that the entries do not justify
+     * (one flipped role byte made a contributor an admin). */
+    if (!lg->refuse_writes) {
+        err = ll_derive_startup_check(st, ll_ledger_replay, lg->damage, sizeof lg->damage);
+        if (err == LL_ERR_CORRUPT) {
+            lg->refuse_writes = 1;
+        } else if (err == LL_ERR_IO || err == LL_ERR_FULL || err == LL_ERR_STORE) {
+            /* No room for the scratch copy: unchecked trust records must
+             * not authorise writes, but reads can go on. */
+            snprintf(lg->damage, sizeof lg->damage,
+                     "cannot check the actor and key records (%s: %s); is $TMPDIR writable "
+                     "with free space?", ll_strerror(err), ll_store_last_error());
+            lg->refuse_writes = 1;
+        } else if (err) {
+            goto fail;
+        }
+    }
     pthread_mutex_init(&lg->lock, NULL);
     pthread_mutex_init(&lg->hook_lock, NULL);
     pthread_cond_init(&lg->wake, NULL);
@@ -264,7 +310,8 @@ static int authorize_kind(const Loopledger__V1__EntryBody *b, uint32_t roles, ch
 
 /* ---- verification (submitting thread) ---- */
 
-static int authenticate(ll_ledger_t *lg, const ll_entry_t *e, char *msg, size_t cap)
+static int authenticate(ll_ledger_t *lg, const ll_entry_t *e, int64_t at, char *msg,
+                        size_t cap)
 {
     ll_txn_t *txn;
     ll_trust_key_t k;
@@ -291,7 +338,7 @@ static int authenticate(ll_ledger_t *lg, const ll_entry_t *e, char *msg, size_t 
         err = LL_ERR_UNAUTHENTICATED;
         goto out;
     }
-    if (k.revoked_at && now_ns() >= k.revoked_at) {
+    if (k.revoked_at && at >= k.revoked_at) {
         snprintf(msg, cap, "key %.16s... of \"%s\" was revoked", e->env->signatures[0]->keyid,
                  e->body->author);
         err = LL_ERR_UNAUTHENTICATED;
@@ -308,8 +355,18 @@ out:
     return err;
 }
 
-static void fail_job(ll_job_t *job, ll_append_cb cb, void *ctx)
+static void release_budget(ll_ledger_t *lg, size_t bytes)
 {
+    pthread_mutex_lock(&lg->lock);
+    lg->inflight_n--;
+    lg->inflight_bytes -= bytes;
+    pthread_mutex_unlock(&lg->lock);
+}
+
+static void fail_job(ll_ledger_t *lg, ll_job_t *job, ll_append_cb cb, void *ctx)
+{
+    if (job->reserved)
+        release_budget(lg, job->reserved);
     cb(ctx, &job->res);
     ll_entry_free(&job->entry);
     free(job->raw);
@@ -323,7 +380,7 @@ static void enqueue(ll_ledger_t *lg, ll_job_t *job)
         pthread_mutex_unlock(&lg->lock);
         job->res.err = LL_ERR_UNAVAILABLE;
         snprintf(job->res.msg, sizeof job->res.msg, "server is shutting down");
-        fail_job(job, job->cb, job->ctx);
+        fail_job(lg, job, job->cb, job->ctx);
         return;
     }
     if (lg->tail)
@@ -367,13 +424,36 @@ void ll_ledger_submit_as(ll_ledger_t *lg, const uint8_t *env, size_t len, const 
 void ll_ledger_submit_opts(ll_ledger_t *lg, const uint8_t *env, size_t len,
                            const char *caller, unsigned flags, ll_append_cb cb, void *ctx)
 {
+    /* Count the append before copying or verifying anything: beyond the
+     * budget the answer is immediate and costs nothing. */
+    size_t cost = len ? len : 1;
+    pthread_mutex_lock(&lg->lock);
+    int over = lg->inflight_n + 1 > lg->max_inflight_n ||
+               lg->inflight_bytes + cost > lg->max_inflight_bytes;
+    size_t qn = lg->inflight_n, qb = lg->inflight_bytes;
+    if (!over) {
+        lg->inflight_n++;
+        lg->inflight_bytes += cost;
+    }
+    pthread_mutex_unlock(&lg->lock);
+    if (over) {
+        ll_append_result_t r = {.err = LL_ERR_TOO_LARGE};
+        snprintf(r.msg, sizeof r.msg,
+                 "append queue is full (%zu entries, %zu bytes pending; limits %zu entries, "
+                 "%zu bytes): nothing was written, retry shortly",
+                 qn, qb, lg->max_inflight_n, lg->max_inflight_bytes);
+        cb(ctx, &r);
+        return;
+    }
     ll_job_t *job = new_job(env, len, cb, ctx);
     if (!job) {
+        release_budget(lg, cost);
         ll_append_result_t r = {.err = LL_ERR_NOMEM};
         snprintf(r.msg, sizeof r.msg, "out of memory");
         cb(ctx, &r);
         return;
     }
+    job->reserved = cost;
     ll_append_result_t *r = &job->res;
     job->validate_only = (flags & LL_SUBMIT_VALIDATE_ONLY) != 0;
     r->validate_only = job->validate_only;
@@ -381,6 +461,20 @@ void ll_ledger_submit_opts(ll_ledger_t *lg, const uint8_t *env, size_t len,
         r->err = LL_ERR_CORRUPT;
         snprintf(r->msg, sizeof r->msg, "ledger refuses writes: %.180s; see loopledgerd verify",
                  lg->damage);
+        goto fail;
+    }
+    if (lg->replica_of[0]) {
+        r->err = LL_ERR_PRECONDITION;
+        snprintf(r->msg, sizeof r->msg,
+                 "this server is a read-only mirror of %s: append to the primary", lg->replica_of);
+        goto fail;
+    }
+    if (lg->max_leaf && ll_leaf_max_len(len) > lg->max_leaf) {
+        r->err = LL_ERR_TOO_LARGE;
+        snprintf(r->msg, sizeof r->msg,
+                 "envelope is %zu bytes; this ledger publishes tlog-tiles, whose entries hold at "
+                 "most %zu bytes: keep envelopes under %zu bytes (link large artifacts by digest)",
+                 len, lg->max_leaf, lg->max_leaf - (ll_leaf_max_len(0)));
         goto fail;
     }
     r->err = ll_entry_decode(job->raw, job->raw_len, &job->entry, r->msg, sizeof r->msg);
@@ -411,12 +505,12 @@ void ll_ledger_submit_opts(ll_ledger_t *lg, const uint8_t *env, size_t len,
                  caller, job->entry.body->author);
         goto fail;
     }
-    if ((r->err = authenticate(lg, &job->entry, r->msg, sizeof r->msg)))
+    if ((r->err = authenticate(lg, &job->entry, now_ns(), r->msg, sizeof r->msg)))
         goto fail;
     enqueue(lg, job);
     return;
 fail:
-    fail_job(job, cb, ctx);
+    fail_job(lg, job, cb, ctx);
 }
 
 /* ---- writer thread ---- */
@@ -438,27 +532,46 @@ static void duplicate_result(ll_txn_t *txn, uint64_t seq, ll_append_result_t *r)
     }
 }
 
+/* How apply() runs: for the writer, or replaying a recorded leaf (ll_derive
+ * rebuilds the derived tables from the leaves with this same code). */
+typedef struct apply_mode {
+    int64_t t;      /* 0: now (the writer); else the leaf's server time */
+    int trust_only; /* only the actor and key records (no leaf, no indexes) */
+    uint64_t seq;   /* trust_only: the entry's sequence number (txn has no leaves) */
+} apply_mode_t;
+
 /* Applies one job inside child transaction txn. Returns LL_OK to commit it. */
 static int apply(ll_txn_t *txn, ll_job_t *job, uint8_t **buf,
-                 size_t *bufcap)
+                 size_t *bufcap, apply_mode_t mode)
 {
     ll_append_result_t *r = &job->res;
     ll_entry_t *e = &job->entry;
     Loopledger__V1__EntryBody *b = e->body;
-    uint64_t size = ll_store_size(txn);
+    uint64_t size = mode.trust_only ? mode.seq : ll_store_size(txn);
     const uint8_t *v;
     size_t vlen;
     ll_trust_key_t k;
     int err;
 
     r->validate_only = job->validate_only; /* survives a batch retry's reset */
-    err = ll_store_get(txn, LL_TBL_DEDUP, e->dedup, LL_HASH_LEN, &v, &vlen);
+    err = mode.trust_only ? LL_ERR_NOT_FOUND
+                          : ll_store_get(txn, LL_TBL_DEDUP, e->dedup, LL_HASH_LEN, &v, &vlen);
+    if (job->replica && err == LL_OK) {
+        snprintf(r->msg, sizeof r->msg, "primary's entry #%" PRIu64 " repeats entry #%" PRIu64,
+                 job->want_seq, vlen == 8 ? ll_get_be64(v) : 0);
+        return LL_ERR_CORRUPT;
+    }
+    if (job->replica && size != job->want_seq) {
+        snprintf(r->msg, sizeof r->msg, "primary's entry #%" PRIu64 " arrives at size %" PRIu64,
+                 job->want_seq, size);
+        return LL_ERR_PRECONDITION;
+    }
     if (err == LL_OK && vlen == 8) {
         duplicate_result(txn, ll_get_be64(v), r);
         return LL_ERR_EXISTS; /* nothing to write; reported as success */
     }
     if (job->genesis) {
-        if (size != 0) {
+        if (size != 0 && !mode.trust_only) {
             snprintf(r->msg, sizeof r->msg, "ledger already has a genesis entry");
             return LL_ERR_EXISTS;
         }
@@ -470,8 +583,17 @@ static int apply(ll_txn_t *txn, ll_job_t *job, uint8_t **buf,
                      b->author);
             return LL_ERR_UNAUTHENTICATED;
         }
+        /* A mirror's entries are authenticated here, not on submission:
+         * each may depend on keys registered earlier in the same batch. */
+        if (job->replica &&
+            (k.actor_len != strlen(b->author) || memcmp(k.actor, b->author, k.actor_len) ||
+             ll_entry_verify(e, k.pub))) {
+            snprintf(r->msg, sizeof r->msg, "entry is not signed by a registered key of \"%s\"",
+                     b->author);
+            return LL_ERR_UNAUTHENTICATED;
+        }
     }
-    for (size_t i = 0; i < b->n_links; i++) {
+    for (size_t i = 0; i < b->n_links && !mode.trust_only; i++) {
         if (b->links[i]->target_seq >= size) {
             snprintf(r->msg, sizeof r->msg,
                      "link %zu: target entry %llu does not exist (the ledger has %llu entries; links point to older entries)",
@@ -481,8 +603,18 @@ static int apply(ll_txn_t *txn, ll_job_t *job, uint8_t **buf,
         }
     }
     uint64_t key_seq = job->genesis ? 0 : k.reg_seq;
-    int64_t t = now_ns();
+    int64_t t = job->replica ? job->fixed_time : mode.t ? mode.t : now_ns();
     int64_t last = ll_store_last_time(txn);
+    if (job->replica && t <= last) {
+        snprintf(r->msg, sizeof r->msg, "primary's entry #%" PRIu64 " is not later than the last",
+                 job->want_seq);
+        return LL_ERR_CORRUPT;
+    }
+    if (t <= last && mode.t && !mode.trust_only) {
+        snprintf(r->msg, sizeof r->msg, "server time %lld is not after the previous entry's %lld",
+                 (long long)t, (long long)last);
+        return LL_ERR_CORRUPT;
+    }
     if (t <= last)
         t = last + 1; /* server time is strictly increasing with seq */
     uint32_t roles = 0;
@@ -526,6 +658,8 @@ static int apply(ll_txn_t *txn, ll_job_t *job, uint8_t **buf,
         break;
     }
 
+    if (mode.trust_only)
+        return LL_OK;
     /* A widening rollout needs a ship verdict (ll_experiment.h). */
     if ((err = ll_experiment_check_rollout(txn, b, r->msg, sizeof r->msg)))
         return err;
@@ -551,10 +685,19 @@ static int apply(ll_txn_t *txn, ll_job_t *job, uint8_t **buf,
         *bufcap = need;
     }
     size_t len = ll_leaf_build(size, t, e->raw_env, e->raw_env_len, *buf);
+    LL_ASSERT(len <= need && t > ll_store_last_time(txn));
     uint8_t sv[8];
     ll_put_be64(sv, size);
-    if ((err = ll_store_append(txn, *buf, len, t, r->leaf_hash)) ||
-        (err = ll_store_put(txn, LL_TBL_DEDUP, e->dedup, LL_HASH_LEN, sv, 8)) ||
+    if ((err = ll_store_append(txn, *buf, len, t, r->leaf_hash)))
+        goto store_fail;
+    if (job->replica && memcmp(r->leaf_hash, job->want_leaf, LL_HASH_LEN)) {
+        /* Same envelope, seq and time must give the same bytes: a leaf
+         * laid out otherwise would not hash as the primary's tree says. */
+        snprintf(r->msg, sizeof r->msg, "primary's leaf #%" PRIu64 " is not laid out as "
+                 "loopledger writes leaves", job->want_seq);
+        return LL_ERR_CORRUPT;
+    }
+    if ((err = ll_store_put(txn, LL_TBL_DEDUP, e->dedup, LL_HASH_LEN, sv, 8)) ||
         (err = ll_trust_put_signer(txn, size, key_seq)))
         goto store_fail;
     r->seq = size;
@@ -565,6 +708,61 @@ static int apply(ll_txn_t *txn, ll_job_t *job, uint8_t **buf,
 store_fail:
     snprintf(r->msg, sizeof r->msg, "cannot store entry: %s (%s)", ll_strerror(err),
              ll_store_last_error());
+    return err;
+}
+
+int ll_ledger_check_derived(ll_store_t *st, ll_derive_report_t *rep)
+{
+    return ll_derive_check(st, ll_ledger_replay, rep);
+}
+
+int ll_ledger_replay(ll_txn_t *txn, const uint8_t *env, size_t len, uint64_t seq, int64_t t,
+                     int trust_only, char *msg, size_t cap)
+{
+    ll_job_t job;
+    uint8_t *buf = NULL;
+    size_t bufcap = 0;
+    ll_trust_key_t k;
+    int err;
+    memset(&job, 0, sizeof job);
+    job.genesis = seq == 0;
+    if ((err = ll_entry_decode(env, len, &job.entry, msg, cap)))
+        return LL_ERR_CORRUPT;
+    const Loopledger__V1__EntryBody *b = job.entry.body;
+    if ((b->kind_case == LOOPLEDGER__V1__ENTRY_BODY__KIND_GENESIS) != job.genesis) {
+        snprintf(msg, cap, job.genesis ? "entry #0 is not a genesis entry"
+                                       : "a genesis entry after #0");
+        err = LL_ERR_CORRUPT;
+        goto out;
+    }
+    if (!trust_only && ll_store_size(txn) != seq) {
+        snprintf(msg, cap, "replayed out of order");
+        err = LL_ERR_CORRUPT;
+        goto out;
+    }
+    /* What the submitting thread checked (authenticate), minus the
+     * signature, which the audit verifies. */
+    if (!job.genesis && ll_trust_key(txn, job.entry.keyid, &k) == LL_OK &&
+        (k.actor_len != strlen(b->author) || memcmp(k.actor, b->author, k.actor_len))) {
+        snprintf(msg, cap, "signed with a key of \"%.*s\", not of its author \"%s\"",
+                 (int)k.actor_len, k.actor, b->author);
+        err = LL_ERR_CORRUPT;
+        goto out;
+    }
+    err = apply(txn, &job, &buf, &bufcap, (apply_mode_t){t, trust_only, seq});
+    if (err == LL_ERR_EXISTS && job.res.duplicate) {
+        snprintf(msg, cap, "repeats the signed statement of entry #%llu (one envelope appended "
+                           "twice)", (unsigned long long)job.res.seq);
+        err = LL_ERR_CORRUPT;
+    } else if (err) {
+        snprintf(msg, cap, "the ledger's rules refuse it now: %s (%s)", job.res.msg,
+                 ll_strerror(err));
+        if (err != LL_ERR_NOMEM && err != LL_ERR_STORE && err != LL_ERR_FULL)
+            err = LL_ERR_CORRUPT;
+    }
+out:
+    free(buf);
+    ll_entry_free(&job.entry);
     return err;
 }
 
@@ -593,7 +791,7 @@ static int follow_up(ll_ledger_t *lg, ll_txn_t *txn, ll_job_t *job, uint8_t **bu
         if (err == LL_OK &&
             (rc = ll_entry_decode(f.raw, f.raw_len, &f.entry, f.res.msg, sizeof f.res.msg)) == LL_OK) {
             if ((rc = ll_store_begin_child(txn, &child)) == LL_OK) {
-                rc = apply(child, &f, buf, bufcap);
+                rc = apply(child, &f, buf, bufcap, (apply_mode_t){0, 0, 0});
                 rc = rc == LL_OK ? ll_store_commit(child) : (ll_store_abort(child), rc);
             }
             if (rc == LL_OK) {
@@ -669,7 +867,7 @@ static int write_batch(ll_ledger_t *lg, ll_job_t *batch, uint64_t *out_size,
             snprintf(j->res.msg, sizeof j->res.msg, "cannot write: %s", ll_strerror(cerr));
             continue;
         }
-        int rc = apply(child, j, &buf, &bufcap);
+        int rc = apply(child, j, &buf, &bufcap, (apply_mode_t){0, 0, 0});
         if (rc == LL_OK && (rc = follow_up(lg, child, j, &buf, &bufcap)) != LL_OK)
             j->res.err = rc;
         if (rc == LL_OK && j->validate_only) {
@@ -747,6 +945,9 @@ static void run_batch(ll_ledger_t *lg, ll_job_t *batch)
 {
     uint64_t size = 0;
     int wrote = 0, full = 0, err;
+    /* cp_persisted, the single write transaction and ll_store_grow belong
+     * to the writer thread. */
+    LL_ASSERT(pthread_equal(pthread_self(), lg->writer));
     /* Map full: nothing was committed. Grow the map and retry; when it
      * cannot grow (at --map-max, disk full), refuse the entries that ran
      * out of space (or all, if the commit itself did) and retry the rest.
@@ -796,7 +997,7 @@ static void run_batch(ll_ledger_t *lg, ll_job_t *batch)
     }
     while (batch) {
         ll_job_t *next = batch->next;
-        fail_job(batch, batch->cb, batch->ctx);
+        fail_job(lg, batch, batch->cb, batch->ctx);
         batch = next;
     }
 }
@@ -922,7 +1123,7 @@ int ll_ledger_genesis(ll_ledger_t *lg, const char *admin_id,
         snprintf(job->res.msg, sizeof job->res.msg, "genesis self-check failed");
     }
     if (job->res.err)
-        fail_job(job, wake_waiter, &w);
+        fail_job(lg, job, wake_waiter, &w);
     else
         enqueue(lg, job);
     wait_for(&w);
@@ -987,4 +1188,90 @@ void ll_ledger_metrics(ll_ledger_t *lg, ll_hist_snap_t *batch, ll_hist_snap_t *c
 {
     ll_hist_snapshot(&lg->batch_hist, batch);
     ll_hist_snapshot(&lg->commit_hist, commit_ns);
+}
+
+/* ---- mirrors and witnesses ---- */
+
+void ll_ledger_set_cp_source(ll_ledger_t *lg, const ll_cp_source_t *src)
+{
+    lg->cp_source = src;
+}
+
+const ll_cp_source_t *ll_ledger_cp_source(ll_ledger_t *lg)
+{
+    return lg->cp_source;
+}
+
+void ll_ledger_set_replica_of(ll_ledger_t *lg, const char *primary)
+{
+    snprintf(lg->replica_of, sizeof lg->replica_of, "%s", primary ? primary : "");
+}
+
+/* Reads a protobuf varint; 0 on malformed input, else bytes used. */
+static size_t get_varint(const uint8_t *p, size_t n, uint64_t *v)
+{
+    *v = 0;
+    for (size_t i = 0; i < n && i < 10; i++) {
+        *v |= (uint64_t)(p[i] & 0x7f) << (7 * i);
+        if (!(p[i] & 0x80))
+            return i + 1;
+    }
+    return 0;
+}
+
+void ll_ledger_replicate(ll_ledger_t *lg, const uint8_t *leaf, size_t len, ll_append_cb cb,
+                         void *ctx)
+{
+    uint64_t seq = 0, t = 0, elen = 0;
+    size_t off = 0, k;
+    ll_append_result_t r0 = {.err = LL_ERR_CORRUPT};
+    /* The layout ll_leaf_build writes: [0x08 seq] [0x10 time] 0x1a len env. */
+    if (off < len && leaf[off] == 0x08) {
+        if (!(k = get_varint(leaf + off + 1, len - off - 1, &seq)))
+            goto malformed;
+        off += 1 + k;
+    }
+    if (off < len && leaf[off] == 0x10) {
+        if (!(k = get_varint(leaf + off + 1, len - off - 1, &t)))
+            goto malformed;
+        off += 1 + k;
+    }
+    if (off >= len || leaf[off] != 0x1a || !(k = get_varint(leaf + off + 1, len - off - 1, &elen)) ||
+        elen != len - off - 1 - k || t > INT64_MAX)
+        goto malformed;
+    off += 1 + k;
+
+    ll_job_t *job = new_job(leaf + off, (size_t)elen, cb, ctx);
+    if (!job) {
+        r0.err = LL_ERR_NOMEM;
+        snprintf(r0.msg, sizeof r0.msg, "out of memory");
+        cb(ctx, &r0);
+        return;
+    }
+    ll_append_result_t *r = &job->res;
+    job->replica = 1;
+    job->want_seq = seq;
+    job->fixed_time = (int64_t)t;
+    ll_merkle_leaf_hash(leaf, len, job->want_leaf);
+    if ((r->err = ll_entry_decode(job->raw, job->raw_len, &job->entry, r->msg, sizeof r->msg)))
+        goto fail;
+    if (job->entry.body->kind_case == LOOPLEDGER__V1__ENTRY_BODY__KIND_GENESIS) {
+        /* The genesis is signed by the server actor it registers. */
+        const Loopledger__V1__Genesis *g = job->entry.body->genesis;
+        if (seq != 0 || !g->server || g->server->public_key.len != LL_PUBKEY_LEN ||
+            ll_entry_verify(&job->entry, g->server->public_key.data)) {
+            r->err = LL_ERR_UNAUTHENTICATED;
+            snprintf(r->msg, sizeof r->msg, "primary's genesis is not signed by its server key");
+            goto fail;
+        }
+        job->genesis = 1;
+    }
+    enqueue(lg, job);
+    return;
+fail:
+    fail_job(lg, job, cb, ctx);
+    return;
+malformed:
+    snprintf(r0.msg, sizeof r0.msg, "primary's leaf is not a loopledger LogEntry");
+    cb(ctx, &r0);
 }

@@ -20,7 +20,9 @@
  * commit; at open the stored tree is checked against it, and on mismatch
  * the ledger refuses appends and new checkpoints (LL_ERR_CORRUPT, reads go
  * on): it never builds on, or signs, a tree that contradicts its own
- * signature.
+ * signature. Nor when the actor, key and role records disagree with the
+ * entries that wrote them (ll_derive_startup_check), or meta holds a
+ * record the ledger never writes.
  *
  * Space. A batch that runs out of map is rolled back whole, the map grows
  * (ll_store_grow) and the batch is retried; entries that still do not fit
@@ -33,6 +35,7 @@
 #include <stdint.h>
 
 #include "ll_crypto.h"
+#include "ll_derive.h"
 #include "ll_effects.h"
 #include "ll_err.h"
 #include "ll_hist.h"
@@ -40,6 +43,8 @@
 #include "ll_store.h"
 
 #define LL_SERVER_ACTOR "loopledgerd"
+#define LL_LEDGER_QUEUE_ENTRIES 4096
+#define LL_LEDGER_QUEUE_BYTES (64u << 20)
 
 typedef struct ll_ledger ll_ledger_t;
 
@@ -72,6 +77,18 @@ typedef struct ll_ledger_config {
     const char *origin;
     /* Largest batch one commit takes; 0 means 4096. */
     unsigned max_batch;
+    /* Append budget: at most this many submitted appends, and this many
+     * envelope bytes, between ll_ledger_submit and their result; beyond
+     * it a submit is answered at once with LL_ERR_TOO_LARGE (nothing is
+     * copied, verified or written). 0 means the LL_LEDGER_QUEUE_* default. */
+    size_t max_queue_entries;
+    size_t max_queue_bytes;
+    /* Largest leaf (serialized LogEntry) accepted; 0 means no limit but
+     * the transport's. Set to LL_TILES_MAX_ENTRY when the log is published
+     * as tlog-tiles, whose entry bundles frame a leaf with 2 bytes: Append
+     * then refuses, with LL_ERR_TOO_LARGE, an envelope whose leaf could
+     * exceed it (ll_leaf_max_len: the envelope plus 33 bytes). */
+    size_t max_leaf;
 } ll_ledger_config_t;
 
 /* Opens the ledger over st (borrowed; must outlive the ledger) and starts
@@ -89,7 +106,8 @@ int ll_ledger_genesis(ll_ledger_t *lg, const char *admin_id,
                       ll_append_result_t *res);
 
 /* Submits envelope bytes (copied; the caller may free them on return).
- * cb is called exactly once. */
+ * cb is called exactly once. When the append budget (max_queue_*) is
+ * used up, cb runs at once on the caller's thread with LL_ERR_TOO_LARGE. */
 void ll_ledger_submit(ll_ledger_t *lg, const uint8_t *env, size_t len,
                       ll_append_cb cb, void *ctx);
 
@@ -167,5 +185,57 @@ int ll_ledger_checkpoint(ll_ledger_t *lg, ll_txn_t *txn, uint64_t size,
 /* Writer metrics: entries written per durable commit, and each commit's
  * duration in nanoseconds (LMDB write + fsync). Any thread. */
 void ll_ledger_metrics(ll_ledger_t *lg, ll_hist_snap_t *batch, ll_hist_snap_t *commit_ns);
+
+/* Replays one recorded entry into txn (a scratch store being rebuilt by
+ * ll_derive), through the writer's own code: env is the leaf's envelope,
+ * seq and t the sequence number and server time recorded in the leaf.
+ * With trust_only, only the actor and key records are written (txn need
+ * hold no leaves; for the start-up check); otherwise the leaf, its Merkle
+ * nodes, dedup record and every index, and seq must equal txn's size.
+ * LL_OK; LL_ERR_CORRUPT when the writer could not have written this entry
+ * there (why in msg[cap]: undecodable, refused by the rules, a duplicate,
+ * server time not increasing); other codes for store failures. */
+int ll_ledger_replay(ll_txn_t *txn, const uint8_t *env, size_t len, uint64_t seq, int64_t t,
+                     int trust_only, char *msg, size_t cap);
+
+/* `loopledgerd verify`'s second half: every derived table rebuilt from the
+ * leaves with ll_ledger_replay and compared (ll_derive_check). */
+int ll_ledger_check_derived(ll_store_t *st, ll_derive_report_t *rep);
+/* Where GetCheckpoint's notes come from beyond the ledger's own signing
+ * (api/scale/). Every member may be NULL. Witness cosignatures
+ * (ll_wsubmit.h): lines() appends to note[cap] the cosignature lines held
+ * for tree size (count, or LL_ERR_BUFFER); latest() is the newest cosigned
+ * size (0: none). Mirrors (ll_mirror.h): checkpoint() replaces
+ * ll_ledger_checkpoint (a mirror serves the primary's signed notes, it
+ * cannot sign them). */
+typedef struct ll_cp_source {
+    int (*lines)(void *ctx, uint64_t size, char *note, size_t cap);
+    uint64_t (*latest)(void *ctx);
+    int (*checkpoint)(void *ctx, uint64_t size, char *note, size_t cap, size_t *note_len,
+                      uint64_t *out_size, uint8_t root[LL_HASH_LEN]);
+    void *ctx;
+} ll_cp_source_t;
+
+/* Sets the source (borrowed; must outlive the ledger's readers; NULL: the
+ * ledger's own) before serving; ll_ledger_cp_source returns it. */
+void ll_ledger_set_cp_source(ll_ledger_t *lg, const ll_cp_source_t *src);
+const ll_cp_source_t *ll_ledger_cp_source(ll_ledger_t *lg);
+
+/* Mirrors. Makes lg a read-only mirror of primary (a name for messages):
+ * Append is refused with LL_ERR_PRECONDITION naming it. NULL or "" undoes
+ * it (promotion). Call before serving. */
+void ll_ledger_set_replica_of(ll_ledger_t *lg, const char *primary);
+
+/* Applies a primary's leaf (the exact bytes its GetEntry returns) through
+ * the same write path as Append: the envelope's signature is checked
+ * against the key history at the leaf's time (the genesis against the
+ * server key it registers), every domain rule and index applies, and the
+ * entry gets the primary's seq and time. It must land at the leaf's seq
+ * and its rebuilt leaf must hash like the given one, or nothing is written
+ * (LL_ERR_PRECONDITION / LL_ERR_CORRUPT; LL_ERR_UNAUTHENTICATED for an
+ * unknown or revoked key). cb as for ll_ledger_submit; leaves submitted
+ * in order are group-committed like appends. */
+void ll_ledger_replicate(ll_ledger_t *lg, const uint8_t *leaf, size_t len, ll_append_cb cb,
+                         void *ctx);
 
 #endif

@@ -552,7 +552,9 @@ int ll_loop_apply(ll_txn_t *txn, const Loopledger__V1__EntryBody *b, uint64_t se
             ll_put_be64(sk + n, seq);
             sk[n + 8] = (uint8_t)(i >> 8);
             sk[n + 9] = (uint8_t)i;
-            if ((err = put(txn, sk, n + 10, &o->value, sizeof o->value)))
+            uint8_t dv[8];
+            ll_put_be_double(dv, o->value);
+            if ((err = put(txn, sk, n + 10, dv, sizeof dv)))
                 goto store_fail;
         }
         break;

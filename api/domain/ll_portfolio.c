@@ -214,9 +214,9 @@ static int state_visit(void *ctx, const uint8_t *key, size_t klen, const uint8_t
     ll_portfolio_totals_t *t = ctx;
     ll_loop_state_t st;
     (void)key, (void)klen;
-    if (vlen != sizeof st)
+    if (vlen != LL_INDEX_STATE_LEN) /* the explicit encoding (ll_index.h) */
         return LL_ERR_CORRUPT;
-    memcpy(&st, val, sizeof st);
+    ll_index_decode_state(val, &st);
     t->initiatives++;
     for (int i = 0; i < LL_OPEN__COUNT; i++)
         t->open[i] += st.open[i];

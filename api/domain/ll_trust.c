@@ -54,6 +54,22 @@ int ll_trust_actor_roles(ll_txn_t *txn, const char *actor, uint32_t *roles)
     return LL_OK;
 }
 
+int ll_trust_actor_key_live(ll_txn_t *txn, const char *actor, int64_t now, int *live)
+{
+    const uint8_t *v;
+    size_t n;
+    ll_trust_key_t k;
+    int err = ll_store_get(txn, LL_TBL_ACTORS, actor, strlen(actor), &v, &n);
+    if (err)
+        return err;
+    if (n != ACTORREC_LEN)
+        return LL_ERR_CORRUPT;
+    if ((err = ll_trust_key(txn, v + 12, &k))) /* the current key id */
+        return err == LL_ERR_NOT_FOUND ? LL_ERR_CORRUPT : err;
+    *live = !(k.revoked_at && now >= k.revoked_at);
+    return LL_OK;
+}
+
 int ll_trust_register(ll_txn_t *txn, const Loopledger__V1__ActorRegistration *r,
                      uint64_t seq, char *msg, size_t cap)
 {

@@ -50,6 +50,14 @@ int ll_trust_key_info(ll_txn_t *txn, const uint8_t keyid[LL_HASH_LEN], uint64_t 
  * actor is not registered. */
 int ll_trust_actor_roles(ll_txn_t *txn, const char *actor, uint32_t *roles);
 
+/* Whether a registered actor still holds a valid key at time now (ns):
+ * its current key is not revoked (rotation revokes the key it replaces, so
+ * the current key is the only one that can still be valid). An actor
+ * without one can neither sign nor, over mTLS, read. *live is set on
+ * LL_OK; LL_ERR_NOT_FOUND if the actor is unknown, LL_ERR_CORRUPT if its
+ * record or current key record is damaged. */
+int ll_trust_actor_key_live(ll_txn_t *txn, const char *actor, int64_t now, int *live);
+
 /* Registers actor r (its roles and its key) at seq. LL_ERR_EXISTS with msg
  * if the actor or the key is already registered. */
 int ll_trust_register(ll_txn_t *txn, const Loopledger__V1__ActorRegistration *r,

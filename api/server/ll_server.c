@@ -34,7 +34,8 @@ typedef struct ll_tag {
 
 typedef struct ll_method {
     char *path;
-    int streaming;
+    int streaming; /* server streaming, or bidi */
+    int bidi;      /* messages are read one by one (ll_call_read_next) */
     ll_handler_fn fn;
     void *svc;
     void *handle;
@@ -55,6 +56,10 @@ struct ll_server {
     grpc_server_credentials *creds;
     ll_authorize_fn authorize;
     void *authorize_ctx;
+    ll_identity_fn identity;
+    void *identity_ctx;
+    unsigned max_calls;
+    atomic_uint calls; /* in flight: counted from on_new_call to the free */
     char *listen;
     unsigned nthreads;
     ll_cq_t *cqs;
@@ -90,8 +95,10 @@ struct ll_call {
     int identity_done;
     atomic_int refs;
     atomic_int ended;
+    int counted; /* included in srv->calls */
 
-    ll_tag_t tag_new, tag_done, tag_send, tag_close;
+    ll_tag_t tag_new, tag_done, tag_send, tag_close, tag_recv;
+    grpc_byte_buffer *recv_buf; /* bidi: the message being read */
     int cancelled;
     int sent_initial;
     grpc_byte_buffer *out;
@@ -137,6 +144,8 @@ static void call_unref(ll_call_t *c)
         grpc_byte_buffer_destroy(c->out);
     if (c->send_buf)
         grpc_byte_buffer_destroy(c->send_buf);
+    if (c->recv_buf)
+        grpc_byte_buffer_destroy(c->recv_buf);
     if (c->have_details)
         grpc_slice_unref(c->status_details);
     if (c->peer)
@@ -144,6 +153,8 @@ static void call_unref(ll_call_t *c)
     free(c->identity);
     if (c->data_free)
         c->data_free(c->data);
+    if (c->counted)
+        atomic_fetch_sub(&c->srv->calls, 1);
     pthread_mutex_destroy(&c->lock);
     free(c);
 }
@@ -152,6 +163,7 @@ static void on_new_call(ll_tag_t *tag, int ok);
 static void on_done(ll_tag_t *tag, int ok);
 static void on_send(ll_tag_t *tag, int ok);
 static void on_close(ll_tag_t *tag, int ok);
+static void on_recv(ll_tag_t *tag, int ok);
 
 static void request_call(ll_server_t *srv, ll_method_t *m, ll_cq_t *q)
 {
@@ -170,10 +182,13 @@ static void request_call(ll_server_t *srv, ll_method_t *m, ll_cq_t *q)
     c->tag_done.fn = on_done;
     c->tag_send.fn = on_send;
     c->tag_close.fn = on_close;
+    c->tag_recv.fn = on_recv;
     grpc_call_error e;
     if (m->handle) {
+        /* A bidi method reads its messages itself: no initial payload. */
         e = grpc_server_request_registered_call(srv->server, m->handle, &c->call,
-                                                &c->deadline, &c->md, &c->payload,
+                                                &c->deadline, &c->md,
+                                                m->bidi ? NULL : &c->payload,
                                                 q->cq, q->cq, &c->tag_new);
     } else {
         grpc_call_details_init(&c->details);
@@ -184,9 +199,8 @@ static void request_call(ll_server_t *srv, ll_method_t *m, ll_cq_t *q)
         call_unref(c);
 }
 
-/* The one path from a received request to its handler, for gRPC calls and
- * in-process ones (ll_server_invoke): the authorizer, then the method. */
-static void authorize_and_run(ll_call_t *c)
+/* Runs the server's authorizer; on refusal ends the call and returns 0. */
+static int authorized(ll_call_t *c)
 {
     if (c->srv->authorize) {
         char msg[200] = "";
@@ -194,9 +208,19 @@ static void authorize_and_run(ll_call_t *c)
                                     ll_call_identity(c), msg, sizeof msg);
         if (err) {
             ll_call_fail(c, ll_status_from_err(err), "%s", msg[0] ? msg : ll_strerror(err));
-            return;
+            return 0;
         }
     }
+    return 1;
+}
+
+/* The one path from a received unary request to its handler, for gRPC
+ * calls and in-process ones (ll_server_invoke): the authorizer, then the
+ * method. */
+static void authorize_and_run(ll_call_t *c)
+{
+    if (!authorized(c))
+        return;
     c->method->fn(c, GRPC_SLICE_START_PTR(c->req), GRPC_SLICE_LENGTH(c->req),
                   c->method->svc);
 }
@@ -227,6 +251,22 @@ static void on_new_call(ll_tag_t *tag, int ok)
         if (grpc_call_start_batch(c->call, &op, 1, &c->tag_close, NULL) != GRPC_CALL_OK)
             call_unref(c);
     }
+    c->counted = 1;
+    unsigned n = atomic_fetch_add(&c->srv->calls, 1) + 1;
+    if (n > c->srv->max_calls) {
+        /* Refused before the request is looked at or any handler state
+         * exists; the client may retry. */
+        ll_call_fail(c, ll_status_from_err(LL_ERR_TOO_LARGE),
+                     "server busy: %u calls in flight (limit %u); retry with backoff", n - 1,
+                     c->srv->max_calls);
+        return;
+    }
+    if (c->method->bidi) {
+        if (!authorized(c))
+            return;
+        ll_call_read_next(c);
+        return;
+    }
     if (!c->payload) {
         ll_call_fail(c, GRPC_STATUS_INVALID_ARGUMENT, "request message missing");
         return;
@@ -249,6 +289,49 @@ static void on_new_call(ll_tag_t *tag, int ok)
     }
     c->have_req = 1;
     authorize_and_run(c);
+}
+
+void ll_call_read_next(ll_call_t *c)
+{
+    grpc_op op;
+    memset(&op, 0, sizeof op);
+    op.op = GRPC_OP_RECV_MESSAGE;
+    op.data.recv_message.recv_message = &c->recv_buf;
+    atomic_fetch_add(&c->refs, 1);
+    if (grpc_call_start_batch(c->call, &op, 1, &c->tag_recv, NULL) != GRPC_CALL_OK) {
+        /* Treated like the end of the client's stream: the handler ends
+         * the call. */
+        c->method->fn(c, NULL, 0, c->method->svc);
+        call_unref(c);
+    }
+}
+
+static void on_recv(ll_tag_t *tag, int ok)
+{
+    ll_call_t *c = CONTAINER(tag, ll_call_t, tag_recv);
+    grpc_byte_buffer *bb = c->recv_buf;
+    grpc_byte_buffer_reader r;
+
+    c->recv_buf = NULL;
+    if (c->have_req) {
+        /* The previous message's bytes: the handler was done with them
+         * when it asked for the next one. */
+        grpc_slice_unref(c->req);
+        c->have_req = 0;
+    }
+    if (ok && bb && grpc_byte_buffer_reader_init(&r, bb)) {
+        c->req = grpc_byte_buffer_reader_readall(&r);
+        grpc_byte_buffer_reader_destroy(&r);
+        c->have_req = 1;
+    }
+    if (bb)
+        grpc_byte_buffer_destroy(bb);
+    if (c->have_req)
+        c->method->fn(c, GRPC_SLICE_START_PTR(c->req), GRPC_SLICE_LENGTH(c->req),
+                      c->method->svc);
+    else
+        c->method->fn(c, NULL, 0, c->method->svc); /* half-close, or the call broke */
+    call_unref(c);
 }
 
 static void on_done(ll_tag_t *tag, int ok)
@@ -460,6 +543,11 @@ const char *ll_call_identity(ll_call_t *c)
     return c->identity;
 }
 
+unsigned ll_server_calls(ll_server_t *srv)
+{
+    return atomic_load(&srv->calls);
+}
+
 const char *ll_call_peer(ll_call_t *c)
 {
     if (c->local)
@@ -507,19 +595,42 @@ int ll_server_create(const ll_server_config_t *cfg, ll_server_t **out)
     srv->creds = cfg->creds;
     srv->authorize = cfg->authorize;
     srv->authorize_ctx = cfg->authorize_ctx;
+    srv->identity = cfg->identity;
+    srv->identity_ctx = cfg->identity_ctx;
+    srv->max_calls = cfg->max_calls ? cfg->max_calls : LL_SERVER_DEFAULT_CALLS;
     pthread_mutex_init(&srv->lock, NULL);
     pthread_cond_init(&srv->cond, NULL);
     srv->shutdown_tag.fn = on_shutdown;
 
-    grpc_arg args[2];
-    args[0].type = GRPC_ARG_INTEGER;
-    args[0].key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
-    args[0].value.integer = cfg->max_message ? cfg->max_message : (1 << 20);
-    args[1].type = GRPC_ARG_INTEGER;
-    args[1].key = GRPC_ARG_MAX_SEND_MESSAGE_LENGTH;
-    args[1].value.integer = 64 << 20;
-    grpc_channel_args cargs = {2, args};
+    grpc_resource_quota *quota = grpc_resource_quota_create("loopledgerd");
+    grpc_resource_quota_resize(quota, cfg->memory_quota ? cfg->memory_quota
+                                                        : LL_SERVER_DEFAULT_MEMORY);
+    grpc_arg args[7];
+    size_t na = 0;
+    args[na].type = GRPC_ARG_INTEGER;
+    args[na].key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
+    args[na++].value.integer = cfg->max_message ? cfg->max_message : (1 << 20);
+    args[na].type = GRPC_ARG_INTEGER;
+    args[na].key = GRPC_ARG_MAX_SEND_MESSAGE_LENGTH;
+    args[na++].value.integer = 64 << 20;
+    args[na].type = GRPC_ARG_INTEGER;
+    args[na].key = GRPC_ARG_MAX_CONCURRENT_STREAMS;
+    args[na++].value.integer = (int)(cfg->max_streams ? cfg->max_streams
+                                                      : LL_SERVER_DEFAULT_STREAMS);
+    args[na].type = GRPC_ARG_INTEGER;
+    args[na].key = GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS;
+    args[na++].value.integer = cfg->handshake_timeout_ms ? cfg->handshake_timeout_ms
+                                                         : LL_SERVER_DEFAULT_HANDSHAKE_MS;
+    args[na].type = GRPC_ARG_INTEGER;
+    args[na].key = GRPC_ARG_MAX_CONNECTION_IDLE_MS;
+    args[na++].value.integer = cfg->max_idle_ms ? cfg->max_idle_ms : LL_SERVER_DEFAULT_IDLE_MS;
+    args[na].type = GRPC_ARG_POINTER;
+    args[na].key = GRPC_ARG_RESOURCE_QUOTA;
+    args[na].value.pointer.p = quota;
+    args[na++].value.pointer.vtable = grpc_resource_quota_arg_vtable();
+    grpc_channel_args cargs = {na, args};
     srv->server = grpc_server_create(&cargs, NULL);
+    grpc_resource_quota_unref(quota); /* the server holds its own reference */
     srv->cqs = calloc(srv->nthreads, sizeof *srv->cqs);
     if (!srv->server || !srv->cqs || !srv->listen) {
         ll_server_destroy(srv);
@@ -554,8 +665,64 @@ int ll_server_add_method(ll_server_t *srv, const char *path, int streaming,
     return LL_OK;
 }
 
+/* The identity check runs in gRPC's server auth filter, on the call's
+ * headers, before the call is matched to a request or its message read. */
+static void identity_process(void *state, grpc_auth_context *ctx, const grpc_metadata *md,
+                             size_t num_md, grpc_process_auth_metadata_done_cb cb,
+                             void *user_data)
+{
+    (void)md;
+    (void)num_md;
+    ll_server_t *srv = state;
+    char cn[129], msg[200] = "";
+    int err = LL_ERR_UNAUTHENTICATED;
+    cn[0] = 0;
+    if (grpc_auth_context_peer_is_authenticated(ctx)) {
+        grpc_auth_property_iterator it =
+            grpc_auth_context_find_properties_by_name(ctx, GRPC_X509_CN_PROPERTY_NAME);
+        const grpc_auth_property *p = grpc_auth_property_iterator_next(&it);
+        if (p && p->value_length > 0 && p->value_length < sizeof cn) {
+            memcpy(cn, p->value, p->value_length);
+            cn[p->value_length] = 0;
+        }
+    }
+    if (cn[0])
+        err = srv->identity(srv->identity_ctx, cn, msg, sizeof msg);
+    else
+        snprintf(msg, sizeof msg, "a verified client certificate naming a registered actor is "
+                                  "required");
+    if (err)
+        cb(user_data, NULL, 0, NULL, 0, ll_status_from_err(err), msg[0] ? msg : ll_strerror(err));
+    else
+        cb(user_data, NULL, 0, NULL, 0, GRPC_STATUS_OK, NULL);
+}
+
+int ll_server_add_bidi_method(ll_server_t *srv, const char *path, ll_handler_fn fn,
+                              void *svc)
+{
+    if (srv->nmethods == LL_MAX_METHODS)
+        return LL_ERR_RANGE;
+    ll_method_t *m = &srv->methods[srv->nmethods];
+    m->path = strdup(path);
+    m->streaming = 1;
+    m->bidi = 1;
+    m->fn = fn;
+    m->svc = svc;
+    m->handle = grpc_server_register_method(srv->server, m->path, NULL,
+                                            GRPC_SRM_PAYLOAD_NONE, 0);
+    ll_hist_init(&m->latency, ll_hist_latency_ns, 16);
+    if (!m->path || !m->handle)
+        return LL_ERR_INVALID;
+    srv->nmethods++;
+    return LL_OK;
+}
+
 int ll_server_start(ll_server_t *srv, int *port)
 {
+    if (srv->creds && srv->identity) {
+        grpc_auth_metadata_processor proc = {identity_process, NULL, srv};
+        grpc_server_credentials_set_auth_metadata_processor(srv->creds, proc);
+    }
     grpc_server_credentials *creds = srv->creds ? srv->creds
                                                 : grpc_insecure_server_credentials_create();
     srv->creds = NULL;

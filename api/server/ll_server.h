@@ -41,6 +41,20 @@ typedef void (*ll_handler_fn)(ll_call_t *call, const uint8_t *req, size_t len,
 typedef int (*ll_authorize_fn)(void *ctx, const char *path, const char *identity, char *msg,
                                size_t cap);
 
+/* Decides whether a verified client certificate's common name (never
+ * NULL here) may use the server at all: LL_OK, or an ll_err with a message
+ * in msg[cap]. Runs (TLS listeners only) when a call's headers arrive,
+ * before its message is read or any handler state exists, so a stranger's
+ * calls cost nothing beyond the headers. Any thread; must not block long. */
+typedef int (*ll_identity_fn)(void *ctx, const char *identity, char *msg, size_t cap);
+
+/* Resource limits (0 means the LL_SERVER_DEFAULT_* value). */
+#define LL_SERVER_DEFAULT_STREAMS 100        /* HTTP/2 streams per connection */
+#define LL_SERVER_DEFAULT_CALLS 16384        /* calls in flight, whole server */
+#define LL_SERVER_DEFAULT_HANDSHAKE_MS 5000  /* TCP accept -> HTTP/2 settings */
+#define LL_SERVER_DEFAULT_IDLE_MS 600000     /* connection without calls */
+#define LL_SERVER_DEFAULT_MEMORY (1024u << 20) /* gRPC core buffers (quota) */
+
 typedef struct ll_server_config {
     const char *listen;       /* "127.0.0.1:7600"; port 0 picks a free one */
     grpc_server_credentials *creds; /* taken; NULL means insecure */
@@ -48,6 +62,21 @@ typedef struct ll_server_config {
     int max_message;          /* max receive message bytes; 0 means 1 MiB */
     ll_authorize_fn authorize; /* optional: checked before every handler */
     void *authorize_ctx;
+    ll_identity_fn identity;  /* optional (TLS): checked on a call's headers */
+    void *identity_ctx;
+    /* Per connection: HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS, so one
+     * connection cannot open unbounded half-open streams. */
+    unsigned max_streams;
+    /* Whole server: calls handed to handlers and not yet freed. Beyond it
+     * a new call is answered RESOURCE_EXHAUSTED at once. */
+    unsigned max_calls;
+    /* A connection that has not completed TLS and HTTP/2 set-up within
+     * this many ms is closed (gRPC's default is 120 s). */
+    int handshake_timeout_ms;
+    /* A connection with no call for this long is closed (GOAWAY). */
+    int max_idle_ms;
+    /* Memory gRPC core may use for its buffers (resource quota). */
+    size_t memory_quota;
 } ll_server_config_t;
 
 /* Creates (does not start) a server. Caller owns *out (ll_server_destroy). */
@@ -57,6 +86,17 @@ int ll_server_create(const ll_server_config_t *cfg, ll_server_t **out);
  * for server-streaming methods. Before ll_server_start only. */
 int ll_server_add_method(ll_server_t *srv, const char *path, int streaming,
                          ll_handler_fn fn, void *svc);
+
+/* Registers a bidirectional-streaming method: fn runs once per client
+ * message, in order, and once more with req == NULL, len == 0 when the
+ * client half-closes the stream (or the call breaks). The runtime reads the
+ * first message by itself; after that the handler asks for each next one
+ * with ll_call_read_next(), typically once its answer was sent, so a
+ * handler never sees two messages at once. It answers with ll_call_send()
+ * and ends the call with ll_call_finish(), exactly once. Before
+ * ll_server_start only. */
+int ll_server_add_bidi_method(ll_server_t *srv, const char *path, ll_handler_fn fn,
+                              void *svc);
 
 /* Binds and starts serving; *port receives the bound port. */
 int ll_server_start(ll_server_t *srv, int *port);
@@ -87,6 +127,11 @@ typedef void (*ll_sent_fn)(ll_call_t *call, int ok, void *arg);
 void ll_call_send(ll_call_t *call, const uint8_t *msg, size_t len,
                   ll_sent_fn done, void *arg);
 
+/* Bidi streaming: reads the next client message; the handler runs again
+ * (on a queue thread) with it, or with req == NULL at the end of the
+ * client's stream. At most one read in flight. */
+void ll_call_read_next(ll_call_t *call);
+
 /* Streaming: ends the call with status (message may be NULL). */
 void ll_call_finish(ll_call_t *call, grpc_status_code code, const char *msg);
 
@@ -105,6 +150,9 @@ const char *ll_call_identity(ll_call_t *call);
 
 /* Peer address text (owned by the call). */
 const char *ll_call_peer(ll_call_t *call);
+
+/* Calls currently in flight (handed to a handler and not yet freed). */
+unsigned ll_server_calls(ll_server_t *srv);
 
 /* ---- in-process calls (the HTTP gateway) ---- */
 

@@ -6,13 +6,24 @@
  * answers from the writer thread once the batch is durable.
  *
  * Watch keeps one send in flight per stream. When a stream has caught up it
- * parks on the service's list; the ledger's commit hook (writer thread)
- * unparks every parked stream, which then reads and sends the new entries.
- * Parking re-checks the committed size under the same lock the hook takes,
- * so no commit is missed.
+ * parks on the service's list. The ledger's commit hook runs on the writer
+ * thread and only publishes that there is a new size (one flag, its own
+ * lock): the fan-out thread then unparks every parked stream and starts
+ * its next send, so appends do not slow down with the number of watchers.
+ * Parking re-checks the committed size under the lock the fan-out thread
+ * takes to collect the parked list, and the size is published before the
+ * hook runs, so no commit is missed.
+ *
+ * All Watch reads and sends run on that one thread, at a lower priority
+ * (nice +10): a completed send only queues its stream there. So thousands
+ * of watchers cost the RPC threads one completion each, and Append's own
+ * work (verify, commit, reply) is not queued behind theirs.
  */
 #include <inttypes.h>
 #include <pthread.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +40,10 @@
 
 #define LIST_DEFAULT 100
 #define LIST_MAX 1000
+/* A page also stops at this many bytes of leaves (at least one entry is
+ * always returned): 1 MB entries would otherwise make the default page
+ * 100 MB, over the send limit, and 1000 of them a gigabyte per caller. */
+#define LIST_MAX_BYTES (4u << 20)
 
 typedef struct watch watch_t;
 
@@ -40,6 +55,18 @@ struct ll_ledger_service {
     watch_t *all;    /* every live stream, for stop */
     int stopped;
     ll_nodecache_t *nc; /* upper tree levels for proofs (ll_nodecache.h) */
+    /* Fan-out: the writer sets fan_pending; the fan-out thread feeds the
+     * parked watchers. fan_lock is never held with lock by the writer. */
+    pthread_mutex_t fan_lock;
+    pthread_cond_t fan_cond;
+    int fan_pending, fan_stop;
+    /* Set by stop: no stream is queued any more (sends complete inline on
+     * the RPC threads, which outlive no server); fan_drained once the
+     * thread has ended what was queued, so nothing touches a call after
+     * ll_server_shutdown. */
+    int fan_closed, fan_drained;
+    watch_t *ready, **ready_tail; /* streams whose last send completed */
+    pthread_t fanout;
 };
 
 struct watch {
@@ -47,6 +74,7 @@ struct watch {
     ll_call_t *call;
     uint64_t next;
     watch_t *pnext;            /* parked list */
+    watch_t *rnext;            /* ready list (fan-out thread's work) */
     watch_t *anext, **aprev;   /* all list */
     int parked, done;
 };
@@ -212,6 +240,7 @@ LL_SVC_QUERY(ll_ledger_service_list_entries)
     char *token = ll_arena_alloc(a, 24);
     if (!out || !leaves || !sup || !stat || !token)
         return LL_ERR_NOMEM;
+    size_t bytes = 0;
     for (size_t i = 0; i < n; i++) {
         const uint8_t *leaf;
         size_t ll;
@@ -220,6 +249,13 @@ LL_SVC_QUERY(ll_ledger_service_list_entries)
             snprintf(msg, cap, "reading entry %" PRIu64 ": %s", seq, ll_strerror(err));
             return LL_ERR_CORRUPT;
         }
+        if (i > 0 && bytes + ll > LIST_MAX_BYTES) {
+            /* Page full by size: the rest comes with the token. */
+            n = i;
+            next = seq;
+            break;
+        }
+        bytes += ll;
         leaves[i].data = (uint8_t *)leaf;
         leaves[i].len = ll;
         if (ll_index_superseded_by(txn, seq, &sup[i]) != LL_OK)
@@ -252,11 +288,26 @@ LL_SVC_QUERY(ll_ledger_service_get_checkpoint)
     uint8_t *root = ll_arena_alloc(a, LL_HASH_LEN);
     size_t note_len;
     uint64_t size;
+    const ll_cp_source_t *src = ll_ledger_cp_source(ls->lg);
+    uint64_t want = r->tree_size;
     int err;
     if (!out || !note || !root)
         return LL_ERR_NOMEM;
-    err = ll_ledger_checkpoint(ls->lg, txn, r->tree_size, note, LL_NOTE_MAX, &note_len, &size,
-                               root);
+    if (r->cosigned) {
+        /* The newest checkpoint that witnesses cosigned, whatever the size
+         * asked for: what a client needs to check a quorum. */
+        want = src && src->latest ? src->latest(src->ctx) : 0;
+        if (!want) {
+            snprintf(msg, cap, "no witness has cosigned a checkpoint of this ledger yet "
+                               "(loopledgerd --witness URL=VKEY configures witnesses)");
+            return LL_ERR_PRECONDITION;
+        }
+    }
+    /* A mirror serves the primary's signed notes; it cannot sign. */
+    err = src && src->checkpoint
+              ? src->checkpoint(src->ctx, want, note, LL_NOTE_MAX, &note_len, &size, root)
+              : ll_ledger_checkpoint(ls->lg, txn, want, note, LL_NOTE_MAX, &note_len, &size,
+                                     root);
     if (err == LL_ERR_RANGE) {
         snprintf(msg, cap, "tree_size %" PRIu64 " is beyond the ledger's size %" PRIu64,
                  r->tree_size, ll_store_size(txn));
@@ -265,6 +316,10 @@ LL_SVC_QUERY(ll_ledger_service_get_checkpoint)
     if (err) {
         snprintf(msg, cap, "checkpoint: %s", ll_strerror(err));
         return err;
+    }
+    if (src && src->lines && src->lines(src->ctx, size, note, LL_NOTE_MAX) < 0) {
+        snprintf(msg, cap, "checkpoint with cosignatures too large");
+        return LL_ERR_BUFFER;
     }
     loopledger__v1__get_checkpoint_response__init(out);
     out->checkpoint = note;
@@ -410,7 +465,19 @@ static void watch_sent(ll_call_t *call, int ok, void *arg)
         return;
     }
     w->next++;
-    watch_pump(w);
+    /* Continue on the fan-out thread, not on this RPC thread. */
+    ll_ledger_service_t *svc = w->svc;
+    w->rnext = NULL;
+    pthread_mutex_lock(&svc->fan_lock);
+    if (svc->fan_closed) {
+        pthread_mutex_unlock(&svc->fan_lock);
+        watch_pump(w); /* stopping: ends the stream here */
+        return;
+    }
+    *svc->ready_tail = w;
+    svc->ready_tail = &w->rnext;
+    pthread_cond_broadcast(&svc->fan_cond);
+    pthread_mutex_unlock(&svc->fan_lock);
 }
 
 static void watch_pump(watch_t *w)
@@ -461,20 +528,66 @@ static void watch_pump(watch_t *w)
     free(buf);
 }
 
+/* Writer thread: publish and return; O(1) whatever the watchers. */
 static void on_commit(void *ctx, uint64_t size)
 {
     (void)size;
     ll_ledger_service_t *svc = ctx;
-    pthread_mutex_lock(&svc->lock);
-    watch_t *list = svc->parked;
-    svc->parked = NULL;
-    for (watch_t *w = list; w; w = w->pnext)
-        w->parked = 0;
-    pthread_mutex_unlock(&svc->lock);
-    while (list) {
-        watch_t *next = list->pnext;
-        watch_pump(list);
-        list = next;
+    pthread_mutex_lock(&svc->fan_lock);
+    svc->fan_pending = 1;
+    pthread_cond_broadcast(&svc->fan_cond);
+    pthread_mutex_unlock(&svc->fan_lock);
+}
+
+static void *fanout_main(void *arg)
+{
+    ll_ledger_service_t *svc = arg;
+    /* Below the RPC and writer threads: watchers get what is left. Best
+     * effort; nothing depends on it for correctness. */
+    setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10);
+    pthread_mutex_lock(&svc->fan_lock);
+    for (;;) {
+        while (!svc->fan_pending && !svc->ready && !svc->fan_stop &&
+               !(svc->fan_closed && !svc->fan_drained))
+            pthread_cond_wait(&svc->fan_cond, &svc->fan_lock);
+        int closed = svc->fan_closed;
+        int commit = svc->fan_pending;
+        /* Commits that land while this round runs set the flag again; a
+         * watcher fed here reads up to the newest size anyway. */
+        svc->fan_pending = 0;
+        watch_t *ready = svc->ready;
+        svc->ready = NULL;
+        svc->ready_tail = &svc->ready;
+        int stop = svc->fan_stop;
+        pthread_mutex_unlock(&svc->fan_lock);
+        watch_t *list = NULL;
+        if (commit) {
+            pthread_mutex_lock(&svc->lock);
+            list = svc->parked;
+            svc->parked = NULL;
+            for (watch_t *w = list; w; w = w->pnext)
+                w->parked = 0;
+            pthread_mutex_unlock(&svc->lock);
+        }
+        while (ready) {
+            watch_t *next = ready->rnext;
+            watch_pump(ready);
+            ready = next;
+        }
+        while (list) {
+            watch_t *next = list->pnext;
+            watch_pump(list);
+            list = next;
+        }
+        pthread_mutex_lock(&svc->fan_lock);
+        if (closed && !svc->ready && !svc->fan_drained) {
+            svc->fan_drained = 1;
+            pthread_cond_broadcast(&svc->fan_cond);
+        }
+        if (stop) {
+            pthread_mutex_unlock(&svc->fan_lock);
+            return NULL;
+        }
     }
 }
 
@@ -549,6 +662,14 @@ void ll_ledger_service_stop(ll_ledger_service_t *svc)
         watch_end(list, LL_ERR_UNAVAILABLE, "server is shutting down");
         list = next;
     }
+    /* Streams queued for the fan-out thread are ended by it; wait for
+     * that, so that after this returns only RPC threads touch calls. */
+    pthread_mutex_lock(&svc->fan_lock);
+    svc->fan_closed = 1;
+    pthread_cond_broadcast(&svc->fan_cond);
+    while (!svc->fan_drained)
+        pthread_cond_wait(&svc->fan_cond, &svc->fan_lock);
+    pthread_mutex_unlock(&svc->fan_lock);
 }
 
 int ll_ledger_service_create(ll_ledger_t *lg, ll_ledger_service_t **out)
@@ -564,6 +685,17 @@ int ll_ledger_service_create(ll_ledger_t *lg, ll_ledger_service_t **out)
         return LL_ERR_NOMEM;
     }
     pthread_mutex_init(&svc->lock, NULL);
+    pthread_mutex_init(&svc->fan_lock, NULL);
+    pthread_cond_init(&svc->fan_cond, NULL);
+    svc->ready_tail = &svc->ready;
+    if (pthread_create(&svc->fanout, NULL, fanout_main, svc)) {
+        pthread_cond_destroy(&svc->fan_cond);
+        pthread_mutex_destroy(&svc->fan_lock);
+        pthread_mutex_destroy(&svc->lock);
+        ll_nodecache_free(svc->nc);
+        free(svc);
+        return LL_ERR_NOMEM;
+    }
     ll_ledger_add_commit_hook(lg, on_commit, svc);
     *out = svc;
     return LL_OK;
@@ -574,6 +706,13 @@ void ll_ledger_service_free(ll_ledger_service_t *svc)
     if (!svc)
         return;
     ll_ledger_remove_commit_hook(svc->lg, on_commit, svc);
+    pthread_mutex_lock(&svc->fan_lock);
+    svc->fan_stop = 1;
+    pthread_cond_broadcast(&svc->fan_cond);
+    pthread_mutex_unlock(&svc->fan_lock);
+    pthread_join(svc->fanout, NULL);
+    pthread_cond_destroy(&svc->fan_cond);
+    pthread_mutex_destroy(&svc->fan_lock);
     pthread_mutex_destroy(&svc->lock);
     ll_nodecache_free(svc->nc);
     free(svc);

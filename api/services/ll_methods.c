@@ -12,7 +12,10 @@
 #include <string.h>
 
 #include "grpc/health/v1/health.pb-c.h"
+#include "grpc/reflection/v1/reflection.pb-c.h"
+#include "grpc/reflection/v1alpha/reflection.pb-c.h"
 #include "ll_err.h"
+#include "ll_reflection.h"
 #include "ll_services.h"
 #include "loopledger/v1/governance.pb-c.h"
 #include "loopledger/v1/ledger.pb-c.h"
@@ -25,6 +28,8 @@ const char *const ll_service_names[LL_SERVICE_COUNT] = {
     [LL_SERVICE_LOOP] = "loopledger.v1.LoopService",
     [LL_SERVICE_ROADMAP] = "loopledger.v1.RoadmapService",
     [LL_SERVICE_GOVERNANCE] = "loopledger.v1.GovernanceService",
+    [LL_SERVICE_REFLECTION] = "grpc.reflection.v1.ServerReflection",
+    [LL_SERVICE_REFLECTION_V1ALPHA] = "grpc.reflection.v1alpha.ServerReflection",
 };
 
 #define PB(m) &loopledger__v1__##m##__descriptor
@@ -87,6 +92,18 @@ const ll_method_def_t ll_methods[] = {
     HANDLER(LL_SERVICE_GOVERNANCE, "/loopledger.v1.GovernanceService/ExportAudit",
             "ExportAudit", export_audit_request, audit_record, 1,
             ll_governance_service_export),
+
+    /* Server reflection, both package names, one handler (their messages
+     * are the same on the wire). */
+    {"/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", "ServerReflectionInfo",
+     LL_SERVICE_REFLECTION, &grpc__reflection__v1__server_reflection_request__descriptor,
+     &grpc__reflection__v1__server_reflection_response__descriptor, LL_STREAM_BIDI, 0, NULL,
+     ll_reflection_info},
+    {"/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", "ServerReflectionInfo",
+     LL_SERVICE_REFLECTION_V1ALPHA,
+     &grpc__reflection__v1alpha__server_reflection_request__descriptor,
+     &grpc__reflection__v1alpha__server_reflection_response__descriptor, LL_STREAM_BIDI, 0,
+     NULL, ll_reflection_info},
 };
 
 const size_t ll_method_count = sizeof ll_methods / sizeof ll_methods[0];
@@ -109,6 +126,7 @@ typedef struct binding {
 
 struct ll_services {
     ll_ledger_service_t *ledger;
+    ll_reflection_t *reflection;
     binding_t *bindings; /* one per row of ll_methods */
 };
 
@@ -130,19 +148,28 @@ int ll_services_register(ll_server_t *srv, ll_ledger_t *lg, ll_services_t **out)
         goto fail;
     if ((err = ll_ledger_service_create(lg, &s->ledger)))
         goto fail;
+    /* Reflection lists every service of this table. */
+    if ((err = ll_reflection_create(ll_descriptor_set, ll_descriptor_set_len, ll_service_names,
+                                    LL_SERVICE_COUNT, &s->reflection)))
+        goto fail;
     void *ctx[LL_SERVICE_COUNT] = {
         [LL_SERVICE_HEALTH] = NULL,
         [LL_SERVICE_LEDGER] = s->ledger,
         [LL_SERVICE_LOOP] = lg,
         [LL_SERVICE_ROADMAP] = lg,
         [LL_SERVICE_GOVERNANCE] = lg,
+        [LL_SERVICE_REFLECTION] = s->reflection,
+        [LL_SERVICE_REFLECTION_V1ALPHA] = s->reflection,
     };
     for (size_t i = 0; i < ll_method_count; i++) {
         binding_t *b = &s->bindings[i];
         b->def = &ll_methods[i];
         b->ctx = ctx[b->def->service];
         b->st = ll_ledger_store(lg);
-        if ((err = ll_server_add_method(srv, b->def->path, b->def->streaming, dispatch, b)))
+        err = b->def->streaming == LL_STREAM_BIDI
+                  ? ll_server_add_bidi_method(srv, b->def->path, dispatch, b)
+                  : ll_server_add_method(srv, b->def->path, b->def->streaming, dispatch, b);
+        if (err)
             goto fail;
     }
     *out = s;
@@ -168,6 +195,7 @@ void ll_services_free(ll_services_t *s)
     if (!s)
         return;
     ll_ledger_service_free(s->ledger);
+    ll_reflection_destroy(s->reflection);
     free(s->bindings);
     free(s);
 }

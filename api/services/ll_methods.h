@@ -15,8 +15,10 @@
  *    (ll_status.h). Every read method of every service takes this path.
  *  - handler: the method needs the call itself - Append (hands the raw
  *    envelope bytes to the writer and answers later), and the server
- *    streaming methods (Watch, ExportAudit). Handlers decode their own
- *    request and end the call through ll_svc_fail / ll_svc_finish.
+ *    streaming methods (Watch, ExportAudit), and the bidirectional
+ *    reflection streams (ll_reflection.h, served from the embedded
+ *    descriptor set; they list ll_service_names). Handlers decode their
+ *    own request and end the call through ll_svc_fail / ll_svc_finish.
  *
  * Invariants (checked by tests/api/services/test_methods.c):
  *  path == "/" + ll_service_names[service] + "/" + name; paths are unique;
@@ -40,6 +42,8 @@ typedef enum ll_service_id {
     LL_SERVICE_LOOP,       /* loopledger.v1.LoopService; ll_ledger_t */
     LL_SERVICE_ROADMAP,    /* loopledger.v1.RoadmapService; ll_ledger_t */
     LL_SERVICE_GOVERNANCE, /* loopledger.v1.GovernanceService; ll_ledger_t */
+    LL_SERVICE_REFLECTION, /* grpc.reflection.v1.ServerReflection; ll_reflection_t */
+    LL_SERVICE_REFLECTION_V1ALPHA, /* grpc.reflection.v1alpha.ServerReflection; same */
     LL_SERVICE_COUNT
 } ll_service_id_t;
 
@@ -49,11 +53,15 @@ typedef struct ll_method_def {
     ll_service_id_t service;
     const ProtobufCMessageDescriptor *request;  /* the request message */
     const ProtobufCMessageDescriptor *response; /* the (each streamed) response */
-    int streaming;         /* 1: server streaming (a stream of response) */
+    int streaming;         /* LL_STREAM_SERVER (a stream of response) or
+                              LL_STREAM_BIDI (both sides stream); 0: unary */
     int no_snapshot;       /* query answered without a read transaction */
     ll_svc_query_fn query; /* unary read, served by ll_svc_serve */
     ll_handler_fn handler; /* or: raw handler (svc argument = service context) */
 } ll_method_def_t;
+
+#define LL_STREAM_SERVER 1
+#define LL_STREAM_BIDI 2
 
 /* Full service names ("loopledger.v1.LedgerService"), by ll_service_id_t. */
 extern const char *const ll_service_names[LL_SERVICE_COUNT];

@@ -1,14 +1,46 @@
 /*
  * The RPC authorizer (ll_services.h): transport identity -> registered
  * actor -> roles -> the matrix in ll_authz.h. One read transaction per
- * call, only on TLS listeners.
+ * call, only on TLS listeners. An actor whose current key is revoked
+ * loses every non-public method: revocation ends reading as well.
  */
 #include <stdio.h>
+#include <time.h>
 
 #include "ll_authz.h"
 #include "ll_err.h"
 #include "ll_services.h"
 #include "ll_trust.h"
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int ll_rpc_identity(void *ctx, const char *identity, char *msg, size_t cap)
+{
+    ll_rpc_authz_t *a = ctx;
+    ll_txn_t *txn;
+    uint32_t roles;
+    int err;
+    if ((err = ll_store_begin_read(a->st, &txn))) {
+        snprintf(msg, cap, "cannot read ledger: %s", ll_strerror(err));
+        return LL_ERR_UNAVAILABLE;
+    }
+    err = ll_trust_actor_roles(txn, identity, &roles);
+    ll_store_abort(txn);
+    if (err == LL_ERR_NOT_FOUND) {
+        snprintf(msg, cap, "certificate subject \"%.100s\" is not a registered actor", identity);
+        return LL_ERR_UNAUTHENTICATED;
+    }
+    if (err) {
+        snprintf(msg, cap, "reading actor: %s", ll_strerror(err));
+        return LL_ERR_STORE;
+    }
+    return LL_OK;
+}
 
 int ll_rpc_authorize(void *ctx, const char *path, const char *identity, char *msg, size_t cap)
 {
@@ -32,7 +64,10 @@ int ll_rpc_authorize(void *ctx, const char *path, const char *identity, char *ms
         snprintf(msg, cap, "cannot read ledger: %s", ll_strerror(err));
         return LL_ERR_UNAVAILABLE;
     }
+    int live = 1;
     err = ll_trust_actor_roles(txn, identity, &roles);
+    if (!err)
+        err = ll_trust_actor_key_live(txn, identity, now_ns(), &live);
     ll_store_abort(txn);
     if (err == LL_ERR_NOT_FOUND) {
         snprintf(msg, cap, "certificate subject \"%.100s\" is not a registered actor", identity);
@@ -41,6 +76,16 @@ int ll_rpc_authorize(void *ctx, const char *path, const char *identity, char *ms
     if (err) {
         snprintf(msg, cap, "reading actor: %s", ll_strerror(err));
         return LL_ERR_STORE; /* the server's fault, whatever the cause */
+    }
+    if (!live) {
+        /* Revocation ends access, not only authorship: an actor whose key
+         * is revoked (e.g. a departed or compromised account) must not go
+         * on reading the ledger with the certificate it still holds. */
+        snprintf(msg, cap,
+                 "the key of \"%.100s\" is revoked: an admin must register a new key for it "
+                 "(key rotation) before it can call %s",
+                 identity, path);
+        return LL_ERR_UNAUTHENTICATED; /* as an append signed with that key */
     }
     if (!ll_authz_may_call(roles, cls)) {
         ll_authz_roles_text(roles, have);

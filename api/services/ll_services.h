@@ -68,7 +68,9 @@ LL_SVC_HANDLER(ll_governance_service_export);
 /* The RPC authorizer (an ll_authorize_fn; ctx is an ll_rpc_authz_t). On a
  * TLS listener every call needs a verified client certificate whose common
  * name is a registered actor whose roles allow the method's class
- * (ll_authz.h); LL_ERR_UNAUTHENTICATED / LL_ERR_PERMISSION otherwise. On a
+ * (ll_authz.h) and whose current key is not revoked (UNAUTHENTICATED
+ * otherwise, as for an entry signed with a revoked key);
+ * LL_ERR_UNAUTHENTICATED / LL_ERR_PERMISSION otherwise. On a
  * plaintext (loopback) listener there is no transport identity and every
  * method is open; entries still need their authors' signatures. */
 typedef struct ll_rpc_authz {
@@ -76,5 +78,10 @@ typedef struct ll_rpc_authz {
     int tls;
 } ll_rpc_authz_t;
 int ll_rpc_authorize(void *ctx, const char *path, const char *identity, char *msg, size_t cap);
+
+/* The header-time identity check (an ll_identity_fn; ctx is an
+ * ll_rpc_authz_t): the certificate's common name must be a registered
+ * actor (LL_ERR_UNAUTHENTICATED otherwise), for every method. */
+int ll_rpc_identity(void *ctx, const char *identity, char *msg, size_t cap);
 
 #endif

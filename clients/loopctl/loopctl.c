@@ -15,10 +15,12 @@
  *   checkpoint [--size N]         the signed checkpoint (C2SP signed note)
  *   prove SEQ [--size N]          inclusion proof
  *   prove --consistency OLD [NEW] consistency proof
- *   verify --vkey VKEY [--state FILE] [SEQ...]
+ *   verify --vkey VKEY [--state FILE] [--witness WVKEY... [--quorum N]] [SEQ...]
  *                                 auditor: checks the checkpoint signature,
  *                                 consistency with the remembered checkpoint,
  *                                 and each entry's signature and inclusion
+ *   export [--format csv|jsonl] [--observations] [filters of list] [--as-of N]
+ *                                 entries for BI tools (loopctl_export.c)
  *   watch [--from N] [--count N]  follow new entries
  *   health                        grpc.health.v1 check
  */
@@ -37,6 +39,7 @@
 #include "ll_entry.h"
 #include "ll_err.h"
 #include "ll_merkle.h"
+#include "ll_cosig.h"
 #include "ll_note.h"
 #include "grpc/health/v1/health.pb-c.h"
 #include "lc_pbjson.h"
@@ -188,9 +191,12 @@ static int cmd_list(int argc, char **argv)
     return 0;
 }
 
+static int want_cosigned; /* verify --witness: ask for the newest cosigned checkpoint */
+
 static Loopledger__V1__GetCheckpointResponse *fetch_checkpoint(uint64_t size)
 {
     Loopledger__V1__GetCheckpointRequest req = LOOPLEDGER__V1__GET_CHECKPOINT_REQUEST__INIT;
+    req.cosigned = want_cosigned;
     req.tree_size = size;
     return lc_rpc(SVC "GetCheckpoint", &req.base,
                &loopledger__v1__get_checkpoint_response__descriptor);
@@ -387,10 +393,16 @@ static int registered_key(uint64_t seq, const char *keyid, uint8_t pub[LL_PUBKEY
 static int cmd_verify(int argc, char **argv)
 {
     const char *vkey = NULL, *state = NULL, *audit = NULL;
-    uint64_t seqs[256];
-    size_t nseq = 0;
+    uint64_t seqs[256], quorum = 0;
+    size_t nseq = 0, nwit = 0;
+    ll_cosigner_t wit[32];
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--vkey") && i + 1 < argc) vkey = argv[++i];
+        else if (!strcmp(argv[i], "--witness") && i + 1 < argc && nwit < 32) {
+            if (ll_cosig_parse_verifier_key(argv[++i], &wit[nwit++]))
+                lc_die("verify: --witness %s is not a witness (cosignature) verifier key", argv[i]);
+        } else if (!strcmp(argv[i], "--quorum") && i + 1 < argc)
+            quorum = lc_parse_u64(argv[++i], "--quorum");
         else if (!strcmp(argv[i], "--audit") && i + 1 < argc) audit = argv[++i];
         else if (!strcmp(argv[i], "--state") && i + 1 < argc) state = argv[++i];
         else if (argv[i][0] != '-' && nseq < 256) seqs[nseq++] = lc_parse_u64(argv[i], "SEQ");
@@ -407,7 +419,16 @@ static int cmd_verify(int argc, char **argv)
     if (ll_note_parse_verifier_key(vkey, name, sizeof name, spub))
         lc_die("verify: malformed verifier key");
 
-    /* 1. The latest checkpoint must be signed by the pinned key. */
+    if (!nwit && quorum)
+        lc_die("verify: --quorum needs the witnesses' keys (--witness VKEY ...)");
+    if (nwit && !quorum)
+        quorum = nwit;
+    if (quorum > nwit)
+        lc_die("verify: --quorum %" PRIu64 " is more than the %zu witnesses given", quorum, nwit);
+    want_cosigned = nwit > 0;
+
+    /* 1. The latest checkpoint (the newest cosigned one with --witness) must
+     * be signed by the pinned key. */
     Loopledger__V1__GetCheckpointResponse *cp = fetch_checkpoint(0);
     size_t body_len;
     ll_checkpoint_t c;
@@ -419,6 +440,31 @@ static int cmd_verify(int argc, char **argv)
     hexs(c.root, LL_HASH_LEN, root_hex);
     printf("ok   checkpoint %s size %" PRIu64 " root %s signed by the pinned key\n", c.origin,
            c.size, root_hex);
+    /* 1b. A quorum of the pinned witnesses cosigned it (C2SP tlog-cosignature):
+     * no server can show this checkpoint to us and another history to them. */
+    if (nwit) {
+        uint64_t valid = 0;
+        for (size_t i = 0; i < nwit; i++) {
+            uint64_t ts;
+            int dup = 0;
+            for (size_t j = 0; j < i; j++)
+                dup |= !memcmp(wit[j].pub, wit[i].pub, LL_PUBKEY_LEN);
+            int err = ll_cosig_verify(cp->checkpoint, strlen(cp->checkpoint), &wit[i], &ts);
+            if (!err && !dup) {
+                valid++;
+                printf("ok   cosigned by witness %s at %" PRIu64 "\n", wit[i].name, ts);
+            } else {
+                printf("--   witness %s: %s\n", wit[i].name,
+                       dup ? "same key given twice" : err == LL_ERR_NOT_FOUND ? "no cosignature"
+                                                                             : "bad cosignature");
+            }
+        }
+        if (valid < quorum)
+            lc_die("FAIL: %" PRIu64 " valid witness cosignature(s), quorum is %" PRIu64, valid,
+                   quorum);
+        printf("ok   %" PRIu64 " of %zu witnesses cosigned (quorum %" PRIu64 ")\n", valid, nwit,
+               quorum);
+    }
 
     /* 2. Consistency with the checkpoint remembered from last time. */
     if (state) {
@@ -459,6 +505,21 @@ static int cmd_verify(int argc, char **argv)
         if (seq >= c.size)
             lc_die("FAIL: entry %" PRIu64 " is not in the checkpoint (size %" PRIu64 ")", seq, c.size);
         Loopledger__V1__GetEntryResponse *e = fetch_entry(seq);
+        {
+            /* The server's rules for what may be signed (one reading of
+             * every byte: ll_entry_decode), applied to what it serves. */
+            const uint8_t *raw;
+            size_t raw_len;
+            uint64_t ls;
+            int64_t lt;
+            ll_entry_t de;
+            char why[256];
+            if (ll_leaf_parse(e->leaf.data, e->leaf.len, &ls, &lt, &raw, &raw_len))
+                lc_die("FAIL: entry %" PRIu64 ": the leaf is not a LogEntry as the server writes it", seq);
+            if (ll_entry_decode(raw, raw_len, &de, why, sizeof why))
+                lc_die("FAIL: entry %" PRIu64 ": the server would refuse this envelope: %s", seq, why);
+            ll_entry_free(&de);
+        }
         Loopledger__V1__LogEntry *le =
             loopledger__v1__log_entry__unpack(NULL, e->leaf.len, e->leaf.data);
         if (!le || !le->envelope || le->envelope->n_signatures != 1 || le->seq != seq)
@@ -617,11 +678,17 @@ static void usage(FILE *f)
             "  export-audit --out FILE [--size N]\n"
             "                                   every entry with its inclusion proof against one\n"
             "                                   signed checkpoint, for offline verification\n"
+            "  export [--format csv|jsonl] [--out FILE] [--observations] [--as-of SIZE]\n"
+            "         [--initiative I] [--kind K] [--author A] [--since T] [--until T]\n"
+            "                                   entries (or one row per measurement\n"
+            "                                   observation) for BI tools, streamed\n"
             "  checkpoint [--size N]            signed checkpoint (C2SP signed note)\n"
             "  prove SEQ [--size N]             inclusion proof\n"
             "  prove --consistency OLD [NEW]    consistency proof\n"
             "  verify --vkey VKEY --audit FILE  offline audit of an export-audit file\n"
-            "  verify --vkey VKEY [--state FILE] [SEQ...]\n"
+            "  verify --vkey VKEY [--state FILE] [--witness WVKEY]... [--quorum N] [SEQ...]\n"
+            "                                   with --witness: the newest checkpoint cosigned by\n"
+            "                                   at least N of those witnesses (default: all)\n"
             "                                   audit: checkpoint signature, consistency with\n"
             "                                   the checkpoint remembered in FILE, and each\n"
             "                                   entry's signature and inclusion\n"
@@ -686,7 +753,7 @@ int main(int argc, char **argv)
         {"roadmap", lc_cmd_roadmap}, {"readout", lc_cmd_readout},
         {"loop-health", lc_cmd_loop_health},
         {"decisions", lc_cmd_decisions}, {"pending", lc_cmd_pending}, {"actor", lc_cmd_actor},
-        {"export-audit", lc_cmd_export_audit}, {"resubmit", lc_cmd_resubmit},
+        {"export-audit", lc_cmd_export_audit}, {"export", lc_cmd_export}, {"resubmit", lc_cmd_resubmit},
     };
     int rc = -1;
     for (size_t k = 0; k < sizeof cmds / sizeof cmds[0]; k++)

@@ -162,6 +162,8 @@ int lc_cmd_relations(int argc, char **argv);
 /* ---- loopctl_gov.c ---- */
 
 int lc_cmd_decisions(int argc, char **argv);
+/* loopctl_export.c */
+int lc_cmd_export(int argc, char **argv);
 int lc_cmd_pending(int argc, char **argv);
 int lc_cmd_actor(int argc, char **argv);
 int lc_cmd_export_audit(int argc, char **argv);

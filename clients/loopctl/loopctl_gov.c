@@ -19,6 +19,7 @@
 #include "ll_authz.h"
 #include "ll_crypto.h"
 #include "ll_dsse.h"
+#include "ll_entry.h"
 #include "ll_err.h"
 #include "ll_merkle.h"
 #include "ll_note.h"
@@ -580,6 +581,20 @@ int lc_cmd_verify_audit(const char *path, const char *vkey)
                                        r->n_proof, root))
             lc_die("FAIL: #%" PRIu64 " is not included in the signed tree", seq);
 
+        {
+            /* One reading of every signed byte (ll_entry_decode's rules). */
+            const uint8_t *raw;
+            size_t raw_len;
+            uint64_t ls;
+            int64_t lt;
+            ll_entry_t de;
+            char why[256];
+            if (ll_leaf_parse(r->leaf.data, r->leaf.len, &ls, &lt, &raw, &raw_len))
+                lc_die("FAIL: #%" PRIu64 ": the leaf is not a LogEntry as the server writes it", seq);
+            if (ll_entry_decode(raw, raw_len, &de, why, sizeof why))
+                lc_die("FAIL: #%" PRIu64 ": an envelope the server must refuse: %s", seq, why);
+            ll_entry_free(&de);
+        }
         Loopledger__V1__LogEntry *le =
             loopledger__v1__log_entry__unpack(NULL, r->leaf.len, r->leaf.data);
         Loopledger__V1__EntryBody *b = NULL;

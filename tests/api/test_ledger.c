@@ -10,6 +10,7 @@
 #include <cmocka.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <unistd.h>
 
 #include "../support/ll_testutil.h"
 #include "ll_dsse.h"
@@ -518,6 +519,103 @@ static void test_checkpoint_verifies_with_verifier_key(void **state)
     assert_memory_equal(cp.root, root, LL_HASH_LEN);
 }
 
+/* ---- append budget (issue 18 item 6) ---- */
+
+/* A commit hook that holds the writer until opened: while it is held the
+ * first entry's result is not out yet, so the budget fills for sure. */
+typedef struct gate {
+    pthread_mutex_t m;
+    pthread_cond_t c;
+    int open, held;
+} gate_t;
+
+static void gate_hook(void *ctx, uint64_t size)
+{
+    (void)size;
+    gate_t *g = ctx;
+    pthread_mutex_lock(&g->m);
+    g->held++;
+    pthread_cond_broadcast(&g->c);
+    while (!g->open)
+        pthread_cond_wait(&g->c, &g->m);
+    pthread_mutex_unlock(&g->m);
+}
+
+typedef struct tally {
+    atomic_int done, ok, refused;
+} tally_t;
+
+static void tally_cb(void *ctx, const ll_append_result_t *r)
+{
+    tally_t *t = ctx;
+    if (r->err == LL_OK)
+        atomic_fetch_add(&t->ok, 1);
+    else if (r->err == LL_ERR_TOO_LARGE && strstr(r->msg, "append queue is full"))
+        atomic_fetch_add(&t->refused, 1);
+    atomic_fetch_add(&t->done, 1);
+}
+
+static void check_budget(fx_t *f, size_t entries, size_t bytes)
+{
+    gate_t g = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
+    tally_t t = {0};
+    size_t len[5];
+    uint8_t *env[5];
+    close_ledger(f);
+    assert_int_equal(ll_store_open(f->dir, NULL, &f->st), LL_OK);
+    ll_ledger_config_t c = {.note_key = f->note_key, .actor_key = f->actor_key,
+                            .max_queue_entries = entries, .max_queue_bytes = bytes};
+    assert_int_equal(ll_ledger_open(f->st, &c, &f->lg), LL_OK);
+    assert_int_equal(ll_ledger_add_commit_hook(f->lg, gate_hook, &g), LL_OK);
+    for (int i = 0; i < 5; i++)
+        env[i] = seal_note(f->admin, (body_spec_t){.author = "admin"}, &len[i]);
+
+    /* The first is committed and held in the hook: still in flight. */
+    ll_ledger_submit(f->lg, env[0], len[0], tally_cb, &t);
+    pthread_mutex_lock(&g.m);
+    while (!g.held)
+        pthread_cond_wait(&g.c, &g.m);
+    pthread_mutex_unlock(&g.m);
+    ll_ledger_submit(f->lg, env[1], len[1], tally_cb, &t);
+    ll_ledger_submit(f->lg, env[2], len[2], tally_cb, &t);
+    assert_int_equal(atomic_load(&t.done), 0);
+    /* Over budget: answered before submit returns, nothing queued. */
+    ll_ledger_submit(f->lg, env[3], len[3], tally_cb, &t);
+    assert_int_equal(atomic_load(&t.done), 1);
+    assert_int_equal(atomic_load(&t.refused), 1);
+
+    pthread_mutex_lock(&g.m);
+    g.open = 1;
+    pthread_cond_broadcast(&g.c);
+    pthread_mutex_unlock(&g.m);
+    while (atomic_load(&t.done) < 4)
+        usleep(1000);
+    assert_int_equal(atomic_load(&t.ok), 3);
+    /* The budget is given back with the results. */
+    ll_append_result_t r;
+    ll_ledger_append(f->lg, env[4], len[4], &r);
+    assert_appended(r);
+    assert_int_equal(r.seq, 4);
+    ll_ledger_remove_commit_hook(f->lg, gate_hook, &g);
+    for (int i = 0; i < 5; i++)
+        free(env[i]);
+}
+
+static void test_append_budget_refuses_beyond_its_entries_at_once(void **state)
+{
+    check_budget(*state, 3, 0);
+}
+
+static void test_append_budget_refuses_beyond_its_bytes_at_once(void **state)
+{
+    fx_t *f = *state;
+    size_t len;
+    uint8_t *probe = seal_note(f->admin, (body_spec_t){.author = "admin"}, &len);
+    free(probe);
+    /* Room for three envelopes of this size, not four. */
+    check_budget(f, 0, 3 * len + len / 2);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -542,6 +640,8 @@ int main(void)
         T(test_concurrent_appends_get_distinct_seqs),
         T(test_restart_keeps_entries_actors_and_checkpoint),
         T(test_checkpoint_verifies_with_verifier_key),
+        T(test_append_budget_refuses_beyond_its_entries_at_once),
+        T(test_append_budget_refuses_beyond_its_bytes_at_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -73,3 +73,14 @@ expect_status() {
     fi
     grep -q "$code" <<<"$out" || fail "expected $code from: $*; got: $out"
 }
+
+# node_deps DIR: installs DIR's npm dependencies once (npm ci), under a lock
+# so that e2e tests running in parallel from a fresh clone do not race.
+node_deps() {
+    local dir=$1
+    (
+        flock 9
+        [[ -d $dir/node_modules/@grpc/grpc-js && -d $dir/node_modules/grpc-reflection-js ]] ||
+            (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    ) 9>"$dir/.npm-lock" || fail "npm ci failed in $dir"
+}

@@ -7,15 +7,55 @@
  * a refused envelope always says why; an accepted one has a body with an
  * author and a kind, one 64-byte signature, and a leaf built around it
  * parses back as a LogEntry carrying the same bytes.
+ *
+ * One reading of every byte (ll_pbcheck.h): the input is also read as an
+ * Envelope, an EntryBody and each message a body may carry. Whenever the
+ * wire walker accepts bytes, the independent reader (protobuf-c's unpack)
+ * must read them without unknown fields and its re-encoding must give the
+ * same bytes back; so for accepted bytes there is nothing two conforming
+ * parsers could disagree on (field order, duplicates, oneofs, defaults,
+ * varint forms, packing). Conversely, when protobuf-c reads bytes to the
+ * same bytes again without unknown fields, the walker may refuse them only
+ * for their strings (UTF-8: protobuf-c does not check it) or for nesting
+ * deeper than it allows. An accepted envelope passed both checks, for the
+ * envelope and for its payload.
  */
 #include <string.h>
 
 #include "ll_entry.h"
 #include "ll_err.h"
 #include "ll_fuzz.h"
+#include "ll_pbcheck.h"
+#include "loopledger/v1/domain.pb-c.h"
+
+static void one_reading(const ProtobufCMessageDescriptor *d, const uint8_t *data, size_t size)
+{
+    char msg[256];
+    int ok = ll_pbcheck(d, data, size, msg, sizeof msg) == LL_OK;
+    ProtobufCMessage *m = protobuf_c_message_unpack(d, NULL, size, data);
+    int same = m && ll_pbcheck_no_unknown(m) && ll_pbcheck_reencodes(m, data, size) == 1;
+    if (ok) {
+        LL_FUZZ_CHECK(same);
+    } else {
+        LL_FUZZ_CHECK(msg[0] != 0);
+        if (same)
+            LL_FUZZ_CHECK(strstr(msg, "UTF-8") || strstr(msg, "nested more than"));
+    }
+    if (m)
+        protobuf_c_message_free_unpacked(m, NULL);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    static const ProtobufCMessageDescriptor *const descs[] = {
+        &loopledger__v1__envelope__descriptor, &loopledger__v1__entry_body__descriptor,
+        &loopledger__v1__actor_registration__descriptor, &loopledger__v1__policy__descriptor,
+        &loopledger__v1__experiment__descriptor, &loopledger__v1__scaling_plan__descriptor,
+        &loopledger__v1__measurement__descriptor, &loopledger__v1__initiative__descriptor,
+    };
+    for (size_t i = 0; i < sizeof descs / sizeof descs[0]; i++)
+        one_reading(descs[i], data, size);
+
     const uint8_t *env;
     size_t env_len;
     ll_entry_t e;
@@ -30,11 +70,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     LL_FUZZ_CHECK(e.env && e.body && e.body->author && e.body->author[0]);
+    LL_FUZZ_CHECK(ll_pbcheck(&loopledger__v1__envelope__descriptor, data, size, msg,
+                             sizeof msg) == LL_OK);
+    LL_FUZZ_CHECK(ll_pbcheck(&loopledger__v1__entry_body__descriptor, e.env->payload.data,
+                             e.env->payload.len, msg, sizeof msg) == LL_OK);
+    LL_FUZZ_CHECK(ll_pbcheck_reencodes(&e.body->base, e.env->payload.data,
+                                       e.env->payload.len) == 1);
     LL_FUZZ_CHECK(e.sig && e.sig_len == 64);
     LL_FUZZ_CHECK(ll_entry_kind_name(e.body) != NULL);
     uint8_t pub[LL_PUBKEY_LEN];
     ll_key_public(ll_fuzz_key(), pub);
-    (void)ll_entry_verify(&e, pub);
+    int v = ll_entry_verify(&e, pub);
+    LL_FUZZ_CHECK(v == LL_OK || v == LL_ERR_BAD_SIGNATURE);
 
     uint8_t *leaf = malloc(ll_leaf_max_len(size));
     LL_FUZZ_CHECK(leaf);

@@ -108,9 +108,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (k > LL_MERKLE_MAX_PROOF)
             k = LL_MERKLE_MAX_PROOF;
         memcpy(proof, rest, k * LL_HASH_LEN);
-        (void)ll_merkle_verify_inclusion(root, a, b, (const uint8_t(*)[LL_HASH_LEN])proof, k, root);
-        (void)ll_merkle_verify_consistency(a, c, root, old_root,
-                                           (const uint8_t(*)[LL_HASH_LEN])proof, k);
+        /* Whatever the input, a verifier answers yes or no, nothing else. */
+        int vi = ll_merkle_verify_inclusion(root, a, b, (const uint8_t(*)[LL_HASH_LEN])proof, k,
+                                            root);
+        int vc = ll_merkle_verify_consistency(a, c, root, old_root,
+                                              (const uint8_t(*)[LL_HASH_LEN])proof, k);
+        LL_FUZZ_CHECK((vi == LL_OK || vi == LL_ERR_BAD_PROOF) &&
+                      (vc == LL_OK || vc == LL_ERR_BAD_PROOF));
     }
     return 0;
 }

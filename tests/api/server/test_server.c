@@ -17,6 +17,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <grpc/byte_buffer_reader.h>
+#include <grpc/grpc_security.h>
+#include <grpc/support/time.h>
+
 #include "ll_client.h"
 #include "ll_err.h"
 #include "ll_server.h"
@@ -28,6 +32,8 @@ typedef struct fx {
     atomic_int handled;   /* handler invocations */
     atomic_int cancelled; /* on_cancel invocations */
     atomic_int authorized;
+    atomic_int bidi_msgs; /* bidi handler: messages seen */
+    atomic_int bidi_ends; /* bidi handler: end-of-stream calls (req == NULL) */
 } fx_t;
 
 static void h_echo(ll_call_t *call, const uint8_t *req, size_t len, void *svc)
@@ -122,6 +128,30 @@ static void h_hang(ll_call_t *call, const uint8_t *req, size_t len, void *svc)
     ll_call_on_cancel(call, on_cancel, f);
 }
 
+/* Bidi: answers each message m with m[0] + 100, then reads the next one;
+ * ends OK when the client half-closes (or the call breaks). */
+static void bidi_sent(ll_call_t *call, int ok, void *arg)
+{
+    (void)arg;
+    if (ok)
+        ll_call_read_next(call);
+    else
+        ll_call_finish(call, GRPC_STATUS_CANCELLED, "stream broke");
+}
+
+static void h_bidi(ll_call_t *call, const uint8_t *req, size_t len, void *svc)
+{
+    fx_t *f = svc;
+    if (!req) {
+        atomic_fetch_add(&f->bidi_ends, 1);
+        ll_call_finish(call, GRPC_STATUS_OK, NULL);
+        return;
+    }
+    atomic_fetch_add(&f->bidi_msgs, 1);
+    uint8_t out = (uint8_t)((len ? req[0] : 0) + 100);
+    ll_call_send(call, &out, 1, bidi_sent, NULL);
+}
+
 static int authorize(void *ctx, const char *path, const char *identity, char *msg, size_t cap)
 {
     fx_t *f = ctx;
@@ -148,6 +178,8 @@ static int setup(void **state)
     assert_int_equal(ll_server_add_method(f->srv, "/t.S/Count", 1, h_count, f), LL_OK);
     assert_int_equal(ll_server_add_method(f->srv, "/t.S/Hang", 1, h_hang, f), LL_OK);
     assert_int_equal(ll_server_add_method(f->srv, "/t.S/Forbidden", 0, h_echo, f), LL_OK);
+    assert_int_equal(ll_server_add_bidi_method(f->srv, "/t.S/Bidi", h_bidi, f), LL_OK);
+    assert_int_equal(ll_server_add_bidi_method(f->srv, "/t.S/ForbiddenBidi", h_bidi, f), LL_OK);
     assert_int_equal(ll_server_start(f->srv, &f->port), LL_OK);
     assert_true(f->port > 0);
     snprintf(target, sizeof target, "127.0.0.1:%d", f->port);
@@ -340,6 +372,190 @@ static void test_shutdown_cancels_streams_after_the_grace(void **state)
     ll_server_destroy(f.srv);
     grpc_shutdown();
 }
+/* ---- bidirectional streaming, from a raw gRPC core client ---- */
+
+typedef struct bidi_client {
+    grpc_channel *ch;
+    grpc_completion_queue *cq;
+    grpc_call *call;
+    grpc_metadata_array init_md, trail_md;
+    grpc_status_code status;
+    grpc_slice details;
+    int sent_md; /* initial metadata goes with the first send or close */
+} bidi_client_t;
+
+static void bc_batch(bidi_client_t *b, grpc_op *ops, size_t n, int expect_ok)
+{
+    grpc_event ev;
+    assert_int_equal(grpc_call_start_batch(b->call, ops, n, (void *)ops, NULL), GRPC_CALL_OK);
+    ev = grpc_completion_queue_pluck(b->cq, (void *)ops,
+                                     gpr_time_add(gpr_now(GPR_CLOCK_REALTIME),
+                                                  gpr_time_from_seconds(30, GPR_TIMESPAN)),
+                                     NULL);
+    assert_int_equal(ev.type, GRPC_OP_COMPLETE);
+    if (expect_ok)
+        assert_true(ev.success);
+}
+
+static void bc_open(bidi_client_t *b, fx_t *f, const char *method)
+{
+    char target[64];
+    grpc_channel_credentials *cr = grpc_insecure_credentials_create();
+    snprintf(target, sizeof target, "127.0.0.1:%d", f->port);
+    memset(b, 0, sizeof *b);
+    b->ch = grpc_channel_create(target, cr, NULL);
+    grpc_channel_credentials_release(cr);
+    b->cq = grpc_completion_queue_create_for_pluck(NULL);
+    b->call = grpc_channel_create_call(b->ch, NULL, GRPC_PROPAGATE_DEFAULTS, b->cq,
+                                       grpc_slice_from_static_string(method), NULL,
+                                       gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+    grpc_metadata_array_init(&b->init_md);
+    grpc_metadata_array_init(&b->trail_md);
+    b->details = grpc_empty_slice();
+}
+
+/* The first batch also sends and receives initial metadata (gRPC core
+ * delivers messages and status only once the latter was asked for). */
+static size_t bc_md(bidi_client_t *b, grpc_op *ops)
+{
+    if (b->sent_md)
+        return 0;
+    b->sent_md = 1;
+    memset(ops, 0, 2 * sizeof *ops);
+    ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+    ops[1].op = GRPC_OP_RECV_INITIAL_METADATA;
+    ops[1].data.recv_initial_metadata.recv_initial_metadata = &b->init_md;
+    return 2;
+}
+
+static void bc_send(bidi_client_t *b, uint8_t v)
+{
+    grpc_slice s = grpc_slice_from_copied_buffer((const char *)&v, 1);
+    grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&s, 1);
+    grpc_op ops[3];
+    size_t n;
+    grpc_slice_unref(s);
+    memset(ops, 0, sizeof ops);
+    n = bc_md(b, ops);
+    ops[n].op = GRPC_OP_SEND_MESSAGE;
+    ops[n++].data.send_message.send_message = bb;
+    bc_batch(b, ops, n, 1);
+    grpc_byte_buffer_destroy(bb);
+}
+
+/* Next message's first byte, or -1 at the end of the server's stream. */
+static int bc_recv(bidi_client_t *b)
+{
+    grpc_byte_buffer *bb = NULL;
+    grpc_byte_buffer_reader r;
+    grpc_op op = {0};
+    int v = -1;
+    op.op = GRPC_OP_RECV_MESSAGE;
+    op.data.recv_message.recv_message = &bb;
+    bc_batch(b, &op, 1, 0);
+    if (bb) {
+        assert_true(grpc_byte_buffer_reader_init(&r, bb));
+        grpc_slice sl = grpc_byte_buffer_reader_readall(&r);
+        assert_int_equal(GRPC_SLICE_LENGTH(sl), 1);
+        v = GRPC_SLICE_START_PTR(sl)[0];
+        grpc_slice_unref(sl);
+        grpc_byte_buffer_reader_destroy(&r);
+        grpc_byte_buffer_destroy(bb);
+    }
+    return v;
+}
+
+static void bc_half_close_and_status(bidi_client_t *b)
+{
+    grpc_op ops[4];
+    size_t n;
+    memset(ops, 0, sizeof ops);
+    n = bc_md(b, ops);
+    ops[n++].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
+    ops[n].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
+    ops[n].data.recv_status_on_client.trailing_metadata = &b->trail_md;
+    ops[n].data.recv_status_on_client.status = &b->status;
+    ops[n++].data.recv_status_on_client.status_details = &b->details;
+    bc_batch(b, ops, n, 1);
+}
+
+static void bc_close(bidi_client_t *b)
+{
+    grpc_slice_unref(b->details);
+    grpc_metadata_array_destroy(&b->init_md);
+    grpc_metadata_array_destroy(&b->trail_md);
+    grpc_call_unref(b->call);
+    grpc_completion_queue_shutdown(b->cq);
+    while (grpc_completion_queue_pluck(b->cq, NULL, gpr_inf_future(GPR_CLOCK_REALTIME), NULL)
+               .type != GRPC_QUEUE_SHUTDOWN)
+        ;
+    grpc_completion_queue_destroy(b->cq);
+    grpc_channel_destroy(b->ch);
+}
+
+static void wait_for(atomic_int *v, int want)
+{
+    for (int i = 0; i < 3000 && atomic_load(v) < want; i++)
+        usleep(10000);
+    assert_int_equal(atomic_load(v), want);
+}
+
+static void test_bidi_answers_each_message_in_turn_then_ends_at_half_close(void **state)
+{
+    fx_t *f = *state;
+    bidi_client_t b;
+    bc_open(&b, f, "/t.S/Bidi");
+    /* Ping-pong: each answer comes before the next question is sent. */
+    for (uint8_t i = 1; i <= 40; i++) {
+        bc_send(&b, i);
+        assert_int_equal(bc_recv(&b), i + 100);
+    }
+    assert_int_equal(atomic_load(&f->bidi_ends), 0);
+    bc_half_close_and_status(&b);
+    assert_int_equal(b.status, GRPC_STATUS_OK);
+    assert_int_equal(bc_recv(&b), -1);
+    assert_int_equal(atomic_load(&f->bidi_msgs), 40);
+    assert_int_equal(atomic_load(&f->bidi_ends), 1);
+    bc_close(&b);
+}
+
+static void test_bidi_with_no_messages_ends_ok(void **state)
+{
+    fx_t *f = *state;
+    bidi_client_t b;
+    bc_open(&b, f, "/t.S/Bidi");
+    bc_half_close_and_status(&b);
+    assert_int_equal(b.status, GRPC_STATUS_OK);
+    assert_int_equal(atomic_load(&f->bidi_msgs), 0);
+    assert_int_equal(atomic_load(&f->bidi_ends), 1);
+    bc_close(&b);
+}
+
+static void test_bidi_client_cancel_ends_the_handler_once(void **state)
+{
+    fx_t *f = *state;
+    bidi_client_t b;
+    bc_open(&b, f, "/t.S/Bidi");
+    bc_send(&b, 7);
+    assert_int_equal(bc_recv(&b), 107);
+    grpc_call_cancel(b.call, NULL);
+    /* The pending read completes empty: the handler ends the call. */
+    wait_for(&f->bidi_ends, 1);
+    assert_int_equal(atomic_load(&f->bidi_msgs), 1);
+    bc_close(&b);
+}
+
+static void test_bidi_authorizer_refusal_skips_the_handler(void **state)
+{
+    fx_t *f = *state;
+    bidi_client_t b;
+    bc_open(&b, f, "/t.S/ForbiddenBidi");
+    bc_half_close_and_status(&b);
+    assert_int_equal(b.status, GRPC_STATUS_PERMISSION_DENIED);
+    assert_int_equal(atomic_load(&f->bidi_msgs) + atomic_load(&f->bidi_ends), 0);
+    bc_close(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -358,6 +574,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stream_sends_in_order_then_finishes, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_client_going_away_runs_on_cancel_once, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(
+            test_bidi_answers_each_message_in_turn_then_ends_at_half_close, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bidi_with_no_messages_ends_ok, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bidi_client_cancel_ends_the_handler_once, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_bidi_authorizer_refusal_skips_the_handler, setup,
                                         teardown),
         cmocka_unit_test(test_add_method_refuses_beyond_the_table),
         cmocka_unit_test(test_shutdown_cancels_streams_after_the_grace),

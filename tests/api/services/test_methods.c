@@ -82,6 +82,8 @@ static void test_table_lists_the_whole_surface(void **state)
         "/loopledger.v1.GovernanceService/PendingApprovals",
         "/loopledger.v1.GovernanceService/ActorHistory",
         "/loopledger.v1.GovernanceService/ExportAudit",
+        "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+        "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
     };
     assert_int_equal(ll_method_count, sizeof want / sizeof want[0]);
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
@@ -89,6 +91,9 @@ static void test_table_lists_the_whole_surface(void **state)
     assert_true(ll_method_find("/loopledger.v1.LedgerService/Watch")->streaming);
     assert_true(ll_method_find("/loopledger.v1.GovernanceService/ExportAudit")->streaming);
     assert_false(ll_method_find("/loopledger.v1.LedgerService/Append")->streaming);
+    assert_int_equal(
+        ll_method_find("/grpc.reflection.v1.ServerReflection/ServerReflectionInfo")->streaming,
+        LL_STREAM_BIDI);
 }
 
 int main(void)

@@ -1,0 +1,454 @@
+/*
+ * ll_derive: rebuild the derived tables from the leaves and compare
+ * (ll_derive.h).
+ */
+#include "ll_derive.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ll_audit.h"
+#include "ll_entry.h"
+#include "ll_err.h"
+#include "ll_format.h"
+#include "ll_loop.h"
+
+/* Leaves replayed per scratch commit: big enough that fsyncs do not
+ * dominate, small enough to keep LMDB's dirty list modest. */
+#define REPLAY_BATCH 2048
+
+static const char *const names[LL_TBL__COUNT] = {
+    [LL_TBL_META] = "meta",
+    [LL_TBL_DEDUP] = "dedup",
+    [LL_TBL_ACTORS] = "actors",
+    [LL_TBL_KEYS] = "keys",
+    [LL_TBL_INDEX] = "index",
+};
+
+/* Meta records that are not derived from the leaves. */
+static int meta_not_derived(const uint8_t *key, size_t klen)
+{
+    /* The audit checkpoint and the format stamp (ll_format.h) say nothing
+     * the leaves say. */
+    return (klen == strlen(LL_AUDIT_CP_KEY) && !memcmp(key, LL_AUDIT_CP_KEY, klen)) ||
+           (klen == strlen(LL_FORMAT_KEY) && !memcmp(key, LL_FORMAT_KEY, klen));
+}
+
+/* Meta records the ledger writes at all. */
+static int meta_known(const uint8_t *key, size_t klen)
+{
+    /* LL_FORMAT_KEY: the on-disk format stamp (ll_format.h), written when a
+     * directory is created or upgraded. */
+    static const char *const known[] = {"size", "last_time", "origin", LL_AUDIT_CP_KEY,
+                                        LL_FORMAT_KEY};
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (klen == strlen(known[i]) && !memcmp(key, known[i], klen))
+            return 1;
+    return 0;
+}
+
+const char *ll_derive_table_name(enum ll_table t)
+{
+    return (unsigned)t < LL_TBL__COUNT ? names[t] : "?";
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* ---- the scratch environment ---- */
+
+typedef struct scratch {
+    char dir[256];
+    ll_store_t *st;
+} scratch_t;
+
+static void scratch_close(scratch_t *s)
+{
+    ll_store_close(s->st);
+    s->st = NULL;
+    if (!s->dir[0])
+        return;
+    DIR *d = opendir(s->dir);
+    if (d) {
+        struct dirent *de;
+        char p[512];
+        while ((de = readdir(d))) {
+            if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+                continue;
+            snprintf(p, sizeof p, "%s/%s", s->dir, de->d_name);
+            unlink(p);
+        }
+        closedir(d);
+    }
+    rmdir(s->dir);
+    s->dir[0] = 0;
+}
+
+static int scratch_open(scratch_t *s)
+{
+    const char *tmp = getenv("TMPDIR");
+    memset(s, 0, sizeof *s);
+    snprintf(s->dir, sizeof s->dir, "%s/ll-derive-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(s->dir)) {
+        s->dir[0] = 0;
+        return LL_ERR_IO;
+    }
+    int err = ll_store_open(s->dir, NULL, &s->st);
+    if (err)
+        scratch_close(s);
+    return err;
+}
+
+/* ---- describing a difference ---- */
+
+/* Text when every byte is printable, else hex; at most 48 bytes shown. */
+static void render(char *out, size_t cap, const uint8_t *p, size_t n)
+{
+    int text = n > 0;
+    for (size_t i = 0; i < n; i++)
+        if (p[i] < 0x20 || p[i] > 0x7e || p[i] == '"')
+            text = 0;
+    size_t shown = n > 48 ? 48 : n, o = 0;
+    if (text) {
+        o = (size_t)snprintf(out, cap, "\"%.*s\"", (int)shown, (const char *)p);
+    } else {
+        for (size_t i = 0; i < shown && o + 3 < cap; i++)
+            o += (size_t)snprintf(out + o, cap - o, "%02x", p[i]);
+    }
+    if (shown < n && o < cap)
+        snprintf(out + o, cap - o, "... (%zu bytes)", n);
+    if (!n)
+        snprintf(out, cap, "(empty)");
+}
+
+typedef struct cmp {
+    ll_txn_t *other; /* the txn the record is looked up in */
+    enum ll_table tbl;
+    int from_stored;  /* scanning the stored table (else the rebuilt one) */
+    uint64_t *records, *diffs;
+    char *what;       /* first difference; untouched when what[0] != 0 */
+    size_t cap;
+    int old_format;   /* stored records predate ll_format: skip re-encoded ones */
+} cmp_t;
+
+static void note_diff(cmp_t *c, const uint8_t *key, size_t klen, const uint8_t *want,
+                      size_t wlen, const uint8_t *got, size_t glen, int have_want, int have_got)
+{
+    (*c->diffs)++;
+    if (c->what[0])
+        return;
+    char k[160], w[160], g[160];
+    render(k, sizeof k, key, klen);
+    if (have_want)
+        render(w, sizeof w, want, wlen);
+    else
+        snprintf(w, sizeof w, "no record");
+    if (have_got)
+        render(g, sizeof g, got, glen);
+    else
+        snprintf(g, sizeof g, "no record");
+    snprintf(c->what, c->cap, "table %s, key %s: rebuilt from the leaves %s, stored %s",
+             names[c->tbl], k, w, g);
+}
+
+static int cmp_cb(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+    cmp_t *c = ctx;
+    const uint8_t *v;
+    size_t n;
+    if (c->tbl == LL_TBL_META && meta_not_derived(key, klen))
+        return 0;
+    /* A directory of an older format holds the records whose encoding
+     * changed since (ll_format.h) in their old encoding until a server
+     * upgrades it; a byte comparison with the rebuilt ones means nothing. */
+    if (c->old_format && c->tbl == LL_TBL_INDEX && klen &&
+        (key[0] == LL_IX_STATE || key[0] == LL_IX_HITL || key[0] == LL_IX_SERIES))
+        return 0;
+    if (c->from_stored)
+        (*c->records)++;
+    int err = ll_store_get(c->other, c->tbl, key, klen, &v, &n);
+    if (err == LL_ERR_NOT_FOUND) {
+        if (c->from_stored)
+            note_diff(c, key, klen, NULL, 0, val, vlen, 0, 1);
+        else
+            note_diff(c, key, klen, val, vlen, NULL, 0, 1, 0);
+        return 0;
+    }
+    if (err)
+        return err;
+    /* Both present: compared once, from the stored side. */
+    if (c->from_stored && (n != vlen || memcmp(v, val, n)))
+        note_diff(c, key, klen, v, n, val, vlen, 1, 1);
+    return 0;
+}
+
+/* Compares table tbl of stored and rebuilt, both ways. */
+static int compare_table(ll_txn_t *stored, ll_txn_t *rebuilt, enum ll_table tbl,
+                         uint64_t *records, uint64_t *diffs, char *what, size_t cap,
+                         int old_format)
+{
+    cmp_t c = {rebuilt, tbl, 1, records, diffs, what, cap, old_format};
+    int err = ll_store_scan(stored, tbl, "", 0, NULL, 0, 0, cmp_cb, &c);
+    if (err)
+        return err;
+    c.other = stored;
+    c.from_stored = 0;
+    return ll_store_scan(rebuilt, tbl, "", 0, NULL, 0, 0, cmp_cb, &c);
+}
+
+/* ---- replay ---- */
+
+/* Replays leaf seq of stored into w. LL_ERR_CORRUPT with why on damage. */
+static int replay_one(ll_derive_replay_fn replay, ll_txn_t *stored, ll_txn_t *w, uint64_t seq,
+                      int trust_only, char *why, size_t cap)
+{
+    const uint8_t *leaf, *env;
+    size_t len, env_len;
+    uint64_t s;
+    int64_t t;
+    char msg[320];
+    int err = ll_store_leaf(stored, seq, &leaf, &len);
+    if (err) {
+        snprintf(why, cap, "entry #%llu: leaf missing (%s)", (unsigned long long)seq,
+                 ll_strerror(err));
+        return err == LL_ERR_NOT_FOUND ? LL_ERR_CORRUPT : err;
+    }
+    if (ll_leaf_parse(leaf, len, &s, &t, &env, &env_len) || s != seq) {
+        snprintf(why, cap, "entry #%llu: the leaf is not a LogEntry for this sequence number",
+                 (unsigned long long)seq);
+        return LL_ERR_CORRUPT;
+    }
+    msg[0] = 0;
+    err = replay(w, env, env_len, seq, t, trust_only, msg, sizeof msg);
+    if (err == LL_ERR_CORRUPT)
+        snprintf(why, cap, "entry #%llu: %s", (unsigned long long)seq, msg);
+    else if (err)
+        snprintf(why, cap, "entry #%llu: replay failed: %s (%s)", (unsigned long long)seq,
+                 ll_strerror(err), msg);
+    return err;
+}
+
+int ll_derive_check(ll_store_t *st, ll_derive_replay_fn replay, ll_derive_report_t *rep)
+{
+    scratch_t sc = {{0}, NULL};
+    ll_txn_t *stored = NULL, *w = NULL, *rebuilt = NULL;
+    double t0 = now_s();
+    int err;
+
+    memset(rep, 0, sizeof *rep);
+    rep->bad_seq = LL_DERIVE_NO_SEQ;
+    if ((err = scratch_open(&sc)) || (err = ll_store_begin_read(st, &stored)))
+        goto out;
+    uint64_t size = ll_store_size(stored);
+    if ((err = ll_store_begin_write(sc.st, &w)))
+        goto out;
+    for (uint64_t seq = 0; seq < size; seq++) {
+        err = replay_one(replay, stored, w, seq, 0, rep->what, sizeof rep->what);
+        if (err == LL_ERR_CORRUPT) {
+            /* Tables after a refused entry mean nothing; the entry is the
+             * finding. */
+            rep->damaged = 1;
+            rep->bad_seq = seq;
+            err = LL_OK;
+            goto out;
+        }
+        if (err)
+            goto out;
+        rep->replayed++;
+        if ((seq + 1) % REPLAY_BATCH == 0) {
+            err = ll_store_commit(w);
+            w = NULL;
+            if (err || (err = ll_store_begin_write(sc.st, &w)))
+                goto out;
+        }
+    }
+    err = ll_store_commit(w);
+    w = NULL;
+    if (err || (err = ll_store_begin_read(sc.st, &rebuilt)))
+        goto out;
+    uint32_t version = LL_FORMAT_VERSION;
+    if ((err = ll_format_version(stored, &version)))
+        goto out;
+    rep->old_format = version < LL_FORMAT_VERSION ? version : 0;
+    for (int t = 0; t < LL_TBL__COUNT; t++) {
+        if ((err = compare_table(stored, rebuilt, (enum ll_table)t, &rep->records[t],
+                                 &rep->diffs[t], rep->what, sizeof rep->what,
+                                 rep->old_format != 0)))
+            goto out;
+        if (rep->diffs[t])
+            rep->damaged = 1;
+    }
+out:
+    ll_store_abort(w);
+    ll_store_abort(rebuilt);
+    ll_store_abort(stored);
+    if (sc.st || sc.dir[0])
+        scratch_close(&sc);
+    rep->seconds = now_s() - t0;
+    return err;
+}
+
+/* ---- the start-up check ---- */
+
+typedef struct seqs {
+    uint64_t *v;
+    size_t n, cap;
+    int err;
+} seqs_t;
+
+static int seq_cb(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+    seqs_t *s = ctx;
+    (void)val;
+    (void)vlen;
+    if (klen != 10)
+        return 0; /* not a kind record: the full check reports it */
+    if (s->n == s->cap) {
+        size_t nc = s->cap ? 2 * s->cap : 64;
+        uint64_t *nv = realloc(s->v, nc * sizeof *nv);
+        if (!nv)
+            return LL_ERR_NOMEM;
+        s->v = nv;
+        s->cap = nc;
+    }
+    s->v[s->n++] = ll_get_be64(key + 2);
+    return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+typedef struct metakeys {
+    char *what;
+    size_t cap;
+    int bad;
+} metakeys_t;
+
+static int meta_cb(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+    metakeys_t *m = ctx;
+    (void)val;
+    (void)vlen;
+    if (meta_known(key, klen))
+        return 0;
+    char k[160];
+    render(k, sizeof k, key, klen);
+    snprintf(m->what, m->cap, "table meta holds a record the ledger never writes, key %s "
+                              "(a damaged record?)", k);
+    m->bad = 1;
+    return 1;
+}
+
+int ll_derive_startup_check(ll_store_t *st, ll_derive_replay_fn replay, char *msg, size_t cap)
+{
+    /* The kinds whose entries write actor and key records. */
+    static const uint8_t kinds[] = {
+        LOOPLEDGER__V1__ENTRY_BODY__KIND_GENESIS,    LOOPLEDGER__V1__ENTRY_BODY__KIND_ACTOR,
+        LOOPLEDGER__V1__ENTRY_BODY__KIND_KEY_ROTATION, LOOPLEDGER__V1__ENTRY_BODY__KIND_REVOCATION,
+        LOOPLEDGER__V1__ENTRY_BODY__KIND_ROLE_GRANT,
+    };
+    scratch_t sc = {{0}, NULL};
+    ll_txn_t *stored = NULL, *w = NULL, *rebuilt = NULL;
+    seqs_t s = {NULL, 0, 0, 0};
+    metakeys_t mk = {msg, cap, 0};
+    uint64_t records = 0, diffs = 0;
+    int err;
+
+    msg[0] = 0;
+    if ((err = ll_store_begin_read(st, &stored)))
+        goto out;
+    if ((err = ll_store_scan(stored, LL_TBL_META, "", 0, NULL, 0, 0, meta_cb, &mk)))
+        goto out;
+    if (mk.bad) {
+        err = LL_ERR_CORRUPT;
+        goto out;
+    }
+    uint64_t size = ll_store_size(stored);
+    if (size == 0)
+        goto out; /* nothing written yet */
+    /* meta "size" and "last_time" against the last leaf: O(1). */
+    {
+        const uint8_t *leaf, *env;
+        size_t len, env_len;
+        uint64_t ls;
+        int64_t lt;
+        if (ll_store_leaf(stored, size - 1, &leaf, &len) ||
+            ll_leaf_parse(leaf, len, &ls, &lt, &env, &env_len) || ls != size - 1) {
+            snprintf(msg, cap, "meta \"size\" says %llu entries but entry #%llu is missing or "
+                               "malformed", (unsigned long long)size,
+                     (unsigned long long)(size - 1));
+            err = LL_ERR_CORRUPT;
+            goto out;
+        }
+        if (lt != ll_store_last_time(stored)) {
+            snprintf(msg, cap, "meta \"last_time\" is %lld but the last entry's server time is %lld",
+                     (long long)ll_store_last_time(stored), (long long)lt);
+            err = LL_ERR_CORRUPT;
+            goto out;
+        }
+    }
+    for (size_t i = 0; i < sizeof kinds; i++) {
+        uint8_t prefix[2] = {LL_IX_KIND, kinds[i]};
+        if ((err = ll_store_scan(stored, LL_TBL_INDEX, prefix, 2, NULL, 0, 0, seq_cb, &s)))
+            goto out;
+    }
+    qsort(s.v, s.n, sizeof *s.v, cmp_u64);
+    if (!s.n || s.v[0] != 0) {
+        snprintf(msg, cap, "the kind index does not list the genesis entry #0");
+        err = LL_ERR_CORRUPT;
+        goto out;
+    }
+    if ((err = scratch_open(&sc)) || (err = ll_store_begin_write(sc.st, &w)))
+        goto out;
+    for (size_t i = 0; i < s.n; i++) {
+        if (i && s.v[i] == s.v[i - 1])
+            continue;
+        if (s.v[i] >= ll_store_size(stored)) {
+            snprintf(msg, cap, "the kind index lists entry #%llu beyond the tree",
+                     (unsigned long long)s.v[i]);
+            err = LL_ERR_CORRUPT;
+            goto out;
+        }
+        if ((err = replay_one(replay, stored, w, s.v[i], 1, msg, cap)))
+            goto out;
+    }
+    err = ll_store_commit(w);
+    w = NULL;
+    if (err || (err = ll_store_begin_read(sc.st, &rebuilt)))
+        goto out;
+    if ((err = compare_table(stored, rebuilt, LL_TBL_ACTORS, &records, &diffs, msg, cap, 0)) ||
+        (err = compare_table(stored, rebuilt, LL_TBL_KEYS, &records, &diffs, msg, cap, 0)))
+        goto out;
+    /* The origin, which names the log in every checkpoint, is the genesis's. */
+    {
+        const uint8_t *a, *b;
+        size_t an, bn;
+        int ea = ll_store_get(stored, LL_TBL_META, "origin", 6, &a, &an);
+        int eb = ll_store_get(rebuilt, LL_TBL_META, "origin", 6, &b, &bn);
+        if (!diffs && (ea || eb || an != bn || memcmp(a, b, an))) {
+            snprintf(msg, cap, "meta \"origin\" differs from the origin of the genesis entry");
+            diffs++;
+        }
+    }
+    if (diffs)
+        err = LL_ERR_CORRUPT;
+out:
+    ll_store_abort(w);
+    ll_store_abort(rebuilt);
+    ll_store_abort(stored);
+    if (sc.st || sc.dir[0])
+        scratch_close(&sc);
+    free(s.v);
+    return err;
+}

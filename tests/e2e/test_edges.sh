@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Limits at the server's edges (issue 18), each bounded to seconds and
+# megabytes here; ops/attack runs the full-size versions.
+#  item 5  HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS is announced; calls in
+#          flight beyond --max-calls are refused at once, and served again
+#          once the others end;
+#  item 7  connections that never start the handshake are closed within
+#          seconds (--handshake-timeout), and the server raises its soft
+#          open-file limit to the hard limit;
+#  item 8  a ListEntries page stops at 4 MiB of leaves, with a token;
+#  item 10 a plaintext listen name that resolves to a non-loopback address
+#          is refused (checked by resolving it, not by its spelling);
+#  item 11 note.key / actor.key readable by group or others are refused
+#          with the chmod that fixes them.
+source "$(dirname "$0")/lib.sh"
+lc() { "$LOOPCTL" "$@"; }
+PROBE="/usr/bin/python3 $(dirname "$0")/h2probe.py"
+
+# ---- 7: the open-file limit (started under a low soft limit) ----
+hard=$(ulimit -Hn)
+ulimit -Sn 256
+start_server --handshake-timeout 1000 --max-calls 3
+ulimit -Sn "$hard"
+soft=$(awk '/Max open files/{print $4}' "/proc/$SERVER_PID/limits")
+[[ $soft == "$hard" || ( $hard == unlimited && $soft -gt 256 ) ]] ||
+    fail "open-file limit: soft $soft, hard $hard (started at 256)"
+echo "open-file limit raised: 256 -> $soft"
+
+# ---- 5: streams per connection ----
+max_streams=$($PROBE settings "$PORT" | sed -n 's/^3=//p')
+[[ -n $max_streams ]] || fail "no SETTINGS_MAX_CONCURRENT_STREAMS announced (unlimited streams)"
+((max_streams <= 1000)) || fail "MAX_CONCURRENT_STREAMS $max_streams"
+echo "HTTP/2 MAX_CONCURRENT_STREAMS = $max_streams"
+
+# ---- 5: calls in flight, whole server (--max-calls 3) ----
+wpids=()
+for i in 1 2 3; do
+    "$LOOPCTL" watch --from 0 >"$T/watch.$i" 2>&1 &
+    wpids+=($!)
+done
+for i in 1 2 3; do
+    for _ in $(seq 1 200); do [[ -s $T/watch.$i ]] && break; sleep 0.05; done
+    [[ -s $T/watch.$i ]] || fail "watch $i printed nothing"
+done
+out=$(lc get 0 2>&1) && fail "a 4th call in flight was served: $out"
+grep -q "RESOURCE_EXHAUSTED" <<<"$out" && grep -q "retry" <<<"$out" || fail "over --max-calls: $out"
+kill "${wpids[@]}"
+wait "${wpids[@]}" 2>/dev/null || true
+for _ in $(seq 1 100); do lc get 0 >/dev/null 2>&1 && break; sleep 0.1; done
+lc get 0 >/dev/null || fail "calls not served again after the streams ended"
+echo "calls in flight: the 4th refused at once ($out), served again after"
+
+# ---- 7: idle connections that never handshake ----
+read -r closed last < <($PROBE idle "$PORT" 40 10)
+[[ $closed == 40 ]] || fail "idle pre-handshake connections: only $closed of 40 closed within 10 s"
+lc health >/dev/null || fail "health after the idle connections"
+echo "idle connections: 40 of 40 closed by the server, the last after ${last}s"
+
+# ---- 8: a page of big entries stops at 4 MiB ----
+BIG=$(head -c 100000 /dev/zero | tr '\0' 'b')
+for i in $(seq 1 60); do
+    lc append --key "$T/admin.key" --author admin --initiative big --note "$i $BIG" >/dev/null ||
+        fail "append big $i"
+done
+read -r n bytes token < <($PROBE list "$SERVER")
+((bytes <= 4 * 1048576 + 200000)) || fail "a ListEntries page of $n entries is $bytes bytes"
+((n < 61 && token == 1)) || fail "page of $n entries without a continuation token ($token)"
+[[ $(lc --json list | /usr/bin/python3 -c 'import json,sys; print(len(json.load(sys.stdin)))') == 61 ]] ||
+    fail "following the tokens does not list every entry"
+echo "ListEntries default page: $n entries, $bytes bytes, continuation token; all 61 listed by tokens"
+stop_server
+
+# ---- 11: server keys readable by others ----
+for k in note.key actor.key; do
+    chmod 644 "$T/ledger/$k"
+    if timeout 10 "$LOOPLEDGERD" serve --data "$T/ledger" --listen 127.0.0.1:0 --plaintext \
+        >"$T/perm.log" 2>&1; then
+        fail "served with $k at mode 644"
+    fi
+    grep -q "chmod 600 $T/ledger/$k" "$T/perm.log" || fail "no chmod advice for $k: $(cat "$T/perm.log")"
+    chmod 600 "$T/ledger/$k"
+done
+echo "server keys at 0644 refused, with: $(grep -o 'Fix: chmod 600 [^ ]*' "$T/perm.log")"
+
+# ---- 10: a listen name that looks like loopback but is not ----
+# A private mount namespace with its own /etc/hosts, for the server only.
+printf '0.0.0.0 127.example.org\n127.0.0.1 localhost\n::1 localhost\n' >"$T/hosts"
+ns=(unshare --mount --propagation private)
+[[ $(id -u) == 0 ]] || ns=(unshare --user --map-root-user --mount --propagation private)
+in_ns() { "${ns[@]}" sh -c 'mount --bind "$0" /etc/hosts && exec "$@"' "$T/hosts" "$@"; }
+set +e
+in_ns timeout 10 "$LOOPLEDGERD" serve --data "$T/ledger" --listen 127.example.org:0 --plaintext \
+    >"$T/lb.log" 2>&1
+rc=$?
+set -e
+((rc != 124)) || fail "served plaintext on 127.example.org (resolves to 0.0.0.0)"
+((rc != 0)) || fail "loopledgerd exited 0 for 127.example.org"
+grep -q "resolves to 0.0.0.0" "$T/lb.log" || fail "refusal does not name the address: $(cat "$T/lb.log")"
+in_ns timeout 10 "$LOOPLEDGERD" serve --data "$T/ledger" --listen localhost:0 --plaintext \
+    --port-file "$T/lb.port" >"$T/lb2.log" 2>&1 &
+p=$!
+for _ in $(seq 1 100); do [[ -s $T/lb.port ]] && break; sleep 0.05; done
+[[ -s $T/lb.port ]] || fail "localhost:0 was refused: $(cat "$T/lb2.log")"
+kill -TERM "$p"
+wait "$p" || true
+echo "plaintext on 127.example.org (-> 0.0.0.0) refused: $(grep -o 'listen address.*' "$T/lb.log" | head -1)"

@@ -1,0 +1,250 @@
+/*
+ * Shared ledger set-up for the unit tests of the closed loop's modules
+ * (ll_loop, ll_check, ll_query, ll_initiative, ll_lineage, ll_drift): a
+ * fresh ledger with a genesis admin per test (setup/teardown for cmocka),
+ * appending helpers that sign as the admin, builders of the minimum valid
+ * entry of each kind, and refused(), which checks the code, the message and
+ * that nothing was written.
+ *
+ * Header-only (static inline) so that each test file uses what it needs.
+ */
+#ifndef LL_TESTLOOP_H
+#define LL_TESTLOOP_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "ll_testutil.h"
+#include "ll_entry.h"
+#include "ll_err.h"
+#include "ll_ledger.h"
+#include "ll_initiative.h"
+#include "ll_loop.h"
+
+#define KIND(x) LOOPLEDGER__V1__ENTRY_BODY__KIND_##x
+#define REL(x) LOOPLEDGER__V1__RELATION__##x
+
+typedef struct fx {
+    char dir[64];
+    ll_store_t *st;
+    ll_ledger_t *lg;
+    ll_key_t *note_key, *actor_key, *admin;
+} fx_t;
+
+static inline int setup(void **state)
+{
+    fx_t *f = calloc(1, sizeof *f);
+    uint8_t pub[LL_PUBKEY_LEN];
+    ll_append_result_t r;
+    ll_test_tmpdir(f->dir);
+    assert_int_equal(ll_key_generate(&f->note_key), LL_OK);
+    assert_int_equal(ll_key_generate(&f->actor_key), LL_OK);
+    assert_int_equal(ll_key_generate(&f->admin), LL_OK);
+    assert_int_equal(ll_store_open(f->dir, NULL, &f->st), LL_OK);
+    ll_ledger_config_t c = {.note_key = f->note_key, .actor_key = f->actor_key,
+                            .origin = "test.example/loop"};
+    assert_int_equal(ll_ledger_open(f->st, &c, &f->lg), LL_OK);
+    ll_key_public(f->admin, pub);
+    assert_int_equal(ll_ledger_genesis(f->lg, "admin", pub, &r), LL_OK);
+    *state = f;
+    return 0;
+}
+
+static inline int teardown(void **state)
+{
+    fx_t *f = *state;
+    ll_ledger_close(f->lg);
+    ll_store_close(f->st);
+    ll_key_free(f->note_key);
+    ll_key_free(f->actor_key);
+    ll_key_free(f->admin);
+    ll_test_rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+typedef struct lk {
+    int rel;
+    uint64_t target;
+} lk_t;
+
+/* Appends an entry of kind with body msg (a pointer to the kind's message;
+ * the oneof members are all pointers sharing one union slot). */
+static inline ll_append_result_t add_signed(fx_t *f, const ll_key_t *key, const char *author,
+                                     const char *ini, int kind, void *msg, const lk_t *links,
+                                     size_t nlinks)
+{
+    static uint64_t counter;
+    uint64_t nonce = ++counter;
+    Loopledger__V1__Link l[8], *lp[8];
+    Loopledger__V1__EntryBody b = LOOPLEDGER__V1__ENTRY_BODY__INIT;
+    ll_append_result_t r;
+    uint8_t *env;
+    size_t len;
+    assert_true(nlinks <= 8);
+    for (size_t i = 0; i < nlinks; i++) {
+        loopledger__v1__link__init(&l[i]);
+        l[i].relation = (Loopledger__V1__Relation)links[i].rel;
+        l[i].target_seq = links[i].target;
+        lp[i] = &l[i];
+    }
+    b.author = (char *)author;
+    b.initiative = (char *)ini;
+    b.nonce.data = (uint8_t *)&nonce;
+    b.nonce.len = sizeof nonce;
+    b.n_links = nlinks;
+    b.links = lp;
+    b.kind_case = (Loopledger__V1__EntryBody__KindCase)kind;
+    b.note = msg;
+    assert_int_equal(ll_entry_seal(&b, key, &env, &len), LL_OK);
+    ll_ledger_append(f->lg, env, len, &r);
+    free(env);
+    return r;
+}
+
+static inline ll_append_result_t add(fx_t *f, const char *ini, int kind, void *msg, const lk_t *links,
+                              size_t nlinks)
+{
+    return add_signed(f, f->admin, "admin", ini, kind, msg, links, nlinks);
+}
+
+/* Appends and returns the sequence number, failing the test on refusal. */
+#define OK(expr)                                                                   \
+    ({                                                                             \
+        ll_append_result_t r_ = (expr);                                            \
+        if (r_.err)                                                                \
+            fail_msg("refused: %s: %s", ll_strerror(r_.err), r_.msg);              \
+        r_.seq;                                                                    \
+    })
+
+/* Expects a refusal with code whose message contains needle, and no write. */
+static inline void refused(fx_t *f, ll_append_result_t r, int code, const char *needle)
+{
+    uint64_t before = ll_store_committed_size(f->st);
+    if (r.err != code)
+        fail_msg("expected %s, got %s: %s", ll_strerror(code), ll_strerror(r.err), r.msg);
+    if (!strstr(r.msg, needle))
+        fail_msg("message \"%s\" lacks \"%s\"", r.msg, needle);
+    assert_int_equal(ll_store_committed_size(f->st), before);
+}
+
+#define LINKS(...) ((const lk_t[]){__VA_ARGS__}), (sizeof((const lk_t[]){__VA_ARGS__}) / sizeof(lk_t))
+
+/* ---- builders with the minimum valid fields ---- */
+
+static inline Loopledger__V1__Initiative charter_msg(const char *title)
+{
+    Loopledger__V1__Initiative x = LOOPLEDGER__V1__INITIATIVE__INIT;
+    x.title = (char *)title;
+    x.application = LOOPLEDGER__V1__APPLICATION__APPLICATION_RECOMMENDATION;
+    x.phase = LOOPLEDGER__V1__PHASE__PHASE_PILOT;
+    return x;
+}
+
+static inline uint64_t charter(fx_t *f, const char *ini)
+{
+    Loopledger__V1__Initiative x = charter_msg("Recommendation engine");
+    return OK(add(f, ini, KIND(CHARTER), &x, NULL, 0));
+}
+
+static inline uint64_t hypothesis(fx_t *f, const char *ini, const lk_t *links, size_t n)
+{
+    Loopledger__V1__Hypothesis x = LOOPLEDGER__V1__HYPOTHESIS__INIT;
+    x.statement = "product page content is insufficient";
+    return OK(add(f, ini, KIND(HYPOTHESIS), &x, links, n));
+}
+
+static inline Loopledger__V1__Experiment experiment_msg(void)
+{
+    static Loopledger__V1__Arm control = {PROTOBUF_C_MESSAGE_INIT(&loopledger__v1__arm__descriptor),
+                                          "control", "current pages", 50};
+    static Loopledger__V1__Arm variant = {PROTOBUF_C_MESSAGE_INIT(&loopledger__v1__arm__descriptor),
+                                          "ai-content", "AI-enhanced pages", 50};
+    static Loopledger__V1__Arm *variants[] = {&variant};
+    Loopledger__V1__Experiment x = LOOPLEDGER__V1__EXPERIMENT__INIT;
+    x.title = "content A/B";
+    x.primary_metric = "conversion";
+    x.control = &control;
+    x.n_variants = 1;
+    x.variants = variants;
+    return x;
+}
+
+static inline Loopledger__V1__Finding finding_msg(int diagnosis)
+{
+    Loopledger__V1__Finding x = LOOPLEDGER__V1__FINDING__INIT;
+    x.summary = "high CTR, low conversion in home & garden";
+    x.evidence = LOOPLEDGER__V1__EVIDENCE__EVIDENCE_QUANTITATIVE;
+    x.source = LOOPLEDGER__V1__FINDING_SOURCE__FINDING_SOURCE_DASHBOARD;
+    x.diagnosis = (Loopledger__V1__Diagnosis)diagnosis;
+    return x;
+}
+
+static inline ll_append_result_t finding(fx_t *f, const char *ini, int diagnosis, const lk_t *links,
+                                  size_t n)
+{
+    Loopledger__V1__Finding x = finding_msg(diagnosis);
+    return add(f, ini, KIND(FINDING), &x, links, n);
+}
+
+static inline ll_append_result_t adjustment(fx_t *f, const char *ini, const lk_t *links, size_t n)
+{
+    Loopledger__V1__Adjustment x = LOOPLEDGER__V1__ADJUSTMENT__INIT;
+    x.category = LOOPLEDGER__V1__REFINEMENT__REFINEMENT_STRATEGIC_APPROACH;
+    x.change = "prioritise AI-assisted content for those pages";
+    return add(f, ini, KIND(ADJUSTMENT), &x, links, n);
+}
+
+static inline ll_append_result_t deployment(fx_t *f, const char *ini, double share, const lk_t *links,
+                                     size_t n)
+{
+    Loopledger__V1__Deployment x = LOOPLEDGER__V1__DEPLOYMENT__INIT;
+    x.version = "reco-v2";
+    x.rollout_percent = share;
+    return add(f, ini, KIND(DEPLOYMENT), &x, links, n);
+}
+
+static inline ll_append_result_t alert(fx_t *f, const char *ini, int diagnosis)
+{
+    Loopledger__V1__Alert x = LOOPLEDGER__V1__ALERT__INIT;
+    x.metric = "ctr";
+    x.detector = LOOPLEDGER__V1__DETECTOR__DETECTOR_ACUTE_DROP;
+    x.diagnosis = (Loopledger__V1__Diagnosis)diagnosis;
+    return add(f, ini, KIND(ALERT), &x, NULL, 0);
+}
+
+static inline ll_append_result_t decision(fx_t *f, const char *ini, int level, int outcome,
+                                   const lk_t *links, size_t n)
+{
+    Loopledger__V1__Decision x = LOOPLEDGER__V1__DECISION__INIT;
+    x.level = (Loopledger__V1__HitlLevel)level;
+    x.outcome = (Loopledger__V1__Outcome)outcome;
+    x.rationale = "reviewed";
+    return add(f, ini, KIND(DECISION), &x, links, n);
+}
+
+#define APPROVED LOOPLEDGER__V1__OUTCOME__OUTCOME_APPROVED
+#define REJECTED LOOPLEDGER__V1__OUTCOME__OUTCOME_REJECTED
+#define EXCEPTION LOOPLEDGER__V1__HITL_LEVEL__HITL_LEVEL_EXCEPTION_HANDLING
+#define REVIEW_APPROVAL LOOPLEDGER__V1__HITL_LEVEL__HITL_LEVEL_REVIEW_AND_APPROVAL
+#define CONTENT_GAP LOOPLEDGER__V1__DIAGNOSIS__DIAGNOSIS_CONTENT_GAP
+
+static inline Loopledger__V1__InitiativeState *state_of(fx_t *f, ll_txn_t **t, ll_arena_t *a,
+                                                 const char *ini, int64_t now)
+{
+    Loopledger__V1__GetInitiativeRequest r = LOOPLEDGER__V1__GET_INITIATIVE_REQUEST__INIT;
+    Loopledger__V1__InitiativeState *s;
+    char msg[256];
+    r.initiative = (char *)ini;
+    assert_int_equal(ll_store_begin_read(f->st, t), LL_OK);
+    int err = ll_initiative_get(*t, a, &r, now, &s, msg, sizeof msg);
+    if (err)
+        fail_msg("%s", msg);
+    return s;
+}
+
+#endif
