@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "ll_audit.h"
+#include "ll_bytes.h"
 #include "ll_entry.h"
 #include "ll_err.h"
 #include "ll_format.h"
@@ -274,10 +275,33 @@ int ll_derive_check(ll_store_t *st, ll_derive_replay_fn replay, ll_derive_report
     w = NULL;
     if (err || (err = ll_store_begin_read(sc.st, &rebuilt)))
         goto out;
-    uint32_t version = LL_FORMAT_VERSION;
-    if ((err = ll_format_version(stored, &version)))
-        goto out;
-    rep->old_format = version < LL_FORMAT_VERSION ? version : 0;
+    /* The format stamp is not derived from the leaves, but it is not free
+     * either: a directory holds none (format 1, written before versioning)
+     * or exactly this build's version, which the server stamps when it
+     * creates or upgrades one. Anything else is damage. */
+    {
+        const uint8_t *fv;
+        size_t fl;
+        err = ll_store_get(stored, LL_TBL_META, LL_FORMAT_KEY, strlen(LL_FORMAT_KEY), &fv, &fl);
+        if (err == LL_ERR_NOT_FOUND) {
+            rep->old_format = size ? 1 : 0;
+        } else if (err) {
+            goto out;
+        } else if (fl != 4) {
+            rep->damaged = 1;
+            rep->diffs[LL_TBL_META]++;
+            snprintf(rep->what, sizeof rep->what,
+                     "table meta, key \"%s\": %zu bytes stored, a version is 4", LL_FORMAT_KEY,
+                     fl);
+        } else if (ll_get_be32(fv) != LL_FORMAT_VERSION) {
+            rep->damaged = 1;
+            rep->diffs[LL_TBL_META]++;
+            snprintf(rep->what, sizeof rep->what,
+                     "table meta, key \"%s\": stored version %u, this build writes version %u",
+                     LL_FORMAT_KEY, ll_get_be32(fv), LL_FORMAT_VERSION);
+        }
+        err = LL_OK;
+    }
     for (int t = 0; t < LL_TBL__COUNT; t++) {
         if ((err = compare_table(stored, rebuilt, (enum ll_table)t, &rep->records[t],
                                  &rep->diffs[t], rep->what, sizeof rep->what,
