@@ -46,8 +46,12 @@
 #include "ll_format.h"
 #include "ll_crypto.h"
 #include "ll_drift.h"
+#include "ll_console.h"
 #include "ll_err.h"
+#include "ll_gateway.h"
+#include "ll_http.h"
 #include "ll_ledger.h"
+#include "ll_metrics.h"
 #include "ll_mirror.h"
 #include "ll_publish.h"
 #include "ll_scale_cmd.h"
@@ -74,6 +78,7 @@ typedef struct opts {
     ll_drift_config_t drift;
     const char *tls_cert, *tls_key, *tls_ca;
     int plaintext;
+    const char *http, *http_proxy, *http_header, *http_port_file, *http_assets;
     /* Resource limits (0: the library defaults, see ll_server.h, ll_ledger.h). */
     unsigned max_streams, max_calls;
     int handshake_ms, idle_ms;
@@ -140,6 +145,15 @@ static void usage(FILE *f)
             "  --tls-key FILE      server private key (PEM, must not be group/world readable)\n"
             "  --tls-ca FILE       CA certificate(s) that sign client certificates (PEM)\n"
             "  --plaintext         serve without TLS (loopback addresses only)\n"
+            "  --http HOST:PORT    also serve HTTP (off unless given): JSON gateway /v1/...,\n"
+            "                      web console /console/, /metrics, /healthz, /readyz; TLS\n"
+            "                      with the --tls-* files (client certificate = actor),\n"
+            "                      plaintext only on loopback with --plaintext\n"
+            "  --http-trusted-proxy ADDR  peer address of a reverse proxy whose identity\n"
+            "                      header names the actor (only that peer is believed)\n"
+            "  --http-identity-header NAME  that header (default X-Loopledger-Actor)\n"
+            "  --http-port-file FILE  write the bound HTTP port there once serving\n"
+            "  --http-assets DIR   serve the console from DIR instead of the built-in copy\n"
             "limits (each refusal is RESOURCE_EXHAUSTED at once, nothing written):\n"
             "  --max-streams N     concurrent HTTP/2 streams per connection (default 100)\n"
             "  --max-calls N       calls in flight, whole server (default 16384)\n"
@@ -221,6 +235,11 @@ static int parse_opts(int argc, char **argv, opts_t *o)
         else if (!strcmp(a, "--tls-cert")) o->tls_cert = v;
         else if (!strcmp(a, "--tls-key")) o->tls_key = v;
         else if (!strcmp(a, "--tls-ca")) o->tls_ca = v;
+        else if (!strcmp(a, "--http")) o->http = v;
+        else if (!strcmp(a, "--http-trusted-proxy")) o->http_proxy = v;
+        else if (!strcmp(a, "--http-identity-header")) o->http_header = v;
+        else if (!strcmp(a, "--http-port-file")) o->http_port_file = v;
+        else if (!strcmp(a, "--http-assets")) o->http_assets = v;
         else if (!strcmp(a, "--tiles")) o->tiles = v;
         else if (!strcmp(a, "--from")) o->from = v;
         else if (!strcmp(a, "--vkey")) o->vkey = v;
@@ -555,6 +574,59 @@ out:
     return rc;
 }
 
+/* With --tiles, the published tlog-tiles are public on the HTTP face too:
+ * /checkpoint and /tile/... from the publisher's directory. */
+static int add_tiles(ll_http_t *http, const char *dir)
+{
+    char p[4096];
+    int err;
+    if (!dir)
+        return LL_OK;
+    snprintf(p, sizeof p, "%s/checkpoint", dir);
+    if ((err = ll_http_add_static_dir(http, "/checkpoint", p)))
+        return err;
+    snprintf(p, sizeof p, "%s/tile", dir);
+    return ll_http_add_static_dir(http, "/tile/", p);
+}
+
+/* The HTTP face (ll_http.h): same TLS files and authorizer as gRPC. */
+static int start_http(const opts_t *o, ll_server_t *srv, ll_ledger_t *lg,
+                      ll_ledger_service_t *lsvc, ll_rpc_authz_t *authz, ll_http_t **http,
+                      ll_metrics_t **metrics, ll_console_t **console)
+{
+    char msg[300] = "";
+    int port = 0, err;
+    ll_http_config_t hc = {.listen = o->http, .tls_cert = o->tls_cert, .tls_key = o->tls_key,
+                           .tls_ca = o->tls_ca, .trusted_proxy = o->http_proxy,
+                           .identity_header = o->http_header, .authorize = ll_rpc_authorize,
+                           .authorize_ctx = authz};
+    if ((err = ll_http_create(&hc, http, msg, sizeof msg))) {
+        logf_("http: %s", msg[0] ? msg : ll_strerror(err));
+        return -1;
+    }
+    if ((err = ll_gateway_register(*http, srv)) ||
+        (err = ll_metrics_register(*http, srv, lg, lsvc, metrics)) ||
+        (err = ll_console_register(*http, srv, lg, o->http_assets, console)) ||
+        (err = add_tiles(*http, o->tiles)) || (err = ll_http_start(*http, &port))) {
+        logf_("cannot serve HTTP on %s: %s", o->http, ll_strerror(err));
+        ll_http_free(*http);
+        ll_metrics_free(*metrics);
+        ll_console_free(*console);
+        *http = NULL;
+        *metrics = NULL;
+        *console = NULL;
+        return -1;
+    }
+    {
+        const char *colon = strrchr(o->http, ':');
+        logf_("HTTP on port %d: console at %s://%.*s:%d/console/", port,
+              ll_http_tls(*http) ? "https" : "http", (int)(colon - o->http), o->http, port);
+    }
+    if (o->http_port_file && write_port_file(o->http_port_file, port))
+        logf_("cannot write port file %s: %s", o->http_port_file, strerror(errno));
+    return 0;
+}
+
 /* loopledgerd promote: a mirror's directory becomes a primary's. With the
  * primary's keys (kept off-site), clients' pinned verifier key and their
  * remembered checkpoints keep working; without, the directory keeps the
@@ -604,6 +676,9 @@ int main(int argc, char **argv)
     ll_server_t *srv = NULL;
     ll_services_t *svcs = NULL;
     ll_drift_t *drift = NULL;
+    ll_http_t *http = NULL;
+    ll_metrics_t *metrics = NULL;
+    ll_console_t *console = NULL;
     ll_publish_t *pub = NULL;
     ll_wsubmit_t *wsub = NULL;
     ll_mirror_t *mir = NULL;
@@ -826,6 +901,14 @@ int main(int argc, char **argv)
     logf_("open-file limit %lu", nofile);
     logf_("serving %s on port %d: %" PRIu64 " entries, verifier key %s", ll_ledger_origin(lg),
           port, ll_store_committed_size(st), vkey);
+    if (o.http && start_http(&o, srv, lg, ll_services_ledger(svcs), &authz, &http, &metrics,
+                             &console)) {
+        ll_services_stop(svcs);
+        ll_server_shutdown(srv, 1000);
+        ll_server_destroy(srv);
+        ll_services_free(svcs);
+        goto shutdown_grpc;
+    }
     if (o.port_file && write_port_file(o.port_file, port)) {
         logf_("cannot write port file %s: %s", o.port_file, strerror(errno));
     }
@@ -833,6 +916,10 @@ int main(int argc, char **argv)
     int sig = 0;
     sigwait(&sigs, &sig);
     logf_("received %s: draining", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    /* HTTP first: its handlers call into the RPC server in-process. */
+    ll_http_free(http);
+    ll_metrics_free(metrics);
+    ll_console_free(console);
     ll_services_stop(svcs);
     ll_server_shutdown(srv, 10000);
     ll_server_destroy(srv);

@@ -7,6 +7,13 @@ LL_DEBS=(build-essential cmake pkg-config libgrpc-dev protobuf-c-compiler
          libprotobuf-c-dev liblmdb-dev lmdb-utils libssl-dev libcmocka-dev
          golang-go golang-golang-x-mod-dev nodejs npm clang nginx curl
          libmicrohttpd-dev libcurl4-openssl-dev
+         # The HTTP face (loopledgerd --http): libmicrohttpd (maintained,
+         # packaged, HTTP parsing and TLS with client certificates via
+         # GnuTLS, thread pool) and GnuTLS to read the client certificate.
+         libgnutls28-dev
+         # Its tests: promtool (metrics format), headless Chromium driven
+         # by Selenium (console), Python gRPC/protobuf (gateway vs gRPC).
+         prometheus chromium chromium-driver python3-selenium protobuf-compiler
          python3-grpcio python3-protobuf python3-cryptography python3-pytest
          python3-pandas python3-venv python3-pip python3-setuptools
          python3-scipy python3-mpmath)

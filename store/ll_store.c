@@ -505,6 +505,15 @@ size_t ll_store_map_size(ll_store_t *st)
     return info.me_mapsize;
 }
 
+size_t ll_store_map_used(ll_store_t *st)
+{
+    MDB_envinfo info;
+    MDB_stat ms;
+    if (mdb_env_info(st->env, &info) || mdb_env_stat(st->env, &ms))
+        return 0;
+    return (info.me_last_pgno + 1) * (size_t)ms.ms_psize;
+}
+
 static int64_t mono_ns(void)
 {
     struct timespec ts;

@@ -145,6 +145,10 @@ int ll_store_grow(ll_store_t *st, size_t *new_size);
 /* Current map size in bytes. */
 size_t ll_store_map_size(ll_store_t *st);
 
+/* Bytes of the map in use: (last page number used + 1) x page size, as of
+ * the latest committed transaction (metrics; 0 if LMDB cannot say). */
+size_t ll_store_map_used(ll_store_t *st);
+
 /* Deletes key from an auxiliary table; LL_OK also when it was absent. */
 int ll_store_del(ll_txn_t *txn, enum ll_table tbl, const void *key,
                  size_t klen);

@@ -144,20 +144,23 @@ int ll_kpi_fill(ll_txn_t *txn, ll_arena_t *a, Loopledger__V1__InitiativeState *s
         size_t n = kc_ctx.got;
         o->recent_values = ll_arena_alloc(a, n * sizeof *o->recent_values);
         o->recent_seqs = ll_arena_alloc(a, n * sizeof *o->recent_seqs);
-        if (!o->recent_values || !o->recent_seqs) {
+        o->recent_unix_nanos = ll_arena_alloc(a, n * sizeof *o->recent_unix_nanos);
+        if (!o->recent_values || !o->recent_seqs || !o->recent_unix_nanos) {
             err = LL_ERR_NOMEM;
             goto out;
         }
         for (size_t j = 0; j < n; j++) { /* oldest first */
+            ll_entry_meta_t m;
             o->recent_values[j] = kc_ctx.vals[n - 1 - j];
             o->recent_seqs[j] = kc_ctx.seqs[n - 1 - j];
+            if ((err = ll_index_meta(txn, o->recent_seqs[j], &m)))
+                goto out;
+            o->recent_unix_nanos[j] = m.time_ns;
         }
-        o->n_recent_values = o->n_recent_seqs = n;
+        o->n_recent_values = o->n_recent_seqs = o->n_recent_unix_nanos = n;
         o->latest_value = kc_ctx.vals[0];
         o->latest_seq = kc_ctx.seqs[0];
-        ll_entry_meta_t m;
-        if (ll_index_meta(txn, o->latest_seq, &m) == LL_OK)
-            o->latest_unix_nanos = m.time_ns;
+        o->latest_unix_nanos = o->recent_unix_nanos[n - 1];
         double gap = o->latest_value - k->target;
         o->gap = k->direction == LOOPLEDGER__V1__DIRECTION__DIRECTION_DECREASE ? -gap : gap;
         o->track = o->gap >= 0 ? LOOPLEDGER__V1__KPI_TRACK__KPI_TRACK_ON_TRACK

@@ -1,6 +1,7 @@
 /*
  * ll_kpi: a charter's KPIs against their latest measured values, for
- * GetInitiative (InitiativeState.kpis).
+ * GetInitiative (InitiativeState.kpis) and the portfolio
+ * (ListInitiatives, ll_portfolio.h): the one definition of "on track".
  *
  * The value of KPI k of initiative I is the latest observation, below the
  * as-of size and not superseded by a Correction, of k.metric in k.segment

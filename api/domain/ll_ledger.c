@@ -27,6 +27,7 @@
 #include "ll_loop.h"
 #include "ll_trust.h"
 #include "ll_err.h"
+#include "ll_hist.h"
 
 typedef struct ll_job {
     struct ll_job *next;
@@ -93,6 +94,10 @@ struct ll_ledger {
      * checkpoint: appends are refused, reads go on. */
     int refuse_writes;
     char damage[LL_MSG_MAX];
+
+    /* Metrics (ll_ledger_metrics): entries per durable commit and the
+     * time of the commit itself (LMDB's write and fsync). */
+    ll_hist_t batch_hist, commit_hist;
     /* Set on a mirror: Append is refused with this primary's name. */
     char replica_of[LL_MSG_MAX / 2];
     const ll_cp_source_t *cp_source; /* set before serving; see header */
@@ -121,6 +126,11 @@ int ll_ledger_open(ll_store_t *st, const ll_ledger_config_t *cfg,
     lg->note_key = cfg->note_key;
     lg->actor_key = cfg->actor_key;
     lg->max_batch = cfg->max_batch ? cfg->max_batch : 4096;
+    {
+        static const uint64_t batch_bounds[] = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096};
+        ll_hist_init(&lg->batch_hist, batch_bounds, sizeof batch_bounds / sizeof *batch_bounds);
+        ll_hist_init(&lg->commit_hist, ll_hist_latency_ns, 16);
+    }
     lg->max_inflight_n = cfg->max_queue_entries ? cfg->max_queue_entries : LL_LEDGER_QUEUE_ENTRIES;
     lg->max_inflight_bytes = cfg->max_queue_bytes ? cfg->max_queue_bytes : LL_LEDGER_QUEUE_BYTES;
     lg->max_leaf = cfg->max_leaf;
@@ -892,8 +902,22 @@ static int write_batch(ll_ledger_t *lg, ll_job_t *batch, uint64_t *out_size,
         return LL_ERR_FULL;
     }
     if (txn) {
+        struct timespec t0, t1;
+        uint64_t entries = 0;
         size = ll_store_size(txn);
+        clock_gettime(CLOCK_MONOTONIC, &t0);
         err = wrote ? ll_store_commit(txn) : (ll_store_abort(txn), LL_OK);
+        if (wrote && !err) {
+            clock_gettime(CLOCK_MONOTONIC, &t1);
+            ll_hist_add(&lg->commit_hist, (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000LL +
+                                                     (t1.tv_nsec - t0.tv_nsec)));
+            /* Validate-only appends were rolled back: not in the commit. */
+            for (ll_job_t *j = batch; j; j = j->next)
+                if (!j->refused && j->res.err == LL_OK && !j->res.duplicate &&
+                    !j->validate_only)
+                    entries++;
+            ll_hist_add(&lg->batch_hist, entries);
+        }
         if (err == LL_ERR_FULL) {
             *full = 1;
             return err;
@@ -1158,6 +1182,12 @@ int ll_ledger_checkpoint(ll_ledger_t *lg, ll_txn_t *txn, uint64_t size,
         pthread_mutex_unlock(&lg->cp_lock);
     }
     return LL_OK;
+}
+
+void ll_ledger_metrics(ll_ledger_t *lg, ll_hist_snap_t *batch, ll_hist_snap_t *commit_ns)
+{
+    ll_hist_snapshot(&lg->batch_hist, batch);
+    ll_hist_snapshot(&lg->commit_hist, commit_ns);
 }
 
 /* ---- mirrors and witnesses ---- */

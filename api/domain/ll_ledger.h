@@ -38,6 +38,7 @@
 #include "ll_derive.h"
 #include "ll_effects.h"
 #include "ll_err.h"
+#include "ll_hist.h"
 #include "ll_note.h"
 #include "ll_store.h"
 
@@ -180,6 +181,10 @@ int ll_ledger_verifier_key(ll_ledger_t *lg, char *out, size_t cap);
 int ll_ledger_checkpoint(ll_ledger_t *lg, ll_txn_t *txn, uint64_t size,
                          char *note, size_t cap, size_t *note_len,
                          uint64_t *out_size, uint8_t root[LL_HASH_LEN]);
+
+/* Writer metrics: entries written per durable commit, and each commit's
+ * duration in nanoseconds (LMDB write + fsync). Any thread. */
+void ll_ledger_metrics(ll_ledger_t *lg, ll_hist_snap_t *batch, ll_hist_snap_t *commit_ns);
 
 /* Replays one recorded entry into txn (a scratch store being rebuilt by
  * ll_derive), through the writer's own code: env is the leaf's envelope,

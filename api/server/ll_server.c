@@ -20,8 +20,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ll_err.h"
+#include "ll_hist.h"
 #include "ll_status.h"
 
 #define LL_MAX_METHODS 32
@@ -37,6 +39,9 @@ typedef struct ll_method {
     ll_handler_fn fn;
     void *svc;
     void *handle;
+    /* Metrics: calls ended per status code and transport, latency. */
+    _Atomic uint64_t ended[2][LL_STATUS_CODES];
+    ll_hist_t latency;
 } ll_method_t;
 
 typedef struct ll_cq {
@@ -70,6 +75,12 @@ struct ll_server {
 
 struct ll_call {
     ll_server_t *srv;
+    /* In-process call (ll_server_invoke): no grpc_call; ending it hands
+     * the answer to local_done and frees the call. */
+    int local;
+    ll_local_done_fn local_done;
+    void *local_arg;
+    struct timespec started;
     ll_method_t *method;
     ll_cq_t *q;
     grpc_call *call;
@@ -110,6 +121,16 @@ static void call_unref(ll_call_t *c)
 {
     if (atomic_fetch_sub(&c->refs, 1) != 1)
         return;
+    if (c->local) {
+        free(c->identity);
+        if (c->have_req)
+            grpc_slice_unref(c->req);
+        if (c->data_free)
+            c->data_free(c->data);
+        pthread_mutex_destroy(&c->lock);
+        free(c);
+        return;
+    }
     if (c->call)
         grpc_call_unref(c->call);
     grpc_metadata_array_destroy(&c->md);
@@ -193,6 +214,17 @@ static int authorized(ll_call_t *c)
     return 1;
 }
 
+/* The one path from a received unary request to its handler, for gRPC
+ * calls and in-process ones (ll_server_invoke): the authorizer, then the
+ * method. */
+static void authorize_and_run(ll_call_t *c)
+{
+    if (!authorized(c))
+        return;
+    c->method->fn(c, GRPC_SLICE_START_PTR(c->req), GRPC_SLICE_LENGTH(c->req),
+                  c->method->svc);
+}
+
 static void on_new_call(ll_tag_t *tag, int ok)
 {
     ll_call_t *c = CONTAINER(tag, ll_call_t, tag_new);
@@ -201,6 +233,7 @@ static void on_new_call(ll_tag_t *tag, int ok)
         return;
     }
     request_call(c->srv, c->method, c->q);
+    clock_gettime(CLOCK_MONOTONIC, &c->started);
     if (!c->method->handle) {
         /* Without an answer, gRPC core would hold an unknown method's call
          * until its deadline. */
@@ -255,10 +288,7 @@ static void on_new_call(ll_tag_t *tag, int ok)
         grpc_byte_buffer_reader_destroy(&r);
     }
     c->have_req = 1;
-    if (!authorized(c))
-        return;
-    c->method->fn(c, GRPC_SLICE_START_PTR(c->req), GRPC_SLICE_LENGTH(c->req),
-                  c->method->svc);
+    authorize_and_run(c);
 }
 
 void ll_call_read_next(ll_call_t *c)
@@ -342,6 +372,19 @@ static void on_close(ll_tag_t *tag, int ok)
     call_unref(c);
 }
 
+static void count_end(ll_call_t *c, grpc_status_code code)
+{
+    struct timespec now;
+    ll_method_t *m = c->method;
+    if (!m->handle && !c->local)
+        return; /* unknown methods are not a series of their own */
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if ((unsigned)code < LL_STATUS_CODES)
+        atomic_fetch_add_explicit(&m->ended[c->local][code], 1, memory_order_relaxed);
+    ll_hist_add(&m->latency, (uint64_t)((now.tv_sec - c->started.tv_sec) * 1000000000LL +
+                                        (now.tv_nsec - c->started.tv_nsec)));
+}
+
 /* body: the reply message when with_body; end_call takes its reference. */
 static void end_call(ll_call_t *c, grpc_status_code code, const char *msg,
                      grpc_slice body, int with_body)
@@ -350,6 +393,16 @@ static void end_call(ll_call_t *c, grpc_status_code code, const char *msg,
         if (with_body)
             grpc_slice_unref(body);
         return; /* ended already: a bug upstream, but never double-finish */
+    }
+    count_end(c, code);
+    if (c->local) {
+        c->local_done(c->local_arg, code, msg ? msg : "",
+                      with_body ? GRPC_SLICE_START_PTR(body) : NULL,
+                      with_body ? GRPC_SLICE_LENGTH(body) : 0);
+        if (with_body)
+            grpc_slice_unref(body);
+        call_unref(c);
+        return;
     }
     grpc_op ops[4];
     size_t n = 0;
@@ -413,6 +466,11 @@ void ll_call_finish(ll_call_t *call, grpc_status_code code, const char *msg)
 void ll_call_send(ll_call_t *c, const uint8_t *msg, size_t len, ll_sent_fn done,
                   void *arg)
 {
+    if (c->local) { /* refused by ll_server_invoke; never reached */
+        if (done)
+            done(c, 0, arg);
+        return;
+    }
     grpc_op ops[2];
     size_t n = 0;
     memset(ops, 0, sizeof ops);
@@ -462,7 +520,7 @@ void ll_call_set_data(ll_call_t *c, void *data, void (*free_fn)(void *))
 const char *ll_call_identity(ll_call_t *c)
 {
     /* Only handlers and the authorizer of this call ask, never at once. */
-    if (!c->identity_done) {
+    if (!c->identity_done && !c->local) {
         grpc_auth_context *ctx = grpc_call_auth_context(c->call);
         c->identity_done = 1;
         if (ctx) {
@@ -492,6 +550,8 @@ unsigned ll_server_calls(ll_server_t *srv)
 
 const char *ll_call_peer(ll_call_t *c)
 {
+    if (c->local)
+        return "local";
     if (!c->peer)
         c->peer = grpc_call_get_peer(c->call);
     return c->peer;
@@ -598,6 +658,7 @@ int ll_server_add_method(ll_server_t *srv, const char *path, int streaming,
     m->svc = svc;
     m->handle = grpc_server_register_method(srv->server, m->path, NULL,
                                             GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
+    ll_hist_init(&m->latency, ll_hist_latency_ns, 16);
     if (!m->path || !m->handle)
         return LL_ERR_INVALID;
     srv->nmethods++;
@@ -649,6 +710,7 @@ int ll_server_add_bidi_method(ll_server_t *srv, const char *path, ll_handler_fn 
     m->svc = svc;
     m->handle = grpc_server_register_method(srv->server, m->path, NULL,
                                             GRPC_SRM_PAYLOAD_NONE, 0);
+    ll_hist_init(&m->latency, ll_hist_latency_ns, 16);
     if (!m->path || !m->handle)
         return LL_ERR_INVALID;
     srv->nmethods++;
@@ -730,4 +792,55 @@ void ll_server_destroy(ll_server_t *srv)
     pthread_mutex_destroy(&srv->lock);
     pthread_cond_destroy(&srv->cond);
     free(srv);
+}
+
+/* ---- in-process calls and metrics ---- */
+
+int ll_server_invoke(ll_server_t *srv, const char *path, const uint8_t *req, size_t len,
+                     const char *identity, ll_local_done_fn done, void *arg)
+{
+    ll_method_t *m = NULL;
+    for (unsigned i = 0; i < srv->nmethods; i++)
+        if (!strcmp(srv->methods[i].path, path))
+            m = &srv->methods[i];
+    if (!m)
+        return LL_ERR_NOT_FOUND;
+    if (m->streaming)
+        return LL_ERR_INVALID;
+    ll_call_t *c = calloc(1, sizeof *c);
+    if (!c)
+        return LL_ERR_NOMEM;
+    c->srv = srv;
+    c->method = m;
+    c->local = 1;
+    c->local_done = done;
+    c->local_arg = arg;
+    c->identity_done = 1;
+    clock_gettime(CLOCK_MONOTONIC, &c->started);
+    atomic_init(&c->refs, 1);
+    pthread_mutex_init(&c->lock, NULL);
+    if (identity && !(c->identity = strdup(identity))) {
+        call_unref(c);
+        return LL_ERR_NOMEM;
+    }
+    c->req = grpc_slice_from_copied_buffer((const char *)req, len);
+    c->have_req = 1;
+    authorize_and_run(c);
+    return LL_OK;
+}
+
+unsigned ll_server_method_count(ll_server_t *srv)
+{
+    return srv->nmethods;
+}
+
+const char *ll_server_method_stats(ll_server_t *srv, unsigned i, uint64_t ended[2][LL_STATUS_CODES],
+                                   ll_hist_snap_t *latency_ns)
+{
+    ll_method_t *m = &srv->methods[i];
+    for (int t = 0; t < 2; t++)
+        for (int k = 0; k < LL_STATUS_CODES; k++)
+            ended[t][k] = atomic_load_explicit(&m->ended[t][k], memory_order_relaxed);
+    ll_hist_snapshot(&m->latency, latency_ns);
+    return m->path;
 }

@@ -23,6 +23,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ll_hist.h"
+
+/* gRPC status codes 0 (OK) .. 16 (UNAUTHENTICATED). */
+#define LL_STATUS_CODES 17
+
 typedef struct ll_server ll_server_t;
 typedef struct ll_call ll_call_t;
 
@@ -148,5 +153,37 @@ const char *ll_call_peer(ll_call_t *call);
 
 /* Calls currently in flight (handed to a handler and not yet freed). */
 unsigned ll_server_calls(ll_server_t *srv);
+
+/* ---- in-process calls (the HTTP gateway) ---- */
+
+/* Receives the end of an in-process call: code, its message ("" on OK)
+ * and, on OK, the packed reply body[len] (valid only during the call). */
+typedef void (*ll_local_done_fn)(void *arg, grpc_status_code code, const char *msg,
+                                 const uint8_t *body, size_t len);
+
+/* Runs the registered unary method path on req[len] (copied) as the
+ * identity (a registered actor's name, or NULL as on a plaintext
+ * listener), through the same authorizer and handler a gRPC call takes,
+ * so both transports share one path per method (authorization, handler,
+ * error mapping, metrics). done runs exactly once, on this thread for the
+ * read methods (they answer before returning) or later from another
+ * thread for a handler that answers later. The server must be started
+ * and not yet shut down. Returns LL_OK (done will run), LL_ERR_NOT_FOUND
+ * (no such method), LL_ERR_INVALID (a streaming method) or LL_ERR_NOMEM;
+ * on an error done does not run. */
+int ll_server_invoke(ll_server_t *srv, const char *path, const uint8_t *req, size_t len,
+                     const char *identity, ll_local_done_fn done, void *arg);
+
+/* ---- metrics ---- */
+
+/* Number of registered methods (ll_server_method_stats indexes). */
+unsigned ll_server_method_count(ll_server_t *srv);
+
+/* Method i's path; ended[0][code] counts gRPC calls and ended[1][code]
+ * in-process (HTTP) calls ended with that status; latency_ns is the time
+ * from the call's arrival to its end. Any thread. */
+const char *ll_server_method_stats(ll_server_t *srv, unsigned i,
+                                   uint64_t ended[2][LL_STATUS_CODES],
+                                   ll_hist_snap_t *latency_ns);
 
 #endif

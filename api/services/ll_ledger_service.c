@@ -717,3 +717,13 @@ void ll_ledger_service_free(ll_ledger_service_t *svc)
     ll_nodecache_free(svc->nc);
     free(svc);
 }
+
+unsigned ll_ledger_service_watches(ll_ledger_service_t *svc)
+{
+    unsigned n = 0;
+    pthread_mutex_lock(&svc->lock);
+    for (watch_t *w = svc->all; w; w = w->anext)
+        n++;
+    pthread_mutex_unlock(&svc->lock);
+    return n;
+}

@@ -76,6 +76,9 @@ const ll_method_def_t ll_methods[] = {
           ll_roadmap_service_readout),
     QUERY(LL_SERVICE_ROADMAP, "/loopledger.v1.RoadmapService/GetLoopHealth", "GetLoopHealth",
           get_loop_health_request, get_loop_health_response, ll_roadmap_service_loop_health),
+    QUERY(LL_SERVICE_ROADMAP, "/loopledger.v1.RoadmapService/ListInitiatives", "ListInitiatives",
+          list_initiatives_request, list_initiatives_response,
+          ll_roadmap_service_list_initiatives),
 
     QUERY(LL_SERVICE_GOVERNANCE, "/loopledger.v1.GovernanceService/DecisionHistory",
           "DecisionHistory", decision_history_request, decision_history_response,
@@ -174,6 +177,11 @@ int ll_services_register(ll_server_t *srv, ll_ledger_t *lg, ll_services_t **out)
 fail:
     ll_services_free(s);
     return err;
+}
+
+ll_ledger_service_t *ll_services_ledger(ll_services_t *s)
+{
+    return s->ledger;
 }
 
 void ll_services_stop(ll_services_t *s)

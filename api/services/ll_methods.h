@@ -83,6 +83,9 @@ typedef struct ll_services ll_services_t;
  * ll_services_free after it. Returns LL_OK or an ll_err. */
 int ll_services_register(ll_server_t *srv, ll_ledger_t *lg, ll_services_t **out);
 
+/* The LedgerService context (metrics read its Watch stream count). */
+struct ll_ledger_service *ll_services_ledger(ll_services_t *s);
+
 /* Ends every open stream (UNAVAILABLE) and refuses new ones, so that
  * streams do not hold ll_server_shutdown's drain open. */
 void ll_services_stop(ll_services_t *s);

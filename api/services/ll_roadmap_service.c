@@ -12,6 +12,7 @@
 #include "ll_experiment.h"
 #include "ll_readout.h"
 #include "ll_roadmap.h"
+#include "ll_portfolio.h"
 #include "ll_services.h"
 #include "loopledger/v1/roadmap.pb-c.h"
 
@@ -37,4 +38,14 @@ LL_SVC_QUERY(ll_roadmap_service_loop_health)
     return ll_loophealth_query(txn, a, (const void *)req,
                                (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec,
                                (Loopledger__V1__GetLoopHealthResponse **)resp, msg, cap);
+}
+
+LL_SVC_QUERY(ll_roadmap_service_list_initiatives)
+{
+    (void)ctx;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return ll_portfolio_list(txn, a, (const void *)req,
+                             (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec,
+                             (Loopledger__V1__ListInitiativesResponse **)resp, msg, cap);
 }

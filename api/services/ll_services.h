@@ -35,6 +35,9 @@ void ll_ledger_service_stop(ll_ledger_service_t *svc);
 /* Unhooks and frees (after ll_server_shutdown). NULL is a no-op. */
 void ll_ledger_service_free(ll_ledger_service_t *svc);
 
+/* Live Watch streams (metrics). Any thread. */
+unsigned ll_ledger_service_watches(ll_ledger_service_t *svc);
+
 LL_SVC_HANDLER(ll_ledger_service_append);
 LL_SVC_QUERY(ll_ledger_service_get_entry);
 LL_SVC_QUERY(ll_ledger_service_list_entries);
@@ -52,6 +55,8 @@ LL_SVC_QUERY(ll_loop_service_list_open_loops);
 LL_SVC_QUERY(ll_roadmap_service_prioritize);
 LL_SVC_QUERY(ll_roadmap_service_readout);
 LL_SVC_QUERY(ll_roadmap_service_loop_health);
+
+LL_SVC_QUERY(ll_roadmap_service_list_initiatives);
 
 /* ---- loopledger.v1.GovernanceService (ll_governance_service.c); ctx and
  * svc: ll_ledger_t ---- */

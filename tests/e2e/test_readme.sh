@@ -4,8 +4,9 @@
 # command such as ./ops/run itself, and is skipped) runs in one bash shell,
 # as a reader would paste them, in a fresh working directory whose build/
 # is this build and whose ops/ is the repository's, against a server started
-# by ops/serve exactly as ./ops/run starts it (own var/, free port; the
-# README reaches it through $LOOPLEDGER_SERVER). The test fails at the
+# by ops/serve exactly as ./ops/run starts it (own var/, free ports; the
+# README reaches it through $LOOPLEDGER_SERVER and its HTTP face through
+# $LOOPLEDGER_HTTP). The test fails at the
 # first failing command and names its block and line.
 source "$(dirname "$0")/lib.sh"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -14,7 +15,8 @@ mkdir -p "$W"
 ln -s "$LL_BIN" "$W/build"
 ln -s "$ROOT/ops" "$W/ops"
 
-LL_BIN=$LL_BIN LL_VAR=$W/var LOOPLEDGER_LISTEN=127.0.0.1:0 "$ROOT/ops/serve" >"$T/server.log" 2>&1 &
+LL_BIN=$LL_BIN LL_VAR=$W/var LOOPLEDGER_LISTEN=127.0.0.1:0 LOOPLEDGER_HTTP=127.0.0.1:0 \
+    "$ROOT/ops/serve" >"$T/server.log" 2>&1 &
 SERVE_PID=$!
 readme_cleanup() {
     if [[ -s $W/var/server.pid ]]; then
@@ -31,6 +33,8 @@ for _ in $(seq 1 600); do
 done
 [[ -f $W/var/demo.loaded ]] || fail "the demo was not loaded"
 export LOOPLEDGER_SERVER=127.0.0.1:$(cat "$W/var/server.port")
+[[ -s $W/var/http.port ]] || fail "ops/serve did not start the HTTP face"
+export LOOPLEDGER_HTTP=127.0.0.1:$(cat "$W/var/http.port")
 unset LOOPLEDGER_CA LOOPLEDGER_CERT LOOPLEDGER_KEY
 
 # Extract the blocks into one script; a trap names the failing block/line.
@@ -63,6 +67,13 @@ PY
 (cd "$W" && timeout 300 bash "$T/readme.sh") >"$T/readme.out" 2>&1 ||
     fail "$(tail -n 25 "$T/readme.out")"
 grep -q "^README-OK$" "$T/readme.out" || fail "the walk-through did not finish: $(tail -n 5 "$T/readme.out")"
+# ops/serve printed where the console is, as ./ops/run shows it.
+for _ in $(seq 1 100); do
+    grep -q "console at https://$LOOPLEDGER_HTTP/console/" "$T/server.log" && break
+    sleep 0.1
+done
+grep -q "console at https://$LOOPLEDGER_HTTP/console/" "$T/server.log" ||
+    fail "ops/serve did not print the console URL: $(grep 'ops/run' "$T/server.log")"
 # What the walk-through writes stays under var/ (ignored by git).
 extra=$(cd "$W" && ls -A | grep -vx -e build -e ops -e var || true)
 [[ -z $extra ]] || fail "the walk-through wrote outside var/: $extra"

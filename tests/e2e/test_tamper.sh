@@ -117,8 +117,14 @@ rm -rf "$T/t"
 cp -r "$T/clean" "$T/t"
 flip node 1/24 >/dev/null
 mv "$T/t" "$T/ledger"
-start_server
+start_server --http 127.0.0.1:0 --http-port-file "$T/hport"
 grep -q "REFUSING WRITES" "$T/server.log" || fail "server did not report the damage at start"
+# The HTTP face says so: not ready (503, with the reason), still healthy.
+H=http://127.0.0.1:$(cat "$T/hport")
+[[ $(curl -s -o "$T/readyz" -w '%{http_code}' "$H/readyz") == 503 ]] || fail "/readyz is not 503 on a damaged ledger"
+grep -q "writes refused" "$T/readyz" || fail "/readyz gives no reason: $(cat "$T/readyz")"
+[[ $(curl -s "$H/healthz") == ok ]] || fail "/healthz on a damaged ledger"
+curl -s "$H/metrics" | grep -qx "loopledger_ready 0" || fail "loopledger_ready is not 0 on a damaged ledger"
 expect_status DATA_LOSS lc append --key "$T/admin.key" --author admin --note "after damage"
 out=$(lc --json get 7) || fail "reads must continue on a damaged ledger"
 [[ $(json leaf_hash <<<"$out") == $(python3 -c 'import json,sys; print([e for e in json.load(open(sys.argv[1])) if e["seq"]==7][0]["leaf_hash"])' "$T/list.json") ]] ||

@@ -14,7 +14,8 @@ lc() { "$LOOPCTL" "$@"; }
 trap 'stop_nginx; e2e_cleanup' EXIT
 
 TILES=$T/tiles
-start_server --tiles "$TILES"
+# --http serves the same /checkpoint and /tile/ (ll_http_add_static_dir).
+start_server --tiles "$TILES" --http 127.0.0.1:0 --http-port-file "$T/hport"
 start_nginx "$TILES"
 
 # wait_published SIZE: the tiles checkpoint reaches SIZE.
@@ -34,6 +35,9 @@ wait_published "$size1"
 "$GOTILES" -url "$TILES_URL" -vkey "$VKEY" -checkpoint "$T/cp1.note" >/dev/null ||
     fail "Go's tile client rejects the first tree"
 [[ $(sed -n 2p "$T/cp1.note") == "$size1" ]] || fail "tiles checkpoint is not the latest size"
+"$GOTILES" -url "http://127.0.0.1:$(cat "$T/hport")/" -vkey "$VKEY" -checkpoint "$T/cp1h.note" \
+    >/dev/null || fail "Go's tile client rejects the tiles served by loopledgerd --http"
+cmp -s "$T/cp1.note" "$T/cp1h.note" || fail "--http serves another checkpoint than the tiles directory"
 stat -c '%i %a' "$TILES/tile/0/000" >"$T/tile0.stat"
 [[ $(cut -d' ' -f2 "$T/tile0.stat") == 644 ]] || fail "tiles must be world-readable (0644)"
 

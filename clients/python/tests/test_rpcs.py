@@ -109,6 +109,16 @@ def test_roadmap_service(ledger, admin):
     called("loopledger.v1.RoadmapService/GetLoopHealth")
     assert h.initiatives[0].initiative == "reco-engine" and h.initiatives[0].findings >= 2
 
+    every = admin.roadmap.list_initiatives().list()
+    called("loopledger.v1.RoadmapService/ListInitiatives")
+    names = [x.initiative for x in every]
+    assert "reco-engine" in names and names == sorted(names)
+    # Pages of one (the client follows next_page_token) give the same list.
+    assert [x.initiative for x in admin.roadmap.list_initiatives(page_size=1).list()] == names
+    one = admin.roadmap.list_initiatives(initiative="reco-engine").list()
+    assert [x.initiative for x in one] == ["reco-engine"]
+    assert one[0].entries > 0 and one[0].unacted_findings >= 1
+
 
 def test_governance_service(ledger, admin):
     s = ledger.seqs

@@ -77,6 +77,7 @@ static void test_table_lists_the_whole_surface(void **state)
         "/loopledger.v1.RoadmapService/Prioritize",
         "/loopledger.v1.RoadmapService/GetExperimentReadout",
         "/loopledger.v1.RoadmapService/GetLoopHealth",
+        "/loopledger.v1.RoadmapService/ListInitiatives",
         "/loopledger.v1.GovernanceService/DecisionHistory",
         "/loopledger.v1.GovernanceService/PendingApprovals",
         "/loopledger.v1.GovernanceService/ActorHistory",

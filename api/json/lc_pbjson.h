@@ -31,7 +31,8 @@
  *   --variants.name a --variants.allocation_percent 50 --variants.name b
  * builds two variants.
  *
- * Message -> JSON (lc_pbjson_write): every field of the message in .proto
+ * Message -> JSON (lc_pbjson_write; lc_pbjson_write_proto3 for the canonical
+ * mapping the HTTP gateway serves): every field of the message in .proto
  * order, defaults included (a stable shape for scripts), except unset
  * sub-messages and unset oneof members; enums as lowercase short names
  * ("pilot"), unknown enum values as numbers; 64-bit integers as JSON
@@ -71,11 +72,26 @@ int lc_pbjson_set(ProtobufCMessage *msg, const char *dotted, const char *text,
  * top level of jw). */
 void lc_pbjson_write(ll_jw_t *jw, const ProtobufCMessage *msg);
 
+/* Writes msg in protobuf's canonical proto3 JSON mapping, as grpc-gateway
+ * answers: keys are lowerCamelCase json names ("treeSize"), enums their
+ * declared value names ("PHASE_PILOT"), 64-bit integers decimal strings,
+ * bytes standard base64 (padded), NaN/Infinity as strings. Like
+ * grpc-gateway's default marshaler (EmitUnpopulated), scalar and repeated
+ * fields are written even when they hold their default; unset
+ * sub-messages and unset oneof members are left out. Unknown enum values
+ * are written as numbers. */
+void lc_pbjson_write_proto3(ll_jw_t *jw, const ProtobufCMessage *msg);
+
+/* The proto3 JSON name of field name ("tree_size" -> "treeSize") into
+ * out[cap] (truncated). */
+void lc_pbjson_json_name(const char *name, char *out, size_t cap);
+
 /* Human text: one "name: value" line per non-default field, nested
  * messages indented under their name, repeated elements as name[i]. */
 void lc_pbjson_print_text(FILE *f, const ProtobufCMessage *msg, int indent);
 
-/* The field named name in desc, accepting '-' for '_'; NULL if none. */
+/* The field named name in desc, accepting '-' for '_', or its proto3 JSON
+ * name ("pageToken"); NULL if none. */
 const ProtobufCFieldDescriptor *lc_pbjson_field(const ProtobufCMessageDescriptor *desc,
                                                 const char *name);
 

@@ -152,6 +152,14 @@ const ProtobufCFieldDescriptor *lc_pbjson_field(const ProtobufCMessageDescriptor
         if (!*a && !*b)
             return &desc->fields[i];
     }
+    /* The proto3 JSON name ("pageToken") names the field too, as in JSON
+     * parsers and grpc-gateway query parameters. */
+    for (unsigned i = 0; i < desc->n_fields; i++) {
+        char j[128];
+        lc_pbjson_json_name(desc->fields[i].name, j, sizeof j);
+        if (!strcmp(j, name))
+            return &desc->fields[i];
+    }
     return NULL;
 }
 
@@ -632,7 +640,44 @@ static void write_b64(ll_jw_t *jw, const ProtobufCBinaryData *bd)
     free(t);
 }
 
-static void write_value(ll_jw_t *jw, const ProtobufCFieldDescriptor *f, const void *p)
+static void write_msg(ll_jw_t *jw, const ProtobufCMessage *msg, int canon);
+
+/* proto3 JSON writes 64-bit integers as decimal strings (JavaScript numbers
+ * lose precision above 2^53) and non-finite floats as "NaN"/"Infinity". */
+static void write_i64(ll_jw_t *jw, int64_t v, int canon)
+{
+    char b[24];
+    if (!canon) {
+        ll_jw_int64(jw, v);
+        return;
+    }
+    snprintf(b, sizeof b, "%" PRId64, v);
+    ll_jw_string(jw, b);
+}
+
+static void write_u64(ll_jw_t *jw, uint64_t v, int canon)
+{
+    char b[24];
+    if (!canon) {
+        ll_jw_uint64(jw, v);
+        return;
+    }
+    snprintf(b, sizeof b, "%" PRIu64, v);
+    ll_jw_string(jw, b);
+}
+
+static void write_double(ll_jw_t *jw, double v, int canon)
+{
+    if (canon && v != v)
+        ll_jw_string(jw, "NaN");
+    else if (canon && (v > 1.7976931348623157e308 || v < -1.7976931348623157e308))
+        ll_jw_string(jw, v > 0 ? "Infinity" : "-Infinity");
+    else
+        ll_jw_double(jw, v);
+}
+
+static void write_value(ll_jw_t *jw, const ProtobufCFieldDescriptor *f, const void *p,
+                        int canon)
 {
     char nm[64];
     switch (f->type) {
@@ -643,18 +688,21 @@ static void write_value(ll_jw_t *jw, const ProtobufCFieldDescriptor *f, const vo
     case PROTOBUF_C_TYPE_FIXED32: ll_jw_uint64(jw, *(const uint32_t *)p); break;
     case PROTOBUF_C_TYPE_INT64:
     case PROTOBUF_C_TYPE_SINT64:
-    case PROTOBUF_C_TYPE_SFIXED64: ll_jw_int64(jw, *(const int64_t *)p); break;
+    case PROTOBUF_C_TYPE_SFIXED64: write_i64(jw, *(const int64_t *)p, canon); break;
     case PROTOBUF_C_TYPE_UINT64:
-    case PROTOBUF_C_TYPE_FIXED64: ll_jw_uint64(jw, *(const uint64_t *)p); break;
-    case PROTOBUF_C_TYPE_FLOAT: ll_jw_double(jw, *(const float *)p); break;
-    case PROTOBUF_C_TYPE_DOUBLE: ll_jw_double(jw, *(const double *)p); break;
+    case PROTOBUF_C_TYPE_FIXED64: write_u64(jw, *(const uint64_t *)p, canon); break;
+    case PROTOBUF_C_TYPE_FLOAT: write_double(jw, *(const float *)p, canon); break;
+    case PROTOBUF_C_TYPE_DOUBLE: write_double(jw, *(const double *)p, canon); break;
     case PROTOBUF_C_TYPE_BOOL: ll_jw_bool(jw, *(const protobuf_c_boolean *)p); break;
     case PROTOBUF_C_TYPE_STRING: ll_jw_string(jw, *(char *const *)p); break;
     case PROTOBUF_C_TYPE_BYTES: write_b64(jw, p); break;
     case PROTOBUF_C_TYPE_ENUM: {
         int v = *(const int *)p;
         const ProtobufCEnumDescriptor *d = f->descriptor;
-        if (protobuf_c_enum_descriptor_get_value(d, v))
+        const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(d, v);
+        if (ev && canon)
+            ll_jw_string(jw, ev->name); /* the .proto value name, as declared */
+        else if (ev)
             ll_jw_string(jw, lc_pbjson_enum_name(d, v, nm, sizeof nm));
         else
             ll_jw_int64(jw, v);
@@ -663,7 +711,7 @@ static void write_value(ll_jw_t *jw, const ProtobufCFieldDescriptor *f, const vo
     case PROTOBUF_C_TYPE_MESSAGE: {
         const ProtobufCMessage *m = *(ProtobufCMessage *const *)p;
         if (m)
-            lc_pbjson_write(jw, m);
+            write_msg(jw, m, canon);
         else
             ll_jw_null(jw);
         break;
@@ -671,7 +719,33 @@ static void write_value(ll_jw_t *jw, const ProtobufCFieldDescriptor *f, const vo
     }
 }
 
-void lc_pbjson_write(ll_jw_t *jw, const ProtobufCMessage *msg)
+void lc_pbjson_json_name(const char *name, char *out, size_t cap)
+{
+    size_t n = 0;
+    int up = 0;
+    for (; *name && n + 1 < cap; name++) {
+        if (*name == '_') {
+            up = 1;
+            continue;
+        }
+        out[n++] = (char)(up && *name >= 'a' && *name <= 'z' ? *name - 32 : *name);
+        up = 0;
+    }
+    out[n] = 0;
+}
+
+static void write_key(ll_jw_t *jw, const ProtobufCFieldDescriptor *f, int canon)
+{
+    char k[128];
+    if (!canon) {
+        ll_jw_key(jw, f->name);
+        return;
+    }
+    lc_pbjson_json_name(f->name, k, sizeof k);
+    ll_jw_key(jw, k);
+}
+
+static void write_msg(ll_jw_t *jw, const ProtobufCMessage *msg, int canon)
 {
     const ProtobufCMessageDescriptor *d = msg->descriptor;
     ll_jw_begin_object(jw);
@@ -684,19 +758,29 @@ void lc_pbjson_write(ll_jw_t *jw, const ProtobufCMessage *msg)
         if (f->label == PROTOBUF_C_LABEL_REPEATED) {
             size_t n = *(const size_t *)CAT(msg, f->quantifier_offset), es = elem_size(f->type);
             const char *arr = *(const char *const *)slot;
-            ll_jw_key(jw, f->name);
+            write_key(jw, f, canon);
             ll_jw_begin_array(jw);
             for (size_t j = 0; j < n; j++)
-                write_value(jw, f, arr + j * es);
+                write_value(jw, f, arr + j * es, canon);
             ll_jw_end_array(jw);
             continue;
         }
         if (f->type == PROTOBUF_C_TYPE_MESSAGE && !*(ProtobufCMessage *const *)slot)
             continue;
-        ll_jw_key(jw, f->name);
-        write_value(jw, f, slot);
+        write_key(jw, f, canon);
+        write_value(jw, f, slot, canon);
     }
     ll_jw_end_object(jw);
+}
+
+void lc_pbjson_write(ll_jw_t *jw, const ProtobufCMessage *msg)
+{
+    write_msg(jw, msg, 0);
+}
+
+void lc_pbjson_write_proto3(ll_jw_t *jw, const ProtobufCMessage *msg)
+{
+    write_msg(jw, msg, 1);
 }
 
 /* ---- message -> text ---- */
