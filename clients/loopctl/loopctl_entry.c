@@ -354,20 +354,6 @@ void lc_body_free(Loopledger__V1__EntryBody *b)
 
 /* ---- printing ---- */
 
-static void fmt_time(int64_t ns, char out[40])
-{
-    time_t s = (time_t)(ns / 1000000000);
-    struct tm tm;
-    gmtime_r(&s, &tm);
-    size_t n = strftime(out, 40, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + n, 40 - n, ".%03dZ", (int)((ns / 1000000) % 1000));
-}
-
-void lc_format_time(int64_t ns, char out[40])
-{
-    fmt_time(ns, out);
-}
-
 static void jw_hex(ll_jw_t *jw, const char *key, const uint8_t *b, size_t n)
 {
     char hex[2 * 64 + 1];
@@ -570,7 +556,7 @@ int lc_print_leaf(const uint8_t *leaf, size_t len, ll_jw_t *jw, int full,
     ll_merkle_leaf_hash(leaf, len, lh);
     const char *kind = lc_kind_name(b->kind_case);
     char when[40];
-    fmt_time(le->server_time_unix_nanos, when);
+    lc_format_time(le->server_time_unix_nanos, when);
     lc_summarize(b, summary, sizeof summary);
     dm = domain_part(b, &df);
     if (jw) {

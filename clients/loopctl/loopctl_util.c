@@ -19,7 +19,6 @@
 #include "loopctl.h"
 
 lc_opts_t lc_opts;
-static ll_client_t *client;
 
 void lc_die(const char *fmt, ...)
 {
@@ -42,24 +41,16 @@ const char *lc_status_name(grpc_status_code c)
     return (unsigned)c < sizeof names / sizeof names[0] ? names[c] : "?";
 }
 
-ll_client_t *lc_client(void)
+/* ISO 8601 UTC with milliseconds, for every time loopctl prints. */
+void lc_format_time(int64_t ns, char out[40])
 {
-    if (!client && (lc_opts.ca || lc_opts.cert || lc_opts.key)) {
-        lc_tls_check(lc_opts.ca, lc_opts.cert, lc_opts.key);
-        if (ll_client_open_tls(lc_opts.server, lc_opts.ca, lc_opts.cert, lc_opts.key, &client))
-            lc_die("cannot read the TLS files %s, %s, %s", lc_opts.ca, lc_opts.cert,
-                   lc_opts.key);
-    }
-    if (!client && ll_client_open(lc_opts.server, &client))
-        lc_die("cannot create a channel to %s", lc_opts.server);
-    return client;
+    time_t s = (time_t)(ns / 1000000000);
+    struct tm tm;
+    gmtime_r(&s, &tm);
+    size_t n = strftime(out, 40, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out + n, 40 - n, ".%03dZ", (int)((ns / 1000000) % 1000));
 }
 
-void lc_client_close(void)
-{
-    ll_client_close(client);
-    client = NULL;
-}
 
 void lc_call(const char *method, const uint8_t *req, size_t len, ll_reply_t *r)
 {
