@@ -9,7 +9,8 @@
 # (--http-idle-timeout): an idle TLS connection, a half-sent request
 # (slowloris) and a TCP connection that never starts TLS are closed after
 # the configured seconds, a connection in use is not, and the server goes
-# on serving.
+# on serving. Needs Debian libnss3-tools (certutil, pk12util) for the
+# browser's certificate store.
 source "$(dirname "$0")/lib.sh"
 OPS=$(cd "$(dirname "$0")/../../ops" && pwd)
 PY=/usr/bin/python3
@@ -63,6 +64,13 @@ for p in "${PAGES[@]}"; do
     done
 done
 [[ $(as audrey "$S/v1/actors/audrey" | json actorId) == audrey ]] || fail "audrey's actor page"
+# The same in a browser: headless Chromium with audrey's PKCS#12 (as
+# ops/certs --p12 makes it for a reviewer) in its NSS database loads the
+# portfolio, signed in as audrey (tests/e2e/http/console_tls_check.py).
+"$PY" "$(dirname "$0")/http/console_tls_check.py" "$S" "$C/ca.crt" "$C/audrey.p12" audrey \
+    "Dynamic pricing" "$LL_BIN/console-screenshots" >"$T/chromium.log" 2>&1 ||
+    fail "console in Chromium with a client certificate: $(tail -5 "$T/chromium.log")"
+tail -1 "$T/chromium.log"
 # The console never writes, whoever asks (the auditor included).
 [[ $(code_as admin -X POST "$S/v1/entries") == 405 ]] || fail "POST over HTTPS is not 405"
 
