@@ -16,10 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../support/ll_testutil.h"
-#include "ll_entry.h"
-#include "ll_err.h"
-#include "ll_ledger.h"
+#include "../support/ll_testledger.h"
 #include "ll_loophealth.h"
 #include "ll_memo.h"
 #include "ll_portfolio.h"
@@ -29,40 +26,24 @@
 #define REL(x) LOOPLEDGER__V1__RELATION__##x
 #define SRC(x) LOOPLEDGER__V1__FINDING_SOURCE__FINDING_SOURCE_##x
 
+/* The shared ledger fixture, and the last finding per initiative slot
+ * (for DERIVED_FROM chains). */
 typedef struct fx {
-    char dir[64];
-    ll_store_t *st;
-    ll_ledger_t *lg;
-    ll_key_t *note_key, *actor_key, *admin;
-    uint64_t last_finding[8]; /* per initiative slot, for DERIVED_FROM */
+    ll_tl_t tl;
+    uint64_t last_finding[8];
 } fx_t;
 
 static fx_t *open_fx(void)
 {
     fx_t *f = calloc(1, sizeof *f);
-    uint8_t pub[LL_PUBKEY_LEN];
-    ll_append_result_t r;
-    ll_test_tmpdir(f->dir);
-    assert_int_equal(ll_key_generate(&f->note_key), LL_OK);
-    assert_int_equal(ll_key_generate(&f->actor_key), LL_OK);
-    assert_int_equal(ll_key_generate(&f->admin), LL_OK);
-    assert_int_equal(ll_store_open(f->dir, NULL, &f->st), LL_OK);
-    ll_ledger_config_t c = {.note_key = f->note_key, .actor_key = f->actor_key,
-                            .origin = "test.example/memo"};
-    assert_int_equal(ll_ledger_open(f->st, &c, &f->lg), LL_OK);
-    ll_key_public(f->admin, pub);
-    assert_int_equal(ll_ledger_genesis(f->lg, "admin", pub, &r), LL_OK);
+    assert_non_null(f);
+    ll_tl_start(&f->tl, "test.example/memo", NULL);
     return f;
 }
 
 static void close_fx(fx_t *f)
 {
-    ll_ledger_close(f->lg);
-    ll_store_close(f->st);
-    ll_key_free(f->note_key);
-    ll_key_free(f->actor_key);
-    ll_key_free(f->admin);
-    ll_test_rmdir(f->dir);
+    ll_tl_stop(&f->tl);
     free(f);
 }
 
@@ -80,45 +61,13 @@ static int teardown(void **state)
     return 0;
 }
 
-typedef struct lk {
-    int rel;
-    uint64_t target;
-} lk_t;
-
 static uint64_t add(fx_t *f, const char *ini, int kind, void *msg, const lk_t *links,
                     size_t nlinks)
 {
-    static uint64_t counter;
-    uint64_t nonce = ++counter;
-    Loopledger__V1__Link l[4], *lp[4];
-    Loopledger__V1__EntryBody b = LOOPLEDGER__V1__ENTRY_BODY__INIT;
-    ll_append_result_t r;
-    uint8_t *env;
-    size_t len;
-    assert_true(nlinks <= 4);
-    for (size_t i = 0; i < nlinks; i++) {
-        loopledger__v1__link__init(&l[i]);
-        l[i].relation = (Loopledger__V1__Relation)links[i].rel;
-        l[i].target_seq = links[i].target;
-        lp[i] = &l[i];
-    }
-    b.author = "admin";
-    b.initiative = (char *)ini;
-    b.nonce.data = (uint8_t *)&nonce;
-    b.nonce.len = sizeof nonce;
-    b.n_links = nlinks;
-    b.links = lp;
-    b.kind_case = (Loopledger__V1__EntryBody__KindCase)kind;
-    b.note = msg; /* the oneof members share one pointer slot */
-    assert_int_equal(ll_entry_seal(&b, f->admin, &env, &len), LL_OK);
-    ll_ledger_append(f->lg, env, len, &r);
-    free(env);
-    if (r.err)
-        fail_msg("refused: %s: %s", ll_strerror(r.err), r.msg);
+    ll_append_result_t r = ll_tl_add(&f->tl, f->tl.admin, "admin", ini, kind, msg, links, nlinks);
+    ll_tl_appended(r);
     return r.seq;
 }
-
-#define LINKS(...) ((const lk_t[]){__VA_ARGS__}), (sizeof((const lk_t[]){__VA_ARGS__}) / sizeof(lk_t))
 
 static Loopledger__V1__Arm control = {PROTOBUF_C_MESSAGE_INIT(&loopledger__v1__arm__descriptor),
                                       "control", "current", 50};
@@ -242,7 +191,7 @@ static uint8_t *ask(fx_t *f, query_t q, uint64_t as_of, int64_t now, size_t *len
     char msg[300] = "";
     int err = LL_OK;
     const int64_t clock = 1700000000000000000LL;
-    assert_int_equal(ll_store_begin_read(f->st, &t), LL_OK);
+    assert_int_equal(ll_store_begin_read(f->tl.st, &t), LL_OK);
     switch (q) {
     case Q_PRIORITIZE:
     case Q_PRIORITIZE_INI:
@@ -337,7 +286,7 @@ static void test_remembered_answers_equal_live_at_every_size(void **state)
             charter(f, "ini3"); /* starts later: absent as of earlier sizes */
         if (r >= 3)
             turn(f, "ini3", r);
-        uint64_t size = ll_store_committed_size(f->st);
+        uint64_t size = ll_store_committed_size(f->tl.st);
         assert_true(ns < 64);
         sizes[ns++] = size;
         /* Live, with the clock and with a fixed now. */
@@ -368,7 +317,7 @@ static void test_two_ledgers_of_one_size_never_share_an_answer(void **state)
     charter(g, "ini1");
     turn(f, "ini1", 1);
     turn(g, "ini1", 2); /* other figures, same number of entries */
-    assert_int_equal(ll_store_committed_size(f->st), ll_store_committed_size(g->st));
+    assert_int_equal(ll_store_committed_size(f->tl.st), ll_store_committed_size(g->tl.st));
     uint8_t *a = ask(f, Q_PRIORITIZE, 0, 0, &lf);
     uint8_t *b = ask(g, Q_PRIORITIZE, 0, 0, &lg);
     assert_true(lf != lg || memcmp(a, b, lf));
@@ -390,7 +339,7 @@ static void test_memo_contract(void **state)
     size_t vlen;
     char big[LL_MEMO_KEY_MAX + 1];
     charter(f, "ini1");
-    assert_int_equal(ll_store_begin_read(f->st, &t), LL_OK);
+    assert_int_equal(ll_store_begin_read(f->tl.st, &t), LL_OK);
     uint64_t n = ll_store_size(t);
     assert_int_equal(ll_memo_key(t, n + 1, "x", "q", 1, &k), LL_ERR_RANGE);
     assert_int_equal(ll_memo_key(t, n, "a-name-too-long!", "q", 1, &k), LL_ERR_INVALID);
