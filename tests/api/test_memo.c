@@ -201,13 +201,16 @@ static uint8_t *ask(fx_t *f, query_t q, uint64_t as_of, int64_t now, size_t *len
         r.as_of_size = as_of;
         if (q == Q_PRIORITIZE_INI)
             r.initiative = "ini1";
-        if (q == Q_PRIORITIZE_PAGE2) {
+        if (q == Q_PRIORITIZE_PAGE2) { /* the second page, or the only one */
             r.page_size = 2;
-            if ((err = ll_roadmap_prioritize(t, &a, &r, &p, msg, sizeof msg)) || !p->next_page_token[0])
-                break;
-            r.page_token = p->next_page_token;
+            err = ll_roadmap_prioritize(t, &a, &r, &p, msg, sizeof msg);
+            if (!err && p->next_page_token[0]) {
+                r.page_token = p->next_page_token;
+                err = ll_roadmap_prioritize(t, &a, &r, &p, msg, sizeof msg);
+            }
+        } else {
+            err = ll_roadmap_prioritize(t, &a, &r, &p, msg, sizeof msg);
         }
-        err = ll_roadmap_prioritize(t, &a, &r, &p, msg, sizeof msg);
         out = err ? NULL : &p->base;
         break;
     }
@@ -232,13 +235,11 @@ static uint8_t *ask(fx_t *f, query_t q, uint64_t as_of, int64_t now, size_t *len
     }
     if (err)
         fail_msg("query %d as of %llu: %s (%s)", q, (unsigned long long)as_of, ll_strerror(err), msg);
-    uint8_t *b = NULL;
-    *len = 0;
-    if (out) {
-        *len = protobuf_c_message_get_packed_size(out);
-        b = malloc(*len ? *len : 1);
-        protobuf_c_message_pack(out, b);
-    }
+    assert_non_null(out);
+    *len = protobuf_c_message_get_packed_size(out);
+    uint8_t *b = malloc(*len ? *len : 1);
+    assert_non_null(b);
+    protobuf_c_message_pack(out, b);
     ll_arena_free(&a);
     ll_store_abort(t);
     return b;
