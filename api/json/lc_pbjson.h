@@ -53,6 +53,7 @@
 #include <stdio.h>
 
 #include "ll_json.h"
+#include "ll_jw.h"
 
 /* A new message of type desc from the JSON object obj; *out is owned by
  * the caller (protobuf_c_message_free_unpacked(*out, NULL)). path names

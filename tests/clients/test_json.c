@@ -18,6 +18,7 @@
 
 #include "ll_err.h"
 #include "ll_json.h"
+#include "ll_jw.h"
 
 /* ---- helpers ---- */
 

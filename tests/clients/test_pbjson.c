@@ -19,6 +19,7 @@
 #include "lc_pbjson.h"
 #include "ll_err.h"
 #include "ll_json.h"
+#include "ll_jw.h"
 #include "loopledger/v1/entry.pb-c.h"
 #include "loopledger/v1/loop.pb-c.h"
 
