@@ -33,26 +33,22 @@ static void write_b64(ll_jw_t *jw, const ProtobufCBinaryData *bd)
 static void write_msg(ll_jw_t *jw, const ProtobufCMessage *msg, int canon);
 
 /* proto3 JSON writes 64-bit integers as decimal strings (JavaScript numbers
- * lose precision above 2^53) and non-finite floats as "NaN"/"Infinity". */
-static void write_i64(ll_jw_t *jw, int64_t v, int canon)
+ * lose precision above 2^53) and non-finite floats as "NaN"/"Infinity".
+ * A 64-bit integer is s when is_signed, else u. */
+static void write_64(ll_jw_t *jw, int is_signed, int64_t s, uint64_t u, int canon)
 {
     char b[24];
     if (!canon) {
-        ll_jw_int64(jw, v);
+        if (is_signed)
+            ll_jw_int64(jw, s);
+        else
+            ll_jw_uint64(jw, u);
         return;
     }
-    snprintf(b, sizeof b, "%" PRId64, v);
-    ll_jw_string(jw, b);
-}
-
-static void write_u64(ll_jw_t *jw, uint64_t v, int canon)
-{
-    char b[24];
-    if (!canon) {
-        ll_jw_uint64(jw, v);
-        return;
-    }
-    snprintf(b, sizeof b, "%" PRIu64, v);
+    if (is_signed)
+        snprintf(b, sizeof b, "%" PRId64, s);
+    else
+        snprintf(b, sizeof b, "%" PRIu64, u);
     ll_jw_string(jw, b);
 }
 
@@ -78,9 +74,9 @@ static void write_value(ll_jw_t *jw, const ProtobufCFieldDescriptor *f, const vo
     case PROTOBUF_C_TYPE_FIXED32: ll_jw_uint64(jw, *(const uint32_t *)p); break;
     case PROTOBUF_C_TYPE_INT64:
     case PROTOBUF_C_TYPE_SINT64:
-    case PROTOBUF_C_TYPE_SFIXED64: write_i64(jw, *(const int64_t *)p, canon); break;
+    case PROTOBUF_C_TYPE_SFIXED64: write_64(jw, 1, *(const int64_t *)p, 0, canon); break;
     case PROTOBUF_C_TYPE_UINT64:
-    case PROTOBUF_C_TYPE_FIXED64: write_u64(jw, *(const uint64_t *)p, canon); break;
+    case PROTOBUF_C_TYPE_FIXED64: write_64(jw, 0, 0, *(const uint64_t *)p, canon); break;
     case PROTOBUF_C_TYPE_FLOAT: write_double(jw, *(const float *)p, canon); break;
     case PROTOBUF_C_TYPE_DOUBLE: write_double(jw, *(const double *)p, canon); break;
     case PROTOBUF_C_TYPE_BOOL: ll_jw_bool(jw, *(const protobuf_c_boolean *)p); break;
