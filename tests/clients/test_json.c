@@ -20,6 +20,9 @@
 #include "ll_json.h"
 #include "ll_jw.h"
 
+/* Whatever the writer may nest, the reader must accept. */
+_Static_assert(LL_JW_MAX_DEPTH <= LL_JSON_MAX_DEPTH, "ll_jw nests deeper than ll_json reads");
+
 /* ---- helpers ---- */
 
 static ll_json_t *parse_ok(const char *text)
