@@ -26,6 +26,7 @@
  *   'Y'     Y ini 0 seq8 (pending, per initiative) -                  ll_gov
  *   'G'     G actor 0 seq8 (entries about actor)  -                   ll_gov
  *   's'     s seq8                                signer key reg seq8 ll_trust
+ *   'U'     U seq8 (patches of records)           effective record    ll_record
  *
  * Records are written in the same transaction as the entry they derive
  * from, so an entry and its index records commit or vanish together.
@@ -41,6 +42,8 @@
  *   hitl  'H' (LL_INDEX_HITL_LEN = 24 bytes): status u32, policy_seq u64,
  *         level u32, required u32, approvals u32
  *   series 'M': the observation's value f64
+ *   record 'U': a serialized EntryBody, the record after the patch
+ *         (ll_record.h); written since data format 3
  *
  * Format 1 (before ll_format) stored 'S' and 'H' as the writer's in-memory
  * structs and 'M' as a host-order double; ll_format upgrades it.
@@ -76,6 +79,7 @@
 #define LL_IX_PENDING 'Y'
 #define LL_IX_SUBJECT 'G'
 #define LL_IX_SIGNER 's'
+#define LL_IX_RECORD 'U'
 
 /* Internal open-loop categories; 1..4 equal the OpenLoopKind values. */
 enum ll_open {

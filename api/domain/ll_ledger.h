@@ -59,6 +59,10 @@ typedef struct ll_append_result {
     int validate_only; /* nothing was written: seq and time are what it would get */
     uint32_t status;   /* Loopledger__V1__ApprovalStatus right after the append */
     ll_effects_t effects; /* what the entry caused (none for a duplicate) */
+    /* A patch's effective record after the update (ll_record.h); NULL for
+     * every other entry and for a duplicate. Borrowed: valid only during
+     * the result callback. */
+    const Loopledger__V1__EntryBody *effective;
 } ll_append_result_t;
 
 /* Receives the result; runs on the writer thread, or on the submitting

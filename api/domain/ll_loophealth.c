@@ -20,6 +20,7 @@
 #include "ll_err.h"
 #include "ll_loop.h"
 #include "ll_initiative.h"
+#include "ll_record.h"
 
 #define K(x) LOOPLEDGER__V1__ENTRY_BODY__KIND_##x
 #define R(x) LOOPLEDGER__V1__RELATION__##x
@@ -223,7 +224,7 @@ static int health_one(ll_txn_t *txn, ll_arena_t *a, const char *ini, uint64_t n,
     if (err)
         return err;
     h.start = st.created_ns;
-    if (st.charter_seq != UINT64_MAX && (err = ll_entry_load_body(txn, st.charter_seq, &charter)))
+    if (st.charter_seq != UINT64_MAX && (err = ll_record_load(txn, st.charter_seq, &charter, NULL, NULL)))
         return err;
     for (int cd = 0; cd < NCAD; cd++)
         h.last_k[cd] = UINT64_MAX;
