@@ -77,7 +77,7 @@ static const ll_link_rule_t link_rules[] = {
     {K_ROADMAP, R(SPAWNED_BY), B(K_FINDING), 1, 1},
     /* Updates of long-lived records (ll_record.h): the later entry of the
      * record FOLLOWS its latest one. */
-    {K_ROADMAP, R(FOLLOWS), B(K_ROADMAP), 0, 0},
+    {K_ROADMAP, R(FOLLOWS), B(K_ROADMAP), 0, 1},
     {K_POLICY, R(FOLLOWS), B(K_POLICY), 0, 0},
     {K_CORRECTION, R(SUPERSEDES), DOMAIN_KINDS, 0, 0},
 };
