@@ -31,7 +31,7 @@
  * Records are written in the same transaction as the entry they derive
  * from, so an entry and its index records commit or vanish together.
  * Record values: the readers and writers below are the only code that
- * knows their byte layout. Data format 2 (ll_format.h), all integers
+ * knows their byte layout. Data format 3 (ll_format.h), all integers
  * big-endian, doubles as their IEEE 754 bits big-endian:
  *
  *   meta  'E': kind u8, time i64, ini_len u8, ini, author_len u8, author
@@ -46,7 +46,9 @@
  *         (ll_record.h); written since data format 3
  *
  * Format 1 (before ll_format) stored 'S' and 'H' as the writer's in-memory
- * structs and 'M' as a host-order double; ll_format upgrades it.
+ * structs and 'M' as a host-order double; formats 1 and 2 gave 'S', 'O' and
+ * 'Y' the meanings before issue 11 and had no 'U'. ll_format upgrades any older
+ * format by rebuilding every record from the leaves.
  */
 #ifndef LL_INDEX_H
 #define LL_INDEX_H

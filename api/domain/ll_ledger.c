@@ -143,7 +143,7 @@ int ll_ledger_open(ll_store_t *st, const ll_ledger_config_t *cfg,
      * them; a newer format is refused (callers that want the reason call
      * ll_format_prepare first). */
     char fmsg[LL_MSG_MAX];
-    if ((err = ll_format_prepare(st, NULL, fmsg, sizeof fmsg)))
+    if ((err = ll_format_prepare(st, ll_ledger_rebuild_derived, NULL, fmsg, sizeof fmsg)))
         goto fail;
     if ((err = ll_store_begin_read(st, &txn)))
         goto fail;
@@ -730,6 +730,11 @@ store_fail:
 int ll_ledger_check_derived(ll_store_t *st, ll_derive_report_t *rep)
 {
     return ll_derive_check(st, ll_ledger_replay, rep);
+}
+
+int ll_ledger_rebuild_derived(ll_txn_t *w, char *msg, size_t cap)
+{
+    return ll_derive_rebuild(w, ll_ledger_replay, msg, cap);
 }
 
 int ll_ledger_replay(ll_txn_t *txn, const uint8_t *env, size_t len, uint64_t seq, int64_t t,

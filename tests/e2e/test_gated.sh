@@ -174,6 +174,10 @@ as dana decision --key "$T/dana.key" --author dana --initiative pricing --level 
     --outcome rejected --rationale "too aggressive" --link "decides:$A2" >/dev/null || fail "rejection"
 agree "one rejected"
 [[ $(field "$(view "")" awaiting_seqs) == "[$A1]" ]] || fail "the rejected adjustment still awaits"
+# Watch says what get says (WatchResponse.status).
+as admin watch --from "$A1" --count 2 >"$T/watch.txt" || fail "watch"
+grep -q "^#$A1 .*\[pending\]" "$T/watch.txt" && grep -q "^#$A2 .*\[rejected\]" "$T/watch.txt" ||
+    fail "watch does not show the approval status: $(cat "$T/watch.txt")"
 
 # ---- refused deployments: nothing written (item 1) ----
 deploy() { as sofia deployment --key "$T/sofia.key" --author sofia --initiative pricing --version v3 --rollout_percent 5 "$@"; }
