@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../support/ll_testutil.h"
+#include "../support/ll_testledger.h"
 #include "ll_arena.h"
 #include "ll_check.h"
 #include "ll_entry.h"
@@ -178,12 +178,8 @@ static void test_mask_apply_carries_over_clears_and_replaces(void **state)
 
 /* ---- through the ledger ---- */
 
-typedef struct fx {
-    char dir[64];
-    ll_store_t *st;
-    ll_ledger_t *lg;
-    ll_key_t *note, *actor, *admin;
-} fx_t;
+/* The shared ledger fixture (genesis registers "admin"). */
+typedef ll_tl_t fx_t;
 
 typedef struct res {
     ll_append_result_t r;
@@ -262,32 +258,7 @@ static uint64_t size_of(fx_t *f)
 
 static int setup(void **state)
 {
-    fx_t *f = calloc(1, sizeof *f);
-    uint8_t pub[LL_PUBKEY_LEN];
-    ll_append_result_t r;
-    ll_test_tmpdir(f->dir);
-    assert_int_equal(ll_key_generate(&f->note), LL_OK);
-    assert_int_equal(ll_key_generate(&f->actor), LL_OK);
-    assert_int_equal(ll_key_generate(&f->admin), LL_OK);
-    assert_int_equal(ll_store_open(f->dir, NULL, &f->st), LL_OK);
-    ll_ledger_config_t c = {.note_key = f->note, .actor_key = f->actor, .origin = "test/record"};
-    assert_int_equal(ll_ledger_open(f->st, &c, &f->lg), LL_OK);
-    ll_key_public(f->admin, pub);
-    assert_int_equal(ll_ledger_genesis(f->lg, "admin", pub, &r), LL_OK);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fx_t *f = *state;
-    ll_ledger_close(f->lg);
-    ll_store_close(f->st);
-    ll_key_free(f->note);
-    ll_key_free(f->actor);
-    ll_key_free(f->admin);
-    ll_test_rmdir(f->dir);
-    free(f);
+    *state = ll_tl_new("test/record", NULL);
     return 0;
 }
 
@@ -542,10 +513,10 @@ int main(void)
         cmocka_unit_test(test_mask_check_names_bad_paths_and_valid_ones),
         cmocka_unit_test(test_mask_apply_carries_over_clears_and_replaces),
         cmocka_unit_test_setup_teardown(test_charter_patch_keeps_kpis_and_cadences, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_project_status_update_ranks_once, setup, teardown),
+                                        ll_tl_teardown),
+        cmocka_unit_test_setup_teardown(test_project_status_update_ranks_once, setup, ll_tl_teardown),
         cmocka_unit_test_setup_teardown(test_policy_update_replaces_the_policy_it_follows, setup,
-                                        teardown),
+                                        ll_tl_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
