@@ -5,7 +5,8 @@
 # the same approver refused, approval, an effective deployment completing a
 # turn, a dry-run, a typo'd initiative, a superseded finding, a charter
 # patch that keeps the KPIs and review cadences (item 6), a roadmap
-# project's status updated by one entry and ranked once (item 7). At every step
+# project's status updated by one entry and ranked once (item 7), a policy
+# update that replaces the policy it follows. At every step
 # GetInitiative (state), PendingApprovals (pending), ListOpenLoops
 # (open-loops) and GetLoopHealth (loop-health) agree, live and as of every
 # earlier step's size; so do the charter (phase, KPIs, loop health's
@@ -270,13 +271,11 @@ refused_nothing_written FAILED_PRECONDITION "#$CH was already updated by #$PATCH
 charter --link "follows:$PATCH" --replace --title "Dynamic pricing" --application pricing \
     --phase scaling --dry-run >"$T/replace.json" || fail "dry-run of a replacement"
 grep -q '"effective":{' "$T/replace.json" && fail "a replacement is not a patch: $(cat "$T/replace.json")"
-agree "refused patches"
 
 # ---- one entry updates a roadmap project (item 7) ----
 project() { as ana --json roadmap-project --key "$T/ana.key" --author ana --initiative pricing "$@" | json seq; }
 P1=$(project --link "spawned_by:$F1" --title "Competitor price tracker" --application pricing \
     --reach 1000 --impact 2 --effort 3 --status proposed) || fail "roadmap project"
-agree "roadmap project"
 BEFORE_STATUS=$(size)
 P2=$(project --link "follows:$P1" --status in_progress) || fail "status update"
 agree "project status update"
@@ -290,6 +289,16 @@ p = json.load(open(sys.argv[1]))["projects"]
 assert len(p) == 1 and p[0]["title"] == "Competitor price tracker", p
 assert p[0]["reach"] == 1000 and not p[0].get("speculative", False), p  # evidence of #P1 counts
 PY
+
+# ---- a policy update takes the place of the policy it follows ----
+POL2=$(as admin --json policy --key "$T/admin.key" --author admin --link "follows:$POL" \
+    --approvals 1 | json seq) || fail "policy patch"
+A3=$(adj 9 "$F2")
+agree "policy patch"
+refused_nothing_written FAILED_PRECONDITION "#$A3 needs 1 more approval at exception_handling (policy #$POL2)" \
+    deploy --link "implements:$A3"
+as admin --json pending --initiative pricing | grep -q "\"price changes above 5%\"" ||
+    fail "the updated policy lost its name"
 
 stop_server
 echo "e2e gated: ok"
