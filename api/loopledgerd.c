@@ -485,9 +485,9 @@ static int cmd_verify(const opts_t *o)
                    d.diffs[t] ? " (DIFFERS)" : "");
         printf(", %.2f s\n", d.seconds);
         if (d.old_format)
-            printf("note: data format %u (current %u): state, approval and series records are "
-                   "in the old encoding and were not compared; `loopledgerd serve` upgrades "
-                   "them in place\n", d.old_format, LL_FORMAT_VERSION);
+            printf("note: data format %u (current %u): the index records predate this "
+                   "format and were not compared; `loopledgerd serve` rebuilds them from the "
+                   "leaves in place\n", d.old_format, LL_FORMAT_VERSION);
         if (!d.damaged) {
             printf("OK: every entry, signature and tree node verifies, and every derived table "
                    "matches the entries\n");
@@ -783,7 +783,7 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     char fmsg[LL_MSG_MAX];
     uint32_t from = 0;
-    if ((err = ll_format_prepare(st, &from, fmsg, sizeof fmsg))) {
+    if ((err = ll_format_prepare(st, ll_ledger_rebuild_derived, &from, fmsg, sizeof fmsg))) {
         logf_("%s: %s", o.data, fmsg);
         goto out;
     }

@@ -34,6 +34,7 @@
 #include "ll_loop.h"
 #include "ll_nodecache.h"
 #include "ll_query.h"
+#include "ll_record.h"
 #include "ll_services.h"
 #include "loopledger/v1/ledger.pb-c.h"
 #include "ll_trust.h"
@@ -113,6 +114,8 @@ static void append_done(void *ctx, const ll_append_result_t *res)
     }
     r.n_effects = res->effects.n;
     r.effects = effp;
+    /* Borrowed from the job for the duration of this callback. */
+    r.effective = (Loopledger__V1__EntryBody *)res->effective;
     ll_svc_reply(call, &r.base);
 }
 
@@ -151,6 +154,18 @@ static int stored(int err)
     return err == LL_ERR_NOT_FOUND ? LL_ERR_CORRUPT : err;
 }
 
+/* protobuf-c unpacking into the request's arena (freed with the reply). */
+static void *arena_pb_alloc(void *data, size_t n)
+{
+    return ll_arena_alloc(data, n);
+}
+
+static void arena_pb_free(void *data, void *p)
+{
+    (void)data;
+    (void)p;
+}
+
 LL_SVC_QUERY(ll_ledger_service_get_entry)
 {
     (void)ctx;
@@ -178,6 +193,17 @@ LL_SVC_QUERY(ll_ledger_service_get_entry)
     out->status = (Loopledger__V1__ApprovalStatus)ll_index_status(txn, r->seq);
     if (ll_index_superseded_by(txn, r->seq, &out->superseded_by) != LL_OK)
         out->superseded_by = 0;
+    if (ll_record_is_patched(txn, r->seq)) {
+        /* Unpacked into the arena: freed with the reply. */
+        ProtobufCAllocator pa = {arena_pb_alloc, arena_pb_free, a};
+        if ((err = ll_record_load(txn, r->seq, &out->effective, NULL, &pa))) {
+            snprintf(msg, cap, "reading the effective record of #%" PRIu64 ": %s", r->seq,
+                     ll_strerror(err));
+            return stored(err);
+        }
+    }
+    if (ll_record_followed_by(txn, r->seq, size, &out->updated_by) != LL_OK)
+        out->updated_by = 0;
     *resp = &out->base;
     return LL_OK;
 }
@@ -515,6 +541,7 @@ static void watch_pump(watch_t *w)
     resp.seq = w->next;
     resp.leaf.data = (uint8_t *)leaf;
     resp.leaf.len = leaf_len;
+    resp.status = (Loopledger__V1__ApprovalStatus)ll_index_status(txn, w->next);
     size_t n = loopledger__v1__watch_response__get_packed_size(&resp);
     uint8_t *buf = malloc(n);
     if (buf)
