@@ -22,8 +22,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "ll_accept.h"
 #include "ll_err.h"
 #include "ll_hist.h"
+#include "ll_peers.h"
 #include "ll_status.h"
 
 #define LL_MAX_METHODS 32
@@ -60,6 +62,16 @@ struct ll_server {
     void *identity_ctx;
     unsigned max_calls;
     atomic_uint calls; /* in flight: counted from on_new_call to the free */
+    /* Calls in flight per connection (keyed by the peer's "ipv4:a.b.c.d:port"),
+     * capped at max_streams. gRPC core 1.51 checks HTTP/2
+     * MAX_CONCURRENT_STREAMS against the client's *acknowledged* settings
+     * only; a client that never acknowledges them may open any number of
+     * streams, each a call in gRPC's memory. Every method is registered
+     * without an initial payload, so each stream reaches on_new_call when
+     * its headers arrive and is counted (and refused) here. */
+    unsigned max_streams;
+    ll_peers_t *streams;
+    unsigned max_conns, max_conns_per_addr; /* ll_accept.h */
     char *listen;
     unsigned nthreads;
     ll_cq_t *cqs;
@@ -96,8 +108,9 @@ struct ll_call {
     atomic_int refs;
     atomic_int ended;
     int counted; /* included in srv->calls */
+    int stream_counted; /* included in srv->streams under peer */
 
-    ll_tag_t tag_new, tag_done, tag_send, tag_close, tag_recv;
+    ll_tag_t tag_new, tag_done, tag_send, tag_close, tag_recv, tag_first;
     grpc_byte_buffer *recv_buf; /* bidi: the message being read */
     int cancelled;
     int sent_initial;
@@ -148,6 +161,8 @@ static void call_unref(ll_call_t *c)
         grpc_byte_buffer_destroy(c->recv_buf);
     if (c->have_details)
         grpc_slice_unref(c->status_details);
+    if (c->stream_counted)
+        ll_peers_release(c->srv->streams, c->peer, strlen(c->peer));
     if (c->peer)
         gpr_free(c->peer);
     free(c->identity);
@@ -164,6 +179,7 @@ static void on_done(ll_tag_t *tag, int ok);
 static void on_send(ll_tag_t *tag, int ok);
 static void on_close(ll_tag_t *tag, int ok);
 static void on_recv(ll_tag_t *tag, int ok);
+static void on_first(ll_tag_t *tag, int ok);
 
 static void request_call(ll_server_t *srv, ll_method_t *m, ll_cq_t *q)
 {
@@ -183,12 +199,13 @@ static void request_call(ll_server_t *srv, ll_method_t *m, ll_cq_t *q)
     c->tag_send.fn = on_send;
     c->tag_close.fn = on_close;
     c->tag_recv.fn = on_recv;
+    c->tag_first.fn = on_first;
     grpc_call_error e;
     if (m->handle) {
-        /* A bidi method reads its messages itself: no initial payload. */
+        /* No initial payload: the call is handed over on its headers
+         * (see max_streams) and on_first reads a unary request. */
         e = grpc_server_request_registered_call(srv->server, m->handle, &c->call,
-                                                &c->deadline, &c->md,
-                                                m->bidi ? NULL : &c->payload,
+                                                &c->deadline, &c->md, NULL,
                                                 q->cq, q->cq, &c->tag_new);
     } else {
         grpc_call_details_init(&c->details);
@@ -261,15 +278,53 @@ static void on_new_call(ll_tag_t *tag, int ok)
                      c->srv->max_calls);
         return;
     }
+    const char *peer = ll_call_peer(c);
+    unsigned on_conn = 0, refused = 0;
+    int got = peer ? ll_peers_acquire(c->srv->streams, peer, strlen(peer),
+                                      c->srv->max_streams, &on_conn, &refused)
+                   : -1;
+    if (got != 1) {
+        if (got == 0 && refused > LL_SERVER_STREAM_STRIKES * c->srv->max_streams) {
+            /* Far past a limit the client was told: it ignores the
+             * SETTINGS (or never acknowledged them), and gRPC keeps
+             * creating its streams faster than they can be refused one by
+             * one. Closing the connection frees them all. */
+            ll_accept_drop_peer(peer);
+        }
+        if (got == 0)
+            ll_call_fail(c, ll_status_from_err(LL_ERR_TOO_LARGE),
+                         "too many calls on this connection: %u in flight (limit %u); "
+                         "wait for answers or open another connection", on_conn,
+                         c->srv->max_streams);
+        else
+            ll_call_fail(c, ll_status_from_err(LL_ERR_NOMEM), "out of memory");
+        return;
+    }
+    c->stream_counted = 1;
     if (c->method->bidi) {
         if (!authorized(c))
             return;
         ll_call_read_next(c);
         return;
     }
-    if (!c->payload) {
+    /* The request message: a stream that never sends one holds only its
+     * own connection's slot (above) until its deadline or connection ends. */
+    grpc_op op = {0};
+    op.op = GRPC_OP_RECV_MESSAGE;
+    op.data.recv_message.recv_message = &c->payload;
+    atomic_fetch_add(&c->refs, 1);
+    if (grpc_call_start_batch(c->call, &op, 1, &c->tag_first, NULL) != GRPC_CALL_OK) {
+        ll_call_fail(c, GRPC_STATUS_INTERNAL, "could not read the request");
+        call_unref(c);
+    }
+}
+
+static void on_first(ll_tag_t *tag, int ok)
+{
+    ll_call_t *c = CONTAINER(tag, ll_call_t, tag_first);
+    if (!ok || !c->payload) {
         ll_call_fail(c, GRPC_STATUS_INVALID_ARGUMENT, "request message missing");
-        return;
+        goto out;
     }
     grpc_byte_buffer *bb = c->payload;
     if (bb->type == GRPC_BB_RAW && bb->data.raw.compression == GRPC_COMPRESS_NONE &&
@@ -282,13 +337,15 @@ static void on_new_call(ll_tag_t *tag, int ok)
         if (!grpc_byte_buffer_reader_init(&r, bb)) {
             ll_call_fail(c, GRPC_STATUS_INVALID_ARGUMENT,
                          "request message unreadable (compression?)");
-            return;
+            goto out;
         }
         c->req = grpc_byte_buffer_reader_readall(&r);
         grpc_byte_buffer_reader_destroy(&r);
     }
     c->have_req = 1;
     authorize_and_run(c);
+out:
+    call_unref(c);
 }
 
 void ll_call_read_next(ll_call_t *c)
@@ -598,6 +655,9 @@ int ll_server_create(const ll_server_config_t *cfg, ll_server_t **out)
     srv->identity = cfg->identity;
     srv->identity_ctx = cfg->identity_ctx;
     srv->max_calls = cfg->max_calls ? cfg->max_calls : LL_SERVER_DEFAULT_CALLS;
+    srv->max_streams = cfg->max_streams ? cfg->max_streams : LL_SERVER_DEFAULT_STREAMS;
+    srv->max_conns = cfg->max_connections;
+    srv->max_conns_per_addr = cfg->max_connections_per_address;
     pthread_mutex_init(&srv->lock, NULL);
     pthread_cond_init(&srv->cond, NULL);
     srv->shutdown_tag.fn = on_shutdown;
@@ -615,8 +675,7 @@ int ll_server_create(const ll_server_config_t *cfg, ll_server_t **out)
     args[na++].value.integer = 64 << 20;
     args[na].type = GRPC_ARG_INTEGER;
     args[na].key = GRPC_ARG_MAX_CONCURRENT_STREAMS;
-    args[na++].value.integer = (int)(cfg->max_streams ? cfg->max_streams
-                                                      : LL_SERVER_DEFAULT_STREAMS);
+    args[na++].value.integer = (int)srv->max_streams;
     args[na].type = GRPC_ARG_INTEGER;
     args[na].key = GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS;
     args[na++].value.integer = cfg->handshake_timeout_ms ? cfg->handshake_timeout_ms
@@ -632,7 +691,7 @@ int ll_server_create(const ll_server_config_t *cfg, ll_server_t **out)
     srv->server = grpc_server_create(&cargs, NULL);
     grpc_resource_quota_unref(quota); /* the server holds its own reference */
     srv->cqs = calloc(srv->nthreads, sizeof *srv->cqs);
-    if (!srv->server || !srv->cqs || !srv->listen) {
+    if (!srv->server || !srv->cqs || !srv->listen || ll_peers_create(&srv->streams)) {
         ll_server_destroy(srv);
         return LL_ERR_NOMEM;
     }
@@ -657,7 +716,7 @@ int ll_server_add_method(ll_server_t *srv, const char *path, int streaming,
     m->fn = fn;
     m->svc = svc;
     m->handle = grpc_server_register_method(srv->server, m->path, NULL,
-                                            GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
+                                            GRPC_SRM_PAYLOAD_NONE, 0);
     ll_hist_init(&m->latency, ll_hist_latency_ns, 16);
     if (!m->path || !m->handle)
         return LL_ERR_INVALID;
@@ -730,6 +789,9 @@ int ll_server_start(ll_server_t *srv, int *port)
     grpc_server_credentials_release(creds);
     if (p == 0)
         return LL_ERR_IO;
+    int err = ll_accept_limit(p, srv->max_conns, srv->max_conns_per_addr);
+    if (err)
+        return err;
     grpc_server_start(srv->server);
     for (unsigned i = 0; i < srv->nthreads; i++)
         request_call(srv, &srv->generic, &srv->cqs[i]);
@@ -772,6 +834,7 @@ void ll_server_shutdown(ll_server_t *srv, int grace_ms)
         grpc_completion_queue_shutdown(srv->cqs[i].cq);
     for (unsigned i = 0; i < srv->nthreads; i++)
         pthread_join(srv->cqs[i].thread, NULL);
+    ll_accept_unlimit();
 }
 
 void ll_server_destroy(ll_server_t *srv)
@@ -789,6 +852,7 @@ void ll_server_destroy(ll_server_t *srv)
         grpc_server_credentials_release(srv->creds);
     free(srv->cqs);
     free(srv->listen);
+    ll_peers_free(srv->streams);
     pthread_mutex_destroy(&srv->lock);
     pthread_cond_destroy(&srv->cond);
     free(srv);

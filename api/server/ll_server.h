@@ -54,6 +54,9 @@ typedef int (*ll_identity_fn)(void *ctx, const char *identity, char *msg, size_t
 #define LL_SERVER_DEFAULT_HANDSHAKE_MS 5000  /* TCP accept -> HTTP/2 settings */
 #define LL_SERVER_DEFAULT_IDLE_MS 600000     /* connection without calls */
 #define LL_SERVER_DEFAULT_MEMORY (1024u << 20) /* gRPC core buffers (quota) */
+/* A connection refused this many times its stream limit, with that many
+ * calls in flight, is closed (ll_server.c, max_streams). */
+#define LL_SERVER_STREAM_STRIKES 4
 
 typedef struct ll_server_config {
     const char *listen;       /* "127.0.0.1:7600"; port 0 picks a free one */
@@ -64,8 +67,10 @@ typedef struct ll_server_config {
     void *authorize_ctx;
     ll_identity_fn identity;  /* optional (TLS): checked on a call's headers */
     void *identity_ctx;
-    /* Per connection: HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS, so one
-     * connection cannot open unbounded half-open streams. */
+    /* Per connection: HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS, and the
+     * calls in flight the server accepts on one connection (whether or not
+     * the client acknowledged the setting; beyond it RESOURCE_EXHAUSTED,
+     * and the connection is closed when it keeps opening streams). */
     unsigned max_streams;
     /* Whole server: calls handed to handlers and not yet freed. Beyond it
      * a new call is answered RESOURCE_EXHAUSTED at once. */
@@ -77,6 +82,11 @@ typedef struct ll_server_config {
     int max_idle_ms;
     /* Memory gRPC core may use for its buffers (resource quota). */
     size_t memory_quota;
+    /* Connections at once, in all and from one source address (0: the
+     * LL_ACCEPT_DEFAULT_* values); beyond them a new connection is closed
+     * as soon as it is accepted (ll_accept.h). */
+    unsigned max_connections;
+    unsigned max_connections_per_address;
 } ll_server_config_t;
 
 /* Creates (does not start) a server. Caller owns *out (ll_server_destroy). */
