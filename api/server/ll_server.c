@@ -341,6 +341,10 @@ static void on_first(ll_tag_t *tag, int ok)
         }
         c->req = grpc_byte_buffer_reader_readall(&r);
         grpc_byte_buffer_reader_destroy(&r);
+        /* A big request arrives in many slices: keep only the flat copy,
+         * not both, while the call waits (e.g. in the append queue). */
+        grpc_byte_buffer_destroy(c->payload);
+        c->payload = NULL;
     }
     c->have_req = 1;
     authorize_and_run(c);
