@@ -16,6 +16,9 @@
 #include <grpc/support/time.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +44,7 @@ typedef struct ll_method {
     ll_handler_fn fn;
     void *svc;
     void *handle;
+    int background; /* served on the background queue */
     /* Metrics: calls ended per status code and transport, latency. */
     _Atomic uint64_t ended[2][LL_STATUS_CODES];
     ll_hist_t latency;
@@ -74,6 +78,8 @@ struct ll_server {
     unsigned max_conns, max_conns_per_addr; /* ll_accept.h */
     char *listen;
     unsigned nthreads;
+    /* cqs[nthreads] is the background queue (ll_server_set_background):
+     * its own thread at a lower priority. */
     ll_cq_t *cqs;
     ll_method_t methods[LL_MAX_METHODS];
     ll_method_t generic; /* catches unregistered methods */
@@ -623,6 +629,10 @@ const char *ll_call_peer(ll_call_t *c)
 static void *cq_main(void *arg)
 {
     ll_cq_t *q = arg;
+    if (q->idx == q->srv->nthreads)
+        /* Background work gets what the other threads leave. Best effort:
+         * nothing depends on it for correctness. */
+        setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10);
     for (;;) {
         grpc_event ev = grpc_completion_queue_next(q->cq,
                                                    gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
@@ -694,12 +704,12 @@ int ll_server_create(const ll_server_config_t *cfg, ll_server_t **out)
     grpc_channel_args cargs = {na, args};
     srv->server = grpc_server_create(&cargs, NULL);
     grpc_resource_quota_unref(quota); /* the server holds its own reference */
-    srv->cqs = calloc(srv->nthreads, sizeof *srv->cqs);
+    srv->cqs = calloc(srv->nthreads + 1, sizeof *srv->cqs);
     if (!srv->server || !srv->cqs || !srv->listen || ll_peers_create(&srv->streams)) {
         ll_server_destroy(srv);
         return LL_ERR_NOMEM;
     }
-    for (unsigned i = 0; i < srv->nthreads; i++) {
+    for (unsigned i = 0; i <= srv->nthreads; i++) {
         srv->cqs[i].srv = srv;
         srv->cqs[i].idx = i;
         srv->cqs[i].cq = grpc_completion_queue_create_for_next(NULL);
@@ -760,6 +770,17 @@ static void identity_process(void *state, grpc_auth_context *ctx, const grpc_met
         cb(user_data, NULL, 0, NULL, 0, GRPC_STATUS_OK, NULL);
 }
 
+int ll_server_set_background(ll_server_t *srv, const char *path)
+{
+    for (unsigned m = 0; m < srv->nmethods; m++) {
+        if (!strcmp(srv->methods[m].path, path)) {
+            srv->methods[m].background = 1;
+            return LL_OK;
+        }
+    }
+    return LL_ERR_NOT_FOUND;
+}
+
 int ll_server_add_bidi_method(ll_server_t *srv, const char *path, ll_handler_fn fn,
                               void *svc)
 {
@@ -799,13 +820,14 @@ int ll_server_start(ll_server_t *srv, int *port)
     grpc_server_start(srv->server);
     for (unsigned i = 0; i < srv->nthreads; i++)
         request_call(srv, &srv->generic, &srv->cqs[i]);
-    for (unsigned i = 0; i < srv->nthreads; i++)
+    for (unsigned i = 0; i <= srv->nthreads; i++)
         for (unsigned m = 0; m < srv->nmethods; m++)
             /* Several outstanding requests per method and queue keep bursts
              * of concurrent calls from waiting on re-requests. */
             for (int k = 0; k < 8; k++)
-                request_call(srv, &srv->methods[m], &srv->cqs[i]);
-    for (unsigned i = 0; i < srv->nthreads; i++)
+                if (srv->methods[m].background == (i == srv->nthreads))
+                    request_call(srv, &srv->methods[m], &srv->cqs[i]);
+    for (unsigned i = 0; i <= srv->nthreads; i++)
         pthread_create(&srv->cqs[i].thread, NULL, cq_main, &srv->cqs[i]);
     *port = p;
     return LL_OK;
@@ -834,9 +856,9 @@ void ll_server_shutdown(ll_server_t *srv, int grace_ms)
         }
     }
     pthread_mutex_unlock(&srv->lock);
-    for (unsigned i = 0; i < srv->nthreads; i++)
+    for (unsigned i = 0; i <= srv->nthreads; i++)
         grpc_completion_queue_shutdown(srv->cqs[i].cq);
-    for (unsigned i = 0; i < srv->nthreads; i++)
+    for (unsigned i = 0; i <= srv->nthreads; i++)
         pthread_join(srv->cqs[i].thread, NULL);
     ll_accept_unlimit();
 }
@@ -847,7 +869,7 @@ void ll_server_destroy(ll_server_t *srv)
         return;
     if (srv->server)
         grpc_server_destroy(srv->server);
-    for (unsigned i = 0; srv->cqs && i < srv->nthreads; i++)
+    for (unsigned i = 0; srv->cqs && i <= srv->nthreads; i++)
         if (srv->cqs[i].cq)
             grpc_completion_queue_destroy(srv->cqs[i].cq);
     for (unsigned m = 0; m < srv->nmethods; m++)

@@ -108,6 +108,13 @@ int ll_server_add_method(ll_server_t *srv, const char *path, int streaming,
 int ll_server_add_bidi_method(ll_server_t *srv, const char *path, ll_handler_fn fn,
                               void *svc);
 
+/* Serves the registered method path on the background queue: one more
+ * completion queue whose thread runs at a lower priority (nice +10), so
+ * that method's completions (e.g. the sends of thousands of Watch streams)
+ * never queue ahead of the other methods' work. Before ll_server_start
+ * only. LL_OK, or LL_ERR_NOT_FOUND when path is not registered. */
+int ll_server_set_background(ll_server_t *srv, const char *path);
+
 /* Binds and starts serving; *port receives the bound port. */
 int ll_server_start(ll_server_t *srv, int *port);
 

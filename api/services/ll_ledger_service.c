@@ -14,10 +14,11 @@
  * takes to collect the parked list, and the size is published before the
  * hook runs, so no commit is missed.
  *
- * All Watch reads and sends run on that one thread, at a lower priority
- * (nice +10): a completed send only queues its stream there. So thousands
- * of watchers cost the RPC threads one completion each, and Append's own
- * work (verify, commit, reply) is not queued behind theirs.
+ * Watch calls live on the server's background queue (ll_server_set_
+ * background), whose thread runs at nice +10 like the fan-out thread: a
+ * completed send continues its stream right there. So Watch reads, sends
+ * and completions all run below the RPC threads and the writer, and
+ * Append's own work (verify, commit, reply) is not queued behind theirs.
  */
 #include <inttypes.h>
 #include <pthread.h>
@@ -60,12 +61,10 @@ struct ll_ledger_service {
     pthread_mutex_t fan_lock;
     pthread_cond_t fan_cond;
     int fan_pending, fan_stop;
-    /* Set by stop: no stream is queued any more (sends complete inline on
-     * the RPC threads, which outlive no server); fan_drained once the
-     * thread has ended what was queued, so nothing touches a call after
-     * ll_server_shutdown. */
+    /* Set by stop; fan_drained once the thread is between rounds after it,
+     * so that no round still touches a call once the server is shut down
+     * (later rounds find no parked stream: stop ended them). */
     int fan_closed, fan_drained;
-    watch_t *ready, **ready_tail; /* streams whose last send completed */
     pthread_t fanout;
 };
 
@@ -74,7 +73,6 @@ struct watch {
     ll_call_t *call;
     uint64_t next;
     watch_t *pnext;            /* parked list */
-    watch_t *rnext;            /* ready list (fan-out thread's work) */
     watch_t *anext, **aprev;   /* all list */
     int parked, done;
 };
@@ -465,19 +463,8 @@ static void watch_sent(ll_call_t *call, int ok, void *arg)
         return;
     }
     w->next++;
-    /* Continue on the fan-out thread, not on this RPC thread. */
-    ll_ledger_service_t *svc = w->svc;
-    w->rnext = NULL;
-    pthread_mutex_lock(&svc->fan_lock);
-    if (svc->fan_closed) {
-        pthread_mutex_unlock(&svc->fan_lock);
-        watch_pump(w); /* stopping: ends the stream here */
-        return;
-    }
-    *svc->ready_tail = w;
-    svc->ready_tail = &w->rnext;
-    pthread_cond_broadcast(&svc->fan_cond);
-    pthread_mutex_unlock(&svc->fan_lock);
+    /* On the background queue's thread (see the top): continue here. */
+    watch_pump(w);
 }
 
 static void watch_pump(watch_t *w)
@@ -547,7 +534,7 @@ static void *fanout_main(void *arg)
     setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10);
     pthread_mutex_lock(&svc->fan_lock);
     for (;;) {
-        while (!svc->fan_pending && !svc->ready && !svc->fan_stop &&
+        while (!svc->fan_pending && !svc->fan_stop &&
                !(svc->fan_closed && !svc->fan_drained))
             pthread_cond_wait(&svc->fan_cond, &svc->fan_lock);
         int closed = svc->fan_closed;
@@ -555,9 +542,6 @@ static void *fanout_main(void *arg)
         /* Commits that land while this round runs set the flag again; a
          * watcher fed here reads up to the newest size anyway. */
         svc->fan_pending = 0;
-        watch_t *ready = svc->ready;
-        svc->ready = NULL;
-        svc->ready_tail = &svc->ready;
         int stop = svc->fan_stop;
         pthread_mutex_unlock(&svc->fan_lock);
         watch_t *list = NULL;
@@ -569,18 +553,13 @@ static void *fanout_main(void *arg)
                 w->parked = 0;
             pthread_mutex_unlock(&svc->lock);
         }
-        while (ready) {
-            watch_t *next = ready->rnext;
-            watch_pump(ready);
-            ready = next;
-        }
         while (list) {
             watch_t *next = list->pnext;
             watch_pump(list);
             list = next;
         }
         pthread_mutex_lock(&svc->fan_lock);
-        if (closed && !svc->ready && !svc->fan_drained) {
+        if (closed && !svc->fan_drained) {
             svc->fan_drained = 1;
             pthread_cond_broadcast(&svc->fan_cond);
         }
@@ -662,8 +641,8 @@ void ll_ledger_service_stop(ll_ledger_service_t *svc)
         watch_end(list, LL_ERR_UNAVAILABLE, "server is shutting down");
         list = next;
     }
-    /* Streams queued for the fan-out thread are ended by it; wait for
-     * that, so that after this returns only RPC threads touch calls. */
+    /* A stream with a send in flight ends when that send completes (on an
+     * RPC thread: watch_pump sees stopped). Wait for a round in progress. */
     pthread_mutex_lock(&svc->fan_lock);
     svc->fan_closed = 1;
     pthread_cond_broadcast(&svc->fan_cond);
@@ -687,7 +666,6 @@ int ll_ledger_service_create(ll_ledger_t *lg, ll_ledger_service_t **out)
     pthread_mutex_init(&svc->lock, NULL);
     pthread_mutex_init(&svc->fan_lock, NULL);
     pthread_cond_init(&svc->fan_cond, NULL);
-    svc->ready_tail = &svc->ready;
     if (pthread_create(&svc->fanout, NULL, fanout_main, svc)) {
         pthread_cond_destroy(&svc->fan_cond);
         pthread_mutex_destroy(&svc->fan_lock);
