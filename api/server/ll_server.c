@@ -533,7 +533,13 @@ void ll_call_finish(ll_call_t *call, grpc_status_code code, const char *msg)
 void ll_call_send(ll_call_t *c, const uint8_t *msg, size_t len, ll_sent_fn done,
                   void *arg)
 {
+    ll_call_send_slice(c, grpc_slice_from_copied_buffer((const char *)msg, len), done, arg);
+}
+
+void ll_call_send_slice(ll_call_t *c, grpc_slice s, ll_sent_fn done, void *arg)
+{
     if (c->local) { /* refused by ll_server_invoke; never reached */
+        grpc_slice_unref(s);
         if (done)
             done(c, 0, arg);
         return;
@@ -546,7 +552,6 @@ void ll_call_send(ll_call_t *c, const uint8_t *msg, size_t len, ll_sent_fn done,
         ops[n++].op = GRPC_OP_SEND_INITIAL_METADATA;
         c->sent_initial = 1;
     }
-    grpc_slice s = grpc_slice_from_copied_buffer((const char *)msg, len);
     c->send_buf = grpc_raw_byte_buffer_create(&s, 1);
     grpc_slice_unref(s);
     ops[n].op = GRPC_OP_SEND_MESSAGE;

@@ -144,6 +144,10 @@ typedef void (*ll_sent_fn)(ll_call_t *call, int ok, void *arg);
 void ll_call_send(ll_call_t *call, const uint8_t *msg, size_t len,
                   ll_sent_fn done, void *arg);
 
+/* The same without the copy: takes the caller's reference to msg, so one
+ * encoded message can go to many streams (grpc_slice_ref per send). */
+void ll_call_send_slice(ll_call_t *call, grpc_slice msg, ll_sent_fn done, void *arg);
+
 /* Bidi streaming: reads the next client message; the handler runs again
  * (on a queue thread) with it, or with req == NULL at the end of the
  * client's stream. At most one read in flight. */

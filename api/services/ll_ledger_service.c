@@ -48,6 +48,18 @@
 
 typedef struct watch watch_t;
 
+/* Encoded WatchResponses of recent entries, shared by every stream that
+ * sends them: after a commit thousands of caught-up streams send the same
+ * entry, and each would otherwise open a read transaction, copy the leaf
+ * and encode it again. Small messages only, so the cache stays small. */
+#define WATCH_CACHE 32
+#define WATCH_CACHE_MAX_BYTES (64u << 10)
+typedef struct watch_cached {
+    uint64_t seq;
+    int used;
+    grpc_slice msg;
+} watch_cached_t;
+
 struct ll_ledger_service {
     ll_ledger_t *lg;
     ll_store_t *st;
@@ -66,6 +78,8 @@ struct ll_ledger_service {
      * (later rounds find no parked stream: stop ended them). */
     int fan_closed, fan_drained;
     pthread_t fanout;
+    pthread_mutex_t cache_lock;
+    watch_cached_t cache[WATCH_CACHE];
 };
 
 struct watch {
@@ -487,6 +501,16 @@ static void watch_pump(watch_t *w)
     }
     pthread_mutex_unlock(&svc->lock);
 
+    watch_cached_t *slot = &svc->cache[w->next % WATCH_CACHE];
+    pthread_mutex_lock(&svc->cache_lock);
+    if (slot->used && slot->seq == w->next) {
+        grpc_slice msg = grpc_slice_ref(slot->msg);
+        pthread_mutex_unlock(&svc->cache_lock);
+        ll_call_send_slice(w->call, msg, watch_sent, w);
+        return;
+    }
+    pthread_mutex_unlock(&svc->cache_lock);
+
     ll_txn_t *txn = NULL;
     const uint8_t *leaf;
     size_t leaf_len;
@@ -503,16 +527,19 @@ static void watch_pump(watch_t *w)
     resp.leaf.data = (uint8_t *)leaf;
     resp.leaf.len = leaf_len;
     size_t n = loopledger__v1__watch_response__get_packed_size(&resp);
-    uint8_t *buf = malloc(n);
-    if (buf)
-        loopledger__v1__watch_response__pack(&resp, buf);
+    grpc_slice msg = grpc_slice_malloc(n);
+    loopledger__v1__watch_response__pack(&resp, GRPC_SLICE_START_PTR(msg));
     ll_store_abort(txn);
-    if (!buf) {
-        watch_end(w, LL_ERR_NOMEM, "out of memory");
-        return;
+    if (n <= WATCH_CACHE_MAX_BYTES) {
+        pthread_mutex_lock(&svc->cache_lock);
+        if (slot->used)
+            grpc_slice_unref(slot->msg);
+        slot->seq = resp.seq;
+        slot->msg = grpc_slice_ref(msg);
+        slot->used = 1;
+        pthread_mutex_unlock(&svc->cache_lock);
     }
-    ll_call_send(w->call, buf, n, watch_sent, w);
-    free(buf);
+    ll_call_send_slice(w->call, msg, watch_sent, w);
 }
 
 /* Writer thread: publish and return; O(1) whatever the watchers. */
@@ -665,10 +692,12 @@ int ll_ledger_service_create(ll_ledger_t *lg, ll_ledger_service_t **out)
     }
     pthread_mutex_init(&svc->lock, NULL);
     pthread_mutex_init(&svc->fan_lock, NULL);
+    pthread_mutex_init(&svc->cache_lock, NULL);
     pthread_cond_init(&svc->fan_cond, NULL);
     if (pthread_create(&svc->fanout, NULL, fanout_main, svc)) {
         pthread_cond_destroy(&svc->fan_cond);
         pthread_mutex_destroy(&svc->fan_lock);
+        pthread_mutex_destroy(&svc->cache_lock);
         pthread_mutex_destroy(&svc->lock);
         ll_nodecache_free(svc->nc);
         free(svc);
@@ -691,6 +720,10 @@ void ll_ledger_service_free(ll_ledger_service_t *svc)
     pthread_join(svc->fanout, NULL);
     pthread_cond_destroy(&svc->fan_cond);
     pthread_mutex_destroy(&svc->fan_lock);
+    for (size_t i = 0; i < WATCH_CACHE; i++)
+        if (svc->cache[i].used)
+            grpc_slice_unref(svc->cache[i].msg);
+    pthread_mutex_destroy(&svc->cache_lock);
     pthread_mutex_destroy(&svc->lock);
     ll_nodecache_free(svc->nc);
     free(svc);
