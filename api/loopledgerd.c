@@ -83,7 +83,7 @@ typedef struct opts {
     /* Resource limits (0: the library defaults, see ll_server.h, ll_ledger.h). */
     unsigned max_streams, max_calls, max_conns, max_conns_addr;
     int handshake_ms, idle_ms;
-    size_t memory_quota, queue_entries, queue_bytes;
+    size_t memory_quota, queue_entries, queue_bytes, receive_bytes;
     const char *tiles;
     const char *witness[16]; /* --witness URL=VKEY */
     size_t nwitness;
@@ -164,6 +164,9 @@ static void usage(FILE *f)
             "  --max-queue N       appends between submit and result (default 4096)\n"
             "  --max-queue-bytes N[KMG]  their envelope bytes (default 64M)\n"
             "  --memory-quota N[KMG]     gRPC buffer memory (default 1G)\n"
+            "  --max-receive-bytes N[KMG]  request messages being received at once, counted\n"
+            "                      at the 1 MiB message limit each (default 32M); other calls\n"
+            "                      wait their turn with at most 64 KiB buffered each\n"
             "  --handshake-timeout MS    close connections not set up by then (default 5000)\n"
             "  --idle-timeout MS   close connections without calls for that long (default 600000)\n"
             "  --tiles DIR         publish the log as C2SP tlog-tiles into DIR after each commit\n"
@@ -262,13 +265,16 @@ static int parse_opts(int argc, char **argv, opts_t *o)
         else if (!strcmp(a, "--max-queue")) o->queue_entries = (size_t)atol(v);
         else if (!strcmp(a, "--handshake-timeout")) o->handshake_ms = atoi(v);
         else if (!strcmp(a, "--idle-timeout")) o->idle_ms = atoi(v);
-        else if (!strcmp(a, "--max-queue-bytes") || !strcmp(a, "--memory-quota")) {
+        else if (!strcmp(a, "--max-queue-bytes") || !strcmp(a, "--memory-quota") ||
+                 !strcmp(a, "--max-receive-bytes")) {
             size_t n = parse_size(v);
             if (!n) {
                 fprintf(stderr, "loopledgerd: bad size for %s: %s\n", a, v);
                 return -1;
             }
-            *(!strcmp(a, "--max-queue-bytes") ? &o->queue_bytes : &o->memory_quota) = n;
+            *(!strcmp(a, "--max-queue-bytes") ? &o->queue_bytes
+              : !strcmp(a, "--memory-quota")  ? &o->memory_quota
+                                              : &o->receive_bytes) = n;
         }
         else if (!strcmp(a, "--map-size") || !strcmp(a, "--map-max")) {
             size_t n = parse_size(v);
@@ -897,7 +903,8 @@ int main(int argc, char **argv)
                              .handshake_timeout_ms = o.handshake_ms, .max_idle_ms = o.idle_ms,
                              .memory_quota = o.memory_quota,
                              .max_connections = o.max_conns,
-                             .max_connections_per_address = o.max_conns_addr};
+                             .max_connections_per_address = o.max_conns_addr,
+                             .receive_budget = o.receive_bytes};
     int port = 0;
     ll_ledger_set_cp_source(lg, cpsrc);
     if ((err = ll_server_create(&sc, &srv)) ||

@@ -76,6 +76,17 @@ struct ll_server {
     unsigned max_streams;
     ll_peers_t *streams;
     unsigned max_conns, max_conns_per_addr; /* ll_accept.h */
+    /* Unary request messages being received: at most max_reads at once
+     * (receive budget / max message), so gRPC buffers at most that many
+     * whole messages; other calls wait in rwait, their streams held to the
+     * HTTP/2 initial window by flow control (BDP probing off). reading is
+     * oldest first: a read older than LL_SERVER_STALE_READ_MS is cancelled
+     * when a call has to wait, so slow senders cannot hold the budget. */
+    pthread_mutex_t rlock;
+    unsigned max_reads, reads;
+    int rclosed;
+    ll_call_t *rwait, **rwait_tail;
+    ll_call_t *reading, **reading_tail;
     char *listen;
     unsigned nthreads;
     /* cqs[nthreads] is the background queue (ll_server_set_background):
@@ -115,6 +126,10 @@ struct ll_call {
     atomic_int ended;
     int counted; /* included in srv->calls */
     int stream_counted; /* included in srv->streams under peer */
+    ll_call_t *rnext, **rprev; /* rwait or reading list (srv->rlock) */
+    int rstate;                /* 0 none, 1 waiting, 2 reading */
+    int rcancelled;            /* a stale read, cancelled once */
+    struct timespec rstart;
 
     ll_tag_t tag_new, tag_done, tag_send, tag_close, tag_recv, tag_first;
     grpc_byte_buffer *recv_buf; /* bidi: the message being read */
@@ -186,6 +201,7 @@ static void on_send(ll_tag_t *tag, int ok);
 static void on_close(ll_tag_t *tag, int ok);
 static void on_recv(ll_tag_t *tag, int ok);
 static void on_first(ll_tag_t *tag, int ok);
+static void read_first(ll_call_t *c);
 
 static void request_call(ll_server_t *srv, ll_method_t *m, ll_cq_t *q)
 {
@@ -313,21 +329,132 @@ static void on_new_call(ll_tag_t *tag, int ok)
         ll_call_read_next(c);
         return;
     }
-    /* The request message: a stream that never sends one holds only its
-     * own connection's slot (above) until its deadline or connection ends. */
+    read_first(c);
+}
+
+/* ---- the receive budget (see rlock) ---- */
+
+static void rlist_add(ll_call_t ***tail, ll_call_t *c)
+{
+    c->rnext = NULL;
+    c->rprev = *tail;
+    **tail = c;
+    *tail = &c->rnext;
+}
+
+static void rlist_del(ll_call_t ***tail, ll_call_t *c)
+{
+    *c->rprev = c->rnext;
+    if (c->rnext)
+        c->rnext->rprev = c->rprev;
+    else
+        *tail = c->rprev;
+}
+
+static long ms_since(const struct timespec *t)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (now.tv_sec - t->tv_sec) * 1000L + (now.tv_nsec - t->tv_nsec) / 1000000L;
+}
+
+static void start_read(ll_call_t *c)
+{
     grpc_op op = {0};
     op.op = GRPC_OP_RECV_MESSAGE;
     op.data.recv_message.recv_message = &c->payload;
     atomic_fetch_add(&c->refs, 1);
-    if (grpc_call_start_batch(c->call, &op, 1, &c->tag_first, NULL) != GRPC_CALL_OK) {
-        ll_call_fail(c, GRPC_STATUS_INTERNAL, "could not read the request");
-        call_unref(c);
+    if (grpc_call_start_batch(c->call, &op, 1, &c->tag_first, NULL) != GRPC_CALL_OK)
+        on_first(&c->tag_first, 0); /* gives the budget back, ends the call */
+}
+
+/* Reads c's request message now, or queues c until the budget allows. */
+static void read_first(ll_call_t *c)
+{
+    ll_server_t *srv = c->srv;
+    ll_call_t *stale = NULL;
+    int now = 0;
+    pthread_mutex_lock(&srv->rlock);
+    if (srv->rclosed) {
+        pthread_mutex_unlock(&srv->rlock);
+        ll_call_fail(c, GRPC_STATUS_UNAVAILABLE, "server is shutting down");
+        return;
+    }
+    if (srv->reads < srv->max_reads) {
+        srv->reads++;
+        c->rstate = 2;
+        clock_gettime(CLOCK_MONOTONIC, &c->rstart);
+        rlist_add(&srv->reading_tail, c);
+        now = 1;
+    } else {
+        c->rstate = 1;
+        rlist_add(&srv->rwait_tail, c);
+        ll_call_t *old = srv->reading;
+        if (old && ms_since(&old->rstart) > LL_SERVER_STALE_READ_MS && !old->rcancelled) {
+            old->rcancelled = 1;
+            atomic_fetch_add(&old->refs, 1);
+            stale = old;
+        }
+    }
+    pthread_mutex_unlock(&srv->rlock);
+    if (now)
+        start_read(c);
+    if (stale) {
+        /* Its read completes (not ok) and hands its budget on. */
+        grpc_call_cancel_with_status(stale->call, GRPC_STATUS_RESOURCE_EXHAUSTED,
+                                     "request message not received within the server's "
+                                     "time while others wait; send it promptly",
+                                     NULL);
+        call_unref(stale);
+    }
+}
+
+/* c's read finished: its budget goes to the oldest waiting call. */
+static void read_done(ll_call_t *c)
+{
+    ll_server_t *srv = c->srv;
+    ll_call_t *next = NULL;
+    pthread_mutex_lock(&srv->rlock);
+    if (c->rstate == 2) {
+        rlist_del(&srv->reading_tail, c);
+        c->rstate = 0;
+        if (srv->rwait && !srv->rclosed) {
+            next = srv->rwait;
+            rlist_del(&srv->rwait_tail, next);
+            next->rstate = 2;
+            clock_gettime(CLOCK_MONOTONIC, &next->rstart);
+            rlist_add(&srv->reading_tail, next);
+        } else {
+            srv->reads--;
+        }
+    }
+    pthread_mutex_unlock(&srv->rlock);
+    if (next)
+        start_read(next);
+}
+
+/* Shutdown: waiting calls never started an operation gRPC could cancel. */
+static void read_close(ll_server_t *srv)
+{
+    pthread_mutex_lock(&srv->rlock);
+    srv->rclosed = 1;
+    ll_call_t *list = srv->rwait;
+    srv->rwait = NULL;
+    srv->rwait_tail = &srv->rwait;
+    for (ll_call_t *c = list; c; c = c->rnext)
+        c->rstate = 0;
+    pthread_mutex_unlock(&srv->rlock);
+    while (list) {
+        ll_call_t *next = list->rnext;
+        ll_call_fail(list, GRPC_STATUS_UNAVAILABLE, "server is shutting down");
+        list = next;
     }
 }
 
 static void on_first(ll_tag_t *tag, int ok)
 {
     ll_call_t *c = CONTAINER(tag, ll_call_t, tag_first);
+    read_done(c);
     if (!ok || !c->payload) {
         ll_call_fail(c, GRPC_STATUS_INVALID_ARGUMENT, "request message missing");
         goto out;
@@ -680,11 +807,19 @@ int ll_server_create(const ll_server_config_t *cfg, ll_server_t **out)
     pthread_mutex_init(&srv->lock, NULL);
     pthread_cond_init(&srv->cond, NULL);
     srv->shutdown_tag.fn = on_shutdown;
+    pthread_mutex_init(&srv->rlock, NULL);
+    srv->rwait_tail = &srv->rwait;
+    srv->reading_tail = &srv->reading;
+    {
+        size_t budget = cfg->receive_budget ? cfg->receive_budget : LL_SERVER_DEFAULT_RECEIVE;
+        size_t msg = cfg->max_message ? (size_t)cfg->max_message : (1u << 20);
+        srv->max_reads = budget / msg < 4 ? 4 : (unsigned)(budget / msg);
+    }
 
     grpc_resource_quota *quota = grpc_resource_quota_create("loopledgerd");
     grpc_resource_quota_resize(quota, cfg->memory_quota ? cfg->memory_quota
                                                         : LL_SERVER_DEFAULT_MEMORY);
-    grpc_arg args[7];
+    grpc_arg args[9];
     size_t na = 0;
     args[na].type = GRPC_ARG_INTEGER;
     args[na].key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
@@ -702,6 +837,15 @@ int ll_server_create(const ll_server_config_t *cfg, ll_server_t **out)
     args[na].type = GRPC_ARG_INTEGER;
     args[na].key = GRPC_ARG_MAX_CONNECTION_IDLE_MS;
     args[na++].value.integer = cfg->max_idle_ms ? cfg->max_idle_ms : LL_SERVER_DEFAULT_IDLE_MS;
+    /* No bandwidth-delay probing: it raises every stream's initial window
+     * (up to megabytes), and a call waiting for the receive budget should
+     * buffer no more than the default window. */
+    args[na].type = GRPC_ARG_INTEGER;
+    args[na].key = GRPC_ARG_HTTP2_BDP_PROBE;
+    args[na++].value.integer = 0;
+    args[na].type = GRPC_ARG_INTEGER;
+    args[na].key = GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES;
+    args[na++].value.integer = 65535;
     args[na].type = GRPC_ARG_POINTER;
     args[na].key = GRPC_ARG_RESOURCE_QUOTA;
     args[na].value.pointer.p = quota;
@@ -841,6 +985,7 @@ int ll_server_start(ll_server_t *srv, int *port)
 void ll_server_shutdown(ll_server_t *srv, int grace_ms)
 {
     atomic_store(&srv->shutting_down, 1);
+    read_close(srv);
     grpc_server_shutdown_and_notify(srv->server, srv->cqs[0].cq, &srv->shutdown_tag);
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
@@ -885,6 +1030,7 @@ void ll_server_destroy(ll_server_t *srv)
     free(srv->listen);
     ll_peers_free(srv->streams);
     pthread_mutex_destroy(&srv->lock);
+    pthread_mutex_destroy(&srv->rlock);
     pthread_cond_destroy(&srv->cond);
     free(srv);
 }

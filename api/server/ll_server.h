@@ -57,6 +57,10 @@ typedef int (*ll_identity_fn)(void *ctx, const char *identity, char *msg, size_t
 /* A connection refused this many times its stream limit, with that many
  * calls in flight, is closed (ll_server.c, max_streams). */
 #define LL_SERVER_STREAM_STRIKES 4
+#define LL_SERVER_DEFAULT_RECEIVE (32u << 20) /* request messages being received */
+/* A request message still arriving after this long may be cancelled when
+ * other calls wait for the receive budget (ll_server.c). */
+#define LL_SERVER_STALE_READ_MS 10000
 
 typedef struct ll_server_config {
     const char *listen;       /* "127.0.0.1:7600"; port 0 picks a free one */
@@ -87,6 +91,10 @@ typedef struct ll_server_config {
      * as soon as it is accepted (ll_accept.h). */
     unsigned max_connections;
     unsigned max_connections_per_address;
+    /* Bytes of unary request messages being received at once (0: the
+     * default): this over max_message calls read their message at a time,
+     * the others wait (their streams held to the 64 KiB HTTP/2 window). */
+    size_t receive_budget;
 } ll_server_config_t;
 
 /* Creates (does not start) a server. Caller owns *out (ll_server_destroy). */
