@@ -6,6 +6,9 @@
 #          once the others end; a connection that never acknowledges the
 #          SETTINGS and opens 20,000 half-open streams is closed, and the
 #          server's memory stays flat;
+#  item 6  with --max-receive-bytes 4M (4 request messages at a time) and 4
+#          streams that never send theirs, a 5th call waits; once those
+#          reads are 10 s old they are cancelled and calls are served;
 #  item 7  connections that never start the handshake are closed within
 #          seconds (--handshake-timeout), and the server raises its soft
 #          open-file limit to the hard limit; beyond --max-connections-per-
@@ -92,6 +95,21 @@ if ! nm -D "$LOOPLEDGERD" | grep -q __asan_init; then
 fi
 lc health >/dev/null || fail "health after the stream flood"
 echo "20000 half-open streams, SETTINGS never acknowledged: connection closed, peak RSS ${hwm0} -> ${hwm1} kB"
+
+# ---- 6: the receive budget, and senders that never send ----
+stop_server
+start_server --max-receive-bytes 4M
+$PROBE streams "$PORT" 4 30 ack >"$T/slow.out" 2>&1 &
+sp=$!
+sleep 1
+expect_status DEADLINE_EXCEEDED lc --timeout 2000 get 0
+lc --timeout 30000 get 0 >/dev/null || fail "not served once the stalled reads were 10 s old"
+kill "$sp" 2>/dev/null || true
+wait "$sp" 2>/dev/null || true
+echo "receive budget of 4 held by streams that never send: a 5th call waited, then was served" \
+    "after the stale reads were cancelled"
+stop_server
+start_server --max-connections 40 --max-connections-per-address 20
 
 # ---- 7: connections per source address and in all ----
 # Held idle for 4 s, under the default 5 s handshake timeout.
