@@ -45,6 +45,7 @@ typedef struct ll_method {
     void *svc;
     void *handle;
     int background; /* served on the background queue */
+    int bulk;       /* big requests: its own receive budget */
     /* Metrics: calls ended per status code and transport, latency. */
     _Atomic uint64_t ended[2][LL_STATUS_CODES];
     ll_hist_t latency;
@@ -83,10 +84,16 @@ struct ll_server {
      * oldest first: a read older than LL_SERVER_STALE_READ_MS is cancelled
      * when a call has to wait, so slow senders cannot hold the budget. */
     pthread_mutex_t rlock;
-    unsigned max_reads, reads;
+    unsigned max_reads;
     int rclosed;
-    ll_call_t *rwait, **rwait_tail;
-    ll_call_t *reading, **reading_tail;
+    /* Two such budgets: [1] for bulk methods (ll_server_set_bulk: Append,
+     * whose messages may be big), [0] for the rest, so a small call never
+     * waits behind big uploads. */
+    struct ll_gate {
+        unsigned reads;
+        ll_call_t *rwait, **rwait_tail;
+        ll_call_t *reading, **reading_tail;
+    } gates[2];
     char *listen;
     unsigned nthreads;
     /* cqs[nthreads] is the background queue (ll_server_set_background):
@@ -372,6 +379,7 @@ static void start_read(ll_call_t *c)
 static void read_first(ll_call_t *c)
 {
     ll_server_t *srv = c->srv;
+    struct ll_gate *g = &srv->gates[c->method->bulk];
     ll_call_t *stale = NULL;
     int now = 0;
     pthread_mutex_lock(&srv->rlock);
@@ -380,16 +388,16 @@ static void read_first(ll_call_t *c)
         ll_call_fail(c, GRPC_STATUS_UNAVAILABLE, "server is shutting down");
         return;
     }
-    if (srv->reads < srv->max_reads) {
-        srv->reads++;
+    if (g->reads < srv->max_reads) {
+        g->reads++;
         c->rstate = 2;
         clock_gettime(CLOCK_MONOTONIC, &c->rstart);
-        rlist_add(&srv->reading_tail, c);
+        rlist_add(&g->reading_tail, c);
         now = 1;
     } else {
         c->rstate = 1;
-        rlist_add(&srv->rwait_tail, c);
-        ll_call_t *old = srv->reading;
+        rlist_add(&g->rwait_tail, c);
+        ll_call_t *old = g->reading;
         if (old && ms_since(&old->rstart) > LL_SERVER_STALE_READ_MS && !old->rcancelled) {
             old->rcancelled = 1;
             atomic_fetch_add(&old->refs, 1);
@@ -413,19 +421,20 @@ static void read_first(ll_call_t *c)
 static void read_done(ll_call_t *c)
 {
     ll_server_t *srv = c->srv;
+    struct ll_gate *g = &srv->gates[c->method->bulk];
     ll_call_t *next = NULL;
     pthread_mutex_lock(&srv->rlock);
     if (c->rstate == 2) {
-        rlist_del(&srv->reading_tail, c);
+        rlist_del(&g->reading_tail, c);
         c->rstate = 0;
-        if (srv->rwait && !srv->rclosed) {
-            next = srv->rwait;
-            rlist_del(&srv->rwait_tail, next);
+        if (g->rwait && !srv->rclosed) {
+            next = g->rwait;
+            rlist_del(&g->rwait_tail, next);
             next->rstate = 2;
             clock_gettime(CLOCK_MONOTONIC, &next->rstart);
-            rlist_add(&srv->reading_tail, next);
+            rlist_add(&g->reading_tail, next);
         } else {
-            srv->reads--;
+            g->reads--;
         }
     }
     pthread_mutex_unlock(&srv->rlock);
@@ -438,16 +447,23 @@ static void read_close(ll_server_t *srv)
 {
     pthread_mutex_lock(&srv->rlock);
     srv->rclosed = 1;
-    ll_call_t *list = srv->rwait;
-    srv->rwait = NULL;
-    srv->rwait_tail = &srv->rwait;
-    for (ll_call_t *c = list; c; c = c->rnext)
-        c->rstate = 0;
+    ll_call_t *lists[2];
+    for (int k = 0; k < 2; k++) {
+        struct ll_gate *g = &srv->gates[k];
+        lists[k] = g->rwait;
+        g->rwait = NULL;
+        g->rwait_tail = &g->rwait;
+        for (ll_call_t *c = lists[k]; c; c = c->rnext)
+            c->rstate = 0;
+    }
     pthread_mutex_unlock(&srv->rlock);
-    while (list) {
-        ll_call_t *next = list->rnext;
-        ll_call_fail(list, GRPC_STATUS_UNAVAILABLE, "server is shutting down");
-        list = next;
+    for (int k = 0; k < 2; k++) {
+        ll_call_t *list = lists[k];
+        while (list) {
+            ll_call_t *next = list->rnext;
+            ll_call_fail(list, GRPC_STATUS_UNAVAILABLE, "server is shutting down");
+            list = next;
+        }
     }
 }
 
@@ -808,8 +824,10 @@ int ll_server_create(const ll_server_config_t *cfg, ll_server_t **out)
     pthread_cond_init(&srv->cond, NULL);
     srv->shutdown_tag.fn = on_shutdown;
     pthread_mutex_init(&srv->rlock, NULL);
-    srv->rwait_tail = &srv->rwait;
-    srv->reading_tail = &srv->reading;
+    for (int k = 0; k < 2; k++) {
+        srv->gates[k].rwait_tail = &srv->gates[k].rwait;
+        srv->gates[k].reading_tail = &srv->gates[k].reading;
+    }
     {
         size_t budget = cfg->receive_budget ? cfg->receive_budget : LL_SERVER_DEFAULT_RECEIVE;
         size_t msg = cfg->max_message ? (size_t)cfg->max_message : (1u << 20);
@@ -917,6 +935,17 @@ static void identity_process(void *state, grpc_auth_context *ctx, const grpc_met
         cb(user_data, NULL, 0, NULL, 0, ll_status_from_err(err), msg[0] ? msg : ll_strerror(err));
     else
         cb(user_data, NULL, 0, NULL, 0, GRPC_STATUS_OK, NULL);
+}
+
+int ll_server_set_bulk(ll_server_t *srv, const char *path)
+{
+    for (unsigned m = 0; m < srv->nmethods; m++) {
+        if (!strcmp(srv->methods[m].path, path)) {
+            srv->methods[m].bulk = 1;
+            return LL_OK;
+        }
+    }
+    return LL_ERR_NOT_FOUND;
 }
 
 int ll_server_set_background(ll_server_t *srv, const char *path)

@@ -93,7 +93,8 @@ typedef struct ll_server_config {
     unsigned max_connections_per_address;
     /* Bytes of unary request messages being received at once (0: the
      * default): this over max_message calls read their message at a time,
-     * the others wait (their streams held to the 64 KiB HTTP/2 window). */
+     * the others wait (their streams held to the 64 KiB HTTP/2 window).
+     * Bulk methods (ll_server_set_bulk) have a second budget of this size. */
     size_t receive_budget;
 } ll_server_config_t;
 
@@ -115,6 +116,12 @@ int ll_server_add_method(ll_server_t *srv, const char *path, int streaming,
  * ll_server_start only. */
 int ll_server_add_bidi_method(ll_server_t *srv, const char *path, ll_handler_fn fn,
                               void *svc);
+
+/* Marks the registered unary method path as taking big requests: its
+ * messages are received through their own budget (receive_budget), so
+ * the other methods' small requests never wait behind them. Before
+ * ll_server_start only. LL_OK, or LL_ERR_NOT_FOUND. */
+int ll_server_set_bulk(ll_server_t *srv, const char *path);
 
 /* Serves the registered method path on the background queue: one more
  * completion queue whose thread runs at a lower priority (nice +10), so
