@@ -557,7 +557,11 @@ static void watch_pump(watch_t *w)
     grpc_slice msg = grpc_slice_malloc(n);
     loopledger__v1__watch_response__pack(&resp, GRPC_SLICE_START_PTR(msg));
     ll_store_abort(txn);
-    if (n <= WATCH_CACHE_MAX_BYTES) {
+    /* A pending entry's status changes when its approvals land, so only a
+     * final status (effective or rejected) may be shared with later
+     * streams; a pending one is read afresh for each. */
+    if (n <= WATCH_CACHE_MAX_BYTES &&
+        resp.status != LOOPLEDGER__V1__APPROVAL_STATUS__APPROVAL_STATUS_PENDING) {
         pthread_mutex_lock(&svc->cache_lock);
         if (slot->used)
             grpc_slice_unref(slot->msg);
