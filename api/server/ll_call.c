@@ -17,6 +17,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+static void bb_free(grpc_byte_buffer *bb)
+{
+    if (bb)
+        grpc_byte_buffer_destroy(bb);
+}
+
 static void on_done(ll_tag_t *tag, int ok);
 static void on_send(ll_tag_t *tag, int ok);
 static void on_close(ll_tag_t *tag, int ok);
@@ -41,16 +47,12 @@ void ll_call_unref(ll_call_t *c)
     grpc_metadata_array_destroy(&c->md);
     if (!c->method->handle)
         grpc_call_details_destroy(&c->details);
-    if (c->payload)
-        grpc_byte_buffer_destroy(c->payload);
+    bb_free(c->payload);
     if (c->have_req)
         grpc_slice_unref(c->req);
-    if (c->out)
-        grpc_byte_buffer_destroy(c->out);
-    if (c->send_buf)
-        grpc_byte_buffer_destroy(c->send_buf);
-    if (c->recv_buf)
-        grpc_byte_buffer_destroy(c->recv_buf);
+    bb_free(c->out);
+    bb_free(c->send_buf);
+    bb_free(c->recv_buf);
     if (c->have_details)
         grpc_slice_unref(c->status_details);
     if (c->streams)
@@ -176,6 +178,21 @@ static void count_end(ll_call_t *c, grpc_status_code code)
                                         (now.tv_nsec - c->started.tv_nsec)));
 }
 
+/* Zeroes ops[cap], takes c->lock and opens the batch with the initial
+ * metadata unless it went already; returns the ops used. The caller adds
+ * its own and unlocks. */
+static size_t batch_begin(ll_call_t *c, grpc_op *ops, size_t cap)
+{
+    size_t n = 0;
+    memset(ops, 0, cap * sizeof *ops);
+    pthread_mutex_lock(&c->lock);
+    if (!c->sent_initial) {
+        ops[n++].op = GRPC_OP_SEND_INITIAL_METADATA;
+        c->sent_initial = 1;
+    }
+    return n;
+}
+
 /* body: the reply message when with_body; end_call takes its reference. */
 static void end_call(ll_call_t *c, grpc_status_code code, const char *msg,
                      grpc_slice body, int with_body)
@@ -196,14 +213,7 @@ static void end_call(ll_call_t *c, grpc_status_code code, const char *msg,
         return;
     }
     grpc_op ops[4];
-    size_t n = 0;
-    memset(ops, 0, sizeof ops);
-    pthread_mutex_lock(&c->lock);
-    if (!c->sent_initial) {
-        ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
-        n++;
-        c->sent_initial = 1;
-    }
+    size_t n = batch_begin(c, ops, 4);
     if (with_body) {
         c->out = grpc_raw_byte_buffer_create(&body, 1);
         grpc_slice_unref(body);
@@ -269,13 +279,7 @@ void ll_call_send_slice(ll_call_t *c, grpc_slice s, ll_sent_fn done, void *arg)
         return;
     }
     grpc_op ops[2];
-    size_t n = 0;
-    memset(ops, 0, sizeof ops);
-    pthread_mutex_lock(&c->lock);
-    if (!c->sent_initial) {
-        ops[n++].op = GRPC_OP_SEND_INITIAL_METADATA;
-        c->sent_initial = 1;
-    }
+    size_t n = batch_begin(c, ops, 2);
     c->send_buf = grpc_raw_byte_buffer_create(&s, 1);
     grpc_slice_unref(s);
     ops[n].op = GRPC_OP_SEND_MESSAGE;

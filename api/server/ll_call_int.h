@@ -22,6 +22,7 @@
 #include "ll_call.h"
 #include "ll_hist.h"
 #include "ll_peers.h"
+#include "ll_recvbudget.h"
 
 struct ll_server;
 struct ll_cq;
@@ -71,10 +72,7 @@ struct ll_call {
      * place in under peer (NULL when not counted). */
     atomic_uint *calls_count;
     ll_peers_t *streams;
-    ll_call_t *rnext, **rprev; /* rwait or reading list (srv->rlock) */
-    int rstate;                /* 0 none, 1 waiting, 2 reading */
-    int rcancelled;            /* a stale read, cancelled once */
-    struct timespec rstart;
+    ll_recvbudget_slot_t rslot; /* unary: its place in the receive budget */
 
     ll_tag_t tag_new, tag_done, tag_send, tag_close, tag_recv, tag_first;
     grpc_byte_buffer *recv_buf; /* bidi: the message being read */

@@ -59,23 +59,10 @@ struct ll_server {
     unsigned max_streams;
     ll_peers_t *streams;
     unsigned max_conns, max_conns_per_addr; /* ll_accept.h */
-    /* Unary request messages being received: at most max_reads at once
-     * (receive budget / max message), so gRPC buffers at most that many
-     * whole messages; other calls wait in rwait, their streams held to the
-     * HTTP/2 initial window by flow control (BDP probing off). reading is
-     * oldest first: a read older than LL_SERVER_STALE_READ_MS is cancelled
-     * when a call has to wait, so slow senders cannot hold the budget. */
-    pthread_mutex_t rlock;
-    unsigned max_reads;
-    int rclosed;
-    /* Two such budgets: [1] for bulk methods (ll_server_set_bulk: Append,
-     * whose messages may be big), [0] for the rest, so a small call never
-     * waits behind big uploads. */
-    struct ll_gate {
-        unsigned reads;
-        ll_call_t *rwait, **rwait_tail;
-        ll_call_t *reading, **reading_tail;
-    } gates[2];
+    /* Unary request messages being received (ll_recvbudget.h): at most
+     * receive budget / max message at once per lane, lane 1 for the bulk
+     * methods (ll_server_set_bulk: Append, whose messages may be big). */
+    ll_recvbudget_t *budget;
     char *listen;
     unsigned nthreads;
     /* cqs[nthreads] is the background queue (ll_server_set_background):
@@ -217,31 +204,7 @@ static void on_new_call(ll_tag_t *tag, int ok)
     read_first(c);
 }
 
-/* ---- the receive budget (see rlock) ---- */
-
-static void rlist_add(ll_call_t ***tail, ll_call_t *c)
-{
-    c->rnext = NULL;
-    c->rprev = *tail;
-    **tail = c;
-    *tail = &c->rnext;
-}
-
-static void rlist_del(ll_call_t ***tail, ll_call_t *c)
-{
-    *c->rprev = c->rnext;
-    if (c->rnext)
-        c->rnext->rprev = c->rprev;
-    else
-        *tail = c->rprev;
-}
-
-static long ms_since(const struct timespec *t)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (now.tv_sec - t->tv_sec) * 1000L + (now.tv_nsec - t->tv_nsec) / 1000000L;
-}
+/* ---- the receive budget (see budget) ---- */
 
 static void start_read(ll_call_t *c)
 {
@@ -253,39 +216,26 @@ static void start_read(ll_call_t *c)
         on_first(&c->tag_first, 0); /* gives the budget back, ends the call */
 }
 
+/* Runs under the budget's lock on a stale read handed back by
+ * ll_recvbudget_enter: keeps its call alive until read_first cancels it. */
+static void hold_call(ll_recvbudget_slot_t *s)
+{
+    atomic_fetch_add(&CONTAINER(s, ll_call_t, rslot)->refs, 1);
+}
+
 /* Reads c's request message now, or queues c until the budget allows. */
 static void read_first(ll_call_t *c)
 {
-    ll_server_t *srv = c->srv;
-    struct ll_gate *g = &srv->gates[c->method->bulk];
-    ll_call_t *stale = NULL;
-    int now = 0;
-    pthread_mutex_lock(&srv->rlock);
-    if (srv->rclosed) {
-        pthread_mutex_unlock(&srv->rlock);
+    ll_recvbudget_slot_t *s = NULL;
+    int now = ll_recvbudget_enter(c->srv->budget, (unsigned)c->method->bulk, &c->rslot, &s);
+    if (now < 0) {
         ll_call_fail(c, GRPC_STATUS_UNAVAILABLE, "server is shutting down");
         return;
     }
-    if (g->reads < srv->max_reads) {
-        g->reads++;
-        c->rstate = 2;
-        clock_gettime(CLOCK_MONOTONIC, &c->rstart);
-        rlist_add(&g->reading_tail, c);
-        now = 1;
-    } else {
-        c->rstate = 1;
-        rlist_add(&g->rwait_tail, c);
-        ll_call_t *old = g->reading;
-        if (old && ms_since(&old->rstart) > LL_SERVER_STALE_READ_MS && !old->rcancelled) {
-            old->rcancelled = 1;
-            atomic_fetch_add(&old->refs, 1);
-            stale = old;
-        }
-    }
-    pthread_mutex_unlock(&srv->rlock);
     if (now)
         start_read(c);
-    if (stale) {
+    if (s) {
+        ll_call_t *stale = CONTAINER(s, ll_call_t, rslot);
         /* Its read completes (not ok) and hands its budget on. */
         grpc_call_cancel_with_status(stale->call, GRPC_STATUS_RESOURCE_EXHAUSTED,
                                      "request message not received within the server's "
@@ -298,50 +248,21 @@ static void read_first(ll_call_t *c)
 /* c's read finished: its budget goes to the oldest waiting call. */
 static void read_done(ll_call_t *c)
 {
-    ll_server_t *srv = c->srv;
-    struct ll_gate *g = &srv->gates[c->method->bulk];
-    ll_call_t *next = NULL;
-    pthread_mutex_lock(&srv->rlock);
-    if (c->rstate == 2) {
-        rlist_del(&g->reading_tail, c);
-        c->rstate = 0;
-        if (g->rwait && !srv->rclosed) {
-            next = g->rwait;
-            rlist_del(&g->rwait_tail, next);
-            next->rstate = 2;
-            clock_gettime(CLOCK_MONOTONIC, &next->rstart);
-            rlist_add(&g->reading_tail, next);
-        } else {
-            g->reads--;
-        }
-    }
-    pthread_mutex_unlock(&srv->rlock);
+    ll_recvbudget_slot_t *next =
+        ll_recvbudget_leave(c->srv->budget, (unsigned)c->method->bulk, &c->rslot);
     if (next)
-        start_read(next);
+        start_read(CONTAINER(next, ll_call_t, rslot));
 }
 
 /* Shutdown: waiting calls never started an operation gRPC could cancel. */
 static void read_close(ll_server_t *srv)
 {
-    pthread_mutex_lock(&srv->rlock);
-    srv->rclosed = 1;
-    ll_call_t *lists[2];
-    for (int k = 0; k < 2; k++) {
-        struct ll_gate *g = &srv->gates[k];
-        lists[k] = g->rwait;
-        g->rwait = NULL;
-        g->rwait_tail = &g->rwait;
-        for (ll_call_t *c = lists[k]; c; c = c->rnext)
-            c->rstate = 0;
-    }
-    pthread_mutex_unlock(&srv->rlock);
-    for (int k = 0; k < 2; k++) {
-        ll_call_t *list = lists[k];
-        while (list) {
-            ll_call_t *next = list->rnext;
-            ll_call_fail(list, GRPC_STATUS_UNAVAILABLE, "server is shutting down");
-            list = next;
-        }
+    ll_recvbudget_slot_t *list = ll_recvbudget_close(srv->budget);
+    while (list) {
+        ll_recvbudget_slot_t *next = list->next;
+        ll_call_fail(CONTAINER(list, ll_call_t, rslot), GRPC_STATUS_UNAVAILABLE,
+                     "server is shutting down");
+        list = next;
     }
 }
 
@@ -435,16 +356,9 @@ int ll_server_create(const ll_server_config_t *cfg, ll_server_t **out)
     pthread_mutex_init(&srv->lock, NULL);
     pthread_cond_init(&srv->cond, NULL);
     srv->shutdown_tag.fn = on_shutdown;
-    pthread_mutex_init(&srv->rlock, NULL);
-    for (int k = 0; k < 2; k++) {
-        srv->gates[k].rwait_tail = &srv->gates[k].rwait;
-        srv->gates[k].reading_tail = &srv->gates[k].reading;
-    }
-    {
-        size_t budget = cfg->receive_budget ? cfg->receive_budget : LL_SERVER_DEFAULT_RECEIVE;
-        size_t msg = cfg->max_message ? (size_t)cfg->max_message : (1u << 20);
-        srv->max_reads = budget / msg < 4 ? 4 : (unsigned)(budget / msg);
-    }
+    size_t budget = cfg->receive_budget ? cfg->receive_budget : LL_SERVER_DEFAULT_RECEIVE;
+    size_t msg = cfg->max_message ? (size_t)cfg->max_message : (1u << 20);
+    unsigned max_reads = budget / msg < 4 ? 4 : (unsigned)(budget / msg);
 
     grpc_resource_quota *quota = grpc_resource_quota_create("loopledgerd");
     grpc_resource_quota_resize(quota, cfg->memory_quota ? cfg->memory_quota
@@ -484,7 +398,8 @@ int ll_server_create(const ll_server_config_t *cfg, ll_server_t **out)
     srv->server = grpc_server_create(&cargs, NULL);
     grpc_resource_quota_unref(quota); /* the server holds its own reference */
     srv->cqs = calloc(srv->nthreads + 1, sizeof *srv->cqs);
-    if (!srv->server || !srv->cqs || !srv->listen || ll_peers_create(&srv->streams)) {
+    if (!srv->server || !srv->cqs || !srv->listen || ll_peers_create(&srv->streams) ||
+        ll_recvbudget_create(max_reads, LL_SERVER_STALE_READ_MS, hold_call, &srv->budget)) {
         ll_server_destroy(srv);
         return LL_ERR_NOMEM;
     }
@@ -671,7 +586,7 @@ void ll_server_destroy(ll_server_t *srv)
     free(srv->listen);
     ll_peers_free(srv->streams);
     pthread_mutex_destroy(&srv->lock);
-    pthread_mutex_destroy(&srv->rlock);
+    ll_recvbudget_free(srv->budget);
     pthread_cond_destroy(&srv->cond);
     free(srv);
 }

@@ -50,7 +50,7 @@ typedef int (*ll_identity_fn)(void *ctx, const char *identity, char *msg, size_t
 #define LL_SERVER_STREAM_STRIKES 4
 #define LL_SERVER_DEFAULT_RECEIVE (32u << 20) /* request messages being received */
 /* A request message still arriving after this long may be cancelled when
- * other calls wait for the receive budget (ll_server.c). */
+ * other calls wait for the receive budget (ll_recvbudget.h). */
 #define LL_SERVER_STALE_READ_MS 10000
 
 typedef struct ll_server_config {
