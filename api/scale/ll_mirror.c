@@ -21,6 +21,10 @@
 #include "ll_note.h"
 
 #define APPLY_CHUNK 4096 /* leaves in flight to the writer at once */
+/* A round whose new leaves fit in this many bytes keeps them from pass 1
+ * for pass 2 (a following mirror: one read of the source per round); a
+ * longer catch-up streams them twice rather than holding them. */
+#define KEEP_MAX (8u << 20) /* default of ll_mirror_config_t.keep_max */
 
 struct ll_mirror {
     ll_ledger_t *lg;
@@ -30,6 +34,7 @@ struct ll_mirror {
     char name[LL_NOTE_MAX_NAME + 1];
     uint8_t pub[LL_PUBKEY_LEN];
     int interval_ms;
+    size_t keep_max;
     void (*log_fn)(const char *msg);
     pthread_t thread;
     int started;
@@ -161,7 +166,40 @@ typedef struct hash_pass {
     ll_merkle_frontier_t f;
     uint8_t (*hashes)[LL_HASH_LEN];
     uint64_t have, next;
+    uint8_t *kept; /* the leaves, each after a 4-byte length (NULL: not kept) */
+    size_t kept_len, kept_cap;
+    int spill;     /* they did not fit in keep_max: stream them again */
 } hash_pass_t;
+
+/* Appends leaf to p->kept, or gives up keeping (p->spill). */
+static void keep_leaf(hash_pass_t *p, const uint8_t *leaf, size_t len)
+{
+    if (p->spill)
+        return;
+    size_t max = p->m->keep_max;
+    if (p->kept_len + 4 + len > max) {
+        free(p->kept);
+        p->kept = NULL;
+        p->spill = 1;
+        return;
+    }
+    if (p->kept_len + 4 + len > p->kept_cap) {
+        size_t nc = (p->kept_len + 4 + len) * 2;
+        uint8_t *nk = realloc(p->kept, nc < max ? nc : max);
+        if (!nk) {
+            free(p->kept);
+            p->kept = NULL;
+            p->spill = 1;
+            return;
+        }
+        p->kept = nk;
+        p->kept_cap = nc < max ? nc : max;
+    }
+    uint32_t l = (uint32_t)len;
+    memcpy(p->kept + p->kept_len, &l, 4);
+    memcpy(p->kept + p->kept_len + 4, leaf, len);
+    p->kept_len += 4 + len;
+}
 
 static int hash_leaf(void *ctx, uint64_t seq, const uint8_t *leaf, size_t len)
 {
@@ -173,6 +211,7 @@ static int hash_leaf(void *ctx, uint64_t seq, const uint8_t *leaf, size_t len)
     uint8_t *h = p->hashes[seq - p->have];
     ll_merkle_leaf_hash(leaf, len, h);
     ll_merkle_frontier_append(&p->f, h, NULL, NULL);
+    keep_leaf(p, leaf, len);
     p->next++;
     return LL_OK;
 }
@@ -283,7 +322,20 @@ enum ll_mirror_state ll_mirror_round(ll_mirror_t *m)
     /* Pass 2: apply through the write path, re-checking every leaf. */
     apply_wait_t w = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
     apply_pass_t ap = {.m = m, .w = &w, .hashes = hp.hashes, .have = have, .next = have};
-    err = count ? m->src.leaves(m->src.ctx, have, cp.size, apply_leaf, &ap) : LL_OK;
+    if (!count)
+        err = LL_OK;
+    else if (hp.spill)
+        err = m->src.leaves(m->src.ctx, have, cp.size, apply_leaf, &ap);
+    else {
+        /* Kept from pass 1: the same bytes, still re-hashed by apply_leaf. */
+        err = LL_OK;
+        for (size_t off = 0; off < hp.kept_len && !err;) {
+            uint32_t l;
+            memcpy(&l, hp.kept + off, 4);
+            err = apply_leaf(&ap, ap.next, hp.kept + off + 4, l);
+            off += 4 + l;
+        }
+    }
     pthread_mutex_lock(&w.mu);
     while (w.pending)
         pthread_cond_wait(&w.cv, &w.mu);
@@ -314,6 +366,7 @@ enum ll_mirror_state ll_mirror_round(ll_mirror_t *m)
 out:
     ll_store_abort(txn);
     free(hp.hashes);
+    free(hp.kept);
     return st;
 }
 
@@ -357,6 +410,7 @@ int ll_mirror_open(ll_ledger_t *lg, const ll_mirror_config_t *cfg, ll_mirror_t *
     m->lg = lg;
     m->log_fn = cfg->log_fn;
     m->interval_ms = cfg->interval_ms > 0 ? cfg->interval_ms : 200;
+    m->keep_max = cfg->keep_max ? cfg->keep_max : KEEP_MAX;
     pthread_mutex_init(&m->mu, NULL);
     pthread_cond_init(&m->cv, NULL);
     if (!cfg->vkey || ll_note_parse_verifier_key(cfg->vkey, m->name, sizeof m->name, m->pub)) {

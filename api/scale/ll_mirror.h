@@ -12,8 +12,9 @@
  * checkpoint's size, hashing every leaf, and check that the mirror's own
  * verified tree extended by those leaves has exactly the checkpoint's root
  * (so the new checkpoint is consistent with every one verified before, and
- * every new leaf is the primary's); then stream them again and apply each
- * through ll_ledger_replicate (the primary's write path: signature against
+ * every new leaf is the primary's); then apply each (the bytes kept from
+ * the first pass, or streamed again for a long catch-up) through
+ * ll_ledger_replicate (the primary's write path: signature against
  * the key history at the entry's time, every rule and index, the primary's
  * seq and time), checking each leaf still hashes as verified.
  * The verified note is kept (DATA/mirror/checkpoint) and served by
@@ -28,8 +29,10 @@
  * writes DATA/mirror/evidence (both checkpoints, the computed root, and
  * why). It never applies a leaf of a tree that failed.
  *
- * Memory: a round keeps 32 bytes per new entry (the leaf hashes); leaves
- * are streamed twice rather than held.
+ * Memory: a round keeps 32 bytes per new entry (the leaf hashes), and the
+ * new leaves themselves while they fit in 8 MiB (a following mirror reads
+ * the source once per round); beyond that they are streamed twice rather
+ * than held.
  */
 #ifndef LL_MIRROR_H
 #define LL_MIRROR_H
@@ -68,6 +71,7 @@ typedef struct ll_mirror_config {
     const char *vkey;  /* the primary's checkpoint verifier key (pinned) */
     const char *data;  /* the mirror's data directory (state under mirror/) */
     int interval_ms;   /* pause between rounds when caught up; 0 means 200 */
+    size_t keep_max;   /* leaf bytes a round keeps for its second pass; 0 means 8 MiB */
     void (*log_fn)(const char *msg);
 } ll_mirror_config_t;
 

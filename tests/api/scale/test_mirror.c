@@ -2,7 +2,8 @@
  * ll_mirror's round through a transport written here (ll_mirror_source_t
  * reading a primary ledger in the same process): the verification and
  * apply path does not depend on tiles or gRPC. A source that is down
- * applies nothing and the next round catches up; leaves out of order,
+ * applies nothing and the next round catches up; a round reads the source
+ * once while its leaves fit in keep_max, twice beyond; leaves out of order,
  * leaves that change between the two passes and a checkpoint that does not
  * verify are divergences: evidence written, nothing of the failed tree
  * applied, following stopped.
@@ -86,6 +87,8 @@ static void quiet(const char *msg)
     (void)msg;
 }
 
+static size_t keep_max; /* for the next msetup; 0: the default */
+
 static int msetup(void **state)
 {
     mfx_t *x = calloc(1, sizeof *x);
@@ -107,7 +110,7 @@ static int msetup(void **state)
     assert_int_equal(ll_ledger_verifier_key(x->f->lg, vkey, sizeof vkey), LL_OK);
     x->src.f = x->f;
     ll_mirror_config_t mc = {.from = "test source", .vkey = vkey, .data = x->dir,
-                             .log_fn = quiet,
+                             .log_fn = quiet, .keep_max = keep_max,
                              .source = {.checkpoint = src_checkpoint, .leaves = src_leaves,
                                         .ctx = &x->src}};
     assert_int_equal(ll_mirror_open(x->lg, &mc, &x->m), LL_OK);
@@ -127,7 +130,15 @@ static int mteardown(void **state)
     ll_test_rmdir(x->dir);
     teardown(&fs);
     free(x);
+    keep_max = 0;
     return 0;
+}
+
+/* A long catch-up: leaves beyond keep_max are streamed a second time. */
+static int msetup_spill(void **state)
+{
+    keep_max = 64;
+    return msetup(state);
 }
 
 static uint64_t size_of(ll_store_t *st)
@@ -184,7 +195,7 @@ static void test_round_copies_through_any_source_and_resumes_after_an_outage(voi
     x->src.leaf_calls = 0;
     assert_int_equal(ll_mirror_round(x->m), LL_MIRROR_CAUGHT_UP);
     assert_int_equal(size_of(x->st), n + 1);
-    assert_int_equal(x->src.leaf_calls, 2); /* hashed, then applied */
+    assert_int_equal(x->src.leaf_calls, 1); /* kept from pass 1 for pass 2 */
     assert_false(ll_mirror_diverged(x->m));
     /* Nothing new: caught up, nothing applied. */
     assert_int_equal(ll_mirror_round(x->m), LL_MIRROR_CAUGHT_UP);
@@ -203,6 +214,19 @@ static void test_leaves_out_of_order_are_a_divergence_and_nothing_is_applied(voi
     x->src.mode = NORMAL;
     assert_int_equal(ll_mirror_round(x->m), LL_MIRROR_DIVERGED);
     assert_int_equal(size_of(x->st), 0);
+}
+
+static void test_a_long_catch_up_streams_twice_and_copies_the_same(void **state)
+{
+    mfx_t *x = *state;
+    uint8_t a[LL_HASH_LEN], b[LL_HASH_LEN];
+    assert_int_equal(ll_mirror_round(x->m), LL_MIRROR_CAUGHT_UP);
+    assert_int_equal(x->src.leaf_calls, 2); /* hashed, then applied */
+    uint64_t n = size_of(x->f->st);
+    assert_int_equal(size_of(x->st), n);
+    root_of(x->f->st, n, a);
+    root_of(x->st, n, b);
+    assert_memory_equal(a, b, LL_HASH_LEN);
 }
 
 static void test_leaves_that_change_between_passes_are_a_divergence(void **state)
@@ -241,8 +265,10 @@ int main(void)
             mteardown),
         cmocka_unit_test_setup_teardown(
             test_leaves_out_of_order_are_a_divergence_and_nothing_is_applied, msetup, mteardown),
+        cmocka_unit_test_setup_teardown(test_a_long_catch_up_streams_twice_and_copies_the_same,
+                                        msetup_spill, mteardown),
         cmocka_unit_test_setup_teardown(test_leaves_that_change_between_passes_are_a_divergence,
-                                        msetup, mteardown),
+                                        msetup_spill, mteardown),
         cmocka_unit_test_setup_teardown(test_a_checkpoint_that_does_not_verify_is_a_divergence,
                                         msetup, mteardown),
     };
