@@ -27,6 +27,7 @@
 #include "ll_gov.h"
 #include "ll_loop.h"
 #include "ll_query.h"
+#include "ll_u64vec.h"
 
 #define K(x) LOOPLEDGER__V1__ENTRY_BODY__KIND_##x
 #define R(x) LOOPLEDGER__V1__RELATION__##x
@@ -389,33 +390,13 @@ static int closed_before(ll_txn_t *txn, int cat, uint64_t seq, uint64_t n)
     return c.closed;
 }
 
-/* Seqs per open category, in ascending order. */
-typedef struct seqvec {
-    uint64_t *v;
-    size_t n, cap;
-} seqvec_t;
-
-static int vec_push(seqvec_t *s, uint64_t x)
-{
-    if (s->n == s->cap) {
-        size_t ncap = s->cap ? 2 * s->cap : 16;
-        uint64_t *p = realloc(s->v, ncap * sizeof *p);
-        if (!p)
-            return LL_ERR_NOMEM;
-        s->v = p;
-        s->cap = ncap;
-    }
-    s->v[s->n++] = x;
-    return LL_OK;
-}
-
 typedef struct replay {
     ll_txn_t *txn;
     const char *ini;
     uint64_t n;
     int have;
     ll_loop_state_t st;
-    seqvec_t open[LL_OPEN__COUNT];
+    ll_u64vec_t open[LL_OPEN__COUNT]; /* seqs per open category, ascending */
     int err;
 } replay_t;
 
@@ -428,7 +409,7 @@ static int open_if(replay_t *p, int cat, uint64_t seq)
     if (c)
         return LL_OK;
     p->st.open[cat]++;
-    return vec_push(&p->open[cat], seq);
+    return ll_u64vec_push(&p->open[cat], seq);
 }
 
 /* One entry of the initiative, in seq order: ll_loop_step, as
@@ -603,7 +584,7 @@ static size_t ini_kind_prefix(uint8_t *k, const char *ini, uint32_t kind)
     return il + 2;
 }
 
-static int refs_of(ll_txn_t *txn, ll_arena_t *a, const seqvec_t *s, size_t limit, uint64_t n,
+static int refs_of(ll_txn_t *txn, ll_arena_t *a, const ll_u64vec_t *s, size_t limit, uint64_t n,
                    Loopledger__V1__EntryRef ***refs, size_t *nrefs)
 {
     size_t k = s->n < limit ? s->n : limit;

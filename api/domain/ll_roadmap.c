@@ -24,6 +24,7 @@
 #include "ll_experiment.h"
 #include "ll_readout.h"
 #include "ll_scratch.h"
+#include "ll_u64vec.h"
 
 #define K(x) LOOPLEDGER__V1__ENTRY_BODY__KIND_##x
 #define R(x) LOOPLEDGER__V1__RELATION__##x
@@ -101,25 +102,6 @@ static void map_free(seqmap_t *m)
     free(m->vals);
 }
 
-typedef struct u64vec {
-    uint64_t *v;
-    size_t n, cap;
-} u64vec_t;
-
-static int vec_push(u64vec_t *s, uint64_t x)
-{
-    if (s->n == s->cap) {
-        size_t ncap = s->cap ? 2 * s->cap : 256;
-        uint64_t *p = realloc(s->v, ncap * sizeof *p);
-        if (!p)
-            return LL_ERR_NOMEM;
-        s->v = p;
-        s->cap = ncap;
-    }
-    s->v[s->n++] = x;
-    return LL_OK;
-}
-
 /* A finding, evaluated once per call. Its derived-from findings, supported
  * hypotheses and readout measurements are runs in the pool. */
 typedef struct fnode {
@@ -150,7 +132,7 @@ typedef struct ctx {
     size_t nf, capf;
     xnode_t *x;
     size_t nx, capx;
-    u64vec_t pool;
+    ll_u64vec_t pool;
     ll_asof_sups_t *sups; /* supersessions below n */
     ll_scratch_t scratch; /* bodies read while one project is evaluated */
     /* hypothesis -> run of refuting finding seqs in pool (off, n) */
@@ -196,7 +178,7 @@ static int meas_to_pool(ctx_t *c, const ll_readout_t *r, uint32_t *off, uint32_t
 {
     *off = (uint32_t)c->pool.n;
     for (size_t i = 0; i < r->n_meas; i++)
-        if (vec_push(&c->pool, r->meas[i]))
+        if (ll_u64vec_push(&c->pool, r->meas[i]))
             return LL_ERR_NOMEM;
     *n = (uint32_t)r->n_meas;
     return LL_OK;
@@ -277,12 +259,12 @@ static int finding(ctx_t *c, uint64_t seq, uint32_t *idx)
      * experiments (the most significant readout wins). */
     f->derived_off = (uint32_t)c->pool.n;
     for (size_t i = 0; i < b->n_links; i++)
-        if (b->links[i]->relation == R(DERIVED_FROM) && (err = vec_push(&c->pool, b->links[i]->target_seq)))
+        if (b->links[i]->relation == R(DERIVED_FROM) && (err = ll_u64vec_push(&c->pool, b->links[i]->target_seq)))
             goto out;
     f->n_derived = (uint32_t)(c->pool.n - f->derived_off);
     f->supports_off = (uint32_t)c->pool.n;
     for (size_t i = 0; i < b->n_links; i++)
-        if (b->links[i]->relation == R(SUPPORTS) && (err = vec_push(&c->pool, b->links[i]->target_seq)))
+        if (b->links[i]->relation == R(SUPPORTS) && (err = ll_u64vec_push(&c->pool, b->links[i]->target_seq)))
             goto out;
     f->n_supports = (uint32_t)(c->pool.n - f->supports_off);
     double best = NAN;
@@ -343,7 +325,7 @@ static int refute_cb(void *vctx, const uint8_t *key, size_t klen, const uint8_t 
     (void)vlen;
     if (src >= rc->c->n)
         return 1;
-    return (rc->err = vec_push(&rc->c->pool, src)) ? rc->err : 0;
+    return (rc->err = ll_u64vec_push(&rc->c->pool, src)) ? rc->err : 0;
 }
 
 /* Run (off, n) in the pool of the sources that REFUTE hypothesis h below

@@ -23,6 +23,23 @@
  *                                 entries for BI tools (loopctl_export.c)
  *   watch [--from N] [--count N]  follow new entries
  *   health                        grpc.health.v1 check
+ *
+ * The files of loopctl, each with its header; the arrows of use run one
+ * way, from the top of this list down (ops/check-cycles holds it so):
+ *   loopctl.c         main, keygen, reads, proofs, verify, watch, health
+ *   loopctl_append.c  append and the per-kind commands
+ *   loopctl_loop.c    LoopService commands (state, lineage, open-loops),
+ *                     relations (the link table)
+ *   loopctl_roadmap.c RoadmapService commands, KPI tables
+ *   loopctl_gov.c     GovernanceService commands, audit bundles
+ *   loopctl_export.c  entries for BI tools
+ *   loopctl_entry.c   JSON -> EntryBody, leaf printing
+ *   loopctl_rpc.c     the one channel, unary calls, --as-of resolution
+ *   loopctl_tls.c     local checks of TLS and key files before dialling
+ *   loopctl_util.c    global options, parsing, formatting, error exits
+ *   (lc_pbjson.c in api/json: descriptor-driven protobuf <-> JSON)
+ * A CLI: every helper that cannot go on exits with a message (lc_die,
+ * status 1; a gRPC error exits 3 with "CODE: message").
  */
 #include <errno.h>
 #include <grpc/support/log.h>
@@ -44,7 +61,14 @@
 #include "grpc/health/v1/health.pb-c.h"
 #include "lc_pbjson.h"
 
-#include "loopctl.h"
+#include "loopctl_append.h"
+#include "loopctl_entry.h"
+#include "loopctl_export.h"
+#include "loopctl_gov.h"
+#include "loopctl_loop.h"
+#include "loopctl_roadmap.h"
+#include "loopctl_rpc.h"
+#include "loopctl_util.h"
 #include "loopledger/v1/ledger.pb-c.h"
 
 #define SVC "/loopledger.v1.LedgerService/"
@@ -738,9 +762,6 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    /* loopctl_roadmap.c */
-    int lc_cmd_roadmap(int, char **), lc_cmd_readout(int, char **),
-        lc_cmd_loop_health(int, char **);
     static const struct {
         const char *name;
         int (*fn)(int, char **);

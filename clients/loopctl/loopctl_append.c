@@ -24,7 +24,11 @@
 #include "ll_crypto.h"
 #include "ll_entry.h"
 #include "ll_err.h"
-#include "loopctl.h"
+#include "loopctl_append.h"
+#include "loopctl_entry.h"
+#include "loopctl_rpc.h"
+#include "loopctl_tls.h"
+#include "loopctl_util.h"
 #include "loopledger/v1/ledger.pb-c.h"
 
 #define SVC "/loopledger.v1.LedgerService/"

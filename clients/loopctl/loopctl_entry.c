@@ -27,7 +27,8 @@
 #include "ll_err.h"
 #include "ll_kinds.h"
 #include "ll_merkle.h"
-#include "loopctl.h"
+#include "loopctl_entry.h"
+#include "loopctl_util.h"
 
 #define K(x) LOOPLEDGER__V1__ENTRY_BODY__KIND_##x
 

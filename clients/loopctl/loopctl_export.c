@@ -37,7 +37,10 @@
 
 #include "lc_pbjson.h"
 #include "ll_crypto.h"
-#include "loopctl.h"
+#include "loopctl_entry.h"
+#include "loopctl_export.h"
+#include "loopctl_rpc.h"
+#include "loopctl_util.h"
 #include "loopledger/v1/ledger.pb-c.h"
 
 typedef struct {

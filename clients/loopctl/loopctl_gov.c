@@ -23,7 +23,10 @@
 #include "ll_err.h"
 #include "ll_merkle.h"
 #include "ll_note.h"
-#include "loopctl.h"
+#include "loopctl_entry.h"
+#include "loopctl_gov.h"
+#include "loopctl_rpc.h"
+#include "loopctl_util.h"
 #include "loopledger/v1/governance.pb-c.h"
 
 #define GOV "/loopledger.v1.GovernanceService/"

@@ -20,7 +20,11 @@
 #include "ll_err.h"
 #include "ll_kinds.h"
 #include "ll_loop.h"
-#include "loopctl.h"
+#include "loopctl_entry.h"
+#include "loopctl_loop.h"
+#include "loopctl_roadmap.h"
+#include "loopctl_rpc.h"
+#include "loopctl_util.h"
 #include "loopledger/v1/loop.pb-c.h"
 
 #define SVC "/loopledger.v1.LoopService/"

@@ -22,7 +22,9 @@
 
 #include "lc_pbjson.h"
 #include "ll_err.h"
-#include "loopctl.h"
+#include "loopctl_roadmap.h"
+#include "loopctl_rpc.h"
+#include "loopctl_util.h"
 #include "loopledger/v1/loop.pb-c.h"
 #include "loopledger/v1/roadmap.pb-c.h"
 

@@ -18,7 +18,8 @@
 #include <time.h>
 
 #include "ll_err.h"
-#include "loopctl.h"
+#include "loopctl_tls.h"
+#include "loopctl_util.h"
 
 static const char *const VAR[] = {"LOOPLEDGER_CA (or --tls-ca)", "LOOPLEDGER_CERT (or --tls-cert)",
                                   "LOOPLEDGER_KEY (or --tls-key)"};
@@ -106,27 +107,4 @@ ll_key_t *lc_load_signing_key(const char *path)
         lc_die("--key %s is a public key: give the private key (the file without .pub)", path);
     }
     lc_die("--key %s is not a PEM Ed25519 private key (%s)", path, ll_strerror(rc));
-}
-
-/* The one channel of this process, dialled on first use after the local
- * checks above. */
-static ll_client_t *client;
-
-ll_client_t *lc_client(void)
-{
-    if (!client && (lc_opts.ca || lc_opts.cert || lc_opts.key)) {
-        lc_tls_check(lc_opts.ca, lc_opts.cert, lc_opts.key);
-        if (ll_client_open_tls(lc_opts.server, lc_opts.ca, lc_opts.cert, lc_opts.key, &client))
-            lc_die("cannot read the TLS files %s, %s, %s", lc_opts.ca, lc_opts.cert,
-                   lc_opts.key);
-    }
-    if (!client && ll_client_open(lc_opts.server, &client))
-        lc_die("cannot create a channel to %s", lc_opts.server);
-    return client;
-}
-
-void lc_client_close(void)
-{
-    ll_client_close(client);
-    client = NULL;
 }

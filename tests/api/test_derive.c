@@ -11,87 +11,29 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "../support/ll_testutil.h"
+#include "../support/ll_testledger.h"
 #include "ll_derive.h"
 #include "ll_entry.h"
 #include "ll_err.h"
 #include "ll_ledger.h"
 
 typedef struct fx {
-    char dir[64];
-    ll_store_t *st;
-    ll_ledger_t *lg;
-    ll_key_t *note_key, *actor_key, *admin, *bob;
+    ll_tl_t tl;
+    ll_key_t *bob;
 } fx_t;
-
-static void open_ledger(fx_t *f)
-{
-    assert_int_equal(ll_store_open(f->dir, NULL, &f->st), LL_OK);
-    ll_ledger_config_t c = {.note_key = f->note_key, .actor_key = f->actor_key,
-                            .origin = "test.example/derive"};
-    assert_int_equal(ll_ledger_open(f->st, &c, &f->lg), LL_OK);
-}
-
-static void close_ledger(fx_t *f)
-{
-    ll_ledger_close(f->lg);
-    ll_store_close(f->st);
-    f->lg = NULL;
-    f->st = NULL;
-}
-
-static void append_ok(fx_t *f, const Loopledger__V1__EntryBody *b, const ll_key_t *key)
-{
-    uint8_t *env;
-    size_t len;
-    ll_append_result_t r;
-    assert_int_equal(ll_entry_seal(b, key, &env, &len), LL_OK);
-    ll_ledger_append(f->lg, env, len, &r);
-    free(env);
-    if (r.err)
-        fail_msg("append: %s", r.msg);
-}
 
 static void note(fx_t *f, const char *author, const ll_key_t *key, const char *text)
 {
-    Loopledger__V1__Note n = LOOPLEDGER__V1__NOTE__INIT;
-    n.text = (char *)text;
-    Loopledger__V1__EntryBody b = LOOPLEDGER__V1__ENTRY_BODY__INIT;
-    b.author = (char *)author;
-    b.initiative = ""; /* a note may name no initiative */
-    b.kind_case = LOOPLEDGER__V1__ENTRY_BODY__KIND_NOTE;
-    b.note = &n;
-    append_ok(f, &b, key);
+    ll_tl_appended(ll_tl_note(&f->tl, key, author, text));
 }
 
 static int setup(void **state)
 {
     fx_t *f = calloc(1, sizeof *f);
-    ll_test_tmpdir(f->dir);
-    assert_int_equal(ll_key_generate(&f->note_key), LL_OK);
-    assert_int_equal(ll_key_generate(&f->actor_key), LL_OK);
-    assert_int_equal(ll_key_generate(&f->admin), LL_OK);
-    assert_int_equal(ll_key_generate(&f->bob), LL_OK);
-    open_ledger(f);
-    uint8_t pub[LL_PUBKEY_LEN];
-    ll_key_public(f->admin, pub);
-    ll_append_result_t r;
-    assert_int_equal(ll_ledger_genesis(f->lg, "admin", pub, &r), LL_OK);
+    ll_tl_start(&f->tl, "test.example/derive", NULL);
     /* bob, a contributor (role byte 0x04), writes two notes. */
-    ll_key_public(f->bob, pub);
-    Loopledger__V1__Role roles[] = {LOOPLEDGER__V1__ROLE__ROLE_CONTRIBUTOR};
-    Loopledger__V1__ActorRegistration a = LOOPLEDGER__V1__ACTOR_REGISTRATION__INIT;
-    a.actor_id = "bob";
-    a.display_name = "Bob";
-    a.n_roles = 1;
-    a.roles = roles;
-    a.public_key.data = pub;
-    a.public_key.len = LL_PUBKEY_LEN;
-    Loopledger__V1__EntryBody b = LOOPLEDGER__V1__ENTRY_BODY__INIT;
-    b.author = "admin";
-    b.kind_case = LOOPLEDGER__V1__ENTRY_BODY__KIND_ACTOR;
-    b.actor = &a;
-    append_ok(f, &b, f->admin);
+    assert_int_equal(ll_key_generate(&f->bob), LL_OK);
+    ll_tl_register(&f->tl, "bob", f->bob, LOOPLEDGER__V1__ROLE__ROLE_CONTRIBUTOR, 0);
     note(f, "bob", f->bob, "one");
     note(f, "bob", f->bob, "two");
     *state = f;
@@ -101,13 +43,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fx_t *f = *state;
-    if (f->lg)
-        close_ledger(f);
-    ll_key_free(f->note_key);
-    ll_key_free(f->actor_key);
-    ll_key_free(f->admin);
+    ll_tl_stop(&f->tl);
     ll_key_free(f->bob);
-    ll_test_rmdir(f->dir);
     free(f);
     return 0;
 }
@@ -117,7 +54,7 @@ static void edit(fx_t *f, enum ll_table t, const void *k, size_t kl, const void 
 {
     ll_store_t *st;
     ll_txn_t *txn;
-    assert_int_equal(ll_store_open(f->dir, NULL, &st), LL_OK);
+    assert_int_equal(ll_store_open(f->tl.dir, NULL, &st), LL_OK);
     assert_int_equal(ll_store_begin_write(st, &txn), LL_OK);
     if (v)
         assert_int_equal(ll_store_put(txn, t, k, kl, v, vl), LL_OK);
@@ -129,7 +66,7 @@ static void edit(fx_t *f, enum ll_table t, const void *k, size_t kl, const void 
 
 static void derived(fx_t *f, ll_derive_report_t *rep)
 {
-    assert_int_equal(ll_ledger_check_derived(f->st, rep), LL_OK);
+    assert_int_equal(ll_ledger_check_derived(f->tl.st, rep), LL_OK);
 }
 
 static void test_clean_ledger_rebuilds_to_what_is_stored(void **state)
@@ -143,7 +80,7 @@ static void test_clean_ledger_rebuilds_to_what_is_stored(void **state)
     assert_int_equal(rep.records[LL_TBL_ACTORS], 3); /* server, admin, bob */
     assert_int_equal(rep.records[LL_TBL_DEDUP], 4);
     assert_true(rep.records[LL_TBL_INDEX] > 8);
-    assert_null(ll_ledger_damage(f->lg));
+    assert_null(ll_ledger_damage(f->tl.lg));
 }
 
 static void test_forged_role_refuses_writes_and_is_named(void **state)
@@ -153,17 +90,17 @@ static void test_forged_role_refuses_writes_and_is_named(void **state)
     const uint8_t *v;
     size_t n;
     uint8_t rec[64];
-    assert_int_equal(ll_store_begin_read(f->st, &txn), LL_OK);
+    assert_int_equal(ll_store_begin_read(f->tl.st, &txn), LL_OK);
     assert_int_equal(ll_store_get(txn, LL_TBL_ACTORS, "bob", 3, &v, &n), LL_OK);
     assert_true(n <= sizeof rec);
     memcpy(rec, v, n);
     ll_store_abort(txn);
-    close_ledger(f);
+    ll_tl_close(&f->tl);
     assert_int_equal(rec[3], 0x04);
     rec[3] = 0x06; /* contributor -> contributor + admin */
     edit(f, LL_TBL_ACTORS, "bob", 3, rec, n);
-    open_ledger(f);
-    const char *why = ll_ledger_damage(f->lg);
+    ll_tl_open(&f->tl, NULL);
+    const char *why = ll_ledger_damage(f->tl.lg);
     assert_non_null(why);
     if (!strstr(why, "table actors, key \"bob\""))
         fail_msg("start-up damage does not name bob's record: %s", why);
@@ -181,7 +118,7 @@ static void test_dropped_dedup_record_is_named_by_verify(void **state)
     uint8_t key[LL_HASH_LEN];
     int found = 0;
     /* The dedup record of entry 2. */
-    assert_int_equal(ll_store_begin_read(f->st, &txn), LL_OK);
+    assert_int_equal(ll_store_begin_read(f->tl.st, &txn), LL_OK);
     const uint8_t *leaf, *env;
     size_t len, elen;
     uint64_t s;
@@ -197,10 +134,10 @@ static void test_dropped_dedup_record_is_named_by_verify(void **state)
     found = ll_store_get(txn, LL_TBL_DEDUP, key, sizeof key, &v, &len) == LL_OK;
     ll_store_abort(txn);
     assert_true(found);
-    close_ledger(f);
+    ll_tl_close(&f->tl);
     edit(f, LL_TBL_DEDUP, key, sizeof key, NULL, 0);
-    open_ledger(f);
-    assert_null(ll_ledger_damage(f->lg)); /* not a trust table: verify's job */
+    ll_tl_open(&f->tl, NULL);
+    assert_null(ll_ledger_damage(f->tl.lg)); /* not a trust table: verify's job */
     ll_derive_report_t rep;
     derived(f, &rep);
     assert_true(rep.damaged);
@@ -212,22 +149,22 @@ static void test_dropped_dedup_record_is_named_by_verify(void **state)
 static void test_index_and_meta_damage_is_named(void **state)
 {
     fx_t *f = *state;
-    close_ledger(f);
+    ll_tl_close(&f->tl);
     /* An index record that no entry wrote: bob "authored" entry 1. */
     uint8_t k[1 + 4 + 8] = {'A', 'b', 'o', 'b', 0, 0, 0, 0, 0, 0, 0, 0, 1};
     edit(f, LL_TBL_INDEX, k, sizeof k, "", 0);
-    open_ledger(f);
-    assert_null(ll_ledger_damage(f->lg));
+    ll_tl_open(&f->tl, NULL);
+    assert_null(ll_ledger_damage(f->tl.lg));
     ll_derive_report_t rep;
     derived(f, &rep);
     assert_true(rep.damaged);
     assert_int_equal(rep.diffs[LL_TBL_INDEX], 1);
     assert_non_null(strstr(rep.what, "rebuilt from the leaves no record"));
-    close_ledger(f);
+    ll_tl_close(&f->tl);
     /* A meta record the ledger never writes. */
     edit(f, LL_TBL_META, "checkpoinu", 10, "x", 1);
-    open_ledger(f);
-    const char *why = ll_ledger_damage(f->lg);
+    ll_tl_open(&f->tl, NULL);
+    const char *why = ll_ledger_damage(f->tl.lg);
     assert_non_null(why);
     assert_non_null(strstr(why, "\"checkpoinu\""));
 }

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../support/ll_testutil.h"
+#include "../support/ll_testledger.h"
 #include "ll_asof.h"
 #include "ll_authz.h"
 #include "ll_entry.h"
@@ -57,10 +57,8 @@ static void test_matrix_roles_by_kind_and_rpc(void **state)
 }
 
 typedef struct fx {
-    char dir[64];
-    ll_store_t *st;
-    ll_ledger_t *lg;
-    ll_key_t *note, *actor, *admin, *ana, *paula, *quinn, *ana2;
+    ll_tl_t tl;
+    ll_key_t *ana, *paula, *quinn, *ana2;
     unsigned flags; /* LL_SUBMIT_* for the next appends */
 } fx_t;
 
@@ -85,7 +83,7 @@ static void woken(void *ctx, const ll_append_result_t *res)
 static void append_opts(fx_t *f, const uint8_t *env, size_t len, ll_append_result_t *r)
 {
     waiter_t w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, {0}};
-    ll_ledger_submit_opts(f->lg, env, len, NULL, f->flags, woken, &w);
+    ll_ledger_submit_opts(f->tl.lg, env, len, NULL, f->flags, woken, &w);
     pthread_mutex_lock(&w.m);
     while (!w.done)
         pthread_cond_wait(&w.c, &w.m);
@@ -93,27 +91,16 @@ static void append_opts(fx_t *f, const uint8_t *env, size_t len, ll_append_resul
     *r = w.r;
 }
 
+/* Seals and appends (with f->flags) an entry with one link (rel 0: none);
+ * the domain kinds name the pricing initiative. */
 static ll_append_result_t add(fx_t *f, const ll_key_t *key, const char *author, int kind,
                               void *msg, int rel, uint64_t target)
 {
-    static uint64_t counter;
-    uint64_t nonce = ++counter;
-    Loopledger__V1__Link l = LOOPLEDGER__V1__LINK__INIT, *lp[1] = {&l};
-    Loopledger__V1__EntryBody b = LOOPLEDGER__V1__ENTRY_BODY__INIT;
+    lk_t link = {rel, target};
     ll_append_result_t r;
-    uint8_t *env;
     size_t len;
-    l.relation = (Loopledger__V1__Relation)rel;
-    l.target_seq = target;
-    b.author = (char *)author;
-    b.initiative = kind >= KIND(CHARTER) && kind <= KIND(CORRECTION) ? "pricing" : "";
-    b.nonce.data = (uint8_t *)&nonce;
-    b.nonce.len = sizeof nonce;
-    b.n_links = rel ? 1 : 0;
-    b.links = lp;
-    b.kind_case = (Loopledger__V1__EntryBody__KindCase)kind;
-    b.note = msg; /* the oneof members share one pointer slot */
-    assert_int_equal(ll_entry_seal(&b, key, &env, &len), LL_OK);
+    const char *ini = kind >= KIND(CHARTER) && kind <= KIND(CORRECTION) ? "pricing" : "";
+    uint8_t *env = ll_tl_seal(key, author, ini, kind, msg, &link, rel ? 1 : 0, &len);
     append_opts(f, env, len, &r);
     free(env);
     return r;
@@ -133,44 +120,22 @@ static void refused(ll_append_result_t r, int code, const char *needle)
                  ll_strerror(r.err), r.msg);
 }
 
-static void reg(fx_t *f, const char *id, const ll_key_t *key, int role1, int role2)
-{
-    uint8_t pub[LL_PUBKEY_LEN];
-    Loopledger__V1__Role roles[2] = {(Loopledger__V1__Role)role1, (Loopledger__V1__Role)role2};
-    Loopledger__V1__ActorRegistration a = LOOPLEDGER__V1__ACTOR_REGISTRATION__INIT;
-    ll_key_public(key, pub);
-    a.actor_id = (char *)id;
-    a.display_name = (char *)id;
-    a.n_roles = role2 ? 2 : 1;
-    a.roles = roles;
-    a.public_key.data = pub;
-    a.public_key.len = LL_PUBKEY_LEN;
-    ok(add(f, f->admin, "admin", KIND(ACTOR), &a, 0, 0));
-}
-
 static int setup(void **state)
 {
     fx_t *f = calloc(1, sizeof *f);
-    uint8_t pub[LL_PUBKEY_LEN];
-    ll_append_result_t r;
-    ll_key_t **keys[] = {&f->note, &f->actor, &f->admin, &f->ana, &f->paula, &f->quinn, &f->ana2};
-    ll_test_tmpdir(f->dir);
+    ll_key_t **keys[] = {&f->ana, &f->paula, &f->quinn, &f->ana2};
+    ll_tl_start(&f->tl, "test/gov", NULL);
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         assert_int_equal(ll_key_generate(keys[i]), LL_OK);
-    assert_int_equal(ll_store_open(f->dir, NULL, &f->st), LL_OK);
-    ll_ledger_config_t c = {.note_key = f->note, .actor_key = f->actor, .origin = "test/gov"};
-    assert_int_equal(ll_ledger_open(f->st, &c, &f->lg), LL_OK);
-    ll_key_public(f->admin, pub);
-    assert_int_equal(ll_ledger_genesis(f->lg, "admin", pub, &r), LL_OK);
-    reg(f, "ana", f->ana, LOOPLEDGER__V1__ROLE__ROLE_CONTRIBUTOR, 0);
-    reg(f, "paula", f->paula, LOOPLEDGER__V1__ROLE__ROLE_APPROVER, 0);
-    reg(f, "quinn", f->quinn, LOOPLEDGER__V1__ROLE__ROLE_CONTRIBUTOR,
-        LOOPLEDGER__V1__ROLE__ROLE_APPROVER);
+    ll_tl_register(&f->tl, "ana", f->ana, LOOPLEDGER__V1__ROLE__ROLE_CONTRIBUTOR, 0);
+    ll_tl_register(&f->tl, "paula", f->paula, LOOPLEDGER__V1__ROLE__ROLE_APPROVER, 0);
+    ll_tl_register(&f->tl, "quinn", f->quinn, LOOPLEDGER__V1__ROLE__ROLE_CONTRIBUTOR,
+                   LOOPLEDGER__V1__ROLE__ROLE_APPROVER);
     Loopledger__V1__Initiative ch = LOOPLEDGER__V1__INITIATIVE__INIT;
     ch.title = "Dynamic pricing";
     ch.application = LOOPLEDGER__V1__APPLICATION__APPLICATION_PRICING;
     ch.phase = LOOPLEDGER__V1__PHASE__PHASE_PILOT;
-    ok(add(f, f->admin, "admin", KIND(CHARTER), &ch, 0, 0));
+    ok(add(f, f->tl.admin, "admin", KIND(CHARTER), &ch, 0, 0));
     *state = f;
     return 0;
 }
@@ -178,16 +143,11 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fx_t *f = *state;
-    ll_ledger_close(f->lg);
-    ll_store_close(f->st);
-    ll_key_free(f->note);
-    ll_key_free(f->actor);
-    ll_key_free(f->admin);
+    ll_tl_stop(&f->tl);
     ll_key_free(f->ana);
     ll_key_free(f->paula);
     ll_key_free(f->quinn);
     ll_key_free(f->ana2);
-    ll_test_rmdir(f->dir);
     free(f);
     return 0;
 }
@@ -225,7 +185,7 @@ static ll_append_result_t decide(fx_t *f, const ll_key_t *k, const char *author,
 static uint32_t status(fx_t *f, uint64_t seq)
 {
     ll_txn_t *t;
-    assert_int_equal(ll_store_begin_read(f->st, &t), LL_OK);
+    assert_int_equal(ll_store_begin_read(f->tl.st, &t), LL_OK);
     uint32_t s = ll_index_status(t, seq);
     ll_store_abort(t);
     return s;
@@ -236,7 +196,7 @@ static uint64_t awaiting(fx_t *f)
 {
     ll_txn_t *t;
     ll_loop_state_t st;
-    assert_int_equal(ll_store_begin_read(f->st, &t), LL_OK);
+    assert_int_equal(ll_store_begin_read(f->tl.st, &t), LL_OK);
     assert_int_equal(ll_index_state(t, "pricing", &st), LL_OK);
     ll_store_abort(t);
     return st.open[LL_OPEN_ADJUSTMENT_AWAITING];
@@ -261,7 +221,7 @@ static void test_policy_pending_until_two_distinct_approvers(void **state)
     p.level = EXC;
     p.approvals = 2;
     refused(add(f, f->ana, "ana", KIND(POLICY), &p, 0, 0), LL_ERR_PERMISSION, "may not write policy");
-    ok(add(f, f->admin, "admin", KIND(POLICY), &p, 0, 0));
+    ok(add(f, f->tl.admin, "admin", KIND(POLICY), &p, 0, 0));
 
     uint64_t fi = finding(f, f->ana, "ana");
     uint64_t small = ok(adjustment(f, f->ana, "ana", 3, fi));
@@ -281,7 +241,7 @@ static void test_policy_pending_until_two_distinct_approvers(void **state)
     /* A policy must name levels the contract knows. */
     Loopledger__V1__Policy bad = p;
     bad.level = (Loopledger__V1__HitlLevel)99;
-    refused(add(f, f->admin, "admin", KIND(POLICY), &bad, 0, 0), LL_ERR_INVALID, "level");
+    refused(add(f, f->tl.admin, "admin", KIND(POLICY), &bad, 0, 0), LL_ERR_INVALID, "level");
 
     refused(decide(f, f->paula, "paula", REV, APPROVED, big), LL_ERR_PRECONDITION, "requires a decision of level");
     ok(decide(f, f->paula, "paula", EXC, APPROVED, big));
@@ -292,7 +252,7 @@ static void test_policy_pending_until_two_distinct_approvers(void **state)
     /* Awaiting approval means held by a policy: big and the cut; small is
      * in effect (no policy covers it), so it awaits nothing (item 3). */
     assert_int_equal(awaiting(f), 2);
-    uint64_t before = ll_store_committed_size(f->st);
+    uint64_t before = ll_store_committed_size(f->tl.st);
     ok(decide(f, f->quinn, "quinn", EXC, APPROVED, big));
     assert_int_equal(status(f, big), ST(EFFECTIVE));
     assert_int_equal(awaiting(f), 1);
@@ -300,7 +260,7 @@ static void test_policy_pending_until_two_distinct_approvers(void **state)
      * as of now the replay agrees with the live state. */
     ll_txn_t *t;
     ll_loop_state_t past, now;
-    assert_int_equal(ll_store_begin_read(f->st, &t), LL_OK);
+    assert_int_equal(ll_store_begin_read(f->tl.st, &t), LL_OK);
     assert_int_equal(ll_gov_status_as_of(t, big, before), ST(PENDING));
     assert_int_equal(ll_gov_status_as_of(t, big, ll_store_size(t)), ST(EFFECTIVE));
     assert_int_equal(ll_initiative_state_as_of(t, "pricing", before, &past), LL_OK);
@@ -314,7 +274,7 @@ static void test_policy_pending_until_two_distinct_approvers(void **state)
     refused(decide(f, f->quinn, "quinn", EXC, APPROVED, own), LL_ERR_PERMISSION, "own entry");
     ok(decide(f, f->paula, "paula", EXC, REJECTED, own));
     assert_int_equal(status(f, own), ST(REJECTED));
-    refused(decide(f, f->admin, "admin", EXC, APPROVED, own), LL_ERR_PERMISSION, "approver role");
+    refused(decide(f, f->tl.admin, "admin", EXC, APPROVED, own), LL_ERR_PERMISSION, "approver role");
 }
 
 static ll_append_result_t deploy(fx_t *f, double share, int rel, uint64_t target)
@@ -329,7 +289,7 @@ static ll_loop_state_t state_at(fx_t *f, uint64_t n)
 {
     ll_txn_t *t;
     ll_loop_state_t st;
-    assert_int_equal(ll_store_begin_read(f->st, &t), LL_OK);
+    assert_int_equal(ll_store_begin_read(f->tl.st, &t), LL_OK);
     if (n)
         assert_int_equal(ll_initiative_state_as_of(t, "pricing", n, &st), LL_OK);
     else
@@ -343,13 +303,13 @@ static ll_loop_state_t state_at(fx_t *f, uint64_t n)
 static void replay_agrees(fx_t *f, uint64_t from)
 {
     ll_loop_state_t live = state_at(f, 0), past;
-    past = state_at(f, ll_store_committed_size(f->st));
+    past = state_at(f, ll_store_committed_size(f->tl.st));
     assert_int_equal(past.stage, live.stage);
     assert_int_equal(past.stage_seq, live.stage_seq);
     assert_int_equal(past.cycle, live.cycle);
     assert_true(past.max_rollout == live.max_rollout);
     assert_memory_equal(past.open, live.open, sizeof past.open);
-    for (uint64_t n = from; n < ll_store_committed_size(f->st); n++)
+    for (uint64_t n = from; n < ll_store_committed_size(f->tl.st); n++)
         (void)state_at(f, n);
 }
 
@@ -368,9 +328,9 @@ static void test_governed_entries_gate_what_acts_on_them(void **state)
     p.threshold = 5;
     p.level = EXC;
     p.approvals = 2;
-    uint64_t pol = ok(add(f, f->admin, "admin", KIND(POLICY), &p, 0, 0));
+    uint64_t pol = ok(add(f, f->tl.admin, "admin", KIND(POLICY), &p, 0, 0));
     uint64_t fi = finding(f, f->ana, "ana");
-    uint64_t from = ll_store_committed_size(f->st);
+    uint64_t from = ll_store_committed_size(f->tl.st);
     ok(deploy(f, 10, 0, 0)); /* the pilot */
     ll_loop_state_t before = state_at(f, 0);
     assert_int_equal(before.stage, LOOPLEDGER__V1__STAGE__STAGE_DEPLOY);
@@ -382,12 +342,12 @@ static void test_governed_entries_gate_what_acts_on_them(void **state)
     assert_int_equal(st.stage, LOOPLEDGER__V1__STAGE__STAGE_DEPLOY);
     assert_int_equal(st.stage_seq, before.stage_seq);
 
-    uint64_t size = ll_store_committed_size(f->st);
+    uint64_t size = ll_store_committed_size(f->tl.st);
     char want[160];
     snprintf(want, sizeof want, "#%llu needs 2 more approvals at exception_handling (policy #%llu)",
              (unsigned long long)big, (unsigned long long)pol);
     refused(deploy(f, 10, LOOPLEDGER__V1__RELATION__IMPLEMENTS, big), LL_ERR_PRECONDITION, want);
-    assert_int_equal(ll_store_committed_size(f->st), size);
+    assert_int_equal(ll_store_committed_size(f->tl.st), size);
     ok(decide(f, f->paula, "paula", EXC, APPROVED, big));
     snprintf(want, sizeof want, "#%llu needs 1 more approval at exception_handling",
              (unsigned long long)big);
@@ -399,7 +359,7 @@ static void test_governed_entries_gate_what_acts_on_them(void **state)
     st = state_at(f, 0);
     assert_int_equal(st.stage, LOOPLEDGER__V1__STAGE__STAGE_DEPLOY); /* rejected: never */
     assert_int_equal(st.cycle, 0);
-    assert_int_equal(ll_store_committed_size(f->st), size + 2);
+    assert_int_equal(ll_store_committed_size(f->tl.st), size + 2);
     replay_agrees(f, from);
 
     /* Approved: it takes effect at the approving decision, and the
@@ -437,7 +397,7 @@ static void test_governed_entries_gate_what_acts_on_them(void **state)
         Loopledger__V1__PendingApprovalsResponse *resp;
         char msg[256];
         r.initiative = "pricing";
-        assert_int_equal(ll_store_begin_read(f->st, &t), LL_OK);
+        assert_int_equal(ll_store_begin_read(f->tl.st, &t), LL_OK);
         assert_int_equal(ll_govquery_pending(t, &a, &r, &resp, msg, sizeof msg), LL_OK);
         assert_int_equal(resp->n_pending, 0);
         ll_arena_free(&a);
@@ -474,9 +434,9 @@ static void digest(fx_t *f, uint8_t out[LL_HASH_LEN])
 {
     ll_txn_t *t;
     digest_ctx_t d = {0};
-    uint64_t size = ll_store_committed_size(f->st);
+    uint64_t size = ll_store_committed_size(f->tl.st);
     uint8_t root[LL_HASH_LEN];
-    assert_int_equal(ll_store_begin_read(f->st, &t), LL_OK);
+    assert_int_equal(ll_store_begin_read(f->tl.st, &t), LL_OK);
     for (int tbl = 0; tbl < LL_TBL__COUNT; tbl++)
         assert_int_equal(ll_store_scan(t, (enum ll_table)tbl, "", 0, NULL, 0, 0, digest_cb, &d),
                          LL_OK);
@@ -513,9 +473,9 @@ static void test_validate_only_writes_nothing_and_effects_say_what_happened(void
     p.threshold = 5;
     p.level = EXC;
     p.approvals = 2;
-    uint64_t pol = ok(add(f, f->admin, "admin", KIND(POLICY), &p, 0, 0));
+    uint64_t pol = ok(add(f, f->tl.admin, "admin", KIND(POLICY), &p, 0, 0));
     uint64_t fi = finding(f, f->ana, "ana");
-    uint64_t size = ll_store_committed_size(f->st);
+    uint64_t size = ll_store_committed_size(f->tl.st);
 
     f->flags = LL_SUBMIT_VALIDATE_ONLY;
     digest(f, d0);
@@ -603,7 +563,7 @@ static void test_validate_only_writes_nothing_and_effects_say_what_happened(void
         b.charter = &ch;
         uint8_t *env;
         size_t len;
-        assert_int_equal(ll_entry_seal(&b, f->admin, &env, &len), LL_OK);
+        assert_int_equal(ll_entry_seal(&b, f->tl.admin, &env, &len), LL_OK);
         append_opts(f, env, len, &r);
         free(env);
         refused(r, LL_ERR_INVALID, "update_mask: patch updates are not served yet");
@@ -630,24 +590,24 @@ static void test_revoked_key_signs_nothing_and_rotation_replaces_it(void **state
     rv.keyid = hex;
     rv.reason = "lost";
     refused(add(f, f->paula, "paula", KIND(REVOCATION), &rv, 0, 0), LL_ERR_PERMISSION, "may not write");
-    ok(add(f, f->admin, "admin", KIND(REVOCATION), &rv, 0, 0));
+    ok(add(f, f->tl.admin, "admin", KIND(REVOCATION), &rv, 0, 0));
     Loopledger__V1__RoleGrant rg = LOOPLEDGER__V1__ROLE_GRANT__INIT;
     rg.actor_id = "ana";
-    refused(add(f, f->admin, "admin", KIND(ROLE_GRANT), &rg, 0, 0), LL_ERR_INVALID,
+    refused(add(f, f->tl.admin, "admin", KIND(ROLE_GRANT), &rg, 0, 0), LL_ERR_INVALID,
             "at least one role");
     /* The last admin cannot demote itself (nor be demoted). */
     Loopledger__V1__Role contributor[] = {LOOPLEDGER__V1__ROLE__ROLE_CONTRIBUTOR};
     rg.actor_id = "admin";
     rg.n_roles = 1;
     rg.roles = contributor;
-    refused(add(f, f->admin, "admin", KIND(ROLE_GRANT), &rg, 0, 0), LL_ERR_PRECONDITION,
+    refused(add(f, f->tl.admin, "admin", KIND(ROLE_GRANT), &rg, 0, 0), LL_ERR_PRECONDITION,
             "last admin");
     Loopledger__V1__Finding x = LOOPLEDGER__V1__FINDING__INIT;
     x.summary = "s";
     x.evidence = LOOPLEDGER__V1__EVIDENCE__EVIDENCE_QUALITATIVE;
     x.source = LOOPLEDGER__V1__FINDING_SOURCE__FINDING_SOURCE_USER_SURVEY;
     refused(add(f, f->ana, "ana", KIND(FINDING), &x, 0, 0), LL_ERR_UNAUTHENTICATED, "revoked");
-    refused(add(f, f->admin, "admin", KIND(REVOCATION), &rv, 0, 0), LL_ERR_PRECONDITION,
+    refused(add(f, f->tl.admin, "admin", KIND(REVOCATION), &rv, 0, 0), LL_ERR_PRECONDITION,
             "already revoked");
 
     uint8_t pub2[LL_PUBKEY_LEN];
@@ -656,7 +616,7 @@ static void test_revoked_key_signs_nothing_and_rotation_replaces_it(void **state
     kr.actor_id = "ana";
     kr.new_public_key.data = pub2;
     kr.new_public_key.len = LL_PUBKEY_LEN;
-    uint64_t rot = ok(add(f, f->admin, "admin", KIND(KEY_ROTATION), &kr, 0, 0));
+    uint64_t rot = ok(add(f, f->tl.admin, "admin", KIND(KEY_ROTATION), &kr, 0, 0));
     uint64_t after = ok(add(f, f->ana2, "ana", KIND(FINDING), &x, 0, 0));
 
     /* The chain of authority: each entry names the entry that registered
@@ -664,7 +624,7 @@ static void test_revoked_key_signs_nothing_and_rotation_replaces_it(void **state
     ll_txn_t *t;
     uint64_t ks;
     int64_t revoked;
-    assert_int_equal(ll_store_begin_read(f->st, &t), LL_OK);
+    assert_int_equal(ll_store_begin_read(f->tl.st, &t), LL_OK);
     assert_int_equal(ll_trust_signer_key_seq(t, after, &ks), LL_OK);
     assert_int_equal(ks, rot);
     assert_int_equal(ll_trust_signer_key_seq(t, before, &ks), LL_OK);

@@ -12,56 +12,24 @@
 #include <stdatomic.h>
 #include <unistd.h>
 
-#include "../support/ll_testutil.h"
+#include "../support/ll_testledger.h"
 #include "ll_dsse.h"
 #include "ll_entry.h"
 #include "ll_err.h"
 #include "ll_ledger.h"
 #include "ll_trust.h"
 
-/* Fails with the ledger's own message, which says which rule refused. */
-#define assert_appended(r)                                                  \
-    do {                                                                    \
-        if ((r).err != LL_OK)                                               \
-            fail_msg("append refused: %s: %s", ll_strerror((r).err), (r).msg); \
-    } while (0)
-
 typedef struct fx {
-    char dir[64];
-    ll_store_t *st;
-    ll_ledger_t *lg;
-    ll_key_t *note_key, *actor_key, *admin, *bob, *stranger;
+    ll_tl_t tl;
+    ll_key_t *bob, *stranger;
 } fx_t;
-
-static void open_ledger(fx_t *f)
-{
-    assert_int_equal(ll_store_open(f->dir, NULL, &f->st), LL_OK);
-    ll_ledger_config_t c = {.note_key = f->note_key, .actor_key = f->actor_key,
-                            .origin = "test.example/ledger"};
-    assert_int_equal(ll_ledger_open(f->st, &c, &f->lg), LL_OK);
-}
-
-static void close_ledger(fx_t *f)
-{
-    ll_ledger_close(f->lg);
-    ll_store_close(f->st);
-}
 
 static int setup(void **state)
 {
     fx_t *f = calloc(1, sizeof *f);
-    ll_test_tmpdir(f->dir);
-    assert_int_equal(ll_key_generate(&f->note_key), LL_OK);
-    assert_int_equal(ll_key_generate(&f->actor_key), LL_OK);
-    assert_int_equal(ll_key_generate(&f->admin), LL_OK);
+    ll_tl_start(&f->tl, "test.example/ledger", NULL);
     assert_int_equal(ll_key_generate(&f->bob), LL_OK);
     assert_int_equal(ll_key_generate(&f->stranger), LL_OK);
-    open_ledger(f);
-    uint8_t pub[LL_PUBKEY_LEN];
-    ll_key_public(f->admin, pub);
-    ll_append_result_t r;
-    assert_int_equal(ll_ledger_genesis(f->lg, "admin", pub, &r), LL_OK);
-    assert_int_equal(r.seq, 0);
     *state = f;
     return 0;
 }
@@ -69,13 +37,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fx_t *f = *state;
-    close_ledger(f);
-    ll_key_free(f->note_key);
-    ll_key_free(f->actor_key);
-    ll_key_free(f->admin);
+    ll_tl_stop(&f->tl);
     ll_key_free(f->bob);
     ll_key_free(f->stranger);
-    ll_test_rmdir(f->dir);
     free(f);
     return 0;
 }
@@ -91,56 +55,20 @@ typedef struct body_spec {
 
 static uint8_t *seal_note(const ll_key_t *key, body_spec_t s, size_t *len)
 {
-    static _Atomic uint64_t counter;
-    uint64_t nonce = atomic_fetch_add(&counter, 1) + 1;
     Loopledger__V1__Note note = LOOPLEDGER__V1__NOTE__INIT;
     note.text = (char *)(s.text ? s.text : "hello");
-    Loopledger__V1__Link link = LOOPLEDGER__V1__LINK__INIT;
-    link.relation = (Loopledger__V1__Relation)s.relation;
-    link.target_seq = s.target;
-    Loopledger__V1__Link *links[1] = {&link};
-    Loopledger__V1__EntryBody b = LOOPLEDGER__V1__ENTRY_BODY__INIT;
-    b.author = (char *)s.author;
-    b.initiative = ""; /* a note may name no initiative */
-    b.nonce.data = (uint8_t *)&nonce;
-    b.nonce.len = sizeof nonce;
-    b.n_links = (size_t)s.nlinks;
-    b.links = links;
-    b.kind_case = LOOPLEDGER__V1__ENTRY_BODY__KIND_NOTE;
-    b.note = &note;
-    uint8_t *env;
-    assert_int_equal(ll_entry_seal(&b, key, &env, len), LL_OK);
-    return env;
+    lk_t link = {s.relation, s.target};
+    /* a note may name no initiative */
+    return ll_tl_seal(key, s.author, "", LOOPLEDGER__V1__ENTRY_BODY__KIND_NOTE, &note, &link,
+                      (size_t)s.nlinks, len);
 }
 
+/* Registration of id (a contributor) with subject's key, signed with key. */
 static uint8_t *seal_registration(const ll_key_t *key, const char *author, const char *id,
                                   const ll_key_t *subject, size_t *len)
 {
-    uint8_t pub[LL_PUBKEY_LEN];
-    ll_key_public(subject, pub);
-    Loopledger__V1__Role roles[] = {LOOPLEDGER__V1__ROLE__ROLE_CONTRIBUTOR};
-    Loopledger__V1__ActorRegistration a = LOOPLEDGER__V1__ACTOR_REGISTRATION__INIT;
-    a.actor_id = (char *)id;
-    a.display_name = (char *)id;
-    a.n_roles = 1;
-    a.roles = roles;
-    a.public_key.data = pub;
-    a.public_key.len = LL_PUBKEY_LEN;
-    Loopledger__V1__EntryBody b = LOOPLEDGER__V1__ENTRY_BODY__INIT;
-    b.author = (char *)author;
-    b.kind_case = LOOPLEDGER__V1__ENTRY_BODY__KIND_ACTOR;
-    b.actor = &a;
-    uint8_t *env;
-    assert_int_equal(ll_entry_seal(&b, key, &env, len), LL_OK);
-    return env;
-}
-
-static ll_append_result_t append(fx_t *f, uint8_t *env, size_t len)
-{
-    ll_append_result_t r;
-    ll_ledger_append(f->lg, env, len, &r);
-    free(env);
-    return r;
+    return ll_tl_seal_actor(key, author, id, subject, LOOPLEDGER__V1__ROLE__ROLE_CONTRIBUTOR, 0,
+                            len);
 }
 
 /* Seals a note and appends it (two statements: argument evaluation order
@@ -149,15 +77,12 @@ static ll_append_result_t append_note(fx_t *f, const ll_key_t *key, body_spec_t 
 {
     size_t len;
     uint8_t *env = seal_note(key, s, &len);
-    return append(f, env, len);
+    return ll_tl_append(&f->tl, env, len);
 }
 
 static void register_bob(fx_t *f)
 {
-    size_t len;
-    uint8_t *env = seal_registration(f->admin, "admin", "bob", f->bob, &len);
-    ll_append_result_t r = append(f, env, len);
-    assert_appended(r);
+    ll_tl_register(&f->tl, "bob", f->bob, LOOPLEDGER__V1__ROLE__ROLE_CONTRIBUTOR, 0);
 }
 
 /* Asserts that r is a refusal with code and that nothing was written. */
@@ -166,20 +91,20 @@ static void assert_refused(fx_t *f, ll_append_result_t r, int code, uint64_t siz
     if (r.err != code)
         fail_msg("expected %s, got %s: %s", ll_strerror(code), ll_strerror(r.err), r.msg);
     assert_true(r.msg[0] != 0);
-    assert_int_equal(ll_store_committed_size(f->st), size_before);
+    assert_int_equal(ll_store_committed_size(f->tl.st), size_before);
 }
 
 static void test_genesis_registers_admin_and_server(void **state)
 {
     fx_t *f = *state;
-    assert_int_equal(ll_store_committed_size(f->st), 1);
-    ll_append_result_t r = append_note(f, f->admin, (body_spec_t){.author = "admin"});
-    assert_appended(r);
+    assert_int_equal(ll_store_committed_size(f->tl.st), 1);
+    ll_append_result_t r = append_note(f, f->tl.admin, (body_spec_t){.author = "admin"});
+    ll_tl_appended(r);
     assert_int_equal(r.seq, 1);
     assert_false(r.duplicate);
     uint8_t pub[LL_PUBKEY_LEN];
-    ll_key_public(f->admin, pub);
-    assert_int_equal(ll_ledger_genesis(f->lg, "admin", pub, &r), LL_ERR_EXISTS);
+    ll_key_public(f->tl.admin, pub);
+    assert_int_equal(ll_ledger_genesis(f->tl.lg, "admin", pub, &r), LL_ERR_EXISTS);
 }
 
 static void test_admin_registers_actor_who_can_then_append(void **state)
@@ -187,11 +112,11 @@ static void test_admin_registers_actor_who_can_then_append(void **state)
     fx_t *f = *state;
     register_bob(f);
     ll_append_result_t r = append_note(f, f->bob, (body_spec_t){.author = "bob"});
-    assert_appended(r);
+    ll_tl_appended(r);
     assert_int_equal(r.seq, 2);
     ll_txn_t *t;
     uint64_t key_seq;
-    assert_int_equal(ll_store_begin_read(f->st, &t), LL_OK);
+    assert_int_equal(ll_store_begin_read(f->tl.st, &t), LL_OK);
     assert_int_equal(ll_trust_signer_key_seq(t, 2, &key_seq), LL_OK);
     assert_int_equal(key_seq, 1); /* bob's key was registered by entry 1 */
     assert_int_equal(ll_trust_signer_key_seq(t, 1, &key_seq), LL_OK);
@@ -203,18 +128,18 @@ static void test_duplicate_envelope_returns_original_seq(void **state)
 {
     fx_t *f = *state;
     size_t len;
-    uint8_t *env = seal_note(f->admin, (body_spec_t){.author = "admin"}, &len);
+    uint8_t *env = seal_note(f->tl.admin, (body_spec_t){.author = "admin"}, &len);
     uint8_t *copy = malloc(len);
     memcpy(copy, env, len);
-    ll_append_result_t a = append(f, env, len);
-    ll_append_result_t b = append(f, copy, len);
+    ll_append_result_t a = ll_tl_append(&f->tl, env, len);
+    ll_append_result_t b = ll_tl_append(&f->tl, copy, len);
     assert_int_equal(a.err, LL_OK);
     assert_int_equal(b.err, LL_OK);
     assert_true(b.duplicate);
     assert_int_equal(a.seq, b.seq);
     assert_int_equal(a.time_ns, b.time_ns);
     assert_memory_equal(a.leaf_hash, b.leaf_hash, LL_HASH_LEN);
-    assert_int_equal(ll_store_committed_size(f->st), 2);
+    assert_int_equal(ll_store_committed_size(f->tl.st), 2);
 }
 
 static void test_malformed_envelope_is_invalid(void **state)
@@ -222,7 +147,7 @@ static void test_malformed_envelope_is_invalid(void **state)
     fx_t *f = *state;
     uint8_t *junk = malloc(5);
     memcpy(junk, "\xff\xff\xff\xff\x0f", 5);
-    assert_refused(f, append(f, junk, 5), LL_ERR_INVALID, 1);
+    assert_refused(f, ll_tl_append(&f->tl, junk, 5), LL_ERR_INVALID, 1);
 }
 
 static void test_malformed_payload_is_invalid(void **state)
@@ -232,8 +157,8 @@ static void test_malformed_payload_is_invalid(void **state)
     uint8_t sig[LL_SIG_LEN];
     uint8_t pub[LL_PUBKEY_LEN];
     char keyid[LL_KEYID_HEX_LEN + 1];
-    ll_dsse_sign(f->admin, LL_DSSE_PAYLOAD_TYPE, strlen(LL_DSSE_PAYLOAD_TYPE), garbage, 3, sig);
-    ll_key_public(f->admin, pub);
+    ll_dsse_sign(f->tl.admin, LL_DSSE_PAYLOAD_TYPE, strlen(LL_DSSE_PAYLOAD_TYPE), garbage, 3, sig);
+    ll_key_public(f->tl.admin, pub);
     ll_keyid(pub, keyid);
     Loopledger__V1__Signature s = LOOPLEDGER__V1__SIGNATURE__INIT;
     s.sig.data = sig;
@@ -249,7 +174,7 @@ static void test_malformed_payload_is_invalid(void **state)
     size_t len = loopledger__v1__envelope__get_packed_size(&e);
     uint8_t *buf = malloc(len);
     loopledger__v1__envelope__pack(&e, buf);
-    assert_refused(f, append(f, buf, len), LL_ERR_INVALID, 1);
+    assert_refused(f, ll_tl_append(&f->tl, buf, len), LL_ERR_INVALID, 1);
 }
 
 /* Unpacks env, lets edit() change it, repacks. */
@@ -284,8 +209,8 @@ static void test_wrong_payload_type_is_invalid(void **state)
 {
     fx_t *f = *state;
     size_t len;
-    uint8_t *env = tamper(seal_note(f->admin, (body_spec_t){.author = "admin"}, &len), &len, edit_type);
-    ll_append_result_t r = append(f, env, len);
+    uint8_t *env = tamper(seal_note(f->tl.admin, (body_spec_t){.author = "admin"}, &len), &len, edit_type);
+    ll_append_result_t r = ll_tl_append(&f->tl, env, len);
     assert_refused(f, r, LL_ERR_INVALID, 1);
     assert_non_null(strstr(r.msg, "payload_type"));
 }
@@ -294,31 +219,31 @@ static void test_bad_signature_is_refused(void **state)
 {
     fx_t *f = *state;
     size_t len;
-    uint8_t *env = tamper(seal_note(f->admin, (body_spec_t){.author = "admin"}, &len), &len, edit_sig);
-    assert_refused(f, append(f, env, len), LL_ERR_BAD_SIGNATURE, 1);
+    uint8_t *env = tamper(seal_note(f->tl.admin, (body_spec_t){.author = "admin"}, &len), &len, edit_sig);
+    assert_refused(f, ll_tl_append(&f->tl, env, len), LL_ERR_BAD_SIGNATURE, 1);
 }
 
 static void test_payload_changed_after_signing_is_refused(void **state)
 {
     fx_t *f = *state;
     size_t len;
-    uint8_t *env = tamper(seal_note(f->admin, (body_spec_t){.author = "admin", .text = "abc"}, &len), &len,
+    uint8_t *env = tamper(seal_note(f->tl.admin, (body_spec_t){.author = "admin", .text = "abc"}, &len), &len,
                           edit_payload);
     ll_append_result_t r;
-    ll_ledger_append(f->lg, env, len, &r);
+    ll_ledger_append(f->tl.lg, env, len, &r);
     free(env);
     /* Flipping the last payload byte may also break the body's encoding;
      * either way the entry must not be written. */
     assert_true(r.err == LL_ERR_BAD_SIGNATURE || r.err == LL_ERR_INVALID);
-    assert_int_equal(ll_store_committed_size(f->st), 1);
+    assert_int_equal(ll_store_committed_size(f->tl.st), 1);
 }
 
 static void test_missing_signature_is_invalid(void **state)
 {
     fx_t *f = *state;
     size_t len;
-    uint8_t *env = tamper(seal_note(f->admin, (body_spec_t){.author = "admin"}, &len), &len, edit_nosig);
-    assert_refused(f, append(f, env, len), LL_ERR_INVALID, 1);
+    uint8_t *env = tamper(seal_note(f->tl.admin, (body_spec_t){.author = "admin"}, &len), &len, edit_nosig);
+    assert_refused(f, ll_tl_append(&f->tl, env, len), LL_ERR_INVALID, 1);
 }
 
 static void test_unregistered_author_is_unauthenticated(void **state)
@@ -326,7 +251,7 @@ static void test_unregistered_author_is_unauthenticated(void **state)
     fx_t *f = *state;
     size_t len;
     uint8_t *env = seal_note(f->stranger, (body_spec_t){.author = "mallory"}, &len);
-    assert_refused(f, append(f, env, len), LL_ERR_UNAUTHENTICATED, 1);
+    assert_refused(f, ll_tl_append(&f->tl, env, len), LL_ERR_UNAUTHENTICATED, 1);
 }
 
 static void test_author_must_own_the_signing_key(void **state)
@@ -336,7 +261,7 @@ static void test_author_must_own_the_signing_key(void **state)
     size_t len;
     /* bob signs, but claims the entry is admin's. */
     uint8_t *env = seal_note(f->bob, (body_spec_t){.author = "admin"}, &len);
-    ll_append_result_t r = append(f, env, len);
+    ll_append_result_t r = ll_tl_append(&f->tl, env, len);
     assert_refused(f, r, LL_ERR_UNAUTHENTICATED, 2);
     assert_non_null(strstr(r.msg, "bob"));
 }
@@ -345,23 +270,23 @@ static void test_link_to_future_entry_is_refused(void **state)
 {
     fx_t *f = *state;
     size_t len;
-    uint8_t *env = seal_note(f->admin, (body_spec_t){.author = "admin", .text = "x", .relation = LOOPLEDGER__V1__RELATION__SUPPORTS, .target = 1, .nlinks = 1}, &len);
+    uint8_t *env = seal_note(f->tl.admin, (body_spec_t){.author = "admin", .text = "x", .relation = LOOPLEDGER__V1__RELATION__SUPPORTS, .target = 1, .nlinks = 1}, &len);
     /* seq 1 would be this entry itself: links point only to older entries. */
-    assert_refused(f, append(f, env, len), LL_ERR_PRECONDITION, 1);
-    env = seal_note(f->admin, (body_spec_t){.author = "admin", .text = "x", .relation = LOOPLEDGER__V1__RELATION__SUPPORTS, .target = 999, .nlinks = 1}, &len);
-    assert_refused(f, append(f, env, len), LL_ERR_PRECONDITION, 1);
-    env = seal_note(f->admin, (body_spec_t){.author = "admin", .text = "x", .relation = LOOPLEDGER__V1__RELATION__SUPPORTS, .target = 0, .nlinks = 1}, &len);
-    assert_int_equal(append(f, env, len).err, LL_OK);
+    assert_refused(f, ll_tl_append(&f->tl, env, len), LL_ERR_PRECONDITION, 1);
+    env = seal_note(f->tl.admin, (body_spec_t){.author = "admin", .text = "x", .relation = LOOPLEDGER__V1__RELATION__SUPPORTS, .target = 999, .nlinks = 1}, &len);
+    assert_refused(f, ll_tl_append(&f->tl, env, len), LL_ERR_PRECONDITION, 1);
+    env = seal_note(f->tl.admin, (body_spec_t){.author = "admin", .text = "x", .relation = LOOPLEDGER__V1__RELATION__SUPPORTS, .target = 0, .nlinks = 1}, &len);
+    assert_int_equal(ll_tl_append(&f->tl, env, len).err, LL_OK);
 }
 
 static void test_unknown_relation_is_invalid(void **state)
 {
     fx_t *f = *state;
     size_t len;
-    uint8_t *env = seal_note(f->admin, (body_spec_t){.author = "admin", .text = "x", .relation = 0, .target = 0, .nlinks = 1}, &len);
-    assert_refused(f, append(f, env, len), LL_ERR_INVALID, 1);
-    env = seal_note(f->admin, (body_spec_t){.author = "admin", .text = "x", .relation = 99, .target = 0, .nlinks = 1}, &len);
-    assert_refused(f, append(f, env, len), LL_ERR_INVALID, 1);
+    uint8_t *env = seal_note(f->tl.admin, (body_spec_t){.author = "admin", .text = "x", .relation = 0, .target = 0, .nlinks = 1}, &len);
+    assert_refused(f, ll_tl_append(&f->tl, env, len), LL_ERR_INVALID, 1);
+    env = seal_note(f->tl.admin, (body_spec_t){.author = "admin", .text = "x", .relation = 99, .target = 0, .nlinks = 1}, &len);
+    assert_refused(f, ll_tl_append(&f->tl, env, len), LL_ERR_INVALID, 1);
 }
 
 static void test_only_admin_registers_actors(void **state)
@@ -370,7 +295,7 @@ static void test_only_admin_registers_actors(void **state)
     register_bob(f);
     size_t len;
     uint8_t *env = seal_registration(f->bob, "bob", "carol", f->stranger, &len);
-    assert_refused(f, append(f, env, len), LL_ERR_PERMISSION, 2);
+    assert_refused(f, ll_tl_append(&f->tl, env, len), LL_ERR_PERMISSION, 2);
 }
 
 static void test_actor_and_key_register_once(void **state)
@@ -378,17 +303,17 @@ static void test_actor_and_key_register_once(void **state)
     fx_t *f = *state;
     register_bob(f);
     size_t len;
-    uint8_t *env = seal_registration(f->admin, "admin", "bob", f->stranger, &len);
-    assert_refused(f, append(f, env, len), LL_ERR_EXISTS, 2);
-    env = seal_registration(f->admin, "admin", "bob2", f->bob, &len);
-    assert_refused(f, append(f, env, len), LL_ERR_EXISTS, 2);
+    uint8_t *env = seal_registration(f->tl.admin, "admin", "bob", f->stranger, &len);
+    assert_refused(f, ll_tl_append(&f->tl, env, len), LL_ERR_EXISTS, 2);
+    env = seal_registration(f->tl.admin, "admin", "bob2", f->bob, &len);
+    assert_refused(f, ll_tl_append(&f->tl, env, len), LL_ERR_EXISTS, 2);
 }
 
 static void test_submitted_genesis_is_refused(void **state)
 {
     fx_t *f = *state;
     uint8_t pub[LL_PUBKEY_LEN];
-    ll_key_public(f->admin, pub);
+    ll_key_public(f->tl.admin, pub);
     Loopledger__V1__Role roles[] = {LOOPLEDGER__V1__ROLE__ROLE_ADMIN};
     Loopledger__V1__ActorRegistration a = LOOPLEDGER__V1__ACTOR_REGISTRATION__INIT;
     a.actor_id = "admin";
@@ -406,8 +331,8 @@ static void test_submitted_genesis_is_refused(void **state)
     b.genesis = &g;
     uint8_t *env;
     size_t len;
-    assert_int_equal(ll_entry_seal(&b, f->admin, &env, &len), LL_OK);
-    assert_refused(f, append(f, env, len), LL_ERR_PRECONDITION, 1);
+    assert_int_equal(ll_entry_seal(&b, f->tl.admin, &env, &len), LL_OK);
+    assert_refused(f, ll_tl_append(&f->tl, env, len), LL_ERR_PRECONDITION, 1);
 }
 
 static void test_body_without_kind_is_invalid(void **state)
@@ -417,8 +342,8 @@ static void test_body_without_kind_is_invalid(void **state)
     b.author = "admin";
     uint8_t *env;
     size_t len;
-    assert_int_equal(ll_entry_seal(&b, f->admin, &env, &len), LL_OK);
-    assert_refused(f, append(f, env, len), LL_ERR_INVALID, 1);
+    assert_int_equal(ll_entry_seal(&b, f->tl.admin, &env, &len), LL_OK);
+    assert_refused(f, ll_tl_append(&f->tl, env, len), LL_ERR_INVALID, 1);
 }
 
 typedef struct worker {
@@ -433,9 +358,9 @@ static void *appender(void *arg)
     worker_t *w = arg;
     for (int i = 0; i < w->n; i++) {
         size_t len;
-        uint8_t *env = seal_note(w->f->admin, (body_spec_t){.author = "admin"}, &len);
+        uint8_t *env = seal_note(w->f->tl.admin, (body_spec_t){.author = "admin"}, &len);
         ll_append_result_t r;
-        ll_ledger_append(w->f->lg, env, len, &r);
+        ll_ledger_append(w->f->tl.lg, env, len, &r);
         free(env);
         if (r.err)
             w->failures++;
@@ -465,7 +390,7 @@ static void test_concurrent_appends_get_distinct_seqs(void **state)
             seen[w[t].seqs[i]] = 1;
         }
     }
-    assert_int_equal(ll_store_committed_size(f->st), 1 + T * N);
+    assert_int_equal(ll_store_committed_size(f->tl.st), 1 + T * N);
 }
 
 static void test_restart_keeps_entries_actors_and_checkpoint(void **state)
@@ -478,20 +403,20 @@ static void test_restart_keeps_entries_actors_and_checkpoint(void **state)
     size_t n1, n2;
     uint64_t s1, s2;
     uint8_t r1[LL_HASH_LEN], r2[LL_HASH_LEN];
-    assert_int_equal(ll_store_begin_read(f->st, &t), LL_OK);
-    assert_int_equal(ll_ledger_checkpoint(f->lg, t, 0, note1, sizeof note1, &n1, &s1, r1), LL_OK);
+    assert_int_equal(ll_store_begin_read(f->tl.st, &t), LL_OK);
+    assert_int_equal(ll_ledger_checkpoint(f->tl.lg, t, 0, note1, sizeof note1, &n1, &s1, r1), LL_OK);
     ll_store_abort(t);
-    close_ledger(f);
-    open_ledger(f);
-    assert_int_equal(ll_store_begin_read(f->st, &t), LL_OK);
-    assert_int_equal(ll_ledger_checkpoint(f->lg, t, 0, note2, sizeof note2, &n2, &s2, r2), LL_OK);
+    ll_tl_close(&f->tl);
+    ll_tl_open(&f->tl, NULL);
+    assert_int_equal(ll_store_begin_read(f->tl.st, &t), LL_OK);
+    assert_int_equal(ll_ledger_checkpoint(f->tl.lg, t, 0, note2, sizeof note2, &n2, &s2, r2), LL_OK);
     ll_store_abort(t);
     assert_int_equal(s1, 3);
     assert_int_equal(s2, 3);
     assert_memory_equal(r1, r2, LL_HASH_LEN);
     /* Ed25519 is deterministic: same body, same key, same note. */
     assert_string_equal(note1, note2);
-    assert_string_equal(ll_ledger_origin(f->lg), "test.example/ledger");
+    assert_string_equal(ll_ledger_origin(f->tl.lg), "test.example/ledger");
     /* bob is still registered. */
     assert_int_equal(append_note(f, f->bob, (body_spec_t){.author = "bob"}).err, LL_OK);
 }
@@ -504,12 +429,12 @@ static void test_checkpoint_verifies_with_verifier_key(void **state)
     size_t n, body_len;
     uint64_t size;
     ll_txn_t *t;
-    assert_int_equal(ll_ledger_verifier_key(f->lg, vkey, sizeof vkey), LL_OK);
+    assert_int_equal(ll_ledger_verifier_key(f->tl.lg, vkey, sizeof vkey), LL_OK);
     assert_int_equal(ll_note_parse_verifier_key(vkey, name, sizeof name, pub), LL_OK);
     assert_string_equal(name, "test.example/ledger");
-    assert_int_equal(ll_store_begin_read(f->st, &t), LL_OK);
-    assert_int_equal(ll_ledger_checkpoint(f->lg, t, 0, note, sizeof note, &n, &size, root), LL_OK);
-    assert_int_equal(ll_ledger_checkpoint(f->lg, t, 2, note, sizeof note, &n, &size, root),
+    assert_int_equal(ll_store_begin_read(f->tl.st, &t), LL_OK);
+    assert_int_equal(ll_ledger_checkpoint(f->tl.lg, t, 0, note, sizeof note, &n, &size, root), LL_OK);
+    assert_int_equal(ll_ledger_checkpoint(f->tl.lg, t, 2, note, sizeof note, &n, &size, root),
                      LL_ERR_RANGE);
     ll_store_abort(t);
     assert_int_equal(ll_note_verify(note, n, name, pub, &body_len), LL_OK);
@@ -561,26 +486,26 @@ static void check_budget(fx_t *f, size_t entries, size_t bytes)
     tally_t t = {0};
     size_t len[5];
     uint8_t *env[5];
-    close_ledger(f);
-    assert_int_equal(ll_store_open(f->dir, NULL, &f->st), LL_OK);
-    ll_ledger_config_t c = {.note_key = f->note_key, .actor_key = f->actor_key,
+    ll_tl_close(&f->tl);
+    assert_int_equal(ll_store_open(f->tl.dir, NULL, &f->tl.st), LL_OK);
+    ll_ledger_config_t c = {.note_key = f->tl.note_key, .actor_key = f->tl.actor_key,
                             .max_queue_entries = entries, .max_queue_bytes = bytes};
-    assert_int_equal(ll_ledger_open(f->st, &c, &f->lg), LL_OK);
-    assert_int_equal(ll_ledger_add_commit_hook(f->lg, gate_hook, &g), LL_OK);
+    assert_int_equal(ll_ledger_open(f->tl.st, &c, &f->tl.lg), LL_OK);
+    assert_int_equal(ll_ledger_add_commit_hook(f->tl.lg, gate_hook, &g), LL_OK);
     for (int i = 0; i < 5; i++)
-        env[i] = seal_note(f->admin, (body_spec_t){.author = "admin"}, &len[i]);
+        env[i] = seal_note(f->tl.admin, (body_spec_t){.author = "admin"}, &len[i]);
 
     /* The first is committed and held in the hook: still in flight. */
-    ll_ledger_submit(f->lg, env[0], len[0], tally_cb, &t);
+    ll_ledger_submit(f->tl.lg, env[0], len[0], tally_cb, &t);
     pthread_mutex_lock(&g.m);
     while (!g.held)
         pthread_cond_wait(&g.c, &g.m);
     pthread_mutex_unlock(&g.m);
-    ll_ledger_submit(f->lg, env[1], len[1], tally_cb, &t);
-    ll_ledger_submit(f->lg, env[2], len[2], tally_cb, &t);
+    ll_ledger_submit(f->tl.lg, env[1], len[1], tally_cb, &t);
+    ll_ledger_submit(f->tl.lg, env[2], len[2], tally_cb, &t);
     assert_int_equal(atomic_load(&t.done), 0);
     /* Over budget: answered before submit returns, nothing queued. */
-    ll_ledger_submit(f->lg, env[3], len[3], tally_cb, &t);
+    ll_ledger_submit(f->tl.lg, env[3], len[3], tally_cb, &t);
     assert_int_equal(atomic_load(&t.done), 1);
     assert_int_equal(atomic_load(&t.refused), 1);
 
@@ -593,10 +518,10 @@ static void check_budget(fx_t *f, size_t entries, size_t bytes)
     assert_int_equal(atomic_load(&t.ok), 3);
     /* The budget is given back with the results. */
     ll_append_result_t r;
-    ll_ledger_append(f->lg, env[4], len[4], &r);
-    assert_appended(r);
+    ll_ledger_append(f->tl.lg, env[4], len[4], &r);
+    ll_tl_appended(r);
     assert_int_equal(r.seq, 4);
-    ll_ledger_remove_commit_hook(f->lg, gate_hook, &g);
+    ll_ledger_remove_commit_hook(f->tl.lg, gate_hook, &g);
     for (int i = 0; i < 5; i++)
         free(env[i]);
 }
@@ -610,7 +535,7 @@ static void test_append_budget_refuses_beyond_its_bytes_at_once(void **state)
 {
     fx_t *f = *state;
     size_t len;
-    uint8_t *probe = seal_note(f->admin, (body_spec_t){.author = "admin"}, &len);
+    uint8_t *probe = seal_note(f->tl.admin, (body_spec_t){.author = "admin"}, &len);
     free(probe);
     /* Room for three envelopes of this size, not four. */
     check_budget(f, 0, 3 * len + len / 2);

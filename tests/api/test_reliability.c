@@ -12,98 +12,40 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <lmdb.h>
-#include <stdatomic.h>
 
-#include "../support/ll_testutil.h"
+#include "../support/ll_testledger.h"
 #include "ll_audit.h"
 #include "ll_entry.h"
 #include "ll_err.h"
 #include "ll_ledger.h"
 
-typedef struct fx {
-    char dir[64];
-    ll_store_t *st;
-    ll_ledger_t *lg;
-    ll_key_t *note_key, *actor_key, *admin;
-} fx_t;
+typedef ll_tl_t fx_t;
 
+/* Opens the ledger of f with an LMDB map of map bytes growable to max. */
 static void open_ledger(fx_t *f, size_t map, size_t max)
 {
     ll_store_config_t sc = {.map_size = map, .map_max = max};
-    assert_int_equal(ll_store_open(f->dir, &sc, &f->st), LL_OK);
-    ll_ledger_config_t c = {.note_key = f->note_key, .actor_key = f->actor_key,
-                            .origin = "test.example/ledger"};
-    assert_int_equal(ll_ledger_open(f->st, &c, &f->lg), LL_OK);
-}
-
-static void close_ledger(fx_t *f)
-{
-    ll_ledger_close(f->lg);
-    ll_store_close(f->st);
-    f->lg = NULL;
-    f->st = NULL;
+    ll_tl_open(f, &sc);
 }
 
 static int setup(void **state)
 {
-    fx_t *f = calloc(1, sizeof *f);
-    ll_test_tmpdir(f->dir);
-    assert_int_equal(ll_key_generate(&f->note_key), LL_OK);
-    assert_int_equal(ll_key_generate(&f->actor_key), LL_OK);
-    assert_int_equal(ll_key_generate(&f->admin), LL_OK);
-    open_ledger(f, 0, 0);
-    uint8_t pub[LL_PUBKEY_LEN];
-    ll_key_public(f->admin, pub);
-    ll_append_result_t r;
-    assert_int_equal(ll_ledger_genesis(f->lg, "admin", pub, &r), LL_OK);
-    *state = f;
+    ll_store_config_t sc = {.map_size = 0, .map_max = 0};
+    *state = ll_tl_new("test.example/ledger", &sc);
     return 0;
 }
 
-static int teardown(void **state)
-{
-    fx_t *f = *state;
-    if (f->lg)
-        close_ledger(f);
-    ll_key_free(f->note_key);
-    ll_key_free(f->actor_key);
-    ll_key_free(f->admin);
-    ll_test_rmdir(f->dir);
-    free(f);
-    return 0;
-}
+static int teardown(void **state) { return ll_tl_teardown(state); }
 
 /* Appends a note of `size` bytes by admin; returns the result. */
 static ll_append_result_t note(fx_t *f, size_t size)
 {
-    static _Atomic uint64_t counter;
-    uint64_t nonce = atomic_fetch_add(&counter, 1) + 1;
     char *text = malloc(size + 1);
     memset(text, 'n', size);
     text[size] = 0;
-    Loopledger__V1__Note n = LOOPLEDGER__V1__NOTE__INIT;
-    n.text = text;
-    Loopledger__V1__EntryBody b = LOOPLEDGER__V1__ENTRY_BODY__INIT;
-    b.author = "admin";
-    b.initiative = ""; /* a note may name no initiative */
-    b.nonce.data = (uint8_t *)&nonce;
-    b.nonce.len = sizeof nonce;
-    b.kind_case = LOOPLEDGER__V1__ENTRY_BODY__KIND_NOTE;
-    b.note = &n;
-    uint8_t *env;
-    size_t len;
-    assert_int_equal(ll_entry_seal(&b, f->admin, &env, &len), LL_OK);
-    ll_append_result_t r;
-    ll_ledger_append(f->lg, env, len, &r);
-    free(env);
+    ll_append_result_t r = ll_tl_note(f, f->admin, "admin", text);
     free(text);
     return r;
-}
-
-static void appended(ll_append_result_t r)
-{
-    if (r.err != LL_OK)
-        fail_msg("append refused: %s: %s", ll_strerror(r.err), r.msg);
 }
 
 /* Flips byte `at` (from the end if negative) of the value under key in
@@ -148,7 +90,7 @@ static void seq_key(uint8_t k[8], uint64_t seq)
 static void six_plus_one(fx_t *f)
 {
     for (int i = 0; i < 5; i++)
-        appended(note(f, 100));
+        ll_tl_appended(note(f, 100));
     ll_txn_t *t;
     char cp[LL_NOTE_MAX];
     size_t cplen;
@@ -158,8 +100,8 @@ static void six_plus_one(fx_t *f)
     assert_int_equal(ll_ledger_checkpoint(f->lg, t, 0, cp, sizeof cp, &cplen, &size, root), LL_OK);
     ll_store_abort(t);
     assert_int_equal(size, 6);
-    appended(note(f, 100));
-    close_ledger(f);
+    ll_tl_appended(note(f, 100));
+    ll_tl_close(f);
 }
 
 static void audit(fx_t *f, ll_audit_report_t *rep)
@@ -172,7 +114,7 @@ static void audit(fx_t *f, ll_audit_report_t *rep)
 static void test_full_map_refuses_whole_entries_then_grows(void **state)
 {
     fx_t *f = *state;
-    close_ledger(f);
+    ll_tl_close(f);
     open_ledger(f, 512 << 10, 512 << 10);
     ll_append_result_t r;
     uint64_t n = 0;
@@ -192,10 +134,10 @@ static void test_full_map_refuses_whole_entries_then_grows(void **state)
     assert_int_equal(ll_store_leaf(t, size, &leaf, &len), LL_ERR_NOT_FOUND);
     ll_store_abort(t);
 
-    close_ledger(f);
+    ll_tl_close(f);
     open_ledger(f, 512 << 10, 0); /* the same ledger, now allowed to grow */
     for (int i = 0; i < 60; i++)
-        appended(note(f, 16 << 10));
+        ll_tl_appended(note(f, 16 << 10));
     assert_int_equal(ll_store_committed_size(f->st), size + 60);
     assert_true(ll_store_map_size(f->st) > (512 << 10));
     ll_audit_report_t rep;

@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../support/ll_testutil.h"
+#include "../support/ll_testledger.h"
 #include "ll_asof.h"
 #include "ll_entry.h"
 #include "ll_err.h"
@@ -43,84 +43,24 @@
  * default 90-day half-life its decay is 1 to within 1e-5 for two minutes. */
 #define FRESH 1e-5
 
-typedef struct fx {
-    char dir[64];
-    ll_store_t *st;
-    ll_ledger_t *lg;
-    ll_key_t *note_key, *actor_key, *admin;
-} fx_t;
+typedef ll_tl_t fx_t;
 
 static int setup(void **state)
 {
-    fx_t *f = calloc(1, sizeof *f);
-    uint8_t pub[LL_PUBKEY_LEN];
-    ll_append_result_t r;
-    ll_test_tmpdir(f->dir);
-    assert_int_equal(ll_key_generate(&f->note_key), LL_OK);
-    assert_int_equal(ll_key_generate(&f->actor_key), LL_OK);
-    assert_int_equal(ll_key_generate(&f->admin), LL_OK);
-    assert_int_equal(ll_store_open(f->dir, NULL, &f->st), LL_OK);
-    ll_ledger_config_t c = {.note_key = f->note_key, .actor_key = f->actor_key,
-                            .origin = "test.example/roadmap"};
-    assert_int_equal(ll_ledger_open(f->st, &c, &f->lg), LL_OK);
-    ll_key_public(f->admin, pub);
-    assert_int_equal(ll_ledger_genesis(f->lg, "admin", pub, &r), LL_OK);
-    *state = f;
+    *state = ll_tl_new("test.example/roadmap", NULL);
     return 0;
 }
 
-static int teardown(void **state)
-{
-    fx_t *f = *state;
-    ll_ledger_close(f->lg);
-    ll_store_close(f->st);
-    ll_key_free(f->note_key);
-    ll_key_free(f->actor_key);
-    ll_key_free(f->admin);
-    ll_test_rmdir(f->dir);
-    free(f);
-    return 0;
-}
+static int teardown(void **state) { return ll_tl_teardown(state); }
 
-typedef struct lk {
-    int rel;
-    uint64_t target;
-} lk_t;
-
+/* Appends an entry signed by admin; fails the test if it is refused. */
 static uint64_t add(fx_t *f, const char *ini, int kind, void *msg, const lk_t *links,
                     size_t nlinks)
 {
-    static uint64_t counter;
-    uint64_t nonce = ++counter;
-    Loopledger__V1__Link l[8], *lp[8];
-    Loopledger__V1__EntryBody b = LOOPLEDGER__V1__ENTRY_BODY__INIT;
-    ll_append_result_t r;
-    uint8_t *env;
-    size_t len;
-    assert_true(nlinks <= 8);
-    for (size_t i = 0; i < nlinks; i++) {
-        loopledger__v1__link__init(&l[i]);
-        l[i].relation = (Loopledger__V1__Relation)links[i].rel;
-        l[i].target_seq = links[i].target;
-        lp[i] = &l[i];
-    }
-    b.author = "admin";
-    b.initiative = (char *)ini;
-    b.nonce.data = (uint8_t *)&nonce;
-    b.nonce.len = sizeof nonce;
-    b.n_links = nlinks;
-    b.links = lp;
-    b.kind_case = (Loopledger__V1__EntryBody__KindCase)kind;
-    b.note = msg; /* the oneof members share one pointer slot */
-    assert_int_equal(ll_entry_seal(&b, f->admin, &env, &len), LL_OK);
-    ll_ledger_append(f->lg, env, len, &r);
-    free(env);
-    if (r.err)
-        fail_msg("refused: %s: %s", ll_strerror(r.err), r.msg);
+    ll_append_result_t r = ll_tl_add(f, f->admin, "admin", ini, kind, msg, links, nlinks);
+    ll_tl_appended(r);
     return r.seq;
 }
-
-#define LINKS(...) ((const lk_t[]){__VA_ARGS__}), (sizeof((const lk_t[]){__VA_ARGS__}) / sizeof(lk_t))
 
 static uint64_t charter(fx_t *f, const char *ini, Loopledger__V1__Cadence *cad, size_t ncad)
 {

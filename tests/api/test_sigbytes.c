@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "../support/ll_testutil.h"
+#include "../support/ll_testledger.h"
 #include "ll_audit.h"
 #include "ll_dsse.h"
 #include "ll_entry.h"
@@ -154,55 +154,22 @@ static uint8_t *envelope(const ll_key_t *key, const spec_t *s, size_t *len)
 
 /* ---- fixture ---- */
 
-typedef struct fx {
-    char dir[64];
-    ll_store_t *st;
-    ll_ledger_t *lg;
-    ll_key_t *note_key, *actor_key, *admin;
-} fx_t;
+typedef ll_tl_t fx_t;
 
 static int setup(void **state)
 {
-    fx_t *f = calloc(1, sizeof *f);
-    ll_test_tmpdir(f->dir);
-    assert_int_equal(ll_key_generate(&f->note_key), LL_OK);
-    assert_int_equal(ll_key_generate(&f->actor_key), LL_OK);
-    assert_int_equal(ll_key_generate(&f->admin), LL_OK);
-    assert_int_equal(ll_store_open(f->dir, NULL, &f->st), LL_OK);
-    ll_ledger_config_t c = {.note_key = f->note_key, .actor_key = f->actor_key,
-                            .origin = "test.example/sigbytes"};
-    assert_int_equal(ll_ledger_open(f->st, &c, &f->lg), LL_OK);
-    uint8_t pub[LL_PUBKEY_LEN];
-    ll_key_public(f->admin, pub);
-    ll_append_result_t r;
-    assert_int_equal(ll_ledger_genesis(f->lg, "admin", pub, &r), LL_OK);
-    *state = f;
+    *state = ll_tl_new("test.example/sigbytes", NULL);
     return 0;
 }
 
-static int teardown(void **state)
-{
-    fx_t *f = *state;
-    if (f->lg)
-        ll_ledger_close(f->lg);
-    ll_store_close(f->st);
-    ll_key_free(f->note_key);
-    ll_key_free(f->actor_key);
-    ll_key_free(f->admin);
-    ll_test_rmdir(f->dir);
-    free(f);
-    return 0;
-}
+static int teardown(void **state) { return ll_tl_teardown(state); }
 
 /* Appends the envelope of s; returns the result. */
 static ll_append_result_t try_append(fx_t *f, const spec_t *s)
 {
     size_t len;
     uint8_t *env = envelope(f->admin, s, &len);
-    ll_append_result_t r;
-    ll_ledger_append(f->lg, env, len, &r);
-    free(env);
-    return r;
+    return ll_tl_append(f, env, len);
 }
 
 /* The attack must be refused as INVALID, with `why` in the message, and

@@ -1,7 +1,7 @@
 /*
  * Shared ledger set-up for the unit tests of the closed loop's modules
- * (ll_loop, ll_check, ll_query, ll_initiative, ll_lineage, ll_drift): a
- * fresh ledger with a genesis admin per test (setup/teardown for cmocka),
+ * (ll_loop, ll_check, ll_query, ll_initiative, ll_lineage, ll_drift): the
+ * ledger fixture of ll_testledger.h per test (setup/teardown for cmocka),
  * appending helpers that sign as the admin, builders of the minimum valid
  * entry of each kind, and refused(), which checks the code, the message and
  * that nothing was written.
@@ -18,6 +18,7 @@
 #include <cmocka.h>
 #include <string.h>
 
+#include "ll_testledger.h"
 #include "ll_testutil.h"
 #include "ll_entry.h"
 #include "ll_err.h"
@@ -28,82 +29,23 @@
 #define KIND(x) LOOPLEDGER__V1__ENTRY_BODY__KIND_##x
 #define REL(x) LOOPLEDGER__V1__RELATION__##x
 
-typedef struct fx {
-    char dir[64];
-    ll_store_t *st;
-    ll_ledger_t *lg;
-    ll_key_t *note_key, *actor_key, *admin;
-} fx_t;
+typedef ll_tl_t fx_t;
 
 static inline int setup(void **state)
 {
-    fx_t *f = calloc(1, sizeof *f);
-    uint8_t pub[LL_PUBKEY_LEN];
-    ll_append_result_t r;
-    ll_test_tmpdir(f->dir);
-    assert_int_equal(ll_key_generate(&f->note_key), LL_OK);
-    assert_int_equal(ll_key_generate(&f->actor_key), LL_OK);
-    assert_int_equal(ll_key_generate(&f->admin), LL_OK);
-    assert_int_equal(ll_store_open(f->dir, NULL, &f->st), LL_OK);
-    ll_ledger_config_t c = {.note_key = f->note_key, .actor_key = f->actor_key,
-                            .origin = "test.example/loop"};
-    assert_int_equal(ll_ledger_open(f->st, &c, &f->lg), LL_OK);
-    ll_key_public(f->admin, pub);
-    assert_int_equal(ll_ledger_genesis(f->lg, "admin", pub, &r), LL_OK);
-    *state = f;
+    *state = ll_tl_new("test.example/loop", NULL);
     return 0;
 }
 
-static inline int teardown(void **state)
-{
-    fx_t *f = *state;
-    ll_ledger_close(f->lg);
-    ll_store_close(f->st);
-    ll_key_free(f->note_key);
-    ll_key_free(f->actor_key);
-    ll_key_free(f->admin);
-    ll_test_rmdir(f->dir);
-    free(f);
-    return 0;
-}
+static inline int teardown(void **state) { return ll_tl_teardown(state); }
 
-typedef struct lk {
-    int rel;
-    uint64_t target;
-} lk_t;
-
-/* Appends an entry of kind with body msg (a pointer to the kind's message;
- * the oneof members are all pointers sharing one union slot). */
+/* Appends an entry of kind with body msg (a pointer to the kind's message),
+ * signed by author with key. */
 static inline ll_append_result_t add_signed(fx_t *f, const ll_key_t *key, const char *author,
-                                     const char *ini, int kind, void *msg, const lk_t *links,
-                                     size_t nlinks)
+                                            const char *ini, int kind, void *msg,
+                                            const lk_t *links, size_t nlinks)
 {
-    static uint64_t counter;
-    uint64_t nonce = ++counter;
-    Loopledger__V1__Link l[8], *lp[8];
-    Loopledger__V1__EntryBody b = LOOPLEDGER__V1__ENTRY_BODY__INIT;
-    ll_append_result_t r;
-    uint8_t *env;
-    size_t len;
-    assert_true(nlinks <= 8);
-    for (size_t i = 0; i < nlinks; i++) {
-        loopledger__v1__link__init(&l[i]);
-        l[i].relation = (Loopledger__V1__Relation)links[i].rel;
-        l[i].target_seq = links[i].target;
-        lp[i] = &l[i];
-    }
-    b.author = (char *)author;
-    b.initiative = (char *)ini;
-    b.nonce.data = (uint8_t *)&nonce;
-    b.nonce.len = sizeof nonce;
-    b.n_links = nlinks;
-    b.links = lp;
-    b.kind_case = (Loopledger__V1__EntryBody__KindCase)kind;
-    b.note = msg;
-    assert_int_equal(ll_entry_seal(&b, key, &env, &len), LL_OK);
-    ll_ledger_append(f->lg, env, len, &r);
-    free(env);
-    return r;
+    return ll_tl_add(f, key, author, ini, kind, msg, links, nlinks);
 }
 
 static inline ll_append_result_t add(fx_t *f, const char *ini, int kind, void *msg, const lk_t *links,
@@ -131,8 +73,6 @@ static inline void refused(fx_t *f, ll_append_result_t r, int code, const char *
         fail_msg("message \"%s\" lacks \"%s\"", r.msg, needle);
     assert_int_equal(ll_store_committed_size(f->st), before);
 }
-
-#define LINKS(...) ((const lk_t[]){__VA_ARGS__}), (sizeof((const lk_t[]){__VA_ARGS__}) / sizeof(lk_t))
 
 /* ---- builders with the minimum valid fields ---- */
 
