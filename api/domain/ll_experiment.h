@@ -6,12 +6,9 @@
  * plan in force: the Experiment's own, or the amended_plan of the last
  * Correction in its supersession chain below the as-of size (amendments
  * after the first measurement are listed: "plan changed after data"). The
- * analysis: Pearson's chi-square SRM check against the planned allocation
- * (p < LL_PLAN_SRM_P: untrustworthy), the plan's multiple-testing
- * correction of the decision p-values, power to detect the MDE at the
- * sizes reached, sample progress, guardrails (one-sided tests against the
- * allowed degradation, uncorrected), and the verdict of the rule in
- * ll_plan.h. "Ended" means a Finding below the as-of size CONCLUDES the
+ * analysis itself (SRM check, multiple-testing correction, guardrails,
+ * power, progress and the verdict of the rule in ll_plan.h) is
+ * ll_verdict's (ll_verdict.h). "Ended" means a Finding below the as-of size CONCLUDES the
  * experiment (or LL_EXPERIMENT_ENDED says one is being appended).
  *
  * Rules, on the writer (called by ll_ledger inside the append's child

@@ -1,9 +1,9 @@
 /*
  * ll_plan: an experiment's pre-registered analysis plan (domain.proto
  * AnalysisPlan), pure: its checks, its defaults and the per-arm sample
- * size computed from the baseline. ll_experiment applies it to a readout
- * (the plan in force, SRM, corrections, guardrails, power) with the
- * decision rule below.
+ * size computed from the baseline. ll_experiment finds the plan in force
+ * and ll_verdict applies it to a readout (SRM, corrections, guardrails,
+ * power) with the decision rule below.
  *
  * The verdict rule (README "Experiments" says the same in prose), per
  * variant, with d = +1 when the plan wants the primary metric up, -1 down:

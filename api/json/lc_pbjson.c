@@ -1,21 +1,14 @@
 /*
- * lc_pbjson: descriptor-driven protobuf <-> JSON (lc_pbjson.h).
+ * lc_pbjson: descriptor-driven JSON and flag text -> protobuf (lc_pbjson.h).
+ * Field names and storage are lc_pbdesc's; the way back, message -> JSON,
+ * is lc_pbjson_write.
  *
  * Why descriptors rather than hand-written converters: the contract has
  * thirteen entry kinds and a dozen answer messages, and it grows. Walking
  * ProtobufCFieldDescriptor (label, type, offset, quantifier_offset) gives
  * one converter whose behaviour is the same for every message and which a
- * new .proto field reaches without touching loopctl.
- *
- * Storage facts used throughout (protobuf-c 1.x):
- *   - a field lives at (char *)msg + offset; a repeated field there is a
- *     pointer to an array whose length is the size_t at quantifier_offset;
- *   - a oneof member's case (uint32) is at quantifier_offset, and members
- *     share storage, so only the member named by the case may be touched;
- *   - proto2/proto3-optional scalars have a protobuf_c_boolean has_ flag at
- *     quantifier_offset; proto3 implicit fields (LABEL_NONE) have none;
- *   - unset strings point at protobuf_c_empty_string (the descriptor's
- *     default_value), which protobuf_c_message_free_unpacked never frees.
+ * new .proto field reaches without touching loopctl. The storage facts
+ * this relies on are listed in lc_pbdesc.h.
  */
 #include "lc_pbjson.h"
 
@@ -26,11 +19,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lc_pbdesc.h"
 #include "ll_crypto.h"
 #include "ll_err.h"
-
-#define AT(msg, off) ((void *)((char *)(msg) + (off)))
-#define CAT(msg, off) ((const void *)((const char *)(msg) + (off)))
 
 typedef union scalar {
     int32_t i32;
@@ -59,110 +50,6 @@ static int bad(char *err, size_t cap, const char *path, const char *fmt, ...)
     return LL_ERR_INVALID;
 }
 
-static size_t elem_size(ProtobufCType t)
-{
-    switch (t) {
-    case PROTOBUF_C_TYPE_INT64:
-    case PROTOBUF_C_TYPE_SINT64:
-    case PROTOBUF_C_TYPE_SFIXED64:
-    case PROTOBUF_C_TYPE_UINT64:
-    case PROTOBUF_C_TYPE_FIXED64: return 8;
-    case PROTOBUF_C_TYPE_DOUBLE: return sizeof(double);
-    case PROTOBUF_C_TYPE_FLOAT: return sizeof(float);
-    case PROTOBUF_C_TYPE_BOOL: return sizeof(protobuf_c_boolean);
-    case PROTOBUF_C_TYPE_STRING: return sizeof(char *);
-    case PROTOBUF_C_TYPE_BYTES: return sizeof(ProtobufCBinaryData);
-    case PROTOBUF_C_TYPE_MESSAGE: return sizeof(ProtobufCMessage *);
-    default: return 4; /* int32 family, uint32, fixed32, enum */
-    }
-}
-
-/* ---- names ---- */
-
-/* Case-insensitive, '-' equal to '_'. */
-static int name_eq(const char *a, const char *b)
-{
-    for (;; a++, b++) {
-        int x = *a == '-' ? '_' : *a, y = *b == '-' ? '_' : *b;
-        if (x >= 'A' && x <= 'Z')
-            x |= 0x20;
-        if (y >= 'A' && y <= 'Z')
-            y |= 0x20;
-        if (x != y)
-            return 0;
-        if (!x)
-            return 1;
-    }
-}
-
-/* Length of the enum's common value-name prefix, up to and including its
- * last '_' ("PHASE_" for Phase; 0 for Relation). */
-static size_t enum_prefix(const ProtobufCEnumDescriptor *d)
-{
-    if (d->n_values < 2)
-        return 0;
-    const char *first = d->values[0].name;
-    size_t n = strlen(first);
-    for (unsigned i = 1; i < d->n_values; i++) {
-        size_t k = 0;
-        while (k < n && first[k] == d->values[i].name[k])
-            k++;
-        n = k;
-    }
-    while (n > 0 && first[n - 1] != '_')
-        n--;
-    return n;
-}
-
-int lc_pbjson_enum_value(const ProtobufCEnumDescriptor *d, const char *name, int *out)
-{
-    size_t p = enum_prefix(d);
-    for (unsigned i = 0; i < d->n_values; i++) {
-        const char *v = d->values[i].name;
-        if (name_eq(name, v) || (strlen(v) > p && name_eq(name, v + p))) {
-            *out = d->values[i].value;
-            return LL_OK;
-        }
-    }
-    return LL_ERR_NOT_FOUND;
-}
-
-const char *lc_pbjson_enum_name(const ProtobufCEnumDescriptor *d, int value, char *buf,
-                                size_t cap)
-{
-    const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(d, value);
-    if (!v) {
-        snprintf(buf, cap, "%d", value);
-        return buf;
-    }
-    size_t i = 0;
-    for (const char *s = v->name + enum_prefix(d); *s && i + 1 < cap; s++)
-        buf[i++] = (char)(*s >= 'A' && *s <= 'Z' ? *s | 0x20 : *s);
-    buf[i] = 0;
-    return buf;
-}
-
-const ProtobufCFieldDescriptor *lc_pbjson_field(const ProtobufCMessageDescriptor *desc,
-                                                const char *name)
-{
-    for (unsigned i = 0; i < desc->n_fields; i++) {
-        const char *a = desc->fields[i].name, *b = name;
-        while (*a && (*a == *b || (*a == '_' && *b == '-')))
-            a++, b++;
-        if (!*a && !*b)
-            return &desc->fields[i];
-    }
-    /* The proto3 JSON name ("pageToken") names the field too, as in JSON
-     * parsers and grpc-gateway query parameters. */
-    for (unsigned i = 0; i < desc->n_fields; i++) {
-        char j[128];
-        lc_pbjson_json_name(desc->fields[i].name, j, sizeof j);
-        if (!strcmp(j, name))
-            return &desc->fields[i];
-    }
-    return NULL;
-}
-
 static void enum_choices(const ProtobufCEnumDescriptor *d, char *buf, size_t cap)
 {
     size_t n = 0;
@@ -172,7 +59,7 @@ static void enum_choices(const ProtobufCEnumDescriptor *d, char *buf, size_t cap
         if (d->values[i].value == 0)
             continue; /* UNSPECIFIED: never a useful choice */
         int w = snprintf(buf + n, cap - n, "%s%s", n ? "|" : "",
-                         lc_pbjson_enum_name(d, d->values[i].value, nm, sizeof nm));
+                         lc_pbdesc_enum_name(d, d->values[i].value, nm, sizeof nm));
         if (w < 0)
             break;
         n += (size_t)w;
@@ -251,9 +138,9 @@ static int scalar_from_text(const ProtobufCFieldDescriptor *f, const char *s, sc
             return LL_ERR_NOMEM;
         return LL_OK;
     case PROTOBUF_C_TYPE_BOOL:
-        if (name_eq(s, "true") || name_eq(s, "yes") || !strcmp(s, "1"))
+        if (!strcasecmp(s, "true") || !strcasecmp(s, "yes") || !strcmp(s, "1"))
             out->b = 1;
-        else if (name_eq(s, "false") || name_eq(s, "no") || !strcmp(s, "0"))
+        else if (!strcasecmp(s, "false") || !strcasecmp(s, "no") || !strcmp(s, "0"))
             out->b = 0;
         else
             return bad(err, cap, path, "expected true or false, got \"%s\"", s);
@@ -288,7 +175,7 @@ static int scalar_from_text(const ProtobufCFieldDescriptor *f, const char *s, sc
         const ProtobufCEnumDescriptor *d = f->descriptor;
         int v;
         char choices[512];
-        if (lc_pbjson_enum_value(d, s, &v) == LL_OK) {
+        if (lc_pbdesc_enum_value(d, s, &v) == LL_OK) {
             out->i32 = v;
             return LL_OK;
         }
@@ -398,7 +285,7 @@ static void field_release(const ProtobufCFieldDescriptor *f, void *slot)
 static int claim_oneof(ProtobufCMessage *msg, const ProtobufCFieldDescriptor *f, const char *path,
                        char *err, size_t cap)
 {
-    uint32_t *cs = AT(msg, f->quantifier_offset);
+    uint32_t *cs = LC_PBDESC_AT(msg, f->quantifier_offset);
     if (!(f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF))
         return LL_OK;
     if (*cs && *cs != f->id) {
@@ -409,9 +296,9 @@ static int claim_oneof(ProtobufCMessage *msg, const ProtobufCFieldDescriptor *f,
     }
     if (*cs != f->id) {
         /* Members share storage: start from a clean slot. */
-        memset(AT(msg, f->offset), 0, elem_size(f->type));
+        memset(LC_PBDESC_AT(msg, f->offset), 0, lc_pbdesc_elem_size(f->type));
         if (f->type == PROTOBUF_C_TYPE_STRING)
-            *(const char **)AT(msg, f->offset) = f->default_value;
+            *(const char **)LC_PBDESC_AT(msg, f->offset) = f->default_value;
     }
     *cs = f->id;
     return LL_OK;
@@ -422,11 +309,11 @@ static int claim_oneof(ProtobufCMessage *msg, const ProtobufCFieldDescriptor *f,
 static int store(ProtobufCMessage *msg, const ProtobufCFieldDescriptor *f, scalar_t *v,
                  const char *path, char *err, size_t cap)
 {
-    size_t es = elem_size(f->type);
+    size_t es = lc_pbdesc_elem_size(f->type);
     int rc;
     if (f->label == PROTOBUF_C_LABEL_REPEATED) {
-        size_t *n = AT(msg, f->quantifier_offset);
-        void **arr = AT(msg, f->offset);
+        size_t *n = LC_PBDESC_AT(msg, f->quantifier_offset);
+        void **arr = LC_PBDESC_AT(msg, f->offset);
         void *na = realloc(*arr, (*n + 1) * es);
         if (!na) {
             scalar_free(f, v);
@@ -441,12 +328,12 @@ static int store(ProtobufCMessage *msg, const ProtobufCFieldDescriptor *f, scala
         scalar_free(f, v);
         return rc;
     }
-    void *slot = AT(msg, f->offset);
+    void *slot = LC_PBDESC_AT(msg, f->offset);
     field_release(f, slot);
     memcpy(slot, v, es);
     if (f->label == PROTOBUF_C_LABEL_OPTIONAL && !(f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
         f->type != PROTOBUF_C_TYPE_STRING && f->type != PROTOBUF_C_TYPE_MESSAGE)
-        *(protobuf_c_boolean *)AT(msg, f->quantifier_offset) = 1;
+        *(protobuf_c_boolean *)LC_PBDESC_AT(msg, f->quantifier_offset) = 1;
     return LL_OK;
 }
 
@@ -464,11 +351,11 @@ static int submessage(ProtobufCMessage *msg, const ProtobufCFieldDescriptor *f,
 {
     int rc;
     if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
-        *(uint32_t *)AT(msg, f->quantifier_offset) != f->id) {
+        *(uint32_t *)LC_PBDESC_AT(msg, f->quantifier_offset) != f->id) {
         if ((rc = claim_oneof(msg, f, path, err, cap)))
             return rc;
     }
-    ProtobufCMessage **slot = AT(msg, f->offset);
+    ProtobufCMessage **slot = LC_PBDESC_AT(msg, f->offset);
     if (!*slot && !(*slot = new_message(f->descriptor)))
         return LL_ERR_NOMEM;
     *out = *slot;
@@ -547,28 +434,6 @@ int lc_pbjson_parse(const ProtobufCMessageDescriptor *desc, const ll_json_t *obj
 
 /* ---- flag text -> field ---- */
 
-/* Is singular field f of msg set (non-default)? */
-static int field_is_set(const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *f)
-{
-    const void *slot = CAT(msg, f->offset);
-    if (f->label == PROTOBUF_C_LABEL_REPEATED)
-        return *(const size_t *)CAT(msg, f->quantifier_offset) > 0;
-    if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF)
-        return *(const uint32_t *)CAT(msg, f->quantifier_offset) == f->id;
-    switch (f->type) {
-    case PROTOBUF_C_TYPE_STRING: return *(char *const *)slot && **(char *const *)slot;
-    case PROTOBUF_C_TYPE_BYTES: return ((const ProtobufCBinaryData *)slot)->len > 0;
-    case PROTOBUF_C_TYPE_MESSAGE: return *(ProtobufCMessage *const *)slot != NULL;
-    case PROTOBUF_C_TYPE_FLOAT: return *(const float *)slot != 0;
-    case PROTOBUF_C_TYPE_DOUBLE: return *(const double *)slot != 0;
-    case PROTOBUF_C_TYPE_BOOL: return *(const protobuf_c_boolean *)slot != 0;
-    default: {
-        uint64_t z = 0;
-        return memcmp(slot, &z, elem_size(f->type)) != 0;
-    }
-    }
-}
-
 int lc_pbjson_set(ProtobufCMessage *msg, const char *dotted, const char *text,
                   const char *path, char *err, size_t cap)
 {
@@ -582,7 +447,7 @@ int lc_pbjson_set(ProtobufCMessage *msg, const char *dotted, const char *text,
     memcpy(name, dotted, nl);
     name[nl] = 0;
     snprintf(sub, sizeof sub, "%s%s%s", path, path[0] ? "." : "", name);
-    const ProtobufCFieldDescriptor *f = lc_pbjson_field(msg->descriptor, name);
+    const ProtobufCFieldDescriptor *f = lc_pbdesc_field(msg->descriptor, name);
     if (!f)
         return bad(err, cap, sub, "unknown field");
     if (!dot) {
@@ -595,8 +460,8 @@ int lc_pbjson_set(ProtobufCMessage *msg, const char *dotted, const char *text,
         return bad(err, cap, sub, "is not a message, so \"%s\" has no fields", name);
     ProtobufCMessage *m;
     if (f->label == PROTOBUF_C_LABEL_REPEATED) {
-        size_t n = *(size_t *)AT(msg, f->quantifier_offset);
-        ProtobufCMessage **arr = *(ProtobufCMessage ***)AT(msg, f->offset);
+        size_t n = *(size_t *)LC_PBDESC_AT(msg, f->quantifier_offset);
+        ProtobufCMessage **arr = *(ProtobufCMessage ***)LC_PBDESC_AT(msg, f->offset);
         const ProtobufCFieldDescriptor *leaf = NULL;
         const char *rest = dot + 1, *d2 = strchr(rest, '.');
         char ln[128];
@@ -604,19 +469,19 @@ int lc_pbjson_set(ProtobufCMessage *msg, const char *dotted, const char *text,
         if (ll < sizeof ln) {
             memcpy(ln, rest, ll);
             ln[ll] = 0;
-            leaf = lc_pbjson_field(f->descriptor, ln);
+            leaf = lc_pbdesc_field(f->descriptor, ln);
         }
         /* A new element when none exists or the last already has this
          * (scalar, non-repeated) field: see lc_pbjson.h. */
         if (n == 0 || (leaf && !d2 && leaf->label != PROTOBUF_C_LABEL_REPEATED &&
-                       field_is_set(arr[n - 1], leaf))) {
+                       lc_pbdesc_is_set(arr[n - 1], leaf))) {
             scalar_t s;
             if (!(s.m = new_message(f->descriptor)))
                 return LL_ERR_NOMEM;
             if ((rc = store(msg, f, &s, sub, err, cap)))
                 return rc;
             n++;
-            arr = *(ProtobufCMessage ***)AT(msg, f->offset);
+            arr = *(ProtobufCMessage ***)LC_PBDESC_AT(msg, f->offset);
         }
         m = arr[n - 1];
         snprintf(sub, sizeof sub, "%s%s%s[%zu]", path, path[0] ? "." : "", name, n - 1);
@@ -624,229 +489,4 @@ int lc_pbjson_set(ProtobufCMessage *msg, const char *dotted, const char *text,
         return rc;
     }
     return lc_pbjson_set(m, dot + 1, text, sub, err, cap);
-}
-
-/* ---- message -> JSON ---- */
-
-static void write_b64(ll_jw_t *jw, const ProtobufCBinaryData *bd)
-{
-    char *t = malloc(ll_base64_len(bd->len) + 1);
-    if (!t) {
-        ll_jw_null(jw); /* the writer's sticky error cannot be set from here */
-        return;
-    }
-    ll_base64_encode(bd->data, bd->len, t);
-    ll_jw_string(jw, t);
-    free(t);
-}
-
-static void write_msg(ll_jw_t *jw, const ProtobufCMessage *msg, int canon);
-
-/* proto3 JSON writes 64-bit integers as decimal strings (JavaScript numbers
- * lose precision above 2^53) and non-finite floats as "NaN"/"Infinity". */
-static void write_i64(ll_jw_t *jw, int64_t v, int canon)
-{
-    char b[24];
-    if (!canon) {
-        ll_jw_int64(jw, v);
-        return;
-    }
-    snprintf(b, sizeof b, "%" PRId64, v);
-    ll_jw_string(jw, b);
-}
-
-static void write_u64(ll_jw_t *jw, uint64_t v, int canon)
-{
-    char b[24];
-    if (!canon) {
-        ll_jw_uint64(jw, v);
-        return;
-    }
-    snprintf(b, sizeof b, "%" PRIu64, v);
-    ll_jw_string(jw, b);
-}
-
-static void write_double(ll_jw_t *jw, double v, int canon)
-{
-    if (canon && v != v)
-        ll_jw_string(jw, "NaN");
-    else if (canon && (v > 1.7976931348623157e308 || v < -1.7976931348623157e308))
-        ll_jw_string(jw, v > 0 ? "Infinity" : "-Infinity");
-    else
-        ll_jw_double(jw, v);
-}
-
-static void write_value(ll_jw_t *jw, const ProtobufCFieldDescriptor *f, const void *p,
-                        int canon)
-{
-    char nm[64];
-    switch (f->type) {
-    case PROTOBUF_C_TYPE_INT32:
-    case PROTOBUF_C_TYPE_SINT32:
-    case PROTOBUF_C_TYPE_SFIXED32: ll_jw_int64(jw, *(const int32_t *)p); break;
-    case PROTOBUF_C_TYPE_UINT32:
-    case PROTOBUF_C_TYPE_FIXED32: ll_jw_uint64(jw, *(const uint32_t *)p); break;
-    case PROTOBUF_C_TYPE_INT64:
-    case PROTOBUF_C_TYPE_SINT64:
-    case PROTOBUF_C_TYPE_SFIXED64: write_i64(jw, *(const int64_t *)p, canon); break;
-    case PROTOBUF_C_TYPE_UINT64:
-    case PROTOBUF_C_TYPE_FIXED64: write_u64(jw, *(const uint64_t *)p, canon); break;
-    case PROTOBUF_C_TYPE_FLOAT: write_double(jw, *(const float *)p, canon); break;
-    case PROTOBUF_C_TYPE_DOUBLE: write_double(jw, *(const double *)p, canon); break;
-    case PROTOBUF_C_TYPE_BOOL: ll_jw_bool(jw, *(const protobuf_c_boolean *)p); break;
-    case PROTOBUF_C_TYPE_STRING: ll_jw_string(jw, *(char *const *)p); break;
-    case PROTOBUF_C_TYPE_BYTES: write_b64(jw, p); break;
-    case PROTOBUF_C_TYPE_ENUM: {
-        int v = *(const int *)p;
-        const ProtobufCEnumDescriptor *d = f->descriptor;
-        const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(d, v);
-        if (ev && canon)
-            ll_jw_string(jw, ev->name); /* the .proto value name, as declared */
-        else if (ev)
-            ll_jw_string(jw, lc_pbjson_enum_name(d, v, nm, sizeof nm));
-        else
-            ll_jw_int64(jw, v);
-        break;
-    }
-    case PROTOBUF_C_TYPE_MESSAGE: {
-        const ProtobufCMessage *m = *(ProtobufCMessage *const *)p;
-        if (m)
-            write_msg(jw, m, canon);
-        else
-            ll_jw_null(jw);
-        break;
-    }
-    }
-}
-
-void lc_pbjson_json_name(const char *name, char *out, size_t cap)
-{
-    size_t n = 0;
-    int up = 0;
-    for (; *name && n + 1 < cap; name++) {
-        if (*name == '_') {
-            up = 1;
-            continue;
-        }
-        out[n++] = (char)(up && *name >= 'a' && *name <= 'z' ? *name - 32 : *name);
-        up = 0;
-    }
-    out[n] = 0;
-}
-
-static void write_key(ll_jw_t *jw, const ProtobufCFieldDescriptor *f, int canon)
-{
-    char k[128];
-    if (!canon) {
-        ll_jw_key(jw, f->name);
-        return;
-    }
-    lc_pbjson_json_name(f->name, k, sizeof k);
-    ll_jw_key(jw, k);
-}
-
-static void write_msg(ll_jw_t *jw, const ProtobufCMessage *msg, int canon)
-{
-    const ProtobufCMessageDescriptor *d = msg->descriptor;
-    ll_jw_begin_object(jw);
-    for (unsigned i = 0; i < d->n_fields; i++) {
-        const ProtobufCFieldDescriptor *f = &d->fields[i];
-        const void *slot = CAT(msg, f->offset);
-        if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
-            *(const uint32_t *)CAT(msg, f->quantifier_offset) != f->id)
-            continue;
-        if (f->label == PROTOBUF_C_LABEL_REPEATED) {
-            size_t n = *(const size_t *)CAT(msg, f->quantifier_offset), es = elem_size(f->type);
-            const char *arr = *(const char *const *)slot;
-            write_key(jw, f, canon);
-            ll_jw_begin_array(jw);
-            for (size_t j = 0; j < n; j++)
-                write_value(jw, f, arr + j * es, canon);
-            ll_jw_end_array(jw);
-            continue;
-        }
-        if (f->type == PROTOBUF_C_TYPE_MESSAGE && !*(ProtobufCMessage *const *)slot)
-            continue;
-        write_key(jw, f, canon);
-        write_value(jw, f, slot, canon);
-    }
-    ll_jw_end_object(jw);
-}
-
-void lc_pbjson_write(ll_jw_t *jw, const ProtobufCMessage *msg)
-{
-    write_msg(jw, msg, 0);
-}
-
-void lc_pbjson_write_proto3(ll_jw_t *jw, const ProtobufCMessage *msg)
-{
-    write_msg(jw, msg, 1);
-}
-
-/* ---- message -> text ---- */
-
-static void print_scalar(FILE *out, const ProtobufCFieldDescriptor *f, const void *p)
-{
-    char nm[64];
-    switch (f->type) {
-    case PROTOBUF_C_TYPE_INT32:
-    case PROTOBUF_C_TYPE_SINT32:
-    case PROTOBUF_C_TYPE_SFIXED32: fprintf(out, "%" PRId32, *(const int32_t *)p); break;
-    case PROTOBUF_C_TYPE_UINT32:
-    case PROTOBUF_C_TYPE_FIXED32: fprintf(out, "%" PRIu32, *(const uint32_t *)p); break;
-    case PROTOBUF_C_TYPE_INT64:
-    case PROTOBUF_C_TYPE_SINT64:
-    case PROTOBUF_C_TYPE_SFIXED64: fprintf(out, "%" PRId64, *(const int64_t *)p); break;
-    case PROTOBUF_C_TYPE_UINT64:
-    case PROTOBUF_C_TYPE_FIXED64: fprintf(out, "%" PRIu64, *(const uint64_t *)p); break;
-    case PROTOBUF_C_TYPE_FLOAT: fprintf(out, "%g", *(const float *)p); break;
-    case PROTOBUF_C_TYPE_DOUBLE: fprintf(out, "%g", *(const double *)p); break;
-    case PROTOBUF_C_TYPE_BOOL: fputs(*(const protobuf_c_boolean *)p ? "true" : "false", out); break;
-    case PROTOBUF_C_TYPE_STRING: fputs(*(char *const *)p, out); break;
-    case PROTOBUF_C_TYPE_BYTES:
-        fprintf(out, "(%zu bytes)", ((const ProtobufCBinaryData *)p)->len);
-        break;
-    case PROTOBUF_C_TYPE_ENUM:
-        fputs(lc_pbjson_enum_name(f->descriptor, *(const int *)p, nm, sizeof nm), out);
-        break;
-    case PROTOBUF_C_TYPE_MESSAGE: break;
-    }
-}
-
-void lc_pbjson_print_text(FILE *out, const ProtobufCMessage *msg, int indent)
-{
-    const ProtobufCMessageDescriptor *d = msg->descriptor;
-    for (unsigned i = 0; i < d->n_fields; i++) {
-        const ProtobufCFieldDescriptor *f = &d->fields[i];
-        const void *slot = CAT(msg, f->offset);
-        if (!field_is_set(msg, f))
-            continue;
-        if (f->label != PROTOBUF_C_LABEL_REPEATED) {
-            if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
-                fprintf(out, "%*s%s:\n", indent, "", f->name);
-                lc_pbjson_print_text(out, *(ProtobufCMessage *const *)slot, indent + 2);
-            } else {
-                fprintf(out, "%*s%s: ", indent, "", f->name);
-                print_scalar(out, f, slot);
-                fputc('\n', out);
-            }
-            continue;
-        }
-        size_t n = *(const size_t *)CAT(msg, f->quantifier_offset), es = elem_size(f->type);
-        const char *arr = *(const char *const *)slot;
-        if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
-            for (size_t j = 0; j < n; j++) {
-                fprintf(out, "%*s%s[%zu]:\n", indent, "", f->name, j);
-                lc_pbjson_print_text(out, *(ProtobufCMessage *const *)(arr + j * es), indent + 2);
-            }
-        } else {
-            fprintf(out, "%*s%s: ", indent, "", f->name);
-            for (size_t j = 0; j < n; j++) {
-                if (j)
-                    fputs(", ", out);
-                print_scalar(out, f, arr + j * es);
-            }
-            fputc('\n', out);
-        }
-    }
 }

@@ -1,7 +1,12 @@
 /*
- * lc_pbjson: protobuf-c messages <-> JSON (ll_json) and flag text, driven
+ * lc_pbjson: JSON (ll_json) and flag text -> protobuf-c messages, driven
  * only by protobuf-c descriptors, so every message of the contract (all
  * entry kinds, LoopService answers) converts without per-type code.
+ *
+ * The conversion API is three modules: this one (decoding), its mirror
+ * lc_pbjson_write.h (message -> JSON and text) and the field and enum
+ * names both use, lc_pbdesc.h. This header includes the other two, so one
+ * include gives the whole API.
  *
  * JSON -> message (lc_pbjson_parse, lc_pbjson_merge). An object's keys are
  * the .proto field names, exactly. Values:
@@ -31,13 +36,6 @@
  *   --variants.name a --variants.allocation_percent 50 --variants.name b
  * builds two variants.
  *
- * Message -> JSON (lc_pbjson_write; lc_pbjson_write_proto3 for the canonical
- * mapping the HTTP gateway serves): every field of the message in .proto
- * order, defaults included (a stable shape for scripts), except unset
- * sub-messages and unset oneof members; enums as lowercase short names
- * ("pilot"), unknown enum values as numbers; 64-bit integers as JSON
- * numbers (exact); bytes as base64.
- *
  * Ownership: messages built here are allocated with malloc (protobuf-c's
  * system allocator), so protobuf_c_message_free_unpacked(msg, NULL) frees
  * them, as it frees messages from protobuf_c_message_unpack(.., NULL, ..).
@@ -50,8 +48,9 @@
 
 #include <protobuf-c/protobuf-c.h>
 #include <stddef.h>
-#include <stdio.h>
 
+#include "lc_pbdesc.h"
+#include "lc_pbjson_write.h"
 #include "ll_json.h"
 
 /* A new message of type desc from the JSON object obj; *out is owned by
@@ -67,41 +66,5 @@ int lc_pbjson_merge(ProtobufCMessage *msg, const ll_json_t *obj, const char *pat
 /* Sets the field at dotted (e.g. "expected_effect.metric") from text. */
 int lc_pbjson_set(ProtobufCMessage *msg, const char *dotted, const char *text,
                   const char *path, char *err, size_t cap);
-
-/* Writes msg as a JSON object value (after a key, in an array or at the
- * top level of jw). */
-void lc_pbjson_write(ll_jw_t *jw, const ProtobufCMessage *msg);
-
-/* Writes msg in protobuf's canonical proto3 JSON mapping, as grpc-gateway
- * answers: keys are lowerCamelCase json names ("treeSize"), enums their
- * declared value names ("PHASE_PILOT"), 64-bit integers decimal strings,
- * bytes standard base64 (padded), NaN/Infinity as strings. Like
- * grpc-gateway's default marshaler (EmitUnpopulated), scalar and repeated
- * fields are written even when they hold their default; unset
- * sub-messages and unset oneof members are left out. Unknown enum values
- * are written as numbers. */
-void lc_pbjson_write_proto3(ll_jw_t *jw, const ProtobufCMessage *msg);
-
-/* The proto3 JSON name of field name ("tree_size" -> "treeSize") into
- * out[cap] (truncated). */
-void lc_pbjson_json_name(const char *name, char *out, size_t cap);
-
-/* Human text: one "name: value" line per non-default field, nested
- * messages indented under their name, repeated elements as name[i]. */
-void lc_pbjson_print_text(FILE *f, const ProtobufCMessage *msg, int indent);
-
-/* The field named name in desc, accepting '-' for '_', or its proto3 JSON
- * name ("pageToken"); NULL if none. */
-const ProtobufCFieldDescriptor *lc_pbjson_field(const ProtobufCMessageDescriptor *desc,
-                                                const char *name);
-
-/* Enum value by name (rules above, integers excluded). LL_OK or
- * LL_ERR_NOT_FOUND. */
-int lc_pbjson_enum_value(const ProtobufCEnumDescriptor *d, const char *name, int *out);
-
-/* Lowercase short name of value ("pilot") into buf[cap], or its decimal
- * form when the enum has no such value. Returns buf. */
-const char *lc_pbjson_enum_name(const ProtobufCEnumDescriptor *d, int value, char *buf,
-                                size_t cap);
 
 #endif

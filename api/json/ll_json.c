@@ -1,6 +1,6 @@
 /*
- * ll_json: strict JSON reader (DOM) and streaming writer; see ll_json.h for
- * the contract.
+ * ll_json: strict JSON reader (DOM); see ll_json.h for the contract. The
+ * writer is ll_jw (ll_jw.h).
  *
  * Design choices:
  *   - Recursive descent. Recursion is bounded by LL_JSON_MAX_DEPTH, so a
@@ -25,12 +25,11 @@
  *   - Line/column for error messages are computed only when an error is
  *     reported, by rescanning the input up to the error position; the hot
  *     path does no bookkeeping.
- *   - The writer validates UTF-8 with the same routine as the reader and
- *     replaces bad bytes, so its output is always well-formed.
+ *   - Strings are checked with ll_utf8_len, the routine the writer uses
+ *     too, so the writer never emits a string the reader refuses.
  */
 #include "ll_json.h"
 
-#include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -38,6 +37,8 @@
 #include <string.h>
 
 #include "ll_err.h"
+#include "ll_utf8.h"
+
 
 struct member {
     char *key;
@@ -54,30 +55,6 @@ struct ll_json {
         struct { struct member *m; struct member **sorted; size_t n; } obj;
     } u;
 };
-
-/* Length of the well-formed UTF-8 sequence at p (p < end), or 0 when it is
- * not one: rejects overlong forms, surrogates, code points above U+10FFFF,
- * stray continuation bytes and truncated sequences (Unicode table 3-7). */
-static size_t utf8_len(const unsigned char *p, const unsigned char *end)
-{
-    unsigned char c = p[0];
-    if (c < 0x80)
-        return 1;
-    size_t n = c < 0xC2 ? 0 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : c < 0xF5 ? 4 : 0;
-    if (n == 0 || (size_t)(end - p) < n)
-        return 0;
-    /* The second byte's range excludes overlongs, surrogates, > U+10FFFF. */
-    unsigned char lo = c == 0xE0 ? 0xA0 : c == 0xF0 ? 0x90 : 0x80;
-    unsigned char hi = c == 0xED ? 0x9F : c == 0xF4 ? 0x8F : 0xBF;
-    if (p[1] < lo || p[1] > hi)
-        return 0;
-    for (size_t i = 2; i < n; i++)
-        if ((p[i] & 0xC0) != 0x80)
-            return 0;
-    return n;
-}
-
-/* ================================ reader ================================ */
 
 typedef struct parser {
     const unsigned char *start, *p, *end;
@@ -259,7 +236,7 @@ static int parse_string(parser_t *ps, char **out, size_t *outlen)
             }
             continue;
         }
-        size_t k = utf8_len(p, ps->end);
+        size_t k = ll_utf8_len(p, ps->end);
         if (k == 0)
             return fail(ps, p, LL_ERR_INVALID, "invalid UTF-8 in string");
         memcpy(buf + n, p, k);
@@ -640,266 +617,4 @@ int ll_json_get_double(const ll_json_t *v, double *out)
         return LL_ERR_RANGE;
     *out = d;
     return LL_OK;
-}
-
-/* ================================ writer ================================ */
-
-void ll_jw_init(ll_jw_t *jw, int pretty)
-{
-    memset(jw, 0, sizeof *jw);
-    jw->pretty = pretty != 0;
-}
-
-int ll_jw_error(const ll_jw_t *jw)
-{
-    return jw->err;
-}
-
-static void jw_put(ll_jw_t *jw, const char *s, size_t n)
-{
-    if (jw->err)
-        return;
-    if (jw->cap - jw->len <= n) { /* keep room for the final NUL */
-        size_t nc = jw->cap ? jw->cap : 256;
-        while (nc - jw->len <= n && nc <= SIZE_MAX / 2)
-            nc *= 2;
-        char *nb = nc - jw->len > n ? realloc(jw->buf, nc) : NULL;
-        if (!nb) {
-            jw->err = LL_ERR_NOMEM;
-            return;
-        }
-        jw->buf = nb;
-        jw->cap = nc;
-    }
-    memcpy(jw->buf + jw->len, s, n);
-    jw->len += n;
-}
-
-static void jw_puts(ll_jw_t *jw, const char *s)
-{
-    jw_put(jw, s, strlen(s));
-}
-
-static void jw_newline(ll_jw_t *jw, int depth)
-{
-    static const char spaces[] = "                                ";
-    jw_put(jw, "\n", 1);
-    for (size_t left = (size_t)depth * 2; left > 0;) {
-        size_t k = left < sizeof spaces - 1 ? left : sizeof spaces - 1;
-        jw_put(jw, spaces, k);
-        left -= k;
-    }
-}
-
-/* Comma and indentation before a new member or element. */
-static void jw_separate(ll_jw_t *jw)
-{
-    int top = jw->depth - 1;
-    if (jw->nonempty[top])
-        jw_put(jw, ",", 1);
-    jw->nonempty[top] = 1;
-    if (jw->pretty)
-        jw_newline(jw, jw->depth);
-}
-
-static int jw_misuse(ll_jw_t *jw)
-{
-    if (!jw->err)
-        jw->err = LL_ERR_INVALID;
-    return 0;
-}
-
-/* Checks that a value may come now and writes what precedes it. Returns 0
- * when the value must not be written. */
-static int jw_value_start(ll_jw_t *jw)
-{
-    if (jw->err)
-        return 0;
-    if (jw->depth == 0)
-        return jw->done ? jw_misuse(jw) : 1;
-    if (jw->is_object[jw->depth - 1]) {
-        if (!jw->after_key)
-            return jw_misuse(jw);
-        jw->after_key = 0;
-        return 1;
-    }
-    jw_separate(jw);
-    return 1;
-}
-
-static void jw_value_end(ll_jw_t *jw)
-{
-    if (jw->depth == 0)
-        jw->done = 1;
-}
-
-static void jw_begin(ll_jw_t *jw, int is_object)
-{
-    if (!jw_value_start(jw))
-        return;
-    if (jw->depth >= LL_JSON_MAX_DEPTH) {
-        jw->err = LL_ERR_TOO_LARGE;
-        return;
-    }
-    jw_put(jw, is_object ? "{" : "[", 1);
-    jw->is_object[jw->depth] = (unsigned char)is_object;
-    jw->nonempty[jw->depth] = 0;
-    jw->depth++;
-}
-
-static void jw_end(ll_jw_t *jw, int is_object)
-{
-    if (jw->err)
-        return;
-    if (jw->depth == 0 || jw->is_object[jw->depth - 1] != is_object || jw->after_key) {
-        jw_misuse(jw);
-        return;
-    }
-    jw->depth--;
-    if (jw->pretty && jw->nonempty[jw->depth])
-        jw_newline(jw, jw->depth);
-    jw_put(jw, is_object ? "}" : "]", 1);
-    jw_value_end(jw);
-}
-
-void ll_jw_begin_object(ll_jw_t *jw) { jw_begin(jw, 1); }
-void ll_jw_end_object(ll_jw_t *jw) { jw_end(jw, 1); }
-void ll_jw_begin_array(ll_jw_t *jw) { jw_begin(jw, 0); }
-void ll_jw_end_array(ll_jw_t *jw) { jw_end(jw, 0); }
-
-/* Writes s[0..n) as a quoted, escaped JSON string. */
-static void jw_quoted(ll_jw_t *jw, const char *s, size_t n)
-{
-    const unsigned char *p = (const unsigned char *)s, *end = p + n, *run = p;
-    jw_put(jw, "\"", 1);
-    while (p < end) {
-        unsigned char c = *p;
-        char esc[8];
-        const char *rep = NULL;
-        size_t k = 1;
-        if (c == '"')
-            rep = "\\\"";
-        else if (c == '\\')
-            rep = "\\\\";
-        else if (c < 0x20) {
-            if (c >= '\b' && c <= '\r' && c != '\v') /* \b \t \n \f \r */
-                snprintf(esc, sizeof esc, "\\%c", "btn?fr"[c - '\b']);
-            else
-                snprintf(esc, sizeof esc, "\\u%04X", c);
-            rep = esc;
-        } else if (c >= 0x80 && (k = utf8_len(p, end)) == 0) {
-            rep = "\xEF\xBF\xBD"; /* U+FFFD for one bad byte */
-            k = 1;
-        }
-        if (rep) {
-            jw_put(jw, (const char *)run, (size_t)(p - run));
-            jw_puts(jw, rep);
-            run = p + k;
-        }
-        p += k;
-    }
-    jw_put(jw, (const char *)run, (size_t)(p - run));
-    jw_put(jw, "\"", 1);
-}
-
-void ll_jw_key(ll_jw_t *jw, const char *key)
-{
-    if (jw->err)
-        return;
-    if (!key || jw->depth == 0 || !jw->is_object[jw->depth - 1] || jw->after_key) {
-        jw_misuse(jw);
-        return;
-    }
-    jw_separate(jw);
-    jw_quoted(jw, key, strlen(key));
-    jw_puts(jw, jw->pretty ? ": " : ":");
-    jw->after_key = 1;
-}
-
-void ll_jw_string_n(ll_jw_t *jw, const char *s, size_t n)
-{
-    if (!s) {
-        ll_jw_null(jw);
-        return;
-    }
-    if (!jw_value_start(jw))
-        return;
-    jw_quoted(jw, s, n);
-    jw_value_end(jw);
-}
-
-void ll_jw_string(ll_jw_t *jw, const char *s)
-{
-    ll_jw_string_n(jw, s, s ? strlen(s) : 0);
-}
-
-/* Writes a scalar's already-formatted text. */
-static void jw_raw_value(ll_jw_t *jw, const char *text)
-{
-    if (!jw_value_start(jw))
-        return;
-    jw_puts(jw, text);
-    jw_value_end(jw);
-}
-
-void ll_jw_int64(ll_jw_t *jw, int64_t v)
-{
-    char b[24];
-    snprintf(b, sizeof b, "%" PRId64, v);
-    jw_raw_value(jw, b);
-}
-
-void ll_jw_uint64(ll_jw_t *jw, uint64_t v)
-{
-    char b[24];
-    snprintf(b, sizeof b, "%" PRIu64, v);
-    jw_raw_value(jw, b);
-}
-
-void ll_jw_double(ll_jw_t *jw, double v)
-{
-    if (!isfinite(v)) {
-        jw_raw_value(jw, "null");
-        return;
-    }
-    char b[32];
-    for (int prec = 15; prec <= 17; prec++) {
-        snprintf(b, sizeof b, "%.*g", prec, v);
-        if (strtod(b, NULL) == v)
-            break;
-    }
-    jw_raw_value(jw, b);
-}
-
-void ll_jw_bool(ll_jw_t *jw, int v)
-{
-    jw_raw_value(jw, v ? "true" : "false");
-}
-
-void ll_jw_null(ll_jw_t *jw)
-{
-    jw_raw_value(jw, "null");
-}
-
-void ll_jw_abort(ll_jw_t *jw)
-{
-    free(jw->buf);
-    ll_jw_init(jw, jw->pretty);
-    jw->err = LL_ERR_INVALID; /* closed: further writes are no-ops */
-}
-
-char *ll_jw_finish(ll_jw_t *jw, size_t *len)
-{
-    char *out = NULL;
-    if (len)
-        *len = 0;
-    if (!jw->err && jw->done && jw->depth == 0) {
-        out = jw->buf;
-        out[jw->len] = '\0'; /* jw_put always leaves room */
-        if (len)
-            *len = jw->len;
-        jw->buf = NULL;
-    }
-    ll_jw_abort(jw);
-    return out;
 }

@@ -152,7 +152,7 @@ static int cmd_get(int argc, char **argv)
 static Loopledger__V1__Kind kind_arg(const char *name)
 {
     int v;
-    if (lc_pbjson_enum_value(&loopledger__v1__kind__descriptor, name, &v) || v == 0)
+    if (lc_pbdesc_enum_value(&loopledger__v1__kind__descriptor, name, &v) || v == 0)
         lc_die("--kind: unknown kind %s", name);
     return (Loopledger__V1__Kind)v;
 }

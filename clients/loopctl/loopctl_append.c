@@ -296,7 +296,7 @@ static void usage_fields(FILE *f, const ProtobufCMessageDescriptor *d, const cha
                 char v[64];
                 if (e->values[k].value == 0)
                     continue; /* UNSPECIFIED */
-                fprintf(f, " %s", lc_pbjson_enum_name(e, e->values[k].value, v, sizeof v));
+                fprintf(f, " %s", lc_pbdesc_enum_name(e, e->values[k].value, v, sizeof v));
             }
         }
         fputc('\n', f);

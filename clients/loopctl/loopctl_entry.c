@@ -44,7 +44,7 @@ static const char *const role_names[] = {
 int lc_relation_from_name(const char *name)
 {
     int v;
-    if (lc_pbjson_enum_value(&loopledger__v1__relation__descriptor, name, &v) || v == 0)
+    if (lc_pbdesc_enum_value(&loopledger__v1__relation__descriptor, name, &v) || v == 0)
         return -1;
     return v;
 }
@@ -66,7 +66,7 @@ const char *lc_kind_name(uint32_t kind)
     if (kind >= 64 || !protobuf_c_enum_descriptor_get_value(&loopledger__v1__kind__descriptor, (int)kind))
         return "unknown";
     if (!names[kind][0])
-        lc_pbjson_enum_name(&loopledger__v1__kind__descriptor, (int)kind, names[kind], sizeof names[kind]);
+        lc_pbdesc_enum_name(&loopledger__v1__kind__descriptor, (int)kind, names[kind], sizeof names[kind]);
     return names[kind];
 }
 
@@ -75,7 +75,7 @@ const ProtobufCFieldDescriptor *lc_kind_field(const char *name)
     const ProtobufCFieldDescriptor *f;
     if (!strcmp(name, "initiative"))
         name = "charter";
-    f = lc_pbjson_field(&loopledger__v1__entry_body__descriptor, name);
+    f = lc_pbdesc_field(&loopledger__v1__entry_body__descriptor, name);
     if (!f || !(f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) || f->id == K(GENESIS))
         return NULL;
     return f;
@@ -409,7 +409,7 @@ static void print_registration(const Loopledger__V1__ActorRegistration *a, ll_jw
 
 static const char *enum_short(const ProtobufCEnumDescriptor *d, int v, char *buf, size_t cap)
 {
-    return lc_pbjson_enum_name(d, v, buf, cap);
+    return lc_pbdesc_enum_name(d, v, buf, cap);
 }
 
 void lc_summarize(const Loopledger__V1__EntryBody *b, char *out, size_t cap)
@@ -641,7 +641,7 @@ int lc_print_leaf(const uint8_t *leaf, size_t len, ll_jw_t *jw, int full,
             print_registration(b->genesis->server, NULL, "server");
             print_registration(b->genesis->admin, NULL, "admin");
         } else if (dm && full) {
-            lc_pbjson_print_text(stdout, dm, 4);
+            lc_pbjson_write_text(stdout, dm, 4);
         }
     }
     loopledger__v1__entry_body__free_unpacked(b, NULL);

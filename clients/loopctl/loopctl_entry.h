@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "ll_json.h"
+#include "ll_jw.h"
 #include "loopledger/v1/entry.pb-c.h"
 
 /* Builds an EntryBody from a JSON document (see README "Entry JSON").

@@ -128,7 +128,7 @@ static void scalar_text(const ProtobufCFieldDescriptor *f, const void *p, char *
     case PROTOBUF_C_TYPE_ENUM: {
         int v = *(const int *)p;
         if (v != 0)
-            lc_pbjson_enum_name(f->descriptor, v, b, cap);
+            lc_pbdesc_enum_name(f->descriptor, v, b, cap);
         return;
     }
     case PROTOBUF_C_TYPE_BOOL:
@@ -438,7 +438,7 @@ static const char *status_text(int s, char *b, size_t cap)
 {
     b[0] = 0;
     if (s)
-        lc_pbjson_enum_name(&loopledger__v1__approval_status__descriptor, s, b, cap);
+        lc_pbdesc_enum_name(&loopledger__v1__approval_status__descriptor, s, b, cap);
     return b;
 }
 
@@ -566,7 +566,7 @@ int lc_cmd_export(int argc, char **argv)
         else if (!strcmp(a, "--since")) req.from_time_unix_nanos = lc_parse_time(v, "--since");
         else if (!strcmp(a, "--until")) req.to_time_unix_nanos = lc_parse_time(v, "--until");
         else if (!strcmp(a, "--kind")) {
-            if (lc_pbjson_enum_value(&loopledger__v1__kind__descriptor, v, &kind) || !kind)
+            if (lc_pbdesc_enum_value(&loopledger__v1__kind__descriptor, v, &kind) || !kind)
                 lc_die("export: --kind: unknown kind %s", v);
         } else lc_die("export: unexpected argument %s", a);
     }

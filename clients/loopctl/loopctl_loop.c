@@ -31,7 +31,7 @@
 
 static const char *ename(const ProtobufCEnumDescriptor *d, int v, char *buf, size_t cap)
 {
-    return lc_pbjson_enum_name(d, v, buf, cap);
+    return lc_pbdesc_enum_name(d, v, buf, cap);
 }
 
 static void print_json_message(const ProtobufCMessage *m)
@@ -246,7 +246,7 @@ static Loopledger__V1__OpenLoopKind open_kind_arg(const char *s)
     for (size_t i = 0; i < sizeof short_names / sizeof short_names[0]; i++)
         if (!strcmp(s, short_names[i].name))
             return short_names[i].kind;
-    if (lc_pbjson_enum_value(&loopledger__v1__open_loop_kind__descriptor, s, &v) || v == 0)
+    if (lc_pbdesc_enum_value(&loopledger__v1__open_loop_kind__descriptor, s, &v) || v == 0)
         lc_die("--kind must be finding, hypothesis, experiment or alert, got %s", s);
     return (Loopledger__V1__OpenLoopKind)v;
 }

@@ -41,7 +41,7 @@ static void print_json_message(const ProtobufCMessage *m)
 static int enum_arg(const ProtobufCEnumDescriptor *d, const char *v, const char *what)
 {
     int x;
-    if (lc_pbjson_enum_value(d, v, &x))
+    if (lc_pbdesc_enum_value(d, v, &x))
         lc_die("%s: unknown value \"%s\"", what, v);
     return x;
 }
@@ -77,7 +77,7 @@ static void explain(const Loopledger__V1__RankedProject *p)
         int refutes = e->role == LOOPLEDGER__V1__EVIDENCE_ROLE__EVIDENCE_ROLE_REFUTES;
         printf("        %s #%-6" PRIu64 " %-13s %-24s w %.2f x decay %.3f (%.1f d) = %.3f",
                refutes ? "refutes " : "supports", e->seq, class_name(e->class_),
-               lc_pbjson_enum_name(&loopledger__v1__finding_source__descriptor, e->source, src,
+               lc_pbdesc_enum_name(&loopledger__v1__finding_source__descriptor, e->source, src,
                                    sizeof src),
                e->weight, e->decay, e->age_days, e->contribution);
         if (e->class_ == LOOPLEDGER__V1__EVIDENCE_CLASS__EVIDENCE_CLASS_EXPERIMENT)
@@ -148,7 +148,7 @@ int lc_cmd_roadmap(int argc, char **argv)
                lc_fmt_num(p->impact, impact, sizeof impact),
                lc_fmt_num(p->effort, effort, sizeof effort), p->confidence,
                p->evidence_weight, p->decay, p->refutation_penalty,
-               lc_pbjson_enum_name(&loopledger__v1__application__descriptor, p->application,
+               lc_pbdesc_enum_name(&loopledger__v1__application__descriptor, p->application,
                                    app, sizeof app),
                evid, p->title, p->speculative ? "  [speculative: confidence capped]" : "");
         if (want_explain)
@@ -174,7 +174,7 @@ static const char *verdict_word(int v)
 
 static const char *enum_word(const ProtobufCEnumDescriptor *d, int v, char *buf, size_t cap)
 {
-    return lc_pbjson_enum_name(d, v, buf, cap);
+    return lc_pbdesc_enum_name(d, v, buf, cap);
 }
 
 /* The ten-second read: verdict first (an SRM failure before anything
@@ -353,7 +353,7 @@ int lc_cmd_loop_health(int argc, char **argv)
                h->open_drift_alerts);
         for (size_t j = 0; j < h->n_cadences; j++)
             printf(" %s %u/%u",
-                   lc_pbjson_enum_name(&loopledger__v1__cadence__descriptor,
+                   lc_pbdesc_enum_name(&loopledger__v1__cadence__descriptor,
                                        h->cadences[j]->cadence, cad, sizeof cad),
                    h->cadences[j]->reviewed, h->cadences[j]->periods);
         if (!h->n_cadences)
@@ -379,7 +379,7 @@ void lc_print_kpis(const Loopledger__V1__InitiativeState *s)
         for (size_t j = 0; j < k->n_recent_values && at + 16 < sizeof vals; j++)
             at += (size_t)snprintf(vals + at, sizeof vals - at, "%s%g", j ? " " : "",
                                    k->recent_values[j]);
-        lc_pbjson_enum_name(&loopledger__v1__direction__descriptor, k->kpi->direction, dir,
+        lc_pbdesc_enum_name(&loopledger__v1__direction__descriptor, k->kpi->direction, dir,
                             sizeof dir);
         if (k->track == LOOPLEDGER__V1__KPI_TRACK__KPI_TRACK_UNMEASURED) {
             printf("    %-22s %-16s %10s %9g%s %10s  %-10s\n", k->kpi->metric,

@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ll_json.h"
+#include "ll_jw.h"
 
 typedef struct lc_opts {
     const char *server;

@@ -18,6 +18,10 @@
 
 #include "ll_err.h"
 #include "ll_json.h"
+#include "ll_jw.h"
+
+/* Whatever the writer may nest, the reader must accept. */
+_Static_assert(LL_JW_MAX_DEPTH <= LL_JSON_MAX_DEPTH, "ll_jw nests deeper than ll_json reads");
 
 /* ---- helpers ---- */
 

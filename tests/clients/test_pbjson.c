@@ -19,6 +19,7 @@
 #include "lc_pbjson.h"
 #include "ll_err.h"
 #include "ll_json.h"
+#include "ll_jw.h"
 #include "loopledger/v1/entry.pb-c.h"
 #include "loopledger/v1/loop.pb-c.h"
 
@@ -132,20 +133,20 @@ static void test_enum_names_accept_prefix_case_and_dashes(void **state)
     }
     char buf[64];
     int v;
-    assert_string_equal(lc_pbjson_enum_name(&loopledger__v1__phase__descriptor, 2, buf, sizeof buf), "pilot");
-    assert_string_equal(lc_pbjson_enum_name(&loopledger__v1__hitl_level__descriptor, 1, buf, sizeof buf),
+    assert_string_equal(lc_pbdesc_enum_name(&loopledger__v1__phase__descriptor, 2, buf, sizeof buf), "pilot");
+    assert_string_equal(lc_pbdesc_enum_name(&loopledger__v1__hitl_level__descriptor, 1, buf, sizeof buf),
                         "review_and_approval");
-    assert_string_equal(lc_pbjson_enum_name(&loopledger__v1__scaling_scenario__descriptor, 1, buf, sizeof buf),
+    assert_string_equal(lc_pbdesc_enum_name(&loopledger__v1__scaling_scenario__descriptor, 1, buf, sizeof buf),
                         "category_expansion");
     /* Relation has no common prefix: names stay whole. */
-    assert_string_equal(lc_pbjson_enum_name(&loopledger__v1__relation__descriptor, 8, buf, sizeof buf),
+    assert_string_equal(lc_pbdesc_enum_name(&loopledger__v1__relation__descriptor, 8, buf, sizeof buf),
                         "spawned_by");
-    assert_int_equal(lc_pbjson_enum_value(&loopledger__v1__relation__descriptor, "DERIVED-FROM", &v), LL_OK);
+    assert_int_equal(lc_pbdesc_enum_value(&loopledger__v1__relation__descriptor, "DERIVED-FROM", &v), LL_OK);
     assert_int_equal(v, LOOPLEDGER__V1__RELATION__DERIVED_FROM);
-    assert_int_equal(lc_pbjson_enum_value(&loopledger__v1__kind__descriptor, "scaling-plan", &v), LL_OK);
+    assert_int_equal(lc_pbdesc_enum_value(&loopledger__v1__kind__descriptor, "scaling-plan", &v), LL_OK);
     assert_int_equal(v, LOOPLEDGER__V1__KIND__KIND_SCALING_PLAN);
-    assert_int_equal(lc_pbjson_enum_value(&loopledger__v1__phase__descriptor, "pilo", &v), LL_ERR_NOT_FOUND);
-    assert_string_equal(lc_pbjson_enum_name(&loopledger__v1__phase__descriptor, 99, buf, sizeof buf), "99");
+    assert_int_equal(lc_pbdesc_enum_value(&loopledger__v1__phase__descriptor, "pilo", &v), LL_ERR_NOT_FOUND);
+    assert_string_equal(lc_pbdesc_enum_name(&loopledger__v1__phase__descriptor, 99, buf, sizeof buf), "99");
 }
 
 static void test_enum_number_is_kept_raw_and_written_back_as_number(void **state)
@@ -300,7 +301,7 @@ static void test_text_rendering_skips_defaults(void **state)
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
     assert_non_null(f);
-    lc_pbjson_print_text(f, &x->base, 2);
+    lc_pbjson_write_text(f, &x->base, 2);
     fclose(f);
     assert_string_equal(buf, "  title: t\n  control:\n    name: c\n  guardrail_metrics: a, b\n");
     free(buf);

@@ -12,6 +12,7 @@
 #include "ll_err.h"
 #include "ll_fuzz.h"
 #include "ll_json.h"
+#include "ll_jw.h"
 
 static void emit(ll_jw_t *jw, const ll_json_t *v, size_t *nodes)
 {
