@@ -81,6 +81,7 @@ typedef struct opts {
     const char *tls_cert, *tls_key, *tls_ca;
     int plaintext;
     const char *http, *http_proxy, *http_header, *http_port_file, *http_assets;
+    unsigned http_idle_s; /* 0: ll_http's default (30 s) */
     /* Resource limits (0: the library defaults, see ll_server.h, ll_ledger.h). */
     unsigned max_streams, max_calls;
     int handshake_ms, idle_ms;
@@ -162,6 +163,8 @@ static void usage(FILE *f)
             "  --http-identity-header NAME  that header (default X-Loopledger-Actor)\n"
             "  --http-port-file FILE  write the bound HTTP port there once serving\n"
             "  --http-assets DIR   serve the console from DIR instead of the built-in copy\n"
+            "  --http-idle-timeout SECONDS  close HTTP connections idle that long, a request\n"
+            "                      still being received included (default 30, 1..3600)\n"
             "limits (each refusal is RESOURCE_EXHAUSTED at once, nothing written):\n"
             "  --max-streams N     concurrent HTTP/2 streams per connection (default 100)\n"
             "  --max-calls N       calls in flight, whole server (default 16384)\n"
@@ -251,6 +254,16 @@ static int parse_opts(int argc, char **argv, opts_t *o)
         else if (!strcmp(a, "--http-identity-header")) o->http_header = v;
         else if (!strcmp(a, "--http-port-file")) o->http_port_file = v;
         else if (!strcmp(a, "--http-assets")) o->http_assets = v;
+        else if (!strcmp(a, "--http-idle-timeout")) {
+            char *end;
+            unsigned long n = strtoul(v, &end, 10);
+            if (!*v || *end || n < 1 || n > 3600) {
+                fprintf(stderr, "loopledgerd: --http-idle-timeout takes whole seconds from 1 to "
+                                "3600, got \"%s\"\n", v);
+                return -1;
+            }
+            o->http_idle_s = (unsigned)n;
+        }
         else if (!strcmp(a, "--tiles")) o->tiles = v;
         else if (!strcmp(a, "--from")) o->from = v;
         else if (!strcmp(a, "--vkey")) o->vkey = v;
@@ -613,7 +626,7 @@ static int start_http(const opts_t *o, ll_server_t *srv, ll_ledger_t *lg,
     ll_http_config_t hc = {.listen = o->http, .tls_cert = o->tls_cert, .tls_key = o->tls_key,
                            .tls_ca = o->tls_ca, .trusted_proxy = o->http_proxy,
                            .identity_header = o->http_header, .authorize = ll_rpc_authorize,
-                           .authorize_ctx = authz};
+                           .authorize_ctx = authz, .timeout_s = o->http_idle_s};
     if ((err = ll_http_create(&hc, http, msg, sizeof msg))) {
         logf_("http: %s", msg[0] ? msg : ll_strerror(err));
         return -1;

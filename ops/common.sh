@@ -16,7 +16,10 @@ LL_DEBS=(build-essential cmake pkg-config libgrpc-dev protobuf-c-compiler
          prometheus chromium chromium-driver python3-selenium protobuf-compiler
          python3-grpcio python3-protobuf python3-cryptography python3-pytest
          python3-pandas python3-venv python3-pip python3-setuptools
-         python3-scipy python3-mpmath)
+         python3-scipy python3-mpmath
+         # The console over HTTPS in Chromium with a client certificate
+         # (e2e_http_tls): certutil/pk12util fill its NSS database.
+         libnss3-tools)
 
 ll_install_deps() {
     local missing=()

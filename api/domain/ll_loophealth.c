@@ -6,7 +6,12 @@
  * initiative, so it walks the initiative's Findings, Experiments, Reviews
  * and Alerts through the (initiative, kind) index and their incoming
  * links, filtering by seq for as-of answers; the append path stays as it
- * is.
+ * is. The portfolio shows every initiative's report on its front page, so
+ * the walk's result is remembered per (initiative, tree head) (ll_memo.h):
+ * it is split into what the first n entries fix (collect) and what the
+ * clock adds, how many review periods have passed (finish), so a live
+ * report is exactly the walk's and costs a lookup when the ledger has not
+ * grown.
  */
 #include "ll_loophealth.h"
 #include "ll_query.h"
@@ -19,6 +24,7 @@
 #include "ll_asof.h"
 #include "ll_err.h"
 #include "ll_loop.h"
+#include "ll_memo.h"
 #include "ll_initiative.h"
 
 #define K(x) LOOPLEDGER__V1__ENTRY_BODY__KIND_##x
@@ -31,14 +37,25 @@ typedef struct hctx {
     uint64_t n;
     int64_t start;
     int64_t period[NCAD];
-    uint64_t periods[NCAD], reviewed[NCAD], last_k[NCAD];
     uint64_t findings, acted, experiments, drift;
     double *delays;
     size_t n_delays, cap_delays;
     uint64_t *drift_seqs;
     size_t cap_drift;
+    uint64_t *reviews; /* (cadence, period index k) pairs in seq order */
+    size_t n_reviews, cap_reviews;
     int err;
 } hctx_t;
+
+/* What health_one remembers per (initiative, tree head): everything but
+ * the clock's part (how many periods have passed), followed by
+ * drift_seqs[n_drift] and reviews[2 n_reviews]. */
+typedef struct facts {
+    int64_t start;
+    int64_t period[NCAD];
+    uint64_t cycle, findings, acted, experiments, n_delays, n_drift, n_reviews;
+    double median_delay;
+} facts_t;
 
 /* What the incoming links below n say about one finding or alert. */
 typedef struct links_ctx {
@@ -173,12 +190,14 @@ static int on_review(hctx_t *h, uint64_t seq)
     loopledger__v1__entry_body__free_unpacked(b, NULL);
     if (cd <= 0 || cd >= NCAD || !h->period[cd] || m.time_ns < h->start)
         return LL_OK;
-    uint64_t k = (uint64_t)((m.time_ns - h->start) / h->period[cd]);
-    /* Reviews come in time order: count each period once. */
-    if (k < h->periods[cd] && k != h->last_k[cd]) {
-        h->reviewed[cd]++;
-        h->last_k[cd] = k;
-    }
+    /* Which periods are reviewed depends on how many have passed by
+     * "now": the pairs are kept and counted per request (finish). */
+    if ((err = grow((void **)&h->reviews, &h->cap_reviews, 2 * (h->n_reviews + 1),
+                    sizeof *h->reviews)))
+        return err;
+    h->reviews[2 * h->n_reviews] = (uint64_t)cd;
+    h->reviews[2 * h->n_reviews + 1] = (uint64_t)((m.time_ns - h->start) / h->period[cd]);
+    h->n_reviews++;
     return LL_OK;
 }
 
@@ -210,9 +229,9 @@ static int cmp_double(const void *x, const void *y)
     return (a > b) - (a < b);
 }
 
-/* The report of one initiative as of n. */
-static int health_one(ll_txn_t *txn, ll_arena_t *a, const char *ini, uint64_t n, int64_t now,
-                      Loopledger__V1__LoopHealth **out)
+/* The clock-independent facts of one initiative as of n, as one malloc'd
+ * blob (facts_t, then its arrays) in *out, *outlen. */
+static int collect(ll_txn_t *txn, const char *ini, uint64_t n, uint8_t **out, size_t *outlen)
 {
     ll_loop_state_t st;
     hctx_t h = {.txn = txn, .n = n};
@@ -225,13 +244,11 @@ static int health_one(ll_txn_t *txn, ll_arena_t *a, const char *ini, uint64_t n,
     h.start = st.created_ns;
     if (st.charter_seq != UINT64_MAX && (err = ll_entry_load_body(txn, st.charter_seq, &charter)))
         return err;
-    for (int cd = 0; cd < NCAD; cd++)
-        h.last_k[cd] = UINT64_MAX;
     if (charter)
         for (size_t i = 0; i < charter->charter->n_review_cadences; i++) {
             int cd = charter->charter->review_cadences[i];
-            if (cd > 0 && cd < NCAD && (h.period[cd] = ll_initiative_cadence_period(cd)))
-                h.periods[cd] = now > h.start ? (uint64_t)((now - h.start) / h.period[cd]) : 0;
+            if (cd > 0 && cd < NCAD)
+                h.period[cd] = ll_initiative_cadence_period(cd);
         }
     if ((err = each_of_kind(&h, ini, K(FINDING), on_finding)) ||
         (err = each_of_kind(&h, ini, K(EXPERIMENT), on_experiment)) ||
@@ -239,61 +256,132 @@ static int health_one(ll_txn_t *txn, ll_arena_t *a, const char *ini, uint64_t n,
         (err = each_of_kind(&h, ini, K(ALERT), on_alert)))
         goto out;
 
-    Loopledger__V1__LoopHealth *x = ll_arena_alloc(a, sizeof *x);
-    if (!x) {
-        err = LL_ERR_NOMEM;
-        goto out;
-    }
-    loopledger__v1__loop_health__init(x);
-    x->initiative = ll_arena_strdup(a, ini);
-    x->findings = h.findings;
-    x->findings_acted_on = h.acted;
-    x->acted_on_share = h.findings ? (double)h.acted / (double)h.findings : 0;
-    x->findings_addressed = h.n_delays;
+    facts_t f = {.start = h.start,
+                 .cycle = st.cycle,
+                 .findings = h.findings,
+                 .acted = h.acted,
+                 .experiments = h.experiments,
+                 .n_delays = h.n_delays,
+                 .n_drift = h.drift,
+                 .n_reviews = h.n_reviews};
+    memcpy(f.period, h.period, sizeof f.period);
     if (h.n_delays) {
         qsort(h.delays, h.n_delays, sizeof *h.delays, cmp_double);
         size_t m = h.n_delays / 2;
-        x->median_finding_to_adjustment_seconds =
-            h.n_delays % 2 ? h.delays[m] : (h.delays[m - 1] + h.delays[m]) / 2;
+        f.median_delay = h.n_delays % 2 ? h.delays[m] : (h.delays[m - 1] + h.delays[m]) / 2;
     }
-    x->experiments = h.experiments;
-    x->cycles = st.cycle;
-    x->experiments_per_cycle = (double)h.experiments / (st.cycle ? st.cycle : 1);
-    x->cadences = ll_arena_alloc(a, NCAD * sizeof *x->cadences);
-    x->open_drift_alert_seqs = ll_arena_alloc(a, (h.drift ? h.drift : 1) * sizeof(uint64_t));
-    if (!x->cadences || !x->open_drift_alert_seqs) {
+    size_t len = sizeof f + (h.drift + 2 * h.n_reviews) * sizeof(uint64_t);
+    uint8_t *blob = malloc(len);
+    if (!blob) {
         err = LL_ERR_NOMEM;
         goto out;
     }
-    uint64_t tp = 0, tr = 0;
-    for (int cd = 1; cd < NCAD; cd++) {
-        if (!h.period[cd])
-            continue;
-        Loopledger__V1__CadenceAdherence *c = ll_arena_alloc(a, sizeof *c);
-        if (!c) {
-            err = LL_ERR_NOMEM;
-            goto out;
-        }
-        loopledger__v1__cadence_adherence__init(c);
-        c->cadence = (Loopledger__V1__Cadence)cd;
-        c->periods = (uint32_t)h.periods[cd];
-        c->reviewed = (uint32_t)h.reviewed[cd];
-        c->adherence = h.periods[cd] ? (double)h.reviewed[cd] / (double)h.periods[cd] : 1;
-        tp += h.periods[cd];
-        tr += h.reviewed[cd];
-        x->cadences[x->n_cadences++] = c;
-    }
-    x->review_adherence = tp ? (double)tr / (double)tp : 1;
-    x->open_drift_alerts = h.drift;
+    memcpy(blob, &f, sizeof f);
     if (h.drift)
-        memcpy(x->open_drift_alert_seqs, h.drift_seqs, h.drift * sizeof(uint64_t));
-    x->n_open_drift_alert_seqs = h.drift;
-    *out = x;
+        memcpy(blob + sizeof f, h.drift_seqs, h.drift * sizeof(uint64_t));
+    if (h.n_reviews)
+        memcpy(blob + sizeof f + h.drift * sizeof(uint64_t), h.reviews,
+               2 * h.n_reviews * sizeof(uint64_t));
+    *out = blob;
+    *outlen = len;
 out:
     if (charter)
         loopledger__v1__entry_body__free_unpacked(charter, NULL);
     free(h.delays);
     free(h.drift_seqs);
+    free(h.reviews);
+    return err;
+}
+
+/* The report from the facts blob and "now". */
+static int finish(ll_arena_t *a, const char *ini, const uint8_t *blob, int64_t now,
+                  Loopledger__V1__LoopHealth **out)
+{
+    facts_t f;
+    uint64_t periods[NCAD] = {0}, reviewed[NCAD] = {0}, last_k[NCAD];
+    memcpy(&f, blob, sizeof f);
+    const uint8_t *drift = blob + sizeof f, *rev = drift + f.n_drift * sizeof(uint64_t);
+
+    for (int cd = 0; cd < NCAD; cd++) {
+        last_k[cd] = UINT64_MAX;
+        if (f.period[cd])
+            periods[cd] = now > f.start ? (uint64_t)((now - f.start) / f.period[cd]) : 0;
+    }
+    for (uint64_t i = 0; i < f.n_reviews; i++) {
+        uint64_t p[2];
+        memcpy(p, rev + 2 * i * sizeof(uint64_t), sizeof p);
+        /* Reviews come in time order: count each period once. */
+        if (p[1] < periods[p[0]] && p[1] != last_k[p[0]]) {
+            reviewed[p[0]]++;
+            last_k[p[0]] = p[1];
+        }
+    }
+
+    Loopledger__V1__LoopHealth *x = ll_arena_alloc(a, sizeof *x);
+    if (!x)
+        return LL_ERR_NOMEM;
+    loopledger__v1__loop_health__init(x);
+    x->initiative = ll_arena_strdup(a, ini);
+    x->findings = f.findings;
+    x->findings_acted_on = f.acted;
+    x->acted_on_share = f.findings ? (double)f.acted / (double)f.findings : 0;
+    x->findings_addressed = f.n_delays;
+    x->median_finding_to_adjustment_seconds = f.median_delay;
+    x->experiments = f.experiments;
+    x->cycles = f.cycle;
+    x->experiments_per_cycle = (double)f.experiments / (f.cycle ? f.cycle : 1);
+    x->cadences = ll_arena_alloc(a, NCAD * sizeof *x->cadences);
+    x->open_drift_alert_seqs = ll_arena_alloc(a, (f.n_drift ? f.n_drift : 1) * sizeof(uint64_t));
+    if (!x->initiative || !x->cadences || !x->open_drift_alert_seqs)
+        return LL_ERR_NOMEM;
+    uint64_t tp = 0, tr = 0;
+    for (int cd = 1; cd < NCAD; cd++) {
+        if (!f.period[cd])
+            continue;
+        Loopledger__V1__CadenceAdherence *c = ll_arena_alloc(a, sizeof *c);
+        if (!c)
+            return LL_ERR_NOMEM;
+        loopledger__v1__cadence_adherence__init(c);
+        c->cadence = (Loopledger__V1__Cadence)cd;
+        c->periods = (uint32_t)periods[cd];
+        c->reviewed = (uint32_t)reviewed[cd];
+        c->adherence = periods[cd] ? (double)reviewed[cd] / (double)periods[cd] : 1;
+        tp += periods[cd];
+        tr += reviewed[cd];
+        x->cadences[x->n_cadences++] = c;
+    }
+    x->review_adherence = tp ? (double)tr / (double)tp : 1;
+    x->open_drift_alerts = f.n_drift;
+    if (f.n_drift)
+        memcpy(x->open_drift_alert_seqs, drift, f.n_drift * sizeof(uint64_t));
+    x->n_open_drift_alert_seqs = f.n_drift;
+    *out = x;
+    return LL_OK;
+}
+
+/* The report of one initiative as of n: the facts remembered for this
+ * tree head (ll_memo.h) or collected now, finished with "now". */
+static int health_one(ll_txn_t *txn, ll_arena_t *a, const char *ini, uint64_t n, int64_t now,
+                      Loopledger__V1__LoopHealth **out)
+{
+    ll_memo_key_t *k = malloc(sizeof *k);
+    uint8_t *blob = NULL;
+    size_t len = 0;
+    int err;
+
+    if (!k)
+        return LL_ERR_NOMEM;
+    if ((err = ll_memo_key(txn, n, "loophealth", ini, strlen(ini), k)))
+        goto out;
+    if (ll_memo_get(k, &blob, &len) != LL_OK) {
+        if ((err = collect(txn, ini, n, &blob, &len)))
+            goto out;
+        ll_memo_put(k, blob, len);
+    }
+    err = finish(a, ini, blob, now, out);
+out:
+    free(blob);
+    free(k);
     return err;
 }
 

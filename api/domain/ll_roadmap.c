@@ -657,8 +657,9 @@ static void ctx_free(ctx_t *c)
     ll_scratch_free(&c->scratch);
 }
 
-int ll_roadmap_prioritize(ll_txn_t *txn, ll_arena_t *a, const Loopledger__V1__PrioritizeRequest *r,
-                          Loopledger__V1__PrioritizeResponse **out, char *msg, size_t cap)
+int ll_roadmap_prioritize_live(ll_txn_t *txn, ll_arena_t *a,
+                               const Loopledger__V1__PrioritizeRequest *r,
+                               Loopledger__V1__PrioritizeResponse **out, char *msg, size_t cap)
 {
     uint64_t as_of = r->as_of_size, offset = 0;
     double half = r->half_life_days;

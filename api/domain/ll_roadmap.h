@@ -90,11 +90,20 @@ void ll_roadmap_combine(const ll_roadmap_ev_t *ev, size_t n, double half_life_da
 
 /* Prioritize: the ranked page in arena a. LL_ERR_INVALID for a bad filter,
  * half-life or token, LL_ERR_RANGE for as_of_size beyond the tree; msg
- * says what. */
+ * says what. The answer is a pure function of the request and the entries
+ * below the size it reads, so it is remembered by tree head (ll_memo.h,
+ * ll_roadmap_memo.c): an identical request at the same size is answered
+ * from memory, equal to ll_roadmap_prioritize_live's. */
 int ll_roadmap_prioritize(ll_txn_t *txn, ll_arena_t *a,
                           const Loopledger__V1__PrioritizeRequest *r,
                           Loopledger__V1__PrioritizeResponse **out, char *msg,
                           size_t cap);
+
+/* The same, always computed (what the memo remembers; tests compare). */
+int ll_roadmap_prioritize_live(ll_txn_t *txn, ll_arena_t *a,
+                               const Loopledger__V1__PrioritizeRequest *r,
+                               Loopledger__V1__PrioritizeResponse **out, char *msg,
+                               size_t cap);
 
 /* The class weight of a concluded experiment with smallest p-value p. */
 double ll_roadmap_experiment_weight(double p);

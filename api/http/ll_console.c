@@ -63,16 +63,22 @@ static void u64s(ll_jw_t *jw, const char *key, uint64_t v)
 
 /* One decoded entry: the leaf's LogEntry, its envelope and body. A leaf
  * that does not decode is shown as such (the page says so), never hidden. */
-static void write_entry(ll_jw_t *jw, const ProtobufCBinaryData *leaf, uint64_t key_seq,
-                        int status, uint64_t superseded_by)
+/* with_leaf: the leaf's bytes too (base64), which only the entry page
+ * needs (the browser hashes them for the inclusion proof); lists of
+ * hundreds of entries leave them out: they repeat the whole entry and
+ * were the largest part of rendering a timeline. */
+static void write_entry(ll_jw_t *jw, const ProtobufCBinaryData *leaf, int with_leaf,
+                        uint64_t key_seq, int status, uint64_t superseded_by)
 {
     Loopledger__V1__LogEntry *le = loopledger__v1__log_entry__unpack(NULL, leaf->len, leaf->data);
     Loopledger__V1__EntryBody *body = NULL;
     const ProtobufCEnumValue *sv =
         protobuf_c_enum_descriptor_get_value(&loopledger__v1__approval_status__descriptor, status);
     ll_jw_begin_object(jw);
-    ll_jw_key(jw, "leaf");
-    b64(jw, leaf->data, leaf->len);
+    if (with_leaf) {
+        ll_jw_key(jw, "leaf");
+        b64(jw, leaf->data, leaf->len);
+    }
     u64s(jw, "signerKeySeq", key_seq);
     ll_jw_key(jw, "status");
     ll_jw_string(jw, sv ? sv->name : "APPROVAL_STATUS_UNSPECIFIED");
@@ -167,7 +173,7 @@ static void api_entry(ll_console_t *c, const ll_http_req_t *req, const char *seq
     Loopledger__V1__GetEntryResponse *g = (void *)resp;
     ll_jw_t jw;
     ll_jw_init(&jw, 0);
-    write_entry(&jw, &g->leaf, g->signer_key_seq, g->status, g->superseded_by);
+    write_entry(&jw, &g->leaf, 1, g->signer_key_seq, g->status, g->superseded_by);
     finish_json(&jw, out);
     protobuf_c_message_free_unpacked(resp, NULL);
 }
@@ -221,7 +227,7 @@ static void api_entries(ll_console_t *c, const ll_http_req_t *req, ll_http_resp_
     ll_jw_key(&jw, "entries");
     ll_jw_begin_array(&jw);
     for (size_t i = 0; i < l->n_leaves; i++)
-        write_entry(&jw, &l->leaves[i], 0, i < l->n_status ? l->status[i] : 0,
+        write_entry(&jw, &l->leaves[i], 0, 0, i < l->n_status ? l->status[i] : 0,
                     i < l->n_superseded_by ? l->superseded_by[i] : 0);
     ll_jw_end_array(&jw);
     ll_jw_key(&jw, "nextPageToken");

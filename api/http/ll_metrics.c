@@ -13,6 +13,7 @@
 #include "ll_err.h"
 #include "ll_index.h"
 #include "ll_kinds.h"
+#include "ll_memo.h"
 #include "ll_portfolio.h"
 
 struct ll_metrics {
@@ -207,6 +208,13 @@ static void serve_metrics(void *ctx, const ll_http_req_t *req, ll_http_resp_t *o
         put(&b, "loopledger_open_loops{kind=\"%s\"} %" PRIu64 "\n", open_names[k], tot.open[k]);
     head(&b, "loopledger_undiagnosed_alerts", "gauge", "Alerts without a diagnosis.");
     put(&b, "loopledger_undiagnosed_alerts %" PRIu64 "\n", tot.open[LL_OPEN_ALERT_UNDIAGNOSED]);
+
+    uint64_t hits, misses;
+    ll_memo_counts(&hits, &misses);
+    head(&b, "loopledger_memo_lookups_total", "counter",
+         "Derived answers (ranking, loop health) looked up by tree head (ll_memo.h).");
+    put(&b, "loopledger_memo_lookups_total{result=\"hit\"} %" PRIu64 "\n", hits);
+    put(&b, "loopledger_memo_lookups_total{result=\"miss\"} %" PRIu64 "\n", misses);
 
     head(&b, "loopledger_lmdb_map_used_bytes", "gauge", "Bytes of the LMDB map in use.");
     put(&b, "loopledger_lmdb_map_used_bytes %zu\n", ll_store_map_used(m->st));

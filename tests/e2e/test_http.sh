@@ -87,6 +87,10 @@ open=$("$LOOPCTL" --json open-loops | "$PY" -c 'import json,sys; print(sum(1 for
 [[ $(m 'loopledger_open_loops{kind="FINDING_NOT_ACTED_ON"}') == "$open" ]] || fail "open loops metric != ListOpenLoops ($open)"
 [[ $(m loopledger_initiatives) == 2 ]] || fail "initiatives metric"
 [[ $(m loopledger_ready) == 1 ]] || fail "ready metric"
+# The gateway check and the console asked the same rankings and loop
+# health at one size more than once: some came from memory (ll_memo.h).
+(( $(m 'loopledger_memo_lookups_total{result="hit"}') > 0 )) || fail "no remembered answer was used"
+[[ -n $(m 'loopledger_memo_lookups_total{result="miss"}') ]] || fail "memo misses not exported"
 # Every demo entry was one Append; the gateway check's GetEntry calls are
 # counted under transport http.
 appends=$(m 'loopledger_rpc_requests_total{method="/loopledger.v1.LedgerService/Append",code="OK",transport="grpc"}')
