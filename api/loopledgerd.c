@@ -60,6 +60,7 @@
 #include "ll_wsubmit.h"
 #include "ll_tiles.h"
 #include "ll_server.h"
+#include "ll_accept.h"
 #include "ll_listen.h"
 #include "ll_methods.h"
 #include "ll_services.h"
@@ -83,9 +84,9 @@ typedef struct opts {
     const char *http, *http_proxy, *http_header, *http_port_file, *http_assets;
     unsigned http_idle_s; /* 0: ll_http's default (30 s) */
     /* Resource limits (0: the library defaults, see ll_server.h, ll_ledger.h). */
-    unsigned max_streams, max_calls;
+    unsigned max_streams, max_calls, max_conns, max_conns_addr;
     int handshake_ms, idle_ms;
-    size_t memory_quota, queue_entries, queue_bytes;
+    size_t memory_quota, queue_entries, queue_bytes, receive_bytes;
     const char *tiles;
     const char *witness[16]; /* --witness URL=VKEY */
     size_t nwitness;
@@ -168,9 +169,15 @@ static void usage(FILE *f)
             "limits (each refusal is RESOURCE_EXHAUSTED at once, nothing written):\n"
             "  --max-streams N     concurrent HTTP/2 streams per connection (default 100)\n"
             "  --max-calls N       calls in flight, whole server (default 16384)\n"
+            "  --max-connections N gRPC connections at once (default 4096); beyond it a new\n"
+            "                      connection is closed as soon as it is accepted\n"
+            "  --max-connections-per-address N  the same from one client address (default 256)\n"
             "  --max-queue N       appends between submit and result (default 4096)\n"
             "  --max-queue-bytes N[KMG]  their envelope bytes (default 64M)\n"
             "  --memory-quota N[KMG]     gRPC buffer memory (default 1G)\n"
+            "  --max-receive-bytes N[KMG]  request messages being received at once, counted\n"
+            "                      at the 1 MiB message limit each (default 32M); other calls\n"
+            "                      wait their turn with at most 64 KiB buffered each\n"
             "  --handshake-timeout MS    close connections not set up by then (default 5000)\n"
             "  --idle-timeout MS   close connections without calls for that long (default 600000)\n"
             "  --tiles DIR         publish the log as C2SP tlog-tiles into DIR after each commit\n"
@@ -279,16 +286,22 @@ static int parse_opts(int argc, char **argv, opts_t *o)
         else if (!strcmp(a, "--drift-threshold")) o->drift.threshold = atof(v);
         else if (!strcmp(a, "--max-streams")) o->max_streams = (unsigned)atoi(v);
         else if (!strcmp(a, "--max-calls")) o->max_calls = (unsigned)atoi(v);
+        else if (!strcmp(a, "--max-connections")) o->max_conns = (unsigned)atoi(v);
+        else if (!strcmp(a, "--max-connections-per-address"))
+            o->max_conns_addr = (unsigned)atoi(v);
         else if (!strcmp(a, "--max-queue")) o->queue_entries = (size_t)atol(v);
         else if (!strcmp(a, "--handshake-timeout")) o->handshake_ms = atoi(v);
         else if (!strcmp(a, "--idle-timeout")) o->idle_ms = atoi(v);
-        else if (!strcmp(a, "--max-queue-bytes") || !strcmp(a, "--memory-quota")) {
+        else if (!strcmp(a, "--max-queue-bytes") || !strcmp(a, "--memory-quota") ||
+                 !strcmp(a, "--max-receive-bytes")) {
             size_t n = parse_size(v);
             if (!n) {
                 fprintf(stderr, "loopledgerd: bad size for %s: %s\n", a, v);
                 return -1;
             }
-            *(!strcmp(a, "--max-queue-bytes") ? &o->queue_bytes : &o->memory_quota) = n;
+            *(!strcmp(a, "--max-queue-bytes") ? &o->queue_bytes
+              : !strcmp(a, "--memory-quota")  ? &o->memory_quota
+                                              : &o->receive_bytes) = n;
         }
         else if (!strcmp(a, "--map-size") || !strcmp(a, "--map-max")) {
             size_t n = parse_size(v);
@@ -499,9 +512,9 @@ static int cmd_verify(const opts_t *o)
                    d.diffs[t] ? " (DIFFERS)" : "");
         printf(", %.2f s\n", d.seconds);
         if (d.old_format)
-            printf("note: data format %u (current %u): state, approval and series records are "
-                   "in the old encoding and were not compared; `loopledgerd serve` upgrades "
-                   "them in place\n", d.old_format, LL_FORMAT_VERSION);
+            printf("note: data format %u (current %u): the index records predate this "
+                   "format and were not compared; `loopledgerd serve` rebuilds them from the "
+                   "leaves in place\n", d.old_format, LL_FORMAT_VERSION);
         if (!d.damaged) {
             printf("OK: every entry, signature and tree node verifies, and every derived table "
                    "matches the entries\n");
@@ -798,7 +811,7 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     char fmsg[LL_MSG_MAX];
     uint32_t from = 0;
-    if ((err = ll_format_prepare(st, &from, fmsg, sizeof fmsg))) {
+    if ((err = ll_format_prepare(st, ll_ledger_rebuild_derived, &from, fmsg, sizeof fmsg))) {
         logf_("%s: %s", o.data, fmsg);
         goto out;
     }
@@ -898,6 +911,10 @@ int main(int argc, char **argv)
     unsigned long nofile = 0;
     if (ll_listen_raise_nofile(&nofile))
         logf_("cannot raise the open-file limit: %s", strerror(errno));
+    /* Connections must fit in the descriptors, with room left for the
+     * data files, the HTTP face and clients being refused. */
+    if (!o.max_conns && nofile > 512 && nofile - 256 < LL_ACCEPT_DEFAULT_TOTAL)
+        o.max_conns = (unsigned)(nofile - 256);
 
     if (mirror && (err = ll_mirror_start(mir))) {
         logf_("mirror: %s", ll_strerror(err));
@@ -930,7 +947,10 @@ int main(int argc, char **argv)
                              .identity = ll_rpc_identity, .identity_ctx = &authz,
                              .max_streams = o.max_streams, .max_calls = o.max_calls,
                              .handshake_timeout_ms = o.handshake_ms, .max_idle_ms = o.idle_ms,
-                             .memory_quota = o.memory_quota};
+                             .memory_quota = o.memory_quota,
+                             .max_connections = o.max_conns,
+                             .max_connections_per_address = o.max_conns_addr,
+                             .receive_budget = o.receive_bytes};
     int port = 0;
     ll_ledger_set_cp_source(lg, cpsrc);
     if ((err = ll_server_create(&sc, &srv)) ||

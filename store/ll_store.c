@@ -591,6 +591,14 @@ int ll_store_del(ll_txn_t *txn, enum ll_table tbl, const void *key, size_t klen)
     return rc == MDB_NOTFOUND ? LL_OK : map_err(rc, "delete from table");
 }
 
+int ll_store_clear(ll_txn_t *txn, enum ll_table tbl)
+{
+    if ((unsigned)tbl >= LL_TBL__COUNT || !txn->write)
+        return LL_ERR_INVALID;
+    LL_ASSERT(!txn->child_open);
+    return map_err(mdb_drop(txn->txn, txn->st->aux[tbl], 0), "clear table");
+}
+
 static int has_prefix(const MDB_val *k, const void *prefix, size_t plen)
 {
     return k->mv_size >= plen && memcmp(k->mv_data, prefix, plen) == 0;

@@ -153,6 +153,10 @@ size_t ll_store_map_used(ll_store_t *st);
 int ll_store_del(ll_txn_t *txn, enum ll_table tbl, const void *key,
                  size_t klen);
 
+/* Deletes every record of auxiliary table tbl in write transaction txn
+ * (the table itself stays). For rebuilding derived tables (ll_derive). */
+int ll_store_clear(ll_txn_t *txn, enum ll_table tbl);
+
 /* Called for each key/value by ll_store_scan; both point into the map and
  * are valid only during the call. Return 0 to continue, 1 to stop, or a
  * negative ll_err code to stop and fail the scan with it. */

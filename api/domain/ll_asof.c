@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "ll_bytes.h"
+#include "ll_entry.h"
 #include "ll_err.h"
 #include "ll_query.h"
 
@@ -52,73 +53,10 @@ int ll_asof_superseded(ll_txn_t *txn, uint64_t seq, uint64_t n, uint64_t *by)
     return 1;
 }
 
-/* Finds length-delimited field `want` in msg[len]; also the varint field
- * `want_varint` (0 for none) into *vout. Returns 0 if the bytes field was
- * found. */
-static int field(const uint8_t *msg, size_t len, uint32_t want, const uint8_t **out,
-                 size_t *out_len, uint32_t want_varint, uint64_t *vout)
-{
-    const uint8_t *p = msg, *end = msg + len;
-    int found = -1;
-    while (p < end) {
-        uint64_t tag, v;
-        if (ll_get_varint(&p, end, &tag))
-            return -1;
-        switch (tag & 7) {
-        case 0:
-            if (ll_get_varint(&p, end, &v))
-                return -1;
-            if (want_varint && (tag >> 3) == want_varint && vout)
-                *vout = v;
-            break;
-        case 1:
-            if (end - p < 8)
-                return -1;
-            p += 8;
-            break;
-        case 2:
-            if (ll_get_varint(&p, end, &v) || v > (uint64_t)(end - p))
-                return -1;
-            if ((tag >> 3) == want) {
-                *out = p;
-                *out_len = (size_t)v;
-                /* Writers put fields in number order: nothing we want follows. */
-                if (want_varint < want)
-                    return 0;
-                found = 0;
-            }
-            p += v;
-            break;
-        case 5:
-            if (end - p < 4)
-                return -1;
-            p += 4;
-            break;
-        default: return -1;
-        }
-    }
-    return found;
-}
-
 int ll_asof_load_body(ll_txn_t *txn, uint64_t seq, Loopledger__V1__EntryBody **out,
                       int64_t *time_ns, ProtobufCAllocator *alloc)
 {
-    const uint8_t *leaf, *env, *payload;
-    size_t len, env_len, payload_len;
-    uint64_t t = 0;
-    int err;
-    if ((err = ll_store_leaf(txn, seq, &leaf, &len)))
-        return err;
-    /* LogEntry: 2 server_time (varint), 3 envelope; Envelope: 1 payload. */
-    if (field(leaf, len, 3, &env, &env_len, 2, &t) ||
-        field(env, env_len, 1, &payload, &payload_len, 0, NULL))
-        return LL_ERR_CORRUPT;
-    *out = loopledger__v1__entry_body__unpack(alloc, payload_len, payload);
-    if (!*out)
-        return LL_ERR_CORRUPT;
-    if (time_ns)
-        *time_ns = (int64_t)t;
-    return LL_OK;
+    return ll_entry_load_body_fast(txn, seq, out, time_ns, alloc);
 }
 
 struct ll_asof_sups {

@@ -25,8 +25,11 @@
 
 /* Stateless checks of the body's kind fields, for the domain kinds
  * (initiative .. correction) and the governance kinds (key rotation,
- * revocation, role grant, policy); other kinds pass. LL_OK, or
- * LL_ERR_INVALID with a message in msg[cap] saying which field and why. */
+ * revocation, role grant, policy); other kinds pass. A patch (a body with
+ * an update_mask, ll_mask.h) gets only its initiative, enum and mask
+ * checks here: the writer checks the merged record with this same
+ * function (ll_record_merge). LL_OK, or LL_ERR_INVALID with a message in
+ * msg[cap] saying which field and why. */
 int ll_check_body(const Loopledger__V1__EntryBody *b, char *msg, size_t cap);
 
 #endif

@@ -137,7 +137,7 @@ typedef struct cmp {
     uint64_t *records, *diffs;
     char *what;       /* first difference; untouched when what[0] != 0 */
     size_t cap;
-    int old_format;   /* stored records predate ll_format: skip re-encoded ones */
+    int old_format;   /* stored index predates this format: not compared */
 } cmp_t;
 
 static void note_diff(cmp_t *c, const uint8_t *key, size_t klen, const uint8_t *want,
@@ -167,11 +167,11 @@ static int cmp_cb(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val
     size_t n;
     if (c->tbl == LL_TBL_META && meta_not_derived(key, klen))
         return 0;
-    /* A directory of an older format holds the records whose encoding
-     * changed since (ll_format.h) in their old encoding until a server
-     * upgrades it; a byte comparison with the rebuilt ones means nothing. */
-    if (c->old_format && c->tbl == LL_TBL_INDEX && klen &&
-        (key[0] == LL_IX_STATE || key[0] == LL_IX_HITL || key[0] == LL_IX_SERIES))
+    /* A directory of an older format holds index records whose encoding or
+     * meaning changed since (ll_format.h) until a server upgrades it by
+     * rebuilding them; a byte comparison with the rebuilt ones means
+     * nothing. */
+    if (c->old_format && c->tbl == LL_TBL_INDEX)
         return 0;
     if (c->from_stored)
         (*c->records)++;
@@ -237,6 +237,37 @@ static int replay_one(ll_derive_replay_fn replay, ll_txn_t *stored, ll_txn_t *w,
     return err;
 }
 
+/* Replays every leaf of stored, in order, into the scratch store sc.
+ * LL_ERR_CORRUPT with *bad_seq and why when an entry does not replay (the
+ * tables after it mean nothing); *replayed counts the leaves done. */
+static int replay_all(ll_derive_replay_fn replay, ll_txn_t *stored, scratch_t *sc,
+                      uint64_t *replayed, uint64_t *bad_seq, char *why, size_t cap)
+{
+    ll_txn_t *w = NULL;
+    uint64_t size = ll_store_size(stored);
+    int err = ll_store_begin_write(sc->st, &w);
+    for (uint64_t seq = 0; seq < size && !err; seq++) {
+        if ((err = replay_one(replay, stored, w, seq, 0, why, cap))) {
+            if (err == LL_ERR_CORRUPT)
+                *bad_seq = seq;
+            break;
+        }
+        ++*replayed;
+        if ((seq + 1) % REPLAY_BATCH == 0) {
+            err = ll_store_commit(w);
+            w = NULL;
+            if (!err)
+                err = ll_store_begin_write(sc->st, &w);
+        }
+    }
+    if (!err) {
+        err = ll_store_commit(w);
+        w = NULL;
+    }
+    ll_store_abort(w);
+    return err;
+}
+
 int ll_derive_check(ll_store_t *st, ll_derive_replay_fn replay, ll_derive_report_t *rep)
 {
     scratch_t sc = {{0}, NULL};
@@ -249,30 +280,15 @@ int ll_derive_check(ll_store_t *st, ll_derive_replay_fn replay, ll_derive_report
     if ((err = scratch_open(&sc)) || (err = ll_store_begin_read(st, &stored)))
         goto out;
     uint64_t size = ll_store_size(stored);
-    if ((err = ll_store_begin_write(sc.st, &w)))
+    err = replay_all(replay, stored, &sc, &rep->replayed, &rep->bad_seq, rep->what,
+                     sizeof rep->what);
+    if (err == LL_ERR_CORRUPT) {
+        /* Tables after a refused entry mean nothing; the entry is the
+         * finding. */
+        rep->damaged = 1;
+        err = LL_OK;
         goto out;
-    for (uint64_t seq = 0; seq < size; seq++) {
-        err = replay_one(replay, stored, w, seq, 0, rep->what, sizeof rep->what);
-        if (err == LL_ERR_CORRUPT) {
-            /* Tables after a refused entry mean nothing; the entry is the
-             * finding. */
-            rep->damaged = 1;
-            rep->bad_seq = seq;
-            err = LL_OK;
-            goto out;
-        }
-        if (err)
-            goto out;
-        rep->replayed++;
-        if ((seq + 1) % REPLAY_BATCH == 0) {
-            err = ll_store_commit(w);
-            w = NULL;
-            if (err || (err = ll_store_begin_write(sc.st, &w)))
-                goto out;
-        }
     }
-    err = ll_store_commit(w);
-    w = NULL;
     if (err || (err = ll_store_begin_read(sc.st, &rebuilt)))
         goto out;
     /* The format stamp is not derived from the leaves, but it is not free
@@ -287,6 +303,8 @@ int ll_derive_check(ll_store_t *st, ll_derive_replay_fn replay, ll_derive_report
             rep->old_format = size ? 1 : 0;
         } else if (err) {
             goto out;
+        } else if (fl == 4 && ll_get_be32(fv) >= 2 && ll_get_be32(fv) < LL_FORMAT_VERSION) {
+            rep->old_format = ll_get_be32(fv); /* upgraded at the next start */
         } else if (fl != 4) {
             rep->damaged = 1;
             rep->diffs[LL_TBL_META]++;
@@ -317,6 +335,59 @@ out:
     if (sc.st || sc.dir[0])
         scratch_close(&sc);
     rep->seconds = now_s() - t0;
+    return err;
+}
+
+/* ---- rebuilding in place (format upgrades) ---- */
+
+typedef struct copy {
+    ll_txn_t *w;
+    enum ll_table tbl;
+} copy_t;
+
+static int copy_cb(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+    copy_t *c = ctx;
+    if (c->tbl == LL_TBL_META && meta_not_derived(key, klen))
+        return 0;
+    return ll_store_put(c->w, c->tbl, key, klen, val, vlen);
+}
+
+int ll_derive_rebuild(ll_txn_t *w, ll_derive_replay_fn replay, char *msg, size_t cap)
+{
+    scratch_t sc = {{0}, NULL};
+    ll_txn_t *rebuilt = NULL;
+    uint64_t replayed = 0, bad = LL_DERIVE_NO_SEQ;
+    char why[512] = "";
+    int err;
+
+    if ((err = scratch_open(&sc))) {
+        snprintf(msg, cap, "rebuilding the derived tables: no scratch directory: %s",
+                 ll_strerror(err));
+        goto out;
+    }
+    if ((err = replay_all(replay, w, &sc, &replayed, &bad, why, sizeof why))) {
+        snprintf(msg, cap, "rebuilding the derived tables: %s (see loopledgerd verify)", why);
+        goto out;
+    }
+    if ((err = ll_store_begin_read(sc.st, &rebuilt)))
+        goto out;
+    /* Every derived record is replaced: the stored ones are dropped, not
+     * merged, so none of the old format survives. Meta keeps what is not
+     * derived (the checkpoint, the format stamp). */
+    for (int t = 0; t < LL_TBL__COUNT && !err; t++) {
+        copy_t c = {w, (enum ll_table)t};
+        if (t != LL_TBL_META && (err = ll_store_clear(w, (enum ll_table)t)))
+            break;
+        err = ll_store_scan(rebuilt, (enum ll_table)t, "", 0, NULL, 0, 0, copy_cb, &c);
+    }
+    if (err)
+        snprintf(msg, cap, "rebuilding the derived tables: %s (%s)", ll_strerror(err),
+                 ll_store_last_error());
+out:
+    ll_store_abort(rebuilt);
+    if (sc.st || sc.dir[0])
+        scratch_close(&sc);
     return err;
 }
 

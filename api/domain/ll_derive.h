@@ -56,8 +56,8 @@ typedef struct ll_derive_report {
     char what[512];
     double seconds;
     /* The stored format version when older than LL_FORMAT_VERSION (else 0):
-     * the records re-encoded since (state, approval, series) were not
-     * compared; a server upgrades them in place at its next start. */
+     * the index records, whose encoding or meaning changed since, were not
+     * compared; a server rebuilds them from the leaves at its next start. */
     uint32_t old_format;
 } ll_derive_report_t;
 
@@ -78,6 +78,15 @@ const char *ll_derive_table_name(enum ll_table t);
  * damaged or not (rep->damaged), or an ll_err code when it could not run
  * (store unreadable, out of memory or disk for the scratch). */
 int ll_derive_check(ll_store_t *st, ll_derive_replay_fn replay, ll_derive_report_t *rep);
+
+/* Replaces every derived record of the store w writes (a write
+ * transaction, the caller's to commit or abort) with the one rebuilt from
+ * its leaves: the same replay as ll_derive_check into a scratch, then
+ * each auxiliary table cleared and copied (meta keeps the records that are
+ * not derived). For format upgrades (ll_format_prepare). LL_OK; else
+ * msg[cap] says why (LL_ERR_CORRUPT: a leaf does not replay) and the
+ * caller aborts w, so nothing changes. */
+int ll_derive_rebuild(ll_txn_t *w, ll_derive_replay_fn replay, char *msg, size_t cap);
 
 /* The start-up check (see above): LL_OK, or LL_ERR_CORRUPT with the first
  * disagreement in msg[cap]; other codes when it could not run. */

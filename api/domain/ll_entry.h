@@ -87,4 +87,13 @@ const char *ll_entry_kind_name(const Loopledger__V1__EntryBody *body);
  * if there is no such entry, LL_ERR_CORRUPT if the leaf does not parse. */
 int ll_entry_load_body(ll_txn_t *txn, uint64_t seq, Loopledger__V1__EntryBody **out);
 
+/* ll_entry_load_body for hot loops: walks the LogEntry and Envelope framing
+ * of the leaf instead of unpacking them, unpacks only the EntryBody with
+ * alloc (NULL: malloc), and gives the entry's server time (time_ns may be
+ * NULL). The caller frees *out with
+ * loopledger__v1__entry_body__free_unpacked(*out, alloc).
+ * LL_ERR_NOT_FOUND, LL_ERR_CORRUPT if the leaf does not parse. */
+int ll_entry_load_body_fast(ll_txn_t *txn, uint64_t seq, Loopledger__V1__EntryBody **out,
+                            int64_t *time_ns, ProtobufCAllocator *alloc);
+
 #endif

@@ -19,6 +19,7 @@
 #include "ll_effects.h"
 #include "ll_kinds.h"
 #include "ll_loop.h"
+#include "ll_record.h"
 
 #define K(x) LOOPLEDGER__V1__ENTRY_BODY__KIND_##x
 #define ST(x) LOOPLEDGER__V1__APPROVAL_STATUS__APPROVAL_STATUS_##x
@@ -142,7 +143,7 @@ static uint32_t initiative_application(ll_txn_t *txn, const Loopledger__V1__Entr
     if (b->kind_case == K(CHARTER))
         return (uint32_t)b->charter->application;
     if (!b->initiative[0] || ll_index_state(txn, b->initiative, &st) ||
-        st.charter_seq == UINT64_MAX || ll_entry_load_body(txn, st.charter_seq, &c))
+        st.charter_seq == UINT64_MAX || ll_record_load(txn, st.charter_seq, &c, NULL, NULL))
         return 0;
     app = (uint32_t)c->charter->application;
     loopledger__v1__entry_body__free_unpacked(c, NULL);
@@ -184,7 +185,7 @@ static int policy_cb(void *ctx, const uint8_t *key, size_t klen, const uint8_t *
     (void)klen;
     (void)val;
     (void)vlen;
-    if ((m->err = ll_entry_load_body(m->txn, seq, &pb)))
+    if ((m->err = ll_record_load(m->txn, seq, &pb, NULL, NULL)))
         return m->err;
     const Loopledger__V1__Policy *p = pb->policy;
     if (policy_matches(p, m) && (!m->found || p->approvals > m->best.required)) {
@@ -410,7 +411,16 @@ int ll_gov_apply(ll_txn_t *txn, const Loopledger__V1__EntryBody *b, uint64_t seq
         return err;
     switch (kind) {
     case K(POLICY): {
+        /* 'P' lists the policies in force: an update (ll_record.h) takes
+         * the place of the policy it FOLLOWS. */
         uint8_t k[9] = {LL_IX_POLICY};
+        for (size_t i = 0; i < b->n_links; i++) {
+            if (b->links[i]->relation != LOOPLEDGER__V1__RELATION__FOLLOWS)
+                continue;
+            ll_put_be64(k + 1, b->links[i]->target_seq);
+            if ((err = ll_store_del(txn, LL_TBL_INDEX, k, sizeof k)) && err != LL_ERR_NOT_FOUND)
+                goto store_fail;
+        }
         ll_put_be64(k + 1, seq);
         if ((err = ll_store_put(txn, LL_TBL_INDEX, k, sizeof k, "", 0)))
             goto store_fail;

@@ -19,6 +19,7 @@
 #include "ll_query.h"
 #include "ll_trust.h"
 #include "ll_lineage.h"
+#include "ll_record.h"
 
 /* Work bounds of one DecisionHistory call. */
 #define DH_MAX_EXAMINED 5000
@@ -209,7 +210,7 @@ static int pend_cb(void *ctx, const uint8_t *key, size_t klen, const uint8_t *va
     loopledger__v1__pending_approval__init(p);
     if ((c->err = ll_query_ref(c->txn, c->a, seq, &p->entry)) ||
         (c->err = ll_index_hitl(c->txn, seq, &h)) ||
-        (c->err = ll_entry_load_body(c->txn, h.policy_seq, &pb)))
+        (c->err = ll_record_load(c->txn, h.policy_seq, &pb, NULL, NULL)))
         return c->err;
     p->policy_seq = h.policy_seq;
     if (pb->kind_case == LOOPLEDGER__V1__ENTRY_BODY__KIND_POLICY) {

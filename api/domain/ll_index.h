@@ -26,11 +26,12 @@
  *   'Y'     Y ini 0 seq8 (pending, per initiative) -                  ll_gov
  *   'G'     G actor 0 seq8 (entries about actor)  -                   ll_gov
  *   's'     s seq8                                signer key reg seq8 ll_trust
+ *   'U'     U seq8 (patches of records)           effective record    ll_record
  *
  * Records are written in the same transaction as the entry they derive
  * from, so an entry and its index records commit or vanish together.
  * Record values: the readers and writers below are the only code that
- * knows their byte layout. Data format 2 (ll_format.h), all integers
+ * knows their byte layout. Data format 3 (ll_format.h), all integers
  * big-endian, doubles as their IEEE 754 bits big-endian:
  *
  *   meta  'E': kind u8, time i64, ini_len u8, ini, author_len u8, author
@@ -41,9 +42,13 @@
  *   hitl  'H' (LL_INDEX_HITL_LEN = 24 bytes): status u32, policy_seq u64,
  *         level u32, required u32, approvals u32
  *   series 'M': the observation's value f64
+ *   record 'U': a serialized EntryBody, the record after the patch
+ *         (ll_record.h); written since data format 3
  *
  * Format 1 (before ll_format) stored 'S' and 'H' as the writer's in-memory
- * structs and 'M' as a host-order double; ll_format upgrades it.
+ * structs and 'M' as a host-order double; formats 1 and 2 gave 'S', 'O' and
+ * 'Y' the meanings before issue 11 and had no 'U'. ll_format upgrades any older
+ * format by rebuilding every record from the leaves.
  */
 #ifndef LL_INDEX_H
 #define LL_INDEX_H
@@ -76,6 +81,7 @@
 #define LL_IX_PENDING 'Y'
 #define LL_IX_SUBJECT 'G'
 #define LL_IX_SIGNER 's'
+#define LL_IX_RECORD 'U'
 
 /* Internal open-loop categories; 1..4 equal the OpenLoopKind values. */
 enum ll_open {

@@ -27,6 +27,7 @@
 #include "ll_gov.h"
 #include "ll_loop.h"
 #include "ll_query.h"
+#include "ll_record.h"
 #include "ll_u64vec.h"
 
 #define K(x) LOOPLEDGER__V1__ENTRY_BODY__KIND_##x
@@ -253,7 +254,7 @@ int ll_initiative_get(ll_txn_t *txn, ll_arena_t *a,
     s->phase = LOOPLEDGER__V1__PHASE__PHASE_PROPOSED; /* started by a roadmap project */
     if (st.charter_seq != UINT64_MAX) {
         if ((err = ll_query_ref(txn, a, st.charter_seq, &s->charter)) ||
-            (err = ll_entry_load_body(txn, st.charter_seq, &charter)))
+            (err = ll_record_load(txn, st.charter_seq, &charter, NULL, NULL)))
             goto fail;
         s->title = ll_arena_strdup(a, charter->charter->title);
         s->application = charter->charter->application;
@@ -640,7 +641,7 @@ int ll_initiative_get_as_of(ll_txn_t *txn, ll_arena_t *a,
     s->phase = LOOPLEDGER__V1__PHASE__PHASE_PROPOSED;
     if (st->charter_seq != UINT64_MAX) {
         if ((err = ll_asof_ref(txn, a, st->charter_seq, n, &s->charter)) ||
-            (err = ll_entry_load_body(txn, st->charter_seq, &charter)))
+            (err = ll_record_load(txn, st->charter_seq, &charter, NULL, NULL)))
             goto fail;
         s->title = ll_arena_strdup(a, charter->charter->title);
         s->application = charter->charter->application;

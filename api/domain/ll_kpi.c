@@ -17,6 +17,7 @@
 #include "ll_err.h"
 #include "ll_entry.h"
 #include "ll_index.h"
+#include "ll_record.h"
 
 #define DIR_UP LOOPLEDGER__V1__DIRECTION__DIRECTION_INCREASE
 
@@ -94,7 +95,7 @@ int ll_kpi_fill(ll_txn_t *txn, ll_arena_t *a, Loopledger__V1__InitiativeState *s
         as_of = ll_store_size(txn);
     if (!s->charter)
         return LL_OK;
-    if ((err = ll_entry_load_body(txn, s->charter->seq, &ch)))
+    if ((err = ll_record_load(txn, s->charter->seq, &ch, NULL, NULL)))
         goto out;
     const Loopledger__V1__Initiative *c = ch->charter;
     if (!c->n_kpis)

@@ -25,6 +25,7 @@
 #include "ll_authz.h"
 #include "ll_gov.h"
 #include "ll_loop.h"
+#include "ll_record.h"
 #include "ll_trust.h"
 #include "ll_err.h"
 #include "ll_hist.h"
@@ -45,6 +46,9 @@ typedef struct ll_job {
     int64_t fixed_time;
     uint8_t want_leaf[LL_HASH_LEN];
     int validate_only; /* LL_SUBMIT_VALIDATE_ONLY: applied, then rolled back */
+    /* A patch's merged record (ll_record_merge), owned; NULL otherwise.
+     * res.effective borrows it until the job is released. */
+    Loopledger__V1__EntryBody *eff;
     ll_append_cb cb;
     void *ctx;
     ll_append_result_t res;
@@ -139,7 +143,7 @@ int ll_ledger_open(ll_store_t *st, const ll_ledger_config_t *cfg,
      * them; a newer format is refused (callers that want the reason call
      * ll_format_prepare first). */
     char fmsg[LL_MSG_MAX];
-    if ((err = ll_format_prepare(st, NULL, fmsg, sizeof fmsg)))
+    if ((err = ll_format_prepare(st, ll_ledger_rebuild_derived, NULL, fmsg, sizeof fmsg)))
         goto fail;
     if ((err = ll_store_begin_read(st, &txn)))
         goto fail;
@@ -363,12 +367,21 @@ static void release_budget(ll_ledger_t *lg, size_t bytes)
     pthread_mutex_unlock(&lg->lock);
 }
 
+/* Frees what a job's entry owns (the decoded entry, a patch's record). */
+static void job_release(ll_job_t *job)
+{
+    if (job->eff)
+        loopledger__v1__entry_body__free_unpacked(job->eff, NULL);
+    job->eff = NULL;
+    ll_entry_free(&job->entry);
+}
+
 static void fail_job(ll_ledger_t *lg, ll_job_t *job, ll_append_cb cb, void *ctx)
 {
     if (job->reserved)
         release_budget(lg, job->reserved);
     cb(ctx, &job->res);
-    ll_entry_free(&job->entry);
+    job_release(job);
     free(job->raw);
     free(job);
 }
@@ -486,16 +499,6 @@ void ll_ledger_submit_opts(ll_ledger_t *lg, const uint8_t *env, size_t len,
                  "genesis entries are written only by the server when a ledger is created");
         goto fail;
     }
-    if (job->entry.body->update_mask) {
-        /* Reserved for the patch updates of long-lived records (entry.proto,
-         * UpdateMask): accepting it before it means anything would give
-         * those entries a different meaning once it does. */
-        r->err = LL_ERR_INVALID;
-        snprintf(r->msg, sizeof r->msg,
-                 "update_mask: patch updates are not served yet; send the whole record "
-                 "without update_mask");
-        goto fail;
-    }
     if (caller && strcmp(caller, job->entry.body->author)) {
         /* The transport identity vouches for the author, not for a third
          * party's envelope replayed under another certificate. */
@@ -546,7 +549,7 @@ static int apply(ll_txn_t *txn, ll_job_t *job, uint8_t **buf,
 {
     ll_append_result_t *r = &job->res;
     ll_entry_t *e = &job->entry;
-    Loopledger__V1__EntryBody *b = e->body;
+    const Loopledger__V1__EntryBody *b = e->body;
     uint64_t size = mode.trust_only ? mode.seq : ll_store_size(txn);
     const uint8_t *v;
     size_t vlen;
@@ -660,6 +663,18 @@ static int apply(ll_txn_t *txn, ll_job_t *job, uint8_t **buf,
 
     if (mode.trust_only)
         return LL_OK;
+    /* A patch of a long-lived record: every rule below sees the record as
+     * it will stand (ll_record.h), and the merge is stored with the entry. */
+    if (job->eff) /* a batch retry merges again */
+        loopledger__v1__entry_body__free_unpacked(job->eff, NULL);
+    job->eff = NULL;
+    if ((err = ll_record_merge(txn, b, &job->eff, r->msg, sizeof r->msg)))
+        return err;
+    if (job->eff) {
+        b = job->eff;
+        if ((err = ll_record_put(txn, size, b)))
+            goto store_fail;
+    }
     /* A widening rollout needs a ship verdict (ll_experiment.h). */
     if ((err = ll_experiment_check_rollout(txn, b, r->msg, sizeof r->msg)))
         return err;
@@ -702,6 +717,7 @@ static int apply(ll_txn_t *txn, ll_job_t *job, uint8_t **buf,
         goto store_fail;
     r->seq = size;
     r->time_ns = t;
+    r->effective = job->eff;
     r->status = ll_index_status(txn, size);
     ll_effects_after(txn, b, size, &snap, &r->effects);
     return LL_OK;
@@ -714,6 +730,11 @@ store_fail:
 int ll_ledger_check_derived(ll_store_t *st, ll_derive_report_t *rep)
 {
     return ll_derive_check(st, ll_ledger_replay, rep);
+}
+
+int ll_ledger_rebuild_derived(ll_txn_t *w, char *msg, size_t cap)
+{
+    return ll_derive_rebuild(w, ll_ledger_replay, msg, cap);
 }
 
 int ll_ledger_replay(ll_txn_t *txn, const uint8_t *env, size_t len, uint64_t seq, int64_t t,
@@ -762,7 +783,7 @@ int ll_ledger_replay(ll_txn_t *txn, const uint8_t *env, size_t len, uint64_t seq
     }
 out:
     free(buf);
-    ll_entry_free(&job.entry);
+    job_release(&job);
     return err;
 }
 
@@ -812,7 +833,7 @@ static int follow_up(ll_ledger_t *lg, ll_txn_t *txn, ll_job_t *job, uint8_t **bu
                 fprintf(stderr, "loopledgerd: follow-up of #%llu not recorded: %s\n",
                         (unsigned long long)job->res.seq, f.res.msg);
             }
-            ll_entry_free(&f.entry);
+            job_release(&f);
         }
         free(envs[i]);
     }

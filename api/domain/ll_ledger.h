@@ -59,6 +59,10 @@ typedef struct ll_append_result {
     int validate_only; /* nothing was written: seq and time are what it would get */
     uint32_t status;   /* Loopledger__V1__ApprovalStatus right after the append */
     ll_effects_t effects; /* what the entry caused (none for a duplicate) */
+    /* A patch's effective record after the update (ll_record.h); NULL for
+     * every other entry and for a duplicate. Borrowed: valid only during
+     * the result callback. */
+    const Loopledger__V1__EntryBody *effective;
 } ll_append_result_t;
 
 /* Receives the result; runs on the writer thread, or on the submitting
@@ -201,6 +205,10 @@ int ll_ledger_replay(ll_txn_t *txn, const uint8_t *env, size_t len, uint64_t seq
 /* `loopledgerd verify`'s second half: every derived table rebuilt from the
  * leaves with ll_ledger_replay and compared (ll_derive_check). */
 int ll_ledger_check_derived(ll_store_t *st, ll_derive_report_t *rep);
+/* The format upgrade's rebuild (ll_format_rebuild_fn): every derived table
+ * of the store w writes replaced by its replay with ll_ledger_replay
+ * (ll_derive_rebuild). */
+int ll_ledger_rebuild_derived(ll_txn_t *w, char *msg, size_t cap);
 /* Where GetCheckpoint's notes come from beyond the ledger's own signing
  * (api/scale/). Every member may be NULL. Witness cosignatures
  * (ll_wsubmit.h): lines() appends to note[cap] the cosignature lines held

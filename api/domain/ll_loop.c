@@ -19,6 +19,7 @@
 #include "ll_err.h"
 #include "loopledger/v1/loop.pb-c.h"
 #include "ll_trust.h"
+#include "ll_record.h"
 
 #define K_NOTE LOOPLEDGER__V1__ENTRY_BODY__KIND_NOTE
 #define K_ACTOR LOOPLEDGER__V1__ENTRY_BODY__KIND_ACTOR
@@ -36,6 +37,7 @@
 #define K_SCALING LOOPLEDGER__V1__ENTRY_BODY__KIND_SCALING_PLAN
 #define K_ROADMAP LOOPLEDGER__V1__ENTRY_BODY__KIND_ROADMAP_PROJECT
 #define K_CORRECTION LOOPLEDGER__V1__ENTRY_BODY__KIND_CORRECTION
+#define K_POLICY LOOPLEDGER__V1__ENTRY_BODY__KIND_POLICY
 
 #define R(x) LOOPLEDGER__V1__RELATION__##x
 /* The closed loop's kinds; governance kinds (40+) belong to no initiative. */
@@ -73,6 +75,10 @@ static const ll_link_rule_t link_rules[] = {
     {K_REVIEW, R(REVIEWS), DOMAIN_KINDS, 0, 0},
     {K_SCALING, R(DERIVED_FROM), B(K_FINDING) | B(K_EXPERIMENT) | B(K_REVIEW), 0, 1},
     {K_ROADMAP, R(SPAWNED_BY), B(K_FINDING), 1, 1},
+    /* Updates of long-lived records (ll_record.h): the later entry of the
+     * record FOLLOWS its latest one. */
+    {K_ROADMAP, R(FOLLOWS), B(K_ROADMAP), 0, 1},
+    {K_POLICY, R(FOLLOWS), B(K_POLICY), 0, 0},
     {K_CORRECTION, R(SUPERSEDES), DOMAIN_KINDS, 0, 0},
 };
 
@@ -593,7 +599,7 @@ int ll_loop_apply(ll_txn_t *txn, const Loopledger__V1__EntryBody *b, uint64_t se
         /* Policies select by application: a later charter may change the
          * phase or scope, never what kind of initiative it is. */
         Loopledger__V1__EntryBody *c;
-        if ((err = ll_entry_load_body(txn, st.charter_seq, &c)))
+        if ((err = ll_record_load(txn, st.charter_seq, &c, NULL, NULL)))
             LL_FAIL(err, "reading the charter: %s", ll_strerror(err));
         int same = c->charter->application == b->charter->application;
         loopledger__v1__entry_body__free_unpacked(c, NULL);

@@ -23,7 +23,10 @@
  *     entry is superseded at most once (correct the correction instead);
  *   - domain entries belong to a chartered initiative (an Initiative entry
  *     came first); a RoadmapProject may name a new initiative, which it
- *     then starts.
+ *     then starts;
+ *   - a charter, roadmap project or policy FOLLOWS its record's latest
+ *     entry to update it (ll_record.h; a patch merges, ll_mask.h); the
+ *     rules below see the record as it stands after the update.
  *
  * Index records live in LL_TBL_INDEX under the one-byte prefixes of
  * ll_index.h, which also reads and writes their values; the queries read

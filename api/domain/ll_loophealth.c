@@ -26,6 +26,7 @@
 #include "ll_loop.h"
 #include "ll_memo.h"
 #include "ll_initiative.h"
+#include "ll_record.h"
 
 #define K(x) LOOPLEDGER__V1__ENTRY_BODY__KIND_##x
 #define R(x) LOOPLEDGER__V1__RELATION__##x
@@ -242,7 +243,7 @@ static int collect(ll_txn_t *txn, const char *ini, uint64_t n, uint8_t **out, si
     if (err)
         return err;
     h.start = st.created_ns;
-    if (st.charter_seq != UINT64_MAX && (err = ll_entry_load_body(txn, st.charter_seq, &charter)))
+    if (st.charter_seq != UINT64_MAX && (err = ll_record_load(txn, st.charter_seq, &charter, NULL, NULL)))
         return err;
     if (charter)
         for (size_t i = 0; i < charter->charter->n_review_cadences; i++) {

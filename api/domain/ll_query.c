@@ -17,6 +17,7 @@
 #include "ll_err.h"
 #include "ll_gov.h"
 #include "ll_loop.h"
+#include "ll_record.h"
 
 /* ---- entry references ---- */
 
@@ -94,7 +95,7 @@ int ll_query_ref(ll_txn_t *txn, ll_arena_t *a, uint64_t seq, Loopledger__V1__Ent
     uint64_t by;
     int err;
 
-    if ((err = ll_index_meta(txn, seq, &m)) || (err = ll_entry_load_body(txn, seq, &b)))
+    if ((err = ll_index_meta(txn, seq, &m)) || (err = ll_record_load(txn, seq, &b, NULL, NULL)))
         return err;
     summarize(b, text, sizeof text);
     loopledger__v1__entry_body__free_unpacked(b, NULL);

@@ -23,6 +23,7 @@
 #include "ll_loop.h"
 #include "ll_experiment.h"
 #include "ll_readout.h"
+#include "ll_record.h"
 #include "ll_scratch.h"
 #include "ll_u64vec.h"
 
@@ -499,6 +500,68 @@ static double score_of(const Loopledger__V1__RoadmapProject *p, double confidenc
 
 /* ---- Prioritize ---- */
 
+/* evaluate() for project entry seq whose effective record is b: a
+ * project updated by later entries (ll_record.h) rests on what any entry
+ * of its record was SPAWNED_BY, so the links of its earlier entries count
+ * with b's own. */
+static int evaluate_record(ctx_t *c, uint64_t seq, const Loopledger__V1__EntryBody *b, eval_t *e)
+{
+    Loopledger__V1__Link *own = NULL, **links = NULL;
+    size_t n = 0, cap = 0;
+    uint64_t at = seq;
+    int err = LL_OK;
+    const Loopledger__V1__EntryBody *cur = b;
+    Loopledger__V1__EntryBody *prev = NULL;
+    for (;;) {
+        uint64_t next = NONE;
+        for (size_t i = 0; i < cur->n_links; i++) {
+            const Loopledger__V1__Link *l = cur->links[i];
+            if (l->relation == R(FOLLOWS) && l->target_seq < at)
+                next = l->target_seq;
+            if (l->relation != R(SPAWNED_BY))
+                continue;
+            if (n == cap) {
+                size_t nc = cap ? 2 * cap : 8;
+                Loopledger__V1__Link *no = realloc(own, nc * sizeof *no);
+                if (!no) {
+                    err = LL_ERR_NOMEM;
+                    goto out;
+                }
+                own = no;
+                cap = nc;
+            }
+            own[n++] = *l;
+        }
+        if (prev)
+            loopledger__v1__entry_body__free_unpacked(prev, NULL);
+        prev = NULL;
+        if (next == NONE)
+            break;
+        if ((err = ll_entry_load_body_fast(c->txn, next, &prev, NULL, NULL)))
+            goto out;
+        if (prev->kind_case != K(ROADMAP_PROJECT))
+            break;
+        cur = prev;
+        at = next;
+    }
+    if (!(links = malloc((n ? n : 1) * sizeof *links))) {
+        err = LL_ERR_NOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++)
+        links[i] = &own[i];
+    Loopledger__V1__EntryBody view = *b;
+    view.n_links = n;
+    view.links = links;
+    err = evaluate(c, &view, e);
+out:
+    if (prev)
+        loopledger__v1__entry_body__free_unpacked(prev, NULL);
+    free(links);
+    free(own);
+    return err;
+}
+
 typedef struct ranked {
     uint64_t seq;
     double score;
@@ -525,14 +588,21 @@ static int project_cb(void *vctx, const uint8_t *key, size_t klen, const uint8_t
         return 1;
     if (ll_asof_sups_get(c->sups, seq, NULL))
         return 0;
+    /* A project is ranked once, as its record's latest entry below n. */
+    uint64_t by;
+    if ((s->err = ll_record_followed_by(c->txn, seq, c->n, &by)) == LL_OK)
+        return 0;
+    if (s->err != LL_ERR_NOT_FOUND)
+        return s->err;
+    s->err = LL_OK;
     ll_scratch_reset(&c->scratch); /* no body of the previous project is alive */
-    if ((s->err = ll_asof_load_body(c->txn, seq, &b, NULL, &c->scratch.pb)))
+    if ((s->err = ll_record_load(c->txn, seq, &b, NULL, &c->scratch.pb)))
         return s->err;
     const Loopledger__V1__RoadmapProject *p = b->roadmap_project;
     if ((s->r->application && p->application != s->r->application) ||
         (s->r->status && p->status != s->r->status))
         return 0;
-    s->err = evaluate(c, b, s->e);
+    s->err = evaluate_record(c, seq, b, s->e);
     if (!s->err && !(s->err = grow((void **)&s->v, &s->cap, s->n + 1, sizeof *s->v))) {
         s->v[s->n].seq = seq;
         s->v[s->n].score = score_of(p, s->e->confidence);
@@ -565,9 +635,10 @@ static int explain(ctx_t *c, ll_arena_t *a, uint64_t seq, uint32_t rank, eval_t 
     if (!rp)
         return LL_ERR_NOMEM;
     loopledger__v1__ranked_project__init(rp);
-    if ((err = ll_entry_load_body(c->txn, seq, &b)))
+    if ((err = ll_record_load(c->txn, seq, &b, NULL, NULL)))
         return err;
-    if ((err = evaluate(c, b, e)) || (err = ll_asof_ref(c->txn, a, seq, c->n, &rp->project)))
+    if ((err = evaluate_record(c, seq, b, e)) ||
+        (err = ll_asof_ref(c->txn, a, seq, c->n, &rp->project)))
         goto out;
     const Loopledger__V1__RoadmapProject *p = b->roadmap_project;
     rp->rank = rank;

@@ -16,14 +16,19 @@
 #include <grpc/support/time.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "ll_accept.h"
 #include "ll_err.h"
 #include "ll_hist.h"
+#include "ll_peers.h"
 #include "ll_status.h"
 
 #define LL_MAX_METHODS 32
@@ -39,6 +44,8 @@ typedef struct ll_method {
     ll_handler_fn fn;
     void *svc;
     void *handle;
+    int background; /* served on the background queue */
+    int bulk;       /* big requests: its own receive budget */
     /* Metrics: calls ended per status code and transport, latency. */
     _Atomic uint64_t ended[2][LL_STATUS_CODES];
     ll_hist_t latency;
@@ -60,8 +67,37 @@ struct ll_server {
     void *identity_ctx;
     unsigned max_calls;
     atomic_uint calls; /* in flight: counted from on_new_call to the free */
+    /* Calls in flight per connection (keyed by the peer's "ipv4:a.b.c.d:port"),
+     * capped at max_streams. gRPC core 1.51 checks HTTP/2
+     * MAX_CONCURRENT_STREAMS against the client's *acknowledged* settings
+     * only; a client that never acknowledges them may open any number of
+     * streams, each a call in gRPC's memory. Every method is registered
+     * without an initial payload, so each stream reaches on_new_call when
+     * its headers arrive and is counted (and refused) here. */
+    unsigned max_streams;
+    ll_peers_t *streams;
+    unsigned max_conns, max_conns_per_addr; /* ll_accept.h */
+    /* Unary request messages being received: at most max_reads at once
+     * (receive budget / max message), so gRPC buffers at most that many
+     * whole messages; other calls wait in rwait, their streams held to the
+     * HTTP/2 initial window by flow control (BDP probing off). reading is
+     * oldest first: a read older than LL_SERVER_STALE_READ_MS is cancelled
+     * when a call has to wait, so slow senders cannot hold the budget. */
+    pthread_mutex_t rlock;
+    unsigned max_reads;
+    int rclosed;
+    /* Two such budgets: [1] for bulk methods (ll_server_set_bulk: Append,
+     * whose messages may be big), [0] for the rest, so a small call never
+     * waits behind big uploads. */
+    struct ll_gate {
+        unsigned reads;
+        ll_call_t *rwait, **rwait_tail;
+        ll_call_t *reading, **reading_tail;
+    } gates[2];
     char *listen;
     unsigned nthreads;
+    /* cqs[nthreads] is the background queue (ll_server_set_background):
+     * its own thread at a lower priority. */
     ll_cq_t *cqs;
     ll_method_t methods[LL_MAX_METHODS];
     ll_method_t generic; /* catches unregistered methods */
@@ -96,8 +132,13 @@ struct ll_call {
     atomic_int refs;
     atomic_int ended;
     int counted; /* included in srv->calls */
+    int stream_counted; /* included in srv->streams under peer */
+    ll_call_t *rnext, **rprev; /* rwait or reading list (srv->rlock) */
+    int rstate;                /* 0 none, 1 waiting, 2 reading */
+    int rcancelled;            /* a stale read, cancelled once */
+    struct timespec rstart;
 
-    ll_tag_t tag_new, tag_done, tag_send, tag_close, tag_recv;
+    ll_tag_t tag_new, tag_done, tag_send, tag_close, tag_recv, tag_first;
     grpc_byte_buffer *recv_buf; /* bidi: the message being read */
     int cancelled;
     int sent_initial;
@@ -148,6 +189,8 @@ static void call_unref(ll_call_t *c)
         grpc_byte_buffer_destroy(c->recv_buf);
     if (c->have_details)
         grpc_slice_unref(c->status_details);
+    if (c->stream_counted)
+        ll_peers_release(c->srv->streams, c->peer, strlen(c->peer));
     if (c->peer)
         gpr_free(c->peer);
     free(c->identity);
@@ -164,6 +207,8 @@ static void on_done(ll_tag_t *tag, int ok);
 static void on_send(ll_tag_t *tag, int ok);
 static void on_close(ll_tag_t *tag, int ok);
 static void on_recv(ll_tag_t *tag, int ok);
+static void on_first(ll_tag_t *tag, int ok);
+static void read_first(ll_call_t *c);
 
 static void request_call(ll_server_t *srv, ll_method_t *m, ll_cq_t *q)
 {
@@ -183,12 +228,13 @@ static void request_call(ll_server_t *srv, ll_method_t *m, ll_cq_t *q)
     c->tag_send.fn = on_send;
     c->tag_close.fn = on_close;
     c->tag_recv.fn = on_recv;
+    c->tag_first.fn = on_first;
     grpc_call_error e;
     if (m->handle) {
-        /* A bidi method reads its messages itself: no initial payload. */
+        /* No initial payload: the call is handed over on its headers
+         * (see max_streams) and on_first reads a unary request. */
         e = grpc_server_request_registered_call(srv->server, m->handle, &c->call,
-                                                &c->deadline, &c->md,
-                                                m->bidi ? NULL : &c->payload,
+                                                &c->deadline, &c->md, NULL,
                                                 q->cq, q->cq, &c->tag_new);
     } else {
         grpc_call_details_init(&c->details);
@@ -261,15 +307,173 @@ static void on_new_call(ll_tag_t *tag, int ok)
                      c->srv->max_calls);
         return;
     }
+    const char *peer = ll_call_peer(c);
+    unsigned on_conn = 0, refused = 0;
+    int got = peer ? ll_peers_acquire(c->srv->streams, peer, strlen(peer),
+                                      c->srv->max_streams, &on_conn, &refused)
+                   : -1;
+    if (got != 1) {
+        if (got == 0 && refused > LL_SERVER_STREAM_STRIKES * c->srv->max_streams) {
+            /* Far past a limit the client was told: it ignores the
+             * SETTINGS (or never acknowledged them), and gRPC keeps
+             * creating its streams faster than they can be refused one by
+             * one. Closing the connection frees them all. */
+            ll_accept_drop_peer(peer);
+        }
+        if (got == 0)
+            ll_call_fail(c, ll_status_from_err(LL_ERR_TOO_LARGE),
+                         "too many calls on this connection: %u in flight (limit %u); "
+                         "wait for answers or open another connection", on_conn,
+                         c->srv->max_streams);
+        else
+            ll_call_fail(c, ll_status_from_err(LL_ERR_NOMEM), "out of memory");
+        return;
+    }
+    c->stream_counted = 1;
     if (c->method->bidi) {
         if (!authorized(c))
             return;
         ll_call_read_next(c);
         return;
     }
-    if (!c->payload) {
-        ll_call_fail(c, GRPC_STATUS_INVALID_ARGUMENT, "request message missing");
+    read_first(c);
+}
+
+/* ---- the receive budget (see rlock) ---- */
+
+static void rlist_add(ll_call_t ***tail, ll_call_t *c)
+{
+    c->rnext = NULL;
+    c->rprev = *tail;
+    **tail = c;
+    *tail = &c->rnext;
+}
+
+static void rlist_del(ll_call_t ***tail, ll_call_t *c)
+{
+    *c->rprev = c->rnext;
+    if (c->rnext)
+        c->rnext->rprev = c->rprev;
+    else
+        *tail = c->rprev;
+}
+
+static long ms_since(const struct timespec *t)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (now.tv_sec - t->tv_sec) * 1000L + (now.tv_nsec - t->tv_nsec) / 1000000L;
+}
+
+static void start_read(ll_call_t *c)
+{
+    grpc_op op = {0};
+    op.op = GRPC_OP_RECV_MESSAGE;
+    op.data.recv_message.recv_message = &c->payload;
+    atomic_fetch_add(&c->refs, 1);
+    if (grpc_call_start_batch(c->call, &op, 1, &c->tag_first, NULL) != GRPC_CALL_OK)
+        on_first(&c->tag_first, 0); /* gives the budget back, ends the call */
+}
+
+/* Reads c's request message now, or queues c until the budget allows. */
+static void read_first(ll_call_t *c)
+{
+    ll_server_t *srv = c->srv;
+    struct ll_gate *g = &srv->gates[c->method->bulk];
+    ll_call_t *stale = NULL;
+    int now = 0;
+    pthread_mutex_lock(&srv->rlock);
+    if (srv->rclosed) {
+        pthread_mutex_unlock(&srv->rlock);
+        ll_call_fail(c, GRPC_STATUS_UNAVAILABLE, "server is shutting down");
         return;
+    }
+    if (g->reads < srv->max_reads) {
+        g->reads++;
+        c->rstate = 2;
+        clock_gettime(CLOCK_MONOTONIC, &c->rstart);
+        rlist_add(&g->reading_tail, c);
+        now = 1;
+    } else {
+        c->rstate = 1;
+        rlist_add(&g->rwait_tail, c);
+        ll_call_t *old = g->reading;
+        if (old && ms_since(&old->rstart) > LL_SERVER_STALE_READ_MS && !old->rcancelled) {
+            old->rcancelled = 1;
+            atomic_fetch_add(&old->refs, 1);
+            stale = old;
+        }
+    }
+    pthread_mutex_unlock(&srv->rlock);
+    if (now)
+        start_read(c);
+    if (stale) {
+        /* Its read completes (not ok) and hands its budget on. */
+        grpc_call_cancel_with_status(stale->call, GRPC_STATUS_RESOURCE_EXHAUSTED,
+                                     "request message not received within the server's "
+                                     "time while others wait; send it promptly",
+                                     NULL);
+        call_unref(stale);
+    }
+}
+
+/* c's read finished: its budget goes to the oldest waiting call. */
+static void read_done(ll_call_t *c)
+{
+    ll_server_t *srv = c->srv;
+    struct ll_gate *g = &srv->gates[c->method->bulk];
+    ll_call_t *next = NULL;
+    pthread_mutex_lock(&srv->rlock);
+    if (c->rstate == 2) {
+        rlist_del(&g->reading_tail, c);
+        c->rstate = 0;
+        if (g->rwait && !srv->rclosed) {
+            next = g->rwait;
+            rlist_del(&g->rwait_tail, next);
+            next->rstate = 2;
+            clock_gettime(CLOCK_MONOTONIC, &next->rstart);
+            rlist_add(&g->reading_tail, next);
+        } else {
+            g->reads--;
+        }
+    }
+    pthread_mutex_unlock(&srv->rlock);
+    if (next)
+        start_read(next);
+}
+
+/* Shutdown: waiting calls never started an operation gRPC could cancel. */
+static void read_close(ll_server_t *srv)
+{
+    pthread_mutex_lock(&srv->rlock);
+    srv->rclosed = 1;
+    ll_call_t *lists[2];
+    for (int k = 0; k < 2; k++) {
+        struct ll_gate *g = &srv->gates[k];
+        lists[k] = g->rwait;
+        g->rwait = NULL;
+        g->rwait_tail = &g->rwait;
+        for (ll_call_t *c = lists[k]; c; c = c->rnext)
+            c->rstate = 0;
+    }
+    pthread_mutex_unlock(&srv->rlock);
+    for (int k = 0; k < 2; k++) {
+        ll_call_t *list = lists[k];
+        while (list) {
+            ll_call_t *next = list->rnext;
+            ll_call_fail(list, GRPC_STATUS_UNAVAILABLE, "server is shutting down");
+            list = next;
+        }
+    }
+}
+
+static void on_first(ll_tag_t *tag, int ok)
+{
+    ll_call_t *c = CONTAINER(tag, ll_call_t, tag_first);
+    read_done(c);
+    if (!ok || !c->payload) {
+        ll_call_fail(c, GRPC_STATUS_INVALID_ARGUMENT, "request message missing");
+        goto out;
     }
     grpc_byte_buffer *bb = c->payload;
     if (bb->type == GRPC_BB_RAW && bb->data.raw.compression == GRPC_COMPRESS_NONE &&
@@ -282,13 +486,19 @@ static void on_new_call(ll_tag_t *tag, int ok)
         if (!grpc_byte_buffer_reader_init(&r, bb)) {
             ll_call_fail(c, GRPC_STATUS_INVALID_ARGUMENT,
                          "request message unreadable (compression?)");
-            return;
+            goto out;
         }
         c->req = grpc_byte_buffer_reader_readall(&r);
         grpc_byte_buffer_reader_destroy(&r);
+        /* A big request arrives in many slices: keep only the flat copy,
+         * not both, while the call waits (e.g. in the append queue). */
+        grpc_byte_buffer_destroy(c->payload);
+        c->payload = NULL;
     }
     c->have_req = 1;
     authorize_and_run(c);
+out:
+    call_unref(c);
 }
 
 void ll_call_read_next(ll_call_t *c)
@@ -466,7 +676,13 @@ void ll_call_finish(ll_call_t *call, grpc_status_code code, const char *msg)
 void ll_call_send(ll_call_t *c, const uint8_t *msg, size_t len, ll_sent_fn done,
                   void *arg)
 {
+    ll_call_send_slice(c, grpc_slice_from_copied_buffer((const char *)msg, len), done, arg);
+}
+
+void ll_call_send_slice(ll_call_t *c, grpc_slice s, ll_sent_fn done, void *arg)
+{
     if (c->local) { /* refused by ll_server_invoke; never reached */
+        grpc_slice_unref(s);
         if (done)
             done(c, 0, arg);
         return;
@@ -479,7 +695,6 @@ void ll_call_send(ll_call_t *c, const uint8_t *msg, size_t len, ll_sent_fn done,
         ops[n++].op = GRPC_OP_SEND_INITIAL_METADATA;
         c->sent_initial = 1;
     }
-    grpc_slice s = grpc_slice_from_copied_buffer((const char *)msg, len);
     c->send_buf = grpc_raw_byte_buffer_create(&s, 1);
     grpc_slice_unref(s);
     ops[n].op = GRPC_OP_SEND_MESSAGE;
@@ -562,6 +777,10 @@ const char *ll_call_peer(ll_call_t *c)
 static void *cq_main(void *arg)
 {
     ll_cq_t *q = arg;
+    if (q->idx == q->srv->nthreads)
+        /* Background work gets what the other threads leave. Best effort:
+         * nothing depends on it for correctness. */
+        setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10);
     for (;;) {
         grpc_event ev = grpc_completion_queue_next(q->cq,
                                                    gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
@@ -598,14 +817,27 @@ int ll_server_create(const ll_server_config_t *cfg, ll_server_t **out)
     srv->identity = cfg->identity;
     srv->identity_ctx = cfg->identity_ctx;
     srv->max_calls = cfg->max_calls ? cfg->max_calls : LL_SERVER_DEFAULT_CALLS;
+    srv->max_streams = cfg->max_streams ? cfg->max_streams : LL_SERVER_DEFAULT_STREAMS;
+    srv->max_conns = cfg->max_connections;
+    srv->max_conns_per_addr = cfg->max_connections_per_address;
     pthread_mutex_init(&srv->lock, NULL);
     pthread_cond_init(&srv->cond, NULL);
     srv->shutdown_tag.fn = on_shutdown;
+    pthread_mutex_init(&srv->rlock, NULL);
+    for (int k = 0; k < 2; k++) {
+        srv->gates[k].rwait_tail = &srv->gates[k].rwait;
+        srv->gates[k].reading_tail = &srv->gates[k].reading;
+    }
+    {
+        size_t budget = cfg->receive_budget ? cfg->receive_budget : LL_SERVER_DEFAULT_RECEIVE;
+        size_t msg = cfg->max_message ? (size_t)cfg->max_message : (1u << 20);
+        srv->max_reads = budget / msg < 4 ? 4 : (unsigned)(budget / msg);
+    }
 
     grpc_resource_quota *quota = grpc_resource_quota_create("loopledgerd");
     grpc_resource_quota_resize(quota, cfg->memory_quota ? cfg->memory_quota
                                                         : LL_SERVER_DEFAULT_MEMORY);
-    grpc_arg args[7];
+    grpc_arg args[9];
     size_t na = 0;
     args[na].type = GRPC_ARG_INTEGER;
     args[na].key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
@@ -615,8 +847,7 @@ int ll_server_create(const ll_server_config_t *cfg, ll_server_t **out)
     args[na++].value.integer = 64 << 20;
     args[na].type = GRPC_ARG_INTEGER;
     args[na].key = GRPC_ARG_MAX_CONCURRENT_STREAMS;
-    args[na++].value.integer = (int)(cfg->max_streams ? cfg->max_streams
-                                                      : LL_SERVER_DEFAULT_STREAMS);
+    args[na++].value.integer = (int)srv->max_streams;
     args[na].type = GRPC_ARG_INTEGER;
     args[na].key = GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS;
     args[na++].value.integer = cfg->handshake_timeout_ms ? cfg->handshake_timeout_ms
@@ -624,6 +855,15 @@ int ll_server_create(const ll_server_config_t *cfg, ll_server_t **out)
     args[na].type = GRPC_ARG_INTEGER;
     args[na].key = GRPC_ARG_MAX_CONNECTION_IDLE_MS;
     args[na++].value.integer = cfg->max_idle_ms ? cfg->max_idle_ms : LL_SERVER_DEFAULT_IDLE_MS;
+    /* No bandwidth-delay probing: it raises every stream's initial window
+     * (up to megabytes), and a call waiting for the receive budget should
+     * buffer no more than the default window. */
+    args[na].type = GRPC_ARG_INTEGER;
+    args[na].key = GRPC_ARG_HTTP2_BDP_PROBE;
+    args[na++].value.integer = 0;
+    args[na].type = GRPC_ARG_INTEGER;
+    args[na].key = GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES;
+    args[na++].value.integer = 65535;
     args[na].type = GRPC_ARG_POINTER;
     args[na].key = GRPC_ARG_RESOURCE_QUOTA;
     args[na].value.pointer.p = quota;
@@ -631,12 +871,12 @@ int ll_server_create(const ll_server_config_t *cfg, ll_server_t **out)
     grpc_channel_args cargs = {na, args};
     srv->server = grpc_server_create(&cargs, NULL);
     grpc_resource_quota_unref(quota); /* the server holds its own reference */
-    srv->cqs = calloc(srv->nthreads, sizeof *srv->cqs);
-    if (!srv->server || !srv->cqs || !srv->listen) {
+    srv->cqs = calloc(srv->nthreads + 1, sizeof *srv->cqs);
+    if (!srv->server || !srv->cqs || !srv->listen || ll_peers_create(&srv->streams)) {
         ll_server_destroy(srv);
         return LL_ERR_NOMEM;
     }
-    for (unsigned i = 0; i < srv->nthreads; i++) {
+    for (unsigned i = 0; i <= srv->nthreads; i++) {
         srv->cqs[i].srv = srv;
         srv->cqs[i].idx = i;
         srv->cqs[i].cq = grpc_completion_queue_create_for_next(NULL);
@@ -657,7 +897,7 @@ int ll_server_add_method(ll_server_t *srv, const char *path, int streaming,
     m->fn = fn;
     m->svc = svc;
     m->handle = grpc_server_register_method(srv->server, m->path, NULL,
-                                            GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
+                                            GRPC_SRM_PAYLOAD_NONE, 0);
     ll_hist_init(&m->latency, ll_hist_latency_ns, 16);
     if (!m->path || !m->handle)
         return LL_ERR_INVALID;
@@ -697,6 +937,28 @@ static void identity_process(void *state, grpc_auth_context *ctx, const grpc_met
         cb(user_data, NULL, 0, NULL, 0, GRPC_STATUS_OK, NULL);
 }
 
+int ll_server_set_bulk(ll_server_t *srv, const char *path)
+{
+    for (unsigned m = 0; m < srv->nmethods; m++) {
+        if (!strcmp(srv->methods[m].path, path)) {
+            srv->methods[m].bulk = 1;
+            return LL_OK;
+        }
+    }
+    return LL_ERR_NOT_FOUND;
+}
+
+int ll_server_set_background(ll_server_t *srv, const char *path)
+{
+    for (unsigned m = 0; m < srv->nmethods; m++) {
+        if (!strcmp(srv->methods[m].path, path)) {
+            srv->methods[m].background = 1;
+            return LL_OK;
+        }
+    }
+    return LL_ERR_NOT_FOUND;
+}
+
 int ll_server_add_bidi_method(ll_server_t *srv, const char *path, ll_handler_fn fn,
                               void *svc)
 {
@@ -730,16 +992,20 @@ int ll_server_start(ll_server_t *srv, int *port)
     grpc_server_credentials_release(creds);
     if (p == 0)
         return LL_ERR_IO;
+    int err = ll_accept_limit(p, srv->max_conns, srv->max_conns_per_addr);
+    if (err)
+        return err;
     grpc_server_start(srv->server);
     for (unsigned i = 0; i < srv->nthreads; i++)
         request_call(srv, &srv->generic, &srv->cqs[i]);
-    for (unsigned i = 0; i < srv->nthreads; i++)
+    for (unsigned i = 0; i <= srv->nthreads; i++)
         for (unsigned m = 0; m < srv->nmethods; m++)
             /* Several outstanding requests per method and queue keep bursts
              * of concurrent calls from waiting on re-requests. */
             for (int k = 0; k < 8; k++)
-                request_call(srv, &srv->methods[m], &srv->cqs[i]);
-    for (unsigned i = 0; i < srv->nthreads; i++)
+                if (srv->methods[m].background == (i == srv->nthreads))
+                    request_call(srv, &srv->methods[m], &srv->cqs[i]);
+    for (unsigned i = 0; i <= srv->nthreads; i++)
         pthread_create(&srv->cqs[i].thread, NULL, cq_main, &srv->cqs[i]);
     *port = p;
     return LL_OK;
@@ -748,6 +1014,7 @@ int ll_server_start(ll_server_t *srv, int *port)
 void ll_server_shutdown(ll_server_t *srv, int grace_ms)
 {
     atomic_store(&srv->shutting_down, 1);
+    read_close(srv);
     grpc_server_shutdown_and_notify(srv->server, srv->cqs[0].cq, &srv->shutdown_tag);
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
@@ -768,10 +1035,11 @@ void ll_server_shutdown(ll_server_t *srv, int grace_ms)
         }
     }
     pthread_mutex_unlock(&srv->lock);
-    for (unsigned i = 0; i < srv->nthreads; i++)
+    for (unsigned i = 0; i <= srv->nthreads; i++)
         grpc_completion_queue_shutdown(srv->cqs[i].cq);
-    for (unsigned i = 0; i < srv->nthreads; i++)
+    for (unsigned i = 0; i <= srv->nthreads; i++)
         pthread_join(srv->cqs[i].thread, NULL);
+    ll_accept_unlimit();
 }
 
 void ll_server_destroy(ll_server_t *srv)
@@ -780,7 +1048,7 @@ void ll_server_destroy(ll_server_t *srv)
         return;
     if (srv->server)
         grpc_server_destroy(srv->server);
-    for (unsigned i = 0; srv->cqs && i < srv->nthreads; i++)
+    for (unsigned i = 0; srv->cqs && i <= srv->nthreads; i++)
         if (srv->cqs[i].cq)
             grpc_completion_queue_destroy(srv->cqs[i].cq);
     for (unsigned m = 0; m < srv->nmethods; m++)
@@ -789,7 +1057,9 @@ void ll_server_destroy(ll_server_t *srv)
         grpc_server_credentials_release(srv->creds);
     free(srv->cqs);
     free(srv->listen);
+    ll_peers_free(srv->streams);
     pthread_mutex_destroy(&srv->lock);
+    pthread_mutex_destroy(&srv->rlock);
     pthread_cond_destroy(&srv->cond);
     free(srv);
 }

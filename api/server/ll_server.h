@@ -54,6 +54,13 @@ typedef int (*ll_identity_fn)(void *ctx, const char *identity, char *msg, size_t
 #define LL_SERVER_DEFAULT_HANDSHAKE_MS 5000  /* TCP accept -> HTTP/2 settings */
 #define LL_SERVER_DEFAULT_IDLE_MS 600000     /* connection without calls */
 #define LL_SERVER_DEFAULT_MEMORY (1024u << 20) /* gRPC core buffers (quota) */
+/* A connection refused this many times its stream limit, with that many
+ * calls in flight, is closed (ll_server.c, max_streams). */
+#define LL_SERVER_STREAM_STRIKES 4
+#define LL_SERVER_DEFAULT_RECEIVE (32u << 20) /* request messages being received */
+/* A request message still arriving after this long may be cancelled when
+ * other calls wait for the receive budget (ll_server.c). */
+#define LL_SERVER_STALE_READ_MS 10000
 
 typedef struct ll_server_config {
     const char *listen;       /* "127.0.0.1:7600"; port 0 picks a free one */
@@ -64,8 +71,10 @@ typedef struct ll_server_config {
     void *authorize_ctx;
     ll_identity_fn identity;  /* optional (TLS): checked on a call's headers */
     void *identity_ctx;
-    /* Per connection: HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS, so one
-     * connection cannot open unbounded half-open streams. */
+    /* Per connection: HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS, and the
+     * calls in flight the server accepts on one connection (whether or not
+     * the client acknowledged the setting; beyond it RESOURCE_EXHAUSTED,
+     * and the connection is closed when it keeps opening streams). */
     unsigned max_streams;
     /* Whole server: calls handed to handlers and not yet freed. Beyond it
      * a new call is answered RESOURCE_EXHAUSTED at once. */
@@ -77,6 +86,16 @@ typedef struct ll_server_config {
     int max_idle_ms;
     /* Memory gRPC core may use for its buffers (resource quota). */
     size_t memory_quota;
+    /* Connections at once, in all and from one source address (0: the
+     * LL_ACCEPT_DEFAULT_* values); beyond them a new connection is closed
+     * as soon as it is accepted (ll_accept.h). */
+    unsigned max_connections;
+    unsigned max_connections_per_address;
+    /* Bytes of unary request messages being received at once (0: the
+     * default): this over max_message calls read their message at a time,
+     * the others wait (their streams held to the 64 KiB HTTP/2 window).
+     * Bulk methods (ll_server_set_bulk) have a second budget of this size. */
+    size_t receive_budget;
 } ll_server_config_t;
 
 /* Creates (does not start) a server. Caller owns *out (ll_server_destroy). */
@@ -97,6 +116,19 @@ int ll_server_add_method(ll_server_t *srv, const char *path, int streaming,
  * ll_server_start only. */
 int ll_server_add_bidi_method(ll_server_t *srv, const char *path, ll_handler_fn fn,
                               void *svc);
+
+/* Marks the registered unary method path as taking big requests: its
+ * messages are received through their own budget (receive_budget), so
+ * the other methods' small requests never wait behind them. Before
+ * ll_server_start only. LL_OK, or LL_ERR_NOT_FOUND. */
+int ll_server_set_bulk(ll_server_t *srv, const char *path);
+
+/* Serves the registered method path on the background queue: one more
+ * completion queue whose thread runs at a lower priority (nice +10), so
+ * that method's completions (e.g. the sends of thousands of Watch streams)
+ * never queue ahead of the other methods' work. Before ll_server_start
+ * only. LL_OK, or LL_ERR_NOT_FOUND when path is not registered. */
+int ll_server_set_background(ll_server_t *srv, const char *path);
 
 /* Binds and starts serving; *port receives the bound port. */
 int ll_server_start(ll_server_t *srv, int *port);
@@ -126,6 +158,10 @@ void ll_call_fail(ll_call_t *call, grpc_status_code code, const char *fmt, ...)
 typedef void (*ll_sent_fn)(ll_call_t *call, int ok, void *arg);
 void ll_call_send(ll_call_t *call, const uint8_t *msg, size_t len,
                   ll_sent_fn done, void *arg);
+
+/* The same without the copy: takes the caller's reference to msg, so one
+ * encoded message can go to many streams (grpc_slice_ref per send). */
+void ll_call_send_slice(ll_call_t *call, grpc_slice msg, ll_sent_fn done, void *arg);
 
 /* Bidi streaming: reads the next client message; the handler runs again
  * (on a queue thread) with it, or with req == NULL at the end of the

@@ -14,10 +14,11 @@
  * takes to collect the parked list, and the size is published before the
  * hook runs, so no commit is missed.
  *
- * All Watch reads and sends run on that one thread, at a lower priority
- * (nice +10): a completed send only queues its stream there. So thousands
- * of watchers cost the RPC threads one completion each, and Append's own
- * work (verify, commit, reply) is not queued behind theirs.
+ * Watch calls live on the server's background queue (ll_server_set_
+ * background), whose thread runs at nice +10 like the fan-out thread: a
+ * completed send continues its stream right there. So Watch reads, sends
+ * and completions all run below the RPC threads and the writer, and
+ * Append's own work (verify, commit, reply) is not queued behind theirs.
  */
 #include <inttypes.h>
 #include <pthread.h>
@@ -34,6 +35,7 @@
 #include "ll_loop.h"
 #include "ll_nodecache.h"
 #include "ll_query.h"
+#include "ll_record.h"
 #include "ll_services.h"
 #include "loopledger/v1/ledger.pb-c.h"
 #include "ll_trust.h"
@@ -46,6 +48,18 @@
 #define LIST_MAX_BYTES (4u << 20)
 
 typedef struct watch watch_t;
+
+/* Encoded WatchResponses of recent entries, shared by every stream that
+ * sends them: after a commit thousands of caught-up streams send the same
+ * entry, and each would otherwise open a read transaction, copy the leaf
+ * and encode it again. Small messages only, so the cache stays small. */
+#define WATCH_CACHE 32
+#define WATCH_CACHE_MAX_BYTES (64u << 10)
+typedef struct watch_cached {
+    uint64_t seq;
+    int used;
+    grpc_slice msg;
+} watch_cached_t;
 
 struct ll_ledger_service {
     ll_ledger_t *lg;
@@ -60,13 +74,13 @@ struct ll_ledger_service {
     pthread_mutex_t fan_lock;
     pthread_cond_t fan_cond;
     int fan_pending, fan_stop;
-    /* Set by stop: no stream is queued any more (sends complete inline on
-     * the RPC threads, which outlive no server); fan_drained once the
-     * thread has ended what was queued, so nothing touches a call after
-     * ll_server_shutdown. */
+    /* Set by stop; fan_drained once the thread is between rounds after it,
+     * so that no round still touches a call once the server is shut down
+     * (later rounds find no parked stream: stop ended them). */
     int fan_closed, fan_drained;
-    watch_t *ready, **ready_tail; /* streams whose last send completed */
     pthread_t fanout;
+    pthread_mutex_t cache_lock;
+    watch_cached_t cache[WATCH_CACHE];
 };
 
 struct watch {
@@ -74,7 +88,6 @@ struct watch {
     ll_call_t *call;
     uint64_t next;
     watch_t *pnext;            /* parked list */
-    watch_t *rnext;            /* ready list (fan-out thread's work) */
     watch_t *anext, **aprev;   /* all list */
     int parked, done;
 };
@@ -113,6 +126,8 @@ static void append_done(void *ctx, const ll_append_result_t *res)
     }
     r.n_effects = res->effects.n;
     r.effects = effp;
+    /* Borrowed from the job for the duration of this callback. */
+    r.effective = (Loopledger__V1__EntryBody *)res->effective;
     ll_svc_reply(call, &r.base);
 }
 
@@ -151,6 +166,18 @@ static int stored(int err)
     return err == LL_ERR_NOT_FOUND ? LL_ERR_CORRUPT : err;
 }
 
+/* protobuf-c unpacking into the request's arena (freed with the reply). */
+static void *arena_pb_alloc(void *data, size_t n)
+{
+    return ll_arena_alloc(data, n);
+}
+
+static void arena_pb_free(void *data, void *p)
+{
+    (void)data;
+    (void)p;
+}
+
 LL_SVC_QUERY(ll_ledger_service_get_entry)
 {
     (void)ctx;
@@ -178,6 +205,17 @@ LL_SVC_QUERY(ll_ledger_service_get_entry)
     out->status = (Loopledger__V1__ApprovalStatus)ll_index_status(txn, r->seq);
     if (ll_index_superseded_by(txn, r->seq, &out->superseded_by) != LL_OK)
         out->superseded_by = 0;
+    if (ll_record_is_patched(txn, r->seq)) {
+        /* Unpacked into the arena: freed with the reply. */
+        ProtobufCAllocator pa = {arena_pb_alloc, arena_pb_free, a};
+        if ((err = ll_record_load(txn, r->seq, &out->effective, NULL, &pa))) {
+            snprintf(msg, cap, "reading the effective record of #%" PRIu64 ": %s", r->seq,
+                     ll_strerror(err));
+            return stored(err);
+        }
+    }
+    if (ll_record_followed_by(txn, r->seq, size, &out->updated_by) != LL_OK)
+        out->updated_by = 0;
     *resp = &out->base;
     return LL_OK;
 }
@@ -465,19 +503,8 @@ static void watch_sent(ll_call_t *call, int ok, void *arg)
         return;
     }
     w->next++;
-    /* Continue on the fan-out thread, not on this RPC thread. */
-    ll_ledger_service_t *svc = w->svc;
-    w->rnext = NULL;
-    pthread_mutex_lock(&svc->fan_lock);
-    if (svc->fan_closed) {
-        pthread_mutex_unlock(&svc->fan_lock);
-        watch_pump(w); /* stopping: ends the stream here */
-        return;
-    }
-    *svc->ready_tail = w;
-    svc->ready_tail = &w->rnext;
-    pthread_cond_broadcast(&svc->fan_cond);
-    pthread_mutex_unlock(&svc->fan_lock);
+    /* On the background queue's thread (see the top): continue here. */
+    watch_pump(w);
 }
 
 static void watch_pump(watch_t *w)
@@ -500,6 +527,16 @@ static void watch_pump(watch_t *w)
     }
     pthread_mutex_unlock(&svc->lock);
 
+    watch_cached_t *slot = &svc->cache[w->next % WATCH_CACHE];
+    pthread_mutex_lock(&svc->cache_lock);
+    if (slot->used && slot->seq == w->next) {
+        grpc_slice msg = grpc_slice_ref(slot->msg);
+        pthread_mutex_unlock(&svc->cache_lock);
+        ll_call_send_slice(w->call, msg, watch_sent, w);
+        return;
+    }
+    pthread_mutex_unlock(&svc->cache_lock);
+
     ll_txn_t *txn = NULL;
     const uint8_t *leaf;
     size_t leaf_len;
@@ -515,17 +552,21 @@ static void watch_pump(watch_t *w)
     resp.seq = w->next;
     resp.leaf.data = (uint8_t *)leaf;
     resp.leaf.len = leaf_len;
+    resp.status = (Loopledger__V1__ApprovalStatus)ll_index_status(txn, w->next);
     size_t n = loopledger__v1__watch_response__get_packed_size(&resp);
-    uint8_t *buf = malloc(n);
-    if (buf)
-        loopledger__v1__watch_response__pack(&resp, buf);
+    grpc_slice msg = grpc_slice_malloc(n);
+    loopledger__v1__watch_response__pack(&resp, GRPC_SLICE_START_PTR(msg));
     ll_store_abort(txn);
-    if (!buf) {
-        watch_end(w, LL_ERR_NOMEM, "out of memory");
-        return;
+    if (n <= WATCH_CACHE_MAX_BYTES) {
+        pthread_mutex_lock(&svc->cache_lock);
+        if (slot->used)
+            grpc_slice_unref(slot->msg);
+        slot->seq = resp.seq;
+        slot->msg = grpc_slice_ref(msg);
+        slot->used = 1;
+        pthread_mutex_unlock(&svc->cache_lock);
     }
-    ll_call_send(w->call, buf, n, watch_sent, w);
-    free(buf);
+    ll_call_send_slice(w->call, msg, watch_sent, w);
 }
 
 /* Writer thread: publish and return; O(1) whatever the watchers. */
@@ -547,7 +588,7 @@ static void *fanout_main(void *arg)
     setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10);
     pthread_mutex_lock(&svc->fan_lock);
     for (;;) {
-        while (!svc->fan_pending && !svc->ready && !svc->fan_stop &&
+        while (!svc->fan_pending && !svc->fan_stop &&
                !(svc->fan_closed && !svc->fan_drained))
             pthread_cond_wait(&svc->fan_cond, &svc->fan_lock);
         int closed = svc->fan_closed;
@@ -555,9 +596,6 @@ static void *fanout_main(void *arg)
         /* Commits that land while this round runs set the flag again; a
          * watcher fed here reads up to the newest size anyway. */
         svc->fan_pending = 0;
-        watch_t *ready = svc->ready;
-        svc->ready = NULL;
-        svc->ready_tail = &svc->ready;
         int stop = svc->fan_stop;
         pthread_mutex_unlock(&svc->fan_lock);
         watch_t *list = NULL;
@@ -569,18 +607,13 @@ static void *fanout_main(void *arg)
                 w->parked = 0;
             pthread_mutex_unlock(&svc->lock);
         }
-        while (ready) {
-            watch_t *next = ready->rnext;
-            watch_pump(ready);
-            ready = next;
-        }
         while (list) {
             watch_t *next = list->pnext;
             watch_pump(list);
             list = next;
         }
         pthread_mutex_lock(&svc->fan_lock);
-        if (closed && !svc->ready && !svc->fan_drained) {
+        if (closed && !svc->fan_drained) {
             svc->fan_drained = 1;
             pthread_cond_broadcast(&svc->fan_cond);
         }
@@ -662,8 +695,8 @@ void ll_ledger_service_stop(ll_ledger_service_t *svc)
         watch_end(list, LL_ERR_UNAVAILABLE, "server is shutting down");
         list = next;
     }
-    /* Streams queued for the fan-out thread are ended by it; wait for
-     * that, so that after this returns only RPC threads touch calls. */
+    /* A stream with a send in flight ends when that send completes (on an
+     * RPC thread: watch_pump sees stopped). Wait for a round in progress. */
     pthread_mutex_lock(&svc->fan_lock);
     svc->fan_closed = 1;
     pthread_cond_broadcast(&svc->fan_cond);
@@ -686,11 +719,12 @@ int ll_ledger_service_create(ll_ledger_t *lg, ll_ledger_service_t **out)
     }
     pthread_mutex_init(&svc->lock, NULL);
     pthread_mutex_init(&svc->fan_lock, NULL);
+    pthread_mutex_init(&svc->cache_lock, NULL);
     pthread_cond_init(&svc->fan_cond, NULL);
-    svc->ready_tail = &svc->ready;
     if (pthread_create(&svc->fanout, NULL, fanout_main, svc)) {
         pthread_cond_destroy(&svc->fan_cond);
         pthread_mutex_destroy(&svc->fan_lock);
+        pthread_mutex_destroy(&svc->cache_lock);
         pthread_mutex_destroy(&svc->lock);
         ll_nodecache_free(svc->nc);
         free(svc);
@@ -713,6 +747,10 @@ void ll_ledger_service_free(ll_ledger_service_t *svc)
     pthread_join(svc->fanout, NULL);
     pthread_cond_destroy(&svc->fan_cond);
     pthread_mutex_destroy(&svc->fan_lock);
+    for (size_t i = 0; i < WATCH_CACHE; i++)
+        if (svc->cache[i].used)
+            grpc_slice_unref(svc->cache[i].msg);
+    pthread_mutex_destroy(&svc->cache_lock);
     pthread_mutex_destroy(&svc->lock);
     ll_nodecache_free(svc->nc);
     free(svc);

@@ -172,6 +172,14 @@ int ll_services_register(ll_server_t *srv, ll_ledger_t *lg, ll_services_t **out)
         if (err)
             goto fail;
     }
+    /* Watch streams are fed on the server's background queue: a commit
+     * means one send per caught-up stream, and thousands of those must
+     * not delay the next Append (ll_ledger_service.c). */
+    if ((err = ll_server_set_background(srv, "/loopledger.v1.LedgerService/Watch")))
+        goto fail;
+    /* Appends carry entries up to the message limit; reads are small. */
+    if ((err = ll_server_set_bulk(srv, "/loopledger.v1.LedgerService/Append")))
+        goto fail;
     *out = s;
     return LL_OK;
 fail:

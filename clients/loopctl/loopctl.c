@@ -136,7 +136,7 @@ static int cmd_get(int argc, char **argv)
     uint64_t seq = lc_parse_u64(argv[1], "SEQ"), by;
     int sup = lc_superseded(seq, &by);
     if (lc_print_leaf(resp->leaf.data, resp->leaf.len, lc_opts.json ? &jw : NULL, 1,
-                      sup == 1 ? &by : NULL, resp->status))
+                      sup == 1 ? &by : NULL, resp->status, resp->effective, resp->updated_by))
         lc_die("entry is not a valid LogEntry");
     if (lc_opts.json)
         lc_print_json(&jw);
@@ -198,7 +198,7 @@ static int cmd_list(int argc, char **argv)
                               i < resp->n_superseded_by && resp->superseded_by[i]
                                   ? &resp->superseded_by[i]
                                   : NULL,
-                              i < resp->n_status ? (int)resp->status[i] : 0))
+                              i < resp->n_status ? (int)resp->status[i] : 0, NULL, 0))
                 lc_die("entry is not a valid LogEntry");
         free(token);
         if (!(token = strdup(resp->next_page_token)))
@@ -601,7 +601,8 @@ static int on_watch(void *ctx, const uint8_t *msg, size_t len)
     ll_jw_t jw;
     if (lc_opts.json)
         ll_jw_init(&jw, 0);
-    if (lc_print_leaf(r->leaf.data, r->leaf.len, lc_opts.json ? &jw : NULL, 0, NULL, 0))
+    if (lc_print_leaf(r->leaf.data, r->leaf.len, lc_opts.json ? &jw : NULL, 0, NULL, (int)r->status,
+                      NULL, 0))
         lc_die("entry is not a valid LogEntry");
     if (lc_opts.json)
         lc_print_json(&jw);

@@ -12,6 +12,13 @@
  * repeated by repeating the flag; lc_pbjson_set does the typing from the
  * descriptor, so the flags follow the .proto without a table here. --json
  * supplies the kind's body first; flags then add to it.
+ *
+ * Updates of long-lived records (initiative, roadmap-project, policy):
+ * given a --link follows:SEQ, the command sends a PATCH (update_mask,
+ * ll_mask.h) naming the fields given (--FIELD flags and --json keys), so
+ * every other field carries over; --update-mask PATHS (comma-separated)
+ * names more, e.g. a field to clear; --replace sends the whole record
+ * instead (no mask: fields not given are cleared).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -24,6 +31,7 @@
 #include "ll_crypto.h"
 #include "ll_entry.h"
 #include "ll_err.h"
+#include "ll_mask.h"
 #include "loopctl_append.h"
 #include "loopctl_entry.h"
 #include "loopctl_rpc.h"
@@ -98,14 +106,26 @@ void lc_print_append(const Loopledger__V1__AppendResponse *resp,
             ll_jw_end_object(&jw);
         }
         ll_jw_end_array(&jw);
+        if (resp->effective && resp->effective->kind_case) {
+            const ProtobufCFieldDescriptor *ef = protobuf_c_message_descriptor_get_field(
+                &loopledger__v1__entry_body__descriptor, resp->effective->kind_case);
+            if (ef) {
+                ll_jw_key(&jw, "effective");
+                ll_jw_begin_object(&jw);
+                ll_jw_key(&jw, ef->name);
+                lc_pbjson_write(&jw, *(const ProtobufCMessage *const *)((const char *)resp->effective +
+                                                                        ef->offset));
+                ll_jw_end_object(&jw);
+            }
+        }
         ll_jw_end_object(&jw);
         lc_print_json(&jw);
         return;
     }
     char summary[200] = "";
     const char *kind = body ? lc_kind_name(body->kind_case) : "entry";
-    if (body)
-        lc_summarize(body, summary, sizeof summary);
+    if (body) /* a patch alone is partial: summarize the record it makes */
+        lc_summarize(resp->effective ? resp->effective : body, summary, sizeof summary);
     if (resp->validate_only)
         printf("dry run: %s would be %s #%" PRIu64 "%s%s; nothing was written\n", kind,
                resp->duplicate ? "a duplicate of" : "appended as", resp->seq,
@@ -121,6 +141,8 @@ void lc_print_append(const Loopledger__V1__AppendResponse *resp,
                !strcmp(st, "pending") ? " (not in effect until approved; loopctl pending)" : "");
     for (size_t i = 0; i < resp->n_effects; i++)
         printf("  %s%s\n", resp->validate_only ? "would: " : "", resp->effects[i]->description);
+    if (resp->effective)
+        lc_print_effective(resp->effective);
 }
 
 void lc_append_body(const Loopledger__V1__EntryBody *body, const char *keyfile)
@@ -307,12 +329,62 @@ static void usage_fields(FILE *f, const ProtobufCMessageDescriptor *d, const cha
 static void kind_usage(FILE *f, const char *kind, const ProtobufCFieldDescriptor *fd)
 {
     const ProtobufCMessageDescriptor *d = fd->descriptor;
+    int record = ll_mask_is_record(fd->id);
     fprintf(f,
             "usage: loopctl %s --key KEY --author ID --initiative ID [--link REL:SEQ]...\n"
-            "       [--json BODY.json] [--dry-run] [--FIELD VALUE]...\n"
-            "fields of %s ('-' or '_' in names; nested fields dotted):\n",
-            kind, d->short_name);
+            "       [--json BODY.json] [--dry-run]%s [--FIELD VALUE]...\n",
+            kind, record ? " [--update-mask PATHS | --replace]" : "");
+    if (record)
+        fprintf(f,
+                "update: with --link follows:SEQ (the record's latest entry) this sends a patch:\n"
+                "  only the fields given (--FIELD, --json keys) change, the rest carry over;\n"
+                "  --update-mask a,b also names fields to change, and a named field not given\n"
+                "  is cleared; --replace sends the whole record (fields not given are cleared).\n"
+                "  loopctl get SEQ shows the record after the update.\n");
+    fprintf(f, "fields of %s ('-' or '_' in names; nested fields dotted):\n", d->short_name);
     usage_fields(f, d, "", 0);
+}
+
+/* The update_mask of a record update: paths[] (malloc'd strings, owned by
+ * the body once attached). */
+typedef struct mask_paths {
+    char **v;
+    size_t n;
+} mask_paths_t;
+
+/* Adds the top-level field that flag or JSON key name (nested names
+ * dotted, '-' or '_', lowerCamel JSON spelling) to m, once. */
+static void mask_add(mask_paths_t *m, const ProtobufCMessageDescriptor *d, const char *name)
+{
+    char top[128];
+    size_t n = 0;
+    for (const char *p = name; *p && *p != '.' && n + 2 < sizeof top; p++) {
+        if (*p >= 'A' && *p <= 'Z') {
+            top[n++] = '_';
+            top[n++] = (char)(*p + 32);
+        } else {
+            top[n++] = *p == '-' ? '_' : *p;
+        }
+    }
+    top[n] = 0;
+    if (!protobuf_c_message_descriptor_get_field_by_name(d, top))
+        return; /* the flag is refused later with its own message */
+    for (size_t i = 0; i < m->n; i++)
+        if (!strcmp(m->v[i], top))
+            return;
+    char **nv = realloc(m->v, (m->n + 1) * sizeof *nv);
+    if (!nv || !(nv[m->n] = strdup(top)))
+        lc_die("out of memory");
+    m->v = nv;
+    m->n++;
+}
+
+static int has_follows(const Loopledger__V1__EntryBody *b)
+{
+    for (size_t i = 0; i < b->n_links; i++)
+        if (b->links[i]->relation == LOOPLEDGER__V1__RELATION__FOLLOWS)
+            return 1;
+    return 0;
 }
 
 int lc_cmd_kind(int argc, char **argv)
@@ -333,12 +405,18 @@ int lc_cmd_kind(int argc, char **argv)
             return 0;
         }
     }
-    /* --dry-run is the one flag without a value: take it out first. */
-    int n = 1;
+    /* --dry-run and --replace are the flags without a value: take them out
+     * first. */
+    int n = 1, replace = 0;
+    const char *update_mask = NULL;
+    mask_paths_t mask = {0};
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--dry-run") && (i == 1 || strncmp(argv[i - 1], "--", 2) ||
-                                              !strcmp(argv[i - 1], "--dry-run")))
+        int bare = i == 1 || strncmp(argv[i - 1], "--", 2) ||
+                   !strcmp(argv[i - 1], "--dry-run") || !strcmp(argv[i - 1], "--replace");
+        if (!strcmp(argv[i], "--dry-run") && bare)
             lc_opts.dry_run = 1;
+        else if (!strcmp(argv[i], "--replace") && bare)
+            replace = 1;
         else
             argv[n++] = argv[i];
     }
@@ -354,8 +432,11 @@ int lc_cmd_kind(int argc, char **argv)
         else if (!strcmp(a, "--author")) author = argv[i + 1];
         else if (!strcmp(a, "--initiative")) initiative = argv[i + 1];
         else if (!strcmp(a, "--json")) json = argv[i + 1];
+        else if (!strcmp(a, "--update-mask")) update_mask = argv[i + 1];
         i++;
     }
+    if (replace && update_mask)
+        lc_die("%s: --replace sends the whole record; --update-mask a patch: give one", kind);
     if (!keyfile || !author)
         lc_die("%s: --key FILE and --author ID are required", kind);
     if (lc_body_new(author, initiative, &body))
@@ -363,6 +444,8 @@ int lc_cmd_kind(int argc, char **argv)
     if (json) {
         ll_json_t *doc = load_json(json);
         rc = lc_pbjson_parse(f->descriptor, doc, f->name, &m, err, sizeof err);
+        for (size_t k = 0; !rc && k < ll_json_object_len(doc); k++)
+            mask_add(&mask, f->descriptor, ll_json_object_key(doc, k));
         ll_json_free(doc);
         if (rc)
             lc_die("%s: %s", json, err);
@@ -377,7 +460,7 @@ int lc_cmd_kind(int argc, char **argv)
     for (int i = 1; i + 1 < argc; i += 2) {
         const char *a = argv[i] + 2, *v = argv[i + 1];
         if (!strcmp(a, "key") || !strcmp(a, "author") || !strcmp(a, "initiative") ||
-            !strcmp(a, "json"))
+            !strcmp(a, "json") || !strcmp(a, "update-mask"))
             continue;
         if (!strcmp(a, "link")) {
             add_link_arg(body, v);
@@ -388,7 +471,40 @@ int lc_cmd_kind(int argc, char **argv)
                 lc_die("out of memory");
             lc_die("--%s: %s (loopctl %s --help lists the fields)", a, err, kind);
         }
+        mask_add(&mask, f->descriptor, a);
     }
+    if (update_mask) {
+        /* Explicit paths go as written: the server names a bad one. */
+        char *list = strdup(update_mask), *save = NULL;
+        if (!list)
+            lc_die("out of memory");
+        for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+            char **nv = realloc(mask.v, (mask.n + 1) * sizeof *nv);
+            if (!nv || !(nv[mask.n] = strdup(t)))
+                lc_die("out of memory");
+            mask.v = nv;
+            mask.n++;
+        }
+        free(list);
+    }
+    if (ll_mask_is_record(f->id) && !replace && (update_mask || has_follows(body))) {
+        if (!mask.n)
+            lc_die("%s: an update names what it changes: give --FIELD VALUE flags, "
+                   "--update-mask PATHS, or --replace for a whole new record", kind);
+        if (!(body->update_mask = malloc(sizeof *body->update_mask)))
+            lc_die("out of memory");
+        loopledger__v1__update_mask__init(body->update_mask);
+        body->update_mask->paths = mask.v;
+        body->update_mask->n_paths = mask.n;
+        mask.v = NULL;
+        mask.n = 0;
+    } else if (update_mask) {
+        lc_die("%s: --update-mask applies to initiative, roadmap-project and policy updates",
+               kind);
+    }
+    for (size_t k = 0; k < mask.n; k++)
+        free(mask.v[k]);
+    free(mask.v);
     lc_append_body(body, keyfile);
     lc_body_free(body);
     return 0;

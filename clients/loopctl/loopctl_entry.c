@@ -538,8 +538,19 @@ static const ProtobufCMessage *domain_part(const Loopledger__V1__EntryBody *b,
     return *(ProtobufCMessage *const *)((const char *)b + (*f)->offset);
 }
 
+void lc_print_effective(const Loopledger__V1__EntryBody *effective)
+{
+    const ProtobufCFieldDescriptor *df = NULL;
+    const ProtobufCMessage *dm = domain_part(effective, &df);
+    if (!dm)
+        return;
+    printf("  record after the update:\n");
+    lc_pbjson_write_text(stdout, dm, 4);
+}
+
 int lc_print_leaf(const uint8_t *leaf, size_t len, ll_jw_t *jw, int full,
-                  const uint64_t *superseded_by, int status)
+                  const uint64_t *superseded_by, int status,
+                  const Loopledger__V1__EntryBody *effective, uint64_t updated_by)
 {
     const char *st = lc_status_word(status);
     Loopledger__V1__LogEntry *le = loopledger__v1__log_entry__unpack(NULL, len, leaf);
@@ -617,6 +628,26 @@ int lc_print_leaf(const uint8_t *leaf, size_t len, ll_jw_t *jw, int full,
             ll_jw_key(jw, df->name);
             lc_pbjson_write(jw, dm);
         }
+        if (b->update_mask) {
+            ll_jw_key(jw, "update_mask");
+            ll_jw_begin_array(jw);
+            for (size_t i = 0; i < b->update_mask->n_paths; i++)
+                ll_jw_string(jw, b->update_mask->paths[i]);
+            ll_jw_end_array(jw);
+        }
+        const ProtobufCFieldDescriptor *ef = NULL;
+        const ProtobufCMessage *em = effective ? domain_part(effective, &ef) : NULL;
+        if (em) {
+            ll_jw_key(jw, "effective");
+            ll_jw_begin_object(jw);
+            ll_jw_key(jw, ef->name);
+            lc_pbjson_write(jw, em);
+            ll_jw_end_object(jw);
+        }
+        if (updated_by) {
+            ll_jw_key(jw, "updated_by");
+            ll_jw_uint64(jw, updated_by);
+        }
         ll_jw_end_object(jw);
     } else {
         printf("#%-5" PRIu64 " %s  %-15s by %-10s", le->seq, when, kind, b->author);
@@ -628,6 +659,8 @@ int lc_print_leaf(const uint8_t *leaf, size_t len, ll_jw_t *jw, int full,
             printf("  [%s]", st);
         if (superseded_by)
             printf("  [superseded by #%" PRIu64 "]", *superseded_by);
+        if (updated_by)
+            printf("  [updated by #%" PRIu64 "]", updated_by);
         printf("\n");
         for (size_t i = 0; i < b->n_links; i++)
             printf("  %s -> #%" PRIu64 "\n", lc_relation_name(b->links[i]->relation),
@@ -643,6 +676,14 @@ int lc_print_leaf(const uint8_t *leaf, size_t len, ll_jw_t *jw, int full,
         } else if (dm && full) {
             lc_pbjson_write_text(stdout, dm, 4);
         }
+        if (b->update_mask) {
+            printf("  patch (update_mask):");
+            for (size_t i = 0; i < b->update_mask->n_paths; i++)
+                printf("%s%s", i ? ", " : " ", b->update_mask->paths[i]);
+            printf("\n");
+        }
+        if (effective && full)
+            lc_print_effective(effective);
     }
     loopledger__v1__entry_body__free_unpacked(b, NULL);
     loopledger__v1__log_entry__free_unpacked(le, NULL);

@@ -49,8 +49,16 @@ void lc_summarize(const Loopledger__V1__EntryBody *b, char *out, size_t cap);
  * Correction that supersedes the entry (JSON: "superseded": true,
  * "superseded_by": N). status is the entry's ApprovalStatus (0 = not
  * known: not shown; text flags "[pending]" / "[rejected]", JSON has
- * "status"). Returns LL_OK or LL_ERR_INVALID. */
+ * "status"). A patch of a long-lived record shows its update_mask, and,
+ * when effective is non-NULL, the record after the update (JSON:
+ * "update_mask", "effective"); updated_by != 0 names the later entry of the
+ * record (JSON: "updated_by"). Returns LL_OK or LL_ERR_INVALID. */
 int lc_print_leaf(const uint8_t *leaf, size_t len, ll_jw_t *jw, int full,
-                  const uint64_t *superseded_by, int status);
+                  const uint64_t *superseded_by, int status,
+                  const Loopledger__V1__EntryBody *effective, uint64_t updated_by);
+
+/* The record after an update (GetEntry's or Append's effective), for
+ * humans: "  record after the update:" and its fields. */
+void lc_print_effective(const Loopledger__V1__EntryBody *effective);
 
 #endif

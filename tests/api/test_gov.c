@@ -542,32 +542,6 @@ static void test_validate_only_writes_nothing_and_effects_say_what_happened(void
     assert_int_equal(r.effects.n, 1);
     assert_int_equal(r.effects.e[0].type, LL_EFFECT_REJECTED);
     assert_int_equal(r.effects.e[0].seq, other);
-    /* update_mask is reserved until patch updates are served. */
-    {
-        static uint64_t nonce = 4242;
-        char *paths[] = {"phase"};
-        Loopledger__V1__UpdateMask um = LOOPLEDGER__V1__UPDATE_MASK__INIT;
-        um.n_paths = 1;
-        um.paths = paths;
-        Loopledger__V1__Initiative ch = LOOPLEDGER__V1__INITIATIVE__INIT;
-        ch.title = "Dynamic pricing";
-        ch.application = LOOPLEDGER__V1__APPLICATION__APPLICATION_PRICING;
-        ch.phase = LOOPLEDGER__V1__PHASE__PHASE_SCALING;
-        Loopledger__V1__EntryBody b = LOOPLEDGER__V1__ENTRY_BODY__INIT;
-        b.author = "admin";
-        b.initiative = "pricing";
-        b.nonce.data = (uint8_t *)&nonce;
-        b.nonce.len = sizeof nonce;
-        b.update_mask = &um;
-        b.kind_case = KIND(CHARTER);
-        b.charter = &ch;
-        uint8_t *env;
-        size_t len;
-        assert_int_equal(ll_entry_seal(&b, f->tl.admin, &env, &len), LL_OK);
-        append_opts(f, env, len, &r);
-        free(env);
-        refused(r, LL_ERR_INVALID, "update_mask: patch updates are not served yet");
-    }
     /* A plain entry causes nothing. */
     r = adjustment(f, f->ana, "ana", 2, fi);
     ok(r);

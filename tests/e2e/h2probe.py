@@ -15,8 +15,14 @@
                                       ack: first acknowledge the server's
                                       SETTINGS, as conforming clients do; with
                                       CERTDIR WHO: over mTLS as WHO
-  h2probe.py hold PORT N SECS         holds N idle TCP connections for SECS s;
-                                      prints how many could be opened
+  h2probe.py hold PORT N SECS [SRC]   holds N idle TCP connections for SECS s
+                                      (from source address SRC); prints how
+                                      many could be opened, then how many the
+                                      server closed at once (within 1 s)
+  h2probe.py call PORT SRC            one plaintext gRPC Health/Check from
+                                      source address SRC (e.g. 127.0.0.2);
+                                      prints "served" when the server answers
+                                      the call, else "refused"
 """
 import socket
 import struct
@@ -195,15 +201,54 @@ def streams(port, n, secs, ack="noack", certdir=None, who=None):
     print("sent %d reset %d closed %d" % (n, reset, closed))
 
 
-def hold(port, n, secs):
+def hold(port, n, secs, src=None):
     conns = []
     for _ in range(n):
         try:
-            conns.append(socket.create_connection(("127.0.0.1", port), timeout=5))
+            conns.append(socket.create_connection(("127.0.0.1", port), timeout=5,
+                                                  source_address=(src, 0) if src else None))
         except OSError:
             break
     print(len(conns), flush=True)
-    time.sleep(secs)
+    time.sleep(1)
+    closed = 0
+    for c in conns:
+        c.setblocking(False)
+        try:
+            if c.recv(1) == b"":
+                closed += 1
+        except BlockingIOError:
+            pass
+        except OSError:
+            closed += 1
+    print(closed, flush=True)
+    time.sleep(max(0, secs - 1))
+
+
+def call(port, src):
+    try:
+        s = socket.create_connection(("127.0.0.1", port), timeout=10, source_address=(src, 0))
+        block = b"".join(hpack_literal(k, v) for k, v in [
+            (b":method", b"POST"), (b":scheme", b"http"), (b":authority", b"x"),
+            (b":path", b"/grpc.health.v1.Health/Check"), (b"content-type", b"application/grpc"),
+            (b"te", b"trailers")])
+        msg = b"\x00\x00\x00\x00\x00"  # an empty HealthCheckRequest
+        s.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\x00\x00\x00\x04\x00\x00\x00\x00\x00" +
+                  len(block).to_bytes(3, "big") + b"\x01\x04" + (1).to_bytes(4, "big") + block +
+                  len(msg).to_bytes(3, "big") + b"\x00\x01" + (1).to_bytes(4, "big") + msg)
+        buf = b""
+        while True:
+            typ, flags, _, buf = read_frame(s, buf)
+            if typ == 4 and not flags & 1:
+                s.sendall(b"\x00\x00\x00\x04\x01\x00\x00\x00\x00")
+            elif typ == 1 and flags & 1:  # HEADERS ending stream 1: the trailers
+                print("served")
+                return
+            elif typ in (3, 7):  # RST_STREAM, GOAWAY
+                break
+    except (OSError, EOFError):
+        pass
+    print("refused")
 
 
 if __name__ == "__main__":
@@ -217,4 +262,6 @@ if __name__ == "__main__":
     elif cmd == "streams":
         streams(int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), *sys.argv[5:8])
     elif cmd == "hold":
-        hold(int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]))
+        hold(int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), *sys.argv[5:6])
+    elif cmd == "call":
+        call(int(sys.argv[2]), sys.argv[3])

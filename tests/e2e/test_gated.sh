@@ -3,10 +3,14 @@
 # mTLS against a real loopledgerd: a policy, pending and rejected
 # adjustments, refused deployments (nothing written), a second decision by
 # the same approver refused, approval, an effective deployment completing a
-# turn, a dry-run, a typo'd initiative, a superseded finding. At every step
+# turn, a dry-run, a typo'd initiative, a superseded finding, a charter
+# patch that keeps the KPIs and review cadences (item 6), a roadmap
+# project's status updated by one entry and ranked once (item 7), a policy
+# update that replaces the policy it follows. At every step
 # GetInitiative (state), PendingApprovals (pending), ListOpenLoops
 # (open-loops) and GetLoopHealth (loop-health) agree, live and as of every
-# earlier step's size.
+# earlier step's size; so do the charter (phase, KPIs, loop health's
+# cadences) and the ranking (RoadmapService.Prioritize).
 source "$(dirname "$0")/lib.sh"
 OPS=$(cd "$(dirname "$0")/../../ops" && pwd)
 C=$T/certs
@@ -45,6 +49,7 @@ view() {
     [[ -n $n ]] && asof=(--as-of "$n")
     as admin --json state pricing "${asof[@]}" >"$T/v-state.json" || fail "state ${asof[*]}"
     as admin --json loop-health pricing "${asof[@]}" >"$T/v-health.json" || fail "loop-health ${asof[*]}"
+    as admin --json roadmap --initiative pricing "${asof[@]}" >"$T/v-roadmap.json" || fail "roadmap ${asof[*]}"
     if [[ -z $n ]]; then
         as admin --json pending --initiative pricing >"$T/v-pending.json" || fail "pending"
         as admin --json open-loops --initiative pricing --kind finding >"$T/v-open.json" || fail "open-loops"
@@ -59,7 +64,12 @@ s = json.load(open(t + "/v-state.json"))
 h = json.load(open(t + "/v-health.json"))["initiatives"][0]
 p = json.load(open(t + "/v-pending.json"))
 o = json.load(open(t + "/v-open.json")).get("loops", [])
+r = json.load(open(t + "/v-roadmap.json")).get("projects", [])
 print(json.dumps({
+    "phase": s.get("phase", ""), "title": s.get("title", ""),
+    "kpis": sorted(k["kpi"]["metric"] for k in s.get("kpis", [])),
+    "cadences": sorted(c["cadence"] for c in h.get("cadences", [])),
+    "projects": [[x["project"]["seq"], x.get("status", "")] for x in r],
     "awaiting": int(s.get("adjustments_awaiting_approval_count", 0)),
     "awaiting_seqs": sorted(r["seq"] for r in s.get("adjustments_awaiting_approval", [])),
     "pending_adj": sorted(x["entry"]["seq"] for x in p if x["entry"]["kind"] == "adjustment"),
@@ -96,7 +106,8 @@ PY
 import json, sys
 was, now = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 for k in ("awaiting", "awaiting_seqs", "unacted", "unacted_seqs", "health_unacted",
-          "undiagnosed", "drift", "stage", "cycle", "health_cycles"):
+          "undiagnosed", "drift", "stage", "cycle", "health_cycles", "phase", "title",
+          "kpis", "cadences", "projects"):
     assert was[k] == now[k], k
 PY
     done
@@ -119,8 +130,11 @@ cat >"$T/policy.json" <<'JSON'
  "level": "exception_handling", "approvals": 2}}
 JSON
 POL=$(as admin --json append --key "$T/admin.key" "$T/policy.json" | json seq) || fail "policy"
-as admin initiative --key "$T/admin.key" --author admin --initiative pricing \
-    --title "Dynamic pricing" --application pricing --phase pilot >/dev/null || fail "charter"
+CH=$(as admin --json initiative --key "$T/admin.key" --author admin --initiative pricing \
+    --title "Dynamic pricing" --application pricing --phase pilot \
+    --review-cadences daily --review-cadences quarterly \
+    --kpis.metric margin --kpis.target 0.3 --kpis.metric conversion --kpis.target 0.02 |
+    json seq) || fail "charter"
 finding() {
     as ana --json finding --key "$T/ana.key" --author ana --initiative pricing \
         --summary "$1" --evidence quantitative --source dashboard --diagnosis preference_shift | json seq
@@ -161,6 +175,10 @@ as dana decision --key "$T/dana.key" --author dana --initiative pricing --level 
     --outcome rejected --rationale "too aggressive" --link "decides:$A2" >/dev/null || fail "rejection"
 agree "one rejected"
 [[ $(field "$(view "")" awaiting_seqs) == "[$A1]" ]] || fail "the rejected adjustment still awaits"
+# Watch says what get says (WatchResponse.status).
+as admin watch --from "$A1" --count 2 >"$T/watch.txt" || fail "watch"
+grep -q "^#$A1 .*\[pending\]" "$T/watch.txt" && grep -q "^#$A2 .*\[rejected\]" "$T/watch.txt" ||
+    fail "watch does not show the approval status: $(cat "$T/watch.txt")"
 
 # ---- refused deployments: nothing written (item 1) ----
 deploy() { as sofia deployment --key "$T/sofia.key" --author sofia --initiative pricing --version v3 --rollout_percent 5 "$@"; }
@@ -209,6 +227,78 @@ as ana correction --key "$T/ana.key" --author ana --initiative pricing \
 agree "superseded finding"
 v=$(view "")
 grep -q "$F3" <<<"$(field "$v" open_findings)" && fail "the superseded finding is still open: $v"
+
+# ---- a charter patch keeps what it does not name (item 6) ----
+v=$(view "")
+[[ $(field "$v" cadences) == "['daily', 'quarterly']" && $(field "$v" kpis) == "['conversion', 'margin']" ]] ||
+    fail "the charter's cadences and KPIs: $v"
+charter() { as admin --json initiative --key "$T/admin.key" --author admin --initiative pricing "$@"; }
+BEFORE_PATCH=$(size)
+# The issue's command: a follow-up charter naming only the phase.
+charter --link "follows:$CH" --phase scaling >"$T/patch.json" || fail "charter patch"
+PATCH=$(json seq <"$T/patch.json")
+/usr/bin/python3 - "$T/patch.json" <<'PY' || fail "the Append answer's effective record: $(cat "$T/patch.json")"
+import json, sys
+c = json.load(open(sys.argv[1]))["effective"]["charter"]
+assert c["phase"] == "scaling" and c["title"] == "Dynamic pricing", c
+assert c["review_cadences"] == ["daily", "quarterly"], c
+assert [k["metric"] for k in c["kpis"]] == ["margin", "conversion"], c
+PY
+agree "charter patch"
+v=$(view "")
+[[ $(field "$v" phase) == scaling && $(field "$v" title) == "Dynamic pricing" ]] || fail "after the patch: $v"
+[[ $(field "$v" cadences) == "['daily', 'quarterly']" && $(field "$v" kpis) == "['conversion', 'margin']" ]] ||
+    fail "the patch dropped cadences or KPIs: $v"
+[[ $(field "$(view "$BEFORE_PATCH")" phase) == pilot ]] || fail "as of before the patch the phase moved"
+as admin --json get "$PATCH" >"$T/get-patch.json" || fail "get patch"
+/usr/bin/python3 - "$T/get-patch.json" <<'PY' || fail "get of the patch: $(cat "$T/get-patch.json")"
+import json, sys
+g = json.load(open(sys.argv[1]))
+assert g["update_mask"] == ["phase"], g
+assert g["effective"]["charter"]["review_cadences"] == ["daily", "quarterly"], g
+assert g["charter"].get("title", "") == "", g  # the leaf keeps the patch as signed
+PY
+[[ $(as admin --json get "$CH" | json updated_by) == "$PATCH" ]] || fail "get of the old charter names no update"
+as admin get "$PATCH" | grep -q "record after the update:" || fail "get does not show the effective record"
+# Bad paths, a cleared required field, a fork: refused, nothing written.
+refused_nothing_written INVALID_ARGUMENT '"cadences" is not a field of initiative (valid paths: title,' \
+    charter --link "follows:$PATCH" --update-mask cadences
+refused_nothing_written INVALID_ARGUMENT "title is required" \
+    charter --link "follows:$PATCH" --update-mask title
+refused_nothing_written FAILED_PRECONDITION "#$CH was already updated by #$PATCH" \
+    charter --link "follows:$CH" --phase full
+# --replace keeps the full replacement (what a mask-less entry always meant).
+charter --link "follows:$PATCH" --replace --title "Dynamic pricing" --application pricing \
+    --phase scaling --dry-run >"$T/replace.json" || fail "dry-run of a replacement"
+grep -q '"effective":{' "$T/replace.json" && fail "a replacement is not a patch: $(cat "$T/replace.json")"
+
+# ---- one entry updates a roadmap project (item 7) ----
+project() { as ana --json roadmap-project --key "$T/ana.key" --author ana --initiative pricing "$@" | json seq; }
+P1=$(project --link "spawned_by:$F1" --title "Competitor price tracker" --application pricing \
+    --reach 1000 --impact 2 --effort 3 --status proposed) || fail "roadmap project"
+BEFORE_STATUS=$(size)
+P2=$(project --link "follows:$P1" --status in_progress) || fail "status update"
+agree "project status update"
+v=$(view "")
+[[ $(field "$v" projects) == "[[$P2, 'in_progress']]" ]] || fail "the ranking after the update: $v"
+[[ $(field "$(view "$BEFORE_STATUS")" projects) == "[[$P1, 'proposed']]" ]] || fail "the ranking as of before the update"
+as admin --json roadmap --initiative pricing >"$T/rank.json"
+/usr/bin/python3 - "$T/rank.json" <<'PY' || fail "the updated project's ranking: $(cat "$T/rank.json")"
+import json, sys
+p = json.load(open(sys.argv[1]))["projects"]
+assert len(p) == 1 and p[0]["title"] == "Competitor price tracker", p
+assert p[0]["reach"] == 1000 and not p[0].get("speculative", False), p  # evidence of #P1 counts
+PY
+
+# ---- a policy update takes the place of the policy it follows ----
+POL2=$(as admin --json policy --key "$T/admin.key" --author admin --link "follows:$POL" \
+    --approvals 1 | json seq) || fail "policy patch"
+A3=$(adj 9 "$F2")
+agree "policy patch"
+refused_nothing_written FAILED_PRECONDITION "#$A3 needs 1 more approval at exception_handling (policy #$POL2)" \
+    deploy --link "implements:$A3"
+as admin --json pending --initiative pricing | grep -q "\"price changes above 5%\"" ||
+    fail "the updated policy lost its name"
 
 stop_server
 echo "e2e gated: ok"

@@ -106,22 +106,29 @@ class Appender:
 
     def _builder(self, kind):
         def build(initiative="", links=(), signer=None, author=None, dry_run=False,
-                  nonce=None, client_time_unix_nanos=None, **fields):
+                  nonce=None, client_time_unix_nanos=None, update_mask=None, **fields):
             return self.entry(kind, initiative=initiative, links=links, signer=signer,
                               author=author, dry_run=dry_run, nonce=nonce,
-                              client_time_unix_nanos=client_time_unix_nanos, **fields)
+                              client_time_unix_nanos=client_time_unix_nanos,
+                              update_mask=update_mask, **fields)
         build.__name__ = kind
         build.__doc__ = "Signs and appends a %s entry; fields are %s's." % (kind, kinds()[kind])
         return build
 
     def entry(self, kind, initiative="", links=(), signer=None, author=None, dry_run=False,
-              nonce=None, client_time_unix_nanos=None, **fields):
+              nonce=None, client_time_unix_nanos=None, update_mask=None, **fields):
+        """update_mask: the field names a patch of a long-lived record
+        (initiative, roadmap_project, policy; links=[follows(latest)])
+        changes; the answer's .effective is the record after the update."""
         signer = signer or self._client.signer
         if signer is None:
             raise ValueError("appending needs a Signer: Client(signer=Signer.from_file(...)) "
                              "or signer=")
         body = build_body(kind, author or signer.actor, initiative, links, fields, nonce,
                           client_time_unix_nanos)
+        if update_mask is not None:
+            body.update_mask.SetInParent()
+            body.update_mask.paths.extend(update_mask)
         return self.envelope(signer.sign_body(body), dry_run=dry_run)
 
     def envelope(self, env, dry_run=False):
@@ -303,6 +310,11 @@ class Client:
             self.verify_leaf(seq, r.leaf)
         e = _rows.entry(r.leaf, status=r.status, superseded_by=r.superseded_by, verified=verify)
         e["signer_key_seq"] = r.signer_key_seq
+        # A patch of a long-lived record: the record after the update (the
+        # kind's fields); updated_by: the later entry of the same record.
+        kf = r.effective.WhichOneof("kind") if r.HasField("effective") else None
+        e["effective"] = _proto.to_py(getattr(r.effective, kf)) if kf else None
+        e["updated_by"] = r.updated_by
         if verify:
             keys = e if r.signer_key_seq == seq else self.get_entry(r.signer_key_seq, verify=True)
             verify_envelope(e["log_entry"].envelope, keys)
@@ -334,7 +346,7 @@ class Client:
             for r in m.stream(m.req_cls(from_seq=from_seq), timeout=timeout):
                 if verify:
                     self.verify_leaf(r.seq, r.leaf)
-                yield _rows.entry(r.leaf, verified=verify)
+                yield _rows.entry(r.leaf, status=r.status, verified=verify)
         return Rows(gen(), flat=_rows.entry_row)
 
     def observations(self, verify=False, **filters):

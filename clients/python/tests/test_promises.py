@@ -62,3 +62,21 @@ def test_effects_of_a_policy_an_approval_and_a_correction(ledger):
         fix = c.append.correction(initiative="py-fraud", reason="wrong source",
                                   links=[ll.supersedes(f)])
         assert [(e.type, e.seq) for e in fix.effects] == [("supersedes", f)]
+
+
+def test_charter_patch_keeps_what_it_does_not_name(ledger):
+    with ledger.client("maya") as c:
+        ch = c.append.initiative(initiative="py-patch", title="Search ranking",
+                                 application="search", phase="pilot",
+                                 review_cadences=["weekly"], kpis=[{"metric": "ndcg"}]).seq
+        r = c.append.initiative(initiative="py-patch", phase="scaling", update_mask=["phase"],
+                                links=[ll.follows(ch)])
+        eff = r.effective.charter
+        assert eff.phase == "scaling" and eff.title == "Search ranking"
+        assert eff.review_cadences == ["weekly"] and [k.metric for k in eff.kpis] == ["ndcg"]
+        e = c.get_entry(r.seq)
+        assert e.effective.title == "Search ranking" and e.effective.phase == "scaling"
+        assert c.get_entry(ch).updated_by == r.seq
+        with pytest.raises(ll.errors.InvalidArgument):
+            c.append.initiative(initiative="py-patch", update_mask=["cadences"],
+                                links=[ll.follows(r.seq)])

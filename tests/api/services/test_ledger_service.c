@@ -28,15 +28,14 @@
 static pthread_t writer;
 static atomic_int writer_known, sends, sends_on_writer;
 
-void __real_ll_call_send(ll_call_t *call, const uint8_t *msg, size_t len, ll_sent_fn done,
-                         void *arg);
-void __wrap_ll_call_send(ll_call_t *call, const uint8_t *msg, size_t len, ll_sent_fn done,
-                         void *arg)
+/* Watch sends its (shared) encoded messages with ll_call_send_slice. */
+void __real_ll_call_send_slice(ll_call_t *call, grpc_slice msg, ll_sent_fn done, void *arg);
+void __wrap_ll_call_send_slice(ll_call_t *call, grpc_slice msg, ll_sent_fn done, void *arg)
 {
     atomic_fetch_add(&sends, 1);
     if (atomic_load(&writer_known) && pthread_equal(pthread_self(), writer))
         atomic_fetch_add(&sends_on_writer, 1);
-    __real_ll_call_send(call, msg, len, done, arg);
+    __real_ll_call_send_slice(call, msg, done, arg);
 }
 
 static void learn_writer(void *ctx, uint64_t size)
