@@ -241,6 +241,45 @@ void ll_key_free(ll_key_t *key)
     free(key);
 }
 
+/* Verifying keys by public key. EVP_PKEY_new_raw_public_key looks the
+ * key manager up by name on every call (EVP_KEYMGMT_names_do_all and
+ * OPENSSL_LH_doall_arg in profiles: ~5% of a verification), yet a ledger
+ * verifies against a handful of registered keys. A small direct-mapped
+ * table keeps the parsed keys; an EVP_PKEY is immutable once made and
+ * reference-counted, so threads share it (up_ref under the lock, verify
+ * outside it). A collision just replaces the slot. */
+#define VKEY_SLOTS 64
+static struct vkey_slot {
+    uint8_t pub[LL_PUBKEY_LEN];
+    EVP_PKEY *pkey; /* NULL: empty */
+} vkeys[VKEY_SLOTS];
+static pthread_mutex_t vkey_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* A reference to the verifying key for pub (caller frees), or NULL when
+ * pub is not a valid Ed25519 point. */
+static EVP_PKEY *vkey_get(const uint8_t pub[LL_PUBKEY_LEN])
+{
+    /* Public keys are uniformly distributed: any two bytes index well. */
+    struct vkey_slot *s = &vkeys[(pub[0] | (unsigned)pub[1] << 8) % VKEY_SLOTS];
+    EVP_PKEY *pkey = NULL, *old = NULL;
+    pthread_mutex_lock(&vkey_lock);
+    if (s->pkey && !memcmp(s->pub, pub, LL_PUBKEY_LEN) && EVP_PKEY_up_ref(s->pkey) == 1)
+        pkey = s->pkey;
+    pthread_mutex_unlock(&vkey_lock);
+    if (pkey)
+        return pkey;
+    pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pub, LL_PUBKEY_LEN);
+    if (!pkey || EVP_PKEY_up_ref(pkey) != 1)
+        return pkey; /* invalid point, or uncached */
+    pthread_mutex_lock(&vkey_lock);
+    old = s->pkey;
+    memcpy(s->pub, pub, LL_PUBKEY_LEN);
+    s->pkey = pkey; /* the table's reference */
+    pthread_mutex_unlock(&vkey_lock);
+    EVP_PKEY_free(old);
+    return pkey;
+}
+
 int ll_ed25519_verify(const uint8_t pub[LL_PUBKEY_LEN], const void *msg,
                       size_t len, const uint8_t *sig, size_t siglen)
 {
@@ -250,8 +289,7 @@ int ll_ed25519_verify(const uint8_t pub[LL_PUBKEY_LEN], const void *msg,
 
     if (siglen != LL_SIG_LEN)
         return LL_ERR_BAD_SIGNATURE;
-    pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pub,
-                                       LL_PUBKEY_LEN);
+    pkey = vkey_get(pub);
     if (!pkey)
         return LL_ERR_BAD_SIGNATURE; /* not a point on the curve */
     ctx = EVP_MD_CTX_new();

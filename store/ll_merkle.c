@@ -153,24 +153,79 @@ int ll_merkle_root(ll_merkle_node_fn get, void *ctx, uint64_t size,
     return ll_merkle_subtree_hash(get, ctx, 0, size, out);
 }
 
+int ll_merkle_edge_load(ll_merkle_node_fn get, void *ctx, uint64_t size,
+                        ll_merkle_edge_t *edge)
+{
+    uint8_t node[LL_HASH_LEN], acc[LL_HASH_LEN];
+    int any = 0, err;
+
+    if (size == 0)
+        return LL_ERR_RANGE;
+    edge->size = size;
+    edge->have = 0;
+    /* ll_merkle_subtree_hash's fold over [0, size): once the set bits up
+     * to level are folded in, the accumulator is the hash of the edge range
+     * [size & ~(2^(level+1) - 1), size). */
+    for (unsigned level = 0; level < LL_MERKLE_MAX_DEPTH; level++) {
+        uint64_t bit = UINT64_C(1) << level;
+        if (size & bit) {
+            uint64_t left = size & ~((bit << 1) - 1);
+            if ((err = get(ctx, level, left >> level, node)))
+                return err;
+            if (any)
+                ll_merkle_node_hash(node, acc, acc);
+            else
+                memcpy(acc, node, LL_HASH_LEN);
+            any = 1;
+        }
+        if (any) {
+            memcpy(edge->h[level + 1], acc, LL_HASH_LEN);
+            if (level + 1 < LL_MERKLE_MAX_DEPTH)
+                edge->have |= UINT64_C(1) << (level + 1);
+        }
+    }
+    return LL_OK;
+}
+
+void ll_merkle_edge_root(const ll_merkle_edge_t *edge, uint8_t out[LL_HASH_LEN])
+{
+    memcpy(out, edge->h[LL_MERKLE_MAX_DEPTH], LL_HASH_LEN);
+}
+
+/* MTH(D[start:end]), from the edge when the range is one of its own. */
+static int range_hash(ll_merkle_node_fn get, void *ctx, const ll_merkle_edge_t *edge,
+                      uint64_t start, uint64_t end, uint8_t out[LL_HASH_LEN])
+{
+    if (edge && end == edge->size && start < end) {
+        uint64_t len = end - start;
+        unsigned j = floor_log2(len) + 1; /* len's bits are all below j */
+        uint64_t mask = j >= 64 ? ~UINT64_C(0) : (UINT64_C(1) << j) - 1;
+        if ((j >= 64 || (edge->have >> j & 1)) && start == (end & ~mask)) {
+            memcpy(out, edge->h[j], LL_HASH_LEN);
+            return LL_OK;
+        }
+    }
+    return ll_merkle_subtree_hash(get, ctx, start, end, out);
+}
+
 /* Writes the hashes of ranges in reverse order after `used` proof slots. */
-static int emit_reversed(ll_merkle_node_fn get, void *ctx, const range_t *r,
-                         size_t n, uint8_t proof[][LL_HASH_LEN], size_t used)
+static int emit_reversed(ll_merkle_node_fn get, void *ctx, const ll_merkle_edge_t *edge,
+                         const range_t *r, size_t n, uint8_t proof[][LL_HASH_LEN],
+                         size_t used)
 {
     int err;
 
     for (size_t i = 0; i < n; i++) {
         const range_t *s = &r[n - 1 - i];
-        if ((err = ll_merkle_subtree_hash(get, ctx, s->start, s->end,
-                                          proof[used + i])))
+        if ((err = range_hash(get, ctx, edge, s->start, s->end, proof[used + i])))
             return err;
     }
     return LL_OK;
 }
 
-int ll_merkle_inclusion_proof(ll_merkle_node_fn get, void *ctx, uint64_t index,
-                              uint64_t size,
-                              uint8_t proof[][LL_HASH_LEN], size_t *count)
+static int inclusion(ll_merkle_node_fn get, void *ctx, const ll_merkle_edge_t *edge,
+                     uint64_t index, uint64_t size, uint8_t proof[][LL_HASH_LEN],
+                     size_t *count)
 {
     range_t sib[LL_MERKLE_MAX_DEPTH];
     uint64_t s = 0, e = size;
@@ -195,15 +250,29 @@ int ll_merkle_inclusion_proof(ll_merkle_node_fn get, void *ctx, uint64_t index,
             s += k;
         }
     }
-    if ((err = emit_reversed(get, ctx, sib, n, proof, 0)))
+    if ((err = emit_reversed(get, ctx, edge, sib, n, proof, 0)))
         return err;
     *count = n;
     return LL_OK;
 }
 
-int ll_merkle_consistency_proof(ll_merkle_node_fn get, void *ctx,
-                                uint64_t old_size, uint64_t new_size,
-                                uint8_t proof[][LL_HASH_LEN], size_t *count)
+int ll_merkle_inclusion_proof(ll_merkle_node_fn get, void *ctx, uint64_t index,
+                              uint64_t size,
+                              uint8_t proof[][LL_HASH_LEN], size_t *count)
+{
+    return inclusion(get, ctx, NULL, index, size, proof, count);
+}
+
+int ll_merkle_inclusion_proof_edge(ll_merkle_node_fn get, void *ctx,
+                                   const ll_merkle_edge_t *edge, uint64_t index,
+                                   uint8_t proof[][LL_HASH_LEN], size_t *count)
+{
+    return inclusion(get, ctx, edge, index, edge->size, proof, count);
+}
+
+static int consistency(ll_merkle_node_fn get, void *ctx, const ll_merkle_edge_t *edge,
+                       uint64_t old_size, uint64_t new_size,
+                       uint8_t proof[][LL_HASH_LEN], size_t *count)
 {
     range_t sib[LL_MERKLE_MAX_DEPTH];
     uint64_t s = 0, e = new_size;
@@ -220,7 +289,7 @@ int ll_merkle_consistency_proof(ll_merkle_node_fn get, void *ctx,
 
         if (m == len) {
             if (!whole_old) {
-                if ((err = ll_merkle_subtree_hash(get, ctx, s, e, proof[0])))
+                if ((err = range_hash(get, ctx, edge, s, e, proof[0])))
                     return err;
                 used = 1;
             }
@@ -236,10 +305,24 @@ int ll_merkle_consistency_proof(ll_merkle_node_fn get, void *ctx,
             whole_old = 0;
         }
     }
-    if ((err = emit_reversed(get, ctx, sib, n, proof, used)))
+    if ((err = emit_reversed(get, ctx, edge, sib, n, proof, used)))
         return err;
     *count = used + n;
     return LL_OK;
+}
+
+int ll_merkle_consistency_proof(ll_merkle_node_fn get, void *ctx,
+                                uint64_t old_size, uint64_t new_size,
+                                uint8_t proof[][LL_HASH_LEN], size_t *count)
+{
+    return consistency(get, ctx, NULL, old_size, new_size, proof, count);
+}
+
+int ll_merkle_consistency_proof_edge(ll_merkle_node_fn get, void *ctx,
+                                     const ll_merkle_edge_t *edge, uint64_t old_size,
+                                     uint8_t proof[][LL_HASH_LEN], size_t *count)
+{
+    return consistency(get, ctx, edge, old_size, edge->size, proof, count);
 }
 
 int ll_merkle_verify_inclusion(const uint8_t leaf_hash[LL_HASH_LEN],

@@ -56,6 +56,38 @@ int ll_merkle_inclusion_proof(ll_merkle_node_fn get, void *ctx, uint64_t index,
                               uint64_t size,
                               uint8_t proof[][LL_HASH_LEN], size_t *count);
 
+/* The right edge of the tree of size leaves: the hashes of its incomplete
+ * subtrees, which no stored node holds and every proof against that size
+ * needs one of (and the root is the last). have bit j set: h[j] is
+ * MTH(D[size & ~(2^j - 1) : size]), for each j where that range is not
+ * empty. Loading one costs what ll_merkle_root costs (popcount(size) node
+ * reads and hashes); proofs given it hash nothing for incomplete subtrees.
+ * Immutable once loaded, so one edge serves any number of proofs. */
+typedef struct ll_merkle_edge {
+    uint64_t size;
+    uint64_t have; /* bit j: h[j] valid (j < 64); the root is h[64] */
+    uint8_t h[LL_MERKLE_MAX_DEPTH + 1][LL_HASH_LEN];
+} ll_merkle_edge_t;
+
+/* Loads the edge of size leaves (size > 0) into *edge. LL_ERR_RANGE for 0. */
+int ll_merkle_edge_load(ll_merkle_node_fn get, void *ctx, uint64_t size,
+                        ll_merkle_edge_t *edge);
+
+/* The root held by a loaded edge. */
+void ll_merkle_edge_root(const ll_merkle_edge_t *edge, uint8_t out[LL_HASH_LEN]);
+
+/* As ll_merkle_inclusion_proof against the edge's tree size (edge->size),
+ * taking incomplete subtrees from the edge: same results. */
+int ll_merkle_inclusion_proof_edge(ll_merkle_node_fn get, void *ctx,
+                                   const ll_merkle_edge_t *edge, uint64_t index,
+                                   uint8_t proof[][LL_HASH_LEN], size_t *count);
+
+/* As ll_merkle_consistency_proof to new_size = edge->size, taking
+ * incomplete subtrees of the new tree from the edge: same results. */
+int ll_merkle_consistency_proof_edge(ll_merkle_node_fn get, void *ctx,
+                                     const ll_merkle_edge_t *edge, uint64_t old_size,
+                                     uint8_t proof[][LL_HASH_LEN], size_t *count);
+
 /* PROOF(old_size, D[0:new_size]) per RFC 9162 2.1.4.1. LL_ERR_RANGE unless
  * 0 < old_size <= new_size (old_size == new_size yields an empty proof). */
 int ll_merkle_consistency_proof(ll_merkle_node_fn get, void *ctx,

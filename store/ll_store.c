@@ -28,6 +28,7 @@
 #define LL_GROW_MIN_STEP (64ULL << 20)
 #define LL_GROW_MIN_FREE (16ULL << 20)
 #define LL_GROW_WAIT_NS (2000000000LL)
+#define LL_READ_POOL 64
 
 struct ll_store {
     MDB_env *env;
@@ -46,6 +47,18 @@ struct ll_store {
     pthread_cond_t gate_open;
     size_t map_max;
     char *dir;
+    /* Size and last time of the newest snapshot this process committed,
+     * tagged with its LMDB transaction id, so that a read transaction of
+     * that snapshot (nearly every RPC) needs no meta lookups. A seqlock in
+     * effect: snap_id is cleared while the pair changes, and a reader
+     * trusts the pair only if snap_id equals its own id before and after.
+     * 0: unknown (ids start at 1). */
+    _Atomic uint64_t snap_id, snap_size, snap_time;
+    /* Read transactions reset for reuse (mdb_txn_renew keeps the reader
+     * slot and the allocation; MDB_NOTLS lets any thread renew them). */
+    pthread_mutex_t pool_lock;
+    ll_txn_t *pool[LL_READ_POOL];
+    int pool_n;
 };
 
 struct ll_txn {
@@ -160,6 +173,7 @@ int ll_store_open(const char *dir, const ll_store_config_t *cfg,
         return LL_ERR_NOMEM;
     pthread_mutex_init(&st->lock, NULL);
     pthread_mutex_init(&st->gate_lock, NULL);
+    pthread_mutex_init(&st->pool_lock, NULL);
     pthread_cond_init(&st->gate_open, NULL);
     size_t map = cfg && cfg->map_size ? cfg->map_size : LL_DEFAULT_MAP;
     map = (map + 4095) & ~(size_t)4095;
@@ -227,6 +241,7 @@ fail:
         mdb_env_close(st->env);
     pthread_mutex_destroy(&st->lock);
     pthread_mutex_destroy(&st->gate_lock);
+    pthread_mutex_destroy(&st->pool_lock);
     pthread_cond_destroy(&st->gate_open);
     free(st->dir);
     free(st);
@@ -238,9 +253,14 @@ void ll_store_close(ll_store_t *st)
     if (!st)
         return;
     LL_ASSERT(atomic_load(&st->active) == 0); /* all transactions ended */
+    for (int i = 0; i < st->pool_n; i++) {
+        mdb_txn_abort(st->pool[i]->txn);
+        free(st->pool[i]);
+    }
     mdb_env_close(st->env);
     pthread_mutex_destroy(&st->lock);
     pthread_mutex_destroy(&st->gate_lock);
+    pthread_mutex_destroy(&st->pool_lock);
     pthread_cond_destroy(&st->gate_open);
     free(st->dir);
     free(st);
@@ -282,8 +302,50 @@ static void txn_free(ll_txn_t *t)
     free(t);
 }
 
+/* A reset read transaction from the pool, renewed on the newest snapshot,
+ * or NULL. The caller has passed the remap gate. */
+static ll_txn_t *pool_take(ll_store_t *st)
+{
+    ll_txn_t *t = NULL;
+    pthread_mutex_lock(&st->pool_lock);
+    if (st->pool_n > 0)
+        t = st->pool[--st->pool_n];
+    pthread_mutex_unlock(&st->pool_lock);
+    if (t && mdb_txn_renew(t->txn)) {
+        mdb_txn_abort(t->txn);
+        free(t);
+        t = NULL;
+    }
+    return t;
+}
+
+/* Ends a top-level read transaction: reset into the pool when it has room. */
+static void pool_put(ll_store_t *st, ll_txn_t *t)
+{
+    mdb_txn_reset(t->txn);
+    pthread_mutex_lock(&st->pool_lock);
+    if (st->pool_n < LL_READ_POOL) {
+        st->pool[st->pool_n++] = t;
+        t = NULL;
+    }
+    pthread_mutex_unlock(&st->pool_lock);
+    if (t) {
+        mdb_txn_abort(t->txn);
+        free(t);
+    }
+}
+
 static int begin(ll_store_t *st, ll_txn_t *parent, int write, ll_txn_t **out)
 {
+    if (!parent && !write) {
+        gate_enter(st);
+        ll_txn_t *t = pool_take(st);
+        if (t) {
+            *out = t;
+            return LL_OK;
+        }
+        gate_leave(st);
+    }
     ll_txn_t *t = malloc(sizeof *t);
     if (!t)
         return LL_ERR_NOMEM;
@@ -339,6 +401,7 @@ int ll_store_commit(ll_txn_t *txn)
 {
     ll_store_t *st = txn->st;
     LL_ASSERT(!txn->child_open);
+    uint64_t id = txn->write && !txn->parent ? (uint64_t)mdb_txn_id(txn->txn) : 0;
     int rc = mdb_txn_commit(txn->txn);
     int err = txn->write ? write_err(st, rc, "commit") : map_err(rc, "commit");
     if (!err && txn->write) {
@@ -352,6 +415,10 @@ int ll_store_commit(ll_txn_t *txn)
             st->last_time = txn->last_time;
             pthread_mutex_unlock(&st->lock);
             atomic_store(&st->size, txn->frontier.size);
+            atomic_store(&st->snap_id, 0);
+            atomic_store(&st->snap_size, txn->frontier.size);
+            atomic_store(&st->snap_time, (uint64_t)txn->last_time);
+            atomic_store(&st->snap_id, id);
         }
     }
     txn_free(txn);
@@ -362,8 +429,29 @@ void ll_store_abort(ll_txn_t *txn)
 {
     if (!txn)
         return;
+    if (!txn->write && !txn->parent) {
+        ll_store_t *st = txn->st;
+        pool_put(st, txn);
+        gate_leave(st);
+        return;
+    }
     mdb_txn_abort(txn->txn);
     txn_free(txn);
+}
+
+/* The snapshot's size or last time (which: snap_size or snap_time) without
+ * a lookup when txn reads the newest snapshot this process committed. */
+static int snap_get(ll_txn_t *txn, _Atomic uint64_t *which, uint64_t *out)
+{
+    ll_store_t *st = txn->st;
+    uint64_t id = (uint64_t)mdb_txn_id(txn->txn);
+    if (atomic_load(&st->snap_id) != id)
+        return 0;
+    uint64_t v = atomic_load(which);
+    if (atomic_load(&st->snap_id) != id)
+        return 0;
+    *out = v;
+    return 1;
 }
 
 uint64_t ll_store_size(ll_txn_t *txn)
@@ -371,6 +459,8 @@ uint64_t ll_store_size(ll_txn_t *txn)
     if (txn->write)
         return txn->frontier.size;
     uint64_t size = 0;
+    if (snap_get(txn, &txn->st->snap_size, &size))
+        return size;
     if (meta_u64(txn->txn, txn->st->aux[LL_TBL_META], "size", &size))
         return 0;
     return size;
@@ -381,6 +471,8 @@ int64_t ll_store_last_time(ll_txn_t *txn)
     if (txn->write)
         return txn->last_time;
     uint64_t t = 0;
+    if (snap_get(txn, &txn->st->snap_time, &t))
+        return (int64_t)t;
     if (meta_u64(txn->txn, txn->st->aux[LL_TBL_META], "last_time", &t))
         return 0;
     return (int64_t)t;

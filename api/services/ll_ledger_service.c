@@ -404,10 +404,11 @@ LL_SVC_QUERY(ll_ledger_service_get_inclusion)
     if (!out || !hashes)
         return LL_ERR_NOMEM;
     ll_nodecache_read_t nr = {ls->nc, txn};
-    if ((err = ll_merkle_inclusion_proof(ll_nodecache_node_fn, &nr, r->seq, tree, proof,
-                                         &count)) ||
-        (err = ll_store_node(txn, 0, r->seq, hashes)) ||
-        (err = ll_nodecache_root(&nr, tree, hashes + LL_HASH_LEN))) {
+    ll_merkle_edge_t edge; /* the tree's right edge: no hashing per proof */
+    if ((err = ll_nodecache_edge(&nr, tree, &edge)) ||
+        (err = ll_merkle_inclusion_proof_edge(ll_nodecache_node_fn, &nr, &edge, r->seq, proof,
+                                              &count)) ||
+        (err = ll_store_node(txn, 0, r->seq, hashes))) {
         snprintf(msg, cap, "inclusion proof: %s", ll_strerror(err));
         return stored(err);
     }
@@ -417,6 +418,7 @@ LL_SVC_QUERY(ll_ledger_service_get_inclusion)
     out->seq = r->seq;
     out->tree_size = tree;
     out->n_hashes = count;
+    ll_merkle_edge_root(&edge, hashes + LL_HASH_LEN);
     out->leaf_hash.data = hashes;
     out->leaf_hash.len = LL_HASH_LEN;
     out->root_hash.data = hashes + LL_HASH_LEN;
@@ -445,13 +447,15 @@ LL_SVC_QUERY(ll_ledger_service_get_consistency)
     if (!out || !roots)
         return LL_ERR_NOMEM;
     ll_nodecache_read_t nr = {ls->nc, txn};
-    if ((err = ll_merkle_consistency_proof(ll_nodecache_node_fn, &nr, r->old_size, new_size,
-                                           proof, &count)) ||
-        (err = ll_merkle_root(ll_nodecache_node_fn, &nr, r->old_size, roots)) ||
-        (err = ll_nodecache_root(&nr, new_size, roots + LL_HASH_LEN))) {
+    ll_merkle_edge_t edge;
+    if ((err = ll_nodecache_edge(&nr, new_size, &edge)) ||
+        (err = ll_merkle_consistency_proof_edge(ll_nodecache_node_fn, &nr, &edge, r->old_size,
+                                                proof, &count)) ||
+        (err = ll_merkle_root(ll_nodecache_node_fn, &nr, r->old_size, roots))) {
         snprintf(msg, cap, "consistency proof: %s", ll_strerror(err));
         return stored(err);
     }
+    ll_merkle_edge_root(&edge, roots + LL_HASH_LEN);
     loopledger__v1__get_consistency_proof_response__init(out);
     if (!(out->hashes = proof_hashes(a, proof, count)))
         return LL_ERR_NOMEM;
@@ -557,7 +561,11 @@ static void watch_pump(watch_t *w)
     grpc_slice msg = grpc_slice_malloc(n);
     loopledger__v1__watch_response__pack(&resp, GRPC_SLICE_START_PTR(msg));
     ll_store_abort(txn);
-    if (n <= WATCH_CACHE_MAX_BYTES) {
+    /* A pending entry's status changes when its approvals land, so only a
+     * final status (effective or rejected) may be shared with later
+     * streams; a pending one is read afresh for each. */
+    if (n <= WATCH_CACHE_MAX_BYTES &&
+        resp.status != LOOPLEDGER__V1__APPROVAL_STATUS__APPROVAL_STATUS_PENDING) {
         pthread_mutex_lock(&svc->cache_lock);
         if (slot->used)
             grpc_slice_unref(slot->msg);

@@ -31,8 +31,7 @@ struct ll_nodecache {
     unsigned min_level;
     _Atomic(slot_t *) dir[LL_MERKLE_MAX_DEPTH][DIR_SLOTS];
     pthread_mutex_t root_lock;
-    uint64_t root_size; /* UINT64_MAX: none yet */
-    uint8_t root[LL_HASH_LEN];
+    ll_merkle_edge_t edge; /* of the largest size asked for; size 0: none */
 };
 
 int ll_nodecache_create(unsigned min_level, ll_nodecache_t **out)
@@ -41,7 +40,6 @@ int ll_nodecache_create(unsigned min_level, ll_nodecache_t **out)
     if (!nc)
         return LL_ERR_NOMEM;
     nc->min_level = min_level;
-    nc->root_size = UINT64_MAX;
     pthread_mutex_init(&nc->root_lock, NULL);
     *out = nc;
     return LL_OK;
@@ -101,27 +99,37 @@ int ll_nodecache_node_fn(void *ctx, unsigned level, uint64_t index,
     return err;
 }
 
-int ll_nodecache_root(ll_nodecache_read_t *r, uint64_t size, uint8_t out[LL_HASH_LEN])
+int ll_nodecache_edge(ll_nodecache_read_t *r, uint64_t size, ll_merkle_edge_t *out)
 {
     ll_nodecache_t *nc = r->nc;
-    if (size > ll_store_size(r->txn))
+    if (size == 0 || size > ll_store_size(r->txn))
         return LL_ERR_RANGE;
     pthread_mutex_lock(&nc->root_lock);
-    int hit = nc->root_size == size;
+    int hit = nc->edge.size == size;
     if (hit)
-        memcpy(out, nc->root, LL_HASH_LEN);
+        *out = nc->edge;
     pthread_mutex_unlock(&nc->root_lock);
     if (hit)
         return LL_OK;
-    int err = ll_merkle_root(ll_nodecache_node_fn, r, size, out);
+    int err = ll_merkle_edge_load(ll_nodecache_node_fn, r, size, out);
     if (err)
         return err;
     pthread_mutex_lock(&nc->root_lock);
     /* Keep the larger: readers mostly ask for the latest size. */
-    if (nc->root_size == UINT64_MAX || size > nc->root_size) {
-        nc->root_size = size;
-        memcpy(nc->root, out, LL_HASH_LEN);
-    }
+    if (size > nc->edge.size)
+        nc->edge = *out;
     pthread_mutex_unlock(&nc->root_lock);
+    return LL_OK;
+}
+
+int ll_nodecache_root(ll_nodecache_read_t *r, uint64_t size, uint8_t out[LL_HASH_LEN])
+{
+    ll_merkle_edge_t edge;
+    if (size == 0)
+        return ll_merkle_root(ll_nodecache_node_fn, r, 0, out); /* the empty root */
+    int err = ll_nodecache_edge(r, size, &edge);
+    if (err)
+        return err;
+    ll_merkle_edge_root(&edge, out);
     return LL_OK;
 }

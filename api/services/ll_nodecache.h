@@ -17,13 +17,14 @@
  * CPU time of an inclusion proof at 200k entries (17 -> 9 us, measured).
  *
  * Threads: lock-free for node lookups (a slot is claimed with a CAS and
- * published with a release store); the memoised root takes a mutex.
+ * published with a release store); the memoised right edge takes a mutex.
  */
 #ifndef LL_NODECACHE_H
 #define LL_NODECACHE_H
 
 #include <stdint.h>
 
+#include "ll_merkle.h"
 #include "ll_store.h"
 
 #define LL_NODECACHE_MAX_INDEX (UINT64_C(1) << 18)
@@ -49,9 +50,16 @@ int ll_nodecache_node_fn(void *ctx, unsigned level, uint64_t index,
                          uint8_t out[LL_HASH_LEN]);
 
 /* Root of the first size leaves (size <= the txn's size, else
- * LL_ERR_RANGE), like ll_store_root(), through the cache; the last root
- * computed is remembered. */
+ * LL_ERR_RANGE), like ll_store_root(), through the cache and the edge
+ * below. */
 int ll_nodecache_root(ll_nodecache_read_t *r, uint64_t size,
                       uint8_t out[LL_HASH_LEN]);
+
+/* The right edge (ll_merkle_edge_t) of the first size leaves, copied into
+ * *out: 0 < size <= the txn's size, else LL_ERR_RANGE. The edge of the
+ * largest size asked for is remembered (like a stored node, it never
+ * changes), so proofs against the latest size hash no incomplete subtree:
+ * one load per tree size, not one per proof. */
+int ll_nodecache_edge(ll_nodecache_read_t *r, uint64_t size, ll_merkle_edge_t *out);
 
 #endif

@@ -27,7 +27,8 @@ def varint(buf, i):
 
 
 def parse(msg):
-    seq, leaf, i = 0, b"", 0
+    """WatchResponse: seq = 1, leaf = 2, status = 3 (compared with the leaf)."""
+    seq, leaf, status, i = 0, b"", 0, 0
     while i < len(msg):
         key, i = varint(msg, i)
         if key == 0x08:
@@ -35,9 +36,11 @@ def parse(msg):
         elif key == 0x12:
             n, i = varint(msg, i)
             leaf, i = msg[i:i + n], i + n
+        elif key == 0x18:
+            status, i = varint(msg, i)
         else:
             raise ValueError("unexpected field %d" % key)
-    return seq, leaf
+    return seq, (leaf, status)
 
 
 def main():

@@ -77,6 +77,36 @@ static void test_verify_rejects_tampering(void **state)
     ll_key_free(k);
 }
 
+/* The verifying keys are cached by public key: many keys, keys that share
+ * a cache slot, and a key evicted and seen again must each verify only
+ * their own signatures. */
+static void test_verify_key_cache_never_confuses_keys(void **state)
+{
+    enum { N = 200 };
+    static uint8_t pub[N][32], sig[N][64];
+    static ll_key_t *k[N];
+    const char msg[] = "one statement, many signers";
+    (void)state;
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(ll_key_generate(&k[i]), LL_OK);
+        ll_key_public(k[i], pub[i]);
+        assert_int_equal(ll_key_sign(k[i], msg, sizeof msg, sig[i]), LL_OK);
+    }
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < N; i++) {
+            int j = (i + 1) % N;
+            assert_int_equal(ll_ed25519_verify(pub[i], msg, sizeof msg, sig[i], 64), LL_OK);
+            /* Another key's signature, right after this key was cached. */
+            assert_int_equal(ll_ed25519_verify(pub[i], msg, sizeof msg, sig[j], 64),
+                             LL_ERR_BAD_SIGNATURE);
+            assert_int_equal(ll_ed25519_verify(pub[j], msg, sizeof msg, sig[i], 64),
+                             LL_ERR_BAD_SIGNATURE);
+        }
+    }
+    for (int i = 0; i < N; i++)
+        ll_key_free(k[i]);
+}
+
 static void test_key_files_are_private_and_round_trip(void **state)
 {
     char dir[256], priv[300], pubf[300];
@@ -173,6 +203,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ed25519_matches_rfc8032_vectors),
         cmocka_unit_test(test_verify_rejects_tampering),
+        cmocka_unit_test(test_verify_key_cache_never_confuses_keys),
         cmocka_unit_test(test_key_files_are_private_and_round_trip),
         cmocka_unit_test(test_base64_round_trips_and_is_strict),
         cmocka_unit_test(test_hex_and_keyid),

@@ -497,6 +497,17 @@ static void check_size_against_reference(uint64_t n, int all)
     assert_int_equal(st->outside, 0);
     ll_merkle_frontier_root(&W->fr[n], root);
     assert_memory_equal(root, want, H);
+    /* The right edge: its root, and proofs taken with it, are the same. */
+    ll_merkle_edge_t edge;
+    if (n == 0) {
+        assert_int_equal(ll_merkle_edge_load(mem_get, st, 0, &edge), LL_ERR_RANGE);
+    } else {
+        mem_arm(st, n);
+        assert_int_equal(ll_merkle_edge_load(mem_get, st, n, &edge), LL_OK);
+        assert_int_equal(st->outside, 0);
+        ll_merkle_edge_root(&edge, root);
+        assert_memory_equal(root, want, H);
+    }
 
     for (uint64_t i = 0; i < n; i++) {
         /* Spot-checked sizes: the edges, the middle and a few in between. */
@@ -515,6 +526,15 @@ static void check_size_against_reference(uint64_t n, int all)
                                                     (const uint8_t(*)[H])exact, count, want),
                          LL_OK);
         free(exact);
+        unsigned long plain_gets = st->gets;
+        mem_arm(st, n);
+        assert_int_equal(ll_merkle_inclusion_proof_edge(mem_get, st, &edge, i, proof, &count),
+                         LL_OK);
+        assert_int_equal(st->outside, 0);
+        assert_true(st->gets <= plain_gets);
+        assert_int_equal(count, rc);
+        if (count)
+            assert_memory_equal(proof, ref, count * H);
     }
 
     for (uint64_t m = 1; m <= n; m++) {
@@ -534,6 +554,13 @@ static void check_size_against_reference(uint64_t n, int all)
                                                       (const uint8_t(*)[H])exact, count),
                          LL_OK);
         free(exact);
+        mem_arm(st, n);
+        assert_int_equal(ll_merkle_consistency_proof_edge(mem_get, st, &edge, m, proof, &count),
+                         LL_OK);
+        assert_int_equal(st->outside, 0);
+        assert_int_equal(count, rc);
+        if (count)
+            assert_memory_equal(proof, ref, count * H);
     }
 }
 

@@ -208,6 +208,38 @@ static void test_read_snapshot_does_not_see_later_commits(void **state)
     assert_int_equal(ll_store_committed_size(f->st), 5);
 }
 
+/* Read transactions are reset and reused, and the newest snapshot's size
+ * and time are answered without a lookup: each must still be exactly its
+ * own snapshot's, across commits, reuse and a reopen. */
+static void test_reused_read_snapshots_keep_their_own_size_and_time(void **state)
+{
+    fixture_t *f = *state;
+    ll_txn_t *old, *r[3];
+    append_n(f->st, 2);
+    assert_int_equal(ll_store_begin_read(f->st, &old), LL_OK);
+    for (uint64_t round = 0; round < 5; round++) {
+        uint64_t want = 3 + round;
+        append_n(f->st, 1);
+        for (int i = 0; i < 3; i++) {
+            assert_int_equal(ll_store_begin_read(f->st, &r[i]), LL_OK);
+            assert_int_equal(ll_store_size(r[i]), want);
+            assert_int_equal(ll_store_last_time(r[i]), (int64_t)want); /* seq + 1 */
+        }
+        for (int i = 0; i < 3; i++)
+            ll_store_abort(r[i]); /* back to the pool, renewed next round */
+        assert_int_equal(ll_store_size(old), 2);
+        assert_int_equal(ll_store_last_time(old), 2);
+    }
+    ll_store_abort(old);
+    /* (test_map_full_leaves_nothing_and_grows reuses one across a remap.) */
+    ll_store_close(f->st);
+    assert_int_equal(ll_store_open(f->dir, NULL, &f->st), LL_OK);
+    assert_int_equal(ll_store_begin_read(f->st, &r[0]), LL_OK);
+    assert_int_equal(ll_store_size(r[0]), 7); /* from meta after a reopen */
+    assert_int_equal(ll_store_last_time(r[0]), 7);
+    ll_store_abort(r[0]);
+}
+
 static void test_aux_tables_round_trip(void **state)
 {
     fixture_t *f = *state;
@@ -345,6 +377,13 @@ static void test_map_full_leaves_nothing_and_grows(void **state)
     assert_int_equal(after, ll_store_map_size(st));
     append_n(st, 50); /* small leaves fit again */
     assert_int_equal(ll_store_committed_size(st), n + 50);
+    /* The read transaction reused from before the remap sees it all. */
+    assert_int_equal(ll_store_begin_read(st, &r), LL_OK);
+    const uint8_t *leaf;
+    size_t len;
+    assert_int_equal(ll_store_size(r), n + 50);
+    assert_int_equal(ll_store_leaf(r, n + 49, &leaf, &len), LL_OK);
+    ll_store_abort(r);
 }
 
 static void test_grow_refused_at_map_max(void **state)
@@ -446,6 +485,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_aborted_child_leaves_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_aborted_write_does_not_move_committed_tree, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_snapshot_does_not_see_later_commits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reused_read_snapshots_keep_their_own_size_and_time, setup, teardown),
         cmocka_unit_test_setup_teardown(test_aux_tables_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scan_by_prefix_forward_backward_and_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_map_full_leaves_nothing_and_grows, setup, teardown),

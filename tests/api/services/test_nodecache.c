@@ -106,9 +106,31 @@ static void test_roots_equal_the_store_and_sizes_beyond_are_range(void **state)
             assert_int_equal(ll_store_root(txn, n, want), LL_OK);
             assert_int_equal(ll_nodecache_root(&r, n, got), LL_OK);
             assert_memory_equal(got, want, LL_HASH_LEN);
+            /* The remembered right edge gives the store's proofs. */
+            ll_merkle_edge_t e;
+            assert_int_equal(ll_nodecache_edge(&r, n, &e), LL_OK);
+            uint64_t idx[3] = {0, n / 2, n - 1};
+            for (int k = 0; k < 3; k++) {
+                uint8_t p1[LL_MERKLE_MAX_PROOF][LL_HASH_LEN], p2[LL_MERKLE_MAX_PROOF][LL_HASH_LEN];
+                size_t c1, c2;
+                assert_int_equal(ll_merkle_inclusion_proof(ll_store_node_fn, txn, idx[k], n, p1, &c1),
+                                 LL_OK);
+                assert_int_equal(ll_merkle_inclusion_proof_edge(ll_nodecache_node_fn, &r, &e, idx[k],
+                                                                p2, &c2),
+                                 LL_OK);
+                assert_int_equal(c1, c2);
+                if (c1)
+                    assert_memory_equal(p1, p2, c1 * LL_HASH_LEN);
+            }
         }
-    uint8_t out[LL_HASH_LEN];
+    uint8_t out[LL_HASH_LEN], empty[LL_HASH_LEN];
+    ll_merkle_edge_t e;
     assert_int_equal(ll_nodecache_root(&r, 301, out), LL_ERR_RANGE);
+    assert_int_equal(ll_nodecache_edge(&r, 301, &e), LL_ERR_RANGE);
+    assert_int_equal(ll_nodecache_edge(&r, 0, &e), LL_ERR_RANGE);
+    assert_int_equal(ll_nodecache_root(&r, 0, out), LL_OK);
+    ll_sha256("", 0, empty);
+    assert_memory_equal(out, empty, LL_HASH_LEN);
     ll_store_abort(txn);
 }
 
