@@ -53,6 +53,8 @@
 #include "ll_ledger.h"
 #include "ll_metrics.h"
 #include "ll_mirror.h"
+#include "ll_mirror_grpc.h"
+#include "ll_mirror_tiles.h"
 #include "ll_publish.h"
 #include "ll_scale_cmd.h"
 #include "ll_wsubmit.h"
@@ -89,6 +91,7 @@ typedef struct opts {
     const char *witness[16]; /* --witness URL=VKEY */
     size_t nwitness;
     const char *from, *vkey, *note_key, *actor_key; /* mirror, promote */
+    const char *from_ca, *from_cert, *from_key;      /* mirror over gRPC (mTLS) */
     int once, force, interval_ms;
 } opts_t;
 
@@ -121,6 +124,11 @@ static int cosig_lines(void *ctx, uint64_t size, char *note, size_t cap)
 static uint64_t cosig_latest(void *ctx)
 {
     return ll_wsubmit_cosigned_size(ctx);
+}
+
+static void publish_witnessed(void *ctx, uint64_t size, const char *note, size_t len)
+{
+    ll_publish_checkpoint(ctx, size, note, len);
 }
 
 static void usage(FILE *f)
@@ -177,8 +185,11 @@ static void usage(FILE *f)
             "  --witness URL=VKEY  submit each checkpoint to this C2SP tlog-witness (repeatable);\n"
             "                      GetCheckpoint then carries the cosignatures collected\n"
             "witness: loopledgerd witness --help; witness-key --key FILE --name NAME\n"
-            "mirror:  loopledgerd mirror --from TILES-URL|DIR --vkey PRIMARY-VKEY --data DIR\n"
-            "         [--once] [--interval-ms N] [serve options]: a verifying read-only replica\n"
+            "mirror:  loopledgerd mirror --from TILES-URL|DIR|grpc://HOST:PORT --vkey PRIMARY-VKEY\n"
+            "         --data DIR [--once] [--interval-ms N] [serve options]: a verifying\n"
+            "         read-only replica, fed by the primary's tiles or its gRPC Watch;\n"
+            "         over gRPC beyond loopback: --from-tls-ca CA --from-tls-cert ME.crt\n"
+            "         --from-tls-key ME.key (the mirror's client certificate, as loopctl's)\n"
             "promote: loopledgerd promote --data DIR [--force] [--note-key FILE --actor-key FILE]\n"
             "         turns a mirror's directory into a primary's (see README, Scaling out)\n"
             "  --drift-baseline N  drift detector: baseline window in points (default 7)\n"
@@ -263,6 +274,9 @@ static int parse_opts(int argc, char **argv, opts_t *o)
         else if (!strcmp(a, "--tiles")) o->tiles = v;
         else if (!strcmp(a, "--from")) o->from = v;
         else if (!strcmp(a, "--vkey")) o->vkey = v;
+        else if (!strcmp(a, "--from-tls-ca")) o->from_ca = v;
+        else if (!strcmp(a, "--from-tls-cert")) o->from_cert = v;
+        else if (!strcmp(a, "--from-tls-key")) o->from_key = v;
         else if (!strcmp(a, "--note-key")) o->note_key = v;
         else if (!strcmp(a, "--actor-key")) o->actor_key = v;
         else if (!strcmp(a, "--interval-ms")) o->interval_ms = atoi(v);
@@ -730,7 +744,8 @@ int main(int argc, char **argv)
         char name[LL_NOTE_MAX_NAME + 1];
         uint8_t pk[LL_PUBKEY_LEN];
         if (!o.from || !o.vkey || ll_note_parse_verifier_key(o.vkey, name, sizeof name, pk)) {
-            logf_("mirror needs --from TILES-URL|DIR and --vkey (the primary's verifier key)");
+            logf_("mirror needs --from TILES-URL|DIR|grpc://HOST:PORT and --vkey (the "
+                  "primary's verifier key)");
             return 2;
         }
         if (o.tiles || o.nwitness || o.admin_pub) {
@@ -820,6 +835,21 @@ int main(int argc, char **argv)
         ll_ledger_set_replica_of(lg, o.from);
         ll_mirror_config_t mc = {.from = o.from, .vkey = o.vkey, .data = o.data,
                                  .interval_ms = o.interval_ms, .log_fn = log_line};
+        char base[4200], why[1024] = "";
+        if (ll_mirror_is_grpc(o.from))
+            err = ll_mirror_grpc_source(o.from, o.from_ca, o.from_cert, o.from_key, log_line,
+                                        &mc.source, why, sizeof why);
+        else if (o.from_ca || o.from_cert || o.from_key) {
+            snprintf(why, sizeof why, "--from-tls-* are for a gRPC primary (grpc://HOST:PORT)");
+            err = LL_ERR_INVALID;
+        } else if (!(err = ll_mirror_tiles_source(o.from, &mc.source, base, sizeof base, why,
+                                                  sizeof why)))
+            mc.from = base;
+        if (err) {
+            logf_("%s", why[0] ? why : ll_strerror(err));
+            rc = 2;
+            goto out;
+        }
         if ((err = ll_mirror_open(lg, &mc, &mir)))
             goto out;
         if (o.once) {
@@ -890,12 +920,15 @@ int main(int argc, char **argv)
         logf_("mirror: %s", ll_strerror(err));
         goto out;
     }
-    if (o.tiles && (err = ll_publish_start(lg, o.tiles, log_line, &pub))) {
+    if (o.tiles && (err = ll_publish_start(lg, o.tiles, o.nwitness > 0, log_line, &pub))) {
         logf_("cannot publish tiles to %s: %s", o.tiles, ll_strerror(err));
         goto out;
     }
+    /* With witnesses, the published checkpoint is each round's, with the
+     * cosignatures (ll_publish.h, Witnessed checkpoints). */
     if (o.nwitness &&
-        (err = ll_wsubmit_start(lg, o.witness, o.nwitness, log_line, &wsub))) {
+        (err = ll_wsubmit_start(lg, o.witness, o.nwitness, log_line,
+                                pub ? publish_witnessed : NULL, pub, &wsub))) {
         logf_("cannot start witness submission: %s", ll_strerror(err));
         goto out;
     }

@@ -1,5 +1,5 @@
 /*
- * ll_mirror: following a primary's tlog-tiles. See ll_mirror.h.
+ * ll_mirror: following a primary, verifying everything. See ll_mirror.h.
  */
 #include "ll_mirror.h"
 
@@ -16,24 +16,26 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
-
 #include "ll_err.h"
 #include "ll_merkle.h"
 #include "ll_note.h"
-#include "ll_tiles.h"
 
 #define APPLY_CHUNK 4096 /* leaves in flight to the writer at once */
+/* A round whose new leaves fit in this many bytes keeps them from pass 1
+ * for pass 2 (a following mirror: one read of the source per round); a
+ * longer catch-up streams them twice rather than holding them. */
+#define KEEP_MAX (8u << 20) /* default of ll_mirror_config_t.keep_max */
 
 struct ll_mirror {
     ll_ledger_t *lg;
-    char base[PATH_MAX + 16]; /* URL prefix ending in '/' */
+    ll_mirror_source_t src;   /* round thread only */
+    char base[PATH_MAX + 16]; /* the source, for messages */
     char state[PATH_MAX];     /* DATA/mirror */
     char name[LL_NOTE_MAX_NAME + 1];
     uint8_t pub[LL_PUBKEY_LEN];
     int interval_ms;
+    size_t keep_max;
     void (*log_fn)(const char *msg);
-    CURL *curl; /* round thread only */
     pthread_t thread;
     int started;
     pthread_mutex_t mu; /* guards the fields below */
@@ -96,92 +98,6 @@ static int open_note(ll_mirror_t *m, const char *note, size_t len, ll_checkpoint
     return LL_OK;
 }
 
-typedef struct buf {
-    uint8_t *d;
-    size_t len, cap;
-} buf_t;
-
-static size_t on_data(char *p, size_t sz, size_t nm, void *ctx)
-{
-    buf_t *b = ctx;
-    size_t n = sz * nm;
-    if (b->len + n > (16u << 20))
-        return 0; /* no resource of a tile log is this large */
-    if (b->len + n + 1 > b->cap) {
-        size_t nc = (b->len + n + 1) * 2;
-        uint8_t *nd = realloc(b->d, nc);
-        if (!nd)
-            return 0;
-        b->d = nd;
-        b->cap = nc;
-    }
-    memcpy(b->d + b->len, p, n);
-    b->len += n;
-    b->d[b->len] = 0;
-    return n;
-}
-
-/* GET base+rel into b. LL_OK, LL_ERR_NOT_FOUND (404 / no such file), or
- * LL_ERR_UNAVAILABLE. */
-static int fetch(ll_mirror_t *m, const char *rel, buf_t *b)
-{
-    char url[sizeof m->base + LL_TILES_PATH_MAX];
-    long code = 0;
-    b->len = 0;
-    snprintf(url, sizeof url, "%s%s", m->base, rel);
-    curl_easy_reset(m->curl);
-    curl_easy_setopt(m->curl, CURLOPT_URL, url);
-    curl_easy_setopt(m->curl, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(m->curl, CURLOPT_WRITEDATA, b);
-    curl_easy_setopt(m->curl, CURLOPT_TIMEOUT_MS, 30000L);
-    curl_easy_setopt(m->curl, CURLOPT_CONNECTTIMEOUT_MS, 3000L);
-    curl_easy_setopt(m->curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(m->curl, CURLOPT_ACCEPT_ENCODING, ""); /* gzip'd bundles */
-    CURLcode rc = curl_easy_perform(m->curl);
-    if (rc == CURLE_FILE_COULDNT_READ_FILE)
-        return LL_ERR_NOT_FOUND;
-    if (rc != CURLE_OK)
-        return LL_ERR_UNAVAILABLE;
-    curl_easy_getinfo(m->curl, CURLINFO_RESPONSE_CODE, &code);
-    if (code == 404)
-        return LL_ERR_NOT_FOUND;
-    if (code != 200 && code != 0) /* 0: file:// */
-        return LL_ERR_UNAVAILABLE;
-    return LL_OK;
-}
-
-/* Fetches the bundle holding entries [n*256, n*256+width) of a tree that
- * has them; falls back to the full bundle when the partial is gone.
- * Splits it into leaves (pointers into b). */
-static int fetch_bundle(ll_mirror_t *m, uint64_t n, unsigned width, buf_t *b,
-                        const uint8_t **leaf, size_t *len)
-{
-    char rel[LL_TILES_PATH_MAX];
-    ll_tile_t t = {.level = LL_TILES_ENTRIES, .index = n, .width = width};
-    int err;
-    ll_tiles_path(&t, rel, sizeof rel);
-    err = fetch(m, rel, b);
-    if (err == LL_ERR_NOT_FOUND && width < LL_TILES_WIDTH) {
-        t.width = LL_TILES_WIDTH;
-        ll_tiles_path(&t, rel, sizeof rel);
-        err = fetch(m, rel, b);
-    }
-    if (err)
-        return err;
-    size_t off = 0;
-    for (unsigned i = 0; i < width; i++) {
-        if (off + 2 > b->len)
-            return LL_ERR_INVALID;
-        size_t l = (size_t)b->d[off] << 8 | b->d[off + 1];
-        if (off + 2 + l > b->len)
-            return LL_ERR_INVALID;
-        leaf[i] = b->d + off + 2;
-        len[i] = l;
-        off += 2 + l;
-    }
-    return LL_OK;
-}
-
 /* Writes DATA/mirror/evidence, logs, stops following. */
 static void diverge(ll_mirror_t *m, const char *new_note, size_t new_len, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -228,8 +144,8 @@ static void on_applied(void *ctx, const ll_append_result_t *r)
         snprintf(w->msg, sizeof w->msg, "%s", r->msg);
         w->seq = r->seq;
     }
-    if (--w->pending == 0)
-        pthread_cond_signal(&w->cv);
+    --w->pending;
+    pthread_cond_signal(&w->cv);
     pthread_mutex_unlock(&w->mu);
 }
 
@@ -244,25 +160,111 @@ static int stopping(ll_mirror_t *m)
     return s;
 }
 
+/* Pass 1: the leaf hashes of the new entries, extending the frontier. */
+typedef struct hash_pass {
+    ll_mirror_t *m;
+    ll_merkle_frontier_t f;
+    uint8_t (*hashes)[LL_HASH_LEN];
+    uint64_t have, next;
+    uint8_t *kept; /* the leaves, each after a 4-byte length (NULL: not kept) */
+    size_t kept_len, kept_cap;
+    int spill;     /* they did not fit in keep_max: stream them again */
+} hash_pass_t;
+
+/* Appends leaf to p->kept, or gives up keeping (p->spill). */
+static void keep_leaf(hash_pass_t *p, const uint8_t *leaf, size_t len)
+{
+    if (p->spill)
+        return;
+    size_t max = p->m->keep_max;
+    if (p->kept_len + 4 + len > max) {
+        free(p->kept);
+        p->kept = NULL;
+        p->spill = 1;
+        return;
+    }
+    if (p->kept_len + 4 + len > p->kept_cap) {
+        size_t nc = (p->kept_len + 4 + len) * 2;
+        uint8_t *nk = realloc(p->kept, nc < max ? nc : max);
+        if (!nk) {
+            free(p->kept);
+            p->kept = NULL;
+            p->spill = 1;
+            return;
+        }
+        p->kept = nk;
+        p->kept_cap = nc < max ? nc : max;
+    }
+    uint32_t l = (uint32_t)len;
+    memcpy(p->kept + p->kept_len, &l, 4);
+    memcpy(p->kept + p->kept_len + 4, leaf, len);
+    p->kept_len += 4 + len;
+}
+
+static int hash_leaf(void *ctx, uint64_t seq, const uint8_t *leaf, size_t len)
+{
+    hash_pass_t *p = ctx;
+    if (seq != p->next)
+        return LL_ERR_INVALID;
+    if ((seq & 1023) == 0 && stopping(p->m))
+        return LL_ERR_UNAVAILABLE;
+    uint8_t *h = p->hashes[seq - p->have];
+    ll_merkle_leaf_hash(leaf, len, h);
+    ll_merkle_frontier_append(&p->f, h, NULL, NULL);
+    keep_leaf(p, leaf, len);
+    p->next++;
+    return LL_OK;
+}
+
+/* Pass 2: each leaf again, checked against its pass-1 hash, into the
+ * write path; at most APPLY_CHUNK in flight. */
+typedef struct apply_pass {
+    ll_mirror_t *m;
+    apply_wait_t *w;
+    uint8_t (*hashes)[LL_HASH_LEN];
+    uint64_t have, next;
+} apply_pass_t;
+
+static int apply_leaf(void *ctx, uint64_t seq, const uint8_t *leaf, size_t len)
+{
+    apply_pass_t *p = ctx;
+    uint8_t h[LL_HASH_LEN];
+    if (seq != p->next)
+        return LL_ERR_INVALID;
+    ll_merkle_leaf_hash(leaf, len, h);
+    if (memcmp(h, p->hashes[seq - p->have], LL_HASH_LEN))
+        return LL_ERR_BAD_PROOF;
+    if ((seq & 1023) == 0 && stopping(p->m))
+        return LL_ERR_UNAVAILABLE;
+    pthread_mutex_lock(&p->w->mu);
+    while (p->w->pending >= APPLY_CHUNK)
+        pthread_cond_wait(&p->w->cv, &p->w->mu);
+    int failed = p->w->err;
+    if (!failed)
+        p->w->pending++;
+    pthread_mutex_unlock(&p->w->mu);
+    if (failed)
+        return failed;
+    p->next++;
+    ll_ledger_replicate(p->m->lg, leaf, len, on_applied, p->w);
+    return LL_OK;
+}
+
 enum ll_mirror_state ll_mirror_round(ll_mirror_t *m)
 {
-    buf_t b = {0};
     ll_checkpoint_t cp;
     ll_txn_t *txn = NULL;
-    uint8_t (*hashes)[LL_HASH_LEN] = NULL, root[LL_HASH_LEN];
-    const uint8_t *leaf[LL_TILES_WIDTH];
-    size_t llen[LL_TILES_WIDTH];
+    uint8_t root[LL_HASH_LEN];
+    hash_pass_t hp = {.m = m};
     enum ll_mirror_state st = LL_MIRROR_UNREACHABLE;
     char note[LL_NOTE_MAX];
+    size_t nlen = 0;
     int err;
 
     if (ll_mirror_diverged(m))
         return LL_MIRROR_DIVERGED;
-    if ((err = fetch(m, "checkpoint", &b)))
+    if ((err = m->src.checkpoint(m->src.ctx, note, sizeof note, &nlen)))
         goto out;
-    size_t nlen = b.len < sizeof note - 1 ? b.len : sizeof note - 1;
-    memcpy(note, b.d, nlen);
-    note[nlen] = 0;
     if ((err = open_note(m, note, nlen, &cp))) {
         diverge(m, note, nlen, "the primary's checkpoint does not verify with the pinned key %s "
                                "(%s): signed by an unknown key, or not a checkpoint",
@@ -285,35 +287,27 @@ enum ll_mirror_state ll_mirror_round(ll_mirror_t *m)
         st = LL_MIRROR_DIVERGED;
         goto out;
     }
-    /* Pass 1: the leaf hashes of the new entries, and the root of our tree
-     * extended by them, which must be the checkpoint's. */
-    ll_merkle_frontier_t f;
-    if ((err = ll_merkle_frontier_load(&f, ll_store_node_fn, txn, have)))
+    /* Pass 1: the root of our tree extended by the new leaves must be the
+     * checkpoint's. */
+    if ((err = ll_merkle_frontier_load(&hp.f, ll_store_node_fn, txn, have)))
         goto out;
     ll_store_abort(txn);
     txn = NULL;
     uint64_t count = cp.size - have;
-    if (count && !(hashes = malloc((size_t)count * LL_HASH_LEN)))
+    if (count && !(hp.hashes = malloc((size_t)count * LL_HASH_LEN)))
         goto out;
-    for (uint64_t s = have; s < cp.size;) {
-        uint64_t n = s / LL_TILES_WIDTH, end = (n + 1) * LL_TILES_WIDTH;
-        unsigned width = end <= cp.size ? LL_TILES_WIDTH : (unsigned)(cp.size - n * LL_TILES_WIDTH);
-        if (stopping(m))
-            goto out;
-        if ((err = fetch_bundle(m, n, width, &b, leaf, llen))) {
-            if (err == LL_ERR_INVALID) {
-                diverge(m, note, nlen, "entry bundle %" PRIu64 " is malformed", n);
-                st = LL_MIRROR_DIVERGED;
-            }
-            goto out;
+    hp.have = hp.next = have;
+    if ((err = m->src.leaves(m->src.ctx, have, cp.size, hash_leaf, &hp))) {
+        if (err == LL_ERR_INVALID) {
+            diverge(m, note, nlen, "the primary's entries after #%" PRIu64 " are malformed or "
+                                   "out of order", hp.next);
+            st = LL_MIRROR_DIVERGED;
         }
-        for (; s < n * LL_TILES_WIDTH + width; s++) {
-            uint8_t *h = hashes[s - have];
-            ll_merkle_leaf_hash(leaf[s % LL_TILES_WIDTH], llen[s % LL_TILES_WIDTH], h);
-            ll_merkle_frontier_append(&f, h, NULL, NULL);
-        }
+        goto out;
     }
-    ll_merkle_frontier_root(&f, root);
+    if (hp.next != cp.size)
+        goto out;
+    ll_merkle_frontier_root(&hp.f, root);
     if (memcmp(root, cp.root, LL_HASH_LEN)) {
         char hx[2 * LL_HASH_LEN + 1];
         ll_hex_encode(root, LL_HASH_LEN, hx);
@@ -327,35 +321,21 @@ enum ll_mirror_state ll_mirror_round(ll_mirror_t *m)
     }
     /* Pass 2: apply through the write path, re-checking every leaf. */
     apply_wait_t w = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
-    for (uint64_t s = have; s < cp.size && !w.err;) {
-        uint64_t n = s / LL_TILES_WIDTH, end = (n + 1) * LL_TILES_WIDTH;
-        unsigned width = end <= cp.size ? LL_TILES_WIDTH : (unsigned)(cp.size - n * LL_TILES_WIDTH);
-        if (stopping(m)) {
-            err = LL_ERR_UNAVAILABLE;
-            goto wait;
+    apply_pass_t ap = {.m = m, .w = &w, .hashes = hp.hashes, .have = have, .next = have};
+    if (!count)
+        err = LL_OK;
+    else if (hp.spill)
+        err = m->src.leaves(m->src.ctx, have, cp.size, apply_leaf, &ap);
+    else {
+        /* Kept from pass 1: the same bytes, still re-hashed by apply_leaf. */
+        err = LL_OK;
+        for (size_t off = 0; off < hp.kept_len && !err;) {
+            uint32_t l;
+            memcpy(&l, hp.kept + off, 4);
+            err = apply_leaf(&ap, ap.next, hp.kept + off + 4, l);
+            off += 4 + l;
         }
-        if ((err = fetch_bundle(m, n, width, &b, leaf, llen)))
-            goto wait;
-        for (; s < n * LL_TILES_WIDTH + width; s++) {
-            uint8_t h[LL_HASH_LEN];
-            const uint8_t *l = leaf[s % LL_TILES_WIDTH];
-            size_t ll = llen[s % LL_TILES_WIDTH];
-            ll_merkle_leaf_hash(l, ll, h);
-            if (memcmp(h, hashes[s - have], LL_HASH_LEN)) {
-                err = LL_ERR_BAD_PROOF;
-                goto wait;
-            }
-            pthread_mutex_lock(&w.mu);
-            w.pending++;
-            pthread_mutex_unlock(&w.mu);
-            ll_ledger_replicate(m->lg, l, ll, on_applied, &w);
-        }
-        pthread_mutex_lock(&w.mu);
-        while (w.pending > APPLY_CHUNK)
-            pthread_cond_wait(&w.cv, &w.mu);
-        pthread_mutex_unlock(&w.mu);
     }
-wait:
     pthread_mutex_lock(&w.mu);
     while (w.pending)
         pthread_cond_wait(&w.cv, &w.mu);
@@ -366,12 +346,13 @@ wait:
         st = LL_MIRROR_DIVERGED;
         goto out;
     }
-    if (err == LL_ERR_BAD_PROOF) {
-        diverge(m, note, nlen, "the primary's entry bundles changed while being read");
+    if (err == LL_ERR_BAD_PROOF || err == LL_ERR_INVALID) {
+        diverge(m, note, nlen, "the primary's entries changed while being read (entry #%" PRIu64
+                               ")", ap.next);
         st = LL_MIRROR_DIVERGED;
         goto out;
     }
-    if (err)
+    if (err || ap.next != cp.size)
         goto out;
     if (count || !m->note[0]) {
         write_state(m->state, "checkpoint", note, nlen);
@@ -384,8 +365,8 @@ wait:
     st = LL_MIRROR_CAUGHT_UP;
 out:
     ll_store_abort(txn);
-    free(hashes);
-    free(b.d);
+    free(hp.hashes);
+    free(hp.kept);
     return st;
 }
 
@@ -419,13 +400,17 @@ static void *follower(void *arg)
 int ll_mirror_open(ll_ledger_t *lg, const ll_mirror_config_t *cfg, ll_mirror_t **out)
 {
     ll_mirror_t *m = calloc(1, sizeof *m);
-    char abs[PATH_MAX];
     int err = LL_ERR_INVALID;
-    if (!m)
+    if (!m) {
+        if (cfg->source.free)
+            cfg->source.free(cfg->source.ctx);
         return LL_ERR_NOMEM;
+    }
+    m->src = cfg->source;
     m->lg = lg;
     m->log_fn = cfg->log_fn;
     m->interval_ms = cfg->interval_ms > 0 ? cfg->interval_ms : 200;
+    m->keep_max = cfg->keep_max ? cfg->keep_max : KEEP_MAX;
     pthread_mutex_init(&m->mu, NULL);
     pthread_cond_init(&m->cv, NULL);
     if (!cfg->vkey || ll_note_parse_verifier_key(cfg->vkey, m->name, sizeof m->name, m->pub)) {
@@ -437,20 +422,11 @@ int ll_mirror_open(ll_ledger_t *lg, const ll_mirror_config_t *cfg, ll_mirror_t *
              m->name);
         goto fail;
     }
-    if (!cfg->from || !*cfg->from) {
-        mlog(m, "mirror: --from needs the primary's tiles URL or directory");
+    if (!cfg->from || !*cfg->from || !m->src.checkpoint || !m->src.leaves) {
+        mlog(m, "mirror: --from needs the primary's tiles URL or directory, or its gRPC address");
         goto fail;
     }
-    if (strstr(cfg->from, "://"))
-        snprintf(m->base, sizeof m->base, "%s", cfg->from);
-    else if (realpath(cfg->from, abs))
-        snprintf(m->base, sizeof m->base, "file://%s", abs);
-    else {
-        mlog(m, "mirror: --from %s: %s", cfg->from, strerror(errno));
-        goto fail;
-    }
-    if (m->base[strlen(m->base) - 1] != '/')
-        strcat(m->base, "/");
+    snprintf(m->base, sizeof m->base, "%s", cfg->from);
     snprintf(m->state, sizeof m->state, "%s/mirror", cfg->data);
     if (mkdir(m->state, 0700) && errno != EEXIST) {
         err = LL_ERR_IO;
@@ -488,14 +464,11 @@ int ll_mirror_open(ll_ledger_t *lg, const ll_mirror_config_t *cfg, ll_mirror_t *
                 "serving what it verified (remove the file to follow again)", m->state);
         m->diverged = 1;
     }
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    if (!(m->curl = curl_easy_init())) {
-        err = LL_ERR_NOMEM;
-        goto fail;
-    }
     *out = m;
     return LL_OK;
 fail:
+    if (m->src.free)
+        m->src.free(m->src.ctx);
     pthread_mutex_destroy(&m->mu);
     pthread_cond_destroy(&m->cv);
     free(m);
@@ -521,7 +494,8 @@ void ll_mirror_close(ll_mirror_t *m)
         pthread_mutex_unlock(&m->mu);
         pthread_join(m->thread, NULL);
     }
-    curl_easy_cleanup(m->curl);
+    if (m->src.free)
+        m->src.free(m->src.ctx);
     pthread_mutex_destroy(&m->mu);
     pthread_cond_destroy(&m->cv);
     free(m);

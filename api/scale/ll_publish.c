@@ -28,8 +28,13 @@ struct ll_publish {
     pthread_cond_t cv;     /* wakes the publisher: target moved or stop */
     pthread_cond_t done;   /* wakes ll_publish_wait: published moved */
     uint64_t target;       /* latest committed size seen by the hook */
+    uint64_t tiled;        /* size whose tiles and bundles are all written */
     uint64_t published;    /* size of the last checkpoint written */
     int stop, failed;
+    int witnessed;         /* checkpoints come from ll_publish_checkpoint */
+    char *pending;         /* its latest note not yet written (NULL: none) */
+    size_t pending_len;
+    uint64_t pending_size;
     uint8_t *buf;          /* tile or bundle being assembled */
     size_t bufcap;
 };
@@ -185,7 +190,29 @@ static int write_resource(void *ctx, const ll_tile_t *t)
     return LL_OK;
 }
 
-/* Publishes from p->published up to the snapshot's size. */
+/* Writes the pending witnessed checkpoint when its tiles are there.
+ * Publisher thread; called with p->mu held, returns with it held. */
+static int publish_pending(ll_publish_t *p)
+{
+    int err = LL_OK;
+    if (!p->pending || p->pending_size > p->tiled)
+        return LL_OK;
+    char *note = p->pending;
+    size_t len = p->pending_len;
+    uint64_t size = p->pending_size;
+    p->pending = NULL;
+    pthread_mutex_unlock(&p->mu);
+    err = write_atomic(p, "checkpoint", note, len);
+    free(note);
+    pthread_mutex_lock(&p->mu);
+    if (!err && size > p->published) {
+        p->published = size;
+        pthread_cond_broadcast(&p->done);
+    }
+    return err;
+}
+
+/* Publishes from p->tiled up to the snapshot's size. */
 static int publish_pass(ll_publish_t *p)
 {
     ll_txn_t *txn = NULL;
@@ -197,11 +224,20 @@ static int publish_pass(ll_publish_t *p)
     if ((err = ll_store_begin_read(ll_ledger_store(p->lg), &txn)))
         return err;
     size = ll_store_size(txn);
-    if (size <= p->published)
+    pthread_mutex_lock(&p->mu);
+    uint64_t from = p->tiled;
+    int witnessed = p->witnessed;
+    pthread_mutex_unlock(&p->mu);
+    if (size <= from)
         goto out;
     pass_t ps = {p, txn};
-    if ((err = ll_tiles_changed(p->published, size, write_resource, &ps)))
+    if ((err = ll_tiles_changed(from, size, write_resource, &ps)))
         goto out;
+    pthread_mutex_lock(&p->mu);
+    p->tiled = size;
+    pthread_mutex_unlock(&p->mu);
+    if (witnessed)
+        goto out; /* the checkpoint comes from the witness rounds */
     if ((err = ll_ledger_checkpoint(p->lg, txn, size, note, sizeof note, &nlen, &cps, root))) {
         plog(p, "tiles: signing checkpoint %" PRIu64 ": %s", size, ll_strerror(err));
         goto out;
@@ -222,13 +258,19 @@ static void *publisher(void *arg)
     ll_publish_t *p = arg;
     pthread_mutex_lock(&p->mu);
     for (;;) {
-        while (!p->stop && p->target <= p->published)
+        while (!p->stop && p->target <= p->tiled &&
+               !(p->pending && p->pending_size <= p->tiled))
             pthread_cond_wait(&p->cv, &p->mu);
         if (p->stop)
             break;
-        pthread_mutex_unlock(&p->mu);
-        int err = publish_pass(p);
-        pthread_mutex_lock(&p->mu);
+        int err = LL_OK;
+        if (p->target > p->tiled) {
+            pthread_mutex_unlock(&p->mu);
+            err = publish_pass(p);
+            pthread_mutex_lock(&p->mu);
+        }
+        if (!err)
+            err = publish_pending(p);
         if (err) {
             /* Not retried in a loop: a full disk or an oversized leaf does
              * not heal by itself; the log says what to do. */
@@ -267,7 +309,7 @@ static int resume_point(ll_publish_t *p)
     snprintf(path, sizeof path, "%s/checkpoint", p->dir);
     FILE *f = fopen(path, "r");
     if (!f) {
-        p->published = 0;
+        p->published = p->tiled = 0;
         return errno == ENOENT ? LL_OK : LL_ERR_IO;
     }
     size_t n = fread(note, 1, LL_NOTE_MAX, f);
@@ -293,14 +335,14 @@ static int resume_point(ll_publish_t *p)
              path, cp.size);
         err = LL_ERR_PRECONDITION;
     } else {
-        p->published = cp.size;
+        p->published = p->tiled = cp.size;
     }
     ll_store_abort(txn);
     return err;
 }
 
-int ll_publish_start(ll_ledger_t *lg, const char *dir, void (*log_fn)(const char *msg),
-                     ll_publish_t **out)
+int ll_publish_start(ll_ledger_t *lg, const char *dir, int witnessed,
+                     void (*log_fn)(const char *msg), ll_publish_t **out)
 {
     ll_publish_t *p = calloc(1, sizeof *p);
     int err;
@@ -308,6 +350,7 @@ int ll_publish_start(ll_ledger_t *lg, const char *dir, void (*log_fn)(const char
         return LL_ERR_NOMEM;
     p->lg = lg;
     p->log_fn = log_fn;
+    p->witnessed = witnessed;
     if (strlen(dir) >= sizeof p->dir - LL_TILES_PATH_MAX) {
         free(p);
         return LL_ERR_INVALID;
@@ -357,8 +400,27 @@ void ll_publish_stop(ll_publish_t *p)
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->cv);
     pthread_cond_destroy(&p->done);
+    free(p->pending);
     free(p->buf);
     free(p);
+}
+
+void ll_publish_checkpoint(ll_publish_t *p, uint64_t size, const char *note, size_t len)
+{
+    char *copy;
+    pthread_mutex_lock(&p->mu);
+    if (size <= p->published || (p->pending && size < p->pending_size) ||
+        !(copy = malloc(len ? len : 1))) {
+        pthread_mutex_unlock(&p->mu);
+        return;
+    }
+    memcpy(copy, note, len);
+    free(p->pending);
+    p->pending = copy;
+    p->pending_len = len;
+    p->pending_size = size;
+    pthread_cond_signal(&p->cv);
+    pthread_mutex_unlock(&p->mu);
 }
 
 const char *ll_publish_dir(ll_publish_t *p)

@@ -31,6 +31,19 @@
  * holds a larger leaf stops publishing before it (logged; the ledger keeps
  * serving).
  *
+ * Witnessed checkpoints. With witnesses (ll_wsubmit.h), the checkpoint
+ * file is the one the witness submitter last submitted, with the
+ * cosignature lines (C2SP tlog-cosignature) of the witnesses that cosigned
+ * it, appended after the log's own signature (a signed note with several
+ * signers): ll_publish_start(..., witnessed = 1, ...) publishes only
+ * those, and the submitter hands each round's note over with
+ * ll_publish_checkpoint(). Tiles still follow every commit; the checkpoint
+ * follows the witness rounds (a round waits for each witness, at most 5 s
+ * each) and is never written before the tiles of its size. A round where
+ * no witness answers still publishes, without cosignatures (fail open: the
+ * log's own signature is the base promise; clients that require a quorum
+ * refuse such a checkpoint and read the next one).
+ *
  * Files are world-readable (0644, directories 0755): the tiles are the
  * public log.
  */
@@ -53,10 +66,18 @@ const char *ll_publish_cache_control(const char *path);
 
 /* Creates dir if needed, checks it (see Restart), registers the commit
  * hook on lg (borrowed; must outlive the publisher) and starts the thread,
- * which publishes the current size at once. log_fn (may be NULL) receives
- * error messages. Caller owns *out (ll_publish_stop). */
-int ll_publish_start(ll_ledger_t *lg, const char *dir,
+ * which publishes the current size at once. witnessed: the checkpoint
+ * file is written only from ll_publish_checkpoint (see Witnessed
+ * checkpoints). log_fn (may be NULL) receives error messages. Caller owns
+ * *out (ll_publish_stop). */
+int ll_publish_start(ll_ledger_t *lg, const char *dir, int witnessed,
                      void (*log_fn)(const char *msg), ll_publish_t **out);
+
+/* A signed note of tree size `size` (len bytes, with any cosignature
+ * lines) to publish as DIR/checkpoint once the tiles of that size are
+ * written; ignored when a checkpoint of that size or larger is already
+ * published or pending. Any thread; does not wait for the write. */
+void ll_publish_checkpoint(ll_publish_t *p, uint64_t size, const char *note, size_t len);
 
 /* Removes the hook, finishes the pass under way and stops. NULL allowed. */
 void ll_publish_stop(ll_publish_t *p);

@@ -35,6 +35,8 @@ struct ll_wsubmit {
     witness_t *w;
     size_t n;
     void (*log_fn)(const char *msg);
+    ll_wsubmit_round_fn on_round;
+    void *round_ctx;
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -202,6 +204,14 @@ static void submit_round(ll_wsubmit_t *s)
         memcpy(s->cs_lines, lines, ll + 1);
         pthread_mutex_unlock(&s->mu);
     }
+    if (s->on_round) {
+        /* The note ends with its own signature line; cosignatures follow
+         * as further signature lines of the same signed note. */
+        static char full[LL_NOTE_MAX + LINES_MAX];
+        memcpy(full, note, nlen);
+        memcpy(full + nlen, lines, ll);
+        s->on_round(s->round_ctx, size, full, nlen + ll);
+    }
 out:
     ll_store_abort(txn);
 }
@@ -252,7 +262,8 @@ static void on_commit(void *ctx, uint64_t size)
 }
 
 int ll_wsubmit_start(ll_ledger_t *lg, const char *const *specs, size_t n,
-                     void (*log_fn)(const char *msg), ll_wsubmit_t **out)
+                     void (*log_fn)(const char *msg), ll_wsubmit_round_fn on_round,
+                     void *round_ctx, ll_wsubmit_t **out)
 {
     ll_wsubmit_t *s = calloc(1, sizeof *s);
     int err = LL_ERR_INVALID;
@@ -262,6 +273,8 @@ int ll_wsubmit_start(ll_ledger_t *lg, const char *const *specs, size_t n,
     }
     s->lg = lg;
     s->log_fn = log_fn;
+    s->on_round = on_round;
+    s->round_ctx = round_ctx;
     s->n = n;
     for (size_t i = 0; i < n; i++) {
         const char *eq = strchr(specs[i], '=');

@@ -26,11 +26,19 @@
 
 typedef struct ll_wsubmit ll_wsubmit_t;
 
+/* After each round: the checkpoint note submitted (size), followed by the
+ * cosignature lines of the witnesses that cosigned it (none when no
+ * witness did), len bytes. On the submitter thread; the tiles publisher
+ * (ll_publish_checkpoint) takes it. */
+typedef void (*ll_wsubmit_round_fn)(void *ctx, uint64_t size, const char *note, size_t len);
+
 /* specs: "URL=VKEY" each (the witness's submission prefix and its
  * cosignature verifier key). LL_ERR_INVALID names the bad spec via
- * log_fn. lg is borrowed and must outlive the submitter. */
+ * log_fn. lg is borrowed and must outlive the submitter. on_round (may be
+ * NULL) with round_ctx: see ll_wsubmit_round_fn. */
 int ll_wsubmit_start(ll_ledger_t *lg, const char *const *specs, size_t n,
-                     void (*log_fn)(const char *msg), ll_wsubmit_t **out);
+                     void (*log_fn)(const char *msg), ll_wsubmit_round_fn on_round,
+                     void *round_ctx, ll_wsubmit_t **out);
 
 /* Removes the hook and stops the thread. NULL allowed. */
 void ll_wsubmit_stop(ll_wsubmit_t *s);

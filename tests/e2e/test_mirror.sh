@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Verifying mirrors fed by the primary's tlog-tiles: a primary under
-# concurrent appends publishes tiles; one mirror follows them through nginx
-# (HTTP), another straight from the directory. After kill -9 of the
-# primary both answer LoopService, RoadmapService and LedgerService reads
+# Verifying mirrors: a primary under concurrent appends publishes tiles;
+# one mirror follows them through nginx (HTTP), another straight from the
+# directory, a third follows the primary's gRPC Watch (e2e_mirror_grpc
+# covers that transport over mTLS and its divergences). After kill -9 of
+# the primary all three answer LoopService, RoadmapService and LedgerService reads
 # exactly as the primary last did, serve the primary's signed checkpoint
 # (verified by loopctl with the pinned key) and refuse Append naming the
 # primary. A forged fork (a copy of the primary, same origin and keys,
@@ -50,6 +51,7 @@ wait_size() { # wait_size SERVER SIZE
 
 start_mirror http "$TILES_URL"
 start_mirror dir "$T/tiles"
+start_mirror grpc "grpc://$PRIMARY"
 # Concurrent appends while both follow.
 "$LOADGEN" --server "$PRIMARY" append --key "$T/admin.key" --author admin --count 2000 \
     --concurrency 16 >/dev/null &
@@ -61,6 +63,7 @@ wait "$lg" || fail "loadgen"
 size=$(lc --json checkpoint | json tree_size)
 wait_size "$M_http" "$size"
 wait_size "$M_dir" "$size"
+wait_size "$M_grpc" "$size"
 
 # The primary's last answers, then kill -9.
 queries() { # queries SERVER OUTDIR
@@ -78,7 +81,7 @@ queries() { # queries SERVER OUTDIR
 }
 queries "$PRIMARY" "$T/q.primary" || fail "queries on the primary"
 kill9_server
-for m in http dir; do
+for m in http dir grpc; do
     eval "ms=\$M_$m"
     queries "$ms" "$T/q.$m" || fail "queries on mirror $m"
     for f in "$T"/q.primary/*; do

@@ -3,7 +3,9 @@
 # cosign the ledger's checkpoints (submitted by `serve --witness`);
 # `loopctl verify --witness ... --quorum 2` holds with one witness down and
 # fails when the quorum cannot be met; cosignatures verify with an
-# independent Ed25519 implementation (python3-cryptography); a forked
+# independent Ed25519 implementation (python3-cryptography); the published
+# checkpoint (tiles directory and HTTP /checkpoint) carries them and Go's
+# golang.org/x/mod/sumdb/note verifies it with quorum 3, then 2; a forked
 # history with the same origin and key is refused with 422 and the spec's
 # other statuses (400, 403, 404, 409 with the size) are checked with curl.
 source "$(dirname "$0")/lib.sh"
@@ -36,7 +38,21 @@ for i in 1 2 3; do
     start_witness "$i"
 done
 start_server --witness "${WURL[1]}=${WKEY[1]}" --witness "${WURL[2]}=${WKEY[2]}" \
-    --witness "${WURL[3]}=${WKEY[3]}"
+    --witness "${WURL[3]}=${WKEY[3]}" --tiles "$T/tiles" --http 127.0.0.1:0 \
+    --http-port-file "$T/http.port"
+for _ in $(seq 1 100); do [[ -s $T/http.port ]] && break; sleep 0.05; done
+HTTP=http://127.0.0.1:$(cat "$T/http.port")
+GOCOSIG=$LL_BIN/tests/e2e/gocosig
+# published_until SIZE N: the published tiles checkpoint reaches SIZE with
+# N cosignature lines (it follows the witness rounds).
+published_until() {
+    for _ in $(seq 1 200); do
+        [[ $(sed -n 2p "$T/tiles/checkpoint" 2>/dev/null) -ge $1 &&
+            $(grep -c '^— witness.test/w' "$T/tiles/checkpoint") -ge $2 ]] && return 0
+        sleep 0.05
+    done
+    fail "published checkpoint: $(cat "$T/tiles/checkpoint" 2>&1), want size $1 with $2 cosignatures"
+}
 
 # verify_until SIZE QUORUM W...: the newest cosigned checkpoint reaches SIZE.
 verify_until() {
@@ -85,6 +101,35 @@ for vkey in sys.argv[2:]:
 print("python: 3 cosignatures verify")
 PYEOF
 
+# The published checkpoint (tiles directory, and HTTP /checkpoint) carries
+# the cosignatures too: Go's signed-note reader (golang.org/x/mod/sumdb/note)
+# verifies the log's signature and the witnesses' (cosignature/v1).
+published_until "$size" 3
+wargs=()
+for k in "${WKEY[@]:1}"; do wargs+=(-witness "$k"); done
+"$GOCOSIG" -vkey "$VKEY" "${wargs[@]}" -quorum 3 "$T/tiles/checkpoint" ||
+    fail "Go: the published checkpoint's cosignatures"
+"$GOCOSIG" -vkey "$VKEY" "${wargs[@]}" -quorum 3 "$HTTP/checkpoint" >"$T/go.out" ||
+    fail "Go: HTTP /checkpoint's cosignatures"
+grep -q "cosigned by witness.test/w1,witness.test/w2,witness.test/w3" "$T/go.out" ||
+    fail "Go: $(cat "$T/go.out")"
+# Only the witnesses given count; a tampered cosignature is refused.
+"$GOCOSIG" -vkey "$VKEY" -witness "${WKEY[1]}" -quorum 2 "$T/tiles/checkpoint" 2>/dev/null &&
+    fail "Go: quorum 2 met with one witness key"
+"$PY" - "$T/tiles/checkpoint" >"$T/tampered.note" <<'PYEOF'
+import base64, sys
+out = []
+for l in open(sys.argv[1], encoding="utf-8").read().split("\n"):
+    if l.startswith("— witness.test/w1 "):
+        raw = bytearray(base64.b64decode(l.split(" ")[2]))
+        raw[-1] ^= 1
+        l = "— witness.test/w1 " + base64.b64encode(bytes(raw)).decode()
+    out.append(l)
+sys.stdout.write("\n".join(out))
+PYEOF
+"$GOCOSIG" -vkey "$VKEY" "${wargs[@]}" -quorum 1 "$T/tampered.note" 2>/dev/null &&
+    fail "Go: a tampered cosignature verified"
+
 # One witness down: quorum 2 still holds for new checkpoints, quorum 3 not.
 kill -KILL "${WPIDS[3]}"
 wait "${WPIDS[3]}" 2>/dev/null || true
@@ -98,6 +143,11 @@ if out=$(lc verify --vkey "$VKEY" --witness "${WKEY[1]}" --witness "${WKEY[2]}" 
     fail "quorum 3 met with a witness down: $out"
 fi
 grep -q "quorum is 3" <<<"$out" || fail "quorum failure not explained: $out"
+published_until "$size2" 2
+"$GOCOSIG" -vkey "$VKEY" "${wargs[@]}" -quorum 2 "$HTTP/checkpoint" >/dev/null ||
+    fail "Go: quorum 2 on the published checkpoint with a witness down"
+"$GOCOSIG" -vkey "$VKEY" "${wargs[@]}" -quorum 3 "$HTTP/checkpoint" 2>/dev/null &&
+    fail "Go: quorum 3 on the published checkpoint with a witness down"
 # A witness key that is not a cosigner key is refused.
 lc verify --vkey "$VKEY" --witness "$VKEY" >/dev/null 2>&1 && fail "a log key accepted as witness key"
 

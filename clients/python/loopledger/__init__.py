@@ -17,11 +17,11 @@ from .records import Record, Rows
 from .signing import (PAYLOAD_TYPE, Signer, addresses, cites, concludes, decides,
                       derived_from, diagnoses, follows, implements, link, measures,
                       pae, refutes, relates_to, reviews, spawned_by, supersedes, supports)
-from .verify import Checkpoint, VerifierKey
+from .verify import Checkpoint, CosignerKey, VerifierKey, verify_cosignatures
 from . import errors, signing
 
 __all__ = ["Client", "Signer", "LedgerError", "RpcError", "VerificationError", "Record",
-           "Rows", "Checkpoint", "VerifierKey", "PAYLOAD_TYPE", "pae", "link", "addresses",
+           "Rows", "Checkpoint", "CosignerKey", "VerifierKey", "verify_cosignatures", "PAYLOAD_TYPE", "pae", "link", "addresses",
            "cites", "concludes", "decides", "derived_from", "diagnoses", "follows",
            "implements", "measures", "refutes", "relates_to", "reviews", "spawned_by",
            "supersedes", "supports", "errors", "signing"]

@@ -10,8 +10,9 @@ from . import _proto
 from .errors import VerificationError, from_grpc
 from .records import Rows
 from .signing import Signer, build_body, kinds
-from .verify import (Checkpoint, State, VerifierKey, leaf_hash, parse_checkpoint,
-                     verify_consistency, verify_envelope, verify_inclusion)
+from .verify import (Checkpoint, CosignerKey, State, VerifierKey, leaf_hash, parse_checkpoint,
+                     verify_consistency, verify_cosignatures, verify_envelope,
+                     verify_inclusion)
 from . import rows as _rows
 
 
@@ -154,15 +155,19 @@ class Client:
     signer: a Signer for appends. verifier_key: the server's note verifier
     key (LOOPLEDGER_VKEY; from `loopledgerd verifier-key`) to verify
     checkpoints and proofs; state_file: where the last verified checkpoint
-    is remembered, so every later checkpoint must extend it.
+    is remembered, so every later checkpoint must extend it. witnesses:
+    witness cosignature keys (`loopledgerd witness-key`); with them every
+    checkpoint this client trusts is the newest one the server's witnesses
+    cosigned, and it must carry at least `quorum` valid cosignatures of
+    those witnesses (default: all of them), or VerificationError.
 
     Services: client.ledger, client.loop, client.roadmap, client.governance,
     client.health; one method per RPC, snake_case (client.loop.get_initiative).
     """
 
     def __init__(self, server=None, ca=None, cert=None, key=None, *, signer=None,
-                 verifier_key=None, state_file=None, timeout=30.0, metadata=None,
-                 options=None):
+                 verifier_key=None, state_file=None, witnesses=None, quorum=None,
+                 timeout=30.0, metadata=None, options=None):
         env = os.environ
         self.server = server or env.get("LOOPLEDGER_SERVER") or "127.0.0.1:7600"
         ca = ca or env.get("LOOPLEDGER_CA")
@@ -181,6 +186,9 @@ class Client:
         self.signer = signer
         vk = verifier_key or env.get("LOOPLEDGER_VKEY")
         self.verifier_key = VerifierKey(vk) if isinstance(vk, str) else vk
+        self.witnesses = [w if isinstance(w, CosignerKey) else CosignerKey(w)
+                          for w in (witnesses or [])]
+        self.quorum = quorum
         self.state = State(state_file)
         self.trusted = None  # the latest Checkpoint verified in this session
         self.services = {}
@@ -220,19 +228,36 @@ class Client:
             raise VerificationError("verification needs the server's verifier key "
                                     "(verifier_key= or LOOPLEDGER_VKEY)")
 
-    def checkpoint(self, tree_size=0):
+    def checkpoint(self, tree_size=0, witnesses=None, quorum=None):
         """The server's checkpoint, verified: its signed note against the
         pinned key, and consistency with the remembered checkpoint (state
-        file, else this session's). Updates the state file. Returns a
-        Checkpoint; raises VerificationError."""
+        file, else this session's). Updates the state file. With witnesses
+        (here or given to the Client): the newest checkpoint the server's
+        witnesses cosigned (tree_size is then ignored), which must carry
+        valid C2SP tlog-cosignatures of at least quorum of them (default:
+        all); cp.cosigners maps their names to the cosignature times.
+        Returns a Checkpoint; raises VerificationError."""
         self._need_vkey()
-        resp = self.ledger.methods["GetCheckpoint"].call(
-            self.ledger.methods["GetCheckpoint"].req_cls(tree_size=tree_size))
+        wits = ([w if isinstance(w, CosignerKey) else CosignerKey(w) for w in witnesses]
+                if witnesses is not None else self.witnesses)
+        if quorum is None:
+            quorum = self.quorum if witnesses is None and self.quorum else len(wits)
+        m = self.ledger.methods["GetCheckpoint"]
+        if wits:
+            try:
+                resp = m.call(m.req_cls(cosigned=True))
+            except RpcError as e:
+                raise VerificationError("no cosigned checkpoint: %s" % e) from None
+            tree_size = 0
+        else:
+            resp = m.call(m.req_cls(tree_size=tree_size))
         body = self.verifier_key.verify_note(resp.checkpoint)
         origin, size, root = parse_checkpoint(body)
         if resp.tree_size != size or resp.root_hash != root:
             raise VerificationError("checkpoint fields disagree with its signed note")
         cp = Checkpoint(origin, size, root, resp.checkpoint)
+        if wits:
+            cp.cosigners = verify_cosignatures(resp.checkpoint, wits, quorum)
         old = self.state.load() or self.trusted
         if old is not None:
             if old.origin != origin:

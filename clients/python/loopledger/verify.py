@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import tempfile
+import time
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -83,6 +84,116 @@ class VerifierKey:
         return body
 
 
+class CosignerKey:
+    """A witness's C2SP tlog-cosignature verifier key
+    "name+hash+base64(0x04 || pubkey)" (Ed25519 cosignature/v1), as printed
+    by `loopledgerd witness-key`."""
+
+    def __init__(self, text):
+        text = text.strip()
+        try:
+            name, khash, b64 = text.split("+", 2)
+            raw = base64.b64decode(b64, validate=True)
+        except ValueError:
+            raise ValueError("malformed witness key (want name+hash+base64, as printed by "
+                             "`loopledgerd witness-key`)") from None
+        if len(raw) != 33 or raw[0] != 4 or len(khash) != 8 or not name:
+            raise ValueError("witness key is not an Ed25519 cosignature/v1 (type 0x04) key")
+        self.name = name
+        self.key_id = hashlib.sha256(name.encode() + b"\n" + raw).digest()[:4]
+        if self.key_id.hex() != khash:
+            raise ValueError("witness key hash %s does not match its name and key" % khash)
+        self.public_key = raw[1:]
+        self._pub = Ed25519PublicKey.from_public_bytes(self.public_key)
+        self.text = text
+
+    def __repr__(self):
+        return "CosignerKey(%r)" % self.name
+
+    def verify(self, body, sig):
+        """Checks one cosignature: sig = the signature line's bytes after the
+        key id (timestamp u64 big-endian || Ed25519 signature) over
+        "cosignature/v1\ntime <timestamp>\n" || body. Returns the timestamp;
+        raises VerificationError."""
+        if len(sig) != 8 + 64:
+            raise VerificationError("cosignature by %s has %d bytes, not 72" %
+                                    (self.name, len(sig)))
+        ts = int.from_bytes(sig[:8], "big")
+        if ts >= 1 << 63:
+            raise VerificationError("cosignature by %s has a timestamp beyond 2^63-1" % self.name)
+        msg = b"cosignature/v1\ntime %d\n" % ts + body.encode("utf-8")
+        try:
+            self._pub.verify(sig[8:], msg)
+        except InvalidSignature:
+            raise VerificationError("cosignature by witness %s does not verify" %
+                                    self.name) from None
+        return ts
+
+
+def _signature_lines(note):
+    """(body, [(name, raw bytes)]) of a signed note; raises VerificationError."""
+    if isinstance(note, bytes):
+        note = note.decode("utf-8")
+    sep = note.find("\n\n")
+    if sep < 0:
+        raise VerificationError("checkpoint is not a signed note (no blank line)")
+    body, sigs = note[:sep + 1], note[sep + 2:]
+    if not sigs.endswith("\n"):
+        raise VerificationError("signed note does not end with a newline")
+    out = []
+    for line in sigs[:-1].split("\n"):
+        if not line.startswith("\u2014 "):
+            raise VerificationError("malformed signature line in checkpoint")
+        try:
+            name, b64 = line[2:].split(" ")
+            raw = base64.b64decode(b64, validate=True)
+        except ValueError:
+            raise VerificationError("malformed signature line in checkpoint") from None
+        if len(raw) < 4:
+            raise VerificationError("malformed signature line in checkpoint")
+        out.append((name, raw))
+    return body, out
+
+
+def verify_cosignatures(note, witnesses, quorum, now=None):
+    """Counts the witnesses among `witnesses` (CosignerKey or vkey strings)
+    whose C2SP tlog-cosignature on the checkpoint note verifies. Lines by
+    other signers, including witnesses not configured here, are ignored; a
+    line that claims a configured witness (its name and key id) but does
+    not verify, or is dated in the future (beyond now plus a minute of clock
+    skew), does not count, like a missing one. Returns {witness name:
+    timestamp} when at least `quorum` distinct witnesses cosigned; raises
+    VerificationError otherwise, naming the bad cosignatures."""
+    keys = {}
+    for w in witnesses:
+        k = w if isinstance(w, CosignerKey) else CosignerKey(w)
+        keys[(k.name, k.key_id)] = k  # the same key twice counts once
+    if quorum < 1 or quorum > len(keys):
+        raise ValueError("quorum %d with %d distinct witness keys" % (quorum, len(keys)))
+    body, lines = _signature_lines(note)
+    now = time.time() if now is None else now
+    good, bad = {}, []
+    for name, raw in lines:
+        k = keys.get((name, raw[:4]))
+        if k is None:
+            continue
+        try:
+            ts = k.verify(body, raw[4:])
+        except VerificationError as e:
+            bad.append(str(e))
+            continue
+        if ts > now + 60:
+            bad.append("cosignature by %s is dated in the future (%d)" % (k.name, ts))
+            continue
+        good[k.name] = ts
+    if len(good) < quorum:
+        raise VerificationError(
+            "checkpoint has %d valid cosignature(s) of the %d configured witnesses (%s), "
+            "quorum is %d%s" % (len(good), len(keys), ", ".join(sorted(good)) or "none", quorum,
+                                "; " + "; ".join(bad) if bad else ""))
+    return good
+
+
 class Checkpoint:
     """A verified tlog checkpoint: origin, tree_size, root_hash, text."""
 
@@ -91,6 +202,7 @@ class Checkpoint:
         self.tree_size = tree_size
         self.root_hash = root_hash
         self.text = text
+        self.cosigners = {}  # witness name -> cosignature time, when checked
 
     def __repr__(self):
         return "Checkpoint(%r, %d, %s)" % (self.origin, self.tree_size, self.root_hash.hex())
