@@ -562,6 +562,21 @@ void ll_server_shutdown(ll_server_t *srv, int grace_ms)
         }
     }
     pthread_mutex_unlock(&srv->lock);
+    /* A call can outlive the shutdown notification (a Watch stream whose
+     * send completes afterwards), and its handler may still start a batch
+     * (the final status); gRPC aborts when that batch meets a queue already
+     * shut down. So cancel what is left and keep the queues running until
+     * every call is freed. Bounded: a call that is never released (a bug)
+     * costs a warning, not a hung shutdown. */
+    grpc_server_cancel_all_calls(srv->server);
+    for (int waited_ms = 0; atomic_load(&srv->calls) > 0; waited_ms++) {
+        if (waited_ms == grace_ms + 5000) {
+            fprintf(stderr, "loopledgerd: %u calls still open at shutdown\n",
+                    atomic_load(&srv->calls));
+            break;
+        }
+        nanosleep(&(struct timespec){0, 1000000L}, NULL);
+    }
     for (unsigned i = 0; i <= srv->nthreads; i++)
         grpc_completion_queue_shutdown(srv->cqs[i].cq);
     for (unsigned i = 0; i <= srv->nthreads; i++)
