@@ -28,26 +28,33 @@ def _node(left, right):
     return hashlib.sha256(b"\x01" + left + right).digest()
 
 
+def _parse_key(text, key_type, what, command, kind):
+    """Parses a C2SP vkey "name+hash+base64(type || pubkey)": returns
+    (name, key hash bytes, Ed25519 public key, the text), or raises
+    ValueError saying what is wrong."""
+    text = text.strip()
+    try:
+        name, khash, b64 = text.split("+", 2)
+        raw = base64.b64decode(b64, validate=True)
+    except ValueError:
+        raise ValueError("malformed %s (want name+hash+base64, as printed by `%s`)" %
+                         (what, command)) from None
+    if len(raw) != 33 or raw[0] != key_type or len(khash) != 8 or not name:
+        raise ValueError("%s is not %s" % (what, kind))
+    key_hash = hashlib.sha256(name.encode() + b"\n" + raw).digest()[:4]
+    if key_hash.hex() != khash:
+        raise ValueError("%s hash %s does not match its name and key" % (what, khash))
+    return name, key_hash, raw[1:], text
+
+
 class VerifierKey:
     """A C2SP signed-note verifier key "name+hash+base64(0x01 || pubkey)"."""
 
     def __init__(self, text):
-        text = text.strip()
-        try:
-            name, khash, b64 = text.split("+", 2)
-            raw = base64.b64decode(b64, validate=True)
-        except ValueError:
-            raise ValueError("malformed verifier key (want name+hash+base64, "
-                             "as printed by `loopledgerd verifier-key`)") from None
-        if len(raw) != 33 or raw[0] != 1 or len(khash) != 8 or not name:
-            raise ValueError("verifier key is not an Ed25519 (type 0x01) note key")
-        self.name = name
-        self.key_hash = hashlib.sha256(name.encode() + b"\n" + raw).digest()[:4]
-        if self.key_hash.hex() != khash:
-            raise ValueError("verifier key hash %s does not match its name and key" % khash)
-        self.public_key = raw[1:]
+        self.name, self.key_hash, self.public_key, self.text = _parse_key(
+            text, 0x01, "verifier key", "loopledgerd verifier-key",
+            "an Ed25519 (type 0x01) note key")
         self._pub = Ed25519PublicKey.from_public_bytes(self.public_key)
-        self.text = text
 
     def verify_note(self, note):
         """Returns the note's body (text up to the blank line, with its final
@@ -90,22 +97,10 @@ class CosignerKey:
     by `loopledgerd witness-key`."""
 
     def __init__(self, text):
-        text = text.strip()
-        try:
-            name, khash, b64 = text.split("+", 2)
-            raw = base64.b64decode(b64, validate=True)
-        except ValueError:
-            raise ValueError("malformed witness key (want name+hash+base64, as printed by "
-                             "`loopledgerd witness-key`)") from None
-        if len(raw) != 33 or raw[0] != 4 or len(khash) != 8 or not name:
-            raise ValueError("witness key is not an Ed25519 cosignature/v1 (type 0x04) key")
-        self.name = name
-        self.key_id = hashlib.sha256(name.encode() + b"\n" + raw).digest()[:4]
-        if self.key_id.hex() != khash:
-            raise ValueError("witness key hash %s does not match its name and key" % khash)
-        self.public_key = raw[1:]
+        self.name, self.key_id, self.public_key, self.text = _parse_key(
+            text, 0x04, "witness key", "loopledgerd witness-key",
+            "an Ed25519 cosignature/v1 (type 0x04) key")
         self._pub = Ed25519PublicKey.from_public_bytes(self.public_key)
-        self.text = text
 
     def __repr__(self):
         return "CosignerKey(%r)" % self.name
