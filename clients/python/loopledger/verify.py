@@ -60,23 +60,9 @@ class VerifierKey:
         """Returns the note's body (text up to the blank line, with its final
         newline) when a signature line by this key verifies; raises
         VerificationError otherwise."""
-        if isinstance(note, bytes):
-            note = note.decode("utf-8")
-        sep = note.find("\n\n")
-        if sep < 0:
-            raise VerificationError("checkpoint is not a signed note (no blank line)")
-        body, sigs = note[:sep + 1], note[sep + 2:]
-        if not sigs.endswith("\n"):
-            raise VerificationError("signed note does not end with a newline")
+        body, lines = _signature_lines(note)
         found = False
-        for line in sigs[:-1].split("\n"):
-            if not line.startswith("\u2014 "):
-                raise VerificationError("malformed signature line in checkpoint")
-            try:
-                name, b64 = line[2:].split(" ")
-                raw = base64.b64decode(b64, validate=True)
-            except ValueError:
-                raise VerificationError("malformed signature line in checkpoint") from None
+        for name, raw in lines:
             if name != self.name or raw[:4] != self.key_hash:
                 continue  # another signer (a witness): not ours to check
             found = True
