@@ -36,6 +36,7 @@
 #include "loopctl_entry.h"
 #include "loopctl_rpc.h"
 #include "loopctl_tls.h"
+#include "ll_effects.h"
 #include "loopctl_util.h"
 #include "loopledger/v1/ledger.pb-c.h"
 
@@ -95,7 +96,7 @@ void lc_print_append(const Loopledger__V1__AppendResponse *resp,
                 ll_jw_key(&jw, "policy_seq");
                 ll_jw_uint64(&jw, e->policy_seq);
                 ll_jw_key(&jw, "level");
-                ll_jw_string(&jw, lc_level_name(e->level));
+                ll_jw_string(&jw, ll_effects_level_name((uint32_t)e->level));
                 ll_jw_key(&jw, "approvals");
                 ll_jw_uint64(&jw, e->approvals);
                 ll_jw_key(&jw, "approvals_required");

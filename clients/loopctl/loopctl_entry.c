@@ -28,6 +28,7 @@
 #include "ll_kinds.h"
 #include "ll_merkle.h"
 #include "loopctl_entry.h"
+#include "ll_effects.h"
 #include "loopctl_util.h"
 
 #define K(x) LOOPLEDGER__V1__ENTRY_BODY__KIND_##x
@@ -503,7 +504,7 @@ void lc_summarize(const Loopledger__V1__EntryBody *b, char *out, size_t cap)
                                    p->threshold_field, p->threshold);
         snprintf(out, cap, "%s: %s%s%s%s need %u approval%s at %s", p->name, kinds,
                  cond[0] ? " (" : "", cond, cond[0] ? ")" : "", p->approvals,
-                 p->approvals == 1 ? "" : "s", lc_level_name(p->level));
+                 p->approvals == 1 ? "" : "s", ll_effects_level_name((uint32_t)p->level));
         break;
     }
     case K(KEY_ROTATION): snprintf(out, cap, "new key for %s", b->key_rotation->actor_id); break;

@@ -146,20 +146,6 @@ const char *lc_status_word(int status)
                                                                                   : "";
 }
 
-const char *lc_level_name(int level)
-{
-    switch (level) {
-    case LOOPLEDGER__V1__HITL_LEVEL__HITL_LEVEL_REVIEW_AND_APPROVAL:
-        return "review_and_approval";
-    case LOOPLEDGER__V1__HITL_LEVEL__HITL_LEVEL_EXCEPTION_HANDLING:
-        return "exception_handling";
-    case LOOPLEDGER__V1__HITL_LEVEL__HITL_LEVEL_DEEP_COLLABORATION:
-        return "deep_collaboration";
-    default:
-        return "?";
-    }
-}
-
 char *lc_fmt_num(double v, char *out, size_t cap)
 {
     double a = v < 0 ? -v : v;

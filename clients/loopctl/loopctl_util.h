@@ -56,8 +56,6 @@ char *lc_fmt_num(double v, char *out, size_t cap);
 /* s cut to width characters ("..." -> "initiati..") so that table
  * columns stay aligned. Returns out. */
 char *lc_fit(const char *s, int width, char *out, size_t cap);
-/* Lowercase HITL level ("exception_handling"); "?" when unknown. */
-const char *lc_level_name(int level);
 /* Whole file, NUL-terminated, malloc'd; NULL with errno on failure. */
 char *lc_read_file(const char *path, size_t *len);
 
