@@ -254,6 +254,7 @@ static void *syncer_main(void *arg)
 {
     ll_durable_t *d = arg;
     char msg[LL_MSG_MAX];
+    pthread_setname_np(pthread_self(), "ll-syncer");
     for (;;) {
         pthread_mutex_lock(&d->mu);
         if (!d->stop && !d->kick) {

@@ -411,6 +411,7 @@ static void run_batch(ll_ledger_t *lg, ll_job_t *batch)
 static void *writer_main(void *arg)
 {
     ll_ledger_t *lg = arg;
+    pthread_setname_np(pthread_self(), "ll-writer"); /* for top -H and perf */
     for (;;) {
         pthread_mutex_lock(&lg->lock);
         while (!lg->head && !lg->stopping)
