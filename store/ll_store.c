@@ -523,6 +523,11 @@ void ll_store_pending_done(ll_store_t *st)
     ll_durable_pending_done(st->dur);
 }
 
+void ll_store_sync_metrics(ll_store_t *st, ll_hist_snap_t *syncs, uint64_t *log_bytes)
+{
+    ll_durable_metrics(st->dur, syncs, log_bytes);
+}
+
 const char *ll_store_open_note(ll_store_t *st)
 {
     return ll_durable_note(st->dur);
