@@ -518,26 +518,29 @@ void ll_wal_truncate(ll_wal_t *w, uint64_t durable)
 {
     char p[4096];
     size_t keep = 0;
-    int removed = 0;
+    int stop = 0;
     pthread_mutex_lock(&w->lock);
     for (size_t i = 0; i < w->nsegs; i++) {
         seg_t *s = &w->segs[i];
         int current = i == w->nsegs - 1 && w->fd >= 0;
         int obsolete = !s->has || (s->max_seq != UINT64_MAX && s->max_seq < durable);
-        if (!current && obsolete) {
+        if (!current && obsolete && !stop) {
+            /* Oldest first, each removal synced before the next: a crash
+             * leaves a prefix removed, never a hole in the log's middle. */
             seg_path(w, s->no, p, sizeof p);
-            unlink(p);
-            removed = 1;
-            continue;
+            if (unlink(p) == 0) {
+                (void)sync_dir(w->dir);
+                continue;
+            }
+            stop = 1;
         }
+        if (!obsolete)
+            stop = 1; /* keep every later segment too */
         w->segs[keep++] = *s;
     }
     w->nsegs = keep;
     w->pending = 0;
     pthread_mutex_unlock(&w->lock);
-    /* A deleted segment that comes back after a crash holds only leaves
-     * LMDB already has on disk: harmless, so no directory sync here. */
-    (void)removed;
 }
 
 int ll_wal_prepare(ll_wal_t *w)
