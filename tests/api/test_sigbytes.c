@@ -353,6 +353,11 @@ static void test_pbcheck_rules(void **state)
     static const uint8_t wt[] = {0x0a, 0x01, 0x01};
     assert_int_equal(ll_pbcheck(link, wt, sizeof wt, msg, sizeof msg), LL_ERR_INVALID);
     assert_non_null(strstr(msg, "Link.relation: wire type 2 where this field has wire type 0"));
+    /* The path names the element of a repeated field: signatures[1]. */
+    static const uint8_t second[] = {0x1a, 0x03, 0x12, 0x01, 'k', 0x1a, 0x02, 0x12, 0x00};
+    assert_int_equal(ll_pbcheck(&loopledger__v1__envelope__descriptor, second, sizeof second,
+                                msg, sizeof msg), LL_ERR_INVALID);
+    assert_non_null(strstr(msg, "Envelope.signatures[1].keyid: holds its default value"));
     /* Length past the end. */
     static const uint8_t past[] = {0x0a, 0x05, 'a'};
     assert_int_equal(ll_pbcheck(reg, past, sizeof past, msg, sizeof msg), LL_ERR_INVALID);
