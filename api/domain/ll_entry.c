@@ -201,13 +201,14 @@ static int decode(const uint8_t *raw, size_t len, ll_entry_t *out, char *msg, si
     /* The dedup key is the hash of what was signed. */
     size_t tl = sizeof LL_DSSE_PAYLOAD_TYPE - 1;
     size_t pl = ll_dsse_pae_len(tl, env->payload.len);
-    uint8_t *pae = malloc(pl);
+    uint8_t stack[2048], *pae = pl <= sizeof stack ? stack : malloc(pl);
     size_t got;
     if (!pae)
         LL_FAIL(LL_ERR_NOMEM, "out of memory");
     ll_dsse_pae(env->payload_type, tl, env->payload.data, env->payload.len, pae, pl, &got);
     ll_sha256(pae, got, out->dedup);
-    free(pae);
+    if (pae != stack)
+        free(pae);
     return LL_OK;
 }
 
