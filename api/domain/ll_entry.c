@@ -17,23 +17,31 @@
 #include "ll_kinds.h"
 #include "ll_pbcheck.h"
 
-int ll_entry_find_envelope(const uint8_t *req, size_t len, const uint8_t **env,
-                           size_t *env_len)
+int ll_entry_read_append_request(const uint8_t *req, size_t len, const uint8_t **env,
+                                 size_t *env_len, int *validate_only)
 {
     const uint8_t *p = req, *end = req + len;
     const uint8_t *found = NULL;
     size_t found_len = 0;
+    uint64_t vo = 0;
     /* Walk every field so that a malformed tail is refused, not ignored.
      * A repeated field 1 would be merged by protobuf; we refuse it rather
-     * than store something other than what was signed. */
+     * than store something other than what was signed. The two known
+     * fields must have their own wire types (as protobuf-c requires);
+     * validate_only, like protobuf's bool, is its last value, nonzero. */
     while (p < end) {
         uint64_t key, n;
         if (ll_get_varint(&p, end, &key))
+            return LL_ERR_INVALID;
+        if ((key >> 3) == 0 || ((key >> 3) == 1 && (key & 7) != 2) ||
+            ((key >> 3) == 2 && (key & 7) != 0))
             return LL_ERR_INVALID;
         switch (key & 7) {
         case 0:
             if (ll_get_varint(&p, end, &n))
                 return LL_ERR_INVALID;
+            if (key >> 3 == 2)
+                vo = n;
             break;
         case 1:
             if (end - p < 8)
@@ -59,14 +67,20 @@ int ll_entry_find_envelope(const uint8_t *req, size_t len, const uint8_t **env,
         default:
             return LL_ERR_INVALID;
         }
-        if ((key >> 3) == 0)
-            return LL_ERR_INVALID;
     }
     if (!found)
         return LL_ERR_INVALID;
     *env = found;
     *env_len = found_len;
+    if (validate_only)
+        *validate_only = vo != 0;
     return LL_OK;
+}
+
+int ll_entry_find_envelope(const uint8_t *req, size_t len, const uint8_t **env,
+                           size_t *env_len)
+{
+    return ll_entry_read_append_request(req, len, env, env_len, NULL);
 }
 
 static int id_valid(const char *s)

@@ -40,6 +40,12 @@ typedef struct ll_entry {
  * LL_ERR_INVALID if the message is malformed or has no envelope. */
 int ll_entry_find_envelope(const uint8_t *req, size_t len, const uint8_t **env,
                            size_t *env_len);
+/* The same, and AppendRequest.validate_only (field 2) into *validate_only
+ * (0 or 1; may be NULL), without unpacking the request: the envelope is
+ * borrowed from req, as received. Refuses what protobuf-c would refuse for
+ * the two known fields (a wrong wire type) and a repeated envelope. */
+int ll_entry_read_append_request(const uint8_t *req, size_t len, const uint8_t **env,
+                                 size_t *env_len, int *validate_only);
 
 /* Decodes and checks an envelope without looking at ledger state:
  * envelope and payload in canonical protobuf encoding (ll_pbcheck.h: no

@@ -139,20 +139,16 @@ LL_SVC_HANDLER(ll_ledger_service_append)
     ll_ledger_service_t *ls = svc;
     const uint8_t *env;
     size_t env_len;
-    if (ll_entry_find_envelope(req, len, &env, &env_len)) {
+    int validate_only;
+    /* The envelope is borrowed from the request as received (never
+     * re-encoded), and validate_only read beside it: the request is not
+     * unpacked (that would decode the envelope a second time). */
+    if (ll_entry_read_append_request(req, len, &env, &env_len, &validate_only)) {
         ll_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT,
                      "AppendRequest is malformed or has no envelope");
         return;
     }
-    /* The envelope is borrowed from the request as received (never
-     * re-encoded); the request's other fields are read separately. */
-    Loopledger__V1__AppendRequest *ar = loopledger__v1__append_request__unpack(NULL, len, req);
-    if (!ar) {
-        ll_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "AppendRequest is malformed");
-        return;
-    }
-    unsigned flags = ar->validate_only ? LL_SUBMIT_VALIDATE_ONLY : 0;
-    loopledger__v1__append_request__free_unpacked(ar, NULL);
+    unsigned flags = validate_only ? LL_SUBMIT_VALIDATE_ONLY : 0;
     ll_ledger_submit_opts(ls->lg, env, env_len, ll_call_identity(call), flags, append_done,
                           call);
 }
