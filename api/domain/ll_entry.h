@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ll_arena.h"
 #include "ll_crypto.h"
 #include "ll_index.h"
 #include "ll_store.h"
@@ -24,10 +25,12 @@
 
 #define LL_MAX_LINKS 256
 
-/* A decoded, statelessly valid entry. Owns its protobuf-c objects. */
+/* A decoded, statelessly valid entry. Owns its protobuf-c objects, which
+ * live in its arena: never free them one by one (ll_entry_free). */
 typedef struct ll_entry {
     Loopledger__V1__Envelope *env;
     Loopledger__V1__EntryBody *body;
+    ll_arena_t arena; /* env and body, and everything they point to */
     const uint8_t *raw_env; /* borrowed: the caller's envelope bytes */
     size_t raw_env_len;
     uint8_t keyid[LL_HASH_LEN]; /* of the first signature */
