@@ -7,8 +7,9 @@
  *
  * Watch keeps one send in flight per stream. When a stream has caught up it
  * parks on the service's list. The ledger's commit hook runs on the writer
- * thread and only publishes that there is a new size (one flag, its own
- * lock): the fan-out thread then unparks every parked stream and starts
+ * thread and, when a stream is parked, only publishes that there is a new
+ * size (one flag, its own lock): the fan-out thread then unparks every
+ * parked stream and starts
  * its next send, so appends do not slow down with the number of watchers.
  * Parking re-checks the committed size under the lock the fan-out thread
  * takes to collect the parked list, and the size is published before the
@@ -578,6 +579,15 @@ static void on_commit(void *ctx, uint64_t size)
 {
     (void)size;
     ll_ledger_service_t *svc = ctx;
+    /* No parked stream, nothing to wake: waking the fan-out thread for
+     * nothing cost a futex and two context switches per commit. A stream
+     * that parks after this check re-checks the committed size, published
+     * before this hook runs, under this same lock, so it sees this commit. */
+    pthread_mutex_lock(&svc->lock);
+    int parked = svc->parked != NULL;
+    pthread_mutex_unlock(&svc->lock);
+    if (!parked)
+        return;
     pthread_mutex_lock(&svc->fan_lock);
     svc->fan_pending = 1;
     pthread_cond_broadcast(&svc->fan_cond);
