@@ -41,20 +41,38 @@ static int fail(pbc_t *c, const char *fmt, ...)
     return LL_ERR_INVALID;
 }
 
-/* Appends ".name" or "[i]" to the path; returns the length to restore. */
-static size_t push(pbc_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Appends n bytes of s to the path, cut at its end. */
+static void path_add(pbc_t *c, const char *s, size_t n)
+{
+    size_t room = sizeof c->path - 1 - c->plen;
+    if (n > room)
+        n = room;
+    memcpy(c->path + c->plen, s, n);
+    c->plen += n;
+    c->path[c->plen] = 0;
+}
 
-static size_t push(pbc_t *c, const char *fmt, ...)
+#define NO_INDEX ((size_t)-1)
+
+/* Appends sep and name (when name) and "[index]" (unless NO_INDEX) to the
+ * path; returns the length to restore. Runs for every field walked, so it
+ * copies bytes rather than formatting: the path is only read on failure. */
+static size_t push(pbc_t *c, const char *sep, const char *name, size_t index)
 {
     size_t old = c->plen;
-    if (c->plen < sizeof c->path) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(c->path + c->plen, sizeof c->path - c->plen, fmt, ap);
-        va_end(ap);
-        if (n > 0)
-            c->plen = c->plen + (size_t)n < sizeof c->path ? c->plen + (size_t)n
-                                                            : sizeof c->path - 1;
+    if (name) {
+        path_add(c, sep, strlen(sep));
+        path_add(c, name, strlen(name));
+    }
+    if (index != NO_INDEX) {
+        char d[24];
+        size_t n = sizeof d;
+        do
+            d[--n] = (char)('0' + index % 10);
+        while ((index /= 10) && n > 1);
+        d[--n] = '[';
+        path_add(c, d + n, sizeof d - n);
+        path_add(c, "]", 1);
     }
     return old;
 }
@@ -229,7 +247,7 @@ static int check_packed(pbc_t *c, const ProtobufCFieldDescriptor *f, const uint8
     }
     for (size_t i = 0; p < end; i++) {
         uint64_t v;
-        size_t old = push(c, "[%zu]", i);
+        size_t old = push(c, NULL, NULL, i);
         int r = varint(&p, end, &v), err;
         if (r)
             return varint_fail(c, r, "packed value");
@@ -354,7 +372,7 @@ static int walk(pbc_t *c, const ProtobufCMessageDescriptor *desc, const uint8_t 
         /* Rule 2. */
         if (id == last_id) {
             if (!repeated || packed) {
-                old = push(c, ".%s", f->name);
+                old = push(c, ".", f->name, NO_INDEX);
                 return fail(c, packed ? "packed field given in more than one run"
                                       : "non-repeated field given twice (readers disagree on "
                                         "which value counts)");
@@ -362,7 +380,7 @@ static int walk(pbc_t *c, const ProtobufCMessageDescriptor *desc, const uint8_t 
             elem++;
         } else {
             if (id < last_id) {
-                old = push(c, ".%s", f->name);
+                old = push(c, ".", f->name, NO_INDEX);
                 return fail(c, "field %llu comes after field %llu: fields must be written in "
                                "ascending field-number order", (unsigned long long)id,
                             (unsigned long long)last_id);
@@ -374,7 +392,7 @@ static int walk(pbc_t *c, const ProtobufCMessageDescriptor *desc, const uint8_t 
                 if (oneofs[i] == f->quantifier_offset) {
                     const ProtobufCFieldDescriptor *o =
                         protobuf_c_message_descriptor_get_field(desc, (unsigned)oneof_ids[i]);
-                    old = push(c, ".%s", f->name);
+                    old = push(c, ".", f->name, NO_INDEX);
                     return fail(c, "second member of a oneof (\"%s\" is already set): a oneof "
                                    "holds exactly one member", o ? o->name : "?");
                 }
@@ -384,7 +402,7 @@ static int walk(pbc_t *c, const ProtobufCMessageDescriptor *desc, const uint8_t 
             oneofs[n_oneofs] = f->quantifier_offset;
             oneof_ids[n_oneofs++] = id;
         }
-        old = repeated && !packed ? push(c, ".%s[%zu]", f->name, elem) : push(c, ".%s", f->name);
+        old = repeated && !packed ? push(c, ".", f->name, elem) : push(c, ".", f->name, NO_INDEX);
         if ((err = check_value(c, f, wt, &p, end, depth)))
             return err;
         pop(c, old);
@@ -400,7 +418,7 @@ int ll_pbcheck(const ProtobufCMessageDescriptor *desc, const uint8_t *data, size
     const char *dot = strrchr(desc->name, '.');
     if (cap)
         msg[0] = 0;
-    push(&c, "%s", dot ? dot + 1 : desc->name);
+    push(&c, "", dot ? dot + 1 : desc->name, NO_INDEX);
     return walk(&c, desc, data, len, 0);
 }
 

@@ -43,15 +43,25 @@ static const char *const table_names[LL_TBL__COUNT] = {
     [LL_TBL_INDEX] = "index",
 };
 
+/* What the last lookup that found nothing looked for; its message is
+ * written only if asked for (ll_store_last_error): a missing key is an
+ * answer most callers expect (every new entry's dedup lookup), and
+ * formatting it cost more than the lookup. Pending while store_err is "". */
+static _Thread_local const char *store_notfound;
+
 static int map_err(int rc, const char *what)
 {
     if (rc == 0)
         return LL_OK;
+    if (rc == MDB_NOTFOUND) {
+        store_err[0] = 0;
+        store_notfound = what;
+        return LL_ERR_NOT_FOUND;
+    }
     snprintf(store_err, sizeof store_err, "%s: %s", what, mdb_strerror(rc));
     if (rc == MDB_MAP_FULL || rc == ENOSPC || rc == MDB_TXN_FULL)
         store_map_full = rc == MDB_MAP_FULL;
     switch (rc) {
-    case MDB_NOTFOUND: return LL_ERR_NOT_FOUND;
     case MDB_MAP_FULL:
     case ENOSPC:
     case MDB_TXN_FULL: return LL_ERR_FULL;
@@ -94,6 +104,9 @@ static int write_err(ll_store_t *st, int rc, const char *what)
 
 const char *ll_store_last_error(void)
 {
+    if (!store_err[0] && store_notfound)
+        snprintf(store_err, sizeof store_err, "%s: %s", store_notfound,
+                 mdb_strerror(MDB_NOTFOUND));
     return store_err;
 }
 
@@ -703,7 +716,7 @@ int ll_store_grow(ll_store_t *st, size_t *new_size)
     int err = LL_OK;
     if (!store_map_full) {
         /* Keep the failed write's own reason (e.g. "disk full: ..."). */
-        if (!store_err[0])
+        if (!ll_store_last_error()[0])
             snprintf(store_err, sizeof store_err, "the disk or transaction is full, not the map");
         return LL_ERR_FULL;
     }
