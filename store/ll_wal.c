@@ -43,8 +43,10 @@ struct ll_wal {
     int fd;               /* the segment being written; -1 before the first frame */
     size_t off, cur_size; /* write offset and size of that segment */
     uint64_t next_no;     /* number of the next segment to create */
-    int spare_fd;         /* a ready, zero-filled segment numbered spare_no, or -1 */
-    uint64_t spare_no;
+    /* A ready, zero-filled file DIR/spare, or -1. It gets its number (and
+     * header) only when the writer takes it, so numbers follow the order
+     * in which segments are written. */
+    int spare_fd;
     size_t spare_size;
     int broken;           /* a write or sync failed: refuse from now on */
     uint64_t pending;     /* bytes since the last truncate */
@@ -88,20 +90,30 @@ static int sync_dir(const char *dir)
     return rc ? LL_ERR_IO : LL_OK;
 }
 
-/* Creates segment no of size bytes: header, zeros, synced, directory
- * synced; returns its fd (opened read-write) or -1. Written under a
- * temporary name and renamed, so a crash never leaves a short segment. */
+static void spare_path(const ll_wal_t *w, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s/spare", w->dir);
+}
+
+/* Creates segment no (0: the spare, DIR/spare, all zeros) of size bytes:
+ * header, zeros, synced, directory synced; returns its fd (opened
+ * read-write) or -1. Written under a temporary name and renamed, so a
+ * crash never leaves a short segment. */
 static int seg_create(ll_wal_t *w, uint64_t no, size_t size)
 {
     char path[4096], tmp[4200];
-    seg_path(w, no, path, sizeof path);
+    if (no)
+        seg_path(w, no, path, sizeof path);
+    else
+        spare_path(w, path, sizeof path);
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     int fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0)
         return -1;
     static const uint8_t zeros[1 << 16];
-    uint8_t hdr[SEG_HDR];
-    seg_header(no, hdr);
+    uint8_t hdr[SEG_HDR] = {0};
+    if (no)
+        seg_header(no, hdr);
     if (pwrite(fd, hdr, SEG_HDR, 0) != SEG_HDR)
         goto fail;
     for (size_t off = SEG_HDR; off < size;) {
@@ -342,25 +354,19 @@ int ll_wal_open(const char *dir, size_t seg_size, ll_wal_t **out, char *msg, siz
             goto fail;
     }
     w->next_no = n ? nos[n - 1] + 1 : 1;
-    /* A last segment that was never written (a spare made ready before a
-     * stop) is kept as the spare: a restart need not create one. */
-    if (w->nsegs && !w->segs[w->nsegs - 1].has && w->nbufs) {
-        const uint8_t *b = w->bufs[w->nbufs - 1];
-        size_t i = SEG_HDR;
+    /* A spare made ready before the last stop serves again (it was renamed
+     * into place only once zero-filled and synced). */
+    {
         char p[4096];
         struct stat sb;
-        seg_path(w, w->segs[w->nsegs - 1].no, p, sizeof p);
+        spare_path(w, p, sizeof p);
         int fd = open(p, O_RDWR | O_CLOEXEC);
         if (fd >= 0 && !fstat(fd, &sb) && (size_t)sb.st_size == w->seg_size) {
-            while (i < w->seg_size && !b[i])
-                i++;
-        }
-        if (fd >= 0 && i == w->seg_size) {
             w->spare_fd = fd;
-            w->spare_no = w->segs[--w->nsegs].no;
             w->spare_size = w->seg_size;
         } else if (fd >= 0) {
             close(fd);
+            unlink(p);
         }
     }
     free(nos);
@@ -415,18 +421,29 @@ static int switch_segment(ll_wal_t *w, size_t need)
     uint64_t no;
     size_t size;
     if (w->spare_fd >= 0 && w->spare_size >= need) {
+        /* The spare becomes the next segment: header first (synced), then
+         * its name. A crash between leaves a spare or an empty segment. */
+        char sp[4096], p[4096];
+        uint8_t hdr[SEG_HDR];
         fd = w->spare_fd;
-        no = w->spare_no;
         size = w->spare_size;
         w->spare_fd = -1;
+        no = w->next_no++;
+        seg_header(no, hdr);
+        spare_path(w, sp, sizeof sp);
+        seg_path(w, no, p, sizeof p);
+        if (pwrite(fd, hdr, SEG_HDR, 0) != SEG_HDR || fdatasync(fd) || rename(sp, p) ||
+            sync_dir(w->dir)) {
+            close(fd);
+            return LL_ERR_IO;
+        }
     } else {
         if (w->spare_fd >= 0) {
-            /* Too small for this frame: it stays on disk, empty, and is
-             * dropped by the next truncate. */
+            /* Too small for this frame. */
             char p[4096];
             close(w->spare_fd);
             w->spare_fd = -1;
-            seg_path(w, w->spare_no, p, sizeof p);
+            spare_path(w, p, sizeof p);
             unlink(p);
         }
         no = w->next_no++;
@@ -581,16 +598,15 @@ int ll_wal_prepare(ll_wal_t *w)
         pthread_mutex_unlock(&w->lock);
         return ok ? LL_OK : LL_ERR_IO;
     }
-    uint64_t no = w->next_no++;
     size_t size = w->seg_size;
     pthread_mutex_unlock(&w->lock);
-    /* Written outside the lock: the writer keeps writing meanwhile. */
-    int fd = seg_create(w, no, size);
+    /* Written outside the lock: the writer keeps writing meanwhile (and
+     * numbers a segment of its own if it needs one first). */
+    int fd = seg_create(w, 0, size);
     if (fd < 0)
         return LL_ERR_IO;
     pthread_mutex_lock(&w->lock);
     w->spare_fd = fd;
-    w->spare_no = no;
     w->spare_size = size;
     pthread_mutex_unlock(&w->lock);
     return LL_OK;

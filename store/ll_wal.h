@@ -33,6 +33,10 @@
  * from a crash: ll_wal_open reports it as damage instead of dropping the
  * acknowledged entries behind it.
  *
+ * A spare segment (DIR/spare, zero-filled) is made ready off the writer's
+ * path and numbered only when the writer starts writing it, so segment
+ * numbers always follow the order of the frames.
+ *
  * Threads: ll_wal_write is called by one writer thread; ll_wal_truncate
  * and ll_wal_prepare by one other (the store's syncer); they synchronise
  * inside.
