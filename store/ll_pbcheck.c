@@ -18,19 +18,52 @@
 
 #define MAX_ONEOFS 16
 
+/* Where the walk is, as a stack of frames rendered into text only when
+ * something fails: building "EntryBody.links[2].relation" on every field
+ * cost more than checking the field itself. */
+#define MAX_FRAMES (2 * LL_PBCHECK_DEPTH + 8)
+
+typedef struct frame {
+    const char *name; /* NULL: an index alone ("[3]") */
+    size_t index;
+    int has_index;
+} frame_t;
+
 typedef struct pbc {
     char *msg;
     size_t cap;
-    char path[256];
-    size_t plen;
+    frame_t frames[MAX_FRAMES];
+    size_t n;
 } pbc_t;
+
+/* The path as text, e.g. "Envelope.signatures[0].sig", at most cap - 1
+ * characters (a longer one is cut). */
+static void render_path(const pbc_t *c, char *out, size_t cap)
+{
+    size_t len = 0;
+    out[0] = 0;
+    for (size_t i = 0; i < c->n && len + 1 < cap; i++) {
+        const frame_t *f = &c->frames[i];
+        int k = 0;
+        if (f->name && f->has_index)
+            k = snprintf(out + len, cap - len, "%s%s[%zu]", i ? "." : "", f->name, f->index);
+        else if (f->name)
+            k = snprintf(out + len, cap - len, "%s%s", i ? "." : "", f->name);
+        else
+            k = snprintf(out + len, cap - len, "[%zu]", f->index);
+        if (k > 0)
+            len = len + (size_t)k < cap ? len + (size_t)k : cap - 1;
+    }
+}
 
 static int fail(pbc_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static int fail(pbc_t *c, const char *fmt, ...)
 {
     if (c->cap) {
-        int n = snprintf(c->msg, c->cap, "%s: ", c->path);
+        char path[256];
+        render_path(c, path, sizeof path);
+        int n = snprintf(c->msg, c->cap, "%s: ", path);
         if (n >= 0 && (size_t)n < c->cap) {
             va_list ap;
             va_start(ap, fmt);
@@ -41,28 +74,19 @@ static int fail(pbc_t *c, const char *fmt, ...)
     return LL_ERR_INVALID;
 }
 
-/* Appends ".name" or "[i]" to the path; returns the length to restore. */
-static size_t push(pbc_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static size_t push(pbc_t *c, const char *fmt, ...)
+/* Enters field name (NULL: an element of the current one) or, with
+ * has_index, its element index; returns the depth to restore. */
+static size_t push(pbc_t *c, const char *name, int has_index, size_t index)
 {
-    size_t old = c->plen;
-    if (c->plen < sizeof c->path) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(c->path + c->plen, sizeof c->path - c->plen, fmt, ap);
-        va_end(ap);
-        if (n > 0)
-            c->plen = c->plen + (size_t)n < sizeof c->path ? c->plen + (size_t)n
-                                                            : sizeof c->path - 1;
-    }
+    size_t old = c->n;
+    if (c->n < MAX_FRAMES)
+        c->frames[c->n++] = (frame_t){name, index, has_index};
     return old;
 }
 
 static void pop(pbc_t *c, size_t old)
 {
-    c->plen = old;
-    c->path[old] = 0;
+    c->n = old;
 }
 
 enum { VI_OK = 0, VI_TRUNC, VI_LONG, VI_PADDED };
@@ -229,7 +253,7 @@ static int check_packed(pbc_t *c, const ProtobufCFieldDescriptor *f, const uint8
     }
     for (size_t i = 0; p < end; i++) {
         uint64_t v;
-        size_t old = push(c, "[%zu]", i);
+        size_t old = push(c, NULL, 1, i);
         int r = varint(&p, end, &v), err;
         if (r)
             return varint_fail(c, r, "packed value");
@@ -354,7 +378,7 @@ static int walk(pbc_t *c, const ProtobufCMessageDescriptor *desc, const uint8_t 
         /* Rule 2. */
         if (id == last_id) {
             if (!repeated || packed) {
-                old = push(c, ".%s", f->name);
+                old = push(c, f->name, 0, 0);
                 return fail(c, packed ? "packed field given in more than one run"
                                       : "non-repeated field given twice (readers disagree on "
                                         "which value counts)");
@@ -362,7 +386,7 @@ static int walk(pbc_t *c, const ProtobufCMessageDescriptor *desc, const uint8_t 
             elem++;
         } else {
             if (id < last_id) {
-                old = push(c, ".%s", f->name);
+                old = push(c, f->name, 0, 0);
                 return fail(c, "field %llu comes after field %llu: fields must be written in "
                                "ascending field-number order", (unsigned long long)id,
                             (unsigned long long)last_id);
@@ -374,7 +398,7 @@ static int walk(pbc_t *c, const ProtobufCMessageDescriptor *desc, const uint8_t 
                 if (oneofs[i] == f->quantifier_offset) {
                     const ProtobufCFieldDescriptor *o =
                         protobuf_c_message_descriptor_get_field(desc, (unsigned)oneof_ids[i]);
-                    old = push(c, ".%s", f->name);
+                    old = push(c, f->name, 0, 0);
                     return fail(c, "second member of a oneof (\"%s\" is already set): a oneof "
                                    "holds exactly one member", o ? o->name : "?");
                 }
@@ -384,7 +408,7 @@ static int walk(pbc_t *c, const ProtobufCMessageDescriptor *desc, const uint8_t 
             oneofs[n_oneofs] = f->quantifier_offset;
             oneof_ids[n_oneofs++] = id;
         }
-        old = repeated && !packed ? push(c, ".%s[%zu]", f->name, elem) : push(c, ".%s", f->name);
+        old = push(c, f->name, repeated && !packed, elem);
         if ((err = check_value(c, f, wt, &p, end, depth)))
             return err;
         pop(c, old);
@@ -400,7 +424,7 @@ int ll_pbcheck(const ProtobufCMessageDescriptor *desc, const uint8_t *data, size
     const char *dot = strrchr(desc->name, '.');
     if (cap)
         msg[0] = 0;
-    push(&c, "%s", dot ? dot + 1 : desc->name);
+    push(&c, dot ? dot + 1 : desc->name, 0, 0);
     return walk(&c, desc, data, len, 0);
 }
 

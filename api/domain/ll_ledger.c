@@ -486,8 +486,12 @@ static int apply(ll_txn_t *txn, ll_job_t *job, uint8_t **buf,
     /* A widening rollout needs a ship verdict (ll_experiment.h). */
     if ((err = ll_experiment_check_rollout(txn, b, r->msg, sizeof r->msg)))
         return err;
+    /* Effects and status answer the caller of Append; a replay of a
+     * recorded leaf (mode.t set) has none to answer, so it reads nothing
+     * for them. */
     ll_effects_snap_t snap;
-    ll_effects_before(txn, b, &snap);
+    if (!mode.t)
+        ll_effects_before(txn, b, &snap);
     /* Kinds, links and loop rules; indexes in this same transaction. */
     if ((err = ll_loop_apply(txn, b, size, t, r->msg, sizeof r->msg)))
         return err;
@@ -526,8 +530,10 @@ static int apply(ll_txn_t *txn, ll_job_t *job, uint8_t **buf,
     r->seq = size;
     r->time_ns = t;
     r->effective = job->eff;
-    r->status = ll_index_status(txn, size);
-    ll_effects_after(txn, b, size, &snap, &r->effects);
+    if (!mode.t) {
+        r->status = ll_index_status(txn, size);
+        ll_effects_after(txn, b, size, &snap, &r->effects);
+    }
     return LL_OK;
 store_fail:
     snprintf(r->msg, sizeof r->msg, "cannot store entry: %s (%s)", ll_strerror(err),
