@@ -47,6 +47,8 @@ struct ll_store {
     pthread_cond_t gate_open;
     size_t map_max;
     char *dir;
+    /* ll_store_make_scratch: a throwaway store, no Merkle tree kept. */
+    int scratch;
     /* Size and last time of the newest snapshot this process committed,
      * tagged with its LMDB transaction id, so that a read transaction of
      * that snapshot (nearly every RPC) needs no meta lookups. A seqlock in
@@ -551,10 +553,16 @@ int ll_store_append(ll_txn_t *txn, const uint8_t *leaf, size_t len, int64_t t,
                         "write leaf");
     if (err)
         return err;
-    ll_merkle_leaf_hash(leaf, len, leaf_hash);
     ll_merkle_frontier_t next = txn->frontier;
-    if ((err = ll_merkle_frontier_append(&next, leaf_hash, emit_node, txn)))
-        return err;
+    if (txn->st->scratch) {
+        /* No tree: the size is all a scratch reads of it. */
+        memset(leaf_hash, 0, LL_HASH_LEN);
+        next.size++;
+    } else {
+        ll_merkle_leaf_hash(leaf, len, leaf_hash);
+        if ((err = ll_merkle_frontier_append(&next, leaf_hash, emit_node, txn)))
+            return err;
+    }
     MDB_dbi meta = txn->st->aux[LL_TBL_META];
     if ((err = put_meta_u64(txn->txn, meta, "size", next.size)) ||
         (err = put_meta_u64(txn->txn, meta, "last_time", (uint64_t)t)))
@@ -694,6 +702,15 @@ int ll_store_clear(ll_txn_t *txn, enum ll_table tbl)
 static int has_prefix(const MDB_val *k, const void *prefix, size_t plen)
 {
     return k->mv_size >= plen && memcmp(k->mv_data, prefix, plen) == 0;
+}
+
+int ll_store_make_scratch(ll_store_t *st)
+{
+    int rc = mdb_env_set_flags(st->env, MDB_NOSYNC, 1);
+    if (rc)
+        return map_err(rc, "set scratch flags");
+    st->scratch = 1;
+    return LL_OK;
 }
 
 struct ll_cursor {

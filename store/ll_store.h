@@ -172,6 +172,15 @@ int ll_store_scan(ll_txn_t *txn, enum ll_table tbl, const void *prefix,
                   size_t plen, const void *from, size_t flen, int reverse,
                   ll_store_scan_fn fn, void *ctx);
 
+/* Makes st, just opened and empty, a throwaway store that lives for one run
+ * and is deleted after it (ll_derive's scratch, where the derived tables
+ * are rebuilt): commits do not wait for the disk, and ll_store_append
+ * stores leaves but keeps no Merkle tree (nothing hashed: its leaf_hash
+ * comes back zeroed; no nodes stored: ll_store_node and ll_store_root find
+ * none; sizes and times stay right).
+ * Call before the first transaction. LL_OK or LL_ERR_STORE. */
+int ll_store_make_scratch(ll_store_t *st);
+
 /* A forward walk over a whole auxiliary table in key order (LMDB's: bytes
  * compared, then a shorter key first), for merging two tables in step
  * (ll_derive compares a rebuilt table with the stored one this way). */

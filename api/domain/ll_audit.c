@@ -106,6 +106,7 @@ typedef struct audit {
     ll_store_t *st;
     uint64_t size;
     _Atomic uint64_t best;     /* lowest damaged seq found so far */
+    int best_rank;             /* of the finding kept for it (found_rank) */
     _Atomic uint64_t sigs;
     uint64_t bytes;            /* producer only */
     uint8_t *bad0;             /* bad0[seq]: leaf hash != node(0, seq); producer only */
@@ -121,14 +122,26 @@ typedef struct audit {
     pthread_cond_t more, room;
 } audit_t;
 
-static void found(audit_t *a, uint64_t seq, const char *what)
+/* Records a finding at seq. The report keeps the lowest seq; at equal
+ * seqs an entry's own finding (rank 0: its leaf, envelope, key or
+ * signature) explains more than a node's (rank 1), and among equals the
+ * first recorded stands. Node findings may be recorded before a worker
+ * reports a signature at the same seq, hence the rank. */
+static void found_rank(audit_t *a, uint64_t seq, int rank, const char *what)
 {
     pthread_mutex_lock(&a->lock);
-    if (seq < atomic_load(&a->best)) {
+    uint64_t best = atomic_load(&a->best);
+    if (seq < best || (seq == best && rank < a->best_rank)) {
         atomic_store(&a->best, seq);
+        a->best_rank = rank;
         snprintf(a->what, sizeof a->what, "%s", what);
     }
     pthread_mutex_unlock(&a->lock);
+}
+
+static void found(audit_t *a, uint64_t seq, const char *what)
+{
+    found_rank(a, seq, 0, what);
 }
 
 /* Does registration entry reg (a leaf) register pub? Only the kinds that
@@ -441,7 +454,7 @@ static int check_nodes(audit_t *a, ll_txn_t *txn, uint64_t *checked)
                 snprintf(why, sizeof why, "stored node %u/%llu (entries %llu..%llu) missing or malformed",
                          level, (unsigned long long)i, (unsigned long long)first,
                          (unsigned long long)(first + (1ULL << level) - 1));
-                found(a, first, why);
+                found_rank(a, first, 1, why);
                 continue;
             }
             if (e1 || e2 || bad[2 * i] || bad[2 * i + 1])
@@ -455,7 +468,7 @@ static int check_nodes(audit_t *a, ll_txn_t *txn, uint64_t *checked)
                          "the node was altered",
                          level, (unsigned long long)i, (unsigned long long)first,
                          (unsigned long long)(first + (1ULL << level) - 1));
-                found(a, first, why);
+                found_rank(a, first, 1, why);
             }
         }
         if (bad != a->bad0)
