@@ -109,7 +109,6 @@ typedef struct audit {
     int best_rank;             /* of the finding kept for it (found_rank) */
     _Atomic uint64_t sigs;
     uint64_t bytes;            /* producer only */
-    uint8_t *bad0;             /* bad0[seq]: leaf hash != node(0, seq); producer only */
     pthread_mutex_t lock;      /* guards what, err and the queue below */
     char what[320];
     int err;                   /* a store error that stopped a worker */
@@ -180,6 +179,66 @@ typedef struct keycache {
     int valid;
 } keycache_t;
 
+/* A stored tree node as the node pass has read it. */
+typedef struct tnode {
+    uint8_t hash[LL_HASH_LEN];
+    uint8_t missing; /* absent or malformed */
+    uint8_t bad;     /* failed its own check: its parent's mismatch is its fault */
+} tnode_t;
+
+/* ---- tree nodes (the producer, as the leaves go by) ---- */
+
+/* Complete subtrees waiting for their right sibling, one per level: the
+ * stored tree is walked like a Merkle frontier, so each node above the
+ * leaves is read once and checked as soon as both its children are. */
+typedef struct tree_walk {
+    tnode_t pending[64];
+    uint64_t checked;
+} tree_walk_t;
+
+/* Leaf seq's level-0 node n0 joins the walk: every node it completes,
+ * node(L, i) for L >= 1, is checked against H(node(L-1, 2i), node(L-1,
+ * 2i+1)). A node is blamed only when both children check out; otherwise
+ * the child's own finding (deeper, so more precise) explains it. */
+static void tree_push(audit_t *a, ll_txn_t *txn, tree_walk_t *w, uint64_t seq,
+                      const tnode_t *n0)
+{
+    tnode_t cur = *n0;
+    uint64_t i = seq;
+    for (unsigned level = 0; level < 63; level++, i >>= 1) {
+        if (!(i & 1)) {
+            w->pending[level] = cur;
+            return;
+        }
+        const tnode_t *l = &w->pending[level];
+        unsigned up = level + 1;
+        uint64_t p = i >> 1, first = p << up;
+        tnode_t parent = {{0}, 0, 0};
+        char why[200];
+        w->checked++;
+        if (ll_store_node(txn, up, p, parent.hash)) {
+            parent.missing = parent.bad = 1;
+            snprintf(why, sizeof why, "stored node %u/%llu (entries %llu..%llu) missing or malformed",
+                     up, (unsigned long long)p, (unsigned long long)first,
+                     (unsigned long long)(first + (1ULL << up) - 1));
+            found_rank(a, first, 1, why);
+        } else if (!(l->missing || l->bad || cur.missing || cur.bad)) {
+            uint8_t want[LL_HASH_LEN];
+            ll_merkle_node_hash(l->hash, cur.hash, want);
+            if (!ll_ct_equal(want, parent.hash, LL_HASH_LEN)) {
+                parent.bad = 1;
+                snprintf(why, sizeof why,
+                         "stored node %u/%llu (entries %llu..%llu) does not match its children: "
+                         "the node was altered",
+                         up, (unsigned long long)p, (unsigned long long)first,
+                         (unsigned long long)(first + (1ULL << up) - 1));
+                found_rank(a, first, 1, why);
+            }
+        }
+        cur = parent;
+    }
+}
+
 /* Where the payload's bytes sit in the envelope e was decoded from: its
  * first field (ll_pbcheck accepted only the canonical encoding, fields in
  * number order). NULL if not found there, which sends the entry down the
@@ -200,25 +259,29 @@ static const uint8_t *payload_in_env(const ll_entry_t *e)
  * entry in *e (the caller frees it), its server time in *t, and it's
  * signature's work in *it. */
 static int check_leaf(audit_t *a, ll_txn_t *txn, uint64_t seq, keycache_t *kc, ll_entry_t *e,
-                      int64_t *t, item_t *it, char *why, size_t cap)
+                      int64_t *t, item_t *it, tnode_t *n0, char *why, size_t cap)
 {
     const uint8_t *leaf, *env;
     size_t len, env_len;
-    uint8_t lh[LL_HASH_LEN], node[LL_HASH_LEN];
+    uint8_t lh[LL_HASH_LEN];
     uint64_t s, key_seq;
     ll_trust_key_t k;
     char msg[LL_MSG_MAX];
     int err;
 
+    n0->bad = 0;
     if ((err = ll_store_leaf(txn, seq, &leaf, &len))) {
+        /* The node above stands on its own: the tree pass still checks it. */
+        n0->missing = ll_store_node(txn, 0, seq, n0->hash) != LL_OK;
         snprintf(why, cap, "leaf missing (%s)", ll_strerror(err));
         return 1;
     }
     a->bytes += len;
     ll_merkle_leaf_hash(leaf, len, lh);
-    err = ll_store_node(txn, 0, seq, node);
-    if (err || !ll_ct_equal(lh, node, LL_HASH_LEN)) {
-        a->bad0[seq] = 1;
+    err = ll_store_node(txn, 0, seq, n0->hash);
+    n0->missing = err != LL_OK;
+    if (err || !ll_ct_equal(lh, n0->hash, LL_HASH_LEN)) {
+        n0->bad = 1;
         snprintf(why, cap, err ? "stored leaf hash (node 0/%llu) missing or malformed"
                                : "leaf bytes do not match the stored leaf hash (node 0/%llu): "
                                  "the leaf or its hash was altered",
@@ -294,7 +357,8 @@ static int check_entry(audit_t *a, ll_txn_t *txn, uint64_t seq, keycache_t *kc,
     int64_t t;
     item_t it;
     uint64_t bytes = a->bytes;
-    int bad = check_leaf(a, txn, seq, kc, &e, &t, &it, why, cap);
+    tnode_t n0;
+    int bad = check_leaf(a, txn, seq, kc, &e, &t, &it, &n0, why, cap);
     a->bytes = bytes; /* counted once, by the producer */
     if (bad)
         return 1;
@@ -383,9 +447,11 @@ static item_t *slot(audit_t *a, uint64_t n)
 /* The producer, on the calling thread: every leaf in order, checked but
  * for its signature, shown to the visitor, then queued for the workers
  * (or verified here when there are none). */
-static void produce(audit_t *a, ll_txn_t *txn, const ll_audit_visitor_t *v, int workers)
+static void produce(audit_t *a, ll_txn_t *txn, const ll_audit_visitor_t *v, int workers,
+                    uint64_t *nodes)
 {
     keycache_t kc = {0};
+    tree_walk_t tw = {0};
     char why[300];
     uint64_t n = 0;
     int visiting = v && v->entry;
@@ -393,11 +459,15 @@ static void produce(audit_t *a, ll_txn_t *txn, const ll_audit_visitor_t *v, int 
         ll_entry_t e;
         int64_t t;
         item_t *it = workers ? slot(a, n) : &(item_t){0};
+        tnode_t n0;
         /* Every entry is checked even after damage is found: the node
          * pass needs to know every bad leaf hash, and the counts say how
          * much of the ledger is intact. */
-        if (check_leaf(a, txn, seq, &kc, &e, &t, it, why, sizeof why)) {
+        int bad = check_leaf(a, txn, seq, &kc, &e, &t, it, &n0, why, sizeof why);
+        if (bad)
             found(a, seq, why);
+        tree_push(a, txn, &tw, seq, &n0);
+        if (bad) {
             visiting = 0; /* the replay after a damaged entry means nothing */
             continue;
         }
@@ -419,68 +489,9 @@ static void produce(audit_t *a, ll_txn_t *txn, const ll_audit_visitor_t *v, int 
         pthread_cond_broadcast(&a->more);
         pthread_mutex_unlock(&a->lock);
     }
+    *nodes = tw.checked;
     if (v && v->done)
         v->done(v->ctx, txn, visiting);
-}
-
-/* ---- tree nodes (calling thread) ---- */
-
-/* Bottom-up: node(L, i) against its children. bad[] marks the previous
- * level's nodes that failed their own check; a parent mismatch under a bad
- * child is that child's fault. Returns LL_OK or a store error. */
-static int check_nodes(audit_t *a, ll_txn_t *txn, uint64_t *checked)
-{
-    uint64_t n = a->size;
-    uint8_t *bad = a->bad0, *up = NULL;
-    int err = LL_OK;
-    *checked = 0;
-    for (unsigned level = 1; level < 64 && (n >> level); level++) {
-        uint64_t count = n >> level;
-        up = calloc(count, 1);
-        if (!up) {
-            err = LL_ERR_NOMEM;
-            goto out;
-        }
-        for (uint64_t i = 0; i < count; i++) {
-            uint8_t l[LL_HASH_LEN], r[LL_HASH_LEN], want[LL_HASH_LEN], got[LL_HASH_LEN];
-            uint64_t first = i << level;
-            int e1 = ll_store_node(txn, level - 1, 2 * i, l);
-            int e2 = ll_store_node(txn, level - 1, 2 * i + 1, r);
-            int e3 = ll_store_node(txn, level, i, got);
-            (*checked)++;
-            if (e3) {
-                up[i] = 1;
-                char why[160];
-                snprintf(why, sizeof why, "stored node %u/%llu (entries %llu..%llu) missing or malformed",
-                         level, (unsigned long long)i, (unsigned long long)first,
-                         (unsigned long long)(first + (1ULL << level) - 1));
-                found_rank(a, first, 1, why);
-                continue;
-            }
-            if (e1 || e2 || bad[2 * i] || bad[2 * i + 1])
-                continue; /* reported at the child */
-            ll_merkle_node_hash(l, r, want);
-            if (!ll_ct_equal(want, got, LL_HASH_LEN)) {
-                up[i] = 1;
-                char why[200];
-                snprintf(why, sizeof why,
-                         "stored node %u/%llu (entries %llu..%llu) does not match its children: "
-                         "the node was altered",
-                         level, (unsigned long long)i, (unsigned long long)first,
-                         (unsigned long long)(first + (1ULL << level) - 1));
-                found_rank(a, first, 1, why);
-            }
-        }
-        if (bad != a->bad0)
-            free(bad);
-        bad = up;
-        up = NULL;
-    }
-out:
-    if (bad != a->bad0)
-        free(bad);
-    free(up);
-    return err;
 }
 
 int ll_audit_run(ll_store_t *st, const uint8_t note_pub[LL_PUBKEY_LEN],
@@ -524,8 +535,7 @@ int ll_audit_run_visit(ll_store_t *st, const uint8_t note_pub[LL_PUBKEY_LEN], un
     if (ll_store_leaf(txn, a.size, &v, &vlen) == LL_OK)
         found(&a, a.size, "a leaf exists beyond the recorded tree size (size record altered?)");
 
-    if (!(a.bad0 = calloc(a.size ? a.size : 1, 1)) ||
-        !(a.ring = malloc(RING_BLOCKS * BLOCK * sizeof *a.ring)) ||
+    if (!(a.ring = malloc(RING_BLOCKS * BLOCK * sizeof *a.ring)) ||
         !(a.block_done = calloc(RING_BLOCKS, sizeof *a.block_done))) {
         err = LL_ERR_NOMEM;
         goto out;
@@ -543,19 +553,15 @@ int ll_audit_run_visit(ll_store_t *st, const uint8_t note_pub[LL_PUBKEY_LEN], un
      * and feeds the visitor (the derived-table replay) in sequence order,
      * then checks the tree nodes and the checkpoint, all while the
      * workers verify signatures, which are the cost that bounds the whole. */
-    produce(&a, txn, visitor, started > 0);
-    int nerr = check_nodes(&a, txn, &rep->nodes);
+    produce(&a, txn, visitor, started > 0, &rep->nodes);
     char msg[LL_MSG_MAX];
-    int cerr = nerr ? LL_OK
-                    : ll_audit_checkpoint(txn, origin, note_pub, &rep->cp_size, msg, sizeof msg);
+    int cerr = ll_audit_checkpoint(txn, origin, note_pub, &rep->cp_size, msg, sizeof msg);
     for (unsigned i = 0; i < started; i++)
         pthread_join(tids[i], NULL);
     if (a.err) {
         err = a.err;
         goto out;
     }
-    if ((err = nerr))
-        goto out;
     if (cerr == LL_ERR_CORRUPT && atomic_load(&a.best) == LL_AUDIT_NO_SEQ) {
         /* The tree is internally consistent but not the one the server
          * signed: rewritten as a whole, so no single entry is to blame. */
@@ -576,7 +582,6 @@ out:
     rep->leaf_bytes = a.bytes;
     rep->seconds = now_s() - t0;
     ll_store_abort(txn);
-    free(a.bad0);
     free(a.ring);
     free(a.block_done);
     pthread_cond_destroy(&a.more);
