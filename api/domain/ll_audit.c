@@ -24,7 +24,7 @@
 #include "ll_note.h"
 #include "ll_trust.h"
 
-#define BLOCK 64 /* sequence numbers a worker takes at once */
+#define BLOCK 32 /* items a worker takes at once */
 
 static double now_s(void)
 {
@@ -100,7 +100,7 @@ typedef struct item {
  * the producer (replay, hashing) can run up to RING_BLOCKS * BLOCK entries
  * ahead of the verifiers and finish its sequential work (the derived-table
  * comparison, the node pass) while they still verify. */
-#define RING_BLOCKS 1024
+#define RING_BLOCKS 2048
 
 typedef struct audit {
     ll_store_t *st;
