@@ -820,10 +820,25 @@ int main(int argc, char **argv)
         logf_("server keys in %s: %s", o.data, ll_strerror(err));
         goto out;
     }
-    ll_store_config_t stc = {.map_size = o.map_size, .map_max = o.map_max};
+    /* The server writes through the write-ahead log (ll_store.h,
+     * Durability); printing the verifier key must work beside a running
+     * server, so it opens the store plainly. */
+    ll_store_config_t stc = {.map_size = o.map_size, .map_max = o.map_max,
+                             .wal = strcmp(o.cmd, "verifier-key") != 0};
     if ((err = ll_store_open(o.data, &stc, &st))) {
         logf_("opening store %s: %s (%s)", o.data, ll_strerror(err), ll_store_last_error());
         goto out;
+    }
+    {
+        const ll_wal_rec_t *pend;
+        size_t npend = ll_store_pending(st, &pend);
+        if (ll_store_open_note(st)[0])
+            logf_("%s", ll_store_open_note(st));
+        if (npend)
+            logf_("write-ahead log: %zu acknowledged entries (#%llu..#%llu) past the synced "
+                  "state, replayed and verified before serving",
+                  npend, (unsigned long long)pend[0].seq,
+                  (unsigned long long)pend[npend - 1].seq);
     }
     char origin[64];
     if (!o.origin) {

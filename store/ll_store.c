@@ -21,6 +21,7 @@
 
 #include "ll_assert.h"
 #include "ll_bytes.h"
+#include "ll_durable.h"
 #include "ll_err.h"
 
 #define LL_DEFAULT_MAP (16ULL << 30)
@@ -61,6 +62,11 @@ struct ll_store {
     pthread_mutex_t pool_lock;
     ll_txn_t *pool[LL_READ_POOL];
     int pool_n;
+    /* How commits become durable (ll_durable.h), and the writer's buffers
+     * for handing a commit's new leaves to the write-ahead log. */
+    ll_durable_t *dur;
+    const uint8_t **leafv;
+    size_t *lenv, leafcap;
 };
 
 struct ll_txn {
@@ -165,6 +171,49 @@ static int put_meta_u64(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t va
     return map_err(mdb_put(txn, dbi, &k, &v, 0), "write meta");
 }
 
+static uint64_t durable_size(MDB_txn *txn, void *ctx)
+{
+    ll_store_t *st = ctx;
+    uint64_t size = 0;
+    return meta_u64(txn, st->aux[LL_TBL_META], "size", &size) ? 0 : size;
+}
+
+typedef struct leaf_reader {
+    ll_store_t *st;
+    MDB_txn *txn;
+} leaf_reader_t;
+
+static int durable_leaf(void *ctx, uint64_t seq, const uint8_t **leaf, size_t *len)
+{
+    leaf_reader_t *lr = ctx;
+    uint8_t kb[8];
+    ll_put_be64(kb, seq);
+    MDB_val k = {8, kb}, v;
+    int rc = mdb_get(lr->txn, lr->st->leaves, &k, &v);
+    if (rc)
+        return map_err(rc, "read leaf");
+    *leaf = v.mv_data;
+    *len = v.mv_size;
+    return LL_OK;
+}
+
+/* Hands the environment to ll_durable (write-ahead mode reads its log
+ * against the stored leaves and starts syncing). */
+static int start_durable(ll_store_t *st, uint64_t size)
+{
+    leaf_reader_t lr = {.st = st};
+    char msg[sizeof store_err];
+    int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &lr.txn);
+    if (rc)
+        return map_err(rc, "begin");
+    int err = ll_durable_start(st->dur, st->env, durable_size, st, size, durable_leaf, &lr, msg,
+                               sizeof msg);
+    mdb_txn_abort(lr.txn);
+    if (err)
+        snprintf(store_err, sizeof store_err, "%s", msg);
+    return err;
+}
+
 int ll_store_open(const char *dir, const ll_store_config_t *cfg,
                   ll_store_t **out)
 {
@@ -185,6 +234,10 @@ int ll_store_open(const char *dir, const ll_store_config_t *cfg,
         goto fail;
     }
     unsigned readers = cfg && cfg->max_readers ? cfg->max_readers : LL_DEFAULT_READERS;
+    ll_durable_config_t dc = {.wal = cfg && cfg->wal, .sync_ms = cfg ? cfg->sync_ms : 0,
+                              .segment = cfg ? cfg->wal_segment : 0};
+    if ((err = ll_durable_preopen(dir, &dc, &st->dur, store_err, sizeof store_err)))
+        goto fail;
 
     if ((rc = mdb_env_create(&st->env))) {
         err = map_err(rc, "mdb_env_create");
@@ -195,7 +248,8 @@ int ll_store_open(const char *dir, const ll_store_config_t *cfg,
     mdb_env_set_mapsize(st->env, map);
     /* MDB_NOTLS: read transactions are not bound to threads, so the server
      * can keep a pool of them; MDB_NORDAHEAD: random reads dominate. */
-    rc = mdb_env_open(st->env, dir, MDB_NOTLS | MDB_NORDAHEAD, 0600);
+    rc = mdb_env_open(st->env, dir, MDB_NOTLS | MDB_NORDAHEAD | ll_durable_env_flags(st->dur),
+                      0600);
     if (rc) {
         err = map_err(rc, "mdb_env_open");
         goto fail;
@@ -232,13 +286,17 @@ int ll_store_open(const char *dir, const ll_store_config_t *cfg,
         err = map_err(rc, "commit");
         goto fail;
     }
+    txn = NULL;
     st->last_time = (int64_t)last;
     atomic_store(&st->size, size);
+    if ((err = start_durable(st, size)))
+        goto fail;
     *out = st;
     return LL_OK;
 fail:
     if (txn)
         mdb_txn_abort(txn);
+    ll_durable_close(st->dur);
     if (st->env)
         mdb_env_close(st->env);
     pthread_mutex_destroy(&st->lock);
@@ -259,7 +317,10 @@ void ll_store_close(ll_store_t *st)
         mdb_txn_abort(st->pool[i]->txn);
         free(st->pool[i]);
     }
+    ll_durable_close(st->dur);
     mdb_env_close(st->env);
+    free(st->leafv);
+    free(st->lenv);
     pthread_mutex_destroy(&st->lock);
     pthread_mutex_destroy(&st->gate_lock);
     pthread_mutex_destroy(&st->pool_lock);
@@ -399,13 +460,21 @@ int ll_store_begin_child(ll_txn_t *parent, ll_txn_t **out)
     return begin(parent->st, parent, 1, out);
 }
 
-int ll_store_commit(ll_txn_t *txn)
+/* Commits txn; logged: its new leaves are already durable in the
+ * write-ahead log, so LMDB need not be synced now. */
+static int commit(ll_txn_t *txn, int logged)
 {
     ll_store_t *st = txn->st;
     LL_ASSERT(!txn->child_open);
     uint64_t id = txn->write && !txn->parent ? (uint64_t)mdb_txn_id(txn->txn) : 0;
     int rc = mdb_txn_commit(txn->txn);
     int err = txn->write ? write_err(st, rc, "commit") : map_err(rc, "commit");
+    if (!err && txn->write && !txn->parent && !logged && ll_durable_wal(st->dur)) {
+        /* Not in the log: durable only once LMDB is synced. */
+        char msg[sizeof store_err];
+        if ((err = ll_durable_sync_now(st->dur, msg, sizeof msg)))
+            snprintf(store_err, sizeof store_err, "%s", msg);
+    }
     if (!err && txn->write) {
         if (txn->parent) {
             txn->parent->frontier = txn->frontier;
@@ -425,6 +494,88 @@ int ll_store_commit(ll_txn_t *txn)
     }
     txn_free(txn);
     return err;
+}
+
+int ll_store_commit(ll_txn_t *txn)
+{
+    return commit(txn, 0);
+}
+
+int ll_store_commit_logged(ll_txn_t *txn)
+{
+    ll_store_t *st = txn->st;
+    if (!txn->write || txn->parent || !ll_durable_wal(st->dur))
+        return commit(txn, 0);
+    LL_ASSERT(!txn->child_open);
+    uint64_t first = atomic_load(&st->size), end = txn->frontier.size;
+    size_t n = (size_t)(end - first);
+    if (n == 0)
+        return commit(txn, 0);
+    if (n > st->leafcap) {
+        const uint8_t **lv = realloc(st->leafv, n * sizeof *lv);
+        if (lv)
+            st->leafv = lv;
+        size_t *ln = lv ? realloc(st->lenv, n * sizeof *ln) : NULL;
+        if (ln)
+            st->lenv = ln;
+        if (!lv || !ln) {
+            ll_store_abort(txn);
+            return LL_ERR_NOMEM;
+        }
+        st->leafcap = n;
+    }
+    /* The new leaves, read back in key order with one cursor. */
+    MDB_cursor *cur;
+    uint8_t kb[8];
+    ll_put_be64(kb, first);
+    MDB_val k = {8, kb}, v;
+    int rc = mdb_cursor_open(txn->txn, st->leaves, &cur);
+    if (!rc) {
+        rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
+        for (size_t i = 0; !rc && i < n; i++) {
+            st->leafv[i] = v.mv_data;
+            st->lenv[i] = v.mv_size;
+            if (i + 1 < n)
+                rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+        }
+        mdb_cursor_close(cur);
+    }
+    if (rc) {
+        int err = map_err(rc, "read the new leaves");
+        ll_store_abort(txn);
+        return err;
+    }
+    char msg[sizeof store_err];
+    int err = ll_durable_log(st->dur, first, n, st->leafv, st->lenv, msg, sizeof msg);
+    if (err) {
+        snprintf(store_err, sizeof store_err, "%s", msg);
+        ll_store_abort(txn);
+        return err;
+    }
+    if ((err = commit(txn, 1))) {
+        /* Logged but not committed, and not acknowledged: a retry must be
+         * free to log other leaves under these numbers. */
+        char why[160];
+        snprintf(why, sizeof why, "%.150s", store_err);
+        if (ll_durable_retract(st->dur, first, msg, sizeof msg))
+            snprintf(store_err, sizeof store_err, "%s; %.200s", why, msg);
+    }
+    return err;
+}
+
+size_t ll_store_pending(ll_store_t *st, const ll_wal_rec_t **recs)
+{
+    return ll_durable_pending(st->dur, recs);
+}
+
+void ll_store_pending_done(ll_store_t *st)
+{
+    ll_durable_pending_done(st->dur);
+}
+
+const char *ll_store_open_note(ll_store_t *st)
+{
+    return ll_durable_note(st->dur);
 }
 
 void ll_store_abort(ll_txn_t *txn)
@@ -632,6 +783,12 @@ int ll_store_grow(ll_store_t *st, size_t *new_size)
             snprintf(store_err, sizeof store_err, "the disk or transaction is full, not the map");
         return LL_ERR_FULL;
     }
+    /* In write-ahead mode the pages freed since the last sync are held for
+     * the synced state (ll_durable.h): full may only mean "not synced
+     * lately". Then the caller retries before the map grows; store_map_full
+     * stays set, so a second call grows. */
+    if (ll_durable_release(st->dur) == 1)
+        return LL_OK;
     if (st->map_max && cur >= st->map_max) {
         snprintf(store_err, sizeof store_err, "map is at its maximum of %zu bytes", st->map_max);
         return LL_ERR_FULL;
@@ -664,7 +821,9 @@ int ll_store_grow(ll_store_t *st, size_t *new_size)
         struct timespec nap = {0, 100000};
         nanosleep(&nap, NULL);
     }
+    ll_durable_grow_begin(st->dur);
     int rc = mdb_env_set_mapsize(st->env, next);
+    ll_durable_grow_end(st->dur);
     if (rc) {
         err = map_err(rc, "grow map");
         store_map_full = 0;

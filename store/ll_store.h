@@ -17,8 +17,17 @@
  * Merkle frontier carried by the transaction; only a successful top-level
  * commit publishes it, so an aborted batch leaves no trace in memory either.
  *
- * Durability: the environment is opened without MDB_NOSYNC, so
- * ll_store_commit() returns LL_OK only once the data is on disk.
+ * Durability (ll_durable.h): ll_store_commit() returns LL_OK only once the
+ * data is on disk. By default LMDB syncs every commit. In write-ahead mode
+ * (ll_store_config_t.wal, the server's) ll_store_commit_logged() instead
+ * makes the commit's new leaves durable in a sequential log (ll_wal.h: one
+ * small write and one fdatasync per group commit) and commits LMDB without
+ * a sync; LMDB is synced in the background, and at the next open an
+ * environment that lost unsynced commits is rolled back to its last synced
+ * state, whose leaves the log continues (ll_store_pending: the ledger
+ * replays and verifies them). Everything else a logged commit writes must
+ * be derived from its leaves (or be expendable), since only the leaves are
+ * logged; plain ll_store_commit() in write-ahead mode syncs LMDB itself.
  *
  * Map size: LMDB's map is a fixed-size window that bounds the database.
  * When a write fails with the map full, the writer aborts its transaction,
@@ -41,6 +50,7 @@
 
 #include "ll_crypto.h"
 #include "ll_merkle.h"
+#include "ll_wal.h"
 
 typedef struct ll_store ll_store_t;
 typedef struct ll_txn ll_txn_t;
@@ -65,6 +75,13 @@ typedef struct ll_store_config {
     size_t map_max;
     /* Maximum concurrent read transactions; 0 means 1024. */
     unsigned max_readers;
+    /* Write-ahead mode (see Durability); takes DIR/wal/ and an exclusive
+     * lock on it: one server per directory. */
+    int wal;
+    /* Write-ahead mode: LMDB is synced every sync_ms (0: 1000) or when the
+     * log grew by 4 MiB; log segments of wal_segment bytes (0: 8 MiB). */
+    unsigned sync_ms;
+    size_t wal_segment;
 } ll_store_config_t;
 
 /* Opens (creating if needed) the store in directory dir, which must exist.
@@ -93,6 +110,22 @@ int ll_store_begin_child(ll_txn_t *parent, ll_txn_t **out);
  * map or disk is full, LL_ERR_STORE otherwise; txn is freed either way. */
 int ll_store_commit(ll_txn_t *txn);
 
+/* Commits a top-level write transaction whose every write other than its
+ * new leaves is derived from them (or expendable): in write-ahead mode
+ * the leaves are made durable in the log and LMDB commits without a sync;
+ * otherwise exactly ll_store_commit(). Same results; LL_ERR_IO (why in
+ * ll_store_last_error) when the log failed: the store then refuses every
+ * later logged commit until it is reopened. */
+int ll_store_commit_logged(ll_txn_t *txn);
+/* Write-ahead mode: the leaves acknowledged before the last stop that the
+ * roll-back to LMDB's synced state removed, in seq order starting at
+ * ll_store_committed_size (0 of them when the stop was clean). Each is a
+ * leaf's exact bytes; borrowed until ll_store_pending_done. */
+size_t ll_store_pending(ll_store_t *st, const ll_wal_rec_t **recs);
+void ll_store_pending_done(ll_store_t *st);
+/* What the open did about an unclean stop, for the operator ("" when
+ * nothing). */
+const char *ll_store_open_note(ll_store_t *st);
 /* Discards and frees txn. NULL is allowed. */
 void ll_store_abort(ll_txn_t *txn);
 
@@ -139,7 +172,10 @@ int ll_store_put(ll_txn_t *txn, enum ll_table tbl, const void *key,
  * oversized transaction is not cured by a bigger map),
  * when the map is already at map_max, when the file system has less than
  * 16 MiB free, or when open transactions do not end within 2 s. On LL_OK
- * *new_size (may be NULL) receives the new map size in bytes. */
+ * *new_size (may be NULL) receives the new map size in bytes. In
+ * write-ahead mode a call may instead sync LMDB, which frees the pages
+ * held for the last synced state, and return LL_OK without growing: the
+ * caller retries as after a growth (a second call grows). */
 int ll_store_grow(ll_store_t *st, size_t *new_size);
 
 /* Current map size in bytes. */

@@ -26,6 +26,7 @@
 #include "ll_ledger_int.h"
 
 static void *writer_main(void *arg);
+static int replay_log(ll_ledger_t *lg);
 
 /* ---- open and close: the start-up checks, then the writer ---- */
 
@@ -120,6 +121,10 @@ int ll_ledger_open(ll_store_t *st, const ll_ledger_config_t *cfg,
         pthread_mutex_destroy(&lg->cp_lock);
         goto fail;
     }
+    if ((err = replay_log(lg))) {
+        ll_ledger_close(lg);
+        return err;
+    }
     *out = lg;
     return LL_OK;
 fail:
@@ -142,6 +147,77 @@ void ll_ledger_close(ll_ledger_t *lg)
     pthread_cond_destroy(&lg->wake);
     pthread_mutex_destroy(&lg->cp_lock);
     free(lg);
+}
+
+/* ---- the write-ahead log's tail ---- */
+
+typedef struct replay_wait {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    size_t left;
+    int err;
+    uint64_t bad_seq;
+    char msg[LL_MSG_MAX];
+} replay_wait_t;
+
+static void replayed(void *ctx, const ll_append_result_t *r)
+{
+    replay_wait_t *w = ctx;
+    pthread_mutex_lock(&w->mu);
+    if (r->err && !w->err) {
+        w->err = r->err;
+        w->bad_seq = r->seq;
+        snprintf(w->msg, sizeof w->msg, "%s", r->msg);
+    }
+    if (--w->left == 0)
+        pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+/* The leaves acknowledged before an unclean stop that LMDB lost with its
+ * unsynced commits (ll_store_pending) go back through the mirror's path:
+ * each envelope's signature is checked against the key history, every
+ * rule and index applies, and the rebuilt leaf must hash like the logged
+ * one at the logged seq. A leaf that fails is not written; the ledger
+ * then refuses appends (reads go on) and says why, as for any damage. */
+static int replay_log(ll_ledger_t *lg)
+{
+    const ll_wal_rec_t *recs;
+    size_t n = ll_store_pending(lg->st, &recs);
+    int err = LL_OK;
+    if (n && !lg->refuse_writes) {
+        replay_wait_t w = {.left = 0};
+        pthread_mutex_init(&w.mu, NULL);
+        pthread_cond_init(&w.cv, NULL);
+        /* In chunks, so that the writer group-commits while we queue. */
+        for (size_t i = 0; i < n && !w.err;) {
+            size_t k = n - i < 1024 ? n - i : 1024;
+            pthread_mutex_lock(&w.mu);
+            w.left = k;
+            pthread_mutex_unlock(&w.mu);
+            for (size_t j = 0; j < k; j++)
+                ll_ledger_replicate(lg, recs[i + j].leaf, recs[i + j].len, replayed, &w);
+            pthread_mutex_lock(&w.mu);
+            while (w.left)
+                pthread_cond_wait(&w.cv, &w.mu);
+            pthread_mutex_unlock(&w.mu);
+            i += k;
+        }
+        pthread_mutex_destroy(&w.mu);
+        pthread_cond_destroy(&w.cv);
+        if (w.err == LL_ERR_NOMEM || w.err == LL_ERR_IO || w.err == LL_ERR_FULL ||
+            w.err == LL_ERR_STORE) {
+            err = w.err; /* could not replay: do not serve without them */
+        } else if (w.err) {
+            snprintf(lg->damage, sizeof lg->damage,
+                     "an entry of the write-ahead log does not replay (%s): %.110s; restore "
+                     "the ledger from a backup or a mirror",
+                     ll_strerror(w.err), w.msg);
+            lg->refuse_writes = 1;
+        }
+    }
+    ll_store_pending_done(lg->st);
+    return err;
 }
 
 /* ---- the writer thread ---- */
@@ -233,7 +309,10 @@ static int write_batch(ll_ledger_t *lg, ll_job_t *batch, uint64_t *out_size,
         uint64_t entries = 0;
         size = ll_store_size(txn);
         clock_gettime(CLOCK_MONOTONIC, &t0);
-        err = wrote ? ll_store_commit(txn) : (ll_store_abort(txn), LL_OK);
+        /* Everything the batch wrote besides its leaves is derived from
+         * them (apply() replays them) or is the checkpoint cache: the
+         * leaves in the write-ahead log are enough to make it durable. */
+        err = wrote ? ll_store_commit_logged(txn) : (ll_store_abort(txn), LL_OK);
         if (wrote && !err) {
             clock_gettime(CLOCK_MONOTONIC, &t1);
             ll_hist_add(&lg->commit_hist, (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000LL +
