@@ -326,7 +326,8 @@ int ll_wal_open(const char *dir, size_t seg_size, ll_wal_t **out, char *msg, siz
     }
     closedir(d);
     d = NULL;
-    qsort(nos, n, sizeof *nos, cmp_u64);
+    if (n)
+        qsort(nos, n, sizeof *nos, cmp_u64);
     if (n && !(w->segs = calloc(n, sizeof *w->segs))) {
         err = LL_ERR_NOMEM;
         goto fail;
