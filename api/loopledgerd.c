@@ -4,7 +4,7 @@
  *   loopledgerd [serve] [--data DIR] [--listen HOST:PORT] [--admin-pub FILE]
  *               [--admin-id ID] [--origin NAME] [--threads N]
  *               [--max-message BYTES] [--port-file FILE]
- *               [--map-size BYTES] [--map-max BYTES]
+ *               [--map-size BYTES] [--map-max BYTES] [--sync-interval MS]
  *   loopledgerd verifier-key [--data DIR]
  *   loopledgerd verify [--data DIR] [--threads N]
  *   loopledgerd backup [--data DIR] --to DIR
@@ -13,6 +13,12 @@
  * keys (mode 0600): note.key signs checkpoints, actor.key signs the
  * server's own entries (the genesis). Keys are made on first start; a new
  * ledger also needs the first admin's public key (--admin-pub).
+ *
+ * Durability: an append is answered once its leaf is synced in the
+ * write-ahead log DIR/wal/ (one sequential write per group commit); LMDB
+ * is synced in the background, and a restart after an unclean stop rolls
+ * data.mdb back to its last synced state and replays the log's leaves
+ * after it, each verified like a mirror's (ll_store.h, ll_durable.h).
  *
  * SIGTERM/SIGINT: stop accepting calls, end Watch streams, let in-flight
  * calls finish (appends are answered once durable), then exit 0.
@@ -83,6 +89,7 @@ typedef struct opts {
     int plaintext;
     const char *http, *http_proxy, *http_header, *http_port_file, *http_assets;
     unsigned http_idle_s; /* 0: ll_http's default (30 s) */
+    unsigned sync_ms;     /* 0: ll_store's default (1000 ms) */
     /* Resource limits (0: the library defaults, see ll_server.h, ll_ledger.h). */
     unsigned max_streams, max_calls, max_conns, max_conns_addr;
     int handshake_ms, idle_ms;
@@ -149,6 +156,10 @@ static void usage(FILE *f)
             "  --port-file FILE    write the bound port there once serving\n"
             "  --map-size N[KMG]   initial LMDB map size (default 16G; grows when full)\n"
             "  --map-max N[KMG]    largest map size (default: limited by the disk only)\n"
+            "  --sync-interval MS  sync LMDB in the background this often (default 1000);\n"
+            "                      appends are durable in the write-ahead log DIR/wal/ before\n"
+            "                      they are answered, and a restart replays what came after\n"
+            "                      the last sync\n"
             "  --tls-cert FILE     server certificate chain (PEM); with --tls-key and --tls-ca\n"
             "                      serves mTLS: clients need a certificate from that CA whose\n"
             "                      common name is a registered actor\n"
@@ -270,6 +281,16 @@ static int parse_opts(int argc, char **argv, opts_t *o)
                 return -1;
             }
             o->http_idle_s = (unsigned)n;
+        }
+        else if (!strcmp(a, "--sync-interval")) {
+            char *end;
+            unsigned long n = strtoul(v, &end, 10);
+            if (!*v || *end || n < 10 || n > 3600000) {
+                fprintf(stderr, "loopledgerd: --sync-interval takes milliseconds from 10 to "
+                                "3600000, got \"%s\"\n", v);
+                return -1;
+            }
+            o->sync_ms = (unsigned)n;
         }
         else if (!strcmp(a, "--tiles")) o->tiles = v;
         else if (!strcmp(a, "--from")) o->from = v;
@@ -824,7 +845,7 @@ int main(int argc, char **argv)
      * Durability); printing the verifier key must work beside a running
      * server, so it opens the store plainly. */
     ll_store_config_t stc = {.map_size = o.map_size, .map_max = o.map_max,
-                             .wal = strcmp(o.cmd, "verifier-key") != 0};
+                             .wal = strcmp(o.cmd, "verifier-key") != 0, .sync_ms = o.sync_ms};
     if ((err = ll_store_open(o.data, &stc, &st))) {
         logf_("opening store %s: %s (%s)", o.data, ll_strerror(err), ll_store_last_error());
         goto out;

@@ -104,6 +104,10 @@ int ll_durable_preopen(const char *dir, const ll_durable_config_t *cfg, ll_durab
             goto out;
         }
     }
+    /* The log is read first: a damaged log refuses the start before
+     * anything on disk changes. */
+    if (d->wal && (err = ll_wal_open(d->wal_dir, d->segment, &d->log, msg, cap)))
+        goto out;
     err = ll_syncpt_load(d->wal_dir, &sp, msg, cap);
     if (err == LL_ERR_NOT_FOUND) {
         err = LL_OK;
@@ -289,8 +293,6 @@ int ll_durable_start(ll_durable_t *d, MDB_env *env, ll_durable_size_fn size_fn, 
     d->size_ctx = size_ctx;
     if (!d->wal)
         return LL_OK;
-    if ((err = ll_wal_open(d->wal_dir, d->segment, &d->log, msg, cap)))
-        return err;
     size_t n = ll_wal_records(d->log, &recs), i = 0;
     /* Leaves LMDB has must be the very ones the log acknowledged. */
     for (; i < n && recs[i].seq < committed_size; i++) {
