@@ -30,7 +30,7 @@ size_t ll_dsse_pae_len(size_t type_len, size_t body_len)
            1 + body_len;
 }
 
-/* Writes v in decimal at out; returns the digits written. */
+/* Writes v in decimal at out; returns the digits written (dec_len(v)). */
 static size_t put_dec(uint8_t *out, size_t v)
 {
     size_t n = dec_len(v);
@@ -42,12 +42,12 @@ static size_t put_dec(uint8_t *out, size_t v)
 int ll_dsse_pae(const char *type, size_t type_len, const uint8_t *body,
                 size_t body_len, uint8_t *out, size_t cap, size_t *outlen)
 {
-    size_t need = ll_dsse_pae_len(type_len, body_len), o = 0;
+    size_t need = ll_dsse_pae_len(type_len, body_len), o;
 
     if (cap < need)
         return LL_ERR_BUFFER;
-    /* Written by hand, not with snprintf: this runs for every signature
-     * made or checked, and the formatting cost more than the copying. */
+    /* Built by hand, not with snprintf: every Append builds it twice (its
+     * dedup key, its signature check). */
     memcpy(out, "DSSEv1 ", 7);
     o = 7;
     o += put_dec(out + o, type_len);

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "ll_err.h"
+#include "ll_hist.h"
 #include "ll_syncpt.h"
 
 /* Sync LMDB early when the log grew this much since the last sync, so that
@@ -49,6 +50,7 @@ struct ll_durable {
     const ll_wal_rec_t *pending;
     size_t npending;
     char note[300];
+    ll_hist_t sync_hist; /* background and on-demand syncs of LMDB, ns */
 };
 
 static char *join(const char *a, const char *b)
@@ -76,6 +78,7 @@ int ll_durable_preopen(const char *dir, const ll_durable_config_t *cfg, ll_durab
     pthread_mutex_init(&d->ckpt_lock, NULL);
     pthread_mutex_init(&d->mu, NULL);
     pthread_cond_init(&d->cv, NULL);
+    ll_hist_init(&d->sync_hist, ll_hist_latency_ns, 16);
     if (!(d->dir = strdup(dir)) || !(d->wal_dir = join(dir, "wal")) ||
         !(data = join(dir, "data.mdb")) || !(lock = join(dir, "lock.mdb"))) {
         err = LL_ERR_NOMEM;
@@ -214,6 +217,8 @@ static int checkpoint_locked(ll_durable_t *d, int force, char *msg, size_t cap)
     }
     mdb_txn_abort(w);
     w = NULL;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     if ((rc = mdb_env_sync(d->env, 1))) {
         /* What the kernel did with the pages it could not write is
          * unknown; a later sync that succeeds proves nothing about them. */
@@ -227,6 +232,9 @@ static int checkpoint_locked(ll_durable_t *d, int force, char *msg, size_t cap)
         err = LL_ERR_IO;
         goto fail;
     }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    ll_hist_add(&d->sync_hist, (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000LL +
+                                          (t1.tv_nsec - t0.tv_nsec)));
     if ((err = ll_syncpt_save(d->wal_dir, &sp))) {
         /* The previous synced state and its reader still stand. */
         snprintf(msg, cap, "cannot save %s/synced: %s", d->wal_dir, strerror(errno));
@@ -254,6 +262,7 @@ static void *syncer_main(void *arg)
 {
     ll_durable_t *d = arg;
     char msg[LL_MSG_MAX];
+    pthread_setname_np(pthread_self(), "ll-syncer");
     for (;;) {
         pthread_mutex_lock(&d->mu);
         if (!d->stop && !d->kick) {
@@ -387,6 +396,12 @@ void ll_durable_pending_done(ll_durable_t *d)
     d->npending = 0;
     if (d->log)
         ll_wal_release_records(d->log);
+}
+
+void ll_durable_metrics(ll_durable_t *d, ll_hist_snap_t *syncs, uint64_t *log_bytes)
+{
+    ll_hist_snapshot(&d->sync_hist, syncs);
+    *log_bytes = d->log ? ll_wal_bytes_pending(d->log) : 0;
 }
 
 const char *ll_durable_note(const ll_durable_t *d)

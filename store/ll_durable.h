@@ -30,6 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ll_hist.h"
 #include "ll_wal.h"
 
 typedef struct ll_durable ll_durable_t;
@@ -80,6 +81,9 @@ int ll_durable_sync_now(ll_durable_t *d, char *msg, size_t cap);
  * unsynced commits, in seq order (borrowed until ll_durable_pending_done). */
 size_t ll_durable_pending(ll_durable_t *d, const ll_wal_rec_t **recs);
 void ll_durable_pending_done(ll_durable_t *d);
+/* Metrics: each sync of LMDB (ns), and the log's bytes written since the
+ * last one. Any thread. */
+void ll_durable_metrics(ll_durable_t *d, ll_hist_snap_t *syncs, uint64_t *log_bytes);
 /* What the open did about an unclean stop, for the operator's log ("" if
  * nothing). */
 const char *ll_durable_note(const ll_durable_t *d);

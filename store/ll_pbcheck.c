@@ -18,52 +18,19 @@
 
 #define MAX_ONEOFS 16
 
-/* Where the walk is, as a stack of frames rendered into text only when
- * something fails: building "EntryBody.links[2].relation" on every field
- * cost more than checking the field itself. */
-#define MAX_FRAMES (2 * LL_PBCHECK_DEPTH + 8)
-
-typedef struct frame {
-    const char *name; /* NULL: an index alone ("[3]") */
-    size_t index;
-    int has_index;
-} frame_t;
-
 typedef struct pbc {
     char *msg;
     size_t cap;
-    frame_t frames[MAX_FRAMES];
-    size_t n;
+    char path[256];
+    size_t plen;
 } pbc_t;
-
-/* The path as text, e.g. "Envelope.signatures[0].sig", at most cap - 1
- * characters (a longer one is cut). */
-static void render_path(const pbc_t *c, char *out, size_t cap)
-{
-    size_t len = 0;
-    out[0] = 0;
-    for (size_t i = 0; i < c->n && len + 1 < cap; i++) {
-        const frame_t *f = &c->frames[i];
-        int k = 0;
-        if (f->name && f->has_index)
-            k = snprintf(out + len, cap - len, "%s%s[%zu]", i ? "." : "", f->name, f->index);
-        else if (f->name)
-            k = snprintf(out + len, cap - len, "%s%s", i ? "." : "", f->name);
-        else
-            k = snprintf(out + len, cap - len, "[%zu]", f->index);
-        if (k > 0)
-            len = len + (size_t)k < cap ? len + (size_t)k : cap - 1;
-    }
-}
 
 static int fail(pbc_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static int fail(pbc_t *c, const char *fmt, ...)
 {
     if (c->cap) {
-        char path[256];
-        render_path(c, path, sizeof path);
-        int n = snprintf(c->msg, c->cap, "%s: ", path);
+        int n = snprintf(c->msg, c->cap, "%s: ", c->path);
         if (n >= 0 && (size_t)n < c->cap) {
             va_list ap;
             va_start(ap, fmt);
@@ -74,19 +41,46 @@ static int fail(pbc_t *c, const char *fmt, ...)
     return LL_ERR_INVALID;
 }
 
-/* Enters field name (NULL: an element of the current one) or, with
- * has_index, its element index; returns the depth to restore. */
-static size_t push(pbc_t *c, const char *name, int has_index, size_t index)
+/* Appends n bytes of s to the path, cut at its end. */
+static void path_add(pbc_t *c, const char *s, size_t n)
 {
-    size_t old = c->n;
-    if (c->n < MAX_FRAMES)
-        c->frames[c->n++] = (frame_t){name, index, has_index};
+    size_t room = sizeof c->path - 1 - c->plen;
+    if (n > room)
+        n = room;
+    memcpy(c->path + c->plen, s, n);
+    c->plen += n;
+    c->path[c->plen] = 0;
+}
+
+#define NO_INDEX ((size_t)-1)
+
+/* Appends sep and name (when name) and "[index]" (unless NO_INDEX) to the
+ * path; returns the length to restore. Runs for every field walked, so it
+ * copies bytes rather than formatting: the path is only read on failure. */
+static size_t push(pbc_t *c, const char *sep, const char *name, size_t index)
+{
+    size_t old = c->plen;
+    if (name) {
+        path_add(c, sep, strlen(sep));
+        path_add(c, name, strlen(name));
+    }
+    if (index != NO_INDEX) {
+        char d[24];
+        size_t n = sizeof d;
+        do
+            d[--n] = (char)('0' + index % 10);
+        while ((index /= 10) && n > 1);
+        d[--n] = '[';
+        path_add(c, d + n, sizeof d - n);
+        path_add(c, "]", 1);
+    }
     return old;
 }
 
 static void pop(pbc_t *c, size_t old)
 {
-    c->n = old;
+    c->plen = old;
+    c->path[old] = 0;
 }
 
 enum { VI_OK = 0, VI_TRUNC, VI_LONG, VI_PADDED };
@@ -253,7 +247,7 @@ static int check_packed(pbc_t *c, const ProtobufCFieldDescriptor *f, const uint8
     }
     for (size_t i = 0; p < end; i++) {
         uint64_t v;
-        size_t old = push(c, NULL, 1, i);
+        size_t old = push(c, NULL, NULL, i);
         int r = varint(&p, end, &v), err;
         if (r)
             return varint_fail(c, r, "packed value");
@@ -378,7 +372,7 @@ static int walk(pbc_t *c, const ProtobufCMessageDescriptor *desc, const uint8_t 
         /* Rule 2. */
         if (id == last_id) {
             if (!repeated || packed) {
-                old = push(c, f->name, 0, 0);
+                old = push(c, ".", f->name, NO_INDEX);
                 return fail(c, packed ? "packed field given in more than one run"
                                       : "non-repeated field given twice (readers disagree on "
                                         "which value counts)");
@@ -386,7 +380,7 @@ static int walk(pbc_t *c, const ProtobufCMessageDescriptor *desc, const uint8_t 
             elem++;
         } else {
             if (id < last_id) {
-                old = push(c, f->name, 0, 0);
+                old = push(c, ".", f->name, NO_INDEX);
                 return fail(c, "field %llu comes after field %llu: fields must be written in "
                                "ascending field-number order", (unsigned long long)id,
                             (unsigned long long)last_id);
@@ -398,7 +392,7 @@ static int walk(pbc_t *c, const ProtobufCMessageDescriptor *desc, const uint8_t 
                 if (oneofs[i] == f->quantifier_offset) {
                     const ProtobufCFieldDescriptor *o =
                         protobuf_c_message_descriptor_get_field(desc, (unsigned)oneof_ids[i]);
-                    old = push(c, f->name, 0, 0);
+                    old = push(c, ".", f->name, NO_INDEX);
                     return fail(c, "second member of a oneof (\"%s\" is already set): a oneof "
                                    "holds exactly one member", o ? o->name : "?");
                 }
@@ -408,7 +402,7 @@ static int walk(pbc_t *c, const ProtobufCMessageDescriptor *desc, const uint8_t 
             oneofs[n_oneofs] = f->quantifier_offset;
             oneof_ids[n_oneofs++] = id;
         }
-        old = push(c, f->name, repeated && !packed, elem);
+        old = repeated && !packed ? push(c, ".", f->name, elem) : push(c, ".", f->name, NO_INDEX);
         if ((err = check_value(c, f, wt, &p, end, depth)))
             return err;
         pop(c, old);
@@ -424,7 +418,7 @@ int ll_pbcheck(const ProtobufCMessageDescriptor *desc, const uint8_t *data, size
     const char *dot = strrchr(desc->name, '.');
     if (cap)
         msg[0] = 0;
-    push(&c, dot ? dot + 1 : desc->name, 0, 0);
+    push(&c, "", dot ? dot + 1 : desc->name, NO_INDEX);
     return walk(&c, desc, data, len, 0);
 }
 

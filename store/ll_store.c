@@ -23,63 +23,13 @@
 #include "ll_bytes.h"
 #include "ll_durable.h"
 #include "ll_err.h"
+#include "ll_store_int.h"
 
 #define LL_DEFAULT_MAP (16ULL << 30)
 #define LL_DEFAULT_READERS 1024
 #define LL_GROW_MIN_STEP (64ULL << 20)
 #define LL_GROW_MIN_FREE (16ULL << 20)
 #define LL_GROW_WAIT_NS (2000000000LL)
-#define LL_READ_POOL 64
-
-struct ll_store {
-    MDB_env *env;
-    MDB_dbi leaves, nodes;
-    MDB_dbi aux[LL_TBL__COUNT];
-    /* Frontier of the committed tree; changed only by the write commit. */
-    pthread_mutex_t lock;
-    ll_merkle_frontier_t frontier;
-    int64_t last_time;
-    _Atomic uint64_t size;
-    /* The remap gate (see ll_store.h): open top-level transactions, and
-     * whether a grow is waiting for them to end. */
-    _Atomic int active;
-    _Atomic int growing;
-    pthread_mutex_t gate_lock;
-    pthread_cond_t gate_open;
-    size_t map_max;
-    char *dir;
-    /* ll_store_make_scratch: a throwaway store, no Merkle tree kept. */
-    int scratch;
-    /* Size and last time of the newest snapshot this process committed,
-     * tagged with its LMDB transaction id, so that a read transaction of
-     * that snapshot (nearly every RPC) needs no meta lookups. A seqlock in
-     * effect: snap_id is cleared while the pair changes, and a reader
-     * trusts the pair only if snap_id equals its own id before and after.
-     * 0: unknown (ids start at 1). */
-    _Atomic uint64_t snap_id, snap_size, snap_time;
-    /* Read transactions reset for reuse (mdb_txn_renew keeps the reader
-     * slot and the allocation; MDB_NOTLS lets any thread renew them). */
-    pthread_mutex_t pool_lock;
-    ll_txn_t *pool[LL_READ_POOL];
-    int pool_n;
-    /* How commits become durable (ll_durable.h), and the writer's buffers
-     * for handing a commit's new leaves to the write-ahead log. */
-    ll_durable_t *dur;
-    const uint8_t **leafv;
-    size_t *lenv, leafcap;
-};
-
-struct ll_txn {
-    ll_store_t *st;
-    MDB_txn *txn;
-    ll_txn_t *parent;
-    int write;
-    int child_open; /* a child is open: this transaction must not be used */
-    /* Write transactions carry their own view of the tree's right edge. */
-    ll_merkle_frontier_t frontier;
-    int64_t last_time;
-};
-
 static _Thread_local char store_err[400];
 /* Whether this thread's last "full" error was the map limit (curable by
  * ll_store_grow) rather than a full disk or an oversized transaction. */
@@ -93,15 +43,25 @@ static const char *const table_names[LL_TBL__COUNT] = {
     [LL_TBL_INDEX] = "index",
 };
 
+/* What the last lookup that found nothing looked for; its message is
+ * written only if asked for (ll_store_last_error): a missing key is an
+ * answer most callers expect (every new entry's dedup lookup), and
+ * formatting it cost more than the lookup. Pending while store_err is "". */
+static _Thread_local const char *store_notfound;
+
 static int map_err(int rc, const char *what)
 {
     if (rc == 0)
         return LL_OK;
+    if (rc == MDB_NOTFOUND) {
+        store_err[0] = 0;
+        store_notfound = what;
+        return LL_ERR_NOT_FOUND;
+    }
     snprintf(store_err, sizeof store_err, "%s: %s", what, mdb_strerror(rc));
     if (rc == MDB_MAP_FULL || rc == ENOSPC || rc == MDB_TXN_FULL)
         store_map_full = rc == MDB_MAP_FULL;
     switch (rc) {
-    case MDB_NOTFOUND: return LL_ERR_NOT_FOUND;
     case MDB_MAP_FULL:
     case ENOSPC:
     case MDB_TXN_FULL: return LL_ERR_FULL;
@@ -144,6 +104,9 @@ static int write_err(ll_store_t *st, int rc, const char *what)
 
 const char *ll_store_last_error(void)
 {
+    if (!store_err[0] && store_notfound)
+        snprintf(store_err, sizeof store_err, "%s: %s", store_notfound,
+                 mdb_strerror(MDB_NOTFOUND));
     return store_err;
 }
 
@@ -573,6 +536,11 @@ void ll_store_pending_done(ll_store_t *st)
     ll_durable_pending_done(st->dur);
 }
 
+void ll_store_sync_metrics(ll_store_t *st, ll_hist_snap_t *syncs, uint64_t *log_bytes)
+{
+    ll_durable_metrics(st->dur, syncs, log_bytes);
+}
+
 const char *ll_store_open_note(ll_store_t *st)
 {
     return ll_durable_note(st->dur);
@@ -723,31 +691,6 @@ int ll_store_append(ll_txn_t *txn, const uint8_t *leaf, size_t len, int64_t t,
     return LL_OK;
 }
 
-int ll_store_get(ll_txn_t *txn, enum ll_table tbl, const void *key, size_t klen,
-                 const uint8_t **val, size_t *vlen)
-{
-    if ((unsigned)tbl >= LL_TBL__COUNT)
-        return LL_ERR_INVALID;
-    LL_ASSERT(!txn->child_open);
-    MDB_val k = {klen, (void *)key}, v;
-    int rc = mdb_get(txn->txn, txn->st->aux[tbl], &k, &v);
-    if (rc)
-        return map_err(rc, "read table");
-    *val = v.mv_data;
-    *vlen = v.mv_size;
-    return LL_OK;
-}
-
-int ll_store_put(ll_txn_t *txn, enum ll_table tbl, const void *key, size_t klen,
-                 const void *val, size_t vlen)
-{
-    if ((unsigned)tbl >= LL_TBL__COUNT || !txn->write)
-        return LL_ERR_INVALID;
-    LL_ASSERT(!txn->child_open);
-    MDB_val k = {klen, (void *)key}, v = {vlen, (void *)val};
-    return write_err(txn->st, mdb_put(txn->txn, txn->st->aux[tbl], &k, &v, 0), "write table");
-}
-
 size_t ll_store_map_size(ll_store_t *st)
 {
     MDB_envinfo info;
@@ -779,7 +722,7 @@ int ll_store_grow(ll_store_t *st, size_t *new_size)
     int err = LL_OK;
     if (!store_map_full) {
         /* Keep the failed write's own reason (e.g. "disk full: ..."). */
-        if (!store_err[0])
+        if (!ll_store_last_error()[0])
             snprintf(store_err, sizeof store_err, "the disk or transaction is full, not the map");
         return LL_ERR_FULL;
     }
@@ -840,29 +783,6 @@ out:
     return err;
 }
 
-int ll_store_del(ll_txn_t *txn, enum ll_table tbl, const void *key, size_t klen)
-{
-    if ((unsigned)tbl >= LL_TBL__COUNT || !txn->write)
-        return LL_ERR_INVALID;
-    LL_ASSERT(!txn->child_open);
-    MDB_val k = {klen, (void *)key};
-    int rc = mdb_del(txn->txn, txn->st->aux[tbl], &k, NULL);
-    return rc == MDB_NOTFOUND ? LL_OK : map_err(rc, "delete from table");
-}
-
-int ll_store_clear(ll_txn_t *txn, enum ll_table tbl)
-{
-    if ((unsigned)tbl >= LL_TBL__COUNT || !txn->write)
-        return LL_ERR_INVALID;
-    LL_ASSERT(!txn->child_open);
-    return map_err(mdb_drop(txn->txn, txn->st->aux[tbl], 0), "clear table");
-}
-
-static int has_prefix(const MDB_val *k, const void *prefix, size_t plen)
-{
-    return k->mv_size >= plen && memcmp(k->mv_data, prefix, plen) == 0;
-}
-
 int ll_store_make_scratch(ll_store_t *st)
 {
     int rc = mdb_env_set_flags(st->env, MDB_NOSYNC, 1);
@@ -870,115 +790,6 @@ int ll_store_make_scratch(ll_store_t *st)
         return map_err(rc, "set scratch flags");
     st->scratch = 1;
     return LL_OK;
-}
-
-struct ll_cursor {
-    MDB_cursor *cur;
-    MDB_cursor_op op; /* MDB_FIRST, then MDB_NEXT */
-};
-
-int ll_store_cursor_open(ll_txn_t *txn, enum ll_table tbl, ll_cursor_t **out)
-{
-    int rc;
-    *out = NULL;
-    if ((unsigned)tbl >= LL_TBL__COUNT)
-        return LL_ERR_INVALID;
-    ll_cursor_t *c = malloc(sizeof *c);
-    if (!c)
-        return LL_ERR_NOMEM;
-    if ((rc = mdb_cursor_open(txn->txn, txn->st->aux[tbl], &c->cur))) {
-        free(c);
-        return map_err(rc, "open cursor");
-    }
-    c->op = MDB_FIRST;
-    *out = c;
-    return LL_OK;
-}
-
-int ll_store_cursor_next(ll_cursor_t *c, const uint8_t **key, size_t *klen,
-                         const uint8_t **val, size_t *vlen)
-{
-    MDB_val k, v;
-    int rc = mdb_cursor_get(c->cur, &k, &v, c->op);
-    if (rc == MDB_NOTFOUND)
-        return LL_ERR_NOT_FOUND;
-    if (rc)
-        return map_err(rc, "walk table");
-    c->op = MDB_NEXT;
-    *key = k.mv_data;
-    *klen = k.mv_size;
-    *val = v.mv_data;
-    *vlen = v.mv_size;
-    return LL_OK;
-}
-
-void ll_store_cursor_close(ll_cursor_t *c)
-{
-    if (!c)
-        return;
-    mdb_cursor_close(c->cur);
-    free(c);
-}
-
-int ll_store_scan(ll_txn_t *txn, enum ll_table tbl, const void *prefix,
-                  size_t plen, const void *from, size_t flen, int reverse,
-                  ll_store_scan_fn fn, void *ctx)
-{
-    MDB_cursor *cur;
-    MDB_val k, v;
-    int rc, err = LL_OK;
-    uint8_t upper[512];
-
-    if ((unsigned)tbl >= LL_TBL__COUNT || plen > sizeof(upper))
-        return LL_ERR_INVALID;
-    if ((rc = mdb_cursor_open(txn->txn, txn->st->aux[tbl], &cur)))
-        return map_err(rc, "open cursor");
-    if (!reverse && !from && plen == 0) {
-        rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); /* LMDB has no empty keys */
-    } else if (!reverse) {
-        k.mv_data = (void *)(from ? from : prefix);
-        k.mv_size = from ? flen : plen;
-        rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-    } else if (from) {
-        /* Last key <= from: position at the first key >= from and step
-         * back unless it is from itself. */
-        k.mv_data = (void *)from;
-        k.mv_size = flen;
-        rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-        if (rc == MDB_NOTFOUND)
-            rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
-        else if (rc == 0 && (k.mv_size != flen || memcmp(k.mv_data, from, flen)))
-            rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
-    } else {
-        /* Last key with the prefix: just before the first key greater than
-         * every key with it (prefix with its last non-0xff byte bumped). */
-        size_t n = plen;
-        memcpy(upper, prefix, plen);
-        while (n > 0 && upper[n - 1] == 0xff)
-            n--;
-        if (n == 0) {
-            rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
-        } else {
-            upper[n - 1]++;
-            k.mv_data = upper;
-            k.mv_size = n;
-            rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-            rc = rc == MDB_NOTFOUND ? mdb_cursor_get(cur, &k, &v, MDB_LAST)
-                                    : rc ? rc : mdb_cursor_get(cur, &k, &v, MDB_PREV);
-        }
-    }
-    while (rc == 0 && has_prefix(&k, prefix, plen)) {
-        int r = fn(ctx, k.mv_data, k.mv_size, v.mv_data, v.mv_size);
-        if (r) {
-            err = r < 0 ? r : LL_OK;
-            break;
-        }
-        rc = mdb_cursor_get(cur, &k, &v, reverse ? MDB_PREV : MDB_NEXT);
-    }
-    if (rc && rc != MDB_NOTFOUND && err == LL_OK)
-        err = map_err(rc, "scan table");
-    mdb_cursor_close(cur);
-    return err;
 }
 
 int ll_store_backup(ll_store_t *st, const char *dst_dir)
@@ -989,4 +800,15 @@ int ll_store_backup(ll_store_t *st, const char *dst_dir)
     int err = map_err(mdb_env_copy2(st->env, dst_dir, MDB_CP_COMPACT), "backup");
     gate_leave(st);
     return err;
+}
+
+/* For ll_store_tables.c (ll_store_int.h). */
+int ll_store_map_err_(int rc, const char *what)
+{
+    return map_err(rc, what);
+}
+
+int ll_store_write_err_(ll_store_t *st, int rc, const char *what)
+{
+    return write_err(st, rc, what);
 }

@@ -49,6 +49,7 @@
 #include <stdint.h>
 
 #include "ll_crypto.h"
+#include "ll_hist.h"
 #include "ll_merkle.h"
 #include "ll_wal.h"
 
@@ -123,6 +124,10 @@ int ll_store_commit_logged(ll_txn_t *txn);
  * leaf's exact bytes; borrowed until ll_store_pending_done. */
 size_t ll_store_pending(ll_store_t *st, const ll_wal_rec_t **recs);
 void ll_store_pending_done(ll_store_t *st);
+/* Write-ahead mode's metrics (zero otherwise): each background or
+ * on-demand sync of LMDB in ns, and the log bytes written since the last
+ * sync. Any thread. */
+void ll_store_sync_metrics(ll_store_t *st, ll_hist_snap_t *syncs, uint64_t *log_bytes);
 /* What the open did about an unclean stop, for the operator ("" when
  * nothing). */
 const char *ll_store_open_note(ll_store_t *st);

@@ -11,8 +11,11 @@
  * are replayed at start-up.
  *
  * Layout: a directory of segments NNNNNNNNNNNNNNNN.seg (hexadecimal
- * number, increasing), each created full-size and zero-filled so that an
- * fdatasync never has file metadata to write. A segment is a 64-byte
+ * number, increasing), each created full-size and zero-filled so that a
+ * sync never has file metadata to write. Frames are written with direct
+ * I/O and O_DSYNC (one write, durable when it returns, in whole 4 KiB
+ * blocks: the block's earlier bytes are written again unchanged), or with
+ * pwrite and fdatasync where the file system refuses O_DIRECT. A segment is a 64-byte
  * header ("LLWALSEG", version, number) then frames, 8-byte aligned:
  *
  *   u32 magic "LLWF"  u32 length (header .. hash)  u64 segment number

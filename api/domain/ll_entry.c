@@ -17,23 +17,31 @@
 #include "ll_kinds.h"
 #include "ll_pbcheck.h"
 
-int ll_entry_find_envelope(const uint8_t *req, size_t len, const uint8_t **env,
-                           size_t *env_len)
+int ll_entry_read_append_request(const uint8_t *req, size_t len, const uint8_t **env,
+                                 size_t *env_len, int *validate_only)
 {
     const uint8_t *p = req, *end = req + len;
     const uint8_t *found = NULL;
     size_t found_len = 0;
+    uint64_t vo = 0;
     /* Walk every field so that a malformed tail is refused, not ignored.
      * A repeated field 1 would be merged by protobuf; we refuse it rather
-     * than store something other than what was signed. */
+     * than store something other than what was signed. The two known
+     * fields must have their own wire types (as protobuf-c requires);
+     * validate_only, like protobuf's bool, is its last value, nonzero. */
     while (p < end) {
         uint64_t key, n;
         if (ll_get_varint(&p, end, &key))
+            return LL_ERR_INVALID;
+        if ((key >> 3) == 0 || ((key >> 3) == 1 && (key & 7) != 2) ||
+            ((key >> 3) == 2 && (key & 7) != 0))
             return LL_ERR_INVALID;
         switch (key & 7) {
         case 0:
             if (ll_get_varint(&p, end, &n))
                 return LL_ERR_INVALID;
+            if (key >> 3 == 2)
+                vo = n;
             break;
         case 1:
             if (end - p < 8)
@@ -59,14 +67,20 @@ int ll_entry_find_envelope(const uint8_t *req, size_t len, const uint8_t **env,
         default:
             return LL_ERR_INVALID;
         }
-        if ((key >> 3) == 0)
-            return LL_ERR_INVALID;
     }
     if (!found)
         return LL_ERR_INVALID;
     *env = found;
     *env_len = found_len;
+    if (validate_only)
+        *validate_only = vo != 0;
     return LL_OK;
+}
+
+int ll_entry_find_envelope(const uint8_t *req, size_t len, const uint8_t **env,
+                           size_t *env_len)
+{
+    return ll_entry_read_append_request(req, len, env, env_len, NULL);
 }
 
 static int id_valid(const char *s)
@@ -111,12 +125,27 @@ static int check_registration(const Loopledger__V1__ActorRegistration *r,
     return LL_OK;
 }
 
+/* protobuf-c unpacking into the entry's arena: the envelope and body are
+ * a dozen small objects, allocated on an RPC thread and released on the
+ * writer's, so one block beats a dozen cross-thread frees. */
+static void *arena_pb_alloc(void *data, size_t n)
+{
+    return ll_arena_alloc(data, n);
+}
+
+static void arena_pb_free(void *data, void *p)
+{
+    (void)data;
+    (void)p;
+}
+
 /* ll_entry_decode without the cleanup: on error out may hold what was
  * unpacked so far, which the caller frees. */
 static int decode(const uint8_t *raw, size_t len, ll_entry_t *out, char *msg, size_t cap)
 {
     int err;
     memset(out, 0, sizeof *out);
+    ProtobufCAllocator pa = {arena_pb_alloc, arena_pb_free, &out->arena};
     out->raw_env = raw;
     out->raw_env_len = len;
     /* One reading of every byte (ll_pbcheck.h): checked on the wire, before
@@ -126,7 +155,7 @@ static int decode(const uint8_t *raw, size_t len, ll_entry_t *out, char *msg, si
     char why[200];
     if (ll_pbcheck(&loopledger__v1__envelope__descriptor, raw, len, why, sizeof why))
         LL_FAIL(LL_ERR_INVALID, "envelope refused: %s", why);
-    out->env = loopledger__v1__envelope__unpack(NULL, len, raw);
+    out->env = loopledger__v1__envelope__unpack(&pa, len, raw);
     if (!out->env)
         LL_FAIL(LL_ERR_INVALID, "envelope is not a valid loopledger.v1.Envelope protobuf");
     Loopledger__V1__Envelope *env = out->env;
@@ -154,7 +183,7 @@ static int decode(const uint8_t *raw, size_t len, ll_entry_t *out, char *msg, si
     if (ll_pbcheck(&loopledger__v1__entry_body__descriptor, env->payload.data,
                    env->payload.len, why, sizeof why))
         LL_FAIL(LL_ERR_INVALID, "payload refused: %s", why);
-    out->body = loopledger__v1__entry_body__unpack(NULL, env->payload.len,
+    out->body = loopledger__v1__entry_body__unpack(&pa, env->payload.len,
                                                    env->payload.data);
     if (!out->body)
         LL_FAIL(LL_ERR_INVALID, "payload is not a valid loopledger.v1.EntryBody protobuf");
@@ -201,13 +230,14 @@ static int decode(const uint8_t *raw, size_t len, ll_entry_t *out, char *msg, si
     /* The dedup key is the hash of what was signed. */
     size_t tl = sizeof LL_DSSE_PAYLOAD_TYPE - 1;
     size_t pl = ll_dsse_pae_len(tl, env->payload.len);
-    uint8_t *pae = malloc(pl);
+    uint8_t stack[2048], *pae = pl <= sizeof stack ? stack : malloc(pl);
     size_t got;
     if (!pae)
         LL_FAIL(LL_ERR_NOMEM, "out of memory");
     ll_dsse_pae(env->payload_type, tl, env->payload.data, env->payload.len, pae, pl, &got);
     ll_sha256(pae, got, out->dedup);
-    free(pae);
+    if (pae != stack)
+        free(pae);
     return LL_OK;
 }
 
@@ -229,10 +259,7 @@ int ll_entry_verify(const ll_entry_t *e, const uint8_t pub[LL_PUBKEY_LEN])
 
 void ll_entry_free(ll_entry_t *e)
 {
-    if (e->body)
-        loopledger__v1__entry_body__free_unpacked(e->body, NULL);
-    if (e->env)
-        loopledger__v1__envelope__free_unpacked(e->env, NULL);
+    ll_arena_free(&e->arena);
     e->body = NULL;
     e->env = NULL;
 }

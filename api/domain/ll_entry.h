@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ll_arena.h"
 #include "ll_crypto.h"
 #include "ll_index.h"
 #include "ll_store.h"
@@ -24,10 +25,12 @@
 
 #define LL_MAX_LINKS 256
 
-/* A decoded, statelessly valid entry. Owns its protobuf-c objects. */
+/* A decoded, statelessly valid entry. Owns its protobuf-c objects, which
+ * live in its arena: never free them one by one (ll_entry_free). */
 typedef struct ll_entry {
     Loopledger__V1__Envelope *env;
     Loopledger__V1__EntryBody *body;
+    ll_arena_t arena; /* env and body, and everything they point to */
     const uint8_t *raw_env; /* borrowed: the caller's envelope bytes */
     size_t raw_env_len;
     uint8_t keyid[LL_HASH_LEN]; /* of the first signature */
@@ -40,6 +43,12 @@ typedef struct ll_entry {
  * LL_ERR_INVALID if the message is malformed or has no envelope. */
 int ll_entry_find_envelope(const uint8_t *req, size_t len, const uint8_t **env,
                            size_t *env_len);
+/* The same, and AppendRequest.validate_only (field 2) into *validate_only
+ * (0 or 1; may be NULL), without unpacking the request: the envelope is
+ * borrowed from req, as received. Refuses what protobuf-c would refuse for
+ * the two known fields (a wrong wire type) and a repeated envelope. */
+int ll_entry_read_append_request(const uint8_t *req, size_t len, const uint8_t **env,
+                                 size_t *env_len, int *validate_only);
 
 /* Decodes and checks an envelope without looking at ledger state:
  * envelope and payload in canonical protobuf encoding (ll_pbcheck.h: no

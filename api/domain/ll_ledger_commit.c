@@ -245,16 +245,32 @@ static int persist_checkpoint(ll_ledger_t *lg, ll_txn_t *txn, uint64_t *size)
 
 /* One attempt at writing the batch. *full is set, and nothing committed,
  * when an entry or the commit ran out of space; the caller then grows the
- * map or refuses what does not fit, and tries again. */
+ * map or refuses what does not fit, and tries again.
+ *
+ * One bad entry must not sink its batch, so an entry that is refused
+ * half-way (after some of its writes) has to be taken out alone. A child
+ * transaction per entry does that, but costs every entry a copy of each
+ * page it touches that the batch had already dirtied (a dozen B-tree
+ * pages: leaves, nodes, dedup, indexes) and a merge of the dirty lists on
+ * its commit. Entries almost never fail here (the submitting thread
+ * checked everything that needs no ledger state), so the batch is first
+ * applied straight into the write transaction; at the first entry refused
+ * the pass is abandoned (aborted: nothing of it stays) and the batch is
+ * applied again with a child per entry, which costs at most twice the work
+ * of that batch. Duplicates are answered before anything is written and
+ * need no redo; validate-only entries always get their child, which is
+ * rolled back. */
 static int write_batch(ll_ledger_t *lg, ll_job_t *batch, uint64_t *out_size,
                        int *out_wrote, int *full)
 {
     ll_txn_t *txn = NULL;
     uint8_t *buf = NULL;
     size_t bufcap = 0;
-    int err = ll_store_begin_write(lg->st, &txn);
-    int wrote = 0;
+    int err, wrote, direct = 1;
     *full = 0;
+again:
+    err = ll_store_begin_write(lg->st, &txn);
+    wrote = 0;
     for (ll_job_t *j = batch; j; j = j->next) {
         if (j->refused)
             continue;
@@ -263,16 +279,36 @@ static int write_batch(ll_ledger_t *lg, ll_job_t *batch, uint64_t *out_size,
             snprintf(j->res.msg, sizeof j->res.msg, "cannot write: %s", ll_strerror(err));
             continue;
         }
-        ll_txn_t *child;
-        int cerr = ll_store_begin_child(txn, &child);
-        if (cerr) {
-            j->res.err = cerr;
-            snprintf(j->res.msg, sizeof j->res.msg, "cannot write: %s", ll_strerror(cerr));
-            continue;
+        ll_txn_t *child = txn;
+        if (!direct || j->validate_only) {
+            int cerr = ll_store_begin_child(txn, &child);
+            if (cerr) {
+                j->res.err = cerr;
+                snprintf(j->res.msg, sizeof j->res.msg, "cannot write: %s", ll_strerror(cerr));
+                continue;
+            }
         }
         int rc = ll_ledger_apply_new(child, j, &buf, &bufcap);
         if (rc == LL_OK && (rc = ll_ledger_follow_up(lg, child, j, &buf, &bufcap)) != LL_OK)
             j->res.err = rc;
+        if (child == txn) {
+            if (rc == LL_OK) {
+                wrote = 1;
+                continue;
+            }
+            if (rc == LL_ERR_EXISTS && j->res.duplicate) {
+                j->res.err = LL_OK;
+                continue;
+            }
+            /* Refused, maybe half-way: start again, a child per entry. */
+            ll_store_abort(txn);
+            txn = NULL;
+            for (ll_job_t *k = batch; k; k = k->next)
+                if (!k->refused)
+                    k->res = (ll_append_result_t){0};
+            direct = 0;
+            goto again;
+        }
         if (rc == LL_OK && j->validate_only) {
             /* Every check ran and the effects are known: roll it back. */
             ll_store_abort(child);
@@ -411,6 +447,7 @@ static void run_batch(ll_ledger_t *lg, ll_job_t *batch)
 static void *writer_main(void *arg)
 {
     ll_ledger_t *lg = arg;
+    pthread_setname_np(pthread_self(), "ll-writer"); /* for top -H and perf */
     for (;;) {
         pthread_mutex_lock(&lg->lock);
         while (!lg->head && !lg->stopping)

@@ -182,8 +182,21 @@ static void serve_metrics(void *ctx, const ll_http_req_t *req, ll_http_resp_t *o
          "Entries written per durable commit (group commit batch size).");
     histogram(&b, "loopledger_append_batch_entries", "", &hs, 1);
     head(&b, "loopledger_commit_duration_seconds", "histogram",
-         "Duration of each LMDB commit of appended entries, fsync included.");
+         "Duration of each group commit of appended entries: the write-ahead log's write and "
+         "fdatasync, then LMDB's commit.");
     histogram(&b, "loopledger_commit_duration_seconds", "", &hs2, 1e-9);
+    {
+        uint64_t wal_bytes = 0;
+        ll_store_sync_metrics(ll_ledger_store(m->lg), &hs2, &wal_bytes);
+        head(&b, "loopledger_lmdb_sync_duration_seconds", "histogram",
+             "Duration of each background sync of LMDB (what the write-ahead log holds until "
+             "then).");
+        histogram(&b, "loopledger_lmdb_sync_duration_seconds", "", &hs2, 1e-9);
+        head(&b, "loopledger_wal_unsynced_bytes", "gauge",
+             "Write-ahead log bytes written since LMDB's last sync (what a restart would "
+             "replay).");
+        put(&b, "loopledger_wal_unsynced_bytes %" PRIu64 "\n", wal_bytes);
+    }
 
     head(&b, "loopledger_tree_size", "gauge", "Committed entries (the log's tree size).");
     put(&b, "loopledger_tree_size %" PRIu64 "\n", size);

@@ -14,6 +14,7 @@
 #include <grpc/slice.h>
 #include <grpc/support/alloc.h>
 #include <grpc/support/time.h>
+#include <dlfcn.h>
 #include <pthread.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -337,8 +338,34 @@ static void on_shutdown(ll_tag_t *tag, int ok)
     pthread_mutex_unlock(&srv->lock);
 }
 
+/* Debian builds the Abseil under gRPC without NDEBUG, so every absl::Mutex
+ * lock and destruction goes through deadlock detection: a process-wide
+ * lock and a graph lookup, several times per call. That is a debugging
+ * aid a release build compiles out; switch it off (kIgnore) when the
+ * library offers the switch. Its C++ name is looked up, not linked, so a
+ * build without it simply keeps the default. */
+static void absl_deadlock_detection_off(void)
+{
+    static const char *const names[] = {
+        "_ZN4absl7debian329SetMutexDeadlockDetectionModeENS0_15OnDeadlockCycleE",
+        "_ZN4absl12lts_2022062329SetMutexDeadlockDetectionModeENS0_15OnDeadlockCycleE",
+        "_ZN4absl29SetMutexDeadlockDetectionModeENS_15OnDeadlockCycleE",
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        void *sym = dlsym(RTLD_DEFAULT, names[i]);
+        if (sym) {
+            void (*set_mode)(int);
+            memcpy(&set_mode, &sym, sizeof set_mode);
+            set_mode(0); /* absl::OnDeadlockCycle::kIgnore */
+            return;
+        }
+    }
+}
+
 int ll_server_create(const ll_server_config_t *cfg, ll_server_t **out)
 {
+    static pthread_once_t absl_once = PTHREAD_ONCE_INIT;
+    pthread_once(&absl_once, absl_deadlock_detection_off);
     ll_server_t *srv = calloc(1, sizeof *srv);
     if (!srv)
         return LL_ERR_NOMEM;

@@ -7,8 +7,9 @@
  *
  * Watch keeps one send in flight per stream. When a stream has caught up it
  * parks on the service's list. The ledger's commit hook runs on the writer
- * thread and only publishes that there is a new size (one flag, its own
- * lock): the fan-out thread then unparks every parked stream and starts
+ * thread and, when a stream is parked, only publishes that there is a new
+ * size (one flag, its own lock): the fan-out thread then unparks every
+ * parked stream and starts
  * its next send, so appends do not slow down with the number of watchers.
  * Parking re-checks the committed size under the lock the fan-out thread
  * takes to collect the parked list, and the size is published before the
@@ -139,20 +140,16 @@ LL_SVC_HANDLER(ll_ledger_service_append)
     ll_ledger_service_t *ls = svc;
     const uint8_t *env;
     size_t env_len;
-    if (ll_entry_find_envelope(req, len, &env, &env_len)) {
+    int validate_only;
+    /* The envelope is borrowed from the request as received (never
+     * re-encoded), and validate_only read beside it: the request is not
+     * unpacked (that would decode the envelope a second time). */
+    if (ll_entry_read_append_request(req, len, &env, &env_len, &validate_only)) {
         ll_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT,
                      "AppendRequest is malformed or has no envelope");
         return;
     }
-    /* The envelope is borrowed from the request as received (never
-     * re-encoded); the request's other fields are read separately. */
-    Loopledger__V1__AppendRequest *ar = loopledger__v1__append_request__unpack(NULL, len, req);
-    if (!ar) {
-        ll_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "AppendRequest is malformed");
-        return;
-    }
-    unsigned flags = ar->validate_only ? LL_SUBMIT_VALIDATE_ONLY : 0;
-    loopledger__v1__append_request__free_unpacked(ar, NULL);
+    unsigned flags = validate_only ? LL_SUBMIT_VALIDATE_ONLY : 0;
     ll_ledger_submit_opts(ls->lg, env, env_len, ll_call_identity(call), flags, append_done,
                           call);
 }
@@ -582,6 +579,15 @@ static void on_commit(void *ctx, uint64_t size)
 {
     (void)size;
     ll_ledger_service_t *svc = ctx;
+    /* No parked stream, nothing to wake: waking the fan-out thread for
+     * nothing cost a futex and two context switches per commit. A stream
+     * that parks after this check re-checks the committed size, published
+     * before this hook runs, under this same lock, so it sees this commit. */
+    pthread_mutex_lock(&svc->lock);
+    int parked = svc->parked != NULL;
+    pthread_mutex_unlock(&svc->lock);
+    if (!parked)
+        return;
     pthread_mutex_lock(&svc->fan_lock);
     svc->fan_pending = 1;
     pthread_cond_broadcast(&svc->fan_cond);

@@ -25,6 +25,7 @@
 #include "ll_trust.h"
 #include "ll_govquery.h"
 #include "ll_initiative.h"
+#include "ll_derive.h"
 
 #define KIND(x) LOOPLEDGER__V1__ENTRY_BODY__KIND_##x
 #define ROLE(x) LL_ROLE_BIT(LOOPLEDGER__V1__ROLE__ROLE_##x)
@@ -608,6 +609,123 @@ static void test_revoked_key_signs_nothing_and_rotation_replaces_it(void **state
     ll_store_abort(t);
 }
 
+/* Holds the writer in its commit hook, so that what is submitted meanwhile
+ * is applied as one batch when the gate opens. */
+typedef struct gate {
+    pthread_mutex_t m;
+    pthread_cond_t c;
+    int entered, open;
+} gate_t;
+
+static void gate_hook(void *ctx, uint64_t size)
+{
+    (void)size;
+    gate_t *g = ctx;
+    pthread_mutex_lock(&g->m);
+    g->entered = 1;
+    pthread_cond_broadcast(&g->c);
+    while (!g->open)
+        pthread_cond_wait(&g->c, &g->m);
+    pthread_mutex_unlock(&g->m);
+}
+
+static void wait_result(waiter_t *w)
+{
+    pthread_mutex_lock(&w->m);
+    while (!w->done)
+        pthread_cond_wait(&w->c, &w->m);
+    pthread_mutex_unlock(&w->m);
+}
+
+static uint8_t *seal_finding(fx_t *f, const char *summary, size_t *len)
+{
+    Loopledger__V1__Finding x = LOOPLEDGER__V1__FINDING__INIT;
+    x.summary = (char *)summary;
+    x.evidence = LOOPLEDGER__V1__EVIDENCE__EVIDENCE_QUANTITATIVE;
+    x.source = LOOPLEDGER__V1__FINDING_SOURCE__FINDING_SOURCE_DASHBOARD;
+    return ll_tl_seal(f->ana, "ana", "pricing", KIND(FINDING), &x, NULL, 0, len);
+}
+
+/* One entry refused half-way through a group commit (its link indexes
+ * written, then the one-decision-per-actor rule refuses it) leaves no trace
+ * and sinks none of the entries batched with it: duplicates, validate-only
+ * appends and good entries on the same tables all get their own answers,
+ * and the stored indexes are exactly what the leaves derive. */
+static void test_refused_entry_in_a_batch_leaves_no_trace_and_sinks_nothing(void **state)
+{
+    fx_t *f = *state;
+    uint64_t fi = finding(f, f->ana, "ana");
+    ok(decide(f, f->paula, "paula", EXC, APPROVED, fi));
+    gate_t g = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
+    assert_int_equal(ll_ledger_add_commit_hook(f->tl.lg, gate_hook, &g), LL_OK);
+
+    enum { TRIGGER, GOOD1, REFUSED, GOOD2, DUP, VALIDATE, GOOD3, N };
+    size_t len[N];
+    uint8_t *env[N];
+    lk_t dec = {LOOPLEDGER__V1__RELATION__DECIDES, fi};
+    Loopledger__V1__Decision d = LOOPLEDGER__V1__DECISION__INIT;
+    d.level = EXC;
+    d.outcome = APPROVED;
+    d.rationale = "r";
+    env[TRIGGER] = seal_finding(f, "trigger", &len[TRIGGER]);
+    env[GOOD1] = seal_finding(f, "one", &len[GOOD1]);
+    env[REFUSED] = ll_tl_seal(f->paula, "paula", "pricing", KIND(DECISION), &d, &dec, 1,
+                              &len[REFUSED]);
+    env[GOOD2] = seal_finding(f, "two", &len[GOOD2]);
+    env[DUP] = malloc(len[GOOD1]);
+    memcpy(env[DUP], env[GOOD1], len[GOOD1]);
+    len[DUP] = len[GOOD1];
+    env[VALIDATE] = seal_finding(f, "just checking", &len[VALIDATE]);
+    env[GOOD3] = ll_tl_seal(f->quinn, "quinn", "pricing", KIND(DECISION), &d, &dec, 1,
+                            &len[GOOD3]);
+
+    waiter_t w[N];
+    for (int i = 0; i < N; i++)
+        w[i] = (waiter_t){PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, {0}};
+    ll_hist_snap_t b0, b1, c;
+    ll_ledger_metrics(f->tl.lg, &b0, &c);
+    /* The writer commits the trigger and stops in the hook ... */
+    ll_ledger_submit_opts(f->tl.lg, env[TRIGGER], len[TRIGGER], NULL, 0, woken, &w[TRIGGER]);
+    pthread_mutex_lock(&g.m);
+    while (!g.entered)
+        pthread_cond_wait(&g.c, &g.m);
+    pthread_mutex_unlock(&g.m);
+    /* ... while the rest queues up, to be taken as one batch. */
+    for (int i = GOOD1; i < N; i++)
+        ll_ledger_submit_opts(f->tl.lg, env[i], len[i], NULL,
+                              i == VALIDATE ? LL_SUBMIT_VALIDATE_ONLY : 0, woken, &w[i]);
+    pthread_mutex_lock(&g.m);
+    g.open = 1;
+    pthread_cond_broadcast(&g.c);
+    pthread_mutex_unlock(&g.m);
+    for (int i = 0; i < N; i++)
+        wait_result(&w[i]);
+    ll_ledger_remove_commit_hook(f->tl.lg, gate_hook, &g);
+    for (int i = 0; i < N; i++)
+        free(env[i]);
+
+    uint64_t t = ok(w[TRIGGER].r);
+    assert_int_equal(ok(w[GOOD1].r), t + 1);
+    refused(w[REFUSED].r, LL_ERR_EXISTS, "already decided");
+    assert_false(w[REFUSED].r.duplicate);
+    assert_int_equal(ok(w[GOOD2].r), t + 2);
+    assert_int_equal(ok(w[DUP].r), t + 1);
+    assert_true(w[DUP].r.duplicate);
+    ok(w[VALIDATE].r);
+    assert_true(w[VALIDATE].r.validate_only);
+    assert_int_equal(ok(w[GOOD3].r), t + 3);
+    assert_int_equal(ll_store_committed_size(f->tl.st), t + 4);
+    /* Two commits: the trigger's, then the batch's three entries. */
+    ll_ledger_metrics(f->tl.lg, &b1, &c);
+    assert_int_equal(b1.total - b0.total, 2);
+    assert_int_equal(b1.sum - b0.sum, 1 + 3);
+    /* Nothing of the refused entry stayed in the indexes. */
+    ll_derive_report_t rep;
+    assert_int_equal(ll_ledger_check_derived(f->tl.st, &rep), LL_OK);
+    if (rep.damaged)
+        fail_msg("derived records differ: %s", rep.what);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -616,6 +734,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_governed_entries_gate_what_acts_on_them, setup, teardown),
         cmocka_unit_test_setup_teardown(test_revoked_key_signs_nothing_and_rotation_replaces_it, setup, teardown),
         cmocka_unit_test_setup_teardown(test_validate_only_writes_nothing_and_effects_say_what_happened, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refused_entry_in_a_batch_leaves_no_trace_and_sinks_nothing, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

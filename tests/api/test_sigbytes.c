@@ -353,6 +353,11 @@ static void test_pbcheck_rules(void **state)
     static const uint8_t wt[] = {0x0a, 0x01, 0x01};
     assert_int_equal(ll_pbcheck(link, wt, sizeof wt, msg, sizeof msg), LL_ERR_INVALID);
     assert_non_null(strstr(msg, "Link.relation: wire type 2 where this field has wire type 0"));
+    /* The path names the element of a repeated field: signatures[1]. */
+    static const uint8_t second[] = {0x1a, 0x03, 0x12, 0x01, 'k', 0x1a, 0x02, 0x12, 0x00};
+    assert_int_equal(ll_pbcheck(&loopledger__v1__envelope__descriptor, second, sizeof second,
+                                msg, sizeof msg), LL_ERR_INVALID);
+    assert_non_null(strstr(msg, "Envelope.signatures[1].keyid: holds its default value"));
     /* Length past the end. */
     static const uint8_t past[] = {0x0a, 0x05, 'a'};
     assert_int_equal(ll_pbcheck(reg, past, sizeof past, msg, sizeof msg), LL_ERR_INVALID);
@@ -401,6 +406,37 @@ static void test_audit_refuses_planted_nul_envelope(void **state)
         fail_msg("audit report does not name the NUL: %s", rep.what);
 }
 
+/* AppendRequest read without unpacking: the envelope as received and
+ * validate_only, holding the two fields to their wire types. */
+static void test_append_request_read_on_the_wire(void **state)
+{
+    (void)state;
+    const uint8_t *env;
+    size_t len;
+    int vo = -1;
+    static const uint8_t ok1[] = {0x0a, 0x01, 'x', 0x10, 0x01};
+    static const uint8_t last[] = {0x10, 0x01, 0x0a, 0x01, 'x', 0x10, 0x00, 0x18, 0x05};
+    static const uint8_t vo_bytes[] = {0x0a, 0x01, 'x', 0x12, 0x00};
+    static const uint8_t env_varint[] = {0x08, 0x01, 0x0a, 0x01, 'x'};
+    static const uint8_t twice[] = {0x0a, 0x01, 'x', 0x0a, 0x01, 'y'};
+    static const uint8_t none[] = {0x10, 0x01};
+    assert_int_equal(ll_entry_read_append_request(ok1, sizeof ok1, &env, &len, &vo), LL_OK);
+    assert_ptr_equal(env, ok1 + 2);
+    assert_int_equal(len, 1);
+    assert_int_equal(vo, 1);
+    /* The last value counts, as in protobuf; unknown fields pass. */
+    assert_int_equal(ll_entry_read_append_request(last, sizeof last, &env, &len, &vo), LL_OK);
+    assert_int_equal(vo, 0);
+    assert_int_equal(ll_entry_read_append_request(vo_bytes, sizeof vo_bytes, &env, &len, &vo),
+                     LL_ERR_INVALID);
+    assert_int_equal(ll_entry_read_append_request(env_varint, sizeof env_varint, &env, &len, &vo),
+                     LL_ERR_INVALID);
+    assert_int_equal(ll_entry_read_append_request(twice, sizeof twice, &env, &len, &vo),
+                     LL_ERR_INVALID);
+    assert_int_equal(ll_entry_read_append_request(none, sizeof none, &env, &len, &vo),
+                     LL_ERR_INVALID);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -418,6 +454,7 @@ int main(void)
         T(test_field_given_twice_is_refused),
         T(test_non_canonical_encodings_are_refused),
         cmocka_unit_test(test_pbcheck_rules),
+        cmocka_unit_test(test_append_request_read_on_the_wire),
         T(test_audit_refuses_planted_nul_envelope),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,7 +1,8 @@
 /*
  * fuzz_entry: hostile bytes as an AppendRequest and as a DSSE envelope
- * (ll_entry_find_envelope, ll_entry_decode, ll_entry_verify), and the leaf
- * layout built around whatever was accepted (ll_leaf_build).
+ * (ll_entry_find_envelope, ll_entry_read_append_request, ll_entry_decode,
+ * ll_entry_verify), and the leaf layout built around whatever was accepted
+ * (ll_leaf_build).
  *
  * Contracts checked: the envelope found inside a request lies inside it;
  * a refused envelope always says why; an accepted one has a body with an
@@ -27,6 +28,7 @@
 #include "ll_fuzz.h"
 #include "ll_pbcheck.h"
 #include "loopledger/v1/domain.pb-c.h"
+#include "loopledger/v1/ledger.pb-c.h"
 
 static void one_reading(const ProtobufCMessageDescriptor *d, const uint8_t *data, size_t size)
 {
@@ -63,6 +65,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (ll_entry_find_envelope(data, size, &env, &env_len) == LL_OK)
         LL_FUZZ_CHECK(env >= data && env_len <= size && env + env_len <= data + size);
+    /* The request's own fields read without unpacking agree with
+     * protobuf-c's reading whenever both read it. */
+    int vo;
+    if (ll_entry_read_append_request(data, size, &env, &env_len, &vo) == LL_OK) {
+        LL_FUZZ_CHECK(env >= data && env_len <= size && env + env_len <= data + size);
+        Loopledger__V1__AppendRequest *ar = loopledger__v1__append_request__unpack(NULL, size,
+                                                                                   data);
+        if (ar) {
+            LL_FUZZ_CHECK(ar->envelope && vo == (ar->validate_only != 0));
+            loopledger__v1__append_request__free_unpacked(ar, NULL);
+        }
+    }
 
     msg[0] = 0;
     if (ll_entry_decode(data, size, &e, msg, sizeof msg) != LL_OK) {

@@ -254,6 +254,10 @@ static void test_aux_tables_round_trip(void **state)
     assert_int_equal(n, 3);
     assert_memory_equal(v, "rec", 3);
     assert_int_equal(ll_store_get(r, LL_TBL_KEYS, "alice", 5, &v, &n), LL_ERR_NOT_FOUND);
+    /* A miss is written up only when asked, and says what was looked for. */
+    assert_non_null(strstr(ll_store_last_error(), "read table: MDB_NOTFOUND"));
+    assert_int_equal(ll_store_leaf(r, 99, &v, &n), LL_ERR_NOT_FOUND);
+    assert_non_null(strstr(ll_store_last_error(), "read leaf: MDB_NOTFOUND"));
     assert_int_equal(ll_store_put(r, LL_TBL_ACTORS, "bob", 3, "x", 1), LL_ERR_INVALID);
     ll_store_abort(r);
 }
