@@ -425,10 +425,28 @@ int ll_store_begin_child(ll_txn_t *parent, ll_txn_t **out)
 
 /* Commits txn; logged: its new leaves are already durable in the
  * write-ahead log, so LMDB need not be synced now. */
+/* The tree's size and last time go to meta once per top-level commit, not
+ * once per leaf (children pass them up in their frontier). */
+static int put_tree_meta(ll_txn_t *txn)
+{
+    ll_store_t *st = txn->st;
+    if (!txn->write || txn->parent || txn->frontier.size == atomic_load(&st->size))
+        return LL_OK;
+    MDB_dbi meta = st->aux[LL_TBL_META];
+    int err = put_meta_u64(txn->txn, meta, "size", txn->frontier.size);
+    return err ? err : put_meta_u64(txn->txn, meta, "last_time", (uint64_t)txn->last_time);
+}
+
 static int commit(ll_txn_t *txn, int logged)
 {
     ll_store_t *st = txn->st;
     LL_ASSERT(!txn->child_open);
+    int merr = logged ? LL_OK : put_tree_meta(txn);
+    if (merr) {
+        mdb_txn_abort(txn->txn);
+        txn_free(txn);
+        return merr;
+    }
     uint64_t id = txn->write && !txn->parent ? (uint64_t)mdb_txn_id(txn->txn) : 0;
     int rc = mdb_txn_commit(txn->txn);
     int err = txn->write ? write_err(st, rc, "commit") : map_err(rc, "commit");
@@ -470,6 +488,11 @@ int ll_store_commit_logged(ll_txn_t *txn)
     if (!txn->write || txn->parent || !ll_durable_wal(st->dur))
         return commit(txn, 0);
     LL_ASSERT(!txn->child_open);
+    int merr = put_tree_meta(txn);
+    if (merr) {
+        ll_store_abort(txn);
+        return merr;
+    }
     uint64_t first = atomic_load(&st->size), end = txn->frontier.size;
     size_t n = (size_t)(end - first);
     if (n == 0)
@@ -682,10 +705,6 @@ int ll_store_append(ll_txn_t *txn, const uint8_t *leaf, size_t len, int64_t t,
         if ((err = ll_merkle_frontier_append(&next, leaf_hash, emit_node, txn)))
             return err;
     }
-    MDB_dbi meta = txn->st->aux[LL_TBL_META];
-    if ((err = put_meta_u64(txn->txn, meta, "size", next.size)) ||
-        (err = put_meta_u64(txn->txn, meta, "last_time", (uint64_t)t)))
-        return err;
     txn->frontier = next;
     txn->last_time = t;
     return LL_OK;

@@ -2,11 +2,16 @@
  * ll_ledger_commit: the ledger's writer side (ll_ledger.h, ll_ledger_int.h):
  * opening it (the start-up checks), its single writer thread, closing it.
  *
- * It takes everything queued (up to max_batch), applies each entry in a
- * child transaction of one write transaction, commits once (group commit:
- * one durable LMDB commit for the batch) and only then reports each
- * result and calls the commit hooks. A batch that runs out of map is
- * rolled back whole, the map grows, and the batch is retried.
+ * It takes everything queued (up to max_batch) and applies it straight
+ * into one write transaction; at the first refused entry that pass is
+ * rolled back and the batch applied again with a child transaction per
+ * entry, so that a refused entry leaves nothing and sinks nothing. The
+ * batch commits once (group commit: its new leaves synced in the
+ * write-ahead log, LMDB committed without a sync, ll_store.h) and only
+ * then reports each result and calls the commit hooks. A batch that runs
+ * out of map is rolled back whole, the map grows, and the batch is
+ * retried. At open, the leaves the log acknowledged past LMDB's synced
+ * state are replayed through the mirror's path (replay_log).
  *
  * Checkpoints are signed on demand (ll_ledger_checkpoint, by GetCheckpoint,
  * tiles publishing and witness submission), never per commit; the latest

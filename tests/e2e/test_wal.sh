@@ -4,8 +4,8 @@
 # off (--sync-interval 3600000) a kill -9 leaves every acknowledged entry
 # only in the log, so:
 #  1. a second server on the same directory is refused while one serves;
-#  2. the restart rolls data.mdb back to its synced state (here: before the
-#     genesis) and replays the log: every acknowledged entry is back byte
+#  2. the restart rolls data.mdb back to its synced state (here: at most
+#     the genesis) and replays the log: every acknowledged entry is back byte
 #     for byte, the offline audit passes, and Go's tlog verifier proves the
 #     new checkpoint consistent with the one signed before the kill;
 #  3. a leaf altered inside the log, its frame re-sealed so that only the
@@ -50,10 +50,12 @@ cp -a "$T/ledger" "$T/copy-damage"
 
 # 2. Roll back, replay, everything acknowledged is there.
 start_server --sync-interval 3600000
-grep -q "rolled data.mdb back to its last synced state (0 entries" "$T/server.log" ||
-    fail "no roll-back logged"
-grep -q "write-ahead log: $old acknowledged entries (#0..#$((old - 1))) past the synced state, replayed and verified" \
-    "$T/server.log" || fail "replay not logged for $old entries"
+synced=$(sed -n 's/.*rolled data.mdb back to its last synced state (\([0-9]*\) entries.*/\1/p' "$T/server.log")
+[[ -n $synced ]] || fail "no roll-back logged"
+# The syncer's first round may catch the genesis; nothing after it.
+((synced <= 1)) || fail "LMDB was synced at $synced entries with the sync held off"
+grep -q "write-ahead log: $((old - synced)) acknowledged entries (#$synced..#$((old - 1))) past the synced state, replayed and verified" \
+    "$T/server.log" || fail "replay not logged for entries $synced..$((old - 1))"
 lc checkpoint >"$T/after.note"
 new=$(sed -n 2p "$T/after.note")
 ((new == old)) || fail "size $old before the kill, $new after"
