@@ -1,6 +1,7 @@
 /*
  * ll_bytes: the byte-level encodings every record and wire walker shares:
- * big-endian fixed-width integers and protobuf base-128 varints.
+ * big-endian (records, keys) and little-endian (log files) fixed-width
+ * integers and protobuf base-128 varints.
  *
  * Why one header: these helpers existed as private copies in four files
  * (ll_store.c, ll_ledger.c, ll_audit.c, ll_loop.c) and three varint
@@ -49,6 +50,31 @@ static inline uint64_t ll_get_be64(const uint8_t *in)
     for (int i = 0; i < 8; i++)
         v = v << 8 | in[i];
     return v;
+}
+
+/* Little-endian: the write-ahead log's and the synced state's file
+ * formats (ll_wal.h, ll_syncpt.h). */
+static inline void ll_put_le32(uint8_t *out, uint32_t v)
+{
+    for (int i = 0; i < 4; i++, v >>= 8)
+        out[i] = (uint8_t)v;
+}
+
+static inline uint32_t ll_get_le32(const uint8_t *in)
+{
+    return (uint32_t)in[0] | (uint32_t)in[1] << 8 | (uint32_t)in[2] << 16 |
+           (uint32_t)in[3] << 24;
+}
+
+static inline void ll_put_le64(uint8_t *out, uint64_t v)
+{
+    for (int i = 0; i < 8; i++, v >>= 8)
+        out[i] = (uint8_t)v;
+}
+
+static inline uint64_t ll_get_le64(const uint8_t *in)
+{
+    return (uint64_t)ll_get_le32(in) | (uint64_t)ll_get_le32(in + 4) << 32;
 }
 
 /* IEEE 754 binary64 as its bit pattern, big-endian (the byte order of the

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,12 +47,30 @@ struct ll_durable {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     _Atomic int broken;
-    char broken_why[200];
+    char broken_why[300];
     const ll_wal_rec_t *pending;
     size_t npending;
     char note[300];
     ll_hist_t sync_hist; /* background and on-demand syncs of LMDB, ns */
 };
+
+/* Stops all acknowledgements (what the kernel did with pages it failed to
+ * write is unknown) and says why in msg[cap]; LL_ERR_IO. */
+__attribute__((format(printf, 4, 5))) static int set_broken(ll_durable_t *d, char *msg,
+                                                            size_t cap, const char *fmt, ...)
+{
+    va_list ap;
+    char why[120];
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof why, fmt, ap);
+    va_end(ap);
+    snprintf(d->broken_why, sizeof d->broken_why,
+             "%s: nothing more is acknowledged; every acknowledged entry is in the write-ahead "
+             "log: restart the server once the disk is healthy",
+             why);
+    atomic_store(&d->broken, 1);
+    LL_FAIL(LL_ERR_IO, "%s", d->broken_why);
+}
 
 static char *join(const char *a, const char *b)
 {
@@ -222,14 +241,7 @@ static int checkpoint_locked(ll_durable_t *d, int force, char *msg, size_t cap)
     if ((rc = mdb_env_sync(d->env, 1))) {
         /* What the kernel did with the pages it could not write is
          * unknown; a later sync that succeeds proves nothing about them. */
-        snprintf(d->broken_why, sizeof d->broken_why,
-                 "syncing data.mdb failed (%s): nothing more is acknowledged; every "
-                 "acknowledged entry is in the write-ahead log: restart the server once the "
-                 "disk is healthy",
-                 mdb_strerror(rc));
-        atomic_store(&d->broken, 1);
-        snprintf(msg, cap, "%s", d->broken_why);
-        err = LL_ERR_IO;
+        err = set_broken(d, msg, cap, "syncing data.mdb failed (%s)", mdb_strerror(rc));
         goto fail;
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -340,14 +352,9 @@ int ll_durable_log(ll_durable_t *d, uint64_t first, size_t n, const uint8_t *con
     if (atomic_load(&d->broken))
         LL_FAIL(LL_ERR_IO, "%s", d->broken_why);
     int err = ll_wal_write(d->log, first, n, leaves, lens);
-    if (err == LL_ERR_IO) {
-        snprintf(d->broken_why, sizeof d->broken_why,
-                 "writing the write-ahead log in %s failed (%s): nothing more is acknowledged; "
-                 "restart the server once the disk is healthy",
-                 d->wal_dir, strerror(errno));
-        atomic_store(&d->broken, 1);
-        LL_FAIL(err, "%s", d->broken_why);
-    }
+    if (err == LL_ERR_IO)
+        return set_broken(d, msg, cap, "writing the write-ahead log in %.80s failed (%s)",
+                          d->wal_dir, strerror(errno));
     if (err)
         LL_FAIL(err, "write-ahead log: %s", ll_strerror(err));
     if (ll_wal_bytes_pending(d->log) > KICK_BYTES) {
@@ -363,14 +370,9 @@ int ll_durable_retract(ll_durable_t *d, uint64_t first, char *msg, size_t cap)
 {
     if (atomic_load(&d->broken))
         LL_FAIL(LL_ERR_IO, "%s", d->broken_why);
-    if (ll_wal_retract(d->log, first)) {
-        snprintf(d->broken_why, sizeof d->broken_why,
-                 "a failed commit could not be retracted from the write-ahead log in %s (%s): "
-                 "nothing more is acknowledged; restart the server",
-                 d->wal_dir, strerror(errno));
-        atomic_store(&d->broken, 1);
-        LL_FAIL(LL_ERR_IO, "%s", d->broken_why);
-    }
+    if (ll_wal_retract(d->log, first))
+        return set_broken(d, msg, cap, "a failed commit could not be retracted from the "
+                          "write-ahead log in %.80s (%s)", d->wal_dir, strerror(errno));
     return LL_OK;
 }
 

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ll_bytes.h"
 #include "ll_crypto.h"
 #include "ll_err.h"
 
@@ -17,25 +18,6 @@
 #define VERSION 1u
 #define HDR 32 /* magic, version, psize, size, txnid */
 #define MAX_PSIZE 65536u
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-static void put64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static uint64_t get64(const uint8_t *p)
-{
-    return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
-}
 
 static int read_all(int fd, uint8_t *buf, size_t n, off_t off)
 {
@@ -94,10 +76,10 @@ int ll_syncpt_save(const char *dir, const ll_syncpt_t *sp)
     if (!b)
         return LL_ERR_NOMEM;
     memcpy(b, MAGIC, 8);
-    put32(b + 8, VERSION);
-    put32(b + 12, sp->psize);
-    put64(b + 16, sp->size);
-    put64(b + 24, sp->txnid);
+    ll_put_le32(b + 8, VERSION);
+    ll_put_le32(b + 12, sp->psize);
+    ll_put_le64(b + 16, sp->size);
+    ll_put_le64(b + 24, sp->txnid);
     memcpy(b + HDR, sp->meta, 2 * (size_t)sp->psize);
     ll_sha256(b, n - LL_HASH_LEN, b + n - LL_HASH_LEN);
     snprintf(path, sizeof path, "%s/synced", dir);
@@ -133,10 +115,10 @@ int ll_syncpt_load(const char *dir, ll_syncpt_t *sp, char *msg, size_t cap)
     }
     int err = LL_ERR_CORRUPT;
     uint8_t *b = NULL;
-    if (read_all(fd, hdr, HDR, 0) || memcmp(hdr, MAGIC, 8) || get32(hdr + 8) != VERSION ||
-        get32(hdr + 12) == 0 || get32(hdr + 12) > MAX_PSIZE)
+    if (read_all(fd, hdr, HDR, 0) || memcmp(hdr, MAGIC, 8) || ll_get_le32(hdr + 8) != VERSION ||
+        ll_get_le32(hdr + 12) == 0 || ll_get_le32(hdr + 12) > MAX_PSIZE)
         goto out;
-    uint32_t psize = get32(hdr + 12);
+    uint32_t psize = ll_get_le32(hdr + 12);
     size_t n = HDR + 2 * (size_t)psize + LL_HASH_LEN;
     uint8_t h[LL_HASH_LEN];
     if (!(b = malloc(n))) {
@@ -154,7 +136,7 @@ int ll_syncpt_load(const char *dir, ll_syncpt_t *sp, char *msg, size_t cap)
         goto out;
     }
     memcpy(m, b + HDR, 2 * (size_t)psize);
-    *sp = (ll_syncpt_t){.psize = psize, .size = get64(b + 16), .txnid = get64(b + 24), .meta = m};
+    *sp = (ll_syncpt_t){.psize = psize, .size = ll_get_le64(b + 16), .txnid = ll_get_le64(b + 24), .meta = m};
     err = LL_OK;
 out:
     if (err == LL_ERR_CORRUPT)

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ll_bytes.h"
 #include "ll_crypto.h"
 #include "ll_err.h"
 
@@ -64,25 +65,6 @@ struct ll_wal {
     uint8_t tail[BLK];
 };
 
-static void put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-static void put64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static uint64_t get64(const uint8_t *p)
-{
-    return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
-}
-
 static void seg_path(const ll_wal_t *w, uint64_t no, char *out, size_t cap)
 {
     snprintf(out, cap, "%s/%016" PRIx64 ".seg", w->dir, no);
@@ -92,8 +74,8 @@ static void seg_header(uint64_t no, uint8_t hdr[SEG_HDR])
 {
     memset(hdr, 0, SEG_HDR);
     memcpy(hdr, SEG_MAGIC, 8);
-    put32(hdr + 8, SEG_VERSION);
-    put64(hdr + 16, no);
+    ll_put_le32(hdr + 8, SEG_VERSION);
+    ll_put_le64(hdr + 16, no);
 }
 
 static int sync_dir(const char *dir)
@@ -142,10 +124,10 @@ fail:
  * length. */
 static int frame_valid(const uint8_t *buf, size_t size, size_t off, uint64_t no, size_t *total)
 {
-    if (size - off < FRAME_HDR + LL_HASH_LEN || get32(buf + off) != FRAME_MAGIC)
+    if (size - off < FRAME_HDR + LL_HASH_LEN || ll_get_le32(buf + off) != FRAME_MAGIC)
         return 0;
-    size_t len = get32(buf + off + 4);
-    if (len < FRAME_HDR + LL_HASH_LEN || len > size - off || get64(buf + off + 8) != no)
+    size_t len = ll_get_le32(buf + off + 4);
+    if (len < FRAME_HDR + LL_HASH_LEN || len > size - off || ll_get_le64(buf + off + 8) != no)
         return 0;
     uint8_t h[LL_HASH_LEN];
     ll_sha256(buf + off, len - LL_HASH_LEN, h);
@@ -206,13 +188,13 @@ static int seg_read(ll_wal_t *w, seg_t *s, int *have, uint64_t *next, size_t *re
         got += (size_t)k;
     }
     close(fd);
-    if (memcmp(buf, SEG_MAGIC, 8) || get32(buf + 8) != SEG_VERSION || get64(buf + 16) != s->no)
+    if (memcmp(buf, SEG_MAGIC, 8) || ll_get_le32(buf + 8) != SEG_VERSION || ll_get_le64(buf + 16) != s->no)
         LL_FAIL(LL_ERR_CORRUPT, "%s is not segment %" PRIu64 " of a loopledger write-ahead log",
                 path, s->no);
     size_t off = SEG_HDR, total;
     while (frame_valid(buf, size, off, s->no, &total)) {
-        uint64_t first = get64(buf + off + 16);
-        uint32_t count = get32(buf + off + 24);
+        uint64_t first = ll_get_le64(buf + off + 16);
+        uint32_t count = ll_get_le32(buf + off + 24);
         if (count == 0) {
             /* A retraction: the commit of the frames from first on failed,
              * and nothing of them was acknowledged. */
@@ -239,10 +221,10 @@ static int seg_read(ll_wal_t *w, seg_t *s, int *have, uint64_t *next, size_t *re
                     " where #%" PRIu64 " was expected (entries are missing)",
                     path, off, first, *next);
         for (uint32_t i = 0; i < count; i++) {
-            if (end - p < 4 || get32(buf + p) > end - p - 4)
+            if (end - p < 4 || ll_get_le32(buf + p) > end - p - 4)
                 LL_FAIL(LL_ERR_CORRUPT, "write-ahead log %s at offset %zu: malformed frame",
                         path, off);
-            size_t len = get32(buf + p);
+            size_t len = ll_get_le32(buf + p);
             uint64_t seq = first + i;
             if (*have && seq < *next) {
                 const ll_wal_rec_t *r =
@@ -514,15 +496,15 @@ int ll_wal_write(ll_wal_t *w, uint64_t first, size_t n, const uint8_t *const *le
     if (head)
         memcpy(w->frame, w->tail, head);
     uint8_t *f = w->frame + head;
-    put32(f, FRAME_MAGIC);
-    put32(f + 4, (uint32_t)total);
-    put64(f + 8, no);
-    put64(f + 16, first);
-    put32(f + 24, (uint32_t)n);
-    put32(f + 28, 0);
+    ll_put_le32(f, FRAME_MAGIC);
+    ll_put_le32(f + 4, (uint32_t)total);
+    ll_put_le64(f + 8, no);
+    ll_put_le64(f + 16, first);
+    ll_put_le32(f + 24, (uint32_t)n);
+    ll_put_le32(f + 28, 0);
     size_t p = FRAME_HDR;
     for (size_t i = 0; i < n; i++) {
-        put32(f + p, (uint32_t)lens[i]);
+        ll_put_le32(f + p, (uint32_t)lens[i]);
         memcpy(f + p + 4, leaves[i], lens[i]);
         p += 4 + lens[i];
     }

@@ -59,6 +59,16 @@ kill9_server() {
     SERVER_PID=
 }
 
+# check_acked FILE: every "SEQ LEAF_HASH" line of FILE (acknowledged
+# appends) is in the ledger with that very leaf hash.
+check_acked() {
+    "$LOOPCTL" --json list | python3 -c '
+import json, sys
+leaves = {e["seq"]: e["leaf_hash"] for e in json.load(sys.stdin)}
+bad = [l for l in open(sys.argv[1]) if leaves.get(int(l.split()[0])) != l.split()[1]]
+sys.exit("changed or lost: %s" % bad[:3] if bad else 0)' "$1"
+}
+
 # json FIELD < doc: prints one top-level field of a JSON document.
 json() {
     python3 -c 'import json,sys; v=json.load(sys.stdin)[sys.argv[1]]; print(",".join(v) if isinstance(v,list) else ("true" if v is True else "false" if v is False else v))' "$1"

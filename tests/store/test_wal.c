@@ -130,17 +130,25 @@ static void test_frames_read_back(void **state)
     ll_test_rmdir(dir);
 }
 
+/* A log of three frames: leaves 0-2, 3-4, 5-8. */
+static void three_frames(const char *dir)
+{
+    char msg[LL_MSG_MAX];
+    ll_wal_t *w;
+    assert_int_equal(ll_wal_open(dir, 0, &w, msg, sizeof msg), LL_OK);
+    write_frame(w, 0, 3);
+    write_frame(w, 3, 2);
+    write_frame(w, 5, 4);
+    ll_wal_close(w);
+}
+
 static void test_torn_tail_ends_log(void **state)
 {
     (void)state;
     char dir[64], msg[LL_MSG_MAX], seg[256];
     ll_wal_t *w;
     ll_test_tmpdir(dir);
-    assert_int_equal(ll_wal_open(dir, 0, &w, msg, sizeof msg), LL_OK);
-    write_frame(w, 0, 3);
-    write_frame(w, 3, 2);
-    write_frame(w, 5, 4);
-    ll_wal_close(w);
+    three_frames(dir);
     /* Tear the last frame: a byte near its end never reached the disk. */
     first_segment(dir, seg, sizeof seg);
     {
@@ -174,11 +182,7 @@ static void test_damage_before_valid_frames(void **state)
     char dir[64], msg[LL_MSG_MAX], seg[256];
     ll_wal_t *w = NULL;
     ll_test_tmpdir(dir);
-    assert_int_equal(ll_wal_open(dir, 0, &w, msg, sizeof msg), LL_OK);
-    write_frame(w, 0, 3);
-    write_frame(w, 3, 2);
-    write_frame(w, 5, 4);
-    ll_wal_close(w);
+    three_frames(dir);
     first_segment(dir, seg, sizeof seg);
     /* A byte of the first frame's first leaf: frames 2 and 3, acknowledged
      * after it, are intact, so this is damage, not a torn write. */
