@@ -487,6 +487,35 @@ static int has_ledger(const char *dir)
 }
 
 /* loopledgerd verify: exit 0 intact, 1 damaged, 2 could not audit. */
+/* The derived-table check of cmd_verify, fed by the audit's own reading
+ * of the leaves (ll_audit_visitor_t), so it costs no second decode and runs
+ * while the audit's workers verify signatures. */
+typedef struct verify_derive {
+    ll_derive_run_t *run;
+    int stopped;            /* the replay refused an entry or failed */
+    int ended;              /* rep and err are set */
+    int err;
+    ll_derive_report_t rep;
+} verify_derive_t;
+
+static int verify_derive_entry(void *ctx, uint64_t seq, int64_t t, const ll_entry_t *e)
+{
+    verify_derive_t *vd = ctx;
+    if (ll_derive_feed(vd->run, seq, t, e) != LL_OK)
+        vd->stopped = 1;
+    return vd->stopped;
+}
+
+static void verify_derive_done(void *ctx, ll_txn_t *txn, int visited_all)
+{
+    verify_derive_t *vd = ctx;
+    if (!visited_all && !vd->stopped)
+        return; /* the audit found damage: its finding is the report */
+    vd->err = ll_derive_end(vd->run, txn, &vd->rep);
+    vd->run = NULL;
+    vd->ended = 1;
+}
+
 static int cmd_verify(const opts_t *o)
 {
     char path[4096];
@@ -512,7 +541,15 @@ static int cmd_verify(const opts_t *o)
         logf_("%s: %s", o->data, fmsg);
         goto out;
     }
-    if ((err = ll_audit_run(st, pub, o->threads, &rep))) {
+    /* The scratch of the derived-table check opens first, so that its
+     * replay can ride along the audit; if it cannot, the audit still
+     * runs and its report stands. */
+    verify_derive_t vd = {0};
+    int derr = ll_derive_begin(ll_ledger_replay_entry, &vd.run);
+    ll_audit_visitor_t visit = {verify_derive_entry, verify_derive_done, &vd};
+    err = ll_audit_run_visit(st, pub, o->threads, derr ? NULL : &visit, &rep);
+    ll_derive_abandon(vd.run);
+    if (err) {
         logf_("audit could not run: %s (%s)", ll_strerror(err), ll_store_last_error());
         goto out;
     }
@@ -521,8 +558,8 @@ static int cmd_verify(const opts_t *o)
            rep.size, rep.leaf_bytes, rep.signatures, rep.nodes, rep.cp_size, rep.seconds);
     if (!rep.damaged) {
         /* The leaves are sound: now what was derived from them. */
-        ll_derive_report_t d;
-        if ((err = ll_ledger_check_derived(st, &d))) {
+        ll_derive_report_t d = vd.rep;
+        if ((err = derr ? derr : vd.ended ? vd.err : LL_ERR_INVALID)) {
             logf_("derived-table check could not run: %s (%s)", ll_strerror(err),
                   ll_store_last_error());
             goto out;

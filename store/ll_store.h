@@ -213,6 +213,29 @@ int ll_store_scan(ll_txn_t *txn, enum ll_table tbl, const void *prefix,
                   size_t plen, const void *from, size_t flen, int reverse,
                   ll_store_scan_fn fn, void *ctx);
 
+/* Makes st, just opened and empty, a throwaway store that lives for one run
+ * and is deleted after it (ll_derive's scratch, where the derived tables
+ * are rebuilt): commits do not wait for the disk, and ll_store_append
+ * stores leaves but keeps no Merkle tree (nothing hashed: its leaf_hash
+ * comes back zeroed; no nodes stored: ll_store_node and ll_store_root find
+ * none; sizes and times stay right).
+ * Call before the first transaction. LL_OK or LL_ERR_STORE. */
+int ll_store_make_scratch(ll_store_t *st);
+
+/* A forward walk over a whole auxiliary table in key order (LMDB's: bytes
+ * compared, then a shorter key first), for merging two tables in step
+ * (ll_derive compares a rebuilt table with the stored one this way). */
+typedef struct ll_cursor ll_cursor_t;
+/* Opens a cursor on tbl in txn; it must be closed before txn ends. Caller
+ * owns *out (ll_store_cursor_close). */
+int ll_store_cursor_open(ll_txn_t *txn, enum ll_table tbl, ll_cursor_t **out);
+/* The next record, the first on the first call: LL_OK with key and val
+ * pointing into the map (valid while txn lives and is not written),
+ * LL_ERR_NOT_FOUND past the last, or another ll_err code. */
+int ll_store_cursor_next(ll_cursor_t *c, const uint8_t **key, size_t *klen,
+                         const uint8_t **val, size_t *vlen);
+/* NULL is allowed. */
+void ll_store_cursor_close(ll_cursor_t *c);
 /* Copies the environment to dst_dir (must exist, empty) with compaction,
  * consistently, while the store keeps serving. */
 int ll_store_backup(ll_store_t *st, const char *dst_dir);

@@ -4,7 +4,8 @@
  *
  *   ll_store.c         the environment, transactions, leaves and tree, map
  *                      growth, durability (through ll_durable.h);
- *   ll_store_tables.c  the auxiliary tables: get, put, delete, clear, scan.
+ *   ll_store_tables.c  the auxiliary tables: get, put, delete, clear, scan,
+ *                      cursors.
  * Calls go one way, from ll_store_tables.c into ll_store.c.
  */
 #ifndef LL_STORE_INT_H
@@ -36,6 +37,8 @@ struct ll_store {
     pthread_cond_t gate_open;
     size_t map_max;
     char *dir;
+    /* ll_store_make_scratch: a throwaway store, no Merkle tree kept. */
+    int scratch;
     /* Size and last time of the newest snapshot this process committed,
      * tagged with its LMDB transaction id, so that a read transaction of
      * that snapshot (nearly every RPC) needs no meta lookups. A seqlock in

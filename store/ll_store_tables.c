@@ -3,6 +3,7 @@
  * the callers' bytes; LMDB keeps them sorted, which ll_store_scan uses
  * for prefix and range scans in both directions.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "ll_assert.h"
@@ -55,6 +56,54 @@ int ll_store_clear(ll_txn_t *txn, enum ll_table tbl)
 static int has_prefix(const MDB_val *k, const void *prefix, size_t plen)
 {
     return k->mv_size >= plen && memcmp(k->mv_data, prefix, plen) == 0;
+}
+
+struct ll_cursor {
+    MDB_cursor *cur;
+    MDB_cursor_op op; /* MDB_FIRST, then MDB_NEXT */
+};
+
+int ll_store_cursor_open(ll_txn_t *txn, enum ll_table tbl, ll_cursor_t **out)
+{
+    int rc;
+    *out = NULL;
+    if ((unsigned)tbl >= LL_TBL__COUNT)
+        return LL_ERR_INVALID;
+    ll_cursor_t *c = malloc(sizeof *c);
+    if (!c)
+        return LL_ERR_NOMEM;
+    if ((rc = mdb_cursor_open(txn->txn, txn->st->aux[tbl], &c->cur))) {
+        free(c);
+        return ll_store_map_err_(rc, "open cursor");
+    }
+    c->op = MDB_FIRST;
+    *out = c;
+    return LL_OK;
+}
+
+int ll_store_cursor_next(ll_cursor_t *c, const uint8_t **key, size_t *klen,
+                         const uint8_t **val, size_t *vlen)
+{
+    MDB_val k, v;
+    int rc = mdb_cursor_get(c->cur, &k, &v, c->op);
+    if (rc == MDB_NOTFOUND)
+        return LL_ERR_NOT_FOUND;
+    if (rc)
+        return ll_store_map_err_(rc, "walk table");
+    c->op = MDB_NEXT;
+    *key = k.mv_data;
+    *klen = k.mv_size;
+    *val = v.mv_data;
+    *vlen = v.mv_size;
+    return LL_OK;
+}
+
+void ll_store_cursor_close(ll_cursor_t *c)
+{
+    if (!c)
+        return;
+    mdb_cursor_close(c->cur);
+    free(c);
 }
 
 int ll_store_scan(ll_txn_t *txn, enum ll_table tbl, const void *prefix,

@@ -25,10 +25,20 @@
  * it. So a flipped byte in a leaf points at that leaf, one in a node at
  * the first leaf under that node.
  *
- * Signatures dominate the cost, so steps 1-2 run on `threads` threads, each
- * with its own read transaction (LMDB transactions are single-threaded);
- * the log is append-only, so every snapshot agrees on the first `size`
- * leaves. Steps 3-4 are hash-only and run on the calling thread.
+ * Signatures dominate the cost, and they are the bound: an audit cannot
+ * take less than (entries) / (verifications per second per core x cores).
+ * So the calling thread does everything else, in sequence order: it reads
+ * each leaf, checks its hash, layout, envelope and key record (step 1 and
+ * step 2 but the signature itself), and queues the signature (its public
+ * key, and the payload's bytes in the map) for `threads` worker threads
+ * that do nothing but verify; then, while they still verify, it checks the
+ * tree nodes and the checkpoint (steps 3-4). A caller's visitor (the
+ * derived-table replay of loopledgerd verify, ll_derive.h) sees each
+ * decoded entry on that thread too, so the replay costs no second decode
+ * and rides in the time the workers need anyway. The queue holds a bounded
+ * window of entries (tens of thousands), so memory does not grow with the
+ * ledger. A signature that fails is checked again from its leaf, whole,
+ * so the finding is worded as it always was.
  *
  * Caveat, stated honestly: the audit reads through LMDB. Damage to LMDB's
  * own page structure (headers, branch pages, the meta pages) may make LMDB
@@ -43,6 +53,7 @@
 #include <stdint.h>
 
 #include "ll_crypto.h"
+#include "ll_entry.h"
 #include "ll_store.h"
 
 /* Meta key under which the ledger keeps the latest signed checkpoint note
@@ -62,16 +73,40 @@ typedef struct ll_audit_report {
      * cannot be tied to one (e.g. only the checkpoint disagrees). */
     uint64_t first_bad_seq;
     char what[320];       /* what is wrong there */
-    double seconds;       /* wall time of the audit */
+    double seconds;       /* wall time of the audit (with the visitor's) */
 } ll_audit_report_t;
 
 /* Audits the whole store. note_pub is the server's checkpoint key (the
- * public half of note.key). threads = 0 means one per online CPU.
+ * public half of note.key). threads: signature-verifying threads besides
+ * the calling one; 0 means one per online CPU.
  * Returns LL_OK when the audit ran to the end, whether or not it found
  * damage (see rep->damaged), or an ll_err code when it could not run
  * (the store unreadable, out of memory). */
 int ll_audit_run(ll_store_t *st, const uint8_t note_pub[LL_PUBKEY_LEN],
                  unsigned threads, ll_audit_report_t *rep);
+
+/* Sees the entries as the audit reads them (ll_audit_run_visit). Both
+ * callbacks run on the calling thread. */
+typedef struct ll_audit_visitor {
+    /* Entry seq, with server time t from its leaf, in sequence order from
+     * #0, for each entry whose leaf, leaf hash, envelope and key record
+     * check out (its signature may still be being verified; a bad one is
+     * in the report). e is valid during the call only. Visiting stops at
+     * the first entry that does not check out, or when this returns
+     * nonzero. May be NULL. */
+    int (*entry)(void *ctx, uint64_t seq, int64_t t, const ll_entry_t *e);
+    /* Once, after the last entry was offered (while signatures may still be
+     * being verified), with txn the read snapshot the entries came from:
+     * visited_all is 1 when every entry of the tree was visited and entry
+     * never asked to stop. Not called when the audit cannot start (its
+     * report says why). May be NULL. */
+    void (*done)(void *ctx, ll_txn_t *txn, int visited_all);
+    void *ctx;
+} ll_audit_visitor_t;
+
+/* ll_audit_run, showing each entry to visitor (may be NULL) as it goes. */
+int ll_audit_run_visit(ll_store_t *st, const uint8_t note_pub[LL_PUBKEY_LEN], unsigned threads,
+                       const ll_audit_visitor_t *visitor, ll_audit_report_t *rep);
 
 /* Checks the persisted checkpoint, as seen by txn, against the stored tree.
  * LL_OK if none is stored (*cp_size = 0) or if its signature verifies with

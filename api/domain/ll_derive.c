@@ -103,6 +103,10 @@ static int scratch_open(scratch_t *s)
         return LL_ERR_IO;
     }
     int err = ll_store_open(s->dir, NULL, &s->st);
+    /* Rebuilt, compared and deleted within the run, never trusted: no
+     * syncs, and no Merkle tree (the audit checks the stored one). */
+    if (!err)
+        err = ll_store_make_scratch(s->st);
     if (err)
         scratch_close(s);
     return err;
@@ -130,79 +134,115 @@ static void render(char *out, size_t cap, const uint8_t *p, size_t n)
         snprintf(out, cap, "(empty)");
 }
 
-typedef struct cmp {
-    ll_txn_t *other; /* the txn the record is looked up in */
-    enum ll_table tbl;
-    int from_stored;  /* scanning the stored table (else the rebuilt one) */
-    uint64_t *records, *diffs;
-    char *what;       /* first difference; untouched when what[0] != 0 */
-    size_t cap;
-    int old_format;   /* stored index predates this format: not compared */
-} cmp_t;
+/* The first difference of one kind, kept until the table is done. */
+typedef struct diff {
+    int have;
+    char text[600]; /* room for three rendered values and the words */
+} diff_t;
 
-static void note_diff(cmp_t *c, const uint8_t *key, size_t klen, const uint8_t *want,
-                      size_t wlen, const uint8_t *got, size_t glen, int have_want, int have_got)
+static void describe(diff_t *d, enum ll_table tbl, const uint8_t *key, size_t klen,
+                     const uint8_t *want, size_t wlen, const uint8_t *got, size_t glen)
 {
-    (*c->diffs)++;
-    if (c->what[0])
-        return;
     char k[160], w[160], g[160];
+    if (d->have)
+        return;
+    d->have = 1;
     render(k, sizeof k, key, klen);
-    if (have_want)
+    if (want)
         render(w, sizeof w, want, wlen);
     else
         snprintf(w, sizeof w, "no record");
-    if (have_got)
+    if (got)
         render(g, sizeof g, got, glen);
     else
         snprintf(g, sizeof g, "no record");
-    snprintf(c->what, c->cap, "table %s, key %s: rebuilt from the leaves %s, stored %s",
-             names[c->tbl], k, w, g);
+    snprintf(d->text, sizeof d->text, "table %s, key %s: rebuilt from the leaves %s, stored %s",
+             names[tbl], k, w, g);
 }
 
-static int cmp_cb(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+/* LMDB's default key order: bytes, then the shorter key first. */
+static int key_cmp(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
 {
-    cmp_t *c = ctx;
-    const uint8_t *v;
-    size_t n;
-    if (c->tbl == LL_TBL_META && meta_not_derived(key, klen))
+    int c = memcmp(a, b, an < bn ? an : bn);
+    return c ? c : an < bn ? -1 : an > bn;
+}
+
+/* Whether a record of tbl takes part in the comparison. */
+static int compared(enum ll_table tbl, const uint8_t *key, size_t klen, int old_format)
+{
+    if (tbl == LL_TBL_META && meta_not_derived(key, klen))
         return 0;
     /* A directory of an older format holds index records whose encoding or
      * meaning changed since (ll_format.h) until a server upgrades it by
      * rebuilding them; a byte comparison with the rebuilt ones means
      * nothing. */
-    if (c->old_format && c->tbl == LL_TBL_INDEX)
-        return 0;
-    if (c->from_stored)
-        (*c->records)++;
-    int err = ll_store_get(c->other, c->tbl, key, klen, &v, &n);
-    if (err == LL_ERR_NOT_FOUND) {
-        if (c->from_stored)
-            note_diff(c, key, klen, NULL, 0, val, vlen, 0, 1);
-        else
-            note_diff(c, key, klen, val, vlen, NULL, 0, 1, 0);
-        return 0;
-    }
-    if (err)
-        return err;
-    /* Both present: compared once, from the stored side. */
-    if (c->from_stored && (n != vlen || memcmp(v, val, n)))
-        note_diff(c, key, klen, v, n, val, vlen, 1, 1);
-    return 0;
+    return !(old_format && tbl == LL_TBL_INDEX);
 }
 
-/* Compares table tbl of stored and rebuilt, both ways. */
+/* Next compared record of c: LL_OK, LL_ERR_NOT_FOUND at the end. */
+static int next_rec(ll_cursor_t *c, enum ll_table tbl, int old_format, const uint8_t **k,
+                    size_t *kl, const uint8_t **v, size_t *vl)
+{
+    int err;
+    while ((err = ll_store_cursor_next(c, k, kl, v, vl)) == LL_OK &&
+           !compared(tbl, *k, *kl, old_format))
+        ;
+    return err;
+}
+
+/* Compares table tbl of stored and rebuilt, both ways, in one merge walk
+ * of the two in key order. Counts the stored records and the differences
+ * (missing, extra, different), and when what[0] is still empty words the
+ * first: of the stored records that differ or are extra, else of the
+ * rebuilt ones missing (the order the report has always used). */
 static int compare_table(ll_txn_t *stored, ll_txn_t *rebuilt, enum ll_table tbl,
                          uint64_t *records, uint64_t *diffs, char *what, size_t cap,
                          int old_format)
 {
-    cmp_t c = {rebuilt, tbl, 1, records, diffs, what, cap, old_format};
-    int err = ll_store_scan(stored, tbl, "", 0, NULL, 0, 0, cmp_cb, &c);
-    if (err)
-        return err;
-    c.other = stored;
-    c.from_stored = 0;
-    return ll_store_scan(rebuilt, tbl, "", 0, NULL, 0, 0, cmp_cb, &c);
+    ll_cursor_t *cs = NULL, *cr = NULL;
+    const uint8_t *sk = NULL, *sv = NULL, *rk = NULL, *rv = NULL;
+    size_t skl = 0, svl = 0, rkl = 0, rvl = 0;
+    diff_t from_stored = {0, ""}, from_rebuilt = {0, ""};
+    int err, es, er;
+    if ((err = ll_store_cursor_open(stored, tbl, &cs)) ||
+        (err = ll_store_cursor_open(rebuilt, tbl, &cr)))
+        goto out;
+    es = next_rec(cs, tbl, old_format, &sk, &skl, &sv, &svl);
+    er = next_rec(cr, tbl, old_format, &rk, &rkl, &rv, &rvl);
+    for (;;) {
+        if ((es && es != LL_ERR_NOT_FOUND) || (er && er != LL_ERR_NOT_FOUND)) {
+            err = es && es != LL_ERR_NOT_FOUND ? es : er;
+            goto out;
+        }
+        if (es && er)
+            break;
+        int c = es ? 1 : er ? -1 : key_cmp(sk, skl, rk, rkl);
+        if (c < 0) { /* stored only */
+            (*records)++;
+            (*diffs)++;
+            describe(&from_stored, tbl, sk, skl, NULL, 0, sv, svl);
+        } else if (c > 0) { /* rebuilt only */
+            (*diffs)++;
+            describe(&from_rebuilt, tbl, rk, rkl, rv, rvl, NULL, 0);
+        } else {
+            (*records)++;
+            if (svl != rvl || memcmp(sv, rv, svl)) {
+                (*diffs)++;
+                describe(&from_stored, tbl, sk, skl, rv, rvl, sv, svl);
+            }
+        }
+        if (c <= 0)
+            es = next_rec(cs, tbl, old_format, &sk, &skl, &sv, &svl);
+        if (c >= 0)
+            er = next_rec(cr, tbl, old_format, &rk, &rkl, &rv, &rvl);
+    }
+    if (!what[0] && (from_stored.have || from_rebuilt.have))
+        snprintf(what, cap, "%s", from_stored.have ? from_stored.text : from_rebuilt.text);
+    err = LL_OK;
+out:
+    ll_store_cursor_close(cs);
+    ll_store_cursor_close(cr);
+    return err;
 }
 
 /* ---- replay ---- */
@@ -268,28 +308,110 @@ static int replay_all(ll_derive_replay_fn replay, ll_txn_t *stored, scratch_t *s
     return err;
 }
 
-int ll_derive_check(ll_store_t *st, ll_derive_replay_fn replay, ll_derive_report_t *rep)
+/* ---- the full check, fed entry by entry ---- */
+
+struct ll_derive_run {
+    scratch_t sc;
+    ll_txn_t *w;              /* the scratch's write transaction */
+    ll_derive_apply_fn apply;
+    uint64_t replayed;
+    uint64_t bad_seq;         /* the entry that did not replay */
+    int err;                  /* first failure; LL_ERR_CORRUPT: damage found */
+    char what[512];
+    double seconds;           /* spent in feed and end */
+};
+
+int ll_derive_begin(ll_derive_apply_fn apply, ll_derive_run_t **out)
 {
-    scratch_t sc = {{0}, NULL};
-    ll_txn_t *stored = NULL, *w = NULL, *rebuilt = NULL;
     double t0 = now_s();
+    ll_derive_run_t *r = calloc(1, sizeof *r);
     int err;
+    *out = NULL;
+    if (!r)
+        return LL_ERR_NOMEM;
+    r->apply = apply;
+    r->bad_seq = LL_DERIVE_NO_SEQ;
+    if ((err = scratch_open(&r->sc)) || (err = ll_store_begin_write(r->sc.st, &r->w))) {
+        ll_derive_abandon(r);
+        return err;
+    }
+    r->seconds = now_s() - t0;
+    *out = r;
+    return LL_OK;
+}
+
+int ll_derive_feed(ll_derive_run_t *r, uint64_t seq, int64_t t, const ll_entry_t *e)
+{
+    char msg[320];
+    if (r->err)
+        return r->err;
+    double t0 = now_s();
+    msg[0] = 0;
+    int err = r->apply(r->w, e, seq, t, 0, msg, sizeof msg);
+    if (err == LL_ERR_CORRUPT) {
+        r->bad_seq = seq;
+        snprintf(r->what, sizeof r->what, "entry #%llu: %s", (unsigned long long)seq, msg);
+    } else if (err) {
+        snprintf(r->what, sizeof r->what, "entry #%llu: replay failed: %s (%s)",
+                 (unsigned long long)seq, ll_strerror(err), msg);
+    } else if (++r->replayed % REPLAY_BATCH == 0) {
+        err = ll_store_commit(r->w);
+        r->w = NULL;
+        if (!err)
+            err = ll_store_begin_write(r->sc.st, &r->w);
+    }
+    r->err = err;
+    r->seconds += now_s() - t0;
+    return err;
+}
+
+/* Stops the replay at entry seq, which does not replay: what says why. */
+static void feed_failed(ll_derive_run_t *r, uint64_t seq, int err, const char *what)
+{
+    r->err = err;
+    if (err == LL_ERR_CORRUPT)
+        r->bad_seq = seq;
+    snprintf(r->what, sizeof r->what, "%s", what);
+}
+
+void ll_derive_abandon(ll_derive_run_t *r)
+{
+    if (!r)
+        return;
+    ll_store_abort(r->w);
+    if (r->sc.st || r->sc.dir[0])
+        scratch_close(&r->sc);
+    free(r);
+}
+
+int ll_derive_end(ll_derive_run_t *r, ll_txn_t *stored, ll_derive_report_t *rep)
+{
+    ll_txn_t *rebuilt = NULL;
+    double t0 = now_s();
+    int err = r->err;
 
     memset(rep, 0, sizeof *rep);
-    rep->bad_seq = LL_DERIVE_NO_SEQ;
-    if ((err = scratch_open(&sc)) || (err = ll_store_begin_read(st, &stored)))
-        goto out;
+    rep->bad_seq = r->bad_seq;
+    rep->replayed = r->replayed;
     uint64_t size = ll_store_size(stored);
-    err = replay_all(replay, stored, &sc, &rep->replayed, &rep->bad_seq, rep->what,
-                     sizeof rep->what);
     if (err == LL_ERR_CORRUPT) {
         /* Tables after a refused entry mean nothing; the entry is the
          * finding. */
         rep->damaged = 1;
+        snprintf(rep->what, sizeof rep->what, "%s", r->what);
         err = LL_OK;
         goto out;
     }
-    if (err || (err = ll_store_begin_read(sc.st, &rebuilt)))
+    if (err)
+        goto out;
+    if (r->replayed != size) {
+        /* The feeder stopped short without saying why: not a finding. */
+        err = LL_ERR_INVALID;
+        goto out;
+    }
+    err = ll_store_commit(r->w);
+    r->w = NULL;
+    if (err || (err = ll_store_begin_read(r->sc.st, &rebuilt)))
         goto out;
     /* The format stamp is not derived from the leaves, but it is not free
      * either: a directory holds none (format 1, written before versioning)
@@ -329,12 +451,53 @@ int ll_derive_check(ll_store_t *st, ll_derive_replay_fn replay, ll_derive_report
             rep->damaged = 1;
     }
 out:
-    ll_store_abort(w);
     ll_store_abort(rebuilt);
+    rep->seconds = r->seconds + (now_s() - t0);
+    ll_derive_abandon(r);
+    return err;
+}
+
+int ll_derive_check(ll_store_t *st, ll_derive_apply_fn apply, ll_derive_report_t *rep)
+{
+    ll_derive_run_t *r = NULL;
+    ll_txn_t *stored = NULL;
+    char why[512];
+    int err;
+
+    memset(rep, 0, sizeof *rep);
+    rep->bad_seq = LL_DERIVE_NO_SEQ;
+    if ((err = ll_derive_begin(apply, &r)) || (err = ll_store_begin_read(st, &stored)))
+        goto out;
+    uint64_t size = ll_store_size(stored);
+    for (uint64_t seq = 0; seq < size && !r->err; seq++) {
+        const uint8_t *leaf, *env;
+        size_t len, env_len;
+        uint64_t s;
+        int64_t t;
+        ll_entry_t e;
+        char msg[320];
+        if ((err = ll_store_leaf(stored, seq, &leaf, &len))) {
+            snprintf(why, sizeof why, "entry #%llu: leaf missing (%s)", (unsigned long long)seq,
+                     ll_strerror(err));
+            feed_failed(r, seq, err == LL_ERR_NOT_FOUND ? LL_ERR_CORRUPT : err, why);
+        } else if (ll_leaf_parse(leaf, len, &s, &t, &env, &env_len) || s != seq) {
+            snprintf(why, sizeof why,
+                     "entry #%llu: the leaf is not a LogEntry for this sequence number",
+                     (unsigned long long)seq);
+            feed_failed(r, seq, LL_ERR_CORRUPT, why);
+        } else if (ll_entry_decode(env, env_len, &e, msg, sizeof msg)) {
+            snprintf(why, sizeof why, "entry #%llu: %s", (unsigned long long)seq, msg);
+            feed_failed(r, seq, LL_ERR_CORRUPT, why);
+        } else {
+            ll_derive_feed(r, seq, t, &e);
+            ll_entry_free(&e);
+        }
+    }
+    err = ll_derive_end(r, stored, rep);
+    r = NULL;
+out:
+    ll_derive_abandon(r);
     ll_store_abort(stored);
-    if (sc.st || sc.dir[0])
-        scratch_close(&sc);
-    rep->seconds = now_s() - t0;
     return err;
 }
 

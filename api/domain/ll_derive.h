@@ -14,11 +14,12 @@
  * proves what was derived from them.
  *
  * How: every leaf is replayed, in order, through the writer's own apply
- * code (ll_ledger_replay, passed in as a ll_derive_replay_fn so that this
- * module sits below the ledger and no call cycle forms) into a scratch LMDB environment in a temporary
- * directory, with the leaf's sequence number and server time; then each
- * table of the scratch is compared record by record with the stored one,
- * both ways (missing, extra, different). The meta record "checkpoint" is
+ * code (ll_ledger_replay_entry, passed in as a ll_derive_apply_fn so that
+ * this module sits below the ledger and no call cycle forms) into a
+ * scratch LMDB environment in a temporary directory, with the leaf's
+ * sequence number and server time; then each table of the scratch is
+ * compared record by record with the stored one, both ways (missing,
+ * extra, different), in one merge walk of the two in key order. The meta record "checkpoint" is
  * the one record that is not derived (it is a signature, checked by
  * ll_audit_checkpoint) and is skipped; any other record in meta must be
  * derived.
@@ -38,6 +39,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ll_entry.h"
 #include "ll_store.h"
 
 #define LL_DERIVE_NO_SEQ UINT64_MAX
@@ -69,6 +71,11 @@ typedef struct ll_derive_report {
 typedef int (*ll_derive_replay_fn)(ll_txn_t *w, const uint8_t *env, size_t len, uint64_t seq,
                                    int64_t t, int trust_only, char *msg, size_t cap);
 
+/* ll_derive_replay_fn for an entry already decoded from its envelope (which
+ * e borrows): ll_ledger_replay_entry. */
+typedef int (*ll_derive_apply_fn)(ll_txn_t *w, const ll_entry_t *e, uint64_t seq, int64_t t,
+                                  int trust_only, char *msg, size_t cap);
+
 /* Name of an auxiliary table ("meta", "dedup", "actors", "keys", "index"). */
 const char *ll_derive_table_name(enum ll_table t);
 
@@ -77,7 +84,24 @@ const char *ll_derive_table_name(enum ll_table t);
  * and is removed afterwards. Returns LL_OK when the check ran to the end,
  * damaged or not (rep->damaged), or an ll_err code when it could not run
  * (store unreadable, out of memory or disk for the scratch). */
-int ll_derive_check(ll_store_t *st, ll_derive_replay_fn replay, ll_derive_report_t *rep);
+int ll_derive_check(ll_store_t *st, ll_derive_apply_fn apply, ll_derive_report_t *rep);
+
+/* The same check fed by a reader that decodes the entries anyway (the
+ * audit, ll_audit_run_visit), so that each leaf is decoded once:
+ * ll_derive_begin opens the scratch; ll_derive_feed replays entry seq
+ * (decoded from its leaf, server time t), in order from #0; ll_derive_end
+ * compares the scratch with stored, the read snapshot the entries came
+ * from, fills rep as ll_derive_check does, and frees r. A feed that fails
+ * stops the replay: later feeds return the same code (LL_ERR_CORRUPT: the
+ * entry is the finding, reported by ll_derive_end). ll_derive_end returns
+ * LL_ERR_INVALID when fewer entries were fed than stored holds, with no
+ * failure to explain it. ll_derive_abandon frees r without a report (NULL
+ * is allowed). One thread at a time. */
+typedef struct ll_derive_run ll_derive_run_t;
+int ll_derive_begin(ll_derive_apply_fn apply, ll_derive_run_t **out);
+int ll_derive_feed(ll_derive_run_t *r, uint64_t seq, int64_t t, const ll_entry_t *e);
+int ll_derive_end(ll_derive_run_t *r, ll_txn_t *stored, ll_derive_report_t *rep);
+void ll_derive_abandon(ll_derive_run_t *r);
 
 /* Replaces every derived record of the store w writes (a write
  * transaction, the caller's to commit or abort) with the one rebuilt from

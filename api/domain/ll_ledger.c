@@ -486,8 +486,12 @@ static int apply(ll_txn_t *txn, ll_job_t *job, uint8_t **buf,
     /* A widening rollout needs a ship verdict (ll_experiment.h). */
     if ((err = ll_experiment_check_rollout(txn, b, r->msg, sizeof r->msg)))
         return err;
+    /* Effects and status answer the caller of Append; a replay of a
+     * recorded leaf (mode.t set) has none to answer, so it reads nothing
+     * for them. */
     ll_effects_snap_t snap;
-    ll_effects_before(txn, b, &snap);
+    if (!mode.t)
+        ll_effects_before(txn, b, &snap);
     /* Kinds, links and loop rules; indexes in this same transaction. */
     if ((err = ll_loop_apply(txn, b, size, t, r->msg, sizeof r->msg)))
         return err;
@@ -526,8 +530,10 @@ static int apply(ll_txn_t *txn, ll_job_t *job, uint8_t **buf,
     r->seq = size;
     r->time_ns = t;
     r->effective = job->eff;
-    r->status = ll_index_status(txn, size);
-    ll_effects_after(txn, b, size, &snap, &r->effects);
+    if (!mode.t) {
+        r->status = ll_index_status(txn, size);
+        ll_effects_after(txn, b, size, &snap, &r->effects);
+    }
     return LL_OK;
 store_fail:
     snprintf(r->msg, sizeof r->msg, "cannot store entry: %s (%s)", ll_strerror(err),
@@ -537,7 +543,7 @@ store_fail:
 
 int ll_ledger_check_derived(ll_store_t *st, ll_derive_report_t *rep)
 {
-    return ll_derive_check(st, ll_ledger_replay, rep);
+    return ll_derive_check(st, ll_ledger_replay_entry, rep);
 }
 
 int ll_ledger_rebuild_derived(ll_txn_t *w, char *msg, size_t cap)
@@ -548,6 +554,17 @@ int ll_ledger_rebuild_derived(ll_txn_t *w, char *msg, size_t cap)
 int ll_ledger_replay(ll_txn_t *txn, const uint8_t *env, size_t len, uint64_t seq, int64_t t,
                      int trust_only, char *msg, size_t cap)
 {
+    ll_entry_t e;
+    if (ll_entry_decode(env, len, &e, msg, cap))
+        return LL_ERR_CORRUPT;
+    int err = ll_ledger_replay_entry(txn, &e, seq, t, trust_only, msg, cap);
+    ll_entry_free(&e);
+    return err;
+}
+
+int ll_ledger_replay_entry(ll_txn_t *txn, const ll_entry_t *e, uint64_t seq, int64_t t,
+                           int trust_only, char *msg, size_t cap)
+{
     ll_job_t job;
     uint8_t *buf = NULL;
     size_t bufcap = 0;
@@ -555,8 +572,7 @@ int ll_ledger_replay(ll_txn_t *txn, const uint8_t *env, size_t len, uint64_t seq
     int err;
     memset(&job, 0, sizeof job);
     job.genesis = seq == 0;
-    if ((err = ll_entry_decode(env, len, &job.entry, msg, cap)))
-        return LL_ERR_CORRUPT;
+    job.entry = *e; /* borrowed: cleared before job_release */
     const Loopledger__V1__EntryBody *b = job.entry.body;
     if ((b->kind_case == LOOPLEDGER__V1__ENTRY_BODY__KIND_GENESIS) != job.genesis) {
         snprintf(msg, cap, job.genesis ? "entry #0 is not a genesis entry"
@@ -591,6 +607,7 @@ int ll_ledger_replay(ll_txn_t *txn, const uint8_t *env, size_t len, uint64_t seq
     }
 out:
     free(buf);
+    memset(&job.entry, 0, sizeof job.entry);
     job_release(&job);
     return err;
 }

@@ -201,9 +201,14 @@ void ll_ledger_metrics(ll_ledger_t *lg, ll_hist_snap_t *batch, ll_hist_snap_t *c
  * server time not increasing); other codes for store failures. */
 int ll_ledger_replay(ll_txn_t *txn, const uint8_t *env, size_t len, uint64_t seq, int64_t t,
                      int trust_only, char *msg, size_t cap);
+/* ll_ledger_replay of an entry already decoded (ll_entry_decode) from its
+ * envelope, which e borrows and keeps. The replay of `loopledgerd verify`
+ * (ll_derive_apply_fn), fed by the audit's own decoding. */
+int ll_ledger_replay_entry(ll_txn_t *txn, const ll_entry_t *e, uint64_t seq, int64_t t,
+                           int trust_only, char *msg, size_t cap);
 
 /* `loopledgerd verify`'s second half: every derived table rebuilt from the
- * leaves with ll_ledger_replay and compared (ll_derive_check). */
+ * leaves with ll_ledger_replay_entry and compared (ll_derive_check). */
 int ll_ledger_check_derived(ll_store_t *st, ll_derive_report_t *rep);
 /* The format upgrade's rebuild (ll_format_rebuild_fn): every derived table
  * of the store w writes replaced by its replay with ll_ledger_replay

@@ -222,6 +222,53 @@ static void test_audit_names_node_whose_children_check_out(void **state)
     assert_non_null(strstr(rep.what, "node 2/0"));
 }
 
+/* Stores, as node 0/seq, the RFC 9162 hash of leaf seq as it now is: an
+ * attacker who altered the leaf and fixed its hash, but not the tree. */
+static void rehash_leaf(const char *dir, uint64_t seq)
+{
+    MDB_env *env;
+    MDB_txn *t;
+    MDB_dbi leaves, nodes;
+    uint8_t lk[8], nk[9], h[LL_HASH_LEN];
+    seq_key(lk, seq);
+    node_key(nk, 0, seq);
+    MDB_val k = {sizeof lk, lk}, v, n = {sizeof nk, nk}, hv = {sizeof h, h};
+    assert_int_equal(mdb_env_create(&env), 0);
+    mdb_env_set_maxdbs(env, 32);
+    assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &t), 0);
+    assert_int_equal(mdb_dbi_open(t, "leaves", 0, &leaves), 0);
+    assert_int_equal(mdb_dbi_open(t, "nodes", 0, &nodes), 0);
+    assert_int_equal(mdb_get(t, leaves, &k, &v), 0);
+    ll_merkle_leaf_hash(v.mv_data, v.mv_size, h);
+    assert_int_equal(mdb_put(t, nodes, &n, &hv, 0), 0);
+    assert_int_equal(mdb_txn_commit(t), 0);
+    mdb_env_close(env);
+}
+
+/* Entry 2's signature altered and its leaf hash fixed up: both the entry
+ * (its signature) and node 1/1 (entries 2..3, whose children now check
+ * out) are damaged at #2. The entry's own finding is the report, as when
+ * the node pass ran after every signature, though the node is now checked
+ * while the signatures are still being verified. */
+static void test_entry_finding_outranks_node_finding_at_same_seq(void **state)
+{
+    fx_t *f = *state;
+    six_plus_one(f);
+    uint8_t k[8];
+    seq_key(k, 2);
+    flip(f->dir, "leaves", k, sizeof k, -70); /* inside the 64 signature bytes */
+    rehash_leaf(f->dir, 2);
+    open_ledger(f, 0, 0);
+    ll_audit_report_t rep;
+    audit(f, &rep);
+    assert_true(rep.damaged);
+    assert_int_equal(rep.first_bad_seq, 2);
+    if (!strstr(rep.what, "signature does not verify"))
+        fail_msg("reported: %s", rep.what);
+    assert_int_equal(rep.signatures, 6); /* all but #2 */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -230,6 +277,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_damaged_tree_refuses_writes_serves_reads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit_names_first_damaged_leaf, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit_names_node_whose_children_check_out, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_entry_finding_outranks_node_finding_at_same_seq, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
