@@ -10,6 +10,7 @@
 #include "ll_store.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <lmdb.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -427,7 +428,7 @@ int ll_store_begin_child(ll_txn_t *parent, ll_txn_t **out)
  * write-ahead log, so LMDB need not be synced now. */
 /* The tree's size and last time go to meta once per top-level commit, not
  * once per leaf (children pass them up in their frontier). */
-static int put_tree_meta(ll_txn_t *txn)
+int ll_store_put_tree_meta_(ll_txn_t *txn)
 {
     ll_store_t *st = txn->st;
     if (!txn->write || txn->parent || txn->frontier.size == atomic_load(&st->size))
@@ -437,11 +438,11 @@ static int put_tree_meta(ll_txn_t *txn)
     return err ? err : put_meta_u64(txn->txn, meta, "last_time", (uint64_t)txn->last_time);
 }
 
-static int commit(ll_txn_t *txn, int logged)
+int ll_store_commit_(ll_txn_t *txn, int logged)
 {
     ll_store_t *st = txn->st;
     LL_ASSERT(!txn->child_open);
-    int merr = logged ? LL_OK : put_tree_meta(txn);
+    int merr = logged ? LL_OK : ll_store_put_tree_meta_(txn);
     if (merr) {
         mdb_txn_abort(txn->txn);
         txn_free(txn);
@@ -479,94 +480,7 @@ static int commit(ll_txn_t *txn, int logged)
 
 int ll_store_commit(ll_txn_t *txn)
 {
-    return commit(txn, 0);
-}
-
-int ll_store_commit_logged(ll_txn_t *txn)
-{
-    ll_store_t *st = txn->st;
-    if (!txn->write || txn->parent || !ll_durable_wal(st->dur))
-        return commit(txn, 0);
-    LL_ASSERT(!txn->child_open);
-    int merr = put_tree_meta(txn);
-    if (merr) {
-        ll_store_abort(txn);
-        return merr;
-    }
-    uint64_t first = atomic_load(&st->size), end = txn->frontier.size;
-    size_t n = (size_t)(end - first);
-    if (n == 0)
-        return commit(txn, 0);
-    if (n > st->leafcap) {
-        const uint8_t **lv = realloc(st->leafv, n * sizeof *lv);
-        if (lv)
-            st->leafv = lv;
-        size_t *ln = lv ? realloc(st->lenv, n * sizeof *ln) : NULL;
-        if (ln)
-            st->lenv = ln;
-        if (!lv || !ln) {
-            ll_store_abort(txn);
-            return LL_ERR_NOMEM;
-        }
-        st->leafcap = n;
-    }
-    /* The new leaves, read back in key order with one cursor. */
-    MDB_cursor *cur;
-    uint8_t kb[8];
-    ll_put_be64(kb, first);
-    MDB_val k = {8, kb}, v;
-    int rc = mdb_cursor_open(txn->txn, st->leaves, &cur);
-    if (!rc) {
-        rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
-        for (size_t i = 0; !rc && i < n; i++) {
-            st->leafv[i] = v.mv_data;
-            st->lenv[i] = v.mv_size;
-            if (i + 1 < n)
-                rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-        }
-        mdb_cursor_close(cur);
-    }
-    if (rc) {
-        int err = map_err(rc, "read the new leaves");
-        ll_store_abort(txn);
-        return err;
-    }
-    char msg[sizeof store_err];
-    int err = ll_durable_log(st->dur, first, n, st->leafv, st->lenv, msg, sizeof msg);
-    if (err) {
-        snprintf(store_err, sizeof store_err, "%s", msg);
-        ll_store_abort(txn);
-        return err;
-    }
-    if ((err = commit(txn, 1))) {
-        /* Logged but not committed, and not acknowledged: a retry must be
-         * free to log other leaves under these numbers. */
-        char why[160];
-        snprintf(why, sizeof why, "%.150s", store_err);
-        if (ll_durable_retract(st->dur, first, msg, sizeof msg))
-            snprintf(store_err, sizeof store_err, "%s; %.200s", why, msg);
-    }
-    return err;
-}
-
-size_t ll_store_pending(ll_store_t *st, const ll_wal_rec_t **recs)
-{
-    return ll_durable_pending(st->dur, recs);
-}
-
-void ll_store_pending_done(ll_store_t *st)
-{
-    ll_durable_pending_done(st->dur);
-}
-
-void ll_store_sync_metrics(ll_store_t *st, ll_hist_snap_t *syncs, uint64_t *log_bytes)
-{
-    ll_durable_metrics(st->dur, syncs, log_bytes);
-}
-
-const char *ll_store_open_note(ll_store_t *st)
-{
-    return ll_durable_note(st->dur);
+    return ll_store_commit_(txn, 0);
 }
 
 void ll_store_abort(ll_txn_t *txn)
@@ -830,4 +744,12 @@ int ll_store_map_err_(int rc, const char *what)
 int ll_store_write_err_(ll_store_t *st, int rc, const char *what)
 {
     return write_err(st, rc, what);
+}
+
+void ll_store_set_error_(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(store_err, sizeof store_err, fmt, ap);
+    va_end(ap);
 }

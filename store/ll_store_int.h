@@ -74,5 +74,13 @@ struct ll_txn {
  * map. */
 int ll_store_map_err_(int rc, const char *what);
 int ll_store_write_err_(ll_store_t *st, int rc, const char *what);
+/* Commits txn (freed either way); logged: its new leaves are already
+ * durable in the write-ahead log, so LMDB is not synced for it. */
+int ll_store_commit_(ll_txn_t *txn, int logged);
+/* Sets the text ll_store_last_error returns (this thread's). */
+void ll_store_set_error_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Puts the tree's size and last time in meta when a top-level write
+ * transaction appended (once per commit, not per leaf). */
+int ll_store_put_tree_meta_(ll_txn_t *txn);
 
 #endif
