@@ -352,11 +352,15 @@ int ll_durable_log(ll_durable_t *d, uint64_t first, size_t n, const uint8_t *con
     if (atomic_load(&d->broken))
         LL_FAIL(LL_ERR_IO, "%s", d->broken_why);
     int err = ll_wal_write(d->log, first, n, leaves, lens);
-    if (err == LL_ERR_IO)
+    if (err && ll_wal_broken(d->log))
         return set_broken(d, msg, cap, "writing the write-ahead log in %.80s failed (%s)",
                           d->wal_dir, strerror(errno));
+    if (err == LL_ERR_FULL)
+        LL_FAIL(err, "disk full: no room for a new write-ahead log segment in %.80s (%s); "
+                "free space, then retry", d->wal_dir, strerror(errno));
     if (err)
-        LL_FAIL(err, "write-ahead log: %s", ll_strerror(err));
+        LL_FAIL(err, "cannot start a new write-ahead log segment in %.80s: %s", d->wal_dir,
+                err == LL_ERR_IO ? strerror(errno) : ll_strerror(err));
     if (ll_wal_bytes_pending(d->log) > KICK_BYTES) {
         pthread_mutex_lock(&d->mu);
         d->kick = 1;

@@ -398,6 +398,13 @@ void ll_wal_release_records(ll_wal_t *w)
 }
 
 /* Makes a segment of at least need bytes current (under w->lock). */
+/* A segment could not be made: nothing was written to the log, so it
+ * stays usable. LL_ERR_FULL when the disk (or a limit) is full. */
+static int create_err(void)
+{
+    return errno == ENOSPC || errno == EDQUOT || errno == EFBIG ? LL_ERR_FULL : LL_ERR_IO;
+}
+
 /* The current segment's writing descriptor: direct when the file system
  * takes it (w->direct says; the first refusal switches it off). */
 static int open_writer(ll_wal_t *w, uint64_t no, int fd)
@@ -434,8 +441,10 @@ static int switch_segment(ll_wal_t *w, size_t need)
         seg_path(w, no, p, sizeof p);
         if (pwrite(fd, hdr, SEG_HDR, 0) != SEG_HDR || fdatasync(fd) || rename(sp, p) ||
             sync_dir(w->dir)) {
+            int e = errno;
             close(fd);
-            return LL_ERR_IO;
+            errno = e;
+            return create_err();
         }
     } else {
         if (w->spare_fd >= 0) {
@@ -449,7 +458,7 @@ static int switch_segment(ll_wal_t *w, size_t need)
         no = w->next_no++;
         size = need > w->seg_size ? ALIGNBLK(need) : w->seg_size;
         if ((fd = seg_create(w, no, size)) < 0)
-            return LL_ERR_IO;
+            return create_err();
     }
     if (w->nsegs == w->segcap) {
         size_t nc = w->segcap ? w->segcap * 2 : 8;
@@ -610,6 +619,11 @@ int ll_wal_prepare(ll_wal_t *w)
     w->spare_size = size;
     pthread_mutex_unlock(&w->lock);
     return LL_OK;
+}
+
+int ll_wal_broken(const ll_wal_t *w)
+{
+    return w->broken;
 }
 
 uint64_t ll_wal_bytes_pending(ll_wal_t *w)

@@ -74,15 +74,21 @@ size_t ll_wal_records(ll_wal_t *w, const ll_wal_rec_t **recs);
 void ll_wal_release_records(ll_wal_t *w);
 
 /* Appends one frame of n leaves numbered first, first+1, ... and syncs
- * it; LL_OK once it is durable. After a failed write or sync the log
- * refuses every later write (LL_ERR_IO): what the kernel did with the
- * failed pages is unknown, and a later frame must never follow a hole. */
+ * it; LL_OK once it is durable. When a new segment cannot be made
+ * (LL_ERR_FULL: no space; LL_ERR_IO) nothing was written and the log
+ * stays usable. After a failed write or sync of a frame the log refuses
+ * every later write (LL_ERR_IO, ll_wal_broken): what the kernel did with
+ * the failed pages is unknown, and a later frame must never follow a
+ * hole. errno is kept from the failure. */
 int ll_wal_write(ll_wal_t *w, uint64_t first, size_t n, const uint8_t *const *leaves,
                  const size_t *lens);
 
 /* Retracts the leaves from seq first on, logged by frames whose commit
  * then failed (nothing of them was acknowledged): a frame of no leaves. */
 int ll_wal_retract(ll_wal_t *w, uint64_t first);
+
+/* Whether a frame's write or sync failed (the log refuses writes). */
+int ll_wal_broken(const ll_wal_t *w);
 
 /* Deletes the segments (other than the one being written) whose leaves
  * all have seq < durable: LMDB holds them on disk. */

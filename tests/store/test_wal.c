@@ -20,6 +20,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -242,6 +244,43 @@ static void test_retraction(void **state)
     ll_wal_close(w);
     assert_int_equal(ll_wal_open(dir, 0, &w, msg, sizeof msg), LL_OK);
     expect_records(w, 0, 7);
+    ll_wal_close(w);
+    ll_test_rmdir(dir);
+}
+
+/* A segment that cannot be made (here a file-size limit, as a full disk
+ * would refuse it) fails the write with nothing written, and the log
+ * stays usable: only a failed frame write breaks it. */
+static void test_no_room_for_a_segment(void **state)
+{
+    (void)state;
+    char dir[64], msg[LL_MSG_MAX];
+    ll_wal_t *w;
+    struct rlimit old, lim;
+    static uint8_t bufs[8][1200];
+    const uint8_t *lv[8];
+    size_t lens[8];
+    ll_test_tmpdir(dir);
+    assert_int_equal(ll_wal_open(dir, 4096, &w, msg, sizeof msg), LL_OK);
+    write_frame(w, 0, 2);
+    for (int i = 0; i < 8; i++) {
+        leaf_bytes(2 + (uint64_t)i, bufs[i], &lens[i]);
+        lv[i] = bufs[i];
+    }
+    /* These 8 leaves (~4.7 KB) need a segment of their own, 8 KiB. */
+    signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    lim = old;
+    lim.rlim_cur = 6000;
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    int err = ll_wal_write(w, 2, 8, lv, lens);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    assert_int_equal(err, LL_ERR_FULL);
+    assert_false(ll_wal_broken(w));
+    assert_int_equal(ll_wal_write(w, 2, 8, lv, lens), LL_OK);
+    ll_wal_close(w);
+    assert_int_equal(ll_wal_open(dir, 4096, &w, msg, sizeof msg), LL_OK);
+    expect_records(w, 0, 10);
     ll_wal_close(w);
     ll_test_rmdir(dir);
 }
@@ -517,6 +556,7 @@ int main(void)
         cmocka_unit_test(test_damage_before_valid_frames),
         cmocka_unit_test(test_gap_and_conflict),
         cmocka_unit_test(test_retraction),
+        cmocka_unit_test(test_no_room_for_a_segment),
         cmocka_unit_test(test_power_loss_images),
         cmocka_unit_test(test_plain_opener_and_lock),
     };
