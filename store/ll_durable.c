@@ -404,6 +404,16 @@ void ll_durable_pending_done(ll_durable_t *d)
         ll_wal_release_records(d->log);
 }
 
+int ll_durable_copy_log(ll_durable_t *d, const char *dst)
+{
+    char *to = join(dst, "wal");
+    if (!to)
+        return LL_ERR_NOMEM;
+    int err = ll_wal_copy_segments(d->wal_dir, to);
+    free(to);
+    return err;
+}
+
 void ll_durable_metrics(ll_durable_t *d, ll_hist_snap_t *syncs, uint64_t *log_bytes)
 {
     ll_hist_snapshot(&d->sync_hist, syncs);

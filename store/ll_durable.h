@@ -81,6 +81,9 @@ int ll_durable_sync_now(ll_durable_t *d, char *msg, size_t cap);
  * unsynced commits, in seq order (borrowed until ll_durable_pending_done). */
 size_t ll_durable_pending(ll_durable_t *d, const ll_wal_rec_t **recs);
 void ll_durable_pending_done(ll_durable_t *d);
+/* For a backup into directory dst: copies the log's segments into
+ * dst/wal (ll_wal_copy_segments). Call before copying data.mdb. */
+int ll_durable_copy_log(ll_durable_t *d, const char *dst);
 /* Metrics: each sync of LMDB (ns), and the log's bytes written since the
  * last one. Any thread. */
 void ll_durable_metrics(ll_durable_t *d, ll_hist_snap_t *syncs, uint64_t *log_bytes);

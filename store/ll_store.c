@@ -727,10 +727,20 @@ int ll_store_make_scratch(ll_store_t *st)
 
 int ll_store_backup(ll_store_t *st, const char *dst_dir)
 {
+    /* The log first, then LMDB's snapshot: the snapshot is then at least
+     * as new as every leaf the copied log holds, or (after an unclean
+     * stop, rolled back at open) the log holds what the snapshot lacks,
+     * and a server on the copy replays it. */
+    int err = ll_durable_copy_log(st->dur, dst_dir);
+    if (err) {
+        snprintf(store_err, sizeof store_err, "backup: copying the write-ahead log into %s/wal "
+                 "failed", dst_dir);
+        return err;
+    }
     /* The copy reads through its own LMDB transaction: it must pass the
      * remap gate like any other. */
     gate_enter(st);
-    int err = map_err(mdb_env_copy2(st->env, dst_dir, MDB_CP_COMPACT), "backup");
+    err = map_err(mdb_env_copy2(st->env, dst_dir, MDB_CP_COMPACT), "backup");
     gate_leave(st);
     return err;
 }

@@ -237,7 +237,10 @@ int ll_store_cursor_next(ll_cursor_t *c, const uint8_t **key, size_t *klen,
 /* NULL is allowed. */
 void ll_store_cursor_close(ll_cursor_t *c);
 /* Copies the environment to dst_dir (must exist, empty) with compaction,
- * consistently, while the store keeps serving. */
+ * consistently, while the store keeps serving; and, first, the
+ * write-ahead log's segments into dst_dir/wal, so that the copy holds
+ * every acknowledged entry even after an unclean stop (a server on it
+ * replays what its data.mdb lacks). */
 int ll_store_backup(ll_store_t *st, const char *dst_dir);
 
 /* Last LMDB error text for diagnostics (thread-local, static storage). */

@@ -101,6 +101,14 @@ int ll_wal_prepare(ll_wal_t *w);
 /* Bytes written since the last ll_wal_truncate (to pace syncs). */
 uint64_t ll_wal_bytes_pending(ll_wal_t *w);
 
+/* Copies the segments of the log in dir (none if it does not exist) into
+ * a new directory dst (created 0700), each synced, for a backup: a copy
+ * of data.mdb plus these holds every acknowledged leaf, and a server
+ * started on it replays (and verifies) those LMDB's copy lacks. The
+ * record of LMDB's synced state is not copied: it describes the original
+ * data.mdb only. LL_ERR_IO on failure. */
+int ll_wal_copy_segments(const char *dir, const char *dst);
+
 /* Closes the log (NULL allowed); segments stay on disk. */
 void ll_wal_close(ll_wal_t *w);
 
