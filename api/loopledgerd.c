@@ -51,6 +51,7 @@
 #include "ll_audit.h"
 #include "ll_format.h"
 #include "ll_crypto.h"
+#include "ll_fsio.h"
 #include "ll_drift.h"
 #include "ll_console.h"
 #include "ll_err.h"
@@ -597,31 +598,6 @@ out:
     return rc;
 }
 
-static int copy_file(const char *from, const char *to)
-{
-    FILE *in = fopen(from, "rb"), *out = NULL;
-    char buf[4096];
-    size_t n;
-    int rc = -1;
-    if (!in)
-        return -1;
-    int fd = open(to, O_WRONLY | O_CREAT | O_EXCL, 0600);
-    if (fd < 0 || !(out = fdopen(fd, "wb")))
-        goto done;
-    fd = -1;
-    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
-        if (fwrite(buf, 1, n, out) != n)
-            goto done;
-    rc = ferror(in) ? -1 : 0;
-done:
-    if (fd >= 0)
-        close(fd);
-    if (out && (fflush(out) || fsync(fileno(out)) || fclose(out)))
-        rc = -1;
-    fclose(in);
-    return rc;
-}
-
 /* loopledgerd backup: a consistent, compacted copy while the server runs
  * (LMDB's copy reads one snapshot), plus the keys that make it a ledger. */
 static int cmd_backup(const opts_t *o)
@@ -655,7 +631,7 @@ static int cmd_backup(const opts_t *o)
         const char *k = i ? "actor.key" : "note.key";
         snprintf(a, sizeof a, "%s/%s", o->data, k);
         snprintf(b, sizeof b, "%s/%s", o->to, k);
-        if (copy_file(a, b)) {
+        if (ll_fsio_copy_file(a, b)) {
             logf_("copying %s: %s", a, strerror(errno));
             goto out;
         }
@@ -756,7 +732,7 @@ static int cmd_promote(const opts_t *o)
         ll_key_free(k);
         snprintf(p, sizeof p, "%s/%s", o->data, i ? "actor.key" : "note.key");
         unlink(p);
-        if (copy_file(src, p)) {
+        if (ll_fsio_copy_file(src, p)) {
             logf_("promote: installing %s as %s: %s", src, p, strerror(errno));
             return 1;
         }

@@ -12,44 +12,13 @@
 
 #include "ll_bytes.h"
 #include "ll_crypto.h"
+#include "ll_fsio.h"
 #include "ll_err.h"
 
 #define MAGIC "LLSYNCPT"
 #define VERSION 1u
 #define HDR 32 /* magic, version, psize, size, txnid */
 #define MAX_PSIZE 65536u
-
-static int read_all(int fd, uint8_t *buf, size_t n, off_t off)
-{
-    for (size_t got = 0; got < n;) {
-        ssize_t k = pread(fd, buf + got, n - got, off + (off_t)got);
-        if (k <= 0)
-            return LL_ERR_IO;
-        got += (size_t)k;
-    }
-    return LL_OK;
-}
-
-static int write_all(int fd, const uint8_t *buf, size_t n, off_t off)
-{
-    for (size_t done = 0; done < n;) {
-        ssize_t k = pwrite(fd, buf + done, n - done, off + (off_t)done);
-        if (k <= 0)
-            return LL_ERR_IO;
-        done += (size_t)k;
-    }
-    return LL_OK;
-}
-
-static int sync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return LL_ERR_IO;
-    int rc = fsync(fd);
-    close(fd);
-    return rc ? LL_ERR_IO : LL_OK;
-}
 
 int ll_syncpt_capture(int fd, uint32_t psize, uint64_t size, uint64_t txnid, ll_syncpt_t *sp)
 {
@@ -58,7 +27,7 @@ int ll_syncpt_capture(int fd, uint32_t psize, uint64_t size, uint64_t txnid, ll_
     uint8_t *m = malloc(2 * (size_t)psize);
     if (!m)
         return LL_ERR_NOMEM;
-    if (read_all(fd, m, 2 * (size_t)psize, 0)) {
+    if (ll_fsio_pread_all(fd, m, 2 * (size_t)psize, 0)) {
         free(m);
         return LL_ERR_IO;
     }
@@ -86,11 +55,11 @@ int ll_syncpt_save(const char *dir, const ll_syncpt_t *sp)
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
         goto out;
-    if (write_all(fd, b, n, 0) || fdatasync(fd))
+    if (ll_fsio_pwrite_all(fd, b, n, 0) || fdatasync(fd))
         goto out;
     close(fd);
     fd = -1;
-    if (rename(tmp, path) || sync_dir(dir))
+    if (rename(tmp, path) || ll_fsio_sync_dir(dir))
         goto out;
     err = LL_OK;
 out:
@@ -115,7 +84,7 @@ int ll_syncpt_load(const char *dir, ll_syncpt_t *sp, char *msg, size_t cap)
     }
     int err = LL_ERR_CORRUPT;
     uint8_t *b = NULL;
-    if (read_all(fd, hdr, HDR, 0) || memcmp(hdr, MAGIC, 8) || ll_get_le32(hdr + 8) != VERSION ||
+    if (ll_fsio_pread_all(fd, hdr, HDR, 0) || memcmp(hdr, MAGIC, 8) || ll_get_le32(hdr + 8) != VERSION ||
         ll_get_le32(hdr + 12) == 0 || ll_get_le32(hdr + 12) > MAX_PSIZE)
         goto out;
     uint32_t psize = ll_get_le32(hdr + 12);
@@ -125,7 +94,7 @@ int ll_syncpt_load(const char *dir, ll_syncpt_t *sp, char *msg, size_t cap)
         err = LL_ERR_NOMEM;
         goto out;
     }
-    if (read_all(fd, b, n, 0))
+    if (ll_fsio_pread_all(fd, b, n, 0))
         goto out;
     ll_sha256(b, n - LL_HASH_LEN, h);
     if (memcmp(h, b + n - LL_HASH_LEN, LL_HASH_LEN))
@@ -154,7 +123,7 @@ int ll_syncpt_differs(const char *data_path, const ll_syncpt_t *sp)
     size_t n = 2 * (size_t)sp->psize;
     uint8_t *b = malloc(n);
     int fd = open(data_path, O_RDONLY | O_CLOEXEC), rc = LL_ERR_IO;
-    if (b && fd >= 0 && read_all(fd, b, n, 0) == LL_OK)
+    if (b && fd >= 0 && ll_fsio_pread_all(fd, b, n, 0) == LL_OK)
         rc = memcmp(b, sp->meta, n) != 0;
     if (fd >= 0)
         close(fd);
@@ -167,7 +136,7 @@ int ll_syncpt_restore(const char *data_path, const ll_syncpt_t *sp)
     int fd = open(data_path, O_WRONLY | O_CLOEXEC);
     if (fd < 0)
         return LL_ERR_IO;
-    int err = write_all(fd, sp->meta, 2 * (size_t)sp->psize, 0);
+    int err = ll_fsio_pwrite_all(fd, sp->meta, 2 * (size_t)sp->psize, 0);
     if (!err && fdatasync(fd))
         err = LL_ERR_IO;
     close(fd);
@@ -186,7 +155,7 @@ int ll_syncpt_remove(const char *dir)
     snprintf(path, sizeof path, "%s/synced", dir);
     if (unlink(path) && errno != ENOENT)
         return LL_ERR_IO;
-    return sync_dir(dir);
+    return ll_fsio_sync_dir(dir);
 }
 
 int ll_syncpt_lock_env(const char *lock_path)

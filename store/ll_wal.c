@@ -17,6 +17,7 @@
 #include "ll_bytes.h"
 #include "ll_crypto.h"
 #include "ll_err.h"
+#include "ll_fsio.h"
 
 #define SEG_HDR 64
 #define FRAME_HDR 32
@@ -80,16 +81,6 @@ static void seg_header(uint64_t no, uint8_t hdr[SEG_HDR])
     ll_put_le64(hdr + 16, no);
 }
 
-static int sync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY);
-    if (fd < 0)
-        return LL_ERR_IO;
-    int rc = fsync(fd);
-    close(fd);
-    return rc ? LL_ERR_IO : LL_OK;
-}
-
 static void spare_path(const ll_wal_t *w, char *out, size_t cap)
 {
     snprintf(out, cap, "%s/spare", w->dir);
@@ -118,12 +109,11 @@ static int seg_create(ll_wal_t *w, uint64_t no, size_t size)
         goto fail;
     for (size_t off = SEG_HDR; off < size;) {
         size_t n = size - off < sizeof zeros ? size - off : sizeof zeros;
-        ssize_t k = pwrite(fd, zeros, n, (off_t)off);
-        if (k <= 0)
+        if (ll_fsio_pwrite_all(fd, zeros, n, (off_t)off))
             goto fail;
-        off += (size_t)k;
+        off += n;
     }
-    if (fdatasync(fd) || rename(tmp, path) || sync_dir(w->dir))
+    if (fdatasync(fd) || rename(tmp, path) || ll_fsio_sync_dir(w->dir))
         goto fail;
     return fd;
 fail:
@@ -190,14 +180,9 @@ static int seg_read(ll_wal_t *w, seg_t *s, int *have, uint64_t *next, size_t *re
     }
     w->bufs = nb;
     w->bufs[w->nbufs++] = buf;
-    size_t got = 0;
-    while (got < size) {
-        ssize_t k = pread(fd, buf + got, size - got, (off_t)got);
-        if (k <= 0) {
-            close(fd);
-            LL_FAIL(LL_ERR_IO, "reading %s: %s", path, k < 0 ? strerror(errno) : "short read");
-        }
-        got += (size_t)k;
+    if (ll_fsio_pread_all(fd, buf, size, 0)) {
+        close(fd);
+        LL_FAIL(LL_ERR_IO, "reading %s: %s", path, strerror(errno));
     }
     close(fd);
     if (memcmp(buf, SEG_MAGIC, 8) || ll_get_le32(buf + 8) != SEG_VERSION || ll_get_le64(buf + 16) != s->no)
@@ -440,7 +425,7 @@ static int switch_segment(ll_wal_t *w, size_t need)
         spare_path(w, sp, sizeof sp);
         seg_path(w, no, p, sizeof p);
         if (pwrite(fd, hdr, SEG_HDR, 0) != SEG_HDR || fdatasync(fd) || rename(sp, p) ||
-            sync_dir(w->dir)) {
+            ll_fsio_sync_dir(w->dir)) {
             int e = errno;
             close(fd);
             errno = e;
@@ -538,13 +523,9 @@ int ll_wal_write(ll_wal_t *w, uint64_t first, size_t n, const uint8_t *const *le
     /* The segment is zeros past the log's end: padding rewrites zeros. */
     size_t len = w->direct ? ALIGNBLK(head + padded) : padded;
     memset(f + total, 0, len - head - total);
-    for (size_t done = 0; done < len;) {
-        ssize_t k = pwrite(w->fd, w->frame + done, len - done, (off_t)(base + done));
-        if (k <= 0) {
-            w->broken = 1;
-            return LL_ERR_IO;
-        }
-        done += (size_t)k;
+    if (ll_fsio_pwrite_all(w->fd, w->frame, len, (off_t)base)) {
+        w->broken = 1;
+        return LL_ERR_IO;
     }
     if (!w->direct && fdatasync(w->fd)) {
         w->broken = 1;
@@ -585,7 +566,7 @@ void ll_wal_truncate(ll_wal_t *w, uint64_t durable)
              * leaves a prefix removed, never a hole in the log's middle. */
             seg_path(w, s->no, p, sizeof p);
             if (unlink(p) == 0) {
-                (void)sync_dir(w->dir);
+                (void)ll_fsio_sync_dir(w->dir);
                 continue;
             }
             stop = 1;
@@ -650,36 +631,6 @@ void ll_wal_close(ll_wal_t *w)
     free(w);
 }
 
-static int copy_file(const char *from, const char *to)
-{
-    static uint8_t buf[1 << 20];
-    int in = open(from, O_RDONLY | O_CLOEXEC), out = -1, err = LL_ERR_IO;
-    if (in < 0)
-        return errno == ENOENT ? LL_OK : LL_ERR_IO; /* removed meanwhile */
-    if ((out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0)
-        goto out;
-    for (;;) {
-        ssize_t k = read(in, buf, sizeof buf);
-        if (k < 0)
-            goto out;
-        if (k == 0)
-            break;
-        for (ssize_t done = 0; done < k;) {
-            ssize_t w = write(out, buf + done, (size_t)(k - done));
-            if (w <= 0)
-                goto out;
-            done += w;
-        }
-    }
-    if (fdatasync(out) == 0)
-        err = LL_OK;
-out:
-    if (out >= 0)
-        close(out);
-    close(in);
-    return err;
-}
-
 int ll_wal_copy_segments(const char *dir, const char *dst)
 {
     DIR *d = opendir(dir);
@@ -697,8 +648,10 @@ int ll_wal_copy_segments(const char *dir, const char *dst)
         char a[4096], b[4096];
         snprintf(a, sizeof a, "%s/%s", dir, e->d_name);
         snprintf(b, sizeof b, "%s/%s", dst, e->d_name);
-        err = copy_file(a, b);
+        err = ll_fsio_copy_file(a, b);
+        if (err == LL_ERR_NOT_FOUND)
+            err = LL_OK; /* removed meanwhile: LMDB holds its leaves */
     }
     closedir(d);
-    return err ? err : sync_dir(dst);
+    return err ? err : ll_fsio_sync_dir(dst);
 }
