@@ -476,8 +476,13 @@ void ll_durable_close(ll_durable_t *d)
     }
     if (d->wal && d->env) {
         pthread_mutex_lock(&d->ckpt_lock);
-        if (!atomic_load(&d->broken))
-            (void)checkpoint_locked(d, 0, msg, sizeof msg);
+        /* A clean stop: once LMDB is synced, no segment is needed, and
+         * the next open reads none. */
+        if (!atomic_load(&d->broken) && checkpoint_locked(d, 0, msg, sizeof msg) == LL_OK &&
+            d->log) {
+            ll_wal_finish(d->log);
+            ll_wal_truncate(d->log, d->synced_size);
+        }
         if (d->protect)
             mdb_txn_abort(d->protect);
         d->protect = NULL;

@@ -607,6 +607,15 @@ int ll_wal_broken(const ll_wal_t *w)
     return w->broken;
 }
 
+void ll_wal_finish(ll_wal_t *w)
+{
+    pthread_mutex_lock(&w->lock);
+    if (w->fd >= 0)
+        close(w->fd);
+    w->fd = -1;
+    pthread_mutex_unlock(&w->lock);
+}
+
 uint64_t ll_wal_bytes_pending(ll_wal_t *w)
 {
     pthread_mutex_lock(&w->lock);

@@ -87,6 +87,11 @@ int ll_wal_write(ll_wal_t *w, uint64_t first, size_t n, const uint8_t *const *le
  * then failed (nothing of them was acknowledged): a frame of no leaves. */
 int ll_wal_retract(ll_wal_t *w, uint64_t first);
 
+/* Stops writing the current segment, so that the next ll_wal_truncate
+ * may delete it too (a clean stop: LMDB holds every leaf on disk, and
+ * the next open then reads no segment). */
+void ll_wal_finish(ll_wal_t *w);
+
 /* Whether a frame's write or sync failed (the log refuses writes). */
 int ll_wal_broken(const ll_wal_t *w);
 
