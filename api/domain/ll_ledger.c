@@ -194,7 +194,10 @@ static void fail_job(ll_ledger_t *lg, ll_job_t *job, ll_append_cb cb, void *ctx)
     free(job);
 }
 
-static void enqueue(ll_ledger_t *lg, ll_job_t *job)
+/* Queues job for the writer. With inline set, a job that is the only
+ * append in flight while nothing is being written is written here, on the
+ * caller's thread (LL_SUBMIT_INLINE). */
+static void enqueue_opt(ll_ledger_t *lg, ll_job_t *job, int inline_ok)
 {
     pthread_mutex_lock(&lg->lock);
     if (lg->stopping) {
@@ -204,6 +207,19 @@ static void enqueue(ll_ledger_t *lg, ll_job_t *job)
         fail_job(lg, job, job->cb, job->ctx);
         return;
     }
+    if (inline_ok && !lg->head && !lg->busy && lg->inflight_n == 1) {
+        lg->busy = 1;
+        pthread_mutex_unlock(&lg->lock);
+        job->next = NULL;
+        ll_ledger_run_batch(lg, job);
+        pthread_mutex_lock(&lg->lock);
+        lg->busy = 0;
+        /* Whatever queued meanwhile, or a close, is the writer's now. */
+        if (lg->head || lg->stopping)
+            pthread_cond_signal(&lg->wake);
+        pthread_mutex_unlock(&lg->lock);
+        return;
+    }
     if (lg->tail)
         lg->tail->next = job;
     else
@@ -211,6 +227,11 @@ static void enqueue(ll_ledger_t *lg, ll_job_t *job)
     lg->tail = job;
     pthread_cond_signal(&lg->wake);
     pthread_mutex_unlock(&lg->lock);
+}
+
+static void enqueue(ll_ledger_t *lg, ll_job_t *job)
+{
+    enqueue_opt(lg, job, 0);
 }
 
 static ll_job_t *new_job(const uint8_t *env, size_t len, ll_append_cb cb, void *ctx)
@@ -318,7 +339,7 @@ void ll_ledger_submit_opts(ll_ledger_t *lg, const uint8_t *env, size_t len,
     }
     if ((r->err = authenticate(lg, &job->entry, now_ns(), r->msg, sizeof r->msg)))
         goto fail;
-    enqueue(lg, job);
+    enqueue_opt(lg, job, (flags & LL_SUBMIT_INLINE) != 0);
     return;
 fail:
     fail_job(lg, job, cb, ctx);

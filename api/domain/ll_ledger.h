@@ -5,10 +5,14 @@
  * Write path. ll_ledger_submit() decodes and verifies an envelope on the
  * caller's thread (so signature checks run in parallel on the RPC threads),
  * then queues it for the single writer thread. The writer takes everything
- * queued, applies each entry in a child transaction of one LMDB write
- * transaction (a rejected entry rolls back alone), commits once (group
- * commit: one fsync for the batch), and only then reports each result.
- * So a success result always means "durable".
+ * queued, applies it into one LMDB write transaction (at the first refused
+ * entry the pass is redone with a child transaction per entry, so a
+ * rejected entry rolls back alone), commits once (group commit: the
+ * batch's leaves in one synced write-ahead-log frame), and only then
+ * reports each result. So a success result always means "durable". An
+ * RPC handler's append that is alone in flight while the writer is idle
+ * (LL_SUBMIT_INLINE) goes through the same batch code on the handler's
+ * own thread instead of the writer's.
  *
  * Trust. Sequence 0 is the genesis entry, signed by the server's actor key,
  * registering the server actor and the first admin. Every other entry must
@@ -132,6 +136,14 @@ void ll_ledger_submit_as(ll_ledger_t *lg, const uint8_t *env, size_t len,
  * rolls back; the result says what would happen, with validate_only set,
  * and nothing is written or announced to commit hooks. */
 #define LL_SUBMIT_VALIDATE_ONLY 1u
+/* Inline: when the writer is idle and this is the only append in flight,
+ * the calling thread writes the entry itself (one batch, the same commit
+ * as the writer's) and cb runs before this returns, saving the hand-off
+ * to the writer thread and back when appends come one at a time. Only for
+ * a caller that holds no store transaction and no lock that cb takes (an
+ * RPC handler); under load the entry queues for the writer as usual, so
+ * batching is unchanged. */
+#define LL_SUBMIT_INLINE 2u
 
 /* As ll_ledger_submit_as, with LL_SUBMIT_* flags. */
 void ll_ledger_submit_opts(ll_ledger_t *lg, const uint8_t *env, size_t len,

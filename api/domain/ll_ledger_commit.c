@@ -13,6 +13,11 @@
  * retried. At open, the leaves the log acknowledged past LMDB's synced
  * state are replayed through the mirror's path (replay_log).
  *
+ * An append submitted with LL_SUBMIT_INLINE while the writer is idle and
+ * nothing else is in flight is written by the submitting thread itself
+ * (the same batch code, under the same busy flag): one caller at a time
+ * then pays no hand-off to the writer thread and back.
+ *
  * Checkpoints are signed on demand (ll_ledger_checkpoint, by GetCheckpoint,
  * tiles publishing and witness submission), never per commit; the latest
  * one handed out is cached, and persisted by the next commit so that a
@@ -388,13 +393,13 @@ again:
     return err;
 }
 
-static void run_batch(ll_ledger_t *lg, ll_job_t *batch)
+void ll_ledger_run_batch(ll_ledger_t *lg, ll_job_t *batch)
 {
     uint64_t size = 0;
     int wrote = 0, full = 0, err;
     /* cp_persisted, the single write transaction and ll_store_grow belong
-     * to the writer thread. */
-    LL_ASSERT(pthread_equal(pthread_self(), lg->writer));
+     * to whoever holds busy: the writer thread or an inline submitter. */
+    LL_ASSERT(lg->busy);
     /* Map full: nothing was committed. Grow the map and retry; when it
      * cannot grow (at --map-max, disk full), refuse the entries that ran
      * out of space (or all, if the commit itself did) and retry the rest.
@@ -453,11 +458,12 @@ static void *writer_main(void *arg)
 {
     ll_ledger_t *lg = arg;
     pthread_setname_np(pthread_self(), "ll-writer"); /* for top -H and perf */
+    pthread_mutex_lock(&lg->lock);
     for (;;) {
-        pthread_mutex_lock(&lg->lock);
-        while (!lg->head && !lg->stopping)
+        /* An inline submitter holding busy signals wake when it is done. */
+        while ((!lg->head || lg->busy) && !(lg->stopping && !lg->busy))
             pthread_cond_wait(&lg->wake, &lg->lock);
-        if (!lg->head && lg->stopping) {
+        if (!lg->head) { /* stopping, and nothing is being written */
             pthread_mutex_unlock(&lg->lock);
             break;
         }
@@ -471,8 +477,11 @@ static void *writer_main(void *arg)
         if (!lg->head)
             lg->tail = NULL;
         last->next = NULL;
+        lg->busy = 1;
         pthread_mutex_unlock(&lg->lock);
-        run_batch(lg, batch);
+        ll_ledger_run_batch(lg, batch);
+        pthread_mutex_lock(&lg->lock);
+        lg->busy = 0;
     }
     return NULL;
 }

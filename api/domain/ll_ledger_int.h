@@ -58,6 +58,10 @@ struct ll_ledger {
     pthread_cond_t wake;
     ll_job_t *head, *tail;
     int stopping;
+    /* A batch is being written, by the writer thread or inline by a
+     * submitter (LL_SUBMIT_INLINE): whoever sets it owns the write
+     * transaction, cp_persisted and ll_store_grow until it clears it. */
+    int busy;
     /* Append budget (under lock): appends between submit and result, and
      * their envelope bytes, so a flood is refused at once instead of
      * queueing without bound. */
@@ -103,6 +107,9 @@ struct ll_ledger {
 ll_job_t *ll_ledger_job_new(const uint8_t *env, size_t len, ll_append_cb cb, void *ctx);
 /* Queues job for the writer (or fails it at once when the ledger stops). */
 void ll_ledger_enqueue(ll_ledger_t *lg, ll_job_t *job);
+/* Writes batch (a list of jobs) in one commit and reports every result;
+ * the caller holds busy (see struct ll_ledger). */
+void ll_ledger_run_batch(ll_ledger_t *lg, ll_job_t *batch);
 /* Reports job's result to cb(ctx), releases its budget and frees it. */
 void ll_ledger_job_done(ll_ledger_t *lg, ll_job_t *job, ll_append_cb cb, void *ctx);
 

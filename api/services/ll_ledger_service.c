@@ -3,7 +3,8 @@
  *
  * Reads run on the RPC threads in their own LMDB read transactions, so they
  * never wait for the writer. Append hands the envelope to the ledger and
- * answers from the writer thread once the batch is durable.
+ * answers from the writer thread once the batch is durable (or, for an
+ * append alone in flight, writes it on this thread: LL_SUBMIT_INLINE).
  *
  * Watch keeps one send in flight per stream. When a stream has caught up it
  * parks on the service's list. The ledger's commit hook runs on the writer
@@ -136,7 +137,8 @@ LL_SVC_HANDLER(ll_ledger_service_append)
 {
     /* Not a query: the envelope's bytes go to the ledger as received (the
      * author signed them; they are never re-encoded), and the answer comes
-     * from the writer thread once the batch is durable. */
+     * once the batch is durable: from the writer thread, or from this one
+     * when the append was alone (LL_SUBMIT_INLINE). */
     ll_ledger_service_t *ls = svc;
     const uint8_t *env;
     size_t env_len;
@@ -149,7 +151,9 @@ LL_SVC_HANDLER(ll_ledger_service_append)
                      "AppendRequest is malformed or has no envelope");
         return;
     }
-    unsigned flags = validate_only ? LL_SUBMIT_VALIDATE_ONLY : 0;
+    /* Inline: one caller at a time is answered from this thread without a
+     * hand-off to the writer; under load the writer batches as before. */
+    unsigned flags = LL_SUBMIT_INLINE | (validate_only ? LL_SUBMIT_VALIDATE_ONLY : 0);
     ll_ledger_submit_opts(ls->lg, env, env_len, ll_call_identity(call), flags, append_done,
                           call);
 }

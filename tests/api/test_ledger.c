@@ -541,6 +541,111 @@ static void test_append_budget_refuses_beyond_its_bytes_at_once(void **state)
     check_budget(f, 0, 3 * len + len / 2);
 }
 
+/* ---- inline appends (LL_SUBMIT_INLINE) ---- */
+
+typedef struct seen {
+    atomic_int done;
+    pthread_t thread;
+    ll_append_result_t res;
+} seen_t;
+
+static void seen_cb(void *ctx, const ll_append_result_t *r)
+{
+    seen_t *s = ctx;
+    s->thread = pthread_self();
+    s->res = *r;
+    atomic_store(&s->done, 1);
+}
+
+/* Alone and with the writer idle, an inline append is written on the
+ * caller's thread and answered before submit returns; a refused or
+ * validate-only one writes nothing there either. */
+static void test_inline_append_alone_is_written_by_the_caller(void **state)
+{
+    fx_t *f = *state;
+    size_t len;
+    uint8_t *env = seal_note(f->tl.admin, (body_spec_t){.author = "admin"}, &len);
+    uint64_t before = ll_store_committed_size(f->tl.st);
+    seen_t s = {0};
+    ll_ledger_submit_opts(f->tl.lg, env, len, NULL, LL_SUBMIT_INLINE, seen_cb, &s);
+    assert_int_equal(atomic_load(&s.done), 1);
+    assert_true(pthread_equal(s.thread, pthread_self()));
+    assert_int_equal(s.res.err, LL_OK);
+    assert_int_equal(s.res.seq, before);
+    /* Committed (durable in the write-ahead log) when it was answered. */
+    assert_int_equal(ll_store_committed_size(f->tl.st), before + 1);
+    /* The same envelope again: a duplicate, answered the same way. */
+    seen_t d = {0};
+    ll_ledger_submit_opts(f->tl.lg, env, len, NULL, LL_SUBMIT_INLINE, seen_cb, &d);
+    assert_int_equal(atomic_load(&d.done), 1);
+    assert_int_equal(d.res.err, LL_OK);
+    assert_true(d.res.duplicate);
+    assert_int_equal(d.res.seq, before);
+    free(env);
+
+    /* Refused after the checks that need the ledger: nothing written. */
+    env = seal_note(f->tl.admin, (body_spec_t){.author = "admin", .text = "x", .relation = LOOPLEDGER__V1__RELATION__SUPPORTS, .target = 999, .nlinks = 1}, &len);
+    seen_t r = {0};
+    ll_ledger_submit_opts(f->tl.lg, env, len, NULL, LL_SUBMIT_INLINE, seen_cb, &r);
+    assert_int_equal(atomic_load(&r.done), 1);
+    assert_int_equal(r.res.err, LL_ERR_PRECONDITION);
+    assert_int_equal(ll_store_committed_size(f->tl.st), before + 1);
+    free(env);
+
+    /* Validate only: every check, then rolled back. */
+    env = seal_note(f->tl.admin, (body_spec_t){.author = "admin", .text = "dry run"}, &len);
+    seen_t v = {0};
+    ll_ledger_submit_opts(f->tl.lg, env, len, NULL, LL_SUBMIT_INLINE | LL_SUBMIT_VALIDATE_ONLY,
+                          seen_cb, &v);
+    assert_int_equal(atomic_load(&v.done), 1);
+    assert_int_equal(v.res.err, LL_OK);
+    assert_true(v.res.validate_only);
+    assert_int_equal(ll_store_committed_size(f->tl.st), before + 1);
+    /* The writer thread still serves the next ordinary append. */
+    ll_append_result_t n = ll_tl_append(&f->tl, env, len);
+    assert_int_equal(n.err, LL_OK);
+    assert_int_equal(n.seq, before + 1);
+}
+
+/* With another append in flight an inline one queues for the writer, so
+ * batching under load is unchanged: it is answered later, by the writer. */
+static void test_inline_append_queues_behind_one_in_flight(void **state)
+{
+    fx_t *f = *state;
+    gate_t g = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
+    size_t len[2];
+    uint8_t *env[2];
+    for (int i = 0; i < 2; i++)
+        env[i] = seal_note(f->tl.admin, (body_spec_t){.author = "admin"}, &len[i]);
+    uint64_t before = ll_store_committed_size(f->tl.st);
+    assert_int_equal(ll_ledger_add_commit_hook(f->tl.lg, gate_hook, &g), LL_OK);
+    seen_t a = {0}, b = {0};
+    /* The first is committed and held in the hook by the writer. */
+    ll_ledger_submit(f->tl.lg, env[0], len[0], seen_cb, &a);
+    pthread_mutex_lock(&g.m);
+    while (!g.held)
+        pthread_cond_wait(&g.c, &g.m);
+    pthread_mutex_unlock(&g.m);
+    ll_ledger_submit_opts(f->tl.lg, env[1], len[1], NULL, LL_SUBMIT_INLINE, seen_cb, &b);
+    assert_int_equal(atomic_load(&b.done), 0);
+    pthread_mutex_lock(&g.m);
+    g.open = 1;
+    pthread_cond_broadcast(&g.c);
+    pthread_mutex_unlock(&g.m);
+    while (!atomic_load(&a.done) || !atomic_load(&b.done))
+        usleep(1000);
+    assert_int_equal(a.res.err, LL_OK);
+    assert_int_equal(b.res.err, LL_OK);
+    assert_int_equal(a.res.seq, before);
+    assert_int_equal(b.res.seq, before + 1);
+    assert_false(pthread_equal(b.thread, pthread_self()));
+    assert_true(pthread_equal(a.thread, b.thread)); /* both by the writer */
+    assert_int_equal(ll_store_committed_size(f->tl.st), before + 2);
+    ll_ledger_remove_commit_hook(f->tl.lg, gate_hook, &g);
+    for (int i = 0; i < 2; i++)
+        free(env[i]);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -567,6 +672,8 @@ int main(void)
         T(test_checkpoint_verifies_with_verifier_key),
         T(test_append_budget_refuses_beyond_its_entries_at_once),
         T(test_append_budget_refuses_beyond_its_bytes_at_once),
+        T(test_inline_append_alone_is_written_by_the_caller),
+        T(test_inline_append_queues_behind_one_in_flight),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
