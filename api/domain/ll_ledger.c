@@ -39,6 +39,13 @@ static int64_t now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 ll_store_t *ll_ledger_store(ll_ledger_t *lg)
 {
     return lg->st;
@@ -167,6 +174,21 @@ out:
     return err;
 }
 
+/* An append counted in arriving (submitted, not yet queued or failed)
+ * has left that state: the writer may be waiting for it (writer_main). */
+static void arrived_locked(ll_ledger_t *lg)
+{
+    lg->arriving--;
+    pthread_cond_signal(&lg->wake);
+}
+
+static void arrived(ll_ledger_t *lg)
+{
+    pthread_mutex_lock(&lg->lock);
+    arrived_locked(lg);
+    pthread_mutex_unlock(&lg->lock);
+}
+
 static void release_budget(ll_ledger_t *lg, size_t bytes)
 {
     pthread_mutex_lock(&lg->lock);
@@ -197,9 +219,17 @@ static void fail_job(ll_ledger_t *lg, ll_job_t *job, ll_append_cb cb, void *ctx)
 /* Queues job for the writer. With inline set, a job that is the only
  * append in flight while nothing is being written is written here, on the
  * caller's thread (LL_SUBMIT_INLINE). */
-static void enqueue_opt(ll_ledger_t *lg, ll_job_t *job, int inline_ok)
+static void enqueue_opt(ll_ledger_t *lg, ll_job_t *job, int inline_ok, int was_arriving)
 {
+    uint64_t t = was_arriving ? mono_ns() : 0;
     pthread_mutex_lock(&lg->lock);
+    if (was_arriving) {
+        arrived_locked(lg);
+        /* How long decoding and verifying takes here, for the writer's
+         * wait (gather): a moving average over the last few appends. */
+        int64_t d = (int64_t)(t - job->submitted_ns) - (int64_t)lg->arrive_ns;
+        lg->arrive_ns = (uint64_t)((int64_t)lg->arrive_ns + d / 8);
+    }
     if (lg->stopping) {
         pthread_mutex_unlock(&lg->lock);
         job->res.err = LL_ERR_UNAVAILABLE;
@@ -231,7 +261,7 @@ static void enqueue_opt(ll_ledger_t *lg, ll_job_t *job, int inline_ok)
 
 static void enqueue(ll_ledger_t *lg, ll_job_t *job)
 {
-    enqueue_opt(lg, job, 0);
+    enqueue_opt(lg, job, 0, 0);
 }
 
 static ll_job_t *new_job(const uint8_t *env, size_t len, ll_append_cb cb, void *ctx)
@@ -276,6 +306,7 @@ void ll_ledger_submit_opts(ll_ledger_t *lg, const uint8_t *env, size_t len,
     if (!over) {
         lg->inflight_n++;
         lg->inflight_bytes += cost;
+        lg->arriving++;
     }
     pthread_mutex_unlock(&lg->lock);
     if (over) {
@@ -287,8 +318,10 @@ void ll_ledger_submit_opts(ll_ledger_t *lg, const uint8_t *env, size_t len,
         cb(ctx, &r);
         return;
     }
+    uint64_t submitted = mono_ns();
     ll_job_t *job = new_job(env, len, cb, ctx);
     if (!job) {
+        arrived(lg);
         release_budget(lg, cost);
         ll_append_result_t r = {.err = LL_ERR_NOMEM};
         snprintf(r.msg, sizeof r.msg, "out of memory");
@@ -296,6 +329,7 @@ void ll_ledger_submit_opts(ll_ledger_t *lg, const uint8_t *env, size_t len,
         return;
     }
     job->reserved = cost;
+    job->submitted_ns = submitted;
     ll_append_result_t *r = &job->res;
     job->validate_only = (flags & LL_SUBMIT_VALIDATE_ONLY) != 0;
     r->validate_only = job->validate_only;
@@ -339,9 +373,10 @@ void ll_ledger_submit_opts(ll_ledger_t *lg, const uint8_t *env, size_t len,
     }
     if ((r->err = authenticate(lg, &job->entry, now_ns(), r->msg, sizeof r->msg)))
         goto fail;
-    enqueue_opt(lg, job, (flags & LL_SUBMIT_INLINE) != 0);
+    enqueue_opt(lg, job, (flags & LL_SUBMIT_INLINE) != 0, 1);
     return;
 fail:
+    arrived(lg);
     fail_job(lg, job, cb, ctx);
 }
 
@@ -786,6 +821,14 @@ int ll_ledger_genesis(ll_ledger_t *lg, const char *admin_id,
         enqueue(lg, job);
     wait_for(&w);
     return res->err;
+}
+
+size_t ll_ledger_arriving(ll_ledger_t *lg)
+{
+    pthread_mutex_lock(&lg->lock);
+    size_t n = lg->arriving;
+    pthread_mutex_unlock(&lg->lock);
+    return n;
 }
 
 /* ---- entry points for the module's other files (ll_ledger_int.h) ---- */

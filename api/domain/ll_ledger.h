@@ -202,6 +202,11 @@ int ll_ledger_checkpoint(ll_ledger_t *lg, ll_txn_t *txn, uint64_t size,
  * duration in nanoseconds (LMDB write + fsync). Any thread. */
 void ll_ledger_metrics(ll_ledger_t *lg, ll_hist_snap_t *batch, ll_hist_snap_t *commit_ns);
 
+/* Appends submitted and not yet queued for the writer or refused: those
+ * being decoded and verified right now. The writer waits briefly for
+ * them so that they join its next commit. */
+size_t ll_ledger_arriving(ll_ledger_t *lg);
+
 /* Replays one recorded entry into txn (a scratch store being rebuilt by
  * ll_derive), through the writer's own code: env is the leaf's envelope,
  * seq and t the sequence number and server time recorded in the leaf.

@@ -30,6 +30,7 @@ typedef struct ll_job {
     int genesis;
     int refused; /* refused for lack of space; skipped by later attempts */
     size_t reserved; /* bytes counted in the append budget (0: not counted) */
+    uint64_t submitted_ns; /* CLOCK_MONOTONIC at ll_ledger_submit_opts */
     /* A mirror's copy of a primary's entry (ll_ledger_replicate): applied at
      * want_seq with the primary's time, and its leaf must hash to
      * want_leaf, or nothing is written. */
@@ -66,6 +67,12 @@ struct ll_ledger {
      * their envelope bytes, so a flood is refused at once instead of
      * queueing without bound. */
     size_t inflight_n, inflight_bytes, max_inflight_n, max_inflight_bytes;
+    /* Of those, submitted and not yet queued: being decoded and verified
+     * on their RPC threads, so due within about one verification. The
+     * writer waits briefly for them to join its batch (writer_main), at
+     * most arrive_ns: the moving average of submit-to-queue times. */
+    size_t arriving;
+    uint64_t arrive_ns;
     pthread_t writer;
 
     /* Commit hooks (Watch streams, drift detection); slot i is free when
