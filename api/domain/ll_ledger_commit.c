@@ -36,6 +36,7 @@
 #include "ll_ledger_int.h"
 
 static void *writer_main(void *arg);
+static void run_batch(ll_ledger_t *lg, ll_job_t *batch);
 static int replay_log(ll_ledger_t *lg);
 
 /* ---- open and close: the start-up checks, then the writer ---- */
@@ -123,6 +124,7 @@ int ll_ledger_open(ll_store_t *st, const ll_ledger_config_t *cfg,
     pthread_mutex_init(&lg->hook_lock, NULL);
     pthread_cond_init(&lg->wake, NULL);
     pthread_mutex_init(&lg->cp_lock, NULL);
+    lg->run_batch = run_batch;
     if (pthread_create(&lg->writer, NULL, writer_main, lg)) {
         err = LL_ERR_NOMEM;
         pthread_mutex_destroy(&lg->lock);
@@ -393,7 +395,8 @@ again:
     return err;
 }
 
-void ll_ledger_run_batch(ll_ledger_t *lg, ll_job_t *batch)
+/* Writes batch in one commit and reports every result (ll_batch_fn). */
+static void run_batch(ll_ledger_t *lg, ll_job_t *batch)
 {
     uint64_t size = 0;
     int wrote = 0, full = 0, err;
@@ -515,7 +518,7 @@ static void *writer_main(void *arg)
         last->next = NULL;
         lg->busy = 1;
         pthread_mutex_unlock(&lg->lock);
-        ll_ledger_run_batch(lg, batch);
+        run_batch(lg, batch);
         pthread_mutex_lock(&lg->lock);
         lg->busy = 0;
     }

@@ -2,17 +2,20 @@
  * ll_ledger_int: what the files of the ledger module share, and nothing
  * outside it includes (the contract is ll_ledger.h).
  *
- * The module is three files along its seams:
+ * The module is four files along its seams:
  *   ll_ledger.c         submission and verification on the callers'
- *                       threads, and apply(): what one entry does to a
- *                       write transaction (also used to replay leaves);
+ *                       threads, the queue, and apply(): what one entry
+ *                       does to a write transaction (also used to replay
+ *                       leaves);
  *   ll_ledger_commit.c  open (start-up checks) and close, the writer
  *                       thread: group commit, map growth, commit hooks,
  *                       and the signed checkpoints it persists;
  *   ll_ledger_mirror.c  a mirror's entries (ll_ledger_replicate) and the
- *                       checkpoint sources of mirrors and witnesses.
- * Calls go one way, from ll_ledger_commit.c and ll_ledger_mirror.c into
- * ll_ledger.c (ops/check-cycles holds them to it).
+ *                       checkpoint sources of mirrors and witnesses;
+ *   ll_ledger_sync.c    ll_ledger_append (submit and wait) and genesis.
+ * Calls go one way, from the other three into ll_ledger.c (ops/check-
+ * cycles holds them to it); an inline submission reaches the writer's
+ * batch code through ll_ledger.run_batch, set at open.
  */
 #ifndef LL_LEDGER_INT_H
 #define LL_LEDGER_INT_H
@@ -47,6 +50,10 @@ typedef struct ll_job {
     ll_append_result_t res;
 } ll_job_t;
 
+/* Writes batch (a list of jobs) in one commit and reports every result;
+ * the caller holds busy (see struct ll_ledger). */
+typedef void (*ll_batch_fn)(ll_ledger_t *lg, ll_job_t *batch);
+
 struct ll_ledger {
     ll_store_t *st;
     const ll_key_t *note_key;
@@ -63,6 +70,11 @@ struct ll_ledger {
      * submitter (LL_SUBMIT_INLINE): whoever sets it owns the write
      * transaction, cp_persisted and ll_store_grow until it clears it. */
     int busy;
+    /* The writer's batch code, set by ll_ledger_open (ll_ledger_commit.c)
+     * for an inline submitter to run: the submit side reaches the writer
+     * through it, never by name, so the module's files depend one way
+     * (the writer on the rules and the queue, not back). */
+    ll_batch_fn run_batch;
     /* Append budget (under lock): appends between submit and result, and
      * their envelope bytes, so a flood is refused at once instead of
      * queueing without bound. */
@@ -114,9 +126,7 @@ struct ll_ledger {
 ll_job_t *ll_ledger_job_new(const uint8_t *env, size_t len, ll_append_cb cb, void *ctx);
 /* Queues job for the writer (or fails it at once when the ledger stops). */
 void ll_ledger_enqueue(ll_ledger_t *lg, ll_job_t *job);
-/* Writes batch (a list of jobs) in one commit and reports every result;
- * the caller holds busy (see struct ll_ledger). */
-void ll_ledger_run_batch(ll_ledger_t *lg, ll_job_t *batch);
+
 /* Reports job's result to cb(ctx), releases its budget and frees it. */
 void ll_ledger_job_done(ll_ledger_t *lg, ll_job_t *job, ll_append_cb cb, void *ctx);
 
