@@ -106,8 +106,8 @@ struct ll_ledger {
     size_t cp_len;
     uint8_t cp_root[LL_HASH_LEN];
 
-    /* Size of the checkpoint last persisted under LL_AUDIT_CP_KEY (writer
-     * thread only). */
+    /* Size of the checkpoint last persisted under LL_AUDIT_CP_KEY (whoever
+     * holds busy). */
     uint64_t cp_persisted;
     /* Set at open when the stored tree disagrees with the persisted signed
      * checkpoint: appends are refused, reads go on. */
