@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ll_clock.h"
 #include "ll_err.h"
 #include "ll_hist.h"
 #include "ll_syncpt.h"
@@ -236,17 +237,14 @@ static int checkpoint_locked(ll_durable_t *d, int force, char *msg, size_t cap)
     }
     mdb_txn_abort(w);
     w = NULL;
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int64_t t0 = ll_clock_mono_ns();
     if ((rc = mdb_env_sync(d->env, 1))) {
         /* What the kernel did with the pages it could not write is
          * unknown; a later sync that succeeds proves nothing about them. */
         err = set_broken(d, msg, cap, "syncing data.mdb failed (%s)", mdb_strerror(rc));
         goto fail;
     }
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    ll_hist_add(&d->sync_hist, (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000LL +
-                                          (t1.tv_nsec - t0.tv_nsec)));
+    ll_hist_add(&d->sync_hist, (uint64_t)(ll_clock_mono_ns() - t0));
     if ((err = ll_syncpt_save(d->wal_dir, &sp))) {
         /* The previous synced state and its reader still stand. */
         snprintf(msg, cap, "cannot save %s/synced: %s", d->wal_dir, strerror(errno));
@@ -278,14 +276,7 @@ static void *syncer_main(void *arg)
     for (;;) {
         pthread_mutex_lock(&d->mu);
         if (!d->stop && !d->kick) {
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_sec += d->sync_ms / 1000;
-            ts.tv_nsec += (long)(d->sync_ms % 1000) * 1000000L;
-            if (ts.tv_nsec >= 1000000000L) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000L;
-            }
+            struct timespec ts = ll_clock_deadline((uint64_t)d->sync_ms * 1000000u);
             pthread_cond_timedwait(&d->cv, &d->mu, &ts);
         }
         int stop = d->stop;

@@ -22,6 +22,7 @@
 
 #include "ll_assert.h"
 #include "ll_bytes.h"
+#include "ll_clock.h"
 #include "ll_durable.h"
 #include "ll_err.h"
 #include "ll_store_int.h"
@@ -641,12 +642,6 @@ size_t ll_store_map_used(ll_store_t *st)
     return (info.me_last_pgno + 1) * (size_t)ms.ms_psize;
 }
 
-static int64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 int ll_store_grow(ll_store_t *st, size_t *new_size)
 {
@@ -686,9 +681,9 @@ int ll_store_grow(ll_store_t *st, size_t *new_size)
     pthread_mutex_unlock(&st->gate_lock);
     /* Readers are short (one RPC); a transaction that outlives the wait
      * (e.g. a thread that nests two) makes us give up instead of deadlock. */
-    int64_t deadline = mono_ns() + LL_GROW_WAIT_NS;
+    int64_t deadline = ll_clock_mono_ns() + LL_GROW_WAIT_NS;
     while (atomic_load(&st->active) > 0) {
-        if (mono_ns() > deadline) {
+        if (ll_clock_mono_ns() > deadline) {
             snprintf(store_err, sizeof store_err,
                      "map full: open transactions did not end, could not grow");
             err = LL_ERR_FULL;

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ll_clock.h"
 #include "ll_entry.h"
 #include "ll_err.h"
 #include "ll_loop.h"
@@ -87,11 +88,10 @@ static int seal_alert(ll_drift_t *d, uint64_t mseq, const char *ini,
 {
     uint8_t nonce[16];
     char detail[300];
-    struct timespec ts;
 
     if (ll_random(nonce, sizeof nonce))
         return LL_ERR_CRYPTO;
-    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t now = ll_clock_realtime_ns();
     snprintf(detail, sizeof detail,
              "sustained decline: last %u points below %.0f%% of the %u-point baseline%s%s",
              d->cfg.recent, (1 - d->cfg.threshold) * 100, d->cfg.baseline,
@@ -110,7 +110,7 @@ static int seal_alert(ll_drift_t *d, uint64_t mseq, const char *ini,
     Loopledger__V1__EntryBody b = LOOPLEDGER__V1__ENTRY_BODY__INIT;
     b.author = LL_SERVER_ACTOR;
     b.initiative = (char *)ini;
-    b.client_time_unix_nanos = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    b.client_time_unix_nanos = now;
     b.nonce.data = nonce;
     b.nonce.len = sizeof nonce;
     b.n_links = 1;

@@ -21,6 +21,7 @@
 
 #include "ll_assert.h"
 #include "ll_bytes.h"
+#include "ll_clock.h"
 #include "ll_derive.h"
 #include "ll_entry.h"
 #include "ll_experiment.h"
@@ -32,19 +33,6 @@
 #include "ll_err.h"
 
 
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 ll_store_t *ll_ledger_store(ll_ledger_t *lg)
 {
@@ -221,7 +209,7 @@ static void fail_job(ll_ledger_t *lg, ll_job_t *job, ll_append_cb cb, void *ctx)
  * caller's thread (LL_SUBMIT_INLINE). */
 static void enqueue_opt(ll_ledger_t *lg, ll_job_t *job, int inline_ok, int was_arriving)
 {
-    uint64_t t = was_arriving ? mono_ns() : 0;
+    uint64_t t = was_arriving ? (uint64_t)ll_clock_mono_ns() : 0;
     pthread_mutex_lock(&lg->lock);
     if (was_arriving) {
         arrived_locked(lg);
@@ -318,7 +306,7 @@ void ll_ledger_submit_opts(ll_ledger_t *lg, const uint8_t *env, size_t len,
         cb(ctx, &r);
         return;
     }
-    uint64_t submitted = mono_ns();
+    uint64_t submitted = (uint64_t)ll_clock_mono_ns();
     ll_job_t *job = new_job(env, len, cb, ctx);
     if (!job) {
         arrived(lg);
@@ -371,7 +359,7 @@ void ll_ledger_submit_opts(ll_ledger_t *lg, const uint8_t *env, size_t len,
                  caller, job->entry.body->author);
         goto fail;
     }
-    if ((r->err = authenticate(lg, &job->entry, now_ns(), r->msg, sizeof r->msg)))
+    if ((r->err = authenticate(lg, &job->entry, ll_clock_realtime_ns(), r->msg, sizeof r->msg)))
         goto fail;
     enqueue_opt(lg, job, (flags & LL_SUBMIT_INLINE) != 0, 1);
     return;
@@ -470,7 +458,7 @@ static int apply(ll_txn_t *txn, ll_job_t *job, uint8_t **buf,
         }
     }
     uint64_t key_seq = job->genesis ? 0 : k.reg_seq;
-    int64_t t = job->replica ? job->fixed_time : mode.t ? mode.t : now_ns();
+    int64_t t = job->replica ? job->fixed_time : mode.t ? mode.t : ll_clock_realtime_ns();
     int64_t last = ll_store_last_time(txn);
     if (job->replica && t <= last) {
         snprintf(r->msg, sizeof r->msg, "primary's entry #%" PRIu64 " is not later than the last",

@@ -30,6 +30,7 @@
 
 #include "ll_assert.h"
 #include "ll_audit.h"
+#include "ll_clock.h"
 #include "ll_derive.h"
 #include "ll_err.h"
 #include "ll_format.h"
@@ -353,18 +354,15 @@ again:
         return LL_ERR_FULL;
     }
     if (txn) {
-        struct timespec t0, t1;
         uint64_t entries = 0;
         size = ll_store_size(txn);
-        clock_gettime(CLOCK_MONOTONIC, &t0);
+        int64_t t0 = ll_clock_mono_ns();
         /* Everything the batch wrote besides its leaves is derived from
          * them (apply() replays them) or is the checkpoint cache: the
          * leaves in the write-ahead log are enough to make it durable. */
         err = wrote ? ll_store_commit_logged(txn) : (ll_store_abort(txn), LL_OK);
         if (wrote && !err) {
-            clock_gettime(CLOCK_MONOTONIC, &t1);
-            ll_hist_add(&lg->commit_hist, (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000LL +
-                                                     (t1.tv_nsec - t0.tv_nsec)));
+            ll_hist_add(&lg->commit_hist, (uint64_t)(ll_clock_mono_ns() - t0));
             /* Validate-only appends were rolled back: not in the commit. */
             for (ll_job_t *j = batch; j; j = j->next)
                 if (!j->refused && j->res.err == LL_OK && !j->res.duplicate &&
@@ -480,13 +478,7 @@ static void gather(ll_ledger_t *lg)
     uint64_t wait_ns = lg->arrive_ns < GATHER_MAX_NS ? lg->arrive_ns : GATHER_MAX_NS;
     if (!lg->arriving || lg->stopping || !wait_ns)
         return;
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_nsec += (long)wait_ns;
-    while (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    struct timespec until = ll_clock_deadline(wait_ns);
     while (lg->arriving && !lg->stopping)
         if (pthread_cond_timedwait(&lg->wake, &lg->lock, &until))
             break; /* ETIMEDOUT: commit what is here */

@@ -13,14 +13,8 @@
 #include <time.h>
 
 #include "ll_entry.h"
+#include "ll_clock.h"
 #include "ll_err.h"
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 typedef struct waiter {
     pthread_mutex_t m;
@@ -93,7 +87,7 @@ int ll_ledger_genesis(ll_ledger_t *lg, const char *admin_id,
     gen.admin = &adm;
     Loopledger__V1__EntryBody body = LOOPLEDGER__V1__ENTRY_BODY__INIT;
     body.author = LL_SERVER_ACTOR;
-    body.client_time_unix_nanos = now_ns();
+    body.client_time_unix_nanos = ll_clock_realtime_ns();
     body.nonce.data = nonce;
     body.nonce.len = sizeof nonce;
     body.kind_case = LOOPLEDGER__V1__ENTRY_BODY__KIND_GENESIS;

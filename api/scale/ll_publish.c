@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ll_clock.h"
 #include "ll_err.h"
 #include "ll_note.h"
 #include "ll_tiles.h"
@@ -438,15 +439,8 @@ uint64_t ll_publish_size(ll_publish_t *p)
 
 int ll_publish_wait(ll_publish_t *p, uint64_t size, int timeout_ms)
 {
-    struct timespec dl;
     int err = LL_OK;
-    clock_gettime(CLOCK_REALTIME, &dl);
-    dl.tv_sec += timeout_ms / 1000;
-    dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (dl.tv_nsec >= 1000000000L) {
-        dl.tv_sec++;
-        dl.tv_nsec -= 1000000000L;
-    }
+    struct timespec dl = ll_clock_deadline(timeout_ms > 0 ? (uint64_t)timeout_ms * 1000000u : 0);
     pthread_mutex_lock(&p->mu);
     while (p->published < size && !p->failed && !err)
         if (pthread_cond_timedwait(&p->done, &p->mu, &dl))

@@ -27,6 +27,7 @@
 
 #include "ll_accept.h"
 #include "ll_call_int.h"
+#include "ll_clock.h"
 #include "ll_err.h"
 #include "ll_hist.h"
 #include "ll_peers.h"
@@ -570,14 +571,7 @@ void ll_server_shutdown(ll_server_t *srv, int grace_ms)
     atomic_store(&srv->shutting_down, 1);
     read_close(srv);
     grpc_server_shutdown_and_notify(srv->server, srv->cqs[0].cq, &srv->shutdown_tag);
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += grace_ms / 1000;
-    until.tv_nsec += (long)(grace_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    struct timespec until = ll_clock_deadline((uint64_t)grace_ms * 1000000u);
     pthread_mutex_lock(&srv->lock);
     while (!srv->shutdown_done) {
         if (pthread_cond_timedwait(&srv->cond, &srv->lock, &until)) {

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "ll_asof.h"
+#include "ll_clock.h"
 #include "ll_err.h"
 #include "ll_kpi.h"
 #include "ll_query.h"
@@ -14,12 +15,6 @@
 #include "ll_initiative.h"
 #include "ll_lineage.h"
 
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 LL_SVC_QUERY(ll_loop_service_get_initiative)
 {
@@ -30,7 +25,7 @@ LL_SVC_QUERY(ll_loop_service_get_initiative)
         err = ll_initiative_get_as_of(txn, a, r, r->now_unix_nanos,
                                       (Loopledger__V1__InitiativeState **)resp, msg, cap);
     else
-        err = ll_initiative_get(txn, a, r, r->now_unix_nanos ? r->now_unix_nanos : now_ns(),
+        err = ll_initiative_get(txn, a, r, r->now_unix_nanos ? r->now_unix_nanos : ll_clock_realtime_ns(),
                                 (Loopledger__V1__InitiativeState **)resp, msg, cap);
     if (err)
         return err;

@@ -7,6 +7,7 @@
  */
 #include <time.h>
 
+#include "ll_clock.h"
 #include "ll_err.h"
 #include "ll_loophealth.h"
 #include "ll_experiment.h"
@@ -33,19 +34,13 @@ LL_SVC_QUERY(ll_roadmap_service_readout)
 LL_SVC_QUERY(ll_roadmap_service_loop_health)
 {
     (void)ctx;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return ll_loophealth_query(txn, a, (const void *)req,
-                               (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec,
+    return ll_loophealth_query(txn, a, (const void *)req, ll_clock_realtime_ns(),
                                (Loopledger__V1__GetLoopHealthResponse **)resp, msg, cap);
 }
 
 LL_SVC_QUERY(ll_roadmap_service_list_initiatives)
 {
     (void)ctx;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return ll_portfolio_list(txn, a, (const void *)req,
-                             (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec,
+    return ll_portfolio_list(txn, a, (const void *)req, ll_clock_realtime_ns(),
                              (Loopledger__V1__ListInitiativesResponse **)resp, msg, cap);
 }

@@ -8,16 +8,11 @@
 #include <time.h>
 
 #include "ll_authz.h"
+#include "ll_clock.h"
 #include "ll_err.h"
 #include "ll_services.h"
 #include "ll_trust.h"
 
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 int ll_rpc_identity(void *ctx, const char *identity, char *msg, size_t cap)
 {
@@ -67,7 +62,7 @@ int ll_rpc_authorize(void *ctx, const char *path, const char *identity, char *ms
     int live = 1;
     err = ll_trust_actor_roles(txn, identity, &roles);
     if (!err)
-        err = ll_trust_actor_key_live(txn, identity, now_ns(), &live);
+        err = ll_trust_actor_key_live(txn, identity, ll_clock_realtime_ns(), &live);
     ll_store_abort(txn);
     if (err == LL_ERR_NOT_FOUND) {
         snprintf(msg, cap, "certificate subject \"%.100s\" is not a registered actor", identity);
