@@ -243,70 +243,81 @@ void ll_key_free(ll_key_t *key)
 
 /* Verifying keys by public key. EVP_PKEY_new_raw_public_key looks the
  * key manager up by name on every call (EVP_KEYMGMT_names_do_all and
- * OPENSSL_LH_doall_arg in profiles: ~5% of a verification), yet a ledger
- * verifies against a handful of registered keys. A small direct-mapped
- * table keeps the parsed keys; an EVP_PKEY is immutable once made and
- * reference-counted, so threads share it (up_ref under the lock, verify
- * outside it). A collision just replaces the slot. */
+ * OPENSSL_LH_doall_arg in profiles: ~5% of a verification), and so does
+ * EVP_DigestVerifyInit for the signature implementation (EVP_SIGNATURE
+ * fetch and EVP_PKEY_CTX set-up: another 3-5%), yet a ledger verifies
+ * against a handful of registered keys. A small direct-mapped table keeps,
+ * per key, a context already initialised for verifying with it; each
+ * verification starts from a copy (EVP_MD_CTX_copy_ex), because a
+ * context that verified once refuses a second one-shot verify. Copying
+ * only reads the template, so threads copy under a shared lock; a new key
+ * replaces its slot under the exclusive one. A collision just replaces
+ * the slot. Templates live until the process ends. */
 #define VKEY_SLOTS 64
 static struct vkey_slot {
     uint8_t pub[LL_PUBKEY_LEN];
-    EVP_PKEY *pkey; /* NULL: empty */
+    EVP_MD_CTX *tmpl; /* NULL: empty */
 } vkeys[VKEY_SLOTS];
-static pthread_mutex_t vkey_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_rwlock_t vkey_lock = PTHREAD_RWLOCK_INITIALIZER;
 
-/* A reference to the verifying key for pub (caller frees), or NULL when
- * pub is not a valid Ed25519 point. */
-static EVP_PKEY *vkey_get(const uint8_t pub[LL_PUBKEY_LEN])
+/* Makes ctx ready for one EVP_DigestVerify against pub. LL_OK;
+ * LL_ERR_BAD_SIGNATURE when pub is not a valid Ed25519 point;
+ * LL_ERR_NOMEM or LL_ERR_CRYPTO. */
+static int vkey_ctx(const uint8_t pub[LL_PUBKEY_LEN], EVP_MD_CTX *ctx)
 {
     /* Public keys are uniformly distributed: any two bytes index well. */
     struct vkey_slot *s = &vkeys[(pub[0] | (unsigned)pub[1] << 8) % VKEY_SLOTS];
-    EVP_PKEY *pkey = NULL, *old = NULL;
-    pthread_mutex_lock(&vkey_lock);
-    if (s->pkey && !memcmp(s->pub, pub, LL_PUBKEY_LEN) && EVP_PKEY_up_ref(s->pkey) == 1)
-        pkey = s->pkey;
-    pthread_mutex_unlock(&vkey_lock);
-    if (pkey)
-        return pkey;
+    EVP_MD_CTX *tmpl, *old;
+    EVP_PKEY *pkey;
+    int hit = 0, copied = 0;
+    pthread_rwlock_rdlock(&vkey_lock);
+    if (s->tmpl && !memcmp(s->pub, pub, LL_PUBKEY_LEN)) {
+        hit = 1;
+        copied = EVP_MD_CTX_copy_ex(ctx, s->tmpl) == 1;
+    }
+    pthread_rwlock_unlock(&vkey_lock);
+    if (hit)
+        return copied ? LL_OK : LL_ERR_CRYPTO;
     pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pub, LL_PUBKEY_LEN);
-    if (!pkey || EVP_PKEY_up_ref(pkey) != 1)
-        return pkey; /* invalid point, or uncached */
-    pthread_mutex_lock(&vkey_lock);
-    old = s->pkey;
+    if (!pkey)
+        return LL_ERR_BAD_SIGNATURE; /* not a point on the curve */
+    tmpl = EVP_MD_CTX_new();
+    /* The context holds its own reference to the key. */
+    int ok = tmpl && EVP_DigestVerifyInit(tmpl, NULL, NULL, NULL, pkey) == 1 &&
+             EVP_MD_CTX_copy_ex(ctx, tmpl) == 1;
+    EVP_PKEY_free(pkey);
+    if (!ok) {
+        EVP_MD_CTX_free(tmpl);
+        return tmpl ? LL_ERR_CRYPTO : LL_ERR_NOMEM;
+    }
+    pthread_rwlock_wrlock(&vkey_lock);
+    old = s->tmpl;
     memcpy(s->pub, pub, LL_PUBKEY_LEN);
-    s->pkey = pkey; /* the table's reference */
-    pthread_mutex_unlock(&vkey_lock);
-    EVP_PKEY_free(old);
-    return pkey;
+    s->tmpl = tmpl;
+    pthread_rwlock_unlock(&vkey_lock);
+    EVP_MD_CTX_free(old); /* nobody copies from it any more */
+    return LL_OK;
 }
 
 int ll_ed25519_verify(const uint8_t pub[LL_PUBKEY_LEN], const void *msg,
                       size_t len, const uint8_t *sig, size_t siglen)
 {
-    EVP_PKEY *pkey;
     EVP_MD_CTX *ctx;
-    int rc = LL_ERR_CRYPTO, v;
+    int rc, v;
 
     if (siglen != LL_SIG_LEN)
         return LL_ERR_BAD_SIGNATURE;
-    pkey = vkey_get(pub);
-    if (!pkey)
-        return LL_ERR_BAD_SIGNATURE; /* not a point on the curve */
     ctx = EVP_MD_CTX_new();
-    if (!ctx) {
-        rc = LL_ERR_NOMEM;
-        goto out;
+    if (!ctx)
+        return LL_ERR_NOMEM;
+    if ((rc = vkey_ctx(pub, ctx)) == LL_OK) {
+        /* 1 = valid, 0 = invalid; a negative value is also a rejection
+         * for Ed25519 (malformed signature encoding), never a library
+         * fault worth distinguishing for callers. */
+        v = EVP_DigestVerify(ctx, sig, siglen, msg, len);
+        rc = v == 1 ? LL_OK : LL_ERR_BAD_SIGNATURE;
     }
-    if (EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, pkey) != 1)
-        goto out;
-    /* 1 = valid, 0 = invalid; a negative value is also a rejection for
-     * Ed25519 (malformed signature encoding), never a library fault worth
-     * distinguishing for callers. */
-    v = EVP_DigestVerify(ctx, sig, siglen, msg, len);
-    rc = v == 1 ? LL_OK : LL_ERR_BAD_SIGNATURE;
-out:
     EVP_MD_CTX_free(ctx);
-    EVP_PKEY_free(pkey);
     return rc;
 }
 

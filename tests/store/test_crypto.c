@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -107,6 +108,48 @@ static void test_verify_key_cache_never_confuses_keys(void **state)
         ll_key_free(k[i]);
 }
 
+/* Threads verify at once against more keys than the cache has slots, so
+ * a slot's context is replaced while other threads copy from it: every
+ * verification still answers for its own key and signature (and ASan sees
+ * no context freed while in use). Failures are counted, not asserted, off
+ * the main thread. */
+enum { MT_KEYS = 150, MT_THREADS = 4, MT_ROUNDS = 3 };
+static uint8_t mt_pub[MT_KEYS][32], mt_sig[MT_KEYS][64];
+static const char mt_msg[] = "verified by many threads";
+
+static void *mt_verify(void *arg)
+{
+    long t = (long)arg, wrong = 0;
+    for (int round = 0; round < MT_ROUNDS; round++)
+        for (int n = 0; n < MT_KEYS; n++) {
+            int i = (int)((n * 7 + t * 31) % MT_KEYS), j = (i + 1 + (int)t) % MT_KEYS;
+            wrong += ll_ed25519_verify(mt_pub[i], mt_msg, sizeof mt_msg, mt_sig[i], 64) != LL_OK;
+            wrong += ll_ed25519_verify(mt_pub[i], mt_msg, sizeof mt_msg, mt_sig[j], 64) !=
+                     LL_ERR_BAD_SIGNATURE;
+        }
+    return (void *)wrong;
+}
+
+static void test_verify_concurrent_threads_share_the_cache(void **state)
+{
+    pthread_t th[MT_THREADS];
+    (void)state;
+    for (int i = 0; i < MT_KEYS; i++) {
+        ll_key_t *k;
+        assert_int_equal(ll_key_generate(&k), LL_OK);
+        ll_key_public(k, mt_pub[i]);
+        assert_int_equal(ll_key_sign(k, mt_msg, sizeof mt_msg, mt_sig[i]), LL_OK);
+        ll_key_free(k);
+    }
+    for (long t = 0; t < MT_THREADS; t++)
+        assert_int_equal(pthread_create(&th[t], NULL, mt_verify, (void *)t), 0);
+    for (int t = 0; t < MT_THREADS; t++) {
+        void *wrong;
+        assert_int_equal(pthread_join(th[t], &wrong), 0);
+        assert_int_equal((long)wrong, 0);
+    }
+}
+
 static void test_key_files_are_private_and_round_trip(void **state)
 {
     char dir[256], priv[300], pubf[300];
@@ -204,6 +247,7 @@ int main(void)
         cmocka_unit_test(test_ed25519_matches_rfc8032_vectors),
         cmocka_unit_test(test_verify_rejects_tampering),
         cmocka_unit_test(test_verify_key_cache_never_confuses_keys),
+        cmocka_unit_test(test_verify_concurrent_threads_share_the_cache),
         cmocka_unit_test(test_key_files_are_private_and_round_trip),
         cmocka_unit_test(test_base64_round_trips_and_is_strict),
         cmocka_unit_test(test_hex_and_keyid),
