@@ -14,7 +14,11 @@
 #     reason and no checkpoint is signed for the shorter tree; reads serve;
 #  4. a frame damaged in the middle of the log, acknowledged frames after
 #     it, stops the start with a message naming the file and offset; the
-#     data directory is left as it was.
+#     data directory is left as it was;
+#  5. the log moved to another directory (the README's "log on its own
+#     device": stop, move DIR/wal, leave a symbolic link) works through
+#     the link: appends, a kill -9, the replay from there, an online
+#     backup (whose own wal/ is a real directory) and the offline audit.
 source "$(dirname "$0")/lib.sh"
 GOVERIFY=${GOVERIFY:-$LL_BIN/tests/e2e/goverify}
 WALPY="$(dirname "$0")/walframes.py"
@@ -96,4 +100,35 @@ grep -q "is damaged at offset" <<<"$out" || fail "damage not named: $out"
 [[ $(cat "$T/copy-damage/data.mdb" | sha256sum) == "$sum_before" ]] ||
     fail "data.mdb changed although the start was refused"
 echo "damaged frame before acknowledged ones: start refused ($(grep -o 'write-ahead log [^:]*is damaged at offset [0-9]*' <<<"$out"))"
+
+# 5. The log on its own device, reached through a symbolic link.
+rm -rf "$T/ledger"
+mv "$T/ledger-good" "$T/ledger"
+mkdir "$T/logdev"
+mv "$T/ledger/wal" "$T/logdev/wal"
+ln -s "$T/logdev/wal" "$T/ledger/wal"
+start_server --sync-interval 3600000
+for i in $(seq 1 10); do
+    out=$(lc --json append --key "$T/admin.key" --author admin --note "linked log entry$i") ||
+        fail "append $i with the log behind a link"
+    [[ $out =~ \"seq\":([0-9]+).*\"leaf_hash\":\"([0-9a-f]{64})\" ]] || fail "append output: $out"
+    echo "${BASH_REMATCH[1]} ${BASH_REMATCH[2]}" >>"$T/acks.linked"
+done
+kill9_server
+frames=$(python3 "$WALPY" list "$T/logdev/wal" | wc -l)
+((frames >= 10)) || fail "only $frames frames in the linked log"
+replays=$(grep -c "replayed and verified before serving" "$T/server.log")
+start_server --sync-interval 3600000
+(($(grep -c "replayed and verified before serving" "$T/server.log") == replays + 1)) ||
+    fail "no replay from the linked log"
+check_acked "$T/acks.linked" || fail "acknowledged entries lost with the log behind a link"
+[[ -L $T/ledger/wal ]] || fail "the link to the log was replaced by the server"
+"$LOOPLEDGERD" backup --data "$T/ledger" --to "$T/linked-backup" >/dev/null ||
+    fail "online backup with the log behind a link"
+[[ -d $T/linked-backup/wal && ! -L $T/linked-backup/wal ]] ||
+    fail "the backup's log is not a directory of its own"
+stop_server
+out=$("$LOOPLEDGERD" verify --data "$T/ledger") || fail "audit with the log behind a link: $out"
+out=$("$LOOPLEDGERD" verify --data "$T/linked-backup") || fail "audit of the backup: $out"
+echo "log behind a link: $frames frames there, replayed after kill -9, backup and audits OK"
 echo "e2e wal: ok"
