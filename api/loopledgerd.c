@@ -31,6 +31,8 @@
  * copies a (possibly live) ledger with compaction, plus its keys, into a
  * new directory that `serve --data` accepts as is. Both work beside a
  * running server: LMDB coordinates processes through its lock file.
+ *
+ * The options, their parser and the usage text are in ll_daemon_opts.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -54,6 +56,7 @@
 #include "ll_fsio.h"
 #include "ll_drift.h"
 #include "ll_console.h"
+#include "ll_daemon_opts.h"
 #include "ll_err.h"
 #include "ll_gateway.h"
 #include "ll_http.h"
@@ -72,36 +75,6 @@
 #include "ll_methods.h"
 #include "ll_services.h"
 #include "ll_store.h"
-
-typedef struct opts {
-    const char *cmd;
-    const char *data;
-    const char *listen;
-    const char *admin_pub;
-    const char *admin_id;
-    const char *origin;
-    const char *port_file;
-    const char *to;
-    unsigned threads;
-    int max_message;
-    size_t map_size, map_max;
-    ll_drift_config_t drift;
-    const char *tls_cert, *tls_key, *tls_ca;
-    int plaintext;
-    const char *http, *http_proxy, *http_header, *http_port_file, *http_assets;
-    unsigned http_idle_s; /* 0: ll_http's default (30 s) */
-    unsigned sync_ms;     /* 0: ll_store's default (1000 ms) */
-    /* Resource limits (0: the library defaults, see ll_server.h, ll_ledger.h). */
-    unsigned max_streams, max_calls, max_conns, max_conns_addr;
-    int handshake_ms, idle_ms;
-    size_t memory_quota, queue_entries, queue_bytes, receive_bytes;
-    const char *tiles;
-    const char *witness[16]; /* --witness URL=VKEY */
-    size_t nwitness;
-    const char *from, *vkey, *note_key, *actor_key; /* mirror, promote */
-    const char *from_ca, *from_cert, *from_key;      /* mirror over gRPC (mTLS) */
-    int once, force, interval_ms;
-} opts_t;
 
 static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void logf_(const char *fmt, ...)
@@ -139,215 +112,6 @@ static void publish_witnessed(void *ctx, uint64_t size, const char *note, size_t
     ll_publish_checkpoint(ctx, size, note, len);
 }
 
-static void usage(FILE *f)
-{
-    fprintf(f,
-            "usage: loopledgerd [serve] [options]\n"
-            "       loopledgerd verifier-key [--data DIR]\n"
-            "       loopledgerd verify [--data DIR] [--threads N]\n"
-            "       loopledgerd backup [--data DIR] --to NEWDIR\n"
-            "options:\n"
-            "  --data DIR          data directory (default ./var/ledger)\n"
-            "  --listen HOST:PORT  listen address (default 127.0.0.1:7600; port 0 = any free)\n"
-            "  --admin-pub FILE    first admin's public key (needed to create a ledger)\n"
-            "  --admin-id ID       first admin's actor id (default admin)\n"
-            "  --origin NAME       checkpoint origin for a new ledger (default loopledger/<random>)\n"
-            "  --threads N         completion-queue threads (default 4)\n"
-            "  --max-message N     largest accepted request in bytes (default 1048576)\n"
-            "  --port-file FILE    write the bound port there once serving\n"
-            "  --map-size N[KMG]   initial LMDB map size (default 16G; grows when full)\n"
-            "  --map-max N[KMG]    largest map size (default: limited by the disk only)\n"
-            "  --sync-interval MS  sync LMDB in the background this often (default 1000);\n"
-            "                      appends are durable in the write-ahead log DIR/wal/ before\n"
-            "                      they are answered, and a restart replays what came after\n"
-            "                      the last sync\n"
-            "  --tls-cert FILE     server certificate chain (PEM); with --tls-key and --tls-ca\n"
-            "                      serves mTLS: clients need a certificate from that CA whose\n"
-            "                      common name is a registered actor\n"
-            "  --tls-key FILE      server private key (PEM, must not be group/world readable)\n"
-            "  --tls-ca FILE       CA certificate(s) that sign client certificates (PEM)\n"
-            "  --plaintext         serve without TLS (loopback addresses only)\n"
-            "  --http HOST:PORT    also serve HTTP (off unless given): JSON gateway /v1/...,\n"
-            "                      web console /console/, /metrics, /healthz, /readyz; TLS\n"
-            "                      with the --tls-* files (client certificate = actor),\n"
-            "                      plaintext only on loopback with --plaintext\n"
-            "  --http-trusted-proxy ADDR  peer address of a reverse proxy whose identity\n"
-            "                      header names the actor (only that peer is believed)\n"
-            "  --http-identity-header NAME  that header (default X-Loopledger-Actor)\n"
-            "  --http-port-file FILE  write the bound HTTP port there once serving\n"
-            "  --http-assets DIR   serve the console from DIR instead of the built-in copy\n"
-            "  --http-idle-timeout SECONDS  close HTTP connections idle that long, a request\n"
-            "                      still being received included (default 30, 1..3600)\n"
-            "limits (each refusal is RESOURCE_EXHAUSTED at once, nothing written):\n"
-            "  --max-streams N     concurrent HTTP/2 streams per connection (default 100)\n"
-            "  --max-calls N       calls in flight, whole server (default 16384)\n"
-            "  --max-connections N gRPC connections at once (default 4096); beyond it a new\n"
-            "                      connection is closed as soon as it is accepted\n"
-            "  --max-connections-per-address N  the same from one client address (default 256)\n"
-            "  --max-queue N       appends between submit and result (default 4096)\n"
-            "  --max-queue-bytes N[KMG]  their envelope bytes (default 64M)\n"
-            "  --memory-quota N[KMG]     gRPC buffer memory (default 1G)\n"
-            "  --max-receive-bytes N[KMG]  request messages being received at once, counted\n"
-            "                      at the 1 MiB message limit each (default 32M); other calls\n"
-            "                      wait their turn with at most 64 KiB buffered each\n"
-            "  --handshake-timeout MS    close connections not set up by then (default 5000)\n"
-            "  --idle-timeout MS   close connections without calls for that long (default 600000)\n"
-            "  --tiles DIR         publish the log as C2SP tlog-tiles into DIR after each commit\n"
-            "                      (entries are then capped at 64 KiB: see README, Scaling out)\n"
-            "  --witness URL=VKEY  submit each checkpoint to this C2SP tlog-witness (repeatable);\n"
-            "                      GetCheckpoint then carries the cosignatures collected\n"
-            "witness: loopledgerd witness --help; witness-key --key FILE --name NAME\n"
-            "mirror:  loopledgerd mirror --from TILES-URL|DIR|grpc://HOST:PORT --vkey PRIMARY-VKEY\n"
-            "         --data DIR [--once] [--interval-ms N] [serve options]: a verifying\n"
-            "         read-only replica, fed by the primary's tiles or its gRPC Watch;\n"
-            "         over gRPC beyond loopback: --from-tls-ca CA --from-tls-cert ME.crt\n"
-            "         --from-tls-key ME.key (the mirror's client certificate, as loopctl's)\n"
-            "promote: loopledgerd promote --data DIR [--force] [--note-key FILE --actor-key FILE]\n"
-            "         turns a mirror's directory into a primary's (see README, Scaling out)\n"
-            "  --drift-baseline N  drift detector: baseline window in points (default 7)\n"
-            "  --drift-recent N    drift detector: points that must all be low (default 3)\n"
-            "  --drift-threshold F drift detector: relative decline, 0..1 (default 0.10)\n"
-            "verify: audits every entry, signature and tree node, rebuilds every derived table\n"
-            "  from the entries and compares; names the first damaged entry or record; --threads is the number of verifying threads (default: all CPUs).\n"
-            "backup: online copy with compaction (and the server keys) into NEWDIR.\n");
-}
-
-/* "64M" -> bytes; 0 on a malformed value. */
-static size_t parse_size(const char *v)
-{
-    char *end;
-    unsigned long long n = strtoull(v, &end, 10);
-    int shift = 0;
-    switch (*end) {
-    case 'k': case 'K': shift = 10; end++; break;
-    case 'm': case 'M': shift = 20; end++; break;
-    case 'g': case 'G': shift = 30; end++; break;
-    default: break;
-    }
-    if (*end || end == v || n > (SIZE_MAX >> shift))
-        return 0;
-    return (size_t)(n << shift);
-}
-
-static int parse_opts(int argc, char **argv, opts_t *o)
-{
-    memset(o, 0, sizeof *o);
-    o->cmd = "serve";
-    o->data = "./var/ledger";
-    o->listen = "127.0.0.1:7600";
-    o->admin_id = "admin";
-    o->drift = (ll_drift_config_t)LL_DRIFT_DEFAULTS;
-    int i = 1;
-    if (i < argc && argv[i][0] != '-')
-        o->cmd = argv[i++];
-    for (; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage(stdout);
-            exit(0);
-        }
-        if (!strcmp(a, "--plaintext") || !strcmp(a, "--once") || !strcmp(a, "--force")) {
-            *(a[2] == 'p' ? &o->plaintext : a[2] == 'o' ? &o->once : &o->force) = 1;
-            continue;
-        }
-        if (!v) {
-            fprintf(stderr, "loopledgerd: %s needs a value\n", a);
-            return -1;
-        }
-        i++;
-        if (!strcmp(a, "--data")) o->data = v;
-        else if (!strcmp(a, "--listen")) o->listen = v;
-        else if (!strcmp(a, "--admin-pub")) o->admin_pub = v;
-        else if (!strcmp(a, "--admin-id")) o->admin_id = v;
-        else if (!strcmp(a, "--origin")) o->origin = v;
-        else if (!strcmp(a, "--port-file")) o->port_file = v;
-        else if (!strcmp(a, "--threads")) o->threads = (unsigned)atoi(v);
-        else if (!strcmp(a, "--max-message")) o->max_message = atoi(v);
-        else if (!strcmp(a, "--to")) o->to = v;
-        else if (!strcmp(a, "--tls-cert")) o->tls_cert = v;
-        else if (!strcmp(a, "--tls-key")) o->tls_key = v;
-        else if (!strcmp(a, "--tls-ca")) o->tls_ca = v;
-        else if (!strcmp(a, "--http")) o->http = v;
-        else if (!strcmp(a, "--http-trusted-proxy")) o->http_proxy = v;
-        else if (!strcmp(a, "--http-identity-header")) o->http_header = v;
-        else if (!strcmp(a, "--http-port-file")) o->http_port_file = v;
-        else if (!strcmp(a, "--http-assets")) o->http_assets = v;
-        else if (!strcmp(a, "--http-idle-timeout")) {
-            char *end;
-            unsigned long n = strtoul(v, &end, 10);
-            if (!*v || *end || n < 1 || n > 3600) {
-                fprintf(stderr, "loopledgerd: --http-idle-timeout takes whole seconds from 1 to "
-                                "3600, got \"%s\"\n", v);
-                return -1;
-            }
-            o->http_idle_s = (unsigned)n;
-        }
-        else if (!strcmp(a, "--sync-interval")) {
-            char *end;
-            unsigned long n = strtoul(v, &end, 10);
-            if (!*v || *end || n < 10 || n > 3600000) {
-                fprintf(stderr, "loopledgerd: --sync-interval takes milliseconds from 10 to "
-                                "3600000, got \"%s\"\n", v);
-                return -1;
-            }
-            o->sync_ms = (unsigned)n;
-        }
-        else if (!strcmp(a, "--tiles")) o->tiles = v;
-        else if (!strcmp(a, "--from")) o->from = v;
-        else if (!strcmp(a, "--vkey")) o->vkey = v;
-        else if (!strcmp(a, "--from-tls-ca")) o->from_ca = v;
-        else if (!strcmp(a, "--from-tls-cert")) o->from_cert = v;
-        else if (!strcmp(a, "--from-tls-key")) o->from_key = v;
-        else if (!strcmp(a, "--note-key")) o->note_key = v;
-        else if (!strcmp(a, "--actor-key")) o->actor_key = v;
-        else if (!strcmp(a, "--interval-ms")) o->interval_ms = atoi(v);
-        else if (!strcmp(a, "--witness") && o->nwitness < 16) o->witness[o->nwitness++] = v;
-        else if (!strcmp(a, "--drift-baseline")) o->drift.baseline = (unsigned)atoi(v);
-        else if (!strcmp(a, "--drift-recent")) o->drift.recent = (unsigned)atoi(v);
-        else if (!strcmp(a, "--drift-threshold")) o->drift.threshold = atof(v);
-        else if (!strcmp(a, "--max-streams")) o->max_streams = (unsigned)atoi(v);
-        else if (!strcmp(a, "--max-calls")) o->max_calls = (unsigned)atoi(v);
-        else if (!strcmp(a, "--max-connections")) o->max_conns = (unsigned)atoi(v);
-        else if (!strcmp(a, "--max-connections-per-address"))
-            o->max_conns_addr = (unsigned)atoi(v);
-        else if (!strcmp(a, "--max-queue")) o->queue_entries = (size_t)atol(v);
-        else if (!strcmp(a, "--handshake-timeout")) o->handshake_ms = atoi(v);
-        else if (!strcmp(a, "--idle-timeout")) o->idle_ms = atoi(v);
-        else if (!strcmp(a, "--max-queue-bytes") || !strcmp(a, "--memory-quota") ||
-                 !strcmp(a, "--max-receive-bytes")) {
-            size_t n = parse_size(v);
-            if (!n) {
-                fprintf(stderr, "loopledgerd: bad size for %s: %s\n", a, v);
-                return -1;
-            }
-            *(!strcmp(a, "--max-queue-bytes") ? &o->queue_bytes
-              : !strcmp(a, "--memory-quota")  ? &o->memory_quota
-                                              : &o->receive_bytes) = n;
-        }
-        else if (!strcmp(a, "--map-size") || !strcmp(a, "--map-max")) {
-            size_t n = parse_size(v);
-            if (!n) {
-                fprintf(stderr, "loopledgerd: bad size for %s: %s\n", a, v);
-                return -1;
-            }
-            *(a[6] == 's' ? &o->map_size : &o->map_max) = n;
-        } else {
-            fprintf(stderr, "loopledgerd: unknown option %s\n", a);
-            return -1;
-        }
-    }
-    if (o->map_max && o->map_size > o->map_max) {
-        fprintf(stderr, "loopledgerd: --map-size is larger than --map-max\n");
-        return -1;
-    }
-    if (o->max_message < 0 || o->threads > 64) {
-        fprintf(stderr, "loopledgerd: bad --max-message or --threads\n");
-        return -1;
-    }
-    return 0;
-}
-
 /* Reads a whole PEM file; NULL (logged) on failure. Caller frees. */
 static char *read_pem(const char *path, int secret)
 {
@@ -377,7 +141,7 @@ out:
 
 /* mTLS: the server's certificate and key, and the CA that signs client
  * certificates; clients must present one and it must verify. */
-static int make_tls_creds(const opts_t *o, grpc_server_credentials **out)
+static int make_tls_creds(const ll_daemon_opts_t *o, grpc_server_credentials **out)
 {
     char *cert = NULL, *key = NULL, *ca = NULL;
     int rc = -1;
@@ -517,7 +281,7 @@ static void verify_derive_done(void *ctx, ll_txn_t *txn, int visited_all)
     vd->ended = 1;
 }
 
-static int cmd_verify(const opts_t *o)
+static int cmd_verify(const ll_daemon_opts_t *o)
 {
     char path[4096];
     ll_key_t *note_key = NULL;
@@ -600,7 +364,7 @@ out:
 
 /* loopledgerd backup: a consistent, compacted copy while the server runs
  * (LMDB's copy reads one snapshot), plus the keys that make it a ledger. */
-static int cmd_backup(const opts_t *o)
+static int cmd_backup(const ll_daemon_opts_t *o)
 {
     ll_store_t *st = NULL;
     struct timespec t0, t1;
@@ -664,7 +428,7 @@ static int add_tiles(ll_http_t *http, const char *dir)
 }
 
 /* The HTTP face (ll_http.h): same TLS files and authorizer as gRPC. */
-static int start_http(const opts_t *o, ll_server_t *srv, ll_ledger_t *lg,
+static int start_http(const ll_daemon_opts_t *o, ll_server_t *srv, ll_ledger_t *lg,
                       ll_ledger_service_t *lsvc, ll_rpc_authz_t *authz, ll_http_t **http,
                       ll_metrics_t **metrics, ll_console_t **console)
 {
@@ -705,7 +469,7 @@ static int start_http(const opts_t *o, ll_server_t *srv, ll_ledger_t *lg,
  * primary's keys (kept off-site), clients' pinned verifier key and their
  * remembered checkpoints keep working; without, the directory keeps the
  * mirror's own keys and clients must pin the new verifier key. */
-static int cmd_promote(const opts_t *o)
+static int cmd_promote(const ll_daemon_opts_t *o)
 {
     ll_store_t *st = NULL;
     char p[4096];
@@ -743,7 +507,7 @@ static int cmd_promote(const opts_t *o)
 
 int main(int argc, char **argv)
 {
-    opts_t o;
+    ll_daemon_opts_t o;
     ll_key_t *note_key = NULL, *actor_key = NULL;
     ll_store_t *st = NULL;
     ll_ledger_t *lg = NULL;
@@ -762,8 +526,8 @@ int main(int argc, char **argv)
     if (argc > 1 && (!strcmp(argv[1], "witness") || !strcmp(argv[1], "witness-key")))
         return ll_witness_cmd(argc - 1, argv + 1);
 
-    if (parse_opts(argc, argv, &o)) {
-        usage(stderr);
+    if (ll_daemon_parse_opts(argc, argv, &o)) {
+        ll_daemon_usage(stderr);
         return 2;
     }
     umask(077);
@@ -795,7 +559,7 @@ int main(int argc, char **argv)
     }
     if (strcmp(o.cmd, "serve") && strcmp(o.cmd, "verifier-key") && !mirror) {
         fprintf(stderr, "loopledgerd: unknown command %s\n", o.cmd);
-        usage(stderr);
+        ll_daemon_usage(stderr);
         return 2;
     }
     if (!strcmp(o.cmd, "verifier-key")) {
