@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "ll_err.h"
@@ -52,14 +53,21 @@ int ll_fsio_sync_dir(const char *dir)
 
 int ll_fsio_copy_file(const char *from, const char *to)
 {
-    static _Thread_local uint8_t buf[1 << 16];
+    enum { BUF = 1 << 16 };
     int in = open(from, O_RDONLY | O_CLOEXEC), out = -1, err = LL_ERR_IO, e;
     if (in < 0)
         return errno == ENOENT ? LL_ERR_NOT_FOUND : LL_ERR_IO;
+    /* On the heap, only while copying: a thread-local array would give
+     * every thread of the server its own 64 KiB for a rare backup. */
+    uint8_t *buf = malloc(BUF);
+    if (!buf) {
+        close(in);
+        return LL_ERR_NOMEM;
+    }
     if ((out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0)
         goto out;
     for (off_t off = 0;; ) {
-        ssize_t k = read(in, buf, sizeof buf);
+        ssize_t k = read(in, buf, BUF);
         if (k < 0)
             goto out;
         if (k == 0)
@@ -78,6 +86,7 @@ out:
             unlink(to);
     }
     close(in);
+    free(buf);
     errno = e;
     return err;
 }

@@ -21,8 +21,8 @@ int ll_fsio_pwrite_all(int fd, const void *buf, size_t n, off_t off);
 /* fsync of directory dir: makes a rename or unlink in it durable. */
 int ll_fsio_sync_dir(const char *dir);
 /* Copies file from into a new file to (mode 0600; it must not exist) and
- * syncs it. LL_ERR_NOT_FOUND when from does not exist, LL_ERR_IO
- * otherwise (a partial copy is removed). */
+ * syncs it. LL_ERR_NOT_FOUND when from does not exist, LL_ERR_NOMEM,
+ * LL_ERR_IO otherwise (a partial copy is removed). */
 int ll_fsio_copy_file(const char *from, const char *to);
 
 #endif

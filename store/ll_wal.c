@@ -382,7 +382,6 @@ void ll_wal_release_records(ll_wal_t *w)
     w->nbufs = w->nrecs = 0;
 }
 
-/* Makes a segment of at least need bytes current (under w->lock). */
 /* A segment could not be made: nothing was written to the log, so it
  * stays usable. LL_ERR_FULL when the disk (or a limit) is full. */
 static int create_err(void)
@@ -407,6 +406,7 @@ static int open_writer(ll_wal_t *w, uint64_t no, int fd)
     return dfd;
 }
 
+/* Makes a segment of at least need bytes current (under w->lock). */
 static int switch_segment(ll_wal_t *w, size_t need)
 {
     int fd = -1;
